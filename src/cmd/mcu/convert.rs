@@ -4,7 +4,8 @@
 //! `tbn-golden` (this file is also used by tbn-driver's tests, via `#[path]`).
 
 use tbn_driver::program::{
-    encode, Activation, ConvGeom, DenseSpec, EncodeError, FloatSpec, Geometry, ProgramSpec, Shape, StageSpec, ValueCode,
+    encode, Activation, ConvGeom, DenseSpec, EncodeError, FloatSpec, Geometry, ProgramSpec, Shape,
+    StageSpec, ValueCode,
 };
 use tbn_golden::integer::{self, Program, Stage};
 use tbn_golden::model::{Layer, Model};
@@ -20,7 +21,9 @@ struct FloatParams {
 fn float_params(model: &Model) -> Vec<FloatParams> {
     let mut out = Vec::new();
     for (i, layer) in model.layers.iter().enumerate() {
-        let (Some(w), Some((rows, _))) = (layer.weights(), layer.rows_and_len()) else { continue };
+        let (Some(w), Some((rows, _))) = (layer.weights(), layer.rows_and_len()) else {
+            continue;
+        };
         let bias = match layer {
             Layer::Linear(l) => l.bias.clone(),
             Layer::Conv2d(c) => c.bias.clone(),
@@ -34,7 +37,11 @@ fn float_params(model: &Model) -> Vec<FloatParams> {
                 offsets[r] = g * offsets[r] + o;
             }
         }
-        out.push(FloatParams { alphas: w.alphas_per_copy(), gains, offsets });
+        out.push(FloatParams {
+            alphas: w.alphas_per_copy(),
+            gains,
+            offsets,
+        });
     }
     out
 }
@@ -49,13 +56,27 @@ pub fn program_bytes(prog: &Program, model: Option<&Model>) -> Result<Vec<u8>, E
     let shape = match prog.input.shape[..] {
         [n] => Shape { c: n, h: 1, w: 1 },
         [c, h, w] => Shape { c, h, w },
-        _ => return Err(field(usize::MAX, format!("input shape {:?} must have 1 or 3 dimensions", prog.input.shape))),
+        _ => {
+            return Err(field(
+                usize::MAX,
+                format!(
+                    "input shape {:?} must have 1 or 3 dimensions",
+                    prog.input.shape
+                ),
+            ))
+        }
     };
     let floats = model.map(float_params);
     let dense_count = prog.dense_stages().count();
     if let Some(f) = &floats {
         if f.len() != dense_count {
-            return Err(field(usize::MAX, format!("model has {} weighted layers, program {dense_count} dense stages", f.len())));
+            return Err(field(
+                usize::MAX,
+                format!(
+                    "model has {} weighted layers, program {dense_count} dense stages",
+                    f.len()
+                ),
+            ));
         }
     }
     // Owned tile words per dense stage (the spec borrows them).
@@ -68,11 +89,19 @@ pub fn program_bytes(prog: &Program, model: Option<&Model>) -> Result<Vec<u8>, E
                 let fp = floats.as_ref().map(|f| &f[k]);
                 if let Some(fp) = fp {
                     if fp.alphas.len() != d.geom.p || fp.gains.len() != d.geom.rows {
-                        return Err(field(i, format!("float layer {k} does not match dense stage {}", d.name)));
+                        return Err(field(
+                            i,
+                            format!("float layer {k} does not match dense stage {}", d.name),
+                        ));
                     }
                 }
                 let spec = DenseSpec {
-                    geom: Geometry { rows: d.geom.rows, m: d.geom.m, q: d.geom.q, p: d.geom.p },
+                    geom: Geometry {
+                        rows: d.geom.rows,
+                        m: d.geom.m,
+                        q: d.geom.q,
+                        p: d.geom.p,
+                    },
                     conv: d.conv.map(|c| ConvGeom {
                         in_c: c.in_channels,
                         in_h: c.in_hw.0,
@@ -82,7 +111,10 @@ pub fn program_bytes(prog: &Program, model: Option<&Model>) -> Result<Vec<u8>, E
                         stride: c.stride,
                         pad: c.padding,
                     }),
-                    input: ValueCode { bits: d.in_bits, signed: d.in_signed },
+                    input: ValueCode {
+                        bits: d.in_bits,
+                        signed: d.in_signed,
+                    },
                     act: match d.act {
                         integer::Activation::Relu => Activation::Relu,
                         integer::Activation::Sign => Activation::Sign,
@@ -95,18 +127,28 @@ pub fn program_bytes(prog: &Program, model: Option<&Model>) -> Result<Vec<u8>, E
                     mult: &d.mult,
                     bias: &d.bias,
                     tile: &tiles[k],
-                    float: fp.map(|f| FloatSpec { alphas: &f.alphas, gains: &f.gains, offsets: &f.offsets }),
+                    float: fp.map(|f| FloatSpec {
+                        alphas: &f.alphas,
+                        gains: &f.gains,
+                        offsets: &f.offsets,
+                    }),
                 };
                 k += 1;
                 StageSpec::Dense(spec)
             }
-            Stage::MaxPool { kernel, stride, .. } => StageSpec::MaxPool { kernel: *kernel, stride: *stride },
+            Stage::MaxPool { kernel, stride, .. } => StageSpec::MaxPool {
+                kernel: *kernel,
+                stride: *stride,
+            },
             Stage::Flatten => StageSpec::Flatten,
         });
     }
     encode(&ProgramSpec {
         input_shape: shape,
-        input: ValueCode { bits: prog.input.bits, signed: prog.input.signed },
+        input: ValueCode {
+            bits: prog.input.bits,
+            signed: prog.input.signed,
+        },
         input_scale: prog.input.scale,
         stages: &stages,
     })

@@ -1,0 +1,58 @@
+//! Pieces shared by several subcommands: loading models and data sets,
+//! calibration, the integer program of a model.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use tbn_golden::idx::{read_dataset, read_images, Images};
+use tbn_golden::integer::{quantize, Program, QuantConfig};
+use tbn_golden::Model;
+
+use crate::paths;
+
+/// Loads a model (any supported format), defaulting to the bundled reference.
+pub fn load_model(path: Option<&Path>) -> Result<Model> {
+    let path = path.map_or_else(paths::reference_model, Path::to_path_buf);
+    tbn_golden::load_model(&path).with_context(|| format!("loading model {}", path.display()))
+}
+
+/// Loads images and labels, defaulting to the bundled MNIST test set.
+pub fn load_dataset(images: Option<&Path>, labels: Option<&Path>) -> Result<(Images, Vec<u8>)> {
+    let im = images.map_or_else(paths::test_images, Path::to_path_buf);
+    let lb = labels.map_or_else(paths::test_labels, Path::to_path_buf);
+    Ok(read_dataset(&im, &lb)?)
+}
+
+/// Float input of image `i`, shaped for the model (pixel / 255).
+pub fn float_input(model: &Model, images: &Images, i: usize) -> Result<Vec<f32>> {
+    let x = images.image_f32(i);
+    anyhow::ensure!(
+        x.len() == model.input_shape.numel(),
+        "images have {} pixels, the model expects {} inputs ({})",
+        x.len(),
+        model.input_shape.numel(),
+        model.input_shape
+    );
+    Ok(x)
+}
+
+/// Calibration inputs: the first `n` images of the training subset (or `path`).
+pub fn calibration(model: &Model, path: Option<&PathBuf>, n: usize) -> Result<Vec<Vec<f32>>> {
+    let path = path.cloned().unwrap_or_else(paths::train_images);
+    let images =
+        read_images(&path).with_context(|| format!("calibration images {}", path.display()))?;
+    (0..n.min(images.count))
+        .map(|i| float_input(model, &images, i))
+        .collect()
+}
+
+/// The integer program of `model` with `act_bits`-bit activations, calibrated
+/// on `calib_n` training images.
+pub fn program_for(model: &Model, act_bits: u8, calib_n: usize) -> Result<Program> {
+    let calib = calibration(model, None, calib_n)?;
+    let cfg = QuantConfig {
+        act_bits,
+        ..Default::default()
+    };
+    Ok(quantize(model, &calib, &cfg)?)
+}

@@ -1,0 +1,99 @@
+//! `tbn eval`: accuracy of a model on an IDX data set, float or integer path.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tbn_golden::float::{argmax, forward};
+
+use super::common::{float_input, load_dataset, load_model, program_for};
+
+/// Arguments of `tbn eval`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file (default: the bundled reference model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// IDX images (default: bundled MNIST test images).
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// IDX labels (default: bundled MNIST test labels).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Use the bit-exact integer path (docs/numerics.md).
+    #[arg(long)]
+    integer: bool,
+    /// Activation bits of the integer path.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
+    act_bits: u8,
+    /// Calibration images (from the training subset) for the integer path.
+    #[arg(long, default_value_t = 500)]
+    calib: usize,
+    /// Evaluate only the first N images.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `tbn eval`.
+pub fn run(a: Args) -> Result<()> {
+    let model = load_model(a.model.as_deref())?;
+    let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
+    let total = a.limit.map_or(images.count, |l| l.min(images.count));
+    let program = if a.integer {
+        Some(program_for(&model, a.act_bits, a.calib)?)
+    } else {
+        None
+    };
+    let runner = program.as_ref().map(|p| p.runner());
+    let bar = if a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total as u64)
+    };
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("template"));
+    let mut correct = 0usize;
+    let start = std::time::Instant::now();
+    for i in 0..total {
+        let x = float_input(&model, &images, i)?;
+        let pred = match (&runner, &program) {
+            (Some(r), Some(p)) => argmax(&r.run(&p.input.quantize(&x))?),
+            _ => argmax(&forward(&model, &x)?),
+        };
+        correct += usize::from(pred == labels[i] as usize);
+        if i % 256 == 0 {
+            bar.set_position(i as u64);
+            bar.set_message(format!(
+                "accuracy {:.2}%",
+                100.0 * correct as f64 / (i + 1) as f64
+            ));
+        }
+    }
+    bar.finish_and_clear();
+    let accuracy = if total == 0 {
+        0.0
+    } else {
+        correct as f64 / total as f64
+    };
+    let path = if a.integer { "integer" } else { "float" };
+    if a.json {
+        let mut out = json!({
+            "model": model.name, "path": path, "correct": correct, "total": total, "accuracy": accuracy,
+            "seconds": start.elapsed().as_secs_f64(),
+        });
+        if a.integer {
+            out["act_bits"] = json!(a.act_bits);
+        }
+        println!("{out}");
+    } else {
+        println!(
+            "{} ({path} path): {correct}/{total} correct, accuracy {:.2}%",
+            model.name,
+            100.0 * accuracy
+        );
+    }
+    Ok(())
+}

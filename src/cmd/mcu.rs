@@ -1,0 +1,319 @@
+//! `tbn mcu run`: quantize a model, generate the firmware's inputs (compact
+//! program, test images, golden expected outputs), build the Cortex-M4
+//! firmware and run it in QEMU (mps2-an386) under a timeout, then report
+//! instructions per inference of the optimized and baseline kernels, flash
+//! and RAM use, and whether every output matched the golden model.
+
+pub mod convert;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::{json, Value};
+
+use super::common::{float_input, load_dataset, load_model, program_for};
+use crate::paths;
+
+/// Arguments of `tbn mcu`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(clap::Subcommand)]
+enum Action {
+    /// Build the firmware for a model and run it in QEMU.
+    Run(RunArgs),
+}
+
+/// Arguments of `tbn mcu run`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Model file (default: the bundled reference model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Number of MNIST test images embedded and checked.
+    #[arg(long, default_value_t = 100)]
+    images: usize,
+    /// Activation bits of hidden stages (1..=8).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
+    act_bits: u8,
+    /// Calibration images from the training subset.
+    #[arg(long, default_value_t = 500)]
+    calib: usize,
+    /// QEMU timeout in seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `tbn mcu`.
+pub fn run(a: Args) -> Result<()> {
+    match a.action {
+        Action::Run(r) => run_firmware(r),
+    }
+}
+
+/// The firmware's folder.
+pub fn firmware_dir() -> PathBuf {
+    paths::project_path("firmware")
+}
+
+/// Where the last MCU report is kept (read by `tbn compare`).
+pub fn report_path() -> PathBuf {
+    firmware_dir().join("gen").join("report.json")
+}
+
+/// Writes firmware/gen/{program,images,expected}.bin for `n` test images.
+fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> Result<Value> {
+    let model = load_model(model_path)?;
+    let prog = program_for(&model, act_bits, calib)?;
+    let bytes =
+        convert::program_bytes(&prog, Some(&model)).context("encoding the program for the MCU")?;
+    let int_only =
+        convert::program_bytes(&prog, None).context("encoding the program for the MCU")?;
+    let (images, _labels) = load_dataset(None, None)?;
+    ensure!(
+        n > 0 && n <= images.count,
+        "--images must be 1..={}",
+        images.count
+    );
+    let n_logits = model.output_shape()?.numel();
+    let in_len = model.input_shape.numel();
+    ensure!(
+        prog.input.bits <= 8,
+        "input bits {} do not fit a byte",
+        prog.input.bits
+    );
+    let mut img_bytes = Vec::with_capacity(n * in_len);
+    let mut logits = Vec::with_capacity(n * n_logits * 8);
+    let mut float_preds = Vec::with_capacity(n);
+    for i in 0..n {
+        let xf = float_input(&model, &images, i)?;
+        let xi = prog.input.quantize(&xf);
+        img_bytes.extend(xi.iter().map(|&v| v as u8));
+        let out = prog.run(&xi)?;
+        ensure!(
+            out.len() == n_logits,
+            "program gives {} logits, model {}",
+            out.len(),
+            n_logits
+        );
+        for v in out {
+            logits.extend_from_slice(&v.to_le_bytes());
+        }
+        let f = tbn_golden::float::forward(&model, &xf)?;
+        float_preds.push(tbn_golden::float::argmax(&f) as u8);
+    }
+    let mut expected = Vec::new();
+    expected.extend_from_slice(b"TBNE");
+    for v in [n as u32, n_logits as u32, in_len as u32] {
+        expected.extend_from_slice(&v.to_le_bytes());
+    }
+    expected.extend_from_slice(&logits);
+    expected.extend_from_slice(&float_preds);
+    let gen = firmware_dir().join("gen");
+    std::fs::create_dir_all(&gen).with_context(|| format!("creating {}", gen.display()))?;
+    for (name, data) in [
+        ("program.bin", &bytes),
+        ("images.bin", &img_bytes),
+        ("expected.bin", &expected),
+    ] {
+        std::fs::write(gen.join(name), data)
+            .with_context(|| format!("writing {}", gen.join(name).display()))?;
+    }
+    Ok(json!({
+        "model": model.name,
+        "program_bytes": bytes.len(),
+        "program_bytes_integer_only": int_only.len(),
+        "images_bytes": img_bytes.len(),
+        "expected_bytes": expected.len(),
+    }))
+}
+
+/// Section sizes of an ELF from `arm-none-eabi-size -A` (None if the tool is missing).
+fn section_sizes(elf: &Path) -> Option<Vec<(String, u64)>> {
+    let out = Command::new("arm-none-eabi-size")
+        .arg("-A")
+        .arg(elf)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                let name = it.next()?;
+                let size = it.next()?.parse().ok()?;
+                name.starts_with('.').then(|| (name.to_string(), size))
+            })
+            .collect(),
+    )
+}
+
+fn build_firmware() -> Result<PathBuf> {
+    let dir = firmware_dir();
+    let target = dir.join("target");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .status()
+        .context("running cargo build for the firmware")?;
+    ensure!(
+        status.success(),
+        "firmware build failed (needs: rustup target add thumbv7em-none-eabihf)"
+    );
+    Ok(target.join("thumbv7em-none-eabihf/release/tbn-firmware"))
+}
+
+/// Runs the ELF in QEMU under `timeout`; returns the firmware's JSON report and exit status.
+fn run_qemu(elf: &Path, timeout: u64) -> Result<(Value, bool)> {
+    if Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        bail!("qemu-system-arm not found: install it (Debian: apt-get install qemu-system-arm)");
+    }
+    let out = Command::new("timeout")
+        .arg(Duration::from_secs(timeout).as_secs().to_string())
+        .args([
+            "qemu-system-arm",
+            "-machine",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+        ])
+        .args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+            "-kernel",
+        ])
+        .arg(elf)
+        .output()
+        .context("running qemu-system-arm")?;
+    if out.status.code() == Some(124) {
+        bail!("QEMU did not finish within {timeout} s (killed by timeout)");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .with_context(|| {
+            format!(
+                "the firmware printed no JSON report (exit {:?}); output:\n{stdout}{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+    let v: Value = serde_json::from_str(line)
+        .with_context(|| format!("firmware report is not JSON: {line}"))?;
+    Ok((v, out.status.success()))
+}
+
+fn run_firmware(a: RunArgs) -> Result<()> {
+    let gen = generate(a.model.as_deref(), a.images, a.act_bits, a.calib)?;
+    let elf = build_firmware()?;
+    let (fw, exit_ok) = run_qemu(&elf, a.timeout)?;
+    if let Some(err) = fw.get("error") {
+        bail!("firmware error: {err} (code {})", fw["code"]);
+    }
+    let opt = fw["optimized"]["instr_per_inference"].as_u64().unwrap_or(0);
+    let base = fw["baseline"]["instr_per_inference"].as_u64().unwrap_or(0);
+    let ratio = if opt > 0 {
+        base as f64 / opt as f64
+    } else {
+        0.0
+    };
+    let mut flash = Value::Null;
+    if let Some(secs) = section_sizes(&elf) {
+        let get = |n: &str| {
+            secs.iter()
+                .filter(|(s, _)| s == n)
+                .map(|(_, v)| *v)
+                .sum::<u64>()
+        };
+        let embedded = gen["program_bytes"].as_u64().unwrap_or(0)
+            + gen["images_bytes"].as_u64().unwrap_or(0)
+            + gen["expected_bytes"].as_u64().unwrap_or(0);
+        let text = get(".text") + get(".vector_table");
+        let rodata = get(".rodata");
+        flash = json!({
+            "code_bytes": text,
+            "rodata_bytes_excluding_embedded_data": rodata.saturating_sub(embedded),
+            "model_bytes": gen["program_bytes"],
+            "test_data_bytes": gen["images_bytes"].as_u64().unwrap_or(0) + gen["expected_bytes"].as_u64().unwrap_or(0),
+            "ram_data_bss_bytes": get(".data") + get(".bss"),
+        });
+    }
+    let report = json!({
+        "ok": exit_ok && fw["ok"].as_bool() == Some(true),
+        "model": gen["model"],
+        "images": fw["images"],
+        "int_logits_match": fw["int_logits_match"],
+        "float_pred_match": fw["float_pred_match"],
+        "optimized_instr_per_inference": opt,
+        "baseline_instr_per_inference": base,
+        "speedup": (ratio * 100.0).round() / 100.0,
+        "program_bytes": gen["program_bytes"],
+        "program_bytes_integer_only": gen["program_bytes_integer_only"],
+        "flash": flash,
+        "firmware": fw,
+    });
+    std::fs::write(report_path(), serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", report_path().display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "MCU: QEMU mps2-an386 (Cortex-M4F), model {}, {} images",
+            gen["model"], fw["images"]
+        );
+        println!(
+            "  integer logits bit-exact vs golden : {}/{}",
+            fw["int_logits_match"], fw["images"]
+        );
+        println!(
+            "  float predictions vs golden float  : {}/{}",
+            fw["float_pred_match"], fw["images"]
+        );
+        println!("  optimized kernel  : {opt} instructions/inference");
+        println!("  baseline (float)  : {base} instructions/inference");
+        println!("  speedup           : {ratio:.1}x");
+        println!(
+            "  model in flash    : {} bytes ({} integer-only)",
+            gen["program_bytes"], gen["program_bytes_integer_only"]
+        );
+        if !flash.is_null() {
+            println!(
+                "  code in flash     : {} bytes (.text)",
+                flash["code_bytes"]
+            );
+            println!(
+                "  RAM (.data+.bss)  : {} bytes, stack high-water {} bytes",
+                flash["ram_data_bss_bytes"], fw["stack_bytes"]
+            );
+        }
+        println!("  kernel buffers    : {} bytes", fw["kernel_buffers_bytes"]);
+        println!("  report            : {}", report_path().display());
+    }
+    ensure!(
+        report["ok"].as_bool() == Some(true),
+        "firmware checks failed: {fw}"
+    );
+    Ok(())
+}

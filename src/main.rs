@@ -1,0 +1,52 @@
+//! `tbn`: the command-line tool over the whole Tiled Bit Networks chain.
+
+mod cmd;
+mod paths;
+
+use clap::{Parser, Subcommand};
+
+/// Tiled Bit Networks from model to silicon.
+#[derive(Parser)]
+#[command(name = "tbn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a model's layers, compression and storage.
+    Inspect(cmd::inspect::Args),
+    /// Accuracy of a model on an IDX data set (float or integer path).
+    Eval(cmd::eval::Args),
+    /// Output vector (logits) of one image.
+    Infer(cmd::infer::Args),
+    /// Compress float weights (.npy/.npz/.safetensors) into a TBN model.
+    Compress(cmd::compress::Args),
+    /// Compile a float model into an integer program from calibration images.
+    Quantize(cmd::quantize::Args),
+    /// Convert between the JSON and binary formats.
+    Convert(cmd::convert::Args),
+    /// Run the model on a Cortex-M4 in QEMU (optimized vs baseline kernel).
+    Mcu(cmd::mcu::Args),
+    /// Compare the MCU kernel with the accelerator.
+    Compare(cmd::compare::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Infer(a) => cmd::infer::run(a),
+        Command::Compress(a) => cmd::compress::run(a),
+        Command::Quantize(a) => cmd::quantize::run(a),
+        Command::Convert(a) => cmd::convert::run(a),
+        Command::Mcu(a) => cmd::mcu::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
