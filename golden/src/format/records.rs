@@ -18,15 +18,14 @@ pub(crate) struct WeightsRec<T> {
     pub bias: Option<Vec<f32>>,
 }
 
-/// One layer record.
+/// One layer record (externally tagged, no flattening: postcard can encode it).
 #[derive(Serialize, Deserialize, Debug, Clone)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum LayerRec<T> {
     Linear {
         name: String,
         in_features: usize,
         out_features: usize,
-        #[serde(flatten)]
         weights: WeightsRec<T>,
     },
     Conv2d {
@@ -36,7 +35,6 @@ pub(crate) enum LayerRec<T> {
         kernel: (usize, usize),
         stride: usize,
         padding: usize,
-        #[serde(flatten)]
         weights: WeightsRec<T>,
     },
     Batchnorm {

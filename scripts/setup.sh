@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian 12 machine (as root).
+# Idempotent: anything already present is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# --- Debian packages --------------------------------------------------------
+APT_PACKAGES=(verilator iverilog yosys nextpnr-ice40 fpga-icestorm qemu-system-arm
+              gcc-arm-none-eabi g++ make python3-venv pkg-config)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    log "apt-get install ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- Rust -------------------------------------------------------------------
+if ! command -v cargo >/dev/null; then
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
+for t in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
+    rustup target list --installed | grep -qx "$t" || { log "rustup target add $t"; rustup target add "$t"; }
+done
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+
+# --- Python virtualenv ------------------------------------------------------
+VENV=.venv
+if [ ! -x "$VENV/bin/python" ]; then
+    log "creating virtualenv $VENV"
+    python3 -m venv "$VENV"
+fi
+if [ -f python/requirements.txt ]; then
+    log "pip install -r python/requirements.txt (into $VENV)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements.txt
+fi
+log "ready"
