@@ -1,0 +1,23 @@
+//! Puts memory.x on the linker path, links with cortex-m-rt's link.x, and
+//! checks that the generated inputs (written by `tbn mcu run`) exist.
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    fs::copy(dir.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rustc-link-arg=-Tlink.x");
+    println!("cargo:rerun-if-changed=memory.x");
+    for f in ["program.bin", "images.bin", "expected.bin"] {
+        let p = dir.join("gen").join(f);
+        println!("cargo:rerun-if-changed={}", p.display());
+        if !p.exists() {
+            panic!(
+                "{} is missing: the firmware embeds a model, images and expected outputs generated on the host; \
+                 run `tbn mcu run` (which writes firmware/gen/ and then builds and runs this firmware)",
+                p.display()
+            );
+        }
+    }
+}

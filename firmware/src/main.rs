@@ -1,0 +1,310 @@
+//! TBN inference on a Cortex-M4F under QEMU (mps2-an386).
+//!
+//! Embeds (from `gen/`, written on the host by `tbn mcu run`): the integer
+//! program in the compact format of `tbn_driver::program`, N test images and
+//! the golden model's expected outputs. Runs the optimized integer kernel and
+//! the authors'-style float baseline on every image, checks the integer logits
+//! bit-exactly and the float predictions, measures instructions per inference
+//! with SysTick (under `-icount shift=0` one SysTick tick at 25 MHz is 40
+//! instructions; a calibration loop checks that), checks that corrupted
+//! programs are rejected with an error (not a fault), and prints one JSON
+//! report over semihosting. Exit status: 0 when everything matched, 1 otherwise.
+#![no_std]
+#![no_main]
+
+use core::fmt::Write as _;
+use core::panic::PanicInfo;
+
+use cortex_m::peripheral::{syst::SystClkSource, SYST};
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hio};
+use tbn_driver::kernel::{self, FloatWorkspace, Workspace};
+use tbn_driver::program::{ParseError, Program};
+
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+static PROGRAM: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/gen/program.bin")));
+static IMAGES: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/gen/images.bin"));
+static EXPECTED: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/gen/expected.bin")));
+
+/// Static working memory (caller-provided buffers of the kernels).
+const MAX_ACT: usize = 8192;
+const MAX_PLANE_WORDS: usize = 4096;
+const MAX_PREFIX: usize = 2049;
+const MAX_DISTINCT: usize = 2048;
+const MAX_LOGITS: usize = 64;
+/// SysTick period in instructions under `-icount shift=0` (25 MHz clock).
+const INSTR_PER_TICK: u32 = 40;
+
+static mut ACT_A: [i32; MAX_ACT] = [0; MAX_ACT];
+static mut ACT_B: [i32; MAX_ACT] = [0; MAX_ACT];
+static mut FACT_A: [f32; MAX_ACT] = [0.0; MAX_ACT];
+static mut FACT_B: [f32; MAX_ACT] = [0.0; MAX_ACT];
+static mut PLANES: [u32; MAX_PLANE_WORDS] = [0; MAX_PLANE_WORDS];
+static mut PREFIX: [i32; MAX_PREFIX] = [0; MAX_PREFIX];
+static mut ACC: [(i32, i32); MAX_DISTINCT] = [(0, 0); MAX_DISTINCT];
+static mut INPUT: [i32; MAX_ACT] = [0; MAX_ACT];
+static mut CORRUPT: Aligned<[u8; 256]> = Aligned([0; 256]);
+
+extern "C" {
+    static __sdata: u32;
+    static __edata: u32;
+    static __sbss: u32;
+    static __ebss: u32;
+    static _stack_start: u32;
+}
+
+const STACK_PAINT: u32 = 0x5AA5_C33C;
+const PAINT_BYTES: usize = 64 * 1024;
+
+/// Elapsed SysTick ticks of `f` (the counter counts down, 24 bits).
+fn ticks<R>(f: impl FnOnce() -> R) -> (u32, R) {
+    let a = SYST::get_current();
+    let r = f();
+    let b = SYST::get_current();
+    (a.wrapping_sub(b) & 0x00FF_FFFF, r)
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
+        None => 0,
+    }
+}
+
+fn le_i64(b: &[u8], at: usize) -> i64 {
+    let mut w = [0u8; 8];
+    if let Some(s) = b.get(at..at + 8) {
+        w.copy_from_slice(s);
+    }
+    i64::from_le_bytes(w)
+}
+
+/// A small fixed-capacity string for the JSON report.
+struct Buf {
+    b: [u8; 2048],
+    n: usize,
+}
+
+impl core::fmt::Write for Buf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let bytes = s.as_bytes();
+        let end = self.n + bytes.len();
+        if end > self.b.len() {
+            return Err(core::fmt::Error);
+        }
+        self.b[self.n..end].copy_from_slice(bytes);
+        self.n = end;
+        Ok(())
+    }
+}
+
+fn emit(buf: &Buf) {
+    if let Ok(mut out) = hio::hstdout() {
+        let _ = out.write_all(&buf.b[..buf.n]);
+        let _ = out.write_all(b"\n");
+    }
+}
+
+fn fail(msg: &str, code: u32) -> ! {
+    let mut b = Buf { b: [0; 2048], n: 0 };
+    let _ = write!(b, "{{\"ok\":false,\"error\":\"{msg}\",\"code\":{code}}}");
+    emit(&b);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
+
+/// Checks that corrupted copies of the program are rejected with the right error.
+fn corrupted_programs_rejected(prog: &[u8]) -> bool {
+    // SAFETY: single-threaded firmware; CORRUPT is only used here.
+    let buf = unsafe { &mut *core::ptr::addr_of_mut!(CORRUPT) };
+    let n = prog.len().min(buf.0.len());
+    buf.0[..n].copy_from_slice(&prog[..n]);
+    let bad_magic = {
+        buf.0[0] ^= 0xFF;
+        let ok = matches!(Program::parse(&buf.0[..n]), Err(ParseError::BadMagic));
+        buf.0[0] ^= 0xFF;
+        ok
+    };
+    let bad_version = {
+        buf.0[12] = 0x7F;
+        let ok = matches!(Program::parse(&buf.0[..n]), Err(ParseError::WrongVersion { .. }));
+        buf.0[12] = prog[12];
+        ok
+    };
+    let truncated = matches!(Program::parse(&buf.0[..n.min(100)]), Err(ParseError::Truncated { .. }));
+    let too_many_stages = {
+        buf.0[14] = 0xFF;
+        let ok = matches!(Program::parse(&buf.0[..n]), Err(ParseError::BeyondLimit { .. }));
+        buf.0[14] = prog[14];
+        ok
+    };
+    bad_magic && bad_version && truncated && too_many_stages
+}
+
+#[entry]
+fn main() -> ! {
+    let Some(cp) = cortex_m::Peripherals::take() else { fail("peripherals already taken", 10) };
+    let mut syst = cp.SYST;
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(0x00FF_FFFF);
+    syst.clear_current();
+    syst.enable_counter();
+
+    // Paint the stack below the current frame to measure its high-water mark.
+    let sp = cortex_m::register::msp::read() as usize;
+    let paint_lo = sp.saturating_sub(PAINT_BYTES) & !3;
+    let paint_hi = sp.saturating_sub(256) & !3;
+    let mut a = paint_lo;
+    while a < paint_hi {
+        // SAFETY: RAM between the static data and the live stack frame is unused.
+        unsafe { core::ptr::write_volatile(a as *mut u32, STACK_PAINT) };
+        a += 4;
+    }
+
+    // Calibration: 2 instructions per iteration (subs, bne).
+    let calib_iters: u32 = 500_000;
+    let (calib_ticks, ()) = ticks(|| unsafe {
+        core::arch::asm!("2:", "subs {0}, #1", "bne 2b", inout(reg) calib_iters => _, options(nomem, nostack));
+    });
+
+    let prog = match Program::parse(&PROGRAM.0) {
+        Ok(p) => p,
+        Err(_) => fail("embedded program rejected by the parser", 2),
+    };
+    let exp = &EXPECTED.0;
+    if exp.get(0..4) != Some(b"TBNE") {
+        fail("expected.bin has a bad magic", 3);
+    }
+    let n_images = le_u32(exp, 4) as usize;
+    let n_logits = le_u32(exp, 8) as usize;
+    let in_len = le_u32(exp, 12) as usize;
+    if n_logits != prog.req.logits || in_len != prog.input_shape.numel() || IMAGES.len() < n_images * in_len {
+        fail("expected.bin / images.bin do not match the program", 4);
+    }
+    let r = prog.req;
+    if r.max_act > MAX_ACT || r.max_plane_words > MAX_PLANE_WORDS || r.max_prefix > MAX_PREFIX || r.max_distinct > MAX_DISTINCT || r.logits > MAX_LOGITS {
+        fail("program needs more working memory than the firmware's static buffers", 5);
+    }
+    let rejects_bad = corrupted_programs_rejected(&PROGRAM.0);
+
+    // SAFETY: single-threaded firmware; each static buffer is borrowed once here.
+    let (act_a, act_b, fa, fb, planes, prefix, acc, input) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(ACT_A),
+            &mut *core::ptr::addr_of_mut!(ACT_B),
+            &mut *core::ptr::addr_of_mut!(FACT_A),
+            &mut *core::ptr::addr_of_mut!(FACT_B),
+            &mut *core::ptr::addr_of_mut!(PLANES),
+            &mut *core::ptr::addr_of_mut!(PREFIX),
+            &mut *core::ptr::addr_of_mut!(ACC),
+            &mut *core::ptr::addr_of_mut!(INPUT),
+        )
+    };
+    let mut ws = Workspace { act_a, act_b, planes, prefix, acc };
+    let mut fws = FloatWorkspace { act_a: fa, act_b: fb };
+    let signed = prog.input.signed;
+
+    let (mut int_match, mut float_match, mut int_correct_vs_float) = (0usize, 0usize, 0usize);
+    let (mut opt_ticks, mut base_ticks) = (0u64, 0u64);
+    let (mut opt_min, mut opt_max, mut base_min, mut base_max) = (u32::MAX, 0u32, u32::MAX, 0u32);
+    let mut repeat_equal = true;
+    let mut errors = 0usize;
+    let preds_at = 16 + n_images * n_logits * 8;
+    for i in 0..n_images {
+        for (k, dst) in input[..in_len].iter_mut().enumerate() {
+            let b = IMAGES[i * in_len + k];
+            *dst = if signed { b as i8 as i32 } else { b as i32 };
+        }
+        let x = &input[..in_len];
+        let mut logits = [0i64; MAX_LOGITS];
+        let (t_opt, res) = ticks(|| kernel::run(&prog, x, &mut ws, &mut logits));
+        let mut flog = [0f32; MAX_LOGITS];
+        let (t_base, fres) = ticks(|| kernel::run_float_baseline(&prog, x, &mut fws, &mut flog));
+        if res.is_err() || fres.is_err() {
+            errors += 1;
+            continue;
+        }
+        if i == 0 {
+            // Determinism: the same inference again must take the same time.
+            let (t2, _) = ticks(|| kernel::run(&prog, x, &mut ws, &mut logits));
+            let (b2, _) = ticks(|| kernel::run_float_baseline(&prog, x, &mut fws, &mut flog));
+            repeat_equal = t2 == t_opt && b2 == t_base;
+        }
+        opt_ticks += t_opt as u64;
+        base_ticks += t_base as u64;
+        opt_min = opt_min.min(t_opt);
+        opt_max = opt_max.max(t_opt);
+        base_min = base_min.min(t_base);
+        base_max = base_max.max(t_base);
+        let base = 16 + i * n_logits * 8;
+        if (0..n_logits).all(|k| logits[k] == le_i64(exp, base + 8 * k)) {
+            int_match += 1;
+        }
+        let fpred = kernel::argmax(&flog[..n_logits]);
+        let want_f = exp.get(preds_at + i).copied().unwrap_or(0xFF) as usize;
+        if fpred == want_f {
+            float_match += 1;
+        }
+        if kernel::argmax(&logits[..n_logits]) == want_f {
+            int_correct_vs_float += 1;
+        }
+    }
+
+    // Stack high-water mark.
+    let mut lowest = paint_hi;
+    let mut a = paint_lo;
+    while a < paint_hi {
+        // SAFETY: reading the painted region.
+        if unsafe { core::ptr::read_volatile(a as *const u32) } != STACK_PAINT {
+            lowest = a;
+            break;
+        }
+        a += 4;
+    }
+    // Linker symbols: only their addresses are used.
+    let (sdata, edata, sbss, ebss, stack_top) = (
+        core::ptr::addr_of!(__sdata) as usize,
+        core::ptr::addr_of!(__edata) as usize,
+        core::ptr::addr_of!(__sbss) as usize,
+        core::ptr::addr_of!(__ebss) as usize,
+        core::ptr::addr_of!(_stack_start) as usize,
+    );
+    let stack_used = stack_top.saturating_sub(lowest);
+    let n = n_images.max(1) as u64;
+    let ipt = INSTR_PER_TICK as u64;
+    let ok = int_match == n_images && float_match == n_images && errors == 0 && rejects_bad && repeat_equal;
+    let mut b = Buf { b: [0; 2048], n: 0 };
+    let _ = write!(
+        b,
+        "{{\"ok\":{ok},\"images\":{n_images},\"int_logits_match\":{int_match},\"float_pred_match\":{float_match},\
+\"int_pred_eq_float_pred\":{int_correct_vs_float},\"errors\":{errors},\"bad_programs_rejected\":{rejects_bad},\
+\"repeat_identical\":{repeat_equal},\"instr_per_tick\":{INSTR_PER_TICK},\"calibration\":{{\"instructions\":{},\"ticks\":{calib_ticks}}},\
+\"optimized\":{{\"instr_per_inference\":{},\"min\":{},\"max\":{}}},\
+\"baseline\":{{\"instr_per_inference\":{},\"min\":{},\"max\":{}}},\
+\"program_bytes\":{},\"static_ram_bytes\":{},\"kernel_buffers_bytes\":{},\"stack_bytes\":{stack_used}}}",
+        2 * calib_iters as u64,
+        opt_ticks * ipt / n,
+        opt_min as u64 * ipt,
+        opt_max as u64 * ipt,
+        base_ticks * ipt / n,
+        base_min as u64 * ipt,
+        base_max as u64 * ipt,
+        prog.byte_len(),
+        (edata - sdata) + (ebss - sbss),
+        (r.max_act * 4 * 4) + r.max_plane_words * 4 + r.max_prefix * 4 + r.max_distinct * 8 + in_len * 4,
+    );
+    emit(&b);
+    debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
+
+#[panic_handler]
+fn panic(_info: &PanicInfo) -> ! {
+    fail("panic", 99)
+}
