@@ -285,46 +285,58 @@ fn segment_counts<const A: usize>(tile: &[u32], tpos: usize, planes: &[u32], xpo
         let k0 = start as usize / 32;
         let s = start as usize % 32;
         let xs = &planes[mid_lo * A..mid_hi * A];
-        // Blocks of at most 255 words keep the 16-bit lanes from overflowing.
-        let mut done = 0;
-        while done < cnt {
-            let blk = (cnt - done).min(255);
-            let mut acc = (0u32, 0u32, 0u32);
-            let xb = &xs[done * A..(done + blk) * A];
-            if s == 0 {
-                let tw = &tile[k0 + done..k0 + done + blk];
-                for (t, x) in tw.iter().zip(xb.chunks_exact(A)) {
-                    if let Ok(x) = <&[u32; A]>::try_from(x) {
-                        let w = plane_word::<A>(*t, x, signed);
-                        acc.0 += w.0;
-                        acc.1 += w.1;
-                        acc.2 += w.2;
-                    }
-                }
-            } else {
-                // The last window may need the word after the block; it exists
-                // because the middle lanes lie strictly inside the segment.
-                let tw = &tile[k0 + done..(k0 + done + blk + 1).min(tile.len())];
-                for (j, x) in xb.chunks_exact(A).enumerate() {
-                    let w0 = tw.get(j).copied().unwrap_or(0);
-                    let w1 = tw.get(j + 1).copied().unwrap_or(0);
-                    let t = (w0 >> s) | (w1 << (32 - s));
-                    if let Ok(x) = <&[u32; A]>::try_from(x) {
-                        let w = plane_word::<A>(t, x, signed);
-                        acc.0 += w.0;
-                        acc.1 += w.1;
-                        acc.2 += w.2;
-                    }
-                }
-            }
-            add(&mut total, acc);
-            done += blk;
+        let tw = &tile[k0.min(tile.len())..(k0 + cnt + 1).min(tile.len())];
+        // One pass per group of at most four planes keeps every value in
+        // registers on a Cortex-M4 (the tile window is recomputed per pass).
+        total.lo += mid_pass::<A, 0>(tw, s, xs, A.min(4));
+        if A > 4 {
+            total.hi += mid_pass::<A, 4>(tw, s, xs, A - 4);
+        }
+        if signed {
+            total.sign += mid_pass::<A, 0>(tw, s, xs, usize::MAX);
         }
     }
     // Last word (masked).
     let t = window(tile, last as isize * 32 + delta) & edge_mask(last);
     add(&mut total, word(last, t));
     total.weighted::<A>(signed)
+}
+
+/// `sum_{k<n} 2^k pop(t & x[LO + k])` over the middle words (n <= 4), or the
+/// sign plane's count when `n == usize::MAX`; the tile window of word `j`
+/// is bits `s..s+32` of `tw[j], tw[j+1]`.
+#[inline(always)]
+fn mid_pass<const A: usize, const LO: usize>(tw: &[u32], s: usize, xs: &[u32], n: usize) -> u32 {
+    let mut total = 0u32;
+    let mut acc = 0u32;
+    let mut left = 255;
+    for (j, x) in xs.chunks_exact(A).enumerate() {
+        let w0 = tw.get(j).copied().unwrap_or(0);
+        let t = if s == 0 { w0 } else { (w0 >> s) | (tw.get(j + 1).copied().unwrap_or(0) << (32 - s)) };
+        let Ok(x) = <&[u32; A]>::try_from(x) else { continue };
+        let y = |k: usize| if LO + k < A { t & x[LO + k] } else { 0 };
+        acc += if n == usize::MAX {
+            wide(bytes_of(nib(t & x[A - 1])))
+        } else {
+            let pair = |k: usize| {
+                if k >= n {
+                    0
+                } else if k + 1 >= n {
+                    bytes_of(nib(y(k)))
+                } else {
+                    bytes_of_wide(nib(y(k)) + (nib(y(k + 1)) << 1))
+                }
+            };
+            wide(pair(0) + (pair(2) << 2))
+        };
+        left -= 1;
+        if left == 0 {
+            total += hsum16(acc);
+            acc = 0;
+            left = 255;
+        }
+    }
+    total + hsum16(acc)
 }
 
 /// Count of XNOR(t, x) over valid lanes, as a 16-bit-lane pair.
@@ -571,6 +583,7 @@ fn dense(d: &Dense<'_>, x: &[i32], planes: &mut [u32], prefix: &mut [i32], acc: 
     let positions = d.positions();
     for pos in 0..positions {
         match d.conv {
+            None if d.input.bits >= 2 => pack_bytes(d.input, &x[..m], planes, prefix),
             None => pack_prefixed(d.input, m, planes, prefix, |l| Some(x[l])),
             Some(cg) => {
                 let (oy, ox) = (pos / d.out_shape.w, pos % d.out_shape.w);
@@ -591,6 +604,35 @@ fn dense(d: &Dense<'_>, x: &[i32], planes: &mut [u32], prefix: &mut [i32], acc: 
         }
         distinct_rows(d, planes, prefix, acc);
         requantize_rows(d, acc, |r, v| out(r * positions + pos, v));
+    }
+}
+
+/// Fast packing of a fully valid input of `A >= 2` bits: four lanes at a
+/// time as bytes, each plane's four bits gathered with one multiply.
+fn pack_bytes(code: ValueCode, x: &[i32], planes: &mut [u32], prefix: &mut [i32]) {
+    let a = code.bits as usize;
+    let top = a - 1;
+    prefix[0] = 0;
+    for (w, (lanes, out)) in x.chunks(32).zip(planes.chunks_exact_mut(a)).enumerate() {
+        let mut pl = [0u32; 8];
+        for (g, four) in lanes.chunks(4).enumerate() {
+            let mut bytes = 0u32;
+            for (k, &v) in four.iter().enumerate() {
+                bytes |= (v as u32 & 0xFF) << (8 * k);
+            }
+            for (b, p) in pl.iter_mut().enumerate().take(a) {
+                // Bits 0, 8, 16, 24 of the plane land on bits 21..=24.
+                let nib = ((((bytes >> b) & 0x0101_0101).wrapping_mul(0x0020_4081)) >> 21) & 0xF;
+                *p |= nib << (4 * g);
+            }
+        }
+        out.copy_from_slice(&pl[..a]);
+        let mut sum = 0i32;
+        for (b, p) in pl.iter().enumerate().take(a) {
+            let c = popcount(*p) as i32;
+            sum += if code.signed && b == top { -(c << b) } else { c << b };
+        }
+        prefix[w + 1] = prefix[w] + sum;
     }
 }
 

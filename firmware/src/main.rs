@@ -229,10 +229,11 @@ fn main() -> ! {
             continue;
         }
         if i == 0 {
-            // Determinism: the same inference again must take the same time.
+            // Determinism: the same inference again must take the same time,
+            // up to one SysTick period (40 instructions) of phase.
             let (t2, _) = ticks(|| kernel::run(&prog, x, &mut ws, &mut logits));
             let (b2, _) = ticks(|| kernel::run_float_baseline(&prog, x, &mut fws, &mut flog));
-            repeat_equal = t2 == t_opt && b2 == t_base;
+            repeat_equal = t2.abs_diff(t_opt) <= 1 && b2.abs_diff(t_base) <= 1;
         }
         opt_ticks += t_opt as u64;
         base_ticks += t_base as u64;
