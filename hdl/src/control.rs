@@ -1,0 +1,420 @@
+//! Wishbone B4 classic 32-bit slave with the control/status registers.
+//!
+//! Registered acknowledge (one wait state: `wb_ack` rises the cycle after
+//! `wb_stb & wb_cyc`, data valid with it). Every address is acknowledged;
+//! unmapped ones read 0 and ignore writes. `wb_sel` is ignored: every write
+//! stores a whole word. Register offsets come from `tbn_driver::regmap`.
+
+use rust_hdl::prelude::*;
+use tbn_driver::regmap;
+
+/// Configuration values reported by the identification registers.
+#[derive(Clone, Copy, Debug)]
+pub struct IdValues {
+    /// Lanes L.
+    pub lanes: u32,
+    /// TILE_MAX.
+    pub tile_max: u32,
+    /// MAX_IN.
+    pub max_in: u32,
+    /// MAX_ROWS.
+    pub max_rows: u32,
+    /// Largest A.
+    pub max_abits: u32,
+}
+
+/// Bus slave, registers and start checks.
+#[derive(LogicBlock)]
+pub struct Control {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub rst: Signal<In, Bit>,
+    /// Wishbone word address.
+    pub wb_adr: Signal<In, Bits<17>>,
+    /// Wishbone write data.
+    pub wb_dat_w: Signal<In, Bits<32>>,
+    /// Wishbone read data.
+    pub wb_dat_r: Signal<Out, Bits<32>>,
+    /// Wishbone write enable.
+    pub wb_we: Signal<In, Bit>,
+    /// Wishbone byte selects (ignored).
+    pub wb_sel: Signal<In, Bits<4>>,
+    /// Wishbone strobe.
+    pub wb_stb: Signal<In, Bit>,
+    /// Wishbone cycle.
+    pub wb_cyc: Signal<In, Bit>,
+    /// Wishbone acknowledge.
+    pub wb_ack: Signal<Out, Bit>,
+    /// Interrupt.
+    pub irq: Signal<Out, Bit>,
+    /// Tile window write.
+    pub tile_we: Signal<Out, Bit>,
+    /// Activation window write.
+    pub act_we: Signal<Out, Bit>,
+    /// Word address within a memory window.
+    pub mem_addr: Signal<Out, Bits<16>>,
+    /// Memory write data.
+    pub mem_data: Signal<Out, Bits<32>>,
+    /// Output memory read address (word within the OUT window).
+    pub out_addr: Signal<Out, Bits<14>>,
+    /// Output memory read data.
+    pub out_rdata: Signal<In, Bits<32>>,
+    /// Start the sequencer.
+    pub seq_start: Signal<Out, Bit>,
+    /// Abort the sequencer and flush the engine.
+    pub seq_abort: Signal<Out, Bit>,
+    /// m.
+    pub job_m: Signal<Out, Bits<24>>,
+    /// q.
+    pub job_q: Signal<Out, Bits<24>>,
+    /// D.
+    pub job_rows: Signal<Out, Bits<14>>,
+    /// A.
+    pub job_abits: Signal<Out, Bits<4>>,
+    /// Signed.
+    pub job_signed: Signal<Out, Bit>,
+    /// Sequencer busy.
+    pub seq_busy: Signal<In, Bit>,
+    /// Sequencer done pulse.
+    pub seq_done: Signal<In, Bit>,
+    c_magic: Constant<Bits<32>>,
+    c_version: Constant<Bits<32>>,
+    c_lanes: Constant<Bits<32>>,
+    c_tile_max: Constant<Bits<32>>,
+    c_max_in: Constant<Bits<32>>,
+    c_max_rows: Constant<Bits<32>>,
+    c_max_abits: Constant<Bits<32>>,
+    a_magic: Constant<Bits<6>>,
+    a_version: Constant<Bits<6>>,
+    a_lanes: Constant<Bits<6>>,
+    a_tile_max: Constant<Bits<6>>,
+    a_max_in: Constant<Bits<6>>,
+    a_max_rows: Constant<Bits<6>>,
+    a_max_abits: Constant<Bits<6>>,
+    a_scratch: Constant<Bits<6>>,
+    a_ctrl: Constant<Bits<6>>,
+    a_status: Constant<Bits<6>>,
+    a_cycles: Constant<Bits<6>>,
+    a_job_count: Constant<Bits<6>>,
+    a_job_m: Constant<Bits<6>>,
+    a_job_q: Constant<Bits<6>>,
+    a_job_rows: Constant<Bits<6>>,
+    a_job_abits: Constant<Bits<6>>,
+    ack: DFF<Bit>,
+    rdata: DFF<Bits<32>>,
+    read_out: DFF<Bit>,
+    scratch: DFF<Bits<32>>,
+    irq_en: DFF<Bit>,
+    done_f: DFF<Bit>,
+    err_f: DFF<Bit>,
+    err_code: DFF<Bits<4>>,
+    cycles: DFF<Bits<32>>,
+    job_count: DFF<Bits<32>>,
+    r_m: DFF<Bits<32>>,
+    r_q: DFF<Bits<32>>,
+    r_rows: DFF<Bits<32>>,
+    r_abits: DFF<Bits<32>>,
+    access: Signal<Local, Bit>,
+    wr: Signal<Local, Bit>,
+    rd: Signal<Local, Bit>,
+    in_regs: Signal<Local, Bit>,
+    in_out: Signal<Local, Bit>,
+    in_act: Signal<Local, Bit>,
+    in_tile: Signal<Local, Bit>,
+    reg_index: Signal<Local, Bits<6>>,
+    abits_val: Signal<Local, Bits<32>>,
+    fail: Signal<Local, Bit>,
+    fail_code: Signal<Local, Bits<4>>,
+    start_ok: Signal<Local, Bit>,
+    soft_reset: Signal<Local, Bit>,
+}
+
+fn word_index(byte_offset: u32) -> Constant<Bits<6>> {
+    Constant::new(((byte_offset >> 2) as u64).to_bits())
+}
+
+fn c32(v: u32) -> Constant<Bits<32>> {
+    Constant::new((v as u64).to_bits())
+}
+
+impl Control {
+    /// A control block reporting `id`.
+    pub fn new(id: IdValues) -> Self {
+        Control {
+            clk: Default::default(),
+            rst: Default::default(),
+            wb_adr: Default::default(),
+            wb_dat_w: Default::default(),
+            wb_dat_r: Default::default(),
+            wb_we: Default::default(),
+            wb_sel: Default::default(),
+            wb_stb: Default::default(),
+            wb_cyc: Default::default(),
+            wb_ack: Default::default(),
+            irq: Default::default(),
+            tile_we: Default::default(),
+            act_we: Default::default(),
+            mem_addr: Default::default(),
+            mem_data: Default::default(),
+            out_addr: Default::default(),
+            out_rdata: Default::default(),
+            seq_start: Default::default(),
+            seq_abort: Default::default(),
+            job_m: Default::default(),
+            job_q: Default::default(),
+            job_rows: Default::default(),
+            job_abits: Default::default(),
+            job_signed: Default::default(),
+            seq_busy: Default::default(),
+            seq_done: Default::default(),
+            c_magic: c32(regmap::MAGIC),
+            c_version: c32(regmap::VERSION),
+            c_lanes: c32(id.lanes),
+            c_tile_max: c32(id.tile_max),
+            c_max_in: c32(id.max_in),
+            c_max_rows: c32(id.max_rows),
+            c_max_abits: c32(id.max_abits),
+            a_magic: word_index(regmap::ID_MAGIC),
+            a_version: word_index(regmap::ID_VERSION),
+            a_lanes: word_index(regmap::CFG_LANES),
+            a_tile_max: word_index(regmap::CFG_TILE_MAX),
+            a_max_in: word_index(regmap::CFG_MAX_IN),
+            a_max_rows: word_index(regmap::CFG_MAX_ROWS),
+            a_max_abits: word_index(regmap::CFG_MAX_ABITS),
+            a_scratch: word_index(regmap::SCRATCH),
+            a_ctrl: word_index(regmap::CTRL),
+            a_status: word_index(regmap::STATUS),
+            a_cycles: word_index(regmap::CYCLES),
+            a_job_count: word_index(regmap::JOB_COUNT),
+            a_job_m: word_index(regmap::JOB_M),
+            a_job_q: word_index(regmap::JOB_Q),
+            a_job_rows: word_index(regmap::JOB_ROWS),
+            a_job_abits: word_index(regmap::JOB_ABITS),
+            ack: Default::default(),
+            rdata: Default::default(),
+            read_out: Default::default(),
+            scratch: Default::default(),
+            irq_en: Default::default(),
+            done_f: Default::default(),
+            err_f: Default::default(),
+            err_code: Default::default(),
+            cycles: Default::default(),
+            job_count: Default::default(),
+            r_m: Default::default(),
+            r_q: Default::default(),
+            r_rows: Default::default(),
+            r_abits: Default::default(),
+            access: Default::default(),
+            wr: Default::default(),
+            rd: Default::default(),
+            in_regs: Default::default(),
+            in_out: Default::default(),
+            in_act: Default::default(),
+            in_tile: Default::default(),
+            reg_index: Default::default(),
+            abits_val: Default::default(),
+            fail: Default::default(),
+            fail_code: Default::default(),
+            start_ok: Default::default(),
+            soft_reset: Default::default(),
+        }
+    }
+}
+
+impl Logic for Control {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clk, ack, rdata, read_out, scratch, irq_en, done_f, err_f, err_code, cycles,
+            job_count, r_m, r_q, r_rows, r_abits
+        );
+        // decode (regions from the register map: regs 0x00000, OUT 0x10000,
+        // ACT 0x20000, TILE 0x40000; word address bits 16:14)
+        self.access.next = self.wb_stb.val() & self.wb_cyc.val() & !self.ack.q.val();
+        self.wr.next = self.access.val() & self.wb_we.val();
+        self.rd.next = self.access.val() & !self.wb_we.val();
+        self.in_regs.next = self.wb_adr.val().get_bits::<11>(6) == 0;
+        self.in_out.next = self.wb_adr.val().get_bits::<3>(14) == 1;
+        self.in_act.next = self.wb_adr.val().get_bits::<3>(14) == 2;
+        self.in_tile.next = self.wb_adr.val().get_bit(16);
+        self.reg_index.next = self.wb_adr.val().get_bits::<6>(0);
+        self.abits_val.next = bit_cast::<32, 4>(self.r_abits.q.val().get_bits::<4>(0));
+        // bus outputs
+        self.ack.d.next = self.access.val();
+        self.wb_ack.next = self.ack.q.val();
+        self.read_out.d.next = self.access.val() & self.in_out.val();
+        self.wb_dat_r.next = self.rdata.q.val();
+        if self.read_out.q.val() {
+            self.wb_dat_r.next = self.out_rdata.val();
+        }
+        self.irq.next = self.irq_en.q.val() & (self.done_f.q.val() | self.err_f.q.val());
+        self.mem_addr.next = self.wb_adr.val().get_bits::<16>(0);
+        self.mem_data.next = self.wb_dat_w.val();
+        self.out_addr.next = self.wb_adr.val().get_bits::<14>(0);
+        self.tile_we.next = self.wr.val() & self.in_tile.val() & !self.seq_busy.val();
+        self.act_we.next = self.wr.val() & self.in_act.val() & !self.seq_busy.val();
+        self.job_m.next = self.r_m.q.val().get_bits::<24>(0);
+        self.job_q.next = self.r_q.q.val().get_bits::<24>(0);
+        self.job_rows.next = self.r_rows.q.val().get_bits::<14>(0);
+        self.job_abits.next = self.r_abits.q.val().get_bits::<4>(0);
+        self.job_signed.next = self.r_abits.q.val().get_bit(8);
+        // register reads
+        self.rdata.d.next = 0.into();
+        if self.rd.val() & self.in_regs.val() {
+            if self.reg_index.val() == self.a_magic.val() {
+                self.rdata.d.next = self.c_magic.val();
+            }
+            if self.reg_index.val() == self.a_version.val() {
+                self.rdata.d.next = self.c_version.val();
+            }
+            if self.reg_index.val() == self.a_lanes.val() {
+                self.rdata.d.next = self.c_lanes.val();
+            }
+            if self.reg_index.val() == self.a_tile_max.val() {
+                self.rdata.d.next = self.c_tile_max.val();
+            }
+            if self.reg_index.val() == self.a_max_in.val() {
+                self.rdata.d.next = self.c_max_in.val();
+            }
+            if self.reg_index.val() == self.a_max_rows.val() {
+                self.rdata.d.next = self.c_max_rows.val();
+            }
+            if self.reg_index.val() == self.a_max_abits.val() {
+                self.rdata.d.next = self.c_max_abits.val();
+            }
+            if self.reg_index.val() == self.a_scratch.val() {
+                self.rdata.d.next = self.scratch.q.val();
+            }
+            if self.reg_index.val() == self.a_ctrl.val() {
+                self.rdata.d.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
+            }
+            if self.reg_index.val() == self.a_status.val() {
+                self.rdata.d.next = bit_cast::<32, 1>(self.seq_busy.val().into())
+                    | (bit_cast::<32, 1>(self.done_f.q.val().into()) << 1)
+                    | (bit_cast::<32, 1>(self.err_f.q.val().into()) << 2)
+                    | (bit_cast::<32, 4>(self.err_code.q.val()) << 8);
+            }
+            if self.reg_index.val() == self.a_cycles.val() {
+                self.rdata.d.next = self.cycles.q.val();
+            }
+            if self.reg_index.val() == self.a_job_count.val() {
+                self.rdata.d.next = self.job_count.q.val();
+            }
+            if self.reg_index.val() == self.a_job_m.val() {
+                self.rdata.d.next = self.r_m.q.val();
+            }
+            if self.reg_index.val() == self.a_job_q.val() {
+                self.rdata.d.next = self.r_q.q.val();
+            }
+            if self.reg_index.val() == self.a_job_rows.val() {
+                self.rdata.d.next = self.r_rows.q.val();
+            }
+            if self.reg_index.val() == self.a_job_abits.val() {
+                self.rdata.d.next = self.r_abits.q.val();
+            }
+        }
+        // start checks (first failing one reported)
+        self.fail.next = true;
+        self.fail_code.next = 0.into();
+        if self.seq_busy.val() {
+            self.fail_code.next = 1.into();
+        } else if (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val()) {
+            self.fail_code.next = 2.into();
+        } else if (self.r_m.q.val() == 0) | (self.r_m.q.val() > self.c_max_in.val()) {
+            self.fail_code.next = 3.into();
+        } else if (self.r_q.q.val() < self.r_m.q.val())
+            | (self.r_q.q.val() > self.c_tile_max.val())
+        {
+            self.fail_code.next = 4.into();
+        } else if (self.r_rows.q.val() == 0) | (self.r_rows.q.val() > self.c_max_rows.val()) {
+            self.fail_code.next = 5.into();
+        } else {
+            self.fail.next = false;
+        }
+        // register writes
+        self.seq_start.next = false;
+        self.soft_reset.next = false;
+        self.start_ok.next = false;
+        if self.wr.val() & self.in_regs.val() {
+            if self.reg_index.val() == self.a_scratch.val() {
+                self.scratch.d.next = self.wb_dat_w.val();
+            }
+            if self.reg_index.val() == self.a_job_m.val() {
+                self.r_m.d.next = self.wb_dat_w.val();
+            }
+            if self.reg_index.val() == self.a_job_q.val() {
+                self.r_q.d.next = self.wb_dat_w.val();
+            }
+            if self.reg_index.val() == self.a_job_rows.val() {
+                self.r_rows.d.next = self.wb_dat_w.val();
+            }
+            if self.reg_index.val() == self.a_job_abits.val() {
+                self.r_abits.d.next = self.wb_dat_w.val() & 0x10F;
+            }
+            if self.reg_index.val() == self.a_status.val() {
+                if self.wb_dat_w.val().get_bit(1) {
+                    self.done_f.d.next = false;
+                }
+                if self.wb_dat_w.val().get_bit(2) {
+                    self.err_f.d.next = false;
+                    self.err_code.d.next = 0.into();
+                }
+            }
+            if self.reg_index.val() == self.a_ctrl.val() {
+                self.irq_en.d.next = self.wb_dat_w.val().get_bit(8);
+                if self.wb_dat_w.val().get_bit(1) {
+                    self.soft_reset.next = true;
+                } else if self.wb_dat_w.val().get_bit(0) {
+                    if self.fail.val() {
+                        self.err_f.d.next = true;
+                        if !self.err_f.q.val() {
+                            self.err_code.d.next = self.fail_code.val();
+                        }
+                    } else {
+                        self.start_ok.next = true;
+                    }
+                }
+            }
+        }
+        // memory writes while busy are refused
+        if self.wr.val() & (self.in_tile.val() | self.in_act.val()) & self.seq_busy.val() {
+            self.err_f.d.next = true;
+            if !self.err_f.q.val() {
+                self.err_code.d.next = 6.into();
+            }
+        }
+        // job accounting
+        if self.seq_busy.val() {
+            self.cycles.d.next = self.cycles.q.val() + 1;
+        }
+        if self.seq_done.val() {
+            self.done_f.d.next = true;
+            self.job_count.d.next = self.job_count.q.val() + 1;
+        }
+        if self.start_ok.val() {
+            self.seq_start.next = true;
+            self.done_f.d.next = false;
+            self.err_f.d.next = false;
+            self.err_code.d.next = 0.into();
+            self.cycles.d.next = 1.into();
+        }
+        self.seq_abort.next = self.soft_reset.val() | self.rst.val();
+        if self.soft_reset.val() | self.rst.val() {
+            self.done_f.d.next = false;
+            self.err_f.d.next = false;
+            self.err_code.d.next = 0.into();
+            self.job_count.d.next = 0.into();
+            self.cycles.d.next = 0.into();
+        }
+        if self.rst.val() {
+            self.ack.d.next = false;
+            self.irq_en.d.next = false;
+            self.scratch.d.next = 0.into();
+            self.r_m.d.next = 0.into();
+            self.r_q.d.next = 0.into();
+            self.r_rows.d.next = 0.into();
+            self.r_abits.d.next = 0.into();
+        }
+    }
+}

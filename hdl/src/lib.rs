@@ -1,0 +1,217 @@
+//! `tbn-hdl`: the Tiled Bit Network accelerator in RustHDL, and its Verilog emitter.
+//!
+//! The core ([`core::TbnCore`]) computes, per job, the accumulator pairs
+//! `(dot_a, dot_b)` of the distinct rows of one TBN layer (docs/numerics.md
+//! sections 2 and 3) from a tile held in block RAM. The programming model and
+//! register map live in `tbn_driver::regmap`; see docs/hdl.md for the design.
+
+pub mod control;
+pub mod core;
+pub mod engine;
+pub mod mem;
+pub mod seq;
+pub mod util;
+pub mod regdoc;
+
+use std::path::{Path, PathBuf};
+
+/// Errors of the generator.
+#[derive(Debug, thiserror::Error)]
+pub enum HdlError {
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Writing an output file failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// rust-hdl's structural checks rejected the design.
+    #[error("design check failed: {0}")]
+    Check(String),
+}
+
+/// Generator configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    /// Lanes L: 8, 16, 32, 64, 128 or 256.
+    pub lanes: usize,
+    /// Largest tile length q in bits (power of two, 256 ..= 2^21 - L).
+    pub tile_max: usize,
+    /// Largest row length m (power of two, 2 * max(L, 32) ..= 65536).
+    pub max_in: usize,
+    /// Largest rows per job (power of two, 2 ..= 8192).
+    pub max_rows: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lanes: 32,
+            tile_max: 32768,
+            max_in: 4096,
+            max_rows: 1024,
+        }
+    }
+}
+
+/// Largest activation width supported (A).
+pub const MAX_ABITS: usize = 8;
+/// Name of the core's top module in the emitted Verilog.
+pub const CORE_TOP: &str = "tbn_core";
+
+impl Config {
+    /// Memory word width `W = max(L, 32)`.
+    pub fn word_bits(&self) -> usize {
+        self.lanes.max(32)
+    }
+
+    /// Check every value; the error names the offending one.
+    pub fn validate(&self) -> Result<(), HdlError> {
+        let e = |s: String| Err(HdlError::Config(s));
+        if ![8, 16, 32, 64, 128, 256].contains(&self.lanes) {
+            return e(format!(
+                "lanes = {} (must be 8, 16, 32, 64, 128 or 256)",
+                self.lanes
+            ));
+        }
+        let w = self.word_bits();
+        let limit_tile = tbn_driver::regmap::MAP_TILE_BITS_LIMIT as usize;
+        if !self.tile_max.is_power_of_two()
+            || self.tile_max < 256.max(2 * w)
+            || self.tile_max + self.lanes > limit_tile
+        {
+            return e(format!(
+                "tile_max = {} (must be a power of two, at least {} and at most {})",
+                self.tile_max,
+                256.max(2 * w),
+                limit_tile / 2
+            ));
+        }
+        let limit_in = tbn_driver::regmap::MAP_MAX_IN_LIMIT as usize;
+        if !self.max_in.is_power_of_two() || self.max_in < 2 * w || self.max_in > limit_in {
+            return e(format!(
+                "max_in = {} (must be a power of two between {} and {})",
+                self.max_in,
+                2 * w,
+                limit_in
+            ));
+        }
+        if self.max_in > self.tile_max {
+            return e(format!(
+                "max_in = {} exceeds tile_max = {} (rows longer than the tile are invalid)",
+                self.max_in, self.tile_max
+            ));
+        }
+        let limit_rows = tbn_driver::regmap::MAP_MAX_ROWS_LIMIT as usize;
+        if !self.max_rows.is_power_of_two() || self.max_rows < 2 || self.max_rows > limit_rows {
+            return e(format!(
+                "max_rows = {} (must be a power of two between 2 and {})",
+                self.max_rows, limit_rows
+            ));
+        }
+        Ok(())
+    }
+}
+
+macro_rules! with_core {
+    ($cfg:expr, $core:ident => $body:expr) => {
+        match $cfg.lanes {
+            8 => {
+                let mut $core = core::TbnCore::<8, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                $body
+            }
+            16 => {
+                let mut $core = core::TbnCore::<16, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                $body
+            }
+            32 => {
+                let mut $core = core::TbnCore::<32, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                $body
+            }
+            64 => {
+                let mut $core = core::TbnCore::<64, 64>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                $body
+            }
+            128 => {
+                let mut $core = core::TbnCore::<128, 128>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                $body
+            }
+            _ => {
+                let mut $core = core::TbnCore::<256, 256>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                $body
+            }
+        }
+    };
+}
+
+/// Rename rust-hdl's `top` module (and its `top$...` children) to `name`.
+pub fn rename_top(verilog: &str, name: &str) -> String {
+    verilog
+        .replace("module top(", &format!("module {name}("))
+        .replace("top$", &format!("{name}$"))
+}
+
+/// Verilog of the core (top module [`CORE_TOP`]) for a validated configuration.
+pub fn core_verilog(cfg: &Config) -> Result<String, HdlError> {
+    cfg.validate()?;
+    with_core!(cfg, c => {
+        c.connect_all();
+        check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
+        Ok(rename_top(&generate_verilog_unchecked(&c), CORE_TOP))
+    })
+}
+
+use rust_hdl::prelude::{check_all, generate_verilog_unchecked, Block};
+
+/// What [`emit`] wrote.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EmitReport {
+    /// The configuration.
+    pub config: Config,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+fn write(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), HdlError> {
+    std::fs::write(path, text).map_err(|source| HdlError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    files.push(path.to_path_buf());
+    Ok(())
+}
+
+/// Write the core Verilog, the register map (markdown, SVD, JSON) and a manifest into `out_dir`.
+pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
+    cfg.validate()?;
+    std::fs::create_dir_all(out_dir).map_err(|source| HdlError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    write(&out_dir.join("tbn_core.v"), &core_verilog(cfg)?, &mut files)?;
+    write(&out_dir.join("register-map.md"), &regdoc::markdown(), &mut files)?;
+    write(&out_dir.join("tbn.svd"), &regdoc::svd(cfg), &mut files)?;
+    write(&out_dir.join("register-map.json"), &regdoc::json(), &mut files)?;
+    let manifest = serde_json::json!({
+        "generator": "tbn-hdl",
+        "version": env!("CARGO_PKG_VERSION"),
+        "register_map_version": tbn_driver::regmap::VERSION,
+        "config": cfg,
+        "max_abits": MAX_ABITS,
+        "word_bits": cfg.word_bits(),
+        "core_top": CORE_TOP,
+        "core_ports": ["clk", "rst", "wb_adr[16:0]", "wb_dat_w[31:0]", "wb_dat_r[31:0]", "wb_we", "wb_sel[3:0]", "wb_stb", "wb_cyc", "wb_ack", "irq"],
+        "pipeline_latency": engine::engine_latency(cfg.lanes),
+    });
+    write(
+        &out_dir.join("manifest.json"),
+        &serde_json::to_string_pretty(&manifest).expect("json"),
+        &mut files,
+    )?;
+    Ok(EmitReport { config: *cfg, files })
+}

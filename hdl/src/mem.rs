@@ -1,0 +1,358 @@
+//! On-chip memories: tile (two banks so any `L`-bit window is one read),
+//! activation bit-planes and output accumulators.
+//!
+//! Each is a `Verilog::Custom` block with `(* no_rw_check *)` arrays so yosys
+//! maps them to block RAM without collision logic, plus a Rust model of the
+//! same registered-read behaviour for rust-hdl's simulator.
+
+use crate::util::*;
+use rust_hdl::prelude::*;
+
+/// Tile memory: the extended tile image in `W`-bit words, split into an
+/// even and an odd bank; a read at bit address `s` returns the word holding
+/// bit `s` (`lo`) and the next word (`hi`) one cycle later.
+#[derive(LogicBlock)]
+pub struct TileMem<const W: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Bus write enable.
+    pub bus_we: Signal<In, Bit>,
+    /// Bus word address (32-bit words) within the TILE window.
+    pub bus_addr: Signal<In, Bits<16>>,
+    /// Bus write data.
+    pub bus_data: Signal<In, Bits<32>>,
+    /// Read bit address (window start).
+    pub rd_bit: Signal<In, Bits<22>>,
+    /// Word containing the window start.
+    pub lo: Signal<Out, Bits<W>>,
+    /// The following word.
+    pub hi: Signal<Out, Bits<W>>,
+    _words: Vec<u32>,
+    _depth: usize,
+}
+
+impl<const W: usize> TileMem<W> {
+    /// A tile memory holding `tile_max + lanes` bits.
+    pub fn new(tile_max: usize, lanes: usize) -> Self {
+        let depth = (tile_max + lanes).div_ceil(W);
+        TileMem {
+            clk: Default::default(),
+            bus_we: Default::default(),
+            bus_addr: Default::default(),
+            bus_data: Default::default(),
+            rd_bit: Default::default(),
+            lo: Default::default(),
+            hi: Default::default(),
+            _words: vec![0; depth * W / 32],
+            _depth: depth,
+        }
+    }
+
+    fn word(&self, k: usize) -> Bits<W> {
+        let s = W / 32;
+        let mut bools = Vec::with_capacity(W);
+        for j in 0..s {
+            let v = self._words.get(k * s + j).copied().unwrap_or(0);
+            bools.extend((0..32).map(|i| (v >> i) & 1 == 1));
+        }
+        from_bools(&bools)
+    }
+}
+
+impl<const W: usize> Logic for TileMem<W> {
+    fn update(&mut self) {
+        if self.clk.pos_edge() {
+            let k = (low_u64(self.rd_bit.val()) as usize) / W;
+            self.lo.next = self.word(k);
+            self.hi.next = self.word(k + 1);
+            if self.bus_we.val() {
+                let a = low_u64(self.bus_addr.val()) as usize;
+                if a < self._words.len() {
+                    self._words[a] = low_u64(self.bus_data.val()) as u32;
+                }
+            }
+        }
+    }
+    fn connect(&mut self) {
+        self.lo.connect();
+        self.hi.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(tile_mem_verilog(W, self._depth))
+    }
+}
+
+fn slice_writes(target: &str, slices: usize, sel: &str, data: &str) -> String {
+    if slices == 1 {
+        return format!("{target} <= {data};");
+    }
+    let sb = log2(slices);
+    let mut s = format!("case ({sel})\n");
+    for j in 0..slices {
+        let label = if j + 1 == slices {
+            "default".into()
+        } else {
+            format!("{sb}'d{j}")
+        };
+        s += &format!(
+            "        {label}: {target}[{}:{}] <= {data};\n",
+            32 * j + 31,
+            32 * j
+        );
+    }
+    s += "      endcase";
+    s
+}
+
+/// Verilog body of the tile memory (`depth` words of `w` bits).
+pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
+    let wg = log2(w);
+    let kb = index_bits(depth).max(2);
+    let de = depth.div_ceil(2);
+    let dodd = (depth / 2).max(1);
+    let slices = w / 32;
+    let sg = log2(slices);
+    let wr_slice = if slices > 1 {
+        format!("wire [{}:0] wr_slice = bus_addr[{}:0];\n", sg - 1, sg - 1)
+    } else {
+        String::new()
+    };
+    format!(
+        "\
+(* no_rw_check *) reg [{wm}:0] bank_even [0:{dem}];
+(* no_rw_check *) reg [{wm}:0] bank_odd [0:{dom}];
+wire [{kbm}:0] rd_word = rd_bit[{rtop}:{wg}];
+wire [{kbm}:0] rd_next = rd_word + {kb}'d1;
+reg [{wm}:0] even_q;
+reg [{wm}:0] odd_q;
+reg odd_first;
+always @(posedge clk) begin
+  even_q <= bank_even[rd_next[{kbm}:1]];
+  odd_q <= bank_odd[rd_word[{kbm}:1]];
+  odd_first <= rd_word[0];
+end
+always @(*) begin
+  lo = odd_first ? odd_q : even_q;
+  hi = odd_first ? even_q : odd_q;
+end
+wire [{kbm}:0] wr_word = bus_addr[{wtop}:{sg}];
+{wr_slice}always @(posedge clk) begin
+  if (bus_we && (wr_word < {kb}'d{depth})) begin
+    if (wr_word[0])
+      {wodd}
+    else
+      {weven}
+  end
+end
+",
+        wm = w - 1,
+        dem = de - 1,
+        dom = dodd - 1,
+        kbm = kb - 1,
+        rtop = kb + wg - 1,
+        wtop = kb + sg - 1,
+        wodd = slice_writes(&format!("bank_odd[wr_word[{}:1]]", kb - 1), slices, "wr_slice", "bus_data"),
+        weven = slice_writes(&format!("bank_even[wr_word[{}:1]]", kb - 1), slices, "wr_slice", "bus_data"),
+    )
+}
+
+/// Activation memory: 8 bit-planes of `max_in` bits in `W`-bit words;
+/// registered read of the word holding activation bit `rd_bit` of plane `rd_plane`.
+#[derive(LogicBlock)]
+pub struct ActMem<const W: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Bus write enable.
+    pub bus_we: Signal<In, Bit>,
+    /// Bus word address (32-bit words) within the ACT window: plane in 13:11, word in 10:0.
+    pub bus_addr: Signal<In, Bits<14>>,
+    /// Bus write data.
+    pub bus_data: Signal<In, Bits<32>>,
+    /// Read plane.
+    pub rd_plane: Signal<In, Bits<3>>,
+    /// Read activation bit address.
+    pub rd_bit: Signal<In, Bits<17>>,
+    /// Word read.
+    pub word: Signal<Out, Bits<W>>,
+    _planes: Vec<Vec<u32>>,
+    _max_in: usize,
+}
+
+impl<const W: usize> ActMem<W> {
+    /// An activation memory for rows of up to `max_in` inputs.
+    pub fn new(max_in: usize) -> Self {
+        ActMem {
+            clk: Default::default(),
+            bus_we: Default::default(),
+            bus_addr: Default::default(),
+            bus_data: Default::default(),
+            rd_plane: Default::default(),
+            rd_bit: Default::default(),
+            word: Default::default(),
+            _planes: vec![vec![0; max_in / 32]; 8],
+            _max_in: max_in,
+        }
+    }
+}
+
+impl<const W: usize> Logic for ActMem<W> {
+    fn update(&mut self) {
+        if self.clk.pos_edge() {
+            let p = low_u64(self.rd_plane.val()) as usize;
+            let k = (low_u64(self.rd_bit.val()) as usize % self._max_in) / W;
+            let s = W / 32;
+            let mut bools = Vec::with_capacity(W);
+            for j in 0..s {
+                let v = self._planes[p][k * s + j];
+                bools.extend((0..32).map(|i| (v >> i) & 1 == 1));
+            }
+            self.word.next = from_bools(&bools);
+            if self.bus_we.val() {
+                let a = low_u64(self.bus_addr.val()) as usize;
+                let (plane, w32) = (a >> 11, a & 0x7FF);
+                if w32 < self._max_in / 32 {
+                    self._planes[plane][w32] = low_u64(self.bus_data.val()) as u32;
+                }
+            }
+        }
+    }
+    fn connect(&mut self) {
+        self.word.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(act_mem_verilog(W, self._max_in))
+    }
+}
+
+/// Verilog body of the activation memory.
+pub fn act_mem_verilog(w: usize, max_in: usize) -> String {
+    let wg = log2(w);
+    let pw = max_in / w; // words per plane (>= 2)
+    let pb = log2(pw);
+    let slices = w / 32;
+    let sg = log2(slices);
+    let depth = 8 * pw;
+    let w32_per_plane = max_in / 32;
+    let wr_slice = if slices > 1 {
+        format!("wire [{}:0] wr_slice = bus_addr[{}:0];\n", sg - 1, sg - 1)
+    } else {
+        String::new()
+    };
+    format!(
+        "\
+(* no_rw_check *) reg [{wm}:0] planes [0:{dm}];
+reg [{wm}:0] word_q;
+always @(posedge clk) word_q <= planes[{{rd_plane, rd_bit[{rtop}:{wg}]}}];
+always @(*) word = word_q;
+wire [{pbm}:0] wr_word = bus_addr[{wtop}:{sg}];
+{wr_slice}always @(posedge clk) begin
+  if (bus_we && (bus_addr[10:0] < 11'd{w32_per_plane}))
+    {wr}
+end
+",
+        wm = w - 1,
+        dm = depth - 1,
+        rtop = pb + wg - 1,
+        pbm = pb - 1,
+        wtop = pb + sg - 1,
+        wr = slice_writes("planes[{bus_addr[13:11], wr_word}]", slices, "wr_slice", "bus_data"),
+    )
+}
+
+/// Output memory: `max_rows` pairs `(dot_a, dot_b)`; written by the engine,
+/// read by the bus (registered read, 32-bit words: even = dot_a, odd = dot_b).
+#[derive(LogicBlock)]
+pub struct OutMem {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Write enable.
+    pub we: Signal<In, Bit>,
+    /// Row written.
+    pub wrow: Signal<In, Bits<13>>,
+    /// dot_a written.
+    pub wa: Signal<In, Bits<32>>,
+    /// dot_b written.
+    pub wb: Signal<In, Bits<32>>,
+    /// Bus word address within the OUT window.
+    pub bus_addr: Signal<In, Bits<14>>,
+    /// Read data (one cycle after the address; 0 beyond `max_rows`).
+    pub rdata: Signal<Out, Bits<32>>,
+    _rows: Vec<(u32, u32)>,
+}
+
+impl OutMem {
+    /// An output memory of `max_rows` rows.
+    pub fn new(max_rows: usize) -> Self {
+        OutMem {
+            clk: Default::default(),
+            we: Default::default(),
+            wrow: Default::default(),
+            wa: Default::default(),
+            wb: Default::default(),
+            bus_addr: Default::default(),
+            rdata: Default::default(),
+            _rows: vec![(0, 0); max_rows],
+        }
+    }
+}
+
+impl Logic for OutMem {
+    fn update(&mut self) {
+        if self.clk.pos_edge() {
+            let a = low_u64(self.bus_addr.val()) as usize;
+            let row = a >> 1;
+            let v = match self._rows.get(row) {
+                Some(&(x, y)) => {
+                    if a & 1 == 1 {
+                        y
+                    } else {
+                        x
+                    }
+                }
+                None => 0,
+            };
+            self.rdata.next = from_u64(v as u64);
+            if self.we.val() {
+                let n = self._rows.len();
+                let r = low_u64(self.wrow.val()) as usize % n;
+                self._rows[r] = (
+                    low_u64(self.wa.val()) as u32,
+                    low_u64(self.wb.val()) as u32,
+                );
+            }
+        }
+    }
+    fn connect(&mut self) {
+        self.rdata.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(out_mem_verilog(self._rows.len()))
+    }
+}
+
+/// Verilog body of the output memory.
+pub fn out_mem_verilog(max_rows: usize) -> String {
+    let rb = log2(max_rows);
+    let range = if rb + 1 <= 13 {
+        format!("(bus_addr[13:{}] == {}'d0)", rb + 1, 13 - rb)
+    } else {
+        "1'b1".into()
+    };
+    format!(
+        "\
+(* no_rw_check *) reg [63:0] pairs [0:{rm}];
+reg [63:0] pair_q;
+reg second_q;
+reg in_range_q;
+always @(posedge clk) begin
+  if (we) pairs[wrow[{rbm}:0]] <= {{wb, wa}};
+  pair_q <= pairs[bus_addr[{rb}:1]];
+  second_q <= bus_addr[0];
+  in_range_q <= {range};
+end
+always @(*) rdata = in_range_q ? (second_q ? pair_q[63:32] : pair_q[31:0]) : 32'd0;
+",
+        rm = max_rows - 1,
+        rbm = rb - 1,
+    )
+}

@@ -1,0 +1,238 @@
+//! Row sequencer: walks the distinct rows `j < D`, each row's chunks of `L`
+//! lanes and, per chunk, the `A` bit-planes, issuing one (chunk, plane) per
+//! cycle without bubbles between rows. Row offsets advance incrementally
+//! (`o_{j+1} = (o_j + m) mod q`), the chunk start wraps at `q` (segment b)
+//! and the lane mask and segment boundary travel with each issue.
+
+use rust_hdl::prelude::*;
+
+/// The row sequencer (widths fixed for the largest map: tile bit addresses
+/// of 22 bits, rows of 13 bits).
+#[derive(LogicBlock)]
+pub struct Sequencer {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Synchronous abort (soft reset / reset): stops issuing at once.
+    pub abort: Signal<In, Bit>,
+    /// Start pulse (parameters already validated).
+    pub start: Signal<In, Bit>,
+    /// Row length m.
+    pub job_m: Signal<In, Bits<24>>,
+    /// Tile length q.
+    pub job_q: Signal<In, Bits<24>>,
+    /// Rows D.
+    pub job_rows: Signal<In, Bits<14>>,
+    /// Activation bits A.
+    pub job_abits: Signal<In, Bits<4>>,
+    /// Signed activations.
+    pub job_signed: Signal<In, Bit>,
+    /// The engine still has issues in flight.
+    pub engine_active: Signal<In, Bit>,
+    /// Issuing or draining.
+    pub busy: Signal<Out, Bit>,
+    /// One-cycle pulse when the last row has been written.
+    pub done: Signal<Out, Bit>,
+    /// Issue valid.
+    pub issue: Signal<Out, Bit>,
+    /// Tile bit address of the chunk (window start).
+    pub tile_bit: Signal<Out, Bits<22>>,
+    /// Activation bit address of the chunk.
+    pub act_bit: Signal<Out, Bits<17>>,
+    /// Bit-plane.
+    pub plane: Signal<Out, Bits<3>>,
+    /// Valid lanes of the chunk.
+    pub nvalid: Signal<Out, Bits<9>>,
+    /// First lane of segment b.
+    pub segb: Signal<Out, Bits<9>>,
+    /// Sign plane (negative weight).
+    pub neg: Signal<Out, Bit>,
+    /// XNOR mode (A = 1).
+    pub xnor_mode: Signal<Out, Bit>,
+    /// First issue of the row.
+    pub first: Signal<Out, Bit>,
+    /// Last issue of the row.
+    pub last: Signal<Out, Bit>,
+    /// Row index.
+    pub row: Signal<Out, Bits<13>>,
+    /// Lanes L.
+    pub lanes: Constant<Bits<24>>,
+    running: DFF<Bit>,
+    draining: DFF<Bit>,
+    done_q: DFF<Bit>,
+    p_m: DFF<Bits<24>>,
+    p_q: DFF<Bits<24>>,
+    p_rows: DFF<Bits<14>>,
+    p_abits: DFF<Bits<4>>,
+    p_signed: DFF<Bit>,
+    row_q: DFF<Bits<14>>,
+    plane_q: DFF<Bits<4>>,
+    start_bit: DFF<Bits<24>>,
+    dist_left: DFF<Bits<24>>,
+    rem: DFF<Bits<24>>,
+    abit: DFF<Bits<24>>,
+    next_o: DFF<Bits<24>>,
+    first_q: DFF<Bit>,
+    last_plane: Signal<Local, Bit>,
+    last_chunk: Signal<Local, Bit>,
+    dist_next: Signal<Local, Bits<24>>,
+    wraps_next: Signal<Local, Bit>,
+    next_o_sum: Signal<Local, Bits<24>>,
+    start_next_o: Signal<Local, Bits<24>>,
+}
+
+impl Sequencer {
+    /// A sequencer for `lanes` lanes.
+    pub fn new(lanes: usize) -> Self {
+        Sequencer {
+            clk: Default::default(),
+            abort: Default::default(),
+            start: Default::default(),
+            job_m: Default::default(),
+            job_q: Default::default(),
+            job_rows: Default::default(),
+            job_abits: Default::default(),
+            job_signed: Default::default(),
+            engine_active: Default::default(),
+            busy: Default::default(),
+            done: Default::default(),
+            issue: Default::default(),
+            tile_bit: Default::default(),
+            act_bit: Default::default(),
+            plane: Default::default(),
+            nvalid: Default::default(),
+            segb: Default::default(),
+            neg: Default::default(),
+            xnor_mode: Default::default(),
+            first: Default::default(),
+            last: Default::default(),
+            row: Default::default(),
+            lanes: Constant::new((lanes as u64).to_bits()),
+            running: Default::default(),
+            draining: Default::default(),
+            done_q: Default::default(),
+            p_m: Default::default(),
+            p_q: Default::default(),
+            p_rows: Default::default(),
+            p_abits: Default::default(),
+            p_signed: Default::default(),
+            row_q: Default::default(),
+            plane_q: Default::default(),
+            start_bit: Default::default(),
+            dist_left: Default::default(),
+            rem: Default::default(),
+            abit: Default::default(),
+            next_o: Default::default(),
+            first_q: Default::default(),
+            last_plane: Default::default(),
+            last_chunk: Default::default(),
+            dist_next: Default::default(),
+            wraps_next: Default::default(),
+            next_o_sum: Default::default(),
+            start_next_o: Default::default(),
+        }
+    }
+}
+
+impl Logic for Sequencer {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clk, running, draining, done_q, p_m, p_q, p_rows, p_abits, p_signed, row_q,
+            plane_q, start_bit, dist_left, rem, abit, next_o, first_q
+        );
+        // combinational helpers
+        self.last_plane.next = (self.plane_q.q.val() + 1) == self.p_abits.q.val();
+        self.last_chunk.next = self.rem.q.val() <= self.lanes.val();
+        self.dist_next.next = self.dist_left.q.val() - self.lanes.val();
+        self.wraps_next.next =
+            self.dist_next.val().get_bit(23) | (self.dist_next.val() == 0);
+        self.next_o_sum.next = self.next_o.q.val() + self.p_m.q.val();
+        self.start_next_o.next = self.job_m.val();
+        if self.job_m.val() >= self.job_q.val() {
+            self.start_next_o.next = self.job_m.val() - self.job_q.val();
+        }
+        // issue outputs
+        self.issue.next = self.running.q.val();
+        self.tile_bit.next = self.start_bit.q.val().get_bits::<22>(0);
+        self.act_bit.next = self.abit.q.val().get_bits::<17>(0);
+        self.plane.next = self.plane_q.q.val().get_bits::<3>(0);
+        self.nvalid.next = self.rem.q.val().get_bits::<9>(0);
+        if !self.last_chunk.val() {
+            self.nvalid.next = self.lanes.val().get_bits::<9>(0);
+        }
+        self.segb.next = self.lanes.val().get_bits::<9>(0);
+        if self.dist_left.q.val() < self.lanes.val() {
+            self.segb.next = self.dist_left.q.val().get_bits::<9>(0);
+        }
+        if self.dist_left.q.val().get_bit(23) {
+            self.segb.next = 0.into();
+        }
+        self.neg.next = self.p_signed.q.val() & self.last_plane.val() & (self.p_abits.q.val() != 1);
+        self.xnor_mode.next = self.p_abits.q.val() == 1;
+        self.first.next = self.first_q.q.val();
+        self.last.next = self.last_plane.val() & self.last_chunk.val();
+        self.row.next = self.row_q.q.val().get_bits::<13>(0);
+        self.busy.next = self.running.q.val() | self.draining.q.val();
+        self.done.next = self.done_q.q.val();
+        self.done_q.d.next = false;
+        // sequencing
+        if self.running.q.val() {
+            self.first_q.d.next = false;
+            if !self.last_plane.val() {
+                self.plane_q.d.next = self.plane_q.q.val() + 1;
+            } else {
+                self.plane_q.d.next = 0.into();
+                if !self.last_chunk.val() {
+                    self.rem.d.next = self.rem.q.val() - self.lanes.val();
+                    self.abit.d.next = self.abit.q.val() + self.lanes.val();
+                    self.dist_left.d.next = self.dist_next.val();
+                    if self.wraps_next.val() {
+                        self.start_bit.d.next = 0 - self.dist_next.val();
+                    } else {
+                        self.start_bit.d.next = self.start_bit.q.val() + self.lanes.val();
+                    }
+                } else if (self.row_q.q.val() + 1) == self.p_rows.q.val() {
+                    self.running.d.next = false;
+                    self.draining.d.next = true;
+                } else {
+                    self.row_q.d.next = self.row_q.q.val() + 1;
+                    self.start_bit.d.next = self.next_o.q.val();
+                    self.dist_left.d.next = self.p_q.q.val() - self.next_o.q.val();
+                    self.rem.d.next = self.p_m.q.val();
+                    self.abit.d.next = 0.into();
+                    self.first_q.d.next = true;
+                    if self.next_o_sum.val() >= self.p_q.q.val() {
+                        self.next_o.d.next = self.next_o_sum.val() - self.p_q.q.val();
+                    } else {
+                        self.next_o.d.next = self.next_o_sum.val();
+                    }
+                }
+            }
+        }
+        if self.draining.q.val() & !self.engine_active.val() {
+            self.draining.d.next = false;
+            self.done_q.d.next = true;
+        }
+        if self.start.val() & !self.running.q.val() & !self.draining.q.val() {
+            self.running.d.next = true;
+            self.p_m.d.next = self.job_m.val();
+            self.p_q.d.next = self.job_q.val();
+            self.p_rows.d.next = self.job_rows.val();
+            self.p_abits.d.next = self.job_abits.val();
+            self.p_signed.d.next = self.job_signed.val();
+            self.row_q.d.next = 0.into();
+            self.plane_q.d.next = 0.into();
+            self.start_bit.d.next = 0.into();
+            self.dist_left.d.next = self.job_q.val();
+            self.rem.d.next = self.job_m.val();
+            self.abit.d.next = 0.into();
+            self.first_q.d.next = true;
+            self.next_o.d.next = self.start_next_o.val();
+        }
+        if self.abort.val() {
+            self.running.d.next = false;
+            self.draining.d.next = false;
+            self.done_q.d.next = false;
+        }
+    }
+}
