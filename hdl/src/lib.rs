@@ -215,3 +215,4 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
     )?;
     Ok(EmitReport { config: *cfg, files })
 }
+pub mod testbench;
