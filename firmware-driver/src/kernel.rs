@@ -84,7 +84,9 @@ pub fn requantize_value(v: i64, shift: u32, act: Activation, out_bits: u8) -> i6
     };
     match act {
         Activation::Relu => rounded().clamp(0, (1i64 << out_bits) - 1),
-        Activation::Signed => rounded().clamp(-(1i64 << (out_bits - 1)), (1i64 << (out_bits - 1)) - 1),
+        Activation::Signed => {
+            rounded().clamp(-(1i64 << (out_bits - 1)), (1i64 << (out_bits - 1)) - 1)
+        }
         Activation::Sign => (v > 0) as i64,
         Activation::Logits => v,
     }
@@ -183,7 +185,11 @@ fn plane_word<const A: usize>(t: u32, x: &[u32; A], signed: bool) -> (u32, u32, 
         }
     };
     // Quads merged at byte level: p0 + 4 p1 <= 120 per byte.
-    let lo = if A > 2 { pair(0) + (pair(2) << 2) } else { pair(0) };
+    let lo = if A > 2 {
+        pair(0) + (pair(2) << 2)
+    } else {
+        pair(0)
+    };
     let hi = if A > 6 {
         pair(4) + (pair(6) << 2)
     } else if A > 4 {
@@ -191,7 +197,11 @@ fn plane_word<const A: usize>(t: u32, x: &[u32; A], signed: bool) -> (u32, u32, 
     } else {
         0
     };
-    let s = if signed { wide(bytes_of(nib(y(A - 1)))) } else { 0 };
+    let s = if signed {
+        wide(bytes_of(nib(y(A - 1))))
+    } else {
+        0
+    };
     (wide(lo), if A > 4 { wide(hi) } else { 0 }, s)
 }
 
@@ -247,7 +257,14 @@ fn lane_mask(lo: usize, hi: usize) -> u32 {
 
 /// Sum over tile bits `[tpos, tpos + n)` against input lanes `[xpos, xpos + n)`
 /// of the per-word plane counts (A >= 2), or XNOR counts over valid lanes (A = 1).
-fn segment_counts<const A: usize>(tile: &[u32], tpos: usize, planes: &[u32], xpos: usize, n: usize, signed: bool) -> i32 {
+fn segment_counts<const A: usize>(
+    tile: &[u32],
+    tpos: usize,
+    planes: &[u32],
+    xpos: usize,
+    n: usize,
+    signed: bool,
+) -> i32 {
     let first = xpos / 32;
     let last = (xpos + n - 1) / 32;
     let delta = tpos as isize - xpos as isize;
@@ -261,7 +278,11 @@ fn segment_counts<const A: usize>(tile: &[u32], tpos: usize, planes: &[u32], xpo
     };
     let edge_mask = |i: usize| -> u32 {
         let lo = if i == first { xpos % 32 } else { 0 };
-        let hi = if i == last { (xpos + n - 1) % 32 + 1 } else { 32 };
+        let hi = if i == last {
+            (xpos + n - 1) % 32 + 1
+        } else {
+            32
+        };
         lane_mask(lo, hi)
     };
     let mut total = Counts::default();
@@ -312,8 +333,14 @@ fn mid_pass<const A: usize, const LO: usize>(tw: &[u32], s: usize, xs: &[u32], n
     let mut left = 255;
     for (j, x) in xs.chunks_exact(A).enumerate() {
         let w0 = tw.get(j).copied().unwrap_or(0);
-        let t = if s == 0 { w0 } else { (w0 >> s) | (tw.get(j + 1).copied().unwrap_or(0) << (32 - s)) };
-        let Ok(x) = <&[u32; A]>::try_from(x) else { continue };
+        let t = if s == 0 {
+            w0
+        } else {
+            (w0 >> s) | (tw.get(j + 1).copied().unwrap_or(0) << (32 - s))
+        };
+        let Ok(x) = <&[u32; A]>::try_from(x) else {
+            continue;
+        };
         let y = |k: usize| if LO + k < A { t & x[LO + k] } else { 0 };
         acc += if n == usize::MAX {
             wide(bytes_of(nib(t & x[A - 1])))
@@ -359,7 +386,11 @@ fn segment_xnor(tile: &[u32], tpos: usize, planes: &[u32], xpos: usize, n: usize
     };
     let edge = |i: usize| -> u32 {
         let lo = if i == first { xpos % 32 } else { 0 };
-        let hi = if i == last { (xpos + n - 1) % 32 + 1 } else { 32 };
+        let hi = if i == last {
+            (xpos + n - 1) % 32 + 1
+        } else {
+            32
+        };
         lane_mask(lo, hi)
     };
     let mut total = 0u32;
@@ -378,7 +409,11 @@ fn segment_xnor(tile: &[u32], tpos: usize, planes: &[u32], xpos: usize, n: usize
         let mut acc = 0u32;
         for (j, x) in xs.chunks_exact(2).enumerate() {
             let w0 = tw.get(j).copied().unwrap_or(0);
-            let t = if s == 0 { w0 } else { (w0 >> s) | (tw.get(j + 1).copied().unwrap_or(0) << (32 - s)) };
+            let t = if s == 0 {
+                w0
+            } else {
+                (w0 >> s) | (tw.get(j + 1).copied().unwrap_or(0) << (32 - s))
+            };
             if let Ok(x) = <&[u32; 2]>::try_from(x) {
                 acc += xnor_word(t, x);
             }
@@ -409,7 +444,13 @@ pub fn words_per_lane_word(bits: u8) -> usize {
 /// per-word sums `sum_b w_b pop(x_b)` (A >= 2) or valid-lane counts (A = 1)
 /// at `prefix[w + 1]` (made cumulative by [`pack_prefixed`]). Lanes past `n`
 /// are zero / invalid.
-fn pack(code: ValueCode, n: usize, planes: &mut [u32], prefix: &mut [i32], mut value: impl FnMut(usize) -> Option<i32>) {
+fn pack(
+    code: ValueCode,
+    n: usize,
+    planes: &mut [u32],
+    prefix: &mut [i32],
+    mut value: impl FnMut(usize) -> Option<i32>,
+) {
     let a = words_per_lane_word(code.bits);
     let words = n.div_ceil(32);
     for w in 0..words {
@@ -474,7 +515,15 @@ fn prefix_at(code: ValueCode, planes: &[u32], prefix: &[i32], lane: usize) -> i3
 
 /// Dot product of one segment: tile bits `[tpos, tpos + n)` against lanes
 /// `[xpos, xpos + n)` of the packed activations.
-pub(crate) fn segment_dot(code: ValueCode, tile: &[u32], tpos: usize, planes: &[u32], prefix: &[i32], xpos: usize, n: usize) -> i32 {
+pub(crate) fn segment_dot(
+    code: ValueCode,
+    tile: &[u32],
+    tpos: usize,
+    planes: &[u32],
+    prefix: &[i32],
+    xpos: usize,
+    n: usize,
+) -> i32 {
     let px = prefix_at(code, planes, prefix, xpos + n) - prefix_at(code, planes, prefix, xpos);
     let s = code.signed;
     let pt = match code.bits {
@@ -496,7 +545,19 @@ pub(crate) fn distinct_rows(d: &Dense<'_>, planes: &[u32], prefix: &[i32], acc: 
     for (j, slot) in acc.iter_mut().enumerate().take(g.distinct_rows()) {
         let seg = g.segment(j);
         let a = segment_dot(d.input, d.tile, seg.offset, planes, prefix, 0, seg.len_a);
-        let b = if seg.len_a < g.m { segment_dot(d.input, d.tile, 0, planes, prefix, seg.len_a, g.m - seg.len_a) } else { 0 };
+        let b = if seg.len_a < g.m {
+            segment_dot(
+                d.input,
+                d.tile,
+                0,
+                planes,
+                prefix,
+                seg.len_a,
+                g.m - seg.len_a,
+            )
+        } else {
+            0
+        };
         *slot = (a, b);
     }
 }
@@ -535,11 +596,23 @@ impl Workspace<'_> {
 fn check_input(prog: &Program<'_>, input: &[i32]) -> Result<(), KernelError> {
     let n = prog.input_shape.numel();
     if input.len() != n {
-        return Err(KernelError::InputLength { expected: n, found: input.len() });
+        return Err(KernelError::InputLength {
+            expected: n,
+            found: input.len(),
+        });
     }
     let (min, max) = (prog.input.min(), prog.input.max());
-    if let Some((index, &value)) = input.iter().enumerate().find(|(_, v)| **v < min || **v > max) {
-        return Err(KernelError::InputOutOfRange { index, value, min, max });
+    if let Some((index, &value)) = input
+        .iter()
+        .enumerate()
+        .find(|(_, v)| **v < min || **v > max)
+    {
+        return Err(KernelError::InputOutOfRange {
+            index,
+            value,
+            min,
+            max,
+        });
     }
     Ok(())
 }
@@ -547,13 +620,24 @@ fn check_input(prog: &Program<'_>, input: &[i32]) -> Result<(), KernelError> {
 /// Runs a program on an integer input (values in the input's range; for a
 /// 1-bit input, 1 = +1 and 0 = -1) and writes the logits `v_r`.
 /// Returns the number of logits written.
-pub fn run(prog: &Program<'_>, input: &[i32], ws: &mut Workspace<'_>, logits: &mut [i64]) -> Result<usize, KernelError> {
+pub fn run(
+    prog: &Program<'_>,
+    input: &[i32],
+    ws: &mut Workspace<'_>,
+    logits: &mut [i64],
+) -> Result<usize, KernelError> {
     ws.check(prog)?;
     check_input(prog, input)?;
     check_len("logits", prog.req.logits, logits.len())?;
     let n_in = input.len();
     ws.act_a[..n_in].copy_from_slice(input);
-    let Workspace { act_a, act_b, planes, prefix, acc } = ws;
+    let Workspace {
+        act_a,
+        act_b,
+        planes,
+        prefix,
+        acc,
+    } = ws;
     let (mut cur, mut nxt): (&mut [i32], &mut [i32]) = (act_a, act_b);
     for st in prog.stages() {
         match st {
@@ -565,8 +649,15 @@ pub fn run(prog: &Program<'_>, input: &[i32], ws: &mut Workspace<'_>, logits: &m
                 dense(&d, cur, planes, prefix, acc, |idx, v| nxt[idx] = v as i32);
                 core::mem::swap(&mut cur, &mut nxt);
             }
-            Stage::MaxPool { kernel, stride, in_shape, out_shape } => {
-                maxpool(cur, nxt, kernel, stride, in_shape, out_shape, |a, b| a.max(b));
+            Stage::MaxPool {
+                kernel,
+                stride,
+                in_shape,
+                out_shape,
+            } => {
+                maxpool(cur, nxt, kernel, stride, in_shape, out_shape, |a, b| {
+                    a.max(b)
+                });
                 core::mem::swap(&mut cur, &mut nxt);
             }
             Stage::Flatten => {}
@@ -578,7 +669,14 @@ pub fn run(prog: &Program<'_>, input: &[i32], ws: &mut Workspace<'_>, logits: &m
 /// One dense stage: for each output position, pack the input (im2col for
 /// conv), compute the distinct rows, requantize all rows. `out(index, v)`
 /// receives CHW indices.
-fn dense(d: &Dense<'_>, x: &[i32], planes: &mut [u32], prefix: &mut [i32], acc: &mut [(i32, i32)], mut out: impl FnMut(usize, i64)) {
+fn dense(
+    d: &Dense<'_>,
+    x: &[i32],
+    planes: &mut [u32],
+    prefix: &mut [i32],
+    acc: &mut [(i32, i32)],
+    mut out: impl FnMut(usize, i64),
+) {
     let m = d.geom.m;
     let positions = d.positions();
     for pos in 0..positions {
@@ -630,14 +728,24 @@ fn pack_bytes(code: ValueCode, x: &[i32], planes: &mut [u32], prefix: &mut [i32]
         let mut sum = 0i32;
         for (b, p) in pl.iter().enumerate().take(a) {
             let c = popcount(*p) as i32;
-            sum += if code.signed && b == top { -(c << b) } else { c << b };
+            sum += if code.signed && b == top {
+                -(c << b)
+            } else {
+                c << b
+            };
         }
         prefix[w + 1] = prefix[w] + sum;
     }
 }
 
 /// [`pack`] followed by a correct running prefix.
-fn pack_prefixed(code: ValueCode, n: usize, planes: &mut [u32], prefix: &mut [i32], value: impl FnMut(usize) -> Option<i32>) {
+fn pack_prefixed(
+    code: ValueCode,
+    n: usize,
+    planes: &mut [u32],
+    prefix: &mut [i32],
+    value: impl FnMut(usize) -> Option<i32>,
+) {
     let words = n.div_ceil(32);
     for p in prefix.iter_mut().take(words + 1) {
         *p = 0;
@@ -649,7 +757,15 @@ fn pack_prefixed(code: ValueCode, n: usize, planes: &mut [u32], prefix: &mut [i3
     }
 }
 
-fn maxpool<T: Copy>(x: &[T], y: &mut [T], k: usize, s: usize, i: Shape, o: Shape, max: impl Fn(T, T) -> T) {
+fn maxpool<T: Copy>(
+    x: &[T],
+    y: &mut [T],
+    k: usize,
+    s: usize,
+    i: Shape,
+    o: Shape,
+    max: impl Fn(T, T) -> T,
+) {
     for c in 0..o.c {
         for oy in 0..o.h {
             for ox in 0..o.w {
@@ -683,7 +799,12 @@ pub struct FloatWorkspace<'a> {
 /// find its tile bit, choose `+alpha` or `-alpha` of its copy, multiply by
 /// the input and accumulate in float. The integer input is scaled by the
 /// program's input scale (1-bit inputs become +1 / -1). Writes float logits.
-pub fn run_float_baseline(prog: &Program<'_>, input: &[i32], ws: &mut FloatWorkspace<'_>, logits: &mut [f32]) -> Result<usize, KernelError> {
+pub fn run_float_baseline(
+    prog: &Program<'_>,
+    input: &[i32],
+    ws: &mut FloatWorkspace<'_>,
+    logits: &mut [f32],
+) -> Result<usize, KernelError> {
     check_input(prog, input)?;
     check_len("act_a", prog.req.max_act, ws.act_a.len())?;
     check_len("act_b", prog.req.max_act, ws.act_b.len())?;
@@ -697,7 +818,15 @@ pub fn run_float_baseline(prog: &Program<'_>, input: &[i32], ws: &mut FloatWorks
     }
     let scale = prog.input_scale;
     for (dst, &v) in ws.act_a.iter_mut().zip(input) {
-        *dst = if prog.input.bits == 1 { if v != 0 { 1.0 } else { -1.0 } } else { v as f32 * scale };
+        *dst = if prog.input.bits == 1 {
+            if v != 0 {
+                1.0
+            } else {
+                -1.0
+            }
+        } else {
+            v as f32 * scale
+        };
     }
     let (mut cur, mut nxt): (&mut [f32], &mut [f32]) = (&mut *ws.act_a, &mut *ws.act_b);
     for st in prog.stages() {
@@ -710,7 +839,12 @@ pub fn run_float_baseline(prog: &Program<'_>, input: &[i32], ws: &mut FloatWorks
                 float_dense(&d, cur, nxt);
                 core::mem::swap(&mut cur, &mut nxt);
             }
-            Stage::MaxPool { kernel, stride, in_shape, out_shape } => {
+            Stage::MaxPool {
+                kernel,
+                stride,
+                in_shape,
+                out_shape,
+            } => {
                 maxpool(cur, nxt, kernel, stride, in_shape, out_shape, f32::max);
                 core::mem::swap(&mut cur, &mut nxt);
             }

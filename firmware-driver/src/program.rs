@@ -83,7 +83,9 @@ pub enum ParseError {
     #[error("not a TBN integer program (bad magic or format name)")]
     BadMagic,
     /// A version this crate cannot read.
-    #[error("program format version {found} is not supported (this reader knows version {VERSION})")]
+    #[error(
+        "program format version {found} is not supported (this reader knows version {VERSION})"
+    )]
     WrongVersion {
         /// Version in the data.
         found: u16,
@@ -224,7 +226,11 @@ impl Geometry {
         let flat = r as u64 * self.m as u64;
         let offset = (flat % self.q as u64) as usize;
         let copy = (flat / self.q as u64) as usize;
-        Segment { offset, copy, len_a: self.m.min(self.q - offset) }
+        Segment {
+            offset,
+            copy,
+            len_a: self.m.min(self.q - offset),
+        }
     }
 }
 
@@ -255,7 +261,10 @@ impl ConvGeom {
         if self.stride == 0 || ph < self.kh || pw < self.kw {
             return None;
         }
-        Some(((ph - self.kh) / self.stride + 1, (pw - self.kw) / self.stride + 1))
+        Some((
+            (ph - self.kh) / self.stride + 1,
+            (pw - self.kw) / self.stride + 1,
+        ))
     }
 }
 
@@ -458,7 +467,10 @@ impl Dense<'_> {
 
     /// Output value coding (meaningless for logits).
     pub fn output(&self) -> ValueCode {
-        ValueCode { bits: self.out_bits, signed: self.act == Activation::Signed }
+        ValueCode {
+            bits: self.out_bits,
+            signed: self.act == Activation::Signed,
+        }
     }
 
     /// Number of output positions (1 for linear, `oh * ow` for conv).
@@ -527,7 +539,11 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ParseError> {
         let have = self.data.len().saturating_sub(self.pos);
         if n > have {
-            return Err(ParseError::Truncated { offset: self.pos, need: n, have });
+            return Err(ParseError::Truncated {
+                offset: self.pos,
+                need: n,
+                have,
+            });
         }
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -552,7 +568,12 @@ impl<'a> Reader<'a> {
 
 fn limit(stage: usize, what: &'static str, value: usize, lim: usize) -> Result<(), ParseError> {
     if value > lim {
-        Err(ParseError::BeyondLimit { stage, what, value: value as u64, limit: lim as u64 })
+        Err(ParseError::BeyondLimit {
+            stage,
+            what,
+            value: value as u64,
+            limit: lim as u64,
+        })
     } else {
         Ok(())
     }
@@ -577,7 +598,7 @@ impl<'a> Program<'a> {
     /// Parses and validates a program. The data must start on a 4-byte
     /// boundary (flash images and [`crate::program::AlignedBytes`] do).
     pub fn parse(data: &'a [u8]) -> Result<Self, ParseError> {
-        if data.as_ptr() as usize % 4 != 0 {
+        if !(data.as_ptr() as usize).is_multiple_of(4) {
             return Err(ParseError::Misaligned);
         }
         let mut r = Reader { data, pos: 0 };
@@ -603,22 +624,45 @@ impl<'a> Program<'a> {
         let declared = r.u32()? as usize;
         let _ = r.u32()?;
         if !(1..=8).contains(&in_bits) {
-            return Err(ParseError::Invalid { stage: HEADER_STAGE, what: "input bits", value: in_bits as u64 });
+            return Err(ParseError::Invalid {
+                stage: HEADER_STAGE,
+                what: "input bits",
+                value: in_bits as u64,
+            });
         }
         let input_shape = Shape { c, h, w };
         if c == 0 || h == 0 || w == 0 {
-            return Err(ParseError::Invalid { stage: HEADER_STAGE, what: "input size", value: 0 });
+            return Err(ParseError::Invalid {
+                stage: HEADER_STAGE,
+                what: "input size",
+                value: 0,
+            });
         }
-        limit(HEADER_STAGE, "input elements", c.saturating_mul(h).saturating_mul(w), limits::MAX_NUMEL)?;
+        limit(
+            HEADER_STAGE,
+            "input elements",
+            c.saturating_mul(h).saturating_mul(w),
+            limits::MAX_NUMEL,
+        )?;
         if declared > data.len() {
-            return Err(ParseError::Truncated { offset: data.len(), need: declared - data.len(), have: 0 });
+            return Err(ParseError::Truncated {
+                offset: data.len(),
+                need: declared - data.len(),
+                have: 0,
+            });
         }
-        let input = ValueCode { bits: in_bits, signed: in_signed };
+        let input = ValueCode {
+            bits: in_bits,
+            signed: in_signed,
+        };
         let mut prog = Program {
             input_shape,
             input,
             input_scale,
-            req: Requirements { max_act: input_shape.numel(), ..Default::default() },
+            req: Requirements {
+                max_act: input_shape.numel(),
+                ..Default::default()
+            },
             stage_count,
             stages: &data[HEADER_LEN..],
             len: declared,
@@ -629,7 +673,11 @@ impl<'a> Program<'a> {
         let mut logits = None;
         for i in 0..stage_count {
             if logits.is_some() {
-                return Err(ParseError::Invalid { stage: i, what: "stage after the logits stage", value: i as u64 });
+                return Err(ParseError::Invalid {
+                    stage: i,
+                    what: "stage after the logits stage",
+                    value: i as u64,
+                });
             }
             let st = parse_stage(&mut r, i, shape, code)?;
             match st {
@@ -652,17 +700,30 @@ impl<'a> Program<'a> {
                     shape = out_shape;
                     prog.req.max_act = prog.req.max_act.max(shape.numel());
                 }
-                Stage::Flatten => shape = Shape { c: shape.numel(), h: 1, w: 1 },
+                Stage::Flatten => {
+                    shape = Shape {
+                        c: shape.numel(),
+                        h: 1,
+                        w: 1,
+                    }
+                }
             }
         }
         prog.req.logits = match logits {
             Some(n) => n,
             None => {
-                return Err(ParseError::Invalid { stage: stage_count, what: "program without a final logits stage", value: 0 })
+                return Err(ParseError::Invalid {
+                    stage: stage_count,
+                    what: "program without a final logits stage",
+                    value: 0,
+                })
             }
         };
         if r.pos != declared {
-            return Err(ParseError::LengthMismatch { declared, actual: r.pos });
+            return Err(ParseError::LengthMismatch {
+                declared,
+                actual: r.pos,
+            });
         }
         Ok(prog)
     }
@@ -680,7 +741,10 @@ impl<'a> Program<'a> {
     /// The stages in order.
     pub fn stages(&self) -> Stages<'a> {
         Stages {
-            r: Reader { data: self.stages, pos: 0 },
+            r: Reader {
+                data: self.stages,
+                pos: 0,
+            },
             left: self.stage_count,
             index: 0,
             shape: self.input_shape,
@@ -714,13 +778,24 @@ impl<'a> Iterator for Stages<'a> {
                 self.code = d.output();
             }
             Stage::MaxPool { out_shape, .. } => self.shape = out_shape,
-            Stage::Flatten => self.shape = Shape { c: self.shape.numel(), h: 1, w: 1 },
+            Stage::Flatten => {
+                self.shape = Shape {
+                    c: self.shape.numel(),
+                    h: 1,
+                    w: 1,
+                }
+            }
         }
         Some(st)
     }
 }
 
-fn parse_stage<'a>(r: &mut Reader<'a>, i: usize, shape: Shape, code: ValueCode) -> Result<Stage<'a>, ParseError> {
+fn parse_stage<'a>(
+    r: &mut Reader<'a>,
+    i: usize,
+    shape: Shape,
+    code: ValueCode,
+) -> Result<Stage<'a>, ParseError> {
     let kind = r.u8()?;
     match kind {
         KIND_DENSE => parse_dense(r, i, shape, code).map(Stage::Dense),
@@ -729,23 +804,49 @@ fn parse_stage<'a>(r: &mut Reader<'a>, i: usize, shape: Shape, code: ValueCode) 
             let stride = r.u8()? as usize;
             let _ = r.u8()?;
             if kernel == 0 || stride == 0 {
-                return Err(ParseError::Invalid { stage: i, what: "maxpool kernel/stride", value: 0 });
+                return Err(ParseError::Invalid {
+                    stage: i,
+                    what: "maxpool kernel/stride",
+                    value: 0,
+                });
             }
             if shape.h < kernel || shape.w < kernel {
-                return Err(ParseError::Invalid { stage: i, what: "maxpool kernel larger than input", value: kernel as u64 });
+                return Err(ParseError::Invalid {
+                    stage: i,
+                    what: "maxpool kernel larger than input",
+                    value: kernel as u64,
+                });
             }
-            let out_shape = Shape { c: shape.c, h: (shape.h - kernel) / stride + 1, w: (shape.w - kernel) / stride + 1 };
-            Ok(Stage::MaxPool { kernel, stride, in_shape: shape, out_shape })
+            let out_shape = Shape {
+                c: shape.c,
+                h: (shape.h - kernel) / stride + 1,
+                w: (shape.w - kernel) / stride + 1,
+            };
+            Ok(Stage::MaxPool {
+                kernel,
+                stride,
+                in_shape: shape,
+                out_shape,
+            })
         }
         KIND_FLATTEN => {
             r.take(3)?;
             Ok(Stage::Flatten)
         }
-        k => Err(ParseError::Invalid { stage: i, what: "stage kind", value: k as u64 }),
+        k => Err(ParseError::Invalid {
+            stage: i,
+            what: "stage kind",
+            value: k as u64,
+        }),
     }
 }
 
-fn parse_dense<'a>(r: &mut Reader<'a>, i: usize, shape: Shape, code: ValueCode) -> Result<Dense<'a>, ParseError> {
+fn parse_dense<'a>(
+    r: &mut Reader<'a>,
+    i: usize,
+    shape: Shape,
+    code: ValueCode,
+) -> Result<Dense<'a>, ParseError> {
     let flags = r.u8()?;
     let act_code = r.u8()?;
     let in_bits = r.u8()?;
@@ -757,9 +858,17 @@ fn parse_dense<'a>(r: &mut Reader<'a>, i: usize, shape: Shape, code: ValueCode) 
     let q = r.u32()? as usize;
     let n_mult = r.u16()? as usize;
     let n_bias = r.u16()? as usize;
-    let act = Activation::from_code(act_code).ok_or(ParseError::Invalid { stage: i, what: "activation", value: act_code as u64 })?;
+    let act = Activation::from_code(act_code).ok_or(ParseError::Invalid {
+        stage: i,
+        what: "activation",
+        value: act_code as u64,
+    })?;
     if flags & !(FLAG_CONV | FLAG_IN_SIGNED | FLAG_FLOAT) != 0 {
-        return Err(ParseError::Invalid { stage: i, what: "flags", value: flags as u64 });
+        return Err(ParseError::Invalid {
+            stage: i,
+            what: "flags",
+            value: flags as u64,
+        });
     }
     limit(i, "rows", rows, limits::MAX_ROWS)?;
     limit(i, "m", m, limits::MAX_M)?;
@@ -767,34 +876,77 @@ fn parse_dense<'a>(r: &mut Reader<'a>, i: usize, shape: Shape, code: ValueCode) 
     limit(i, "p", p, limits::MAX_P)?;
     limit(i, "shift", shift as usize, limits::MAX_SHIFT as usize)?;
     if rows == 0 || m == 0 || p == 0 {
-        return Err(ParseError::Invalid { stage: i, what: "rows, m and p must be positive; rows", value: rows as u64 });
+        return Err(ParseError::Invalid {
+            stage: i,
+            what: "rows, m and p must be positive; rows",
+            value: rows as u64,
+        });
     }
     // N = rows * m = p * q and q >= m (a row touches at most two copies).
     if (rows as u64) * (m as u64) != (p as u64) * (q as u64) {
-        return Err(ParseError::Invalid { stage: i, what: "q (rows * m != p * q)", value: q as u64 });
+        return Err(ParseError::Invalid {
+            stage: i,
+            what: "q (rows * m != p * q)",
+            value: q as u64,
+        });
     }
     if q < m {
-        return Err(ParseError::Invalid { stage: i, what: "q (shorter than a row)", value: q as u64 });
+        return Err(ParseError::Invalid {
+            stage: i,
+            what: "q (shorter than a row)",
+            value: q as u64,
+        });
     }
-    let input = ValueCode { bits: in_bits, signed: flags & FLAG_IN_SIGNED != 0 };
+    let input = ValueCode {
+        bits: in_bits,
+        signed: flags & FLAG_IN_SIGNED != 0,
+    };
     if in_bits != code.bits {
-        return Err(ParseError::Mismatch { stage: i, what: "input bits", expected: code.bits as u64, found: in_bits as u64 });
+        return Err(ParseError::Mismatch {
+            stage: i,
+            what: "input bits",
+            expected: code.bits as u64,
+            found: in_bits as u64,
+        });
     }
     if in_bits > 1 && input.signed != code.signed {
-        return Err(ParseError::Mismatch { stage: i, what: "input signedness", expected: code.signed as u64, found: input.signed as u64 });
+        return Err(ParseError::Mismatch {
+            stage: i,
+            what: "input signedness",
+            expected: code.signed as u64,
+            found: input.signed as u64,
+        });
     }
     match act {
-        Activation::Sign if out_bits != 1 => return Err(ParseError::Invalid { stage: i, what: "out_bits of a sign stage", value: out_bits as u64 }),
+        Activation::Sign if out_bits != 1 => {
+            return Err(ParseError::Invalid {
+                stage: i,
+                what: "out_bits of a sign stage",
+                value: out_bits as u64,
+            })
+        }
         Activation::Relu | Activation::Signed if !(2..=8).contains(&out_bits) => {
-            return Err(ParseError::Invalid { stage: i, what: "out_bits", value: out_bits as u64 })
+            return Err(ParseError::Invalid {
+                stage: i,
+                what: "out_bits",
+                value: out_bits as u64,
+            })
         }
         _ => {}
     }
     if n_mult != 1 && n_mult != rows {
-        return Err(ParseError::Invalid { stage: i, what: "multiplier count", value: n_mult as u64 });
+        return Err(ParseError::Invalid {
+            stage: i,
+            what: "multiplier count",
+            value: n_mult as u64,
+        });
     }
     if n_bias != 0 && n_bias != rows {
-        return Err(ParseError::Invalid { stage: i, what: "bias count", value: n_bias as u64 });
+        return Err(ParseError::Invalid {
+            stage: i,
+            what: "bias count",
+            value: n_bias as u64,
+        });
     }
     let conv = if flags & FLAG_CONV != 0 {
         let in_c = r.u16()? as usize;
@@ -805,27 +957,71 @@ fn parse_dense<'a>(r: &mut Reader<'a>, i: usize, shape: Shape, code: ValueCode) 
         let stride = r.u8()? as usize;
         let pad = r.u8()? as usize;
         let _ = r.u16()?;
-        Some(ConvGeom { in_c, in_h, in_w, kh, kw, stride, pad })
+        Some(ConvGeom {
+            in_c,
+            in_h,
+            in_w,
+            kh,
+            kw,
+            stride,
+            pad,
+        })
     } else {
         None
     };
     let (in_shape, out_shape) = match conv {
         Some(cg) => {
-            let expect = Shape { c: cg.in_c, h: cg.in_h, w: cg.in_w };
+            let expect = Shape {
+                c: cg.in_c,
+                h: cg.in_h,
+                w: cg.in_w,
+            };
             if expect != shape {
-                return Err(ParseError::Mismatch { stage: i, what: "conv input elements", expected: shape.numel() as u64, found: expect.numel() as u64 });
+                return Err(ParseError::Mismatch {
+                    stage: i,
+                    what: "conv input elements",
+                    expected: shape.numel() as u64,
+                    found: expect.numel() as u64,
+                });
             }
             if cg.in_c * cg.kh * cg.kw != m {
-                return Err(ParseError::Invalid { stage: i, what: "m (conv needs in_c * kh * kw)", value: m as u64 });
+                return Err(ParseError::Invalid {
+                    stage: i,
+                    what: "m (conv needs in_c * kh * kw)",
+                    value: m as u64,
+                });
             }
-            let (oh, ow) = cg.out_hw().ok_or(ParseError::Invalid { stage: i, what: "conv kernel/stride", value: cg.kh as u64 })?;
-            (shape, Shape { c: rows, h: oh, w: ow })
+            let (oh, ow) = cg.out_hw().ok_or(ParseError::Invalid {
+                stage: i,
+                what: "conv kernel/stride",
+                value: cg.kh as u64,
+            })?;
+            (
+                shape,
+                Shape {
+                    c: rows,
+                    h: oh,
+                    w: ow,
+                },
+            )
         }
         None => {
             if shape.numel() != m {
-                return Err(ParseError::Mismatch { stage: i, what: "linear input length", expected: shape.numel() as u64, found: m as u64 });
+                return Err(ParseError::Mismatch {
+                    stage: i,
+                    what: "linear input length",
+                    expected: shape.numel() as u64,
+                    found: m as u64,
+                });
             }
-            (shape, Shape { c: rows, h: 1, w: 1 })
+            (
+                shape,
+                Shape {
+                    c: rows,
+                    h: 1,
+                    w: 1,
+                },
+            )
         }
     };
     limit(i, "output elements", out_shape.numel(), limits::MAX_NUMEL)?;
@@ -833,35 +1029,68 @@ fn parse_dense<'a>(r: &mut Reader<'a>, i: usize, shape: Shape, code: ValueCode) 
         let n_gain = r.u16()? as usize;
         let n_off = r.u16()? as usize;
         if n_gain != 0 && n_gain != rows {
-            return Err(ParseError::Invalid { stage: i, what: "float gain count", value: n_gain as u64 });
+            return Err(ParseError::Invalid {
+                stage: i,
+                what: "float gain count",
+                value: n_gain as u64,
+            });
         }
         if n_off != 0 && n_off != rows {
-            return Err(ParseError::Invalid { stage: i, what: "float offset count", value: n_off as u64 });
+            return Err(ParseError::Invalid {
+                stage: i,
+                what: "float offset count",
+                value: n_off as u64,
+            });
         }
-        let alphas = LeArray { bytes: r.take(4 * p)? };
-        let gains = LeArray { bytes: r.take(4 * n_gain)? };
-        let offsets = LeArray { bytes: r.take(4 * n_off)? };
-        Some(FloatParams { alphas, gains, offsets })
+        let alphas = LeArray {
+            bytes: r.take(4 * p)?,
+        };
+        let gains = LeArray {
+            bytes: r.take(4 * n_gain)?,
+        };
+        let offsets = LeArray {
+            bytes: r.take(4 * n_off)?,
+        };
+        Some(FloatParams {
+            alphas,
+            gains,
+            offsets,
+        })
     } else {
         None
     };
-    let alpha_q = LeArray { bytes: r.take(2 * p)? };
+    let alpha_q = LeArray {
+        bytes: r.take(2 * p)?,
+    };
     r.align4()?;
-    let mult = LeArray { bytes: r.take(4 * n_mult)? };
+    let mult = LeArray {
+        bytes: r.take(4 * n_mult)?,
+    };
     for k in 0..n_mult {
         let v = mult.get_i32(k);
         if v <= -limits::MAX_MULT || v >= limits::MAX_MULT {
-            return Err(ParseError::BeyondLimit { stage: i, what: "|multiplier|", value: v.unsigned_abs() as u64, limit: limits::MAX_MULT as u64 - 1 });
+            return Err(ParseError::BeyondLimit {
+                stage: i,
+                what: "|multiplier|",
+                value: v.unsigned_abs() as u64,
+                limit: limits::MAX_MULT as u64 - 1,
+            });
         }
     }
-    let bias = LeArray { bytes: r.take(8 * n_bias)? };
+    let bias = LeArray {
+        bytes: r.take(8 * n_bias)?,
+    };
     let tile = words_in_place(r.take(4 * q.div_ceil(32))?)?;
     Ok(Dense {
         geom: Geometry { rows, m, q, p },
         conv,
         input,
         act,
-        out_bits: if act == Activation::Logits { 0 } else { out_bits },
+        out_bits: if act == Activation::Logits {
+            0
+        } else {
+            out_bits
+        },
         shift,
         alpha_q,
         mult,
@@ -965,15 +1194,20 @@ mod encode {
     }
 
     fn field(stage: usize, what: impl Into<std::string::String>) -> EncodeError {
-        EncodeError::Field { stage, what: what.into() }
+        EncodeError::Field {
+            stage,
+            what: what.into(),
+        }
     }
 
     fn u16_of(stage: usize, name: &str, v: usize) -> Result<u16, EncodeError> {
-        u16::try_from(v).map_err(|_| field(stage, std::format!("{name} = {v} does not fit 16 bits")))
+        u16::try_from(v)
+            .map_err(|_| field(stage, std::format!("{name} = {v} does not fit 16 bits")))
     }
 
     fn u32_of(stage: usize, name: &str, v: usize) -> Result<u32, EncodeError> {
-        u32::try_from(v).map_err(|_| field(stage, std::format!("{name} = {v} does not fit 32 bits")))
+        u32::try_from(v)
+            .map_err(|_| field(stage, std::format!("{name} = {v} does not fit 32 bits")))
     }
 
     fn u8_of(stage: usize, name: &str, v: usize) -> Result<u8, EncodeError> {
@@ -981,7 +1215,7 @@ mod encode {
     }
 
     fn pad4(out: &mut Vec<u8>) {
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }
@@ -994,7 +1228,9 @@ mod encode {
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_NAME);
         out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&u16_of(HEADER_STAGE, "stage count", spec.stages.len())?.to_le_bytes());
+        out.extend_from_slice(
+            &u16_of(HEADER_STAGE, "stage count", spec.stages.len())?.to_le_bytes(),
+        );
         out.push(spec.input.bits);
         out.push(spec.input.signed as u8);
         out.extend_from_slice(&[0, 0]);
@@ -1008,7 +1244,12 @@ mod encode {
             match st {
                 StageSpec::Dense(d) => encode_dense(&mut out, i, d)?,
                 StageSpec::MaxPool { kernel, stride } => {
-                    out.extend_from_slice(&[KIND_MAXPOOL, u8_of(i, "kernel", *kernel)?, u8_of(i, "stride", *stride)?, 0]);
+                    out.extend_from_slice(&[
+                        KIND_MAXPOOL,
+                        u8_of(i, "kernel", *kernel)?,
+                        u8_of(i, "stride", *stride)?,
+                        0,
+                    ]);
                 }
                 StageSpec::Flatten => out.extend_from_slice(&[KIND_FLATTEN, 0, 0, 0]),
             }
@@ -1023,14 +1264,28 @@ mod encode {
     fn encode_dense(out: &mut Vec<u8>, i: usize, d: &DenseSpec<'_>) -> Result<(), EncodeError> {
         let g = d.geom;
         if d.alpha_q.len() != g.p {
-            return Err(field(i, std::format!("{} alpha codes for p = {}", d.alpha_q.len(), g.p)));
+            return Err(field(
+                i,
+                std::format!("{} alpha codes for p = {}", d.alpha_q.len(), g.p),
+            ));
         }
         if d.tile.len() != g.q.div_ceil(32) {
-            return Err(field(i, std::format!("{} tile words for q = {} bits", d.tile.len(), g.q)));
+            return Err(field(
+                i,
+                std::format!("{} tile words for q = {} bits", d.tile.len(), g.q),
+            ));
         }
         let uniform = d.mult.iter().all(|&v| Some(&v) == d.mult.first());
-        let mult: &[i32] = if uniform && !d.mult.is_empty() { &d.mult[..1] } else { d.mult };
-        let bias: &[i64] = if d.bias.iter().all(|&b| b == 0) { &[] } else { d.bias };
+        let mult: &[i32] = if uniform && !d.mult.is_empty() {
+            &d.mult[..1]
+        } else {
+            d.mult
+        };
+        let bias: &[i64] = if d.bias.iter().all(|&b| b == 0) {
+            &[]
+        } else {
+            d.bias
+        };
         let mut flags = 0u8;
         if d.conv.is_some() {
             flags |= FLAG_CONV;
@@ -1041,8 +1296,19 @@ mod encode {
         if d.float.is_some() {
             flags |= FLAG_FLOAT;
         }
-        let out_bits = if d.act == Activation::Logits { 0 } else { d.out_bits };
-        out.extend_from_slice(&[KIND_DENSE, flags, d.act.code(), d.input.bits, out_bits, u8_of(i, "shift", d.shift as usize)?]);
+        let out_bits = if d.act == Activation::Logits {
+            0
+        } else {
+            d.out_bits
+        };
+        out.extend_from_slice(&[
+            KIND_DENSE,
+            flags,
+            d.act.code(),
+            d.input.bits,
+            out_bits,
+            u8_of(i, "shift", d.shift as usize)?,
+        ]);
         out.extend_from_slice(&u16_of(i, "p", g.p)?.to_le_bytes());
         out.extend_from_slice(&u32_of(i, "rows", g.rows)?.to_le_bytes());
         out.extend_from_slice(&u32_of(i, "m", g.m)?.to_le_bytes());
@@ -1064,10 +1330,21 @@ mod encode {
         }
         if let Some(f) = &d.float {
             if f.alphas.len() != g.p {
-                return Err(field(i, std::format!("{} float alphas for p = {}", f.alphas.len(), g.p)));
+                return Err(field(
+                    i,
+                    std::format!("{} float alphas for p = {}", f.alphas.len(), g.p),
+                ));
             }
-            let gains: &[f32] = if f.gains.iter().all(|&v| v == 1.0) { &[] } else { f.gains };
-            let offsets: &[f32] = if f.offsets.iter().all(|&v| v == 0.0) { &[] } else { f.offsets };
+            let gains: &[f32] = if f.gains.iter().all(|&v| v == 1.0) {
+                &[]
+            } else {
+                f.gains
+            };
+            let offsets: &[f32] = if f.offsets.iter().all(|&v| v == 0.0) {
+                &[]
+            } else {
+                f.offsets
+            };
             out.extend_from_slice(&u16_of(i, "gain count", gains.len())?.to_le_bytes());
             out.extend_from_slice(&u16_of(i, "offset count", offsets.len())?.to_le_bytes());
             for v in f.alphas.iter().chain(gains).chain(offsets) {
@@ -1106,13 +1383,18 @@ mod encode {
                 b[..c.len()].copy_from_slice(c);
                 *w = u32::from_ne_bytes(b);
             }
-            AlignedBytes { words, len: bytes.len() }
+            AlignedBytes {
+                words,
+                len: bytes.len(),
+            }
         }
 
         /// The bytes.
         pub fn as_bytes(&self) -> &[u8] {
             // SAFETY: u32 storage viewed as the bytes it holds; `len` <= 4 * words.len().
-            let all = unsafe { core::slice::from_raw_parts(self.words.as_ptr() as *const u8, self.words.len() * 4) };
+            let all = unsafe {
+                core::slice::from_raw_parts(self.words.as_ptr() as *const u8, self.words.len() * 4)
+            };
             &all[..self.len]
         }
     }

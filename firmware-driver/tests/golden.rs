@@ -11,7 +11,7 @@ use tbn_driver::kernel::{self, FloatWorkspace, Workspace};
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::integer::{self, Activation, ConvGeom, DenseStage, InputSpec, Program, Stage};
 use tbn_golden::layout::RowGeometry;
-use tbn_golden::model::{BatchNorm, Layer, Linear, Model, Shape, TiledWeights, Conv2d};
+use tbn_golden::model::{BatchNorm, Conv2d, Layer, Linear, Model, Shape, TiledWeights};
 use tbn_golden::tile::Tile;
 
 fn rng(test: &str, seed: u64) -> ChaCha8Rng {
@@ -24,7 +24,12 @@ fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
     let n = rows * m;
     let ps: Vec<usize> = (1..=rows).filter(|p| n % p == 0).collect();
     let p = ps[r.gen_range(0..ps.len())];
-    RowGeometry { rows, m, q: n / p, p }
+    RowGeometry {
+        rows,
+        m,
+        q: n / p,
+        p,
+    }
 }
 
 fn random_tile(r: &mut ChaCha8Rng, q: usize) -> Tile {
@@ -44,8 +49,18 @@ fn dense(
 ) -> DenseStage {
     let geom = geometry(r, rows, m);
     let per_row = r.gen_bool(0.5);
-    let mult: Vec<i32> = if per_row { (0..rows).map(|_| r.gen_range(-32767..=32767)).collect() } else { vec![r.gen_range(1..=32767)] };
-    let bias: Vec<i64> = if r.gen_bool(0.5) { (0..rows).map(|_| r.gen_range(-(1i64 << 40)..(1i64 << 40))).collect() } else { vec![] };
+    let mult: Vec<i32> = if per_row {
+        (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
+    } else {
+        vec![r.gen_range(1..=32767)]
+    };
+    let bias: Vec<i64> = if r.gen_bool(0.5) {
+        (0..rows)
+            .map(|_| r.gen_range(-(1i64 << 40)..(1i64 << 40)))
+            .collect()
+    } else {
+        vec![]
+    };
     DenseStage {
         name: "d".into(),
         geom,
@@ -80,7 +95,13 @@ fn run_kernel(bytes: &AlignedBytes, x: &[i32]) -> Vec<i64> {
     let mut planes = vec![0u32; r.max_plane_words];
     let mut prefix = vec![0i32; r.max_prefix];
     let mut acc = vec![(0i32, 0i32); r.max_distinct];
-    let mut ws = Workspace { act_a: &mut a, act_b: &mut b, planes: &mut planes, prefix: &mut prefix, acc: &mut acc };
+    let mut ws = Workspace {
+        act_a: &mut a,
+        act_b: &mut b,
+        planes: &mut planes,
+        prefix: &mut prefix,
+        acc: &mut acc,
+    };
     let mut logits = vec![0i64; r.logits];
     let n = kernel::run(&p, x, &mut ws, &mut logits).expect("kernel");
     assert_eq!(n, logits.len());
@@ -105,7 +126,12 @@ fn linear_programs_bit_exact() {
         let s2 = dense(&mut r, rows2, h, None, b2, sg2, Activation::Logits, 8);
         let prog = Program {
             name: "rand".into(),
-            input: InputSpec { bits: in_bits, signed: in_signed, scale: 1.0, shape: vec![m] },
+            input: InputSpec {
+                bits: in_bits,
+                signed: in_signed,
+                scale: 1.0,
+                shape: vec![m],
+            },
             stages: vec![Stage::Dense(s1), Stage::Dense(s2)],
         };
         prog.validate().expect("valid");
@@ -113,8 +139,16 @@ fn linear_programs_bit_exact() {
         for _ in 0..3 {
             let x = random_input(&mut r, m, in_bits, in_signed);
             let want = prog.run_reference(&x).expect("golden");
-            assert_eq!(prog.run(&x).expect("golden fast"), want, "seed {seed}: golden fast vs reference");
-            assert_eq!(run_kernel(&bytes, &x), want, "seed {seed}: MCU kernel vs golden");
+            assert_eq!(
+                prog.run(&x).expect("golden fast"),
+                want,
+                "seed {seed}: golden fast vs reference"
+            );
+            assert_eq!(
+                run_kernel(&bytes, &x),
+                want,
+                "seed {seed}: MCU kernel vs golden"
+            );
         }
     }
 }
@@ -126,20 +160,37 @@ fn long_rows_and_every_width_bit_exact() {
         let seed = 1000 + i as u64;
         let mut r = rng("long_rows_and_every_width_bit_exact", seed);
         let signed = bits > 1 && r.gen_bool(0.5);
-        let m = if bits <= 2 { 70_000 / 8 * 8 } else { 9000 + r.gen_range(0..64) };
+        let m = if bits <= 2 {
+            70_000 / 8 * 8
+        } else {
+            9000 + r.gen_range(0..64)
+        };
         let m = m.min(65_536);
         let rows = 3;
         let s = dense(&mut r, rows, m, None, bits, signed, Activation::Logits, 8);
         let prog = Program {
             name: "long".into(),
-            input: InputSpec { bits, signed, scale: 1.0, shape: vec![m] },
+            input: InputSpec {
+                bits,
+                signed,
+                scale: 1.0,
+                shape: vec![m],
+            },
             stages: vec![Stage::Dense(s)],
         };
         let bytes = compact(&prog, None);
         // Extreme inputs (all max / all min) plus a random one.
         let (lo, hi) = integer::value_range(bits, signed);
-        for x in [vec![hi as i32; m], vec![lo as i32; m], random_input(&mut r, m, bits, signed)] {
-            assert_eq!(run_kernel(&bytes, &x), prog.run_reference(&x).unwrap(), "seed {seed}");
+        for x in [
+            vec![hi as i32; m],
+            vec![lo as i32; m],
+            random_input(&mut r, m, bits, signed),
+        ] {
+            assert_eq!(
+                run_kernel(&bytes, &x),
+                prog.run_reference(&x).unwrap(),
+                "seed {seed}"
+            );
         }
     }
 }
@@ -154,25 +205,53 @@ fn conv_programs_bit_exact() {
         let k = r.gen_range(1..=3usize);
         let stride = r.gen_range(1..=2);
         let pad = r.gen_range(0..=1);
-        let (oh, ow) = ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1);
+        let (oh, ow) = (
+            (h + 2 * pad - k) / stride + 1,
+            (w + 2 * pad - k) / stride + 1,
+        );
         let oc = r.gen_range(1..=6);
         let act = ACTS[r.gen_range(0..3)];
-        let cg = ConvGeom { in_channels: c, in_hw: (h, w), kernel: (k, k), stride, padding: pad, out_hw: (oh, ow) };
+        let cg = ConvGeom {
+            in_channels: c,
+            in_hw: (h, w),
+            kernel: (k, k),
+            stride,
+            padding: pad,
+            out_hw: (oh, ow),
+        };
         let ob = r.gen_range(2..=8);
         let s1 = dense(&mut r, oc, c * k * k, Some(cg), in_bits, in_signed, act, ob);
         let mut stages = vec![Stage::Dense(s1.clone())];
         let (mut ph, mut pw) = (oh, ow);
         if oh >= 2 && ow >= 2 {
-            stages.push(Stage::MaxPool { kernel: 2, stride: 2, in_chw: (oc, oh, ow) });
+            stages.push(Stage::MaxPool {
+                kernel: 2,
+                stride: 2,
+                in_chw: (oc, oh, ow),
+            });
             ph = (oh - 2) / 2 + 1;
             pw = (ow - 2) / 2 + 1;
         }
         stages.push(Stage::Flatten);
         let rows2 = r.gen_range(1..=10);
-        stages.push(Stage::Dense(dense(&mut r, rows2, oc * ph * pw, None, s1.out_bits, act == Activation::Signed, Activation::Logits, 8)));
+        stages.push(Stage::Dense(dense(
+            &mut r,
+            rows2,
+            oc * ph * pw,
+            None,
+            s1.out_bits,
+            act == Activation::Signed,
+            Activation::Logits,
+            8,
+        )));
         let prog = Program {
             name: "conv".into(),
-            input: InputSpec { bits: in_bits, signed: in_signed, scale: 1.0, shape: vec![c, h, w] },
+            input: InputSpec {
+                bits: in_bits,
+                signed: in_signed,
+                scale: 1.0,
+                shape: vec![c, h, w],
+            },
             stages,
         };
         prog.validate().expect("valid");
@@ -180,7 +259,11 @@ fn conv_programs_bit_exact() {
         for _ in 0..2 {
             let x = random_input(&mut r, c * h * w, in_bits, in_signed);
             let want = prog.run_reference(&x).expect("golden");
-            assert_eq!(run_kernel(&bytes, &x), want, "seed {seed}: MCU kernel vs golden");
+            assert_eq!(
+                run_kernel(&bytes, &x),
+                want,
+                "seed {seed}: MCU kernel vs golden"
+            );
         }
     }
 }
@@ -191,22 +274,57 @@ fn requantize_rows_matches_golden() {
         let mut r = rng("requantize_rows_matches_golden", seed);
         let m = r.gen_range(1..=100);
         let rows = r.gen_range(1..=50);
-        let act = [Activation::Relu, Activation::Sign, Activation::Signed, Activation::Logits][r.gen_range(0..4)];
+        let act = [
+            Activation::Relu,
+            Activation::Sign,
+            Activation::Signed,
+            Activation::Logits,
+        ][r.gen_range(0..4)];
         let ob = r.gen_range(2..=8);
         let s = dense(&mut r, rows, m, None, 8, false, act, ob);
-        let acc: Vec<(i32, i32)> =
-            (0..s.geom.distinct_rows()).map(|_| (r.gen_range(-(1 << 20)..1 << 20), r.gen_range(-(1 << 20)..1 << 20))).collect();
+        let acc: Vec<(i32, i32)> = (0..s.geom.distinct_rows())
+            .map(|_| {
+                (
+                    r.gen_range(-(1 << 20)..1 << 20),
+                    r.gen_range(-(1 << 20)..1 << 20),
+                )
+            })
+            .collect();
         let want = s.requantize(&acc);
         let mut stages = vec![Stage::Dense(s)];
         if act != Activation::Logits {
-            let (b, sg) = if act == Activation::Sign { (1, false) } else { (ob, act == Activation::Signed) };
-            stages.push(Stage::Dense(dense(&mut r, 1, rows, None, b, sg, Activation::Logits, 8)));
+            let (b, sg) = if act == Activation::Sign {
+                (1, false)
+            } else {
+                (ob, act == Activation::Signed)
+            };
+            stages.push(Stage::Dense(dense(
+                &mut r,
+                1,
+                rows,
+                None,
+                b,
+                sg,
+                Activation::Logits,
+                8,
+            )));
         }
         // Only the stage's requantization is checked; the second stage just makes the program valid.
-        let prog = Program { name: "q".into(), input: InputSpec { bits: 8, signed: false, scale: 1.0, shape: vec![m] }, stages };
+        let prog = Program {
+            name: "q".into(),
+            input: InputSpec {
+                bits: 8,
+                signed: false,
+                scale: 1.0,
+                shape: vec![m],
+            },
+            stages,
+        };
         let bytes = compact(&prog, None);
         let p = Compact::parse(bytes.as_bytes()).unwrap();
-        let Some(tbn_driver::program::Stage::Dense(d)) = p.stages().next() else { panic!("dense first") };
+        let Some(tbn_driver::program::Stage::Dense(d)) = p.stages().next() else {
+            panic!("dense first")
+        };
         let mut got = vec![0i64; rows];
         kernel::requantize_rows(&d, &acc, |i, v| got[i] = v);
         assert_eq!(got, want, "seed {seed}");
@@ -215,8 +333,16 @@ fn requantize_rows_matches_golden() {
 
 fn tiled(r: &mut ChaCha8Rng, rows: usize, m: usize) -> TiledWeights {
     let g = geometry(r, rows, m);
-    let alphas = if r.gen_bool(0.3) { vec![r.gen_range(0.01..0.2)] } else { (0..g.p).map(|_| r.gen_range(0.01..0.2f32)).collect() };
-    TiledWeights { p: g.p, tile: random_tile(r, g.q), alphas }
+    let alphas = if r.gen_bool(0.3) {
+        vec![r.gen_range(0.01..0.2)]
+    } else {
+        (0..g.p).map(|_| r.gen_range(0.01..0.2f32)).collect()
+    };
+    TiledWeights {
+        p: g.p,
+        tile: random_tile(r, g.q),
+        alphas,
+    }
 }
 
 fn bn(r: &mut ChaCha8Rng, n: usize) -> Layer {
@@ -239,7 +365,13 @@ fn float_baseline_and_quantized_models_match_golden() {
         let mut r = rng("float_baseline_and_quantized_models_match_golden", seed);
         let (c, h, w) = (1, 8, 8);
         let oc = r.gen_range(2..=6);
-        let bias = |r: &mut ChaCha8Rng, n| if r.gen_bool(0.5) { Some((0..n).map(|_| r.gen_range(-0.1..0.1f32)).collect()) } else { None };
+        let bias = |r: &mut ChaCha8Rng, n| {
+            if r.gen_bool(0.5) {
+                Some((0..n).map(|_| r.gen_range(-0.1..0.1f32)).collect())
+            } else {
+                None
+            }
+        };
         let conv = Conv2d {
             name: "conv".into(),
             in_channels: c,
@@ -251,14 +383,33 @@ fn float_baseline_and_quantized_models_match_golden() {
             bias: bias(&mut r, oc),
         };
         let hidden = r.gen_range(4..=32);
-        let fc1 = Linear { name: "fc1".into(), in_features: oc * 16, out_features: hidden, weights: tiled(&mut r, hidden, oc * 16), bias: bias(&mut r, hidden) };
-        let fc2 = Linear { name: "fc2".into(), in_features: hidden, out_features: 10, weights: tiled(&mut r, 10, hidden), bias: bias(&mut r, 10) };
-        let act1 = if r.gen_bool(0.3) { Layer::Sign } else { Layer::Relu };
+        let fc1 = Linear {
+            name: "fc1".into(),
+            in_features: oc * 16,
+            out_features: hidden,
+            weights: tiled(&mut r, hidden, oc * 16),
+            bias: bias(&mut r, hidden),
+        };
+        let fc2 = Linear {
+            name: "fc2".into(),
+            in_features: hidden,
+            out_features: 10,
+            weights: tiled(&mut r, 10, hidden),
+            bias: bias(&mut r, 10),
+        };
+        let act1 = if r.gen_bool(0.3) {
+            Layer::Sign
+        } else {
+            Layer::Relu
+        };
         let layers = vec![
             Layer::Conv2d(conv),
             bn(&mut r, oc),
             act1,
-            Layer::MaxPool2d { kernel: 2, stride: 2 },
+            Layer::MaxPool2d {
+                kernel: 2,
+                stride: 2,
+            },
             Layer::Flatten,
             Layer::Linear(fc1),
             bn(&mut r, hidden),
@@ -266,22 +417,44 @@ fn float_baseline_and_quantized_models_match_golden() {
             Layer::Linear(fc2),
         ];
         let model = Model::new("rand", Shape::Chw(c, h, w), layers).expect("model");
-        let inputs: Vec<Vec<f32>> = (0..8).map(|_| (0..c * h * w).map(|_| r.gen_range(0.0..1.0f32)).collect()).collect();
-        let cfg = integer::QuantConfig { act_bits: r.gen_range(2..=8), input_bits: 8, input_scale: Some(1.0 / 255.0) };
+        let inputs: Vec<Vec<f32>> = (0..8)
+            .map(|_| (0..c * h * w).map(|_| r.gen_range(0.0..1.0f32)).collect())
+            .collect();
+        let cfg = integer::QuantConfig {
+            act_bits: r.gen_range(2..=8),
+            input_bits: 8,
+            input_scale: Some(1.0 / 255.0),
+        };
         let prog = integer::quantize(&model, &inputs, &cfg).expect("quantize");
         let bytes = compact(&prog, Some(&model));
         let p = Compact::parse(bytes.as_bytes()).unwrap();
         for x in &inputs {
             let xi = prog.input.quantize(x);
-            assert_eq!(run_kernel(&bytes, &xi), prog.run_reference(&xi).unwrap(), "seed {seed}: integer");
+            assert_eq!(
+                run_kernel(&bytes, &xi),
+                prog.run_reference(&xi).unwrap(),
+                "seed {seed}: integer"
+            );
             // Float baseline on the quantized input vs golden float on the same values.
             let xf: Vec<f32> = xi.iter().map(|&v| v as f32 * prog.input.scale).collect();
             let want = tbn_golden::float::forward(&model, &xf).unwrap();
             let (mut a, mut b) = (vec![0f32; p.req.max_act], vec![0f32; p.req.max_act]);
             let mut got = vec![0f32; 10];
-            kernel::run_float_baseline(&p, &xi, &mut FloatWorkspace { act_a: &mut a, act_b: &mut b }, &mut got).unwrap();
+            kernel::run_float_baseline(
+                &p,
+                &xi,
+                &mut FloatWorkspace {
+                    act_a: &mut a,
+                    act_b: &mut b,
+                },
+                &mut got,
+            )
+            .unwrap();
             for (g, w) in got.iter().zip(&want) {
-                assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "seed {seed}: float {got:?} vs {want:?}");
+                assert!(
+                    (g - w).abs() <= 1e-3 * (1.0 + w.abs()),
+                    "seed {seed}: float {got:?} vs {want:?}"
+                );
             }
         }
     }
@@ -290,16 +463,30 @@ fn float_baseline_and_quantized_models_match_golden() {
 #[test]
 fn reference_mnist_model_fits_budget_and_matches() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let model = tbn_golden::load_model(format!("{root}/data/reference/tbn_mnist_mlp_p4.json")).expect("reference model");
-    let imgs = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz")).expect("mnist");
+    let model = tbn_golden::load_model(format!("{root}/data/reference/tbn_mnist_mlp_p4.json"))
+        .expect("reference model");
+    let imgs = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .expect("mnist");
     let calib: Vec<Vec<f32>> = (0..50).map(|i| imgs.image_f32(i)).collect();
-    let cfg = integer::QuantConfig { act_bits: 8, input_bits: 8, input_scale: Some(1.0 / 255.0) };
+    let cfg = integer::QuantConfig {
+        act_bits: 8,
+        input_bits: 8,
+        input_scale: Some(1.0 / 255.0),
+    };
     let prog = integer::quantize(&model, &calib, &cfg).expect("quantize");
     let int_only = convert::program_bytes(&prog, None).unwrap();
     let with_float = convert::program_bytes(&prog, Some(&model)).unwrap();
-    println!("reference program: {} bytes (integer), {} bytes with float parameters", int_only.len(), with_float.len());
+    println!(
+        "reference program: {} bytes (integer), {} bytes with float parameters",
+        int_only.len(),
+        with_float.len()
+    );
     assert!(int_only.len() <= 3584, "{} bytes > 3.5 KB", int_only.len());
-    assert!(with_float.len() <= 3584, "{} bytes > 3.5 KB", with_float.len());
+    assert!(
+        with_float.len() <= 3584,
+        "{} bytes > 3.5 KB",
+        with_float.len()
+    );
     let bytes = AlignedBytes::new(&with_float);
     let p = Compact::parse(bytes.as_bytes()).unwrap();
     for i in 0..20 {
@@ -307,8 +494,21 @@ fn reference_mnist_model_fits_budget_and_matches() {
         assert_eq!(run_kernel(&bytes, &x), prog.run(&x).unwrap(), "image {i}");
         let (mut a, mut b) = (vec![0f32; p.req.max_act], vec![0f32; p.req.max_act]);
         let mut got = vec![0f32; 10];
-        kernel::run_float_baseline(&p, &x, &mut FloatWorkspace { act_a: &mut a, act_b: &mut b }, &mut got).unwrap();
+        kernel::run_float_baseline(
+            &p,
+            &x,
+            &mut FloatWorkspace {
+                act_a: &mut a,
+                act_b: &mut b,
+            },
+            &mut got,
+        )
+        .unwrap();
         let want = tbn_golden::float::forward(&model, &imgs.image_f32(i)).unwrap();
-        assert_eq!(kernel::argmax(&got), tbn_golden::float::argmax(&want), "image {i}");
+        assert_eq!(
+            kernel::argmax(&got),
+            tbn_golden::float::argmax(&want),
+            "image {i}"
+        );
     }
 }

@@ -5,10 +5,18 @@ use std::process::Command;
 
 #[test]
 fn builds_for_thumb_targets() {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    let installed = installed.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let installed = installed
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
     let target_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/thumb-check");
-    for t in ["thumbv7em-none-eabihf", "thumbv7m-none-eabi", "thumbv6m-none-eabi"] {
+    for t in [
+        "thumbv7em-none-eabihf",
+        "thumbv7m-none-eabi",
+        "thumbv6m-none-eabi",
+    ] {
         if !installed.contains(t) {
             eprintln!("SKIPPED {t}: not installed (rustup target add {t})");
             continue;

@@ -24,9 +24,15 @@ use tbn_driver::program::{ParseError, Program};
 #[repr(C, align(4))]
 struct Aligned<T: ?Sized>(T);
 
-static PROGRAM: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/gen/program.bin")));
+static PROGRAM: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/gen/program.bin"
+)));
 static IMAGES: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/gen/images.bin"));
-static EXPECTED: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/gen/expected.bin")));
+static EXPECTED: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/gen/expected.bin"
+)));
 
 /// Static working memory (caller-provided buffers of the kernels).
 const MAX_ACT: usize = 8192;
@@ -131,14 +137,23 @@ fn corrupted_programs_rejected(prog: &[u8]) -> bool {
     };
     let bad_version = {
         buf.0[12] = 0x7F;
-        let ok = matches!(Program::parse(&buf.0[..n]), Err(ParseError::WrongVersion { .. }));
+        let ok = matches!(
+            Program::parse(&buf.0[..n]),
+            Err(ParseError::WrongVersion { .. })
+        );
         buf.0[12] = prog[12];
         ok
     };
-    let truncated = matches!(Program::parse(&buf.0[..n.min(100)]), Err(ParseError::Truncated { .. }));
+    let truncated = matches!(
+        Program::parse(&buf.0[..n.min(100)]),
+        Err(ParseError::Truncated { .. })
+    );
     let too_many_stages = {
         buf.0[14] = 0xFF;
-        let ok = matches!(Program::parse(&buf.0[..n]), Err(ParseError::BeyondLimit { .. }));
+        let ok = matches!(
+            Program::parse(&buf.0[..n]),
+            Err(ParseError::BeyondLimit { .. })
+        );
         buf.0[14] = prog[14];
         ok
     };
@@ -147,7 +162,9 @@ fn corrupted_programs_rejected(prog: &[u8]) -> bool {
 
 #[entry]
 fn main() -> ! {
-    let Some(cp) = cortex_m::Peripherals::take() else { fail("peripherals already taken", 10) };
+    let Some(cp) = cortex_m::Peripherals::take() else {
+        fail("peripherals already taken", 10)
+    };
     let mut syst = cp.SYST;
     syst.set_clock_source(SystClkSource::Core);
     syst.set_reload(0x00FF_FFFF);
@@ -182,12 +199,23 @@ fn main() -> ! {
     let n_images = le_u32(exp, 4) as usize;
     let n_logits = le_u32(exp, 8) as usize;
     let in_len = le_u32(exp, 12) as usize;
-    if n_logits != prog.req.logits || in_len != prog.input_shape.numel() || IMAGES.len() < n_images * in_len {
+    if n_logits != prog.req.logits
+        || in_len != prog.input_shape.numel()
+        || IMAGES.len() < n_images * in_len
+    {
         fail("expected.bin / images.bin do not match the program", 4);
     }
     let r = prog.req;
-    if r.max_act > MAX_ACT || r.max_plane_words > MAX_PLANE_WORDS || r.max_prefix > MAX_PREFIX || r.max_distinct > MAX_DISTINCT || r.logits > MAX_LOGITS {
-        fail("program needs more working memory than the firmware's static buffers", 5);
+    if r.max_act > MAX_ACT
+        || r.max_plane_words > MAX_PLANE_WORDS
+        || r.max_prefix > MAX_PREFIX
+        || r.max_distinct > MAX_DISTINCT
+        || r.logits > MAX_LOGITS
+    {
+        fail(
+            "program needs more working memory than the firmware's static buffers",
+            5,
+        );
     }
     let rejects_bad = corrupted_programs_rejected(&PROGRAM.0);
 
@@ -204,8 +232,17 @@ fn main() -> ! {
             &mut *core::ptr::addr_of_mut!(INPUT),
         )
     };
-    let mut ws = Workspace { act_a, act_b, planes, prefix, acc };
-    let mut fws = FloatWorkspace { act_a: fa, act_b: fb };
+    let mut ws = Workspace {
+        act_a,
+        act_b,
+        planes,
+        prefix,
+        acc,
+    };
+    let mut fws = FloatWorkspace {
+        act_a: fa,
+        act_b: fb,
+    };
     let signed = prog.input.signed;
 
     let (mut int_match, mut float_match, mut int_correct_vs_float) = (0usize, 0usize, 0usize);
@@ -277,7 +314,11 @@ fn main() -> ! {
     let stack_used = stack_top.saturating_sub(lowest);
     let n = n_images.max(1) as u64;
     let ipt = INSTR_PER_TICK as u64;
-    let ok = int_match == n_images && float_match == n_images && errors == 0 && rejects_bad && repeat_equal;
+    let ok = int_match == n_images
+        && float_match == n_images
+        && errors == 0
+        && rejects_bad
+        && repeat_equal;
     let mut b = Buf { b: [0; 2048], n: 0 };
     let _ = write!(
         b,
@@ -299,7 +340,11 @@ fn main() -> ! {
         (r.max_act * 4 * 4) + r.max_plane_words * 4 + r.max_prefix * 4 + r.max_distinct * 8 + in_len * 4,
     );
     emit(&b);
-    debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
     loop {
         cortex_m::asm::bkpt();
     }

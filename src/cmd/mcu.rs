@@ -161,7 +161,9 @@ fn section_sizes(elf: &Path) -> Option<Vec<(String, u64)>> {
 
 fn build_firmware() -> Result<PathBuf> {
     let dir = firmware_dir();
-    let dir = dir.canonicalize().with_context(|| format!("firmware folder {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("firmware folder {}", dir.display()))?;
     let target = dir.join("target");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--quiet"])
