@@ -1,0 +1,45 @@
+//! The accelerator's Verilog (from `tbn-hdl`) as Verilated models.
+
+use std::path::PathBuf;
+
+use crate::accel::{Accelerator, LinkKind};
+use crate::error::{Result, SimError};
+use crate::verilate::{build_model_from_text, BuildOptions, Model};
+
+pub use tbn_hdl::Config;
+
+/// A generator configuration with `lanes` lanes and the default capacities.
+pub fn config_for_lanes(lanes: usize) -> Config {
+    Config {
+        lanes,
+        ..Config::default()
+    }
+}
+
+/// Builds (or fetches from the cache) the Verilated model of the core for `cfg`.
+/// `opts.top` is replaced by the core's top module name.
+pub fn core_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
+    let verilog = tbn_hdl::core_verilog(cfg)
+        .map_err(|e| SimError::Invalid(format!("tbn-hdl cannot generate the core: {e}")))?;
+    let opts = BuildOptions {
+        top: tbn_hdl::CORE_TOP.to_string(),
+        ..opts.clone()
+    };
+    build_model_from_text(
+        &[(format!("tbn_core_l{}.v", cfg.lanes), verilog.into_bytes())],
+        &opts,
+    )
+}
+
+/// Builds the core and returns it behind the Wishbone master, reset and identified.
+pub fn open_core(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
+    let model = core_model(cfg, opts)?;
+    Accelerator::new(model.instantiate()?, LinkKind::default())
+}
+
+/// The path of the Verilog file the model was built from (inside the cache entry).
+pub fn model_sources(model: &Model) -> Vec<PathBuf> {
+    std::fs::read_dir(model.dir.join("src"))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
