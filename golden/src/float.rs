@@ -17,14 +17,19 @@ pub(crate) fn geometry(w: &TiledWeights, rows: usize, m: usize) -> RowGeometry {
     }
 }
 
-/// The im2col patches of a conv layer for a CHW input: one vector of
-/// `in * kh * kw` values per output position (row-major over `oh x ow`), with
-/// a validity flag per lane (false in the zero padding).
-pub fn im2col<T: Copy + Default>(
-    conv: &Conv2d,
-    x: &[T],
-    (h, w): (usize, usize),
-) -> (Vec<Vec<T>>, Vec<Vec<bool>>, (usize, usize)) {
+/// The im2col patches of a conv layer's input.
+pub struct Patches<T> {
+    /// One vector of `in * kh * kw` values per output position (row-major over `oh x ow`).
+    pub values: Vec<Vec<T>>,
+    /// Per position and lane: false in the zero padding.
+    pub valid: Vec<Vec<bool>>,
+    /// Output height and width.
+    pub out_hw: (usize, usize),
+}
+
+/// The im2col patches of a conv layer for a CHW input of `h x w`, gathered in
+/// `(in_channel, ky, kx)` order.
+pub fn im2col<T: Copy + Default>(conv: &Conv2d, x: &[T], (h, w): (usize, usize)) -> Patches<T> {
     let (oh, ow) = conv.out_hw(h, w).expect("validated shape");
     let (kh, kw) = conv.kernel;
     let pad = conv.padding as isize;
@@ -53,7 +58,11 @@ pub fn im2col<T: Copy + Default>(
             valid.push(v);
         }
     }
-    (patches, valid, (oh, ow))
+    Patches {
+        values: patches,
+        valid,
+        out_hw: (oh, ow),
+    }
 }
 
 /// Max pooling on a CHW tensor (generic over the value type).
@@ -141,7 +150,11 @@ fn fast_dense(layer: &Layer, x: &[f32], shape: Shape) -> Vec<f32> {
             };
             let g = geometry(&c.weights, c.out_channels, c.row_len());
             let rows = PackedRows::new(&c.weights.tile, &g);
-            let (patches, _, (oh, ow)) = im2col(c, x, (h, w));
+            let Patches {
+                values: patches,
+                out_hw: (oh, ow),
+                ..
+            } = im2col(c, x, (h, w));
             let mut out = vec![0f32; c.out_channels * oh * ow];
             for (pos, patch) in patches.iter().enumerate() {
                 let y = expand_rows(

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::float::{forward_trace, im2col, maxpool};
+use crate::float::{forward_trace, im2col, maxpool, Patches};
 use crate::kernels::{accumulators, PackedRows, Planes};
 use crate::layout::RowGeometry;
 use crate::model::{Layer, Model, Shape};
@@ -120,6 +120,7 @@ pub struct DenseStage {
 /// One stage of an integer program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // a handful of stages per program: size is irrelevant
 pub enum Stage {
     /// Linear or conv2d.
     Dense(DenseStage),
@@ -390,7 +391,11 @@ fn conv_stage(
         },
         bias: None,
     };
-    let (patches, valid, (oh, ow)) = im2col(&conv, x, cg.in_hw);
+    let Patches {
+        values: patches,
+        valid,
+        out_hw: (oh, ow),
+    } = im2col(&conv, x, cg.in_hw);
     let mut out = vec![0i64; d.geom.rows * oh * ow];
     for (pos, (patch, v)) in patches.iter().zip(&valid).enumerate() {
         for (r, y) in d.requantize(&acc(patch, v)).into_iter().enumerate() {

@@ -111,18 +111,33 @@ impl Planes {
     pub fn pack(x: &[i32], bits: u8, signed: bool, valid: Option<&[bool]>) -> Planes {
         let m = x.len();
         let wpr = m.div_ceil(64);
-        let mut words = vec![0u64; bits as usize * wpr];
+        let nb = bits as usize;
+        let mut words = vec![0u64; nb * wpr];
         let mut vmask = vec![0u64; wpr];
-        for (i, &v) in x.iter().enumerate() {
-            let ok = valid.is_none_or(|va| va[i]);
-            if !ok {
-                continue;
+        for (w, chunk) in x.chunks(64).enumerate() {
+            let mut vw = low_mask(chunk.len());
+            if let Some(va) = valid {
+                for (i, &ok) in va[w * 64..w * 64 + chunk.len()].iter().enumerate() {
+                    if !ok {
+                        vw &= !(1u64 << i);
+                    }
+                }
             }
-            vmask[i / 64] |= 1 << (i % 64);
-            let u = v as u32;
-            for b in 0..bits as usize {
-                if (u >> b) & 1 == 1 {
-                    words[b * wpr + i / 64] |= 1 << (i % 64);
+            vmask[w] = vw;
+            // Eight lanes at a time: the low bytes of eight values, then one
+            // bit-plane byte per plane by a multiply-gather.
+            for (g, lanes) in chunk.chunks(8).enumerate() {
+                let mut bytes = [0u8; 8];
+                for (k, &v) in lanes.iter().enumerate() {
+                    if (vw >> (g * 8 + k)) & 1 == 1 {
+                        bytes[k] = v as u8;
+                    }
+                }
+                let packed = u64::from_le_bytes(bytes);
+                for b in 0..nb {
+                    let bitb = (packed >> b) & 0x0101_0101_0101_0101;
+                    let byte = bitb.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+                    words[b * wpr + w] |= byte << (g * 8);
                 }
             }
         }
@@ -171,18 +186,49 @@ fn prefix_and_total(words: usize, n: usize, f: impl Fn(usize) -> u64) -> (i64, i
     (pre as i64, total as i64)
 }
 
+/// Popcount of `a & b` over whole slices.
+#[inline]
+fn and_popcount(a: &[u64], b: &[u64]) -> i64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x & y).count_ones())
+        .sum::<u32>() as i64
+}
+
 /// The accumulator pairs `(dot_a, dot_b)` of every distinct row for the input
 /// `x` (docs/numerics.md §3), computed the hardware's way.
 pub fn accumulators(rows: &PackedRows, x: &Planes) -> Vec<(i32, i32)> {
     assert_eq!(rows.m, x.m, "row length and input length differ");
-    let mut out = Vec::with_capacity(rows.len());
-    // Popcounts of the activations over the whole row and the prefix of each
-    // distinct split point are shared by all rows with the same split.
     let wpr = rows.wpr;
+    let nb = x.bits as usize;
+    // Whole-row popcounts of the activations, shared by every row.
+    let n_valid: i64 = x.valid.iter().map(|w| w.count_ones() as i64).sum();
+    let x_total: Vec<i64> = (0..nb)
+        .map(|b| x.plane(b).iter().map(|w| w.count_ones() as i64).sum())
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
     for j in 0..rows.len() {
         let t = rows.row(j);
         let la = rows.len_a[j];
-        let (a, total) = if x.bits == 1 {
+        if la == rows.m {
+            // No straddle: one segment over the whole row.
+            let a = if nb == 1 {
+                let dis: u32 = t
+                    .iter()
+                    .zip(&x.words)
+                    .zip(&x.valid)
+                    .map(|((t, x), v)| ((t ^ x) & v).count_ones())
+                    .sum();
+                n_valid - 2 * dis as i64
+            } else {
+                (0..nb)
+                    .map(|b| x.weight(b) * (2 * and_popcount(t, x.plane(b)) - x_total[b]))
+                    .sum()
+            };
+            out.push((a as i32, 0));
+            continue;
+        }
+        let (a, total) = if nb == 1 {
             let v = &x.valid;
             let (dis_a, dis_t) = prefix_and_total(wpr, la, |w| (t[w] ^ x.words[w]) & v[w]);
             let (n_a, n_t) = prefix_and_total(wpr, la, |w| v[w]);
@@ -190,7 +236,7 @@ pub fn accumulators(rows: &PackedRows, x: &Planes) -> Vec<(i32, i32)> {
         } else {
             let mut a = 0i64;
             let mut total = 0i64;
-            for b in 0..x.bits as usize {
+            for b in 0..nb {
                 let p = x.plane(b);
                 let (tx_a, tx_t) = prefix_and_total(wpr, la, |w| t[w] & p[w]);
                 let (x_a, x_t) = prefix_and_total(wpr, la, |w| p[w]);

@@ -98,7 +98,7 @@ impl TiledWeights {
     /// Checks the weights for a layer of `rows` rows of length `m`.
     fn validate(&self, rows: usize, m: usize) -> std::result::Result<(), String> {
         let n = rows * m;
-        if self.p == 0 || n % self.p != 0 {
+        if self.p == 0 || !n.is_multiple_of(self.p) {
             return Err(format!(
                 "compression p = {} does not divide the {n} weights",
                 self.p

@@ -38,7 +38,7 @@ impl Tile {
                 format!("{} words cannot hold exactly {len} bits", words.len()),
             ));
         }
-        if len % 64 != 0 {
+        if !len.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
                 *last &= (1u64 << (len % 64)) - 1;
             }
@@ -209,7 +209,7 @@ pub fn alphas_from(a: &[f32], p: usize, mode: AlphaMode) -> Result<Vec<f32>> {
 
 /// `q = n / p`, with an error when `p` is zero or does not divide `n`.
 pub fn tile_len(n: usize, p: usize) -> Result<usize> {
-    if p == 0 || n == 0 || n % p != 0 {
+    if p == 0 || n == 0 || !n.is_multiple_of(p) {
         return Err(Error::Shape(format!(
             "compression p = {p} does not divide the {n} weights"
         )));

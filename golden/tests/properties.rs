@@ -23,8 +23,16 @@ fn geometry() -> impl Strategy<Value = (usize, usize, usize)> {
 fn random_weights(rng: &mut impl Rng, n: usize, p: usize) -> TiledWeights {
     let q = n / p;
     let bits: Vec<bool> = (0..q).map(|_| rng.gen()).collect();
-    let alphas = if rng.gen_bool(0.3) { vec![rng.gen_range(0.01..2.0)] } else { (0..p).map(|_| rng.gen_range(0.01..2.0)).collect() };
-    TiledWeights { p, tile: Tile::from_bools(&bits), alphas }
+    let alphas = if rng.gen_bool(0.3) {
+        vec![rng.gen_range(0.01..2.0)]
+    } else {
+        (0..p).map(|_| rng.gen_range(0.01..2.0)).collect()
+    };
+    TiledWeights {
+        p,
+        tile: Tile::from_bools(&bits),
+        alphas,
+    }
 }
 
 proptest! {
@@ -128,15 +136,37 @@ proptest! {
 fn single_row_and_word_boundaries() {
     for m in [1usize, 63, 64, 65, 127, 128, 129] {
         for bits in 1..=8u8 {
-            let geom = RowGeometry { rows: 1, m, q: m, p: 1 };
+            let geom = RowGeometry {
+                rows: 1,
+                m,
+                q: m,
+                p: 1,
+            };
             let tile = Tile::from_bools(&(0..m).map(|i| i % 3 == 0).collect::<Vec<_>>());
             let stage = DenseStage {
-                name: "t".into(), geom, conv: None, tile, alpha_q: vec![7], mult: vec![3], bias: vec![5],
-                shift: 2, in_bits: bits, in_signed: bits > 1, act: Activation::Signed, out_bits: 8, out_scale: 1.0,
+                name: "t".into(),
+                geom,
+                conv: None,
+                tile,
+                alpha_q: vec![7],
+                mult: vec![3],
+                bias: vec![5],
+                shift: 2,
+                in_bits: bits,
+                in_signed: bits > 1,
+                act: Activation::Signed,
+                out_bits: 8,
+                out_scale: 1.0,
             };
             let (lo, hi) = tbn_golden::integer::value_range(bits, bits > 1);
-            let x: Vec<i32> = (0..m).map(|i| if i % 2 == 0 { lo as i32 } else { hi as i32 }).collect();
-            assert_eq!(stage.accumulators(&x), stage.accumulators_reference(&x, None), "m {m} A {bits}");
+            let x: Vec<i32> = (0..m)
+                .map(|i| if i % 2 == 0 { lo as i32 } else { hi as i32 })
+                .collect();
+            assert_eq!(
+                stage.accumulators(&x),
+                stage.accumulators_reference(&x, None),
+                "m {m} A {bits}"
+            );
         }
     }
 }

@@ -33,7 +33,7 @@ fn tile_from_bytes(b: &[u8], bits: usize) -> Result<Tile> {
     for (i, &byte) in b.iter().enumerate() {
         words[i / 8] |= u64::from(byte) << (8 * (i % 8));
     }
-    if bits % 8 != 0 && b.last().is_some_and(|&l| l >> (bits % 8) != 0) {
+    if !bits.is_multiple_of(8) && b.last().is_some_and(|&l| l >> (bits % 8) != 0) {
         return Err(Error::format("tile", "padding bits past the tile are set"));
     }
     Tile::from_words(bits, words)
