@@ -513,15 +513,15 @@ pub static WINDOWS: &[Window] = &[
         name: "ACT",
         offset: ACT_BASE,
         size: ACT_SIZE,
-        access: Access::ReadWrite,
-        description: "Activation bit-planes: plane b at byte offset b * 0x2000; input k at bit k % 32 of word k / 32; reads return 0 while BUSY; writes while BUSY are ignored (error MEMORY_BUSY)",
+        access: Access::WriteOnly,
+        description: "Activation bit-planes: plane b at byte offset b * 0x2000; input k at bit k % 32 of word k / 32; write only (reads return 0); writes while BUSY are ignored (error MEMORY_BUSY)",
     },
     Window {
         name: "TILE",
         offset: TILE_BASE,
         size: TILE_SIZE,
-        access: Access::ReadWrite,
-        description: "Extended tile image: tile bits [0, q) then tile bits [0, L) at [q, q + L); bit i at bit i % 32 of word i / 32; reads return 0 while BUSY; writes while BUSY are ignored (error MEMORY_BUSY)",
+        access: Access::WriteOnly,
+        description: "Extended tile image: tile bits [0, q) then tile bits [0, L) at [q, q + L); bit i at bit i % 32 of word i / 32; write only (reads return 0); writes while BUSY are ignored (error MEMORY_BUSY)",
     },
 ];
 
