@@ -25,37 +25,47 @@ fn layer_bench(c: &mut Criterion) {
     let rows = PackedRows::new(&tile, &geom);
     let w: Vec<f32> = (0..N * N).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let xf: Vec<f32> = (0..N).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    let mut group = c.benchmark_group("linear_4096x4096_p4");
-    group.throughput(Throughput::Elements((N * N) as u64));
-    group.sample_size(20);
-    group.bench_function(BenchmarkId::new("f32_matrixmultiply", "sgemv"), |b| {
-        let mut y = vec![0f32; N];
+    // A batch of B input vectors for both sides, so the f32 library runs
+    // its tuned matrix-matrix kernel (sgemv through it is far slower).
+    const B: usize = 16;
+    let xb: Vec<f32> = (0..N * B).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let mut group = c.benchmark_group("linear_4096x4096_p4_batch16");
+    group.throughput(Throughput::Elements((N * N * B) as u64));
+    group.sample_size(10);
+    group.bench_function(BenchmarkId::new("f32_matrixmultiply", "sgemm"), |b| {
+        let mut y = vec![0f32; N * B];
         b.iter(|| unsafe {
+            // y (N x B) = W (N x N) * X (N x B), row-major.
             matrixmultiply::sgemm(
                 N,
                 N,
-                1,
+                B,
                 1.0,
                 w.as_ptr(),
                 N as isize,
                 1,
-                xf.as_ptr(),
-                1,
+                xb.as_ptr(),
+                B as isize,
                 1,
                 0.0,
                 y.as_mut_ptr(),
-                1,
+                B as isize,
                 1,
             );
             criterion::black_box(&y);
         })
     });
+    let _ = &xf;
     for a in [1u8, 8] {
-        let x: Vec<i32> = (0..N).map(|_| rng.gen_range(0..(1 << a))).collect();
+        let xs: Vec<Vec<i32>> = (0..B)
+            .map(|_| (0..N).map(|_| rng.gen_range(0..(1 << a))).collect())
+            .collect();
         group.bench_function(BenchmarkId::new("tbn_int", format!("A{a}")), |b| {
             b.iter(|| {
-                let planes = Planes::pack(&x, a, false, None);
-                criterion::black_box(accumulators(&rows, &planes))
+                for x in &xs {
+                    let planes = Planes::pack(x, a, false, None);
+                    criterion::black_box(accumulators(&rows, &planes));
+                }
             })
         });
     }

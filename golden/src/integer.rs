@@ -331,9 +331,15 @@ pub struct Runner<'a> {
 impl<'a> Runner<'a> {
     /// Runs one input; returns the output of every stage.
     pub fn run_stages(&self, x: &[i32]) -> Result<Vec<Vec<i64>>> {
+        let mut outs = Vec::with_capacity(self.program.stages.len());
+        self.execute(x, |out| outs.push(out.to_vec()))?;
+        Ok(outs)
+    }
+
+    /// Runs one input, handing every stage's output to `observe`; returns the last.
+    fn execute(&self, x: &[i32], mut observe: impl FnMut(&[i64])) -> Result<Vec<i64>> {
         self.program.check_input(x)?;
         let mut cur: Vec<i64> = x.iter().map(|&v| i64::from(v)).collect();
-        let mut outs = Vec::with_capacity(self.program.stages.len());
         for (stage, packed) in self.program.stages.iter().zip(&self.packed) {
             cur = match stage {
                 Stage::Dense(d) => {
@@ -359,14 +365,14 @@ impl<'a> Runner<'a> {
                 } => maxpool(&cur, *in_chw, *kernel, *stride),
                 Stage::Flatten => cur,
             };
-            outs.push(cur.clone());
+            observe(&cur);
         }
-        Ok(outs)
+        Ok(cur)
     }
 
     /// Runs one input; returns the final outputs (the logits `v_r`).
     pub fn run(&self, x: &[i32]) -> Result<Vec<i64>> {
-        Ok(self.run_stages(x)?.pop().unwrap_or_default())
+        self.execute(x, |_| {})
     }
 }
 

@@ -168,7 +168,7 @@ impl Planes {
 }
 
 /// Popcount of `f(w)` over lanes `[0, n)` and over all lanes, in one pass.
-#[inline]
+#[inline(always)]
 fn prefix_and_total(words: usize, n: usize, f: impl Fn(usize) -> u64) -> (i64, i64) {
     let full = n / 64;
     let mut pre = 0u32;
@@ -187,7 +187,7 @@ fn prefix_and_total(words: usize, n: usize, f: impl Fn(usize) -> u64) -> (i64, i
 }
 
 /// Popcount of `a & b` over whole slices.
-#[inline]
+#[inline(always)]
 fn and_popcount(a: &[u64], b: &[u64]) -> i64 {
     a.iter()
         .zip(b)
@@ -196,9 +196,27 @@ fn and_popcount(a: &[u64], b: &[u64]) -> i64 {
 }
 
 /// The accumulator pairs `(dot_a, dot_b)` of every distinct row for the input
-/// `x` (docs/numerics.md §3), computed the hardware's way.
+/// `x` (docs/numerics.md §3), computed the hardware's way. Uses the CPU's
+/// popcount instruction when it has one (detected at run time).
 pub fn accumulators(rows: &PackedRows, x: &Planes) -> Vec<(i32, i32)> {
     assert_eq!(rows.m, x.m, "row length and input length differ");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU supports popcnt (checked just above).
+        return unsafe { accumulators_popcnt(rows, x) };
+    }
+    accumulators_portable(rows, x)
+}
+
+/// [`accumulators_portable`] compiled with the popcnt instruction.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn accumulators_popcnt(rows: &PackedRows, x: &Planes) -> Vec<(i32, i32)> {
+    accumulators_portable(rows, x)
+}
+
+#[inline(always)]
+fn accumulators_portable(rows: &PackedRows, x: &Planes) -> Vec<(i32, i32)> {
     let wpr = rows.wpr;
     let nb = x.bits as usize;
     // Whole-row popcounts of the activations, shared by every row.
