@@ -1,9 +1,12 @@
 //! Wishbone B4 classic 32-bit slave with the control/status registers.
 //!
 //! Registered acknowledge (one wait state: `wb_ack` rises the cycle after
-//! `wb_stb & wb_cyc`, data valid with it). Every address is acknowledged;
-//! unmapped ones read 0 and ignore writes. `wb_sel` is ignored: every write
-//! stores a whole word. Register offsets come from `tbn_driver::regmap`.
+//! `wb_stb & wb_cyc`, data valid with it, for one cycle). Every address is
+//! acknowledged; unmapped ones read 0 and ignore writes. `wb_sel` selects
+//! byte lanes of writes: unselected lanes of registers and memory words keep
+//! their value, and a control bit (START, SOFT_RESET, the W1C bits,
+//! IRQ_ENABLE) acts only when its lane is selected. Reads return whole words.
+//! Register offsets come from `tbn_driver::regmap`.
 
 use rust_hdl::prelude::*;
 use tbn_driver::regmap;
@@ -38,7 +41,7 @@ pub struct Control {
     pub wb_dat_r: Signal<Out, Bits<32>>,
     /// Wishbone write enable.
     pub wb_we: Signal<In, Bit>,
-    /// Wishbone byte selects (ignored).
+    /// Wishbone byte-lane selects of writes.
     pub wb_sel: Signal<In, Bits<4>>,
     /// Wishbone strobe.
     pub wb_stb: Signal<In, Bit>,
@@ -52,6 +55,8 @@ pub struct Control {
     pub tile_we: Signal<Out, Bit>,
     /// Activation window write.
     pub act_we: Signal<Out, Bit>,
+    /// Byte-lane selects of a memory write.
+    pub mem_sel: Signal<Out, Bits<4>>,
     /// Word address within a memory window.
     pub mem_addr: Signal<Out, Bits<16>>,
     /// Memory write data.
@@ -123,6 +128,8 @@ pub struct Control {
     in_act: Signal<Local, Bit>,
     in_tile: Signal<Local, Bit>,
     reg_index: Signal<Local, Bits<6>>,
+    wmask: Signal<Local, Bits<32>>,
+    wsel: Signal<Local, Bits<32>>,
     abits_val: Signal<Local, Bits<32>>,
     fail: Signal<Local, Bit>,
     fail_code: Signal<Local, Bits<4>>,
@@ -155,6 +162,7 @@ impl Control {
             irq: Default::default(),
             tile_we: Default::default(),
             act_we: Default::default(),
+            mem_sel: Default::default(),
             mem_addr: Default::default(),
             mem_data: Default::default(),
             out_addr: Default::default(),
@@ -213,6 +221,8 @@ impl Control {
             in_act: Default::default(),
             in_tile: Default::default(),
             reg_index: Default::default(),
+            wmask: Default::default(),
+            wsel: Default::default(),
             abits_val: Default::default(),
             fail: Default::default(),
             fail_code: Default::default(),
@@ -239,6 +249,21 @@ impl Logic for Control {
         self.in_act.next = self.wb_adr.val().get_bits::<3>(14) == 2;
         self.in_tile.next = self.wb_adr.val().get_bit(16);
         self.reg_index.next = self.wb_adr.val().get_bits::<6>(0);
+        // byte lanes: wmask has the selected lanes set, wsel = written data in them
+        self.wmask.next = 0.into();
+        if self.wb_sel.val().get_bit(0) {
+            self.wmask.next = self.wmask.val() | 0xFF;
+        }
+        if self.wb_sel.val().get_bit(1) {
+            self.wmask.next = self.wmask.val() | 0xFF00;
+        }
+        if self.wb_sel.val().get_bit(2) {
+            self.wmask.next = self.wmask.val() | 0xFF_0000;
+        }
+        if self.wb_sel.val().get_bit(3) {
+            self.wmask.next = self.wmask.val() | 0xFF00_0000_u64;
+        }
+        self.wsel.next = self.wb_dat_w.val() & self.wmask.val();
         self.abits_val.next = bit_cast::<32, 4>(self.r_abits.q.val().get_bits::<4>(0));
         // bus outputs
         self.ack.d.next = self.access.val();
@@ -249,6 +274,7 @@ impl Logic for Control {
             self.wb_dat_r.next = self.out_rdata.val();
         }
         self.irq.next = self.irq_en.q.val() & (self.done_f.q.val() | self.err_f.q.val());
+        self.mem_sel.next = self.wb_sel.val();
         self.mem_addr.next = self.wb_adr.val().get_bits::<16>(0);
         self.mem_data.next = self.wb_dat_w.val();
         self.out_addr.next = self.wb_adr.val().get_bits::<14>(0);
@@ -338,34 +364,37 @@ impl Logic for Control {
         self.start_ok.next = false;
         if self.wr.val() & self.in_regs.val() {
             if self.reg_index.val() == self.a_scratch.val() {
-                self.scratch.d.next = self.wb_dat_w.val();
+                self.scratch.d.next = (self.scratch.q.val() & !self.wmask.val()) | self.wsel.val();
             }
             if self.reg_index.val() == self.a_job_m.val() {
-                self.r_m.d.next = self.wb_dat_w.val();
+                self.r_m.d.next = (self.r_m.q.val() & !self.wmask.val()) | self.wsel.val();
             }
             if self.reg_index.val() == self.a_job_q.val() {
-                self.r_q.d.next = self.wb_dat_w.val();
+                self.r_q.d.next = (self.r_q.q.val() & !self.wmask.val()) | self.wsel.val();
             }
             if self.reg_index.val() == self.a_job_rows.val() {
-                self.r_rows.d.next = self.wb_dat_w.val();
+                self.r_rows.d.next = (self.r_rows.q.val() & !self.wmask.val()) | self.wsel.val();
             }
             if self.reg_index.val() == self.a_job_abits.val() {
-                self.r_abits.d.next = self.wb_dat_w.val() & 0x10F;
+                self.r_abits.d.next =
+                    ((self.r_abits.q.val() & !self.wmask.val()) | self.wsel.val()) & 0x10F;
             }
             if self.reg_index.val() == self.a_status.val() {
-                if self.wb_dat_w.val().get_bit(1) {
+                if self.wsel.val().get_bit(1) {
                     self.done_f.d.next = false;
                 }
-                if self.wb_dat_w.val().get_bit(2) {
+                if self.wsel.val().get_bit(2) {
                     self.err_f.d.next = false;
                     self.err_code.d.next = 0.into();
                 }
             }
             if self.reg_index.val() == self.a_ctrl.val() {
-                self.irq_en.d.next = self.wb_dat_w.val().get_bit(8);
-                if self.wb_dat_w.val().get_bit(1) {
+                if self.wb_sel.val().get_bit(1) {
+                    self.irq_en.d.next = self.wb_dat_w.val().get_bit(8);
+                }
+                if self.wsel.val().get_bit(1) {
                     self.soft_reset.next = true;
-                } else if self.wb_dat_w.val().get_bit(0) {
+                } else if self.wsel.val().get_bit(0) {
                     if self.fail.val() {
                         self.err_f.d.next = true;
                         if !self.err_f.q.val() {

@@ -21,7 +21,7 @@ pub struct TbnCore<const L: usize, const W: usize> {
     pub wb_dat_r: Signal<Out, Bits<32>>,
     /// Wishbone write enable.
     pub wb_we: Signal<In, Bit>,
-    /// Wishbone byte selects (ignored: whole-word writes).
+    /// Wishbone byte-lane selects of writes (unselected lanes keep their value).
     pub wb_sel: Signal<In, Bits<4>>,
     /// Wishbone strobe.
     pub wb_stb: Signal<In, Bit>,
@@ -94,9 +94,11 @@ impl<const L: usize, const W: usize> Logic for TbnCore<L, W> {
         self.tile.bus_we.next = self.ctrl.tile_we.val();
         self.tile.bus_addr.next = self.ctrl.mem_addr.val();
         self.tile.bus_data.next = self.ctrl.mem_data.val();
+        self.tile.bus_sel.next = self.ctrl.mem_sel.val();
         self.act.bus_we.next = self.ctrl.act_we.val();
         self.act.bus_addr.next = self.ctrl.mem_addr.val().get_bits::<14>(0);
         self.act.bus_data.next = self.ctrl.mem_data.val();
+        self.act.bus_sel.next = self.ctrl.mem_sel.val();
         self.out.bus_addr.next = self.ctrl.out_addr.val();
         self.ctrl.out_rdata.next = self.out.rdata.val();
         // sequencer

@@ -438,5 +438,33 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
     v += "always @(*) begin\n  out_we = acc_v & acc_last; out_row = acc_row; out_a = acc_a; out_b = acc_b;\n";
     let lv = (1..=lg).map(|k| format!("lvl{k}_v")).collect::<Vec<_>>().join(" | ");
     let _ = writeln!(v, "  active = s1_v | s2_v | {lv} | term_v | acc_v;\nend");
+    // power-up state 0, as in the Rust model (and the FPGA flip-flops)
+    let regs = reg_names(&v);
+    v += "initial begin\n";
+    for r in regs.iter().filter(|r| r.as_str() != "act_slice") {
+        let _ = writeln!(v, "  {r} = 0;");
+    }
+    v += "end\n";
     v
+}
+
+/// Names of the `reg` variables (not memories) declared in a Verilog body.
+pub fn reg_names(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for stmt in v.split(';') {
+        let t = stmt.trim();
+        let Some(rest) = t.strip_prefix("reg ") else {
+            continue;
+        };
+        let rest = rest.trim();
+        let name = if rest.starts_with('[') {
+            rest.split(']').nth(1).unwrap_or("").trim()
+        } else {
+            rest
+        };
+        if !name.is_empty() && !name.contains('[') && !name.contains(' ') {
+            out.push(name.to_string());
+        }
+    }
+    out
 }

@@ -9,9 +9,12 @@ pub mod control;
 pub mod core;
 pub mod engine;
 pub mod mem;
-pub mod seq;
-pub mod util;
 pub mod regdoc;
+pub mod rtlsim;
+pub mod seq;
+pub mod spi;
+pub mod testbench;
+pub mod util;
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +65,10 @@ impl Default for Config {
 pub const MAX_ABITS: usize = 8;
 /// Name of the core's top module in the emitted Verilog.
 pub const CORE_TOP: &str = "tbn_core";
+/// File of the core Verilog written by [`emit`].
+pub const CORE_FILE: &str = "tbn_core.v";
+/// File of the standalone SPI top written by [`emit`] (needs [`CORE_FILE`]).
+pub const SPI_TOP_FILE: &str = "tbn_spi_top.v";
 
 impl Config {
     /// Memory word width `W = max(L, 32)`.
@@ -117,31 +124,32 @@ impl Config {
     }
 }
 
-macro_rules! with_core {
-    ($cfg:expr, $core:ident => $body:expr) => {
+/// Run `$body` with `$core` bound to a `$ty::<L, W>` built by `$ty::new(tile_max, max_in, max_rows)`.
+macro_rules! with_lanes {
+    ($cfg:expr, $ty:ident, $core:ident => $body:expr) => {
         match $cfg.lanes {
             8 => {
-                let mut $core = core::TbnCore::<8, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<8, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             16 => {
-                let mut $core = core::TbnCore::<16, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<16, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             32 => {
-                let mut $core = core::TbnCore::<32, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<32, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             64 => {
-                let mut $core = core::TbnCore::<64, 64>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<64, 64>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             128 => {
-                let mut $core = core::TbnCore::<128, 128>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<128, 128>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             _ => {
-                let mut $core = core::TbnCore::<256, 256>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<256, 256>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
         }
@@ -158,11 +166,73 @@ pub fn rename_top(verilog: &str, name: &str) -> String {
 /// Verilog of the core (top module [`CORE_TOP`]) for a validated configuration.
 pub fn core_verilog(cfg: &Config) -> Result<String, HdlError> {
     cfg.validate()?;
-    with_core!(cfg, c => {
+    use crate::core::TbnCore;
+    with_lanes!(cfg, TbnCore, c => {
         c.connect_all();
         check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
         Ok(rename_top(&generate_verilog_unchecked(&c), CORE_TOP))
     })
+}
+
+/// The modules of a Verilog text as `(name, text)` in order (text from
+/// `module` to its `endmodule` line). Only for rust-hdl's output format.
+pub fn split_modules(verilog: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut cur: Option<(String, String)> = None;
+    for line in verilog.lines() {
+        if cur.is_none() {
+            if let Some(rest) = line.strip_prefix("module ") {
+                let name = rest.split('(').next().unwrap_or("").trim().to_string();
+                cur = Some((name, String::new()));
+            }
+        }
+        if let Some((_, text)) = cur.as_mut() {
+            text.push_str(line);
+            text.push('\n');
+            if line.trim_start().starts_with("endmodule") {
+                out.push(cur.take().expect("module"));
+            }
+        }
+    }
+    out
+}
+
+/// Verilog of the standalone top [`spi::SPI_TOP`] and its SPI bridge for a
+/// validated configuration. It instantiates the module [`CORE_TOP`], which is
+/// not included: compile it together with [`core_verilog`] (`tbn_core.v`).
+pub fn spi_top_verilog(cfg: &Config) -> Result<String, HdlError> {
+    cfg.validate()?;
+    use crate::spi::{TbnSpiTop, SPI_TOP};
+    let full = with_lanes!(cfg, TbnSpiTop, t => {
+        t.connect_all();
+        check_all(&t).map_err(|e| HdlError::Check(format!("{e:?}")))?;
+        generate_verilog_unchecked(&t)
+    });
+    // the core instance `top$core` becomes the module `tbn_core` of tbn_core.v
+    let renamed = full
+        .replace("top$core", CORE_TOP)
+        .replace("module top(", &format!("module {SPI_TOP}("))
+        .replace("endmodule // top\n", &format!("endmodule // {SPI_TOP}\n"))
+        .replace("top$", &format!("{SPI_TOP}$"));
+    let core_prefix = format!("{CORE_TOP}$");
+    let mut text = format!(
+        "// {SPI_TOP}: standalone top (SPI mode-0 slave -> Wishbone master -> {CORE_TOP}).\n\
+         // Generated by tbn-hdl {}; needs {CORE_TOP}.v (module {CORE_TOP}) of the same configuration:\n\
+         // lanes {} tile_max {} max_in {} max_rows {}.\n",
+        env!("CARGO_PKG_VERSION"),
+        cfg.lanes,
+        cfg.tile_max,
+        cfg.max_in,
+        cfg.max_rows
+    );
+    for (name, body) in split_modules(&renamed) {
+        if name == CORE_TOP || name.starts_with(&core_prefix) {
+            continue;
+        }
+        text.push('\n');
+        text.push_str(&body);
+    }
+    Ok(text)
 }
 
 use rust_hdl::prelude::{check_all, generate_verilog_unchecked, Block};
@@ -185,7 +255,9 @@ fn write(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), HdlErr
     Ok(())
 }
 
-/// Write the core Verilog, the register map (markdown, SVD, JSON) and a manifest into `out_dir`.
+/// Write the core Verilog ([`CORE_FILE`]), the standalone SPI top
+/// ([`SPI_TOP_FILE`], compiled together with the core), the register map
+/// (markdown, SVD, JSON) and `manifest.json` into `out_dir`.
 pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
     cfg.validate()?;
     std::fs::create_dir_all(out_dir).map_err(|source| HdlError::Io {
@@ -193,7 +265,8 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
         source,
     })?;
     let mut files = Vec::new();
-    write(&out_dir.join("tbn_core.v"), &core_verilog(cfg)?, &mut files)?;
+    write(&out_dir.join(CORE_FILE), &core_verilog(cfg)?, &mut files)?;
+    write(&out_dir.join(SPI_TOP_FILE), &spi_top_verilog(cfg)?, &mut files)?;
     write(&out_dir.join("register-map.md"), &regdoc::markdown(), &mut files)?;
     write(&out_dir.join("tbn.svd"), &regdoc::svd(cfg), &mut files)?;
     write(&out_dir.join("register-map.json"), &regdoc::json(), &mut files)?;
@@ -205,6 +278,21 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
         "max_abits": MAX_ABITS,
         "word_bits": cfg.word_bits(),
         "core_top": CORE_TOP,
+        "core_file": CORE_FILE,
+        "standalone_top": spi::SPI_TOP,
+        "standalone_file": SPI_TOP_FILE,
+        "standalone_sources": [CORE_FILE, SPI_TOP_FILE],
+        "standalone_ports": ["clk", "sck", "cs_n", "mosi", "miso", "irq"],
+        "spi": {
+            "mode": 0,
+            "bit_order": "msb_first",
+            "cmd_write": spi::CMD_WRITE,
+            "cmd_read": spi::CMD_READ,
+            "address_bytes": tbn_driver::regmap::SPI_ADDR_BYTES,
+            "read_dummy_bytes": spi::READ_DUMMY_BYTES,
+            "min_clock_ratio": spi::MIN_CLOCK_RATIO,
+            "power_on_reset_cycles": spi::POR_CYCLES,
+        },
         "core_ports": ["clk", "rst", "wb_adr[16:0]", "wb_dat_w[31:0]", "wb_dat_r[31:0]", "wb_we", "wb_sel[3:0]", "wb_stb", "wb_cyc", "wb_ack", "irq"],
         "pipeline_latency": engine::engine_latency(cfg.lanes),
     });
@@ -215,4 +303,3 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
     )?;
     Ok(EmitReport { config: *cfg, files })
 }
-pub mod testbench;

@@ -21,6 +21,8 @@ pub struct TileMem<const W: usize> {
     pub bus_addr: Signal<In, Bits<16>>,
     /// Bus write data.
     pub bus_data: Signal<In, Bits<32>>,
+    /// Bus byte-lane selects (bit i: write bits 8i+7..8i).
+    pub bus_sel: Signal<In, Bits<4>>,
     /// Read bit address (window start).
     pub rd_bit: Signal<In, Bits<22>>,
     /// Word containing the window start.
@@ -40,6 +42,7 @@ impl<const W: usize> TileMem<W> {
             bus_we: Default::default(),
             bus_addr: Default::default(),
             bus_data: Default::default(),
+            bus_sel: Default::default(),
             rd_bit: Default::default(),
             lo: Default::default(),
             hi: Default::default(),
@@ -67,8 +70,9 @@ impl<const W: usize> Logic for TileMem<W> {
             self.hi.next = self.word(k + 1);
             if self.bus_we.val() {
                 let a = low_u64(self.bus_addr.val()) as usize;
-                if a < self._words.len() {
-                    self._words[a] = low_u64(self.bus_data.val()) as u32;
+                if a < self._depth * (W / 32) {
+                    let old = self._words[a];
+                    self._words[a] = merge_bytes(old, self.bus_data.val(), self.bus_sel.val());
                 }
             }
         }
@@ -82,9 +86,37 @@ impl<const W: usize> Logic for TileMem<W> {
     }
 }
 
+/// `old` with the byte lanes selected by `sel` replaced from `data`.
+pub fn merge_bytes(old: u32, data: Bits<32>, sel: Bits<4>) -> u32 {
+    let d = low_u64(data) as u32;
+    let mut out = old;
+    for b in 0..4 {
+        if sel.get_bit(b) {
+            out = (out & !(0xFF << (8 * b))) | (d & (0xFF << (8 * b)));
+        }
+    }
+    out
+}
+
+/// Byte-lane writes of `data` into the 32-bit slice at `base` of `target`.
+fn byte_writes(target: &str, base: usize, data: &str) -> String {
+    (0..4)
+        .map(|b| {
+            format!(
+                "if (bus_sel[{b}]) {target}[{}:{}] <= {data}[{}:{}];",
+                base + 8 * b + 7,
+                base + 8 * b,
+                8 * b + 7,
+                8 * b
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n        ")
+}
+
 fn slice_writes(target: &str, slices: usize, sel: &str, data: &str) -> String {
     if slices == 1 {
-        return format!("{target} <= {data};");
+        return format!("begin\n        {}\n      end", byte_writes(target, 0, data));
     }
     let sb = log2(slices);
     let mut s = format!("case ({sel})\n");
@@ -95,9 +127,8 @@ fn slice_writes(target: &str, slices: usize, sel: &str, data: &str) -> String {
             format!("{sb}'d{j}")
         };
         s += &format!(
-            "        {label}: {target}[{}:{}] <= {data};\n",
-            32 * j + 31,
-            32 * j
+            "        {label}: begin\n        {}\n        end\n",
+            byte_writes(target, 32 * j, data)
         );
     }
     s += "      endcase";
@@ -168,6 +199,8 @@ pub struct ActMem<const W: usize> {
     pub bus_addr: Signal<In, Bits<14>>,
     /// Bus write data.
     pub bus_data: Signal<In, Bits<32>>,
+    /// Bus byte-lane selects (bit i: write bits 8i+7..8i).
+    pub bus_sel: Signal<In, Bits<4>>,
     /// Read plane.
     pub rd_plane: Signal<In, Bits<3>>,
     /// Read activation bit address.
@@ -186,6 +219,7 @@ impl<const W: usize> ActMem<W> {
             bus_we: Default::default(),
             bus_addr: Default::default(),
             bus_data: Default::default(),
+            bus_sel: Default::default(),
             rd_plane: Default::default(),
             rd_bit: Default::default(),
             word: Default::default(),
@@ -211,7 +245,9 @@ impl<const W: usize> Logic for ActMem<W> {
                 let a = low_u64(self.bus_addr.val()) as usize;
                 let (plane, w32) = (a >> 11, a & 0x7FF);
                 if w32 < self._max_in / 32 {
-                    self._planes[plane][w32] = low_u64(self.bus_data.val()) as u32;
+                    let old = self._planes[plane][w32];
+                    self._planes[plane][w32] =
+                        merge_bytes(old, self.bus_data.val(), self.bus_sel.val());
                 }
             }
         }
