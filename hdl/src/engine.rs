@@ -452,7 +452,8 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
 pub fn reg_names(v: &str) -> Vec<String> {
     let mut out = Vec::new();
     for stmt in v.split(';') {
-        let t = stmt.trim();
+        // the declaration is on the statement's last line (comments may precede it)
+        let t = stmt.rsplit('\n').next().unwrap_or("").trim();
         let Some(rest) = t.strip_prefix("reg ") else {
             continue;
         };
