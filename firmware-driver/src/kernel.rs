@@ -4,12 +4,14 @@
 //!   The packed tile is read in place (from flash); only the `D` distinct rows
 //!   are computed (row reuse), each one as its accumulator pair
 //!   `(dot_a, dot_b)`; then every row is requantized with its own copy's alpha
-//!   code. Activations are packed as bit-planes, interleaved per 32-lane word
-//!   (`A` words per lane word: plane 0 first; for `A = 1` the two words are
-//!   the sign bits and the lane-valid mask). Popcounts use a SWAR scheme that
-//!   merges the planes' partial counts at nibble and byte level before the
-//!   horizontal sum, so a tile word costs about 9 instructions per plane on a
-//!   Cortex-M4 (which has no popcount instruction).
+//!   code. For `A >= 2` the input is packed once per layer input as byte
+//!   lanes (value, +128 when signed) and a row's dot product is
+//!   `2 * sum_{t_l = 1} x_l - sum_l x_l`: the sum of the bytes the tile bits
+//!   select ([`selected_byte_sum`]: on Cortex-M4 `MSR APSR_g` + `SEL` +
+//!   `USADA8`, 4 instructions per 4 lanes; a bit-identical portable version
+//!   elsewhere) and the input's prefix sums, shared by all rows. For `A = 1`
+//!   the input is packed as sign and lane-valid words and the dot product is
+//!   an XNOR-popcount (SWAR: Cortex-M4 has no popcount instruction).
 //! - [`run_float_baseline`]: the float path written the way the TBN authors'
 //!   microcontroller code computes a layer (per weight: locate the tile bit,
 //!   pick `+alpha` / `-alpha`, multiply-accumulate in float), for comparison.
@@ -128,7 +130,7 @@ pub fn requantize_rows(d: &Dense<'_>, acc: &[(i32, i32)], mut out: impl FnMut(us
 }
 
 // ---------------------------------------------------------------------------
-// SWAR popcount pieces
+// Population counts (1-bit activations)
 // ---------------------------------------------------------------------------
 
 /// Per-nibble bit counts (each nibble 0..=4).
@@ -142,12 +144,6 @@ fn nib(y: u32) -> u32 {
 #[inline(always)]
 fn bytes_of(n: u32) -> u32 {
     (n + (n >> 4)) & 0x0F0F_0F0F
-}
-
-/// Nibble values (each <= 15) folded to byte sums (each <= 30).
-#[inline(always)]
-fn bytes_of_wide(n: u32) -> u32 {
-    (n & 0x0F0F_0F0F) + ((n >> 4) & 0x0F0F_0F0F)
 }
 
 /// Byte values folded into two 16-bit lanes.
@@ -166,63 +162,6 @@ fn hsum16(a: u32) -> u32 {
 #[inline(always)]
 pub fn popcount(y: u32) -> u32 {
     (bytes_of(nib(y)).wrapping_mul(0x0101_0101)) >> 24
-}
-
-/// Weighted plane counts of one 32-lane word: for planes `b < A`, with
-/// `y_b = t & x_b`, returns `[sum_{b<4} 2^b pop(y_b), sum_{4<=b<8} 2^(b-4) pop(y_b)]`
-/// as 16-bit-lane pairs (each lane <= 240), and the sign plane's count (lanes <= 32).
-#[inline(always)]
-fn plane_word<const A: usize>(t: u32, x: &[u32; A], signed: bool) -> (u32, u32, u32) {
-    let y = |b: usize| if b < A { t & x[b] } else { 0 };
-    // Pairs of planes merged at nibble level: n0 + 2 n1 <= 12 per nibble.
-    let pair = |b: usize| {
-        if b >= A {
-            0
-        } else if b + 1 >= A {
-            bytes_of(nib(y(b)))
-        } else {
-            bytes_of_wide(nib(y(b)) + (nib(y(b + 1)) << 1))
-        }
-    };
-    // Quads merged at byte level: p0 + 4 p1 <= 120 per byte.
-    let lo = if A > 2 {
-        pair(0) + (pair(2) << 2)
-    } else {
-        pair(0)
-    };
-    let hi = if A > 6 {
-        pair(4) + (pair(6) << 2)
-    } else if A > 4 {
-        pair(4)
-    } else {
-        0
-    };
-    let s = if signed {
-        wide(bytes_of(nib(y(A - 1))))
-    } else {
-        0
-    };
-    (wide(lo), if A > 4 { wide(hi) } else { 0 }, s)
-}
-
-/// Accumulated weighted counts of a run of words.
-#[derive(Clone, Copy, Default)]
-struct Counts {
-    lo: u32,
-    hi: u32,
-    sign: u32,
-}
-
-impl Counts {
-    /// `sum_b w_b pop(t & x_b)` with plane weights (sign plane negative when signed).
-    fn weighted<const A: usize>(&self, signed: bool) -> i32 {
-        let unsigned = self.lo as i32 + ((self.hi as i32) << 4);
-        if signed {
-            unsigned - ((self.sign as i32) << A)
-        } else {
-            unsigned
-        }
-    }
 }
 
 /// The tile window of 32 bits starting at tile bit `pos` (may be negative);
@@ -255,168 +194,75 @@ fn lane_mask(lo: usize, hi: usize) -> u32 {
     upper & !((1u32 << lo) - 1)
 }
 
-/// Sum over tile bits `[tpos, tpos + n)` against input lanes `[xpos, xpos + n)`
-/// of the per-word plane counts (A >= 2), or XNOR counts over valid lanes (A = 1).
-fn segment_counts<const A: usize>(
-    tile: &[u32],
-    tpos: usize,
-    planes: &[u32],
-    xpos: usize,
-    n: usize,
-    signed: bool,
-) -> i32 {
-    let first = xpos / 32;
-    let last = (xpos + n - 1) / 32;
-    let delta = tpos as isize - xpos as isize;
-    let word = |i: usize, t: u32| -> (u32, u32, u32) {
-        let base = i * A;
-        let mut x = [0u32; A];
-        if let Some(s) = planes.get(base..base + A) {
-            x.copy_from_slice(s);
-        }
-        plane_word::<A>(t, &x, signed)
-    };
-    let edge_mask = |i: usize| -> u32 {
-        let lo = if i == first { xpos % 32 } else { 0 };
-        let hi = if i == last {
-            (xpos + n - 1) % 32 + 1
-        } else {
-            32
-        };
-        lane_mask(lo, hi)
-    };
-    let mut total = Counts::default();
-    let add = |c: &mut Counts, w: (u32, u32, u32)| {
-        c.lo += hsum16(w.0);
-        c.hi += hsum16(w.1);
-        c.sign += hsum16(w.2);
-    };
-    // First word (masked).
-    let t = window(tile, first as isize * 32 + delta) & edge_mask(first);
-    add(&mut total, word(first, t));
-    if last == first {
-        return total.weighted::<A>(signed);
-    }
-    // Middle words: full lanes, fast loop without bounds checks.
-    let mid_lo = first + 1;
-    let mid_hi = last; // exclusive
-    if mid_hi > mid_lo {
-        let cnt = mid_hi - mid_lo;
-        let start = mid_lo as isize * 32 + delta; // >= 0: lanes past xpos map into the tile
-        let k0 = start as usize / 32;
-        let s = start as usize % 32;
-        let xs = &planes[mid_lo * A..mid_hi * A];
-        let tw = &tile[k0.min(tile.len())..(k0 + cnt + 1).min(tile.len())];
-        // One pass per group of at most four planes keeps every value in
-        // registers on a Cortex-M4 (the tile window is recomputed per pass).
-        total.lo += mid_pass::<A, 0>(tw, s, xs, A.min(4));
-        if A > 4 {
-            total.hi += mid_pass::<A, 4>(tw, s, xs, A - 4);
-        }
-        if signed {
-            total.sign += mid_pass::<A, 0>(tw, s, xs, usize::MAX);
-        }
-    }
-    // Last word (masked).
-    let t = window(tile, last as isize * 32 + delta) & edge_mask(last);
-    add(&mut total, word(last, t));
-    total.weighted::<A>(signed)
+/// The 32-lane words `first..=last` covering lanes `[xpos, xpos + n)`
+/// (`n >= 1`), with the lane masks of the two edge words.
+#[derive(Clone, Copy)]
+struct Span {
+    first: usize,
+    last: usize,
+    first_mask: u32,
+    last_mask: u32,
+    /// Tile bit minus lane index.
+    delta: isize,
 }
 
-/// `sum_{k<n} 2^k pop(t & x[LO + k])` over the middle words (n <= 4), or the
-/// sign plane's count when `n == usize::MAX`; the tile window of word `j`
-/// is bits `s..s+32` of `tw[j], tw[j+1]`.
-#[inline(always)]
-fn mid_pass<const A: usize, const LO: usize>(tw: &[u32], s: usize, xs: &[u32], n: usize) -> u32 {
-    let mut total = 0u32;
-    let mut acc = 0u32;
-    let mut left = 255;
-    for (j, x) in xs.chunks_exact(A).enumerate() {
-        let w0 = tw.get(j).copied().unwrap_or(0);
-        let t = if s == 0 {
-            w0
+impl Span {
+    fn new(tpos: usize, xpos: usize, n: usize) -> Span {
+        let first = xpos / 32;
+        let last = (xpos + n - 1) / 32;
+        let lo = xpos % 32;
+        let hi = (xpos + n - 1) % 32 + 1;
+        let (first_mask, last_mask) = if first == last {
+            (lane_mask(lo, hi), 0)
         } else {
-            (w0 >> s) | (tw.get(j + 1).copied().unwrap_or(0) << (32 - s))
+            (lane_mask(lo, 32), lane_mask(0, hi))
         };
-        let Ok(x) = <&[u32; A]>::try_from(x) else {
-            continue;
-        };
-        let y = |k: usize| if LO + k < A { t & x[LO + k] } else { 0 };
-        acc += if n == usize::MAX {
-            wide(bytes_of(nib(t & x[A - 1])))
-        } else {
-            let pair = |k: usize| {
-                if k >= n {
-                    0
-                } else if k + 1 >= n {
-                    bytes_of(nib(y(k)))
-                } else {
-                    bytes_of_wide(nib(y(k)) + (nib(y(k + 1)) << 1))
-                }
-            };
-            wide(pair(0) + (pair(2) << 2))
-        };
-        left -= 1;
-        if left == 0 {
-            total += hsum16(acc);
-            acc = 0;
-            left = 255;
+        Span {
+            first,
+            last,
+            first_mask,
+            last_mask,
+            delta: tpos as isize - xpos as isize,
         }
     }
-    total + hsum16(acc)
+
+    /// The tile window aligned with lane word `i`.
+    #[inline]
+    fn window(&self, tile: &[u32], i: usize) -> u32 {
+        window(tile, i as isize * 32 + self.delta)
+    }
+
+    /// Tile word index and bit shift of the window of the first middle word
+    /// (`first + 1`); only meaningful when there are middle words, whose
+    /// lanes all map into the tile.
+    #[inline]
+    fn middle_start(&self) -> (usize, u32) {
+        let start = ((self.first + 1) as isize * 32 + self.delta).max(0) as usize;
+        (start / 32, (start % 32) as u32)
+    }
 }
 
-/// Count of XNOR(t, x) over valid lanes, as a 16-bit-lane pair.
-#[inline(always)]
-fn xnor_word(t: u32, x: &[u32; 2]) -> u32 {
-    wide(bytes_of(nib(!(t ^ x[0]) & x[1])))
-}
-
-/// A = 1 segment: `pop(XNOR(t, x) & valid)` over the lanes.
+/// A = 1 segment: `pop(XNOR(t, x) & valid)` over lanes `[xpos, xpos + n)`
+/// against tile bits `[tpos, tpos + n)`.
 fn segment_xnor(tile: &[u32], tpos: usize, planes: &[u32], xpos: usize, n: usize) -> i32 {
-    let first = xpos / 32;
-    let last = (xpos + n - 1) / 32;
-    let delta = tpos as isize - xpos as isize;
-    let pair = |i: usize| -> [u32; 2] {
-        let mut x = [0u32; 2];
-        if let Some(s) = planes.get(2 * i..2 * i + 2) {
-            x.copy_from_slice(s);
-        }
-        x
+    let sp = Span::new(tpos, xpos, n);
+    let word = |i: usize, t: u32, mask: u32| -> u32 {
+        let x = planes.get(2 * i).copied().unwrap_or(0);
+        let valid = planes.get(2 * i + 1).copied().unwrap_or(0) & mask;
+        hsum16(wide(bytes_of(nib(!(t ^ x) & valid))))
     };
-    let edge = |i: usize| -> u32 {
-        let lo = if i == first { xpos % 32 } else { 0 };
-        let hi = if i == last {
-            (xpos + n - 1) % 32 + 1
-        } else {
-            32
-        };
-        lane_mask(lo, hi)
-    };
-    let mut total = 0u32;
-    let mut x = pair(first);
-    x[1] &= edge(first);
-    total += hsum16(xnor_word(window(tile, first as isize * 32 + delta), &x));
-    if last == first {
+    let mut total = word(sp.first, sp.window(tile, sp.first), sp.first_mask);
+    if sp.last == sp.first {
         return total as i32;
     }
-    if last > first + 1 {
-        let start = (first + 1) as isize * 32 + delta;
-        let k0 = start as usize / 32;
-        let s = start as usize % 32;
-        let xs = &planes[2 * (first + 1)..2 * last];
-        let tw = &tile[k0..(k0 + (last - first - 1) + 1).min(tile.len())];
+    if sp.last > sp.first + 1 {
+        let (k0, s) = sp.middle_start();
         let mut acc = 0u32;
-        for (j, x) in xs.chunks_exact(2).enumerate() {
-            let w0 = tw.get(j).copied().unwrap_or(0);
-            let t = if s == 0 {
-                w0
-            } else {
-                (w0 >> s) | (tw.get(j + 1).copied().unwrap_or(0) << (32 - s))
-            };
-            if let Ok(x) = <&[u32; 2]>::try_from(x) {
-                acc += xnor_word(t, x);
-            }
+        for (j, i) in (sp.first + 1..sp.last).enumerate() {
+            let t = window(tile, ((k0 + j) * 32) as isize + s as isize);
+            let x = planes.get(2 * i).copied().unwrap_or(0);
+            let valid = planes.get(2 * i + 1).copied().unwrap_or(0);
+            acc += wide(bytes_of(nib(!(t ^ x) & valid)));
             if j % 2048 == 2047 {
                 total += hsum16(acc);
                 acc = 0;
@@ -424,26 +270,224 @@ fn segment_xnor(tile: &[u32], tpos: usize, planes: &[u32], xpos: usize, n: usize
         }
         total += hsum16(acc);
     }
-    let mut x = pair(last);
-    x[1] &= edge(last);
-    total += hsum16(xnor_word(window(tile, last as isize * 32 + delta), &x));
-    total as i32
+    (total + word(sp.last, sp.window(tile, sp.last), sp.last_mask)) as i32
+}
+
+/// Popcount of tile bits `[tpos, tpos + n)` (`n >= 1`).
+fn tile_pop(tile: &[u32], tpos: usize, n: usize) -> u32 {
+    let sp = Span::new(tpos, 0, n);
+    let mut total = popcount(sp.window(tile, sp.first) & sp.first_mask);
+    for i in sp.first + 1..sp.last {
+        total += popcount(sp.window(tile, i));
+    }
+    if sp.last > sp.first {
+        total += popcount(sp.window(tile, sp.last) & sp.last_mask);
+    }
+    total
 }
 
 // ---------------------------------------------------------------------------
-// Activations as bit-planes
+// Byte lanes (A >= 2): sums of the input bytes the tile selects
 // ---------------------------------------------------------------------------
 
-/// Words per 32-lane group for `bits`-bit activations (`A = 1`: sign + valid).
+/// Byte-lane words per 32-lane word (lane `l` is byte `l % 4` of word `l / 4`).
+const BYTE_WORDS: usize = 8;
+
+/// Byte masks of a 4-lane nibble: byte `i` is 0xFF when bit `i` is set.
+const NIBBLE_BYTES: [u32; 16] = {
+    let mut t = [0u32; 16];
+    let mut n = 0;
+    while n < 16 {
+        let mut i = 0;
+        while i < 4 {
+            if n >> i & 1 == 1 {
+                t[n] |= 0xFF << (8 * i);
+            }
+            i += 1;
+        }
+        n += 1;
+    }
+    t
+};
+
+/// Sum of the four bytes of `v`.
+#[inline(always)]
+fn byte_sum(v: u32) -> u32 {
+    hsum16(wide(v))
+}
+
+/// Sum over `j` of the bytes of `xs[8j..8j + 8]` whose lane bit is set in
+/// `tw[j]` (lane `l` of word `j` is byte `l % 4` of `xs[8j + l / 4]`), for
+/// `j < min(tw.len(), xs.len() / 8)`. Portable reference of
+/// [`selected_byte_sum`].
+pub fn selected_byte_sum_portable(tw: &[u32], xs: &[u32]) -> u32 {
+    let mut acc = 0u32;
+    for (&t, x) in tw.iter().zip(xs.chunks_exact(BYTE_WORDS)) {
+        for (k, &w) in x.iter().enumerate() {
+            acc = acc.wrapping_add(byte_sum(w & NIBBLE_BYTES[((t >> (4 * k)) & 0xF) as usize]));
+        }
+    }
+    acc
+}
+
+/// Sum over `j` of the bytes of `xs[8j..8j + 8]` whose lane bit is set in
+/// `tw[j]` (see [`selected_byte_sum_portable`], to which it is bit-identical).
+/// On Cortex-M4/M7 (ARMv7E-M) this is 4 instructions per 4 lanes: the lane
+/// bits go to the APSR.GE flags (`MSR APSR_g`), `SEL` keeps the selected
+/// bytes and `USADA8` adds them up.
+#[inline]
+pub fn selected_byte_sum(tw: &[u32], xs: &[u32]) -> u32 {
+    let n = tw.len().min(xs.len() / BYTE_WORDS);
+    #[cfg(tbn_dsp)]
+    {
+        if n == 0 {
+            return 0;
+        }
+        // SAFETY: reads `n` words of `tw` and `8 n` words of `xs`, in bounds.
+        unsafe { dsp::selected_byte_sum(tw.as_ptr(), xs.as_ptr(), n) }
+    }
+    #[cfg(not(tbn_dsp))]
+    selected_byte_sum_portable(&tw[..n], &xs[..BYTE_WORDS * n])
+}
+
+#[cfg(tbn_dsp)]
+mod dsp {
+    /// See [`super::selected_byte_sum`]; `n >= 1`.
+    ///
+    /// # Safety
+    /// `tw` must be valid for `n` word reads and `xs` for `8 n` word reads.
+    #[inline]
+    pub(super) unsafe fn selected_byte_sum(tw: *const u32, xs: *const u32, n: usize) -> u32 {
+        let mut acc = 0u32;
+        // Nibble k of t (lanes 4k..4k+3) is rotated to bits 16..19, which
+        // MSR APSR_g copies to GE[3:0]; SEL then keeps byte i of x_k where
+        // GE[i] is set and USADA8 adds the four bytes to the accumulator.
+        core::arch::asm!(
+            "movs {zero}, #0",
+            "2:",
+            "ldr {t}, [{tp}], #4",
+            "ldm {xp}!, {{r0, r1, r2, r3}}",
+            "ror {tmp}, {t}, #16",
+            "msr APSR_g, {tmp}",
+            "sel {tmp}, r0, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "ror {tmp}, {t}, #20",
+            "msr APSR_g, {tmp}",
+            "sel {tmp}, r1, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "ror {tmp}, {t}, #24",
+            "msr APSR_g, {tmp}",
+            "sel {tmp}, r2, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "ror {tmp}, {t}, #28",
+            "msr APSR_g, {tmp}",
+            "sel {tmp}, r3, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "ldm {xp}!, {{r0, r1, r2, r3}}",
+            "msr APSR_g, {t}",
+            "sel {tmp}, r0, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "ror {tmp}, {t}, #4",
+            "msr APSR_g, {tmp}",
+            "sel {tmp}, r1, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "ror {tmp}, {t}, #8",
+            "msr APSR_g, {tmp}",
+            "sel {tmp}, r2, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "ror {tmp}, {t}, #12",
+            "msr APSR_g, {tmp}",
+            "sel {tmp}, r3, {zero}",
+            "usada8 {acc}, {tmp}, {zero}, {acc}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            tp = inout(reg) tw => _,
+            xp = inout(reg) xs => _,
+            n = inout(reg) n => _,
+            acc = inout(reg) acc,
+            t = out(reg) _,
+            tmp = out(reg) _,
+            zero = out(reg) _,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            options(nostack, readonly),
+        );
+        acc
+    }
+}
+
+/// Words of tile windows prepared per call of [`selected_byte_sum`] when a
+/// segment does not start on a tile word boundary.
+const WINDOW_CHUNK: usize = 16;
+
+/// Sum of the (biased) input bytes of lanes `[xpos, xpos + n)` (`n >= 1`)
+/// whose tile bit (`tpos + lane - xpos`) is set.
+fn segment_bytes(tile: &[u32], tpos: usize, xb: &[u32], xpos: usize, n: usize) -> u32 {
+    let sp = Span::new(tpos, xpos, n);
+    let edge = |i: usize, mask: u32| -> u32 {
+        let t = sp.window(tile, i) & mask;
+        xb.get(i * BYTE_WORDS..(i + 1) * BYTE_WORDS)
+            .map_or(0, |x| selected_byte_sum(&[t], x))
+    };
+    let mut total = edge(sp.first, sp.first_mask);
+    if sp.last == sp.first {
+        return total;
+    }
+    if sp.last > sp.first + 1 {
+        let cnt = sp.last - sp.first - 1;
+        let (k0, s) = sp.middle_start();
+        let xs = xb
+            .get((sp.first + 1) * BYTE_WORDS..sp.last * BYTE_WORDS)
+            .unwrap_or(&[]);
+        if s == 0 {
+            // Tile words read in place.
+            let tw = tile.get(k0..(k0 + cnt).min(tile.len())).unwrap_or(&[]);
+            total += selected_byte_sum(tw, xs);
+        } else {
+            // Funnel-shifted windows, a chunk at a time.
+            let mut buf = [0u32; WINDOW_CHUNK];
+            let tw = tile.get(k0..(k0 + cnt + 1).min(tile.len())).unwrap_or(&[]);
+            for (c, xc) in xs.chunks(WINDOW_CHUNK * BYTE_WORDS).enumerate() {
+                let words = xc.len() / BYTE_WORDS;
+                let base = c * WINDOW_CHUNK;
+                let src = tw.get(base..(base + words + 1).min(tw.len())).unwrap_or(&[]);
+                for (dst, pair) in buf.iter_mut().zip(src.windows(2)) {
+                    *dst = (pair[0] >> s) | (pair[1] << (32 - s));
+                }
+                total += selected_byte_sum(&buf[..words], xc);
+            }
+        }
+    }
+    total + edge(sp.last, sp.last_mask)
+}
+
+// ---------------------------------------------------------------------------
+// Packing the input of a dense stage
+// ---------------------------------------------------------------------------
+
+/// Words per 32-lane word of a packed input of `bits`-bit values: 2 for
+/// `A = 1` (sign bits, lane-valid mask), 8 byte-lane words for `A >= 2`.
 pub fn words_per_lane_word(bits: u8) -> usize {
-    (bits as usize).max(2)
+    if bits == 1 {
+        2
+    } else {
+        BYTE_WORDS
+    }
+}
+
+/// The byte a lane holds for `A >= 2`: the value plus 128 when signed
+/// (so selected sums never go negative); invalid lanes hold value 0.
+#[inline(always)]
+fn lane_byte(code: ValueCode, v: i32) -> u32 {
+    (v as u32 & 0xFF) ^ if code.signed { 0x80 } else { 0 }
 }
 
 /// Packs `n` lanes given by `value(l) -> Option<i32>` (None = invalid lane,
-/// conv padding) into interleaved bit-planes, and fills `prefix` with the
-/// per-word sums `sum_b w_b pop(x_b)` (A >= 2) or valid-lane counts (A = 1)
-/// at `prefix[w + 1]` (made cumulative by [`pack_prefixed`]). Lanes past `n`
-/// are zero / invalid.
+/// conv padding): `A = 1` as sign and valid words, `A >= 2` as byte lanes.
+/// Lanes past `n` are invalid. `prefix[w]` becomes the sum over lanes
+/// `< 32 w` of the values (`A >= 2`) or the valid-lane count (`A = 1`).
 fn pack(
     code: ValueCode,
     n: usize,
@@ -453,60 +497,90 @@ fn pack(
 ) {
     let a = words_per_lane_word(code.bits);
     let words = n.div_ceil(32);
+    prefix[0] = 0;
     for w in 0..words {
-        let mut pl = [0u32; 8];
-        let lanes = (n - w * 32).min(32);
-        for l in 0..lanes {
-            if let Some(v) = value(w * 32 + l) {
-                if code.bits == 1 {
+        let mut pl = [0u32; BYTE_WORDS];
+        let mut sum = 0i32;
+        for l in 0..32 {
+            let v = if w * 32 + l < n {
+                value(w * 32 + l)
+            } else {
+                None
+            };
+            if code.bits == 1 {
+                if let Some(v) = v {
                     pl[0] |= ((v & 1) as u32) << l;
                     pl[1] |= 1 << l;
-                } else {
-                    let u = v as u32;
-                    for (b, p) in pl.iter_mut().enumerate().take(code.bits as usize) {
-                        *p |= ((u >> b) & 1) << l;
-                    }
+                    sum += 1;
                 }
+            } else {
+                let v = v.unwrap_or(0);
+                pl[l / 4] |= lane_byte(code, v) << (8 * (l % 4));
+                sum += v;
             }
         }
         planes[w * a..w * a + a].copy_from_slice(&pl[..a]);
-        let s = if code.bits == 1 {
-            popcount(pl[1]) as i32
-        } else {
-            let mut s = 0i32;
-            for (b, p) in pl.iter().enumerate().take(code.bits as usize) {
-                let c = popcount(*p) as i32;
-                if code.signed && b + 1 == code.bits as usize {
-                    s -= c << b;
-                } else {
-                    s += c << b;
-                }
-            }
-            s
-        };
-        prefix[w + 1] = s;
+        prefix[w + 1] = prefix[w] + sum;
     }
 }
 
-/// Sum of `sum_b w_b pop(x_b)` (or valid counts) over lanes `[0, lane)`.
+/// Fast packing of a fully valid linear input of `A >= 2` bits: four lanes
+/// to a byte-lane word.
+fn pack_bytes(code: ValueCode, x: &[i32], xb: &mut [u32], prefix: &mut [i32]) {
+    let flip = if code.signed { 0x8080_8080 } else { 0 };
+    prefix[0] = 0;
+    let mut sum = 0i32;
+    let full = x.len() / 32;
+    for (w, (lanes, out)) in x
+        .chunks_exact(32)
+        .zip(xb.chunks_exact_mut(BYTE_WORDS))
+        .enumerate()
+    {
+        for (four, dst) in lanes.chunks_exact(4).zip(out.iter_mut()) {
+            let (a, b, c, d) = (four[0], four[1], four[2], four[3]);
+            *dst = ((a as u32 & 0xFF)
+                | (b as u32 & 0xFF) << 8
+                | (c as u32 & 0xFF) << 16
+                | (d as u32) << 24)
+                ^ flip;
+            sum += (a + b) + (c + d);
+        }
+        prefix[w + 1] = sum;
+    }
+    let rest = &x[full * 32..];
+    if !rest.is_empty() {
+        let mut lanes = [0i32; 32];
+        lanes[..rest.len()].copy_from_slice(rest);
+        for (k, dst) in xb[full * BYTE_WORDS..(full + 1) * BYTE_WORDS]
+            .iter_mut()
+            .enumerate()
+        {
+            let mut word = 0u32;
+            for i in 0..4 {
+                word |= lane_byte(code, lanes[4 * k + i]) << (8 * i);
+            }
+            *dst = word;
+        }
+        prefix[full + 1] = sum + rest.iter().sum::<i32>();
+    }
+}
+
+/// Sum of the values (`A >= 2`) or valid counts (`A = 1`) over lanes `[0, lane)`.
 fn prefix_at(code: ValueCode, planes: &[u32], prefix: &[i32], lane: usize) -> i32 {
     let w = lane / 32;
     let part = lane % 32;
-    let mut s = prefix[w];
+    let mut s = prefix.get(w).copied().unwrap_or(0);
     if part != 0 {
-        let a = words_per_lane_word(code.bits);
         let mask = (1u32 << part) - 1;
-        let pl = &planes[w * a..w * a + a];
         if code.bits == 1 {
-            s += popcount(pl[1] & mask) as i32;
+            s += popcount(planes.get(2 * w + 1).copied().unwrap_or(0) & mask) as i32;
         } else {
-            for (b, p) in pl.iter().enumerate().take(code.bits as usize) {
-                let c = popcount(*p & mask) as i32;
-                if code.signed && b + 1 == code.bits as usize {
-                    s -= c << b;
-                } else {
-                    s += c << b;
-                }
+            let x = planes
+                .get(w * BYTE_WORDS..(w + 1) * BYTE_WORDS)
+                .unwrap_or(&[]);
+            s += selected_byte_sum_portable(&[mask], x) as i32;
+            if code.signed {
+                s -= 128 * part as i32;
             }
         }
     }
@@ -514,51 +588,54 @@ fn prefix_at(code: ValueCode, planes: &[u32], prefix: &[i32], lane: usize) -> i3
 }
 
 /// Dot product of one segment: tile bits `[tpos, tpos + n)` against lanes
-/// `[xpos, xpos + n)` of the packed activations.
-pub(crate) fn segment_dot(
+/// `[xpos, xpos + n)` of the packed input, whose value sum is `px`.
+fn segment_dot(
     code: ValueCode,
     tile: &[u32],
     tpos: usize,
     planes: &[u32],
-    prefix: &[i32],
+    px: i32,
     xpos: usize,
     n: usize,
 ) -> i32 {
-    let px = prefix_at(code, planes, prefix, xpos + n) - prefix_at(code, planes, prefix, xpos);
-    let s = code.signed;
-    let pt = match code.bits {
-        1 => return 2 * segment_xnor(tile, tpos, planes, xpos, n) - px,
-        2 => segment_counts::<2>(tile, tpos, planes, xpos, n, s),
-        3 => segment_counts::<3>(tile, tpos, planes, xpos, n, s),
-        4 => segment_counts::<4>(tile, tpos, planes, xpos, n, s),
-        5 => segment_counts::<5>(tile, tpos, planes, xpos, n, s),
-        6 => segment_counts::<6>(tile, tpos, planes, xpos, n, s),
-        7 => segment_counts::<7>(tile, tpos, planes, xpos, n, s),
-        _ => segment_counts::<8>(tile, tpos, planes, xpos, n, s),
-    };
-    2 * pt - px
+    if n == 0 {
+        return 0;
+    }
+    if code.bits == 1 {
+        // sum over valid lanes of (+1 if x == t else -1).
+        return 2 * segment_xnor(tile, tpos, planes, xpos, n) - px;
+    }
+    // sum_l x_l (2 t_l - 1) = 2 sum_{t_l = 1} x_l - sum_l x_l; signed bytes
+    // carry +128, removed once per selected tile bit.
+    let mut selected = segment_bytes(tile, tpos, planes, xpos, n) as i32;
+    if code.signed {
+        selected -= 128 * tile_pop(tile, tpos, n) as i32;
+    }
+    2 * selected - px
 }
 
-/// Accumulator pairs of the distinct rows of `d` for packed activations.
-pub(crate) fn distinct_rows(d: &Dense<'_>, planes: &[u32], prefix: &[i32], acc: &mut [(i32, i32)]) {
+/// Accumulator pairs of the distinct rows of `d` for a packed input.
+fn distinct_rows(d: &Dense<'_>, planes: &[u32], prefix: &[i32], acc: &mut [(i32, i32)]) {
     let g = d.geom;
-    for (j, slot) in acc.iter_mut().enumerate().take(g.distinct_rows()) {
-        let seg = g.segment(j);
-        let a = segment_dot(d.input, d.tile, seg.offset, planes, prefix, 0, seg.len_a);
-        let b = if seg.len_a < g.m {
-            segment_dot(
-                d.input,
-                d.tile,
-                0,
-                planes,
-                prefix,
-                seg.len_a,
-                g.m - seg.len_a,
-            )
+    let code = d.input;
+    let whole = prefix_at(code, planes, prefix, g.m);
+    // Row j starts at tile bit (j m) mod q (docs/numerics.md section 2).
+    let mut offset = 0usize;
+    for slot in acc.iter_mut().take(g.distinct_rows()) {
+        let len_a = g.m.min(g.q - offset);
+        *slot = if len_a == g.m {
+            (segment_dot(code, d.tile, offset, planes, whole, 0, g.m), 0)
         } else {
-            0
+            let head = prefix_at(code, planes, prefix, len_a);
+            (
+                segment_dot(code, d.tile, offset, planes, head, 0, len_a),
+                segment_dot(code, d.tile, 0, planes, whole - head, len_a, g.m - len_a),
+            )
         };
-        *slot = (a, b);
+        offset += g.m;
+        if offset >= g.q {
+            offset -= g.q;
+        }
     }
 }
 
@@ -574,7 +651,8 @@ pub struct Workspace<'a> {
     pub act_a: &'a mut [i32],
     /// Activation buffer B.
     pub act_b: &'a mut [i32],
-    /// Packed bit-planes of one row's input.
+    /// One packed input vector (byte lanes for `A >= 2`, sign and valid
+    /// words for `A = 1`; see [`words_per_lane_word`]).
     pub planes: &'a mut [u32],
     /// Prefix sums of the packed input.
     pub prefix: &'a mut [i32],
@@ -602,6 +680,17 @@ fn check_input(prog: &Program<'_>, input: &[i32]) -> Result<(), KernelError> {
         });
     }
     let (min, max) = (prog.input.min(), prog.input.max());
+    // The range holds 2^A values: every value is in range iff the OR of
+    // all `v - min` has no bit above the range's width (one pass, no branch).
+    let span = max.wrapping_sub(min) as u32;
+    if span & span.wrapping_add(1) == 0
+        && input
+            .iter()
+            .fold(0u32, |a, &v| a | v.wrapping_sub(min) as u32)
+            <= span
+    {
+        return Ok(());
+    }
     if let Some((index, &value)) = input
         .iter()
         .enumerate()
@@ -626,11 +715,39 @@ pub fn run(
     ws: &mut Workspace<'_>,
     logits: &mut [i64],
 ) -> Result<usize, KernelError> {
+    run_probed(prog, input, ws, logits, |_, _| {})
+}
+
+/// A part of an inference, reported by [`run_probed`] when it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Argument checks and the copy of the input (reported once, stage 0).
+    Setup,
+    /// Packing a dense stage's input (bytes or bit-planes, prefix sums).
+    Pack,
+    /// The accumulator pairs of a dense stage's distinct rows.
+    Rows,
+    /// Requantizing every row of a dense stage (or writing the logits).
+    Requantize,
+    /// A max-pool stage.
+    Pool,
+}
+
+/// [`run`] that calls `probe(stage, part)` each time a part of the
+/// inference ends (for conv stages once per output position and part), so
+/// a caller can attribute time (e.g. SysTick ticks) to the parts. With a
+/// no-op probe this is [`run`].
+pub fn run_probed(
+    prog: &Program<'_>,
+    input: &[i32],
+    ws: &mut Workspace<'_>,
+    logits: &mut [i64],
+    mut probe: impl FnMut(usize, Part),
+) -> Result<usize, KernelError> {
     ws.check(prog)?;
     check_input(prog, input)?;
     check_len("logits", prog.req.logits, logits.len())?;
-    let n_in = input.len();
-    ws.act_a[..n_in].copy_from_slice(input);
+    probe(0, Part::Setup);
     let Workspace {
         act_a,
         act_b,
@@ -638,16 +755,24 @@ pub fn run(
         prefix,
         acc,
     } = ws;
+    // The first stage reads the input in place; later stages alternate
+    // between the two activation buffers.
     let (mut cur, mut nxt): (&mut [i32], &mut [i32]) = (act_a, act_b);
-    for st in prog.stages() {
+    let mut from_input = true;
+    for (i, st) in prog.stages().enumerate() {
+        let mut probe = |part| probe(i, part);
+        let x: &[i32] = if from_input { input } else { cur };
         match st {
             Stage::Dense(d) => {
                 if d.act == Activation::Logits {
-                    dense(&d, cur, planes, prefix, acc, |idx, v| logits[idx] = v);
+                    dense(&d, x, planes, prefix, acc, &mut probe, |idx, v| {
+                        logits[idx] = v
+                    });
                     return Ok(prog.req.logits);
                 }
-                dense(&d, cur, planes, prefix, acc, |idx, v| nxt[idx] = v as i32);
-                core::mem::swap(&mut cur, &mut nxt);
+                dense(&d, x, planes, prefix, acc, &mut probe, |idx, v| {
+                    nxt[idx] = v as i32
+                });
             }
             Stage::MaxPool {
                 kernel,
@@ -655,13 +780,15 @@ pub fn run(
                 in_shape,
                 out_shape,
             } => {
-                maxpool(cur, nxt, kernel, stride, in_shape, out_shape, |a, b| {
+                maxpool(x, nxt, kernel, stride, in_shape, out_shape, |a, b| {
                     a.max(b)
                 });
-                core::mem::swap(&mut cur, &mut nxt);
+                probe(Part::Pool);
             }
-            Stage::Flatten => {}
+            Stage::Flatten => continue,
         }
+        core::mem::swap(&mut cur, &mut nxt);
+        from_input = false;
     }
     Ok(prog.req.logits)
 }
@@ -675,6 +802,7 @@ fn dense(
     planes: &mut [u32],
     prefix: &mut [i32],
     acc: &mut [(i32, i32)],
+    probe: &mut impl FnMut(Part),
     mut out: impl FnMut(usize, i64),
 ) {
     let m = d.geom.m;
@@ -682,11 +810,11 @@ fn dense(
     for pos in 0..positions {
         match d.conv {
             None if d.input.bits >= 2 => pack_bytes(d.input, &x[..m], planes, prefix),
-            None => pack_prefixed(d.input, m, planes, prefix, |l| Some(x[l])),
+            None => pack(d.input, m, planes, prefix, |l| Some(x[l])),
             Some(cg) => {
                 let (oy, ox) = (pos / d.out_shape.w, pos % d.out_shape.w);
                 let (kh, kw) = (cg.kh, cg.kw);
-                pack_prefixed(d.input, m, planes, prefix, |l| {
+                pack(d.input, m, planes, prefix, |l| {
                     let ic = l / (kh * kw);
                     let ky = (l / kw) % kh;
                     let kx = l % kw;
@@ -700,60 +828,11 @@ fn dense(
                 })
             }
         }
+        probe(Part::Pack);
         distinct_rows(d, planes, prefix, acc);
+        probe(Part::Rows);
         requantize_rows(d, acc, |r, v| out(r * positions + pos, v));
-    }
-}
-
-/// Fast packing of a fully valid input of `A >= 2` bits: four lanes at a
-/// time as bytes, each plane's four bits gathered with one multiply.
-fn pack_bytes(code: ValueCode, x: &[i32], planes: &mut [u32], prefix: &mut [i32]) {
-    let a = code.bits as usize;
-    let top = a - 1;
-    prefix[0] = 0;
-    for (w, (lanes, out)) in x.chunks(32).zip(planes.chunks_exact_mut(a)).enumerate() {
-        let mut pl = [0u32; 8];
-        for (g, four) in lanes.chunks(4).enumerate() {
-            let mut bytes = 0u32;
-            for (k, &v) in four.iter().enumerate() {
-                bytes |= (v as u32 & 0xFF) << (8 * k);
-            }
-            for (b, p) in pl.iter_mut().enumerate().take(a) {
-                // Bits 0, 8, 16, 24 of the plane land on bits 21..=24.
-                let nib = ((((bytes >> b) & 0x0101_0101).wrapping_mul(0x0020_4081)) >> 21) & 0xF;
-                *p |= nib << (4 * g);
-            }
-        }
-        out.copy_from_slice(&pl[..a]);
-        let mut sum = 0i32;
-        for (b, p) in pl.iter().enumerate().take(a) {
-            let c = popcount(*p) as i32;
-            sum += if code.signed && b == top {
-                -(c << b)
-            } else {
-                c << b
-            };
-        }
-        prefix[w + 1] = prefix[w] + sum;
-    }
-}
-
-/// [`pack`] followed by a correct running prefix.
-fn pack_prefixed(
-    code: ValueCode,
-    n: usize,
-    planes: &mut [u32],
-    prefix: &mut [i32],
-    value: impl FnMut(usize) -> Option<i32>,
-) {
-    let words = n.div_ceil(32);
-    for p in prefix.iter_mut().take(words + 1) {
-        *p = 0;
-    }
-    pack(code, n, planes, prefix, value);
-    // `pack` stored the sum of word w at prefix[w + 1]: make it cumulative.
-    for w in 1..=words {
-        prefix[w] += prefix[w - 1];
+        probe(Part::Requantize);
     }
 }
 

@@ -685,7 +685,7 @@ impl<'a> Program<'a> {
                     shape = d.out_shape;
                     let words = d.geom.m.div_ceil(32);
                     let req = &mut prog.req;
-                    let per_word = (d.input.bits as usize).max(2);
+                    let per_word = crate::kernel::words_per_lane_word(d.input.bits);
                     req.max_plane_words = req.max_plane_words.max(words * per_word);
                     req.max_prefix = req.max_prefix.max(words + 1);
                     req.max_distinct = req.max_distinct.max(d.geom.distinct_rows());

@@ -40,6 +40,9 @@ const MAX_PLANE_WORDS: usize = 4096;
 const MAX_PREFIX: usize = 2049;
 const MAX_DISTINCT: usize = 2048;
 const MAX_LOGITS: usize = 64;
+/// Stages and parts of the per-part breakdown (`kernel::Part`).
+const MAX_STAGES: usize = 8;
+const N_PARTS: usize = 5;
 /// SysTick period in instructions under `-icount shift=0` (25 MHz clock).
 const INSTR_PER_TICK: u32 = 40;
 
@@ -250,6 +253,8 @@ fn main() -> ! {
     let (mut opt_min, mut opt_max, mut base_min, mut base_max) = (u32::MAX, 0u32, u32::MAX, 0u32);
     let mut repeat_equal = true;
     let mut errors = 0usize;
+    // Ticks per (stage, kernel::Part as usize) summed over the images.
+    let mut parts = [[0u64; N_PARTS]; MAX_STAGES];
     let preds_at = 16 + n_images * n_logits * 8;
     for i in 0..n_images {
         for (k, dst) in input[..in_len].iter_mut().enumerate() {
@@ -272,6 +277,14 @@ fn main() -> ! {
             let (b2, _) = ticks(|| kernel::run_float_baseline(&prog, x, &mut fws, &mut flog));
             repeat_equal = t2.abs_diff(t_opt) <= 1 && b2.abs_diff(t_base) <= 1;
         }
+        // Per-part breakdown (a separate, probed run of the same inference).
+        let mut last = SYST::get_current();
+        let _ = kernel::run_probed(&prog, x, &mut ws, &mut logits, |stage, part| {
+            let now = SYST::get_current();
+            parts[stage.min(MAX_STAGES - 1)][part as usize] +=
+                (last.wrapping_sub(now) & 0x00FF_FFFF) as u64;
+            last = SYST::get_current();
+        });
         opt_ticks += t_opt as u64;
         base_ticks += t_base as u64;
         opt_min = opt_min.min(t_opt);
@@ -327,7 +340,7 @@ fn main() -> ! {
 \"repeat_identical\":{repeat_equal},\"instr_per_tick\":{INSTR_PER_TICK},\"calibration\":{{\"instructions\":{},\"ticks\":{calib_ticks}}},\
 \"optimized\":{{\"instr_per_inference\":{},\"min\":{},\"max\":{}}},\
 \"baseline\":{{\"instr_per_inference\":{},\"min\":{},\"max\":{}}},\
-\"program_bytes\":{},\"static_ram_bytes\":{},\"kernel_buffers_bytes\":{},\"stack_bytes\":{stack_used}}}",
+\"program_bytes\":{},\"static_ram_bytes\":{},\"kernel_buffers_bytes\":{},\"stack_bytes\":{stack_used},",
         2 * calib_iters as u64,
         opt_ticks * ipt / n,
         opt_min as u64 * ipt,
@@ -339,6 +352,32 @@ fn main() -> ! {
         (edata - sdata) + (ebss - sbss),
         (r.max_act * 4 * 4) + r.max_plane_words * 4 + r.max_prefix * 4 + r.max_distinct * 8 + in_len * 4,
     );
+    // Per-part instructions per inference: setup, then per stage
+    // [pack, rows, requantize, pool] (stages without time are omitted).
+    let per = |t: u64| t * ipt / n;
+    let _ = write!(
+        b,
+        "\"parts\":{{\"setup\":{},\"stages\":[",
+        per(parts[0][kernel::Part::Setup as usize])
+    );
+    let mut first = true;
+    for (i, st) in parts.iter().enumerate() {
+        let [_, pack, rows, requant, pool] = *st;
+        if pack + rows + requant + pool == 0 {
+            continue;
+        }
+        let _ = write!(
+            b,
+            "{}{{\"stage\":{i},\"pack\":{},\"rows\":{},\"requantize\":{},\"pool\":{}}}",
+            if first { "" } else { "," },
+            per(pack),
+            per(rows),
+            per(requant),
+            per(pool)
+        );
+        first = false;
+    }
+    let _ = write!(b, "]}}}}");
     emit(&b);
     debug::exit(if ok {
         debug::EXIT_SUCCESS
