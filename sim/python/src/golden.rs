@@ -154,7 +154,7 @@ impl PyStage {
             in_bits,
             in_signed: in_signed && in_bits > 1,
             act: Activation::Logits,
-            out_bits: 32,
+            out_bits: 8,
             out_scale: 1.0,
         };
         inner.validate().py()?;
