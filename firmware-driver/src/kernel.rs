@@ -108,19 +108,70 @@ pub fn row_value(d: &Dense<'_>, r: usize, c: usize, straddles: bool, pair: (i32,
 /// Requantizes every row of a dense stage from the distinct rows'
 /// accumulator pairs, calling `out(r, value)` for row `r` in order.
 /// This is what the accelerator's host does with its output memory.
-pub fn requantize_rows(d: &Dense<'_>, acc: &[(i32, i32)], mut out: impl FnMut(usize, i64)) {
+pub fn requantize_rows(d: &Dense<'_>, acc: &[(i32, i32)], out: impl FnMut(usize, i64)) {
+    let (shift, bits) = (d.shift, d.out_bits);
+    let round = move |v: i64| {
+        if shift == 0 {
+            v
+        } else {
+            v.wrapping_add(1i64 << (shift - 1)) >> shift
+        }
+    };
+    // One loop per activation, so the per-row work has no dispatch.
+    match d.act {
+        Activation::Relu => {
+            let top = (1i64 << bits) - 1;
+            rows_loop(d, acc, out, move |v| round(v).clamp(0, top))
+        }
+        Activation::Signed => {
+            let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+            rows_loop(d, acc, out, move |v| round(v).clamp(lo, hi))
+        }
+        Activation::Sign => rows_loop(d, acc, out, |v| (v > 0) as i64),
+        Activation::Logits => rows_loop(d, acc, out, |v| v),
+    }
+}
+
+/// `out(r, f(acc_r * M_r + B_r))` for every row, tracking each row's tile
+/// offset, copy (alpha codes) and distinct row incrementally.
+#[inline(always)]
+fn rows_loop(
+    d: &Dense<'_>,
+    acc: &[(i32, i32)],
+    mut out: impl FnMut(usize, i64),
+    f: impl Fn(i64) -> i64,
+) {
     let g = d.geom;
     let period = g.period();
+    let uniform = d.mult.len() == 1;
+    let mult0 = d.mult.get_i32(0) as i64;
+    let has_bias = !d.bias.is_empty();
+    // Alpha codes are u16 and accumulators i32: 32 x 32-bit products.
+    let alphas = |c: usize| (d.alpha_q.get(c) as i32, d.alpha_q.get(c + 1) as i32);
+    let (mut alpha, mut alpha_next) = alphas(0);
     let (mut off, mut copy, mut j) = (0usize, 0usize, 0usize);
     for r in 0..g.rows {
-        let straddles = g.q - off < g.m;
-        let pair = acc.get(j).copied().unwrap_or((0, 0));
-        let v = row_value(d, r, copy, straddles, pair);
-        out(r, requantize_value(v, d.shift, d.act, d.out_bits));
+        let (a, b) = acc.get(j).copied().unwrap_or((0, 0));
+        let mut v = alpha as i64 * a as i64;
+        if g.q - off < g.m {
+            // A straddling row: its second segment belongs to the next copy.
+            v += alpha_next as i64 * b as i64;
+        }
+        let m = if uniform {
+            mult0
+        } else {
+            d.mult.get_i32(r) as i64
+        };
+        v = v.wrapping_mul(m);
+        if has_bias {
+            v = v.wrapping_add(d.bias.get(r));
+        }
+        out(r, f(v));
         off += g.m;
         if off >= g.q {
             off -= g.q;
             copy += 1;
+            (alpha, alpha_next) = alphas(copy);
         }
         j += 1;
         if j == period {
@@ -425,6 +476,64 @@ const WINDOW_CHUNK: usize = 16;
 /// Sum of the (biased) input bytes of lanes `[xpos, xpos + n)` (`n >= 1`)
 /// whose tile bit (`tpos + lane - xpos`) is set.
 fn segment_bytes(tile: &[u32], tpos: usize, xb: &[u32], xpos: usize, n: usize) -> u32 {
+    let delta = tpos as isize - xpos as isize;
+    if delta % 4 != 0 {
+        return segment_bytes_windowed(tile, tpos, xb, xpos, n);
+    }
+    // Tile words read in place: the lanes of tile word k start at lane
+    // 32 k - delta, a multiple of 4, i.e. at byte-lane word 8 k - delta / 4.
+    let xw = |k: usize| 8 * k as isize - delta / 4;
+    let (kf, kl) = (tpos / 32, (tpos + n - 1) / 32);
+    let (lo, hi) = (tpos % 32, (tpos + n - 1) % 32 + 1);
+    // A partial tile word: its lanes may reach outside the input buffer,
+    // where they are masked off (read as 0 here).
+    let edge = |k: usize, mask: u32| -> u32 {
+        let t = tile.get(k).copied().unwrap_or(0) & mask;
+        let base = xw(k);
+        if base >= 0 {
+            if let Some(x) = xb.get(base as usize..base as usize + BYTE_WORDS) {
+                return selected_byte_sum(&[t], x);
+            }
+        }
+        let mut x = [0u32; BYTE_WORDS];
+        for (j, dst) in x.iter_mut().enumerate() {
+            let i = base + j as isize;
+            if i >= 0 {
+                *dst = xb.get(i as usize).copied().unwrap_or(0);
+            }
+        }
+        selected_byte_sum(&[t], &x)
+    };
+    if kf == kl {
+        return edge(kf, lane_mask(lo, hi));
+    }
+    // Whole tile words [ks, ke) in one call; a partial first / last word apart.
+    let mut total = 0;
+    let ks = if lo == 0 {
+        kf
+    } else {
+        total += edge(kf, lane_mask(lo, 32));
+        kf + 1
+    };
+    let ke = if hi == 32 {
+        kl + 1
+    } else {
+        total += edge(kl, lane_mask(0, hi));
+        kl
+    };
+    if ke > ks {
+        // Whole words lie inside the segment, so their lanes are in the input.
+        let base = xw(ks).max(0) as usize;
+        let tw = tile.get(ks..ke).unwrap_or(&[]);
+        let xs = xb.get(base..base + BYTE_WORDS * (ke - ks)).unwrap_or(&[]);
+        total += selected_byte_sum(tw, xs);
+    }
+    total
+}
+
+/// [`segment_bytes`] when tile bits and lanes are not 4-aligned to each
+/// other: the tile windows are funnel-shifted into a small buffer.
+fn segment_bytes_windowed(tile: &[u32], tpos: usize, xb: &[u32], xpos: usize, n: usize) -> u32 {
     let sp = Span::new(tpos, xpos, n);
     let edge = |i: usize, mask: u32| -> u32 {
         let t = sp.window(tile, i) & mask;
@@ -441,23 +550,20 @@ fn segment_bytes(tile: &[u32], tpos: usize, xb: &[u32], xpos: usize, n: usize) -
         let xs = xb
             .get((sp.first + 1) * BYTE_WORDS..sp.last * BYTE_WORDS)
             .unwrap_or(&[]);
-        if s == 0 {
-            // Tile words read in place.
-            let tw = tile.get(k0..(k0 + cnt).min(tile.len())).unwrap_or(&[]);
-            total += selected_byte_sum(tw, xs);
-        } else {
-            // Funnel-shifted windows, a chunk at a time.
-            let mut buf = [0u32; WINDOW_CHUNK];
-            let tw = tile.get(k0..(k0 + cnt + 1).min(tile.len())).unwrap_or(&[]);
-            for (c, xc) in xs.chunks(WINDOW_CHUNK * BYTE_WORDS).enumerate() {
-                let words = xc.len() / BYTE_WORDS;
-                let base = c * WINDOW_CHUNK;
-                let src = tw.get(base..(base + words + 1).min(tw.len())).unwrap_or(&[]);
-                for (dst, pair) in buf.iter_mut().zip(src.windows(2)) {
-                    *dst = (pair[0] >> s) | (pair[1] << (32 - s));
-                }
-                total += selected_byte_sum(&buf[..words], xc);
+        // Funnel-shifted windows (s != 0 here: lanes and tile bits are not
+        // 4-aligned), a chunk at a time.
+        let mut buf = [0u32; WINDOW_CHUNK];
+        let tw = tile.get(k0..(k0 + cnt + 1).min(tile.len())).unwrap_or(&[]);
+        for (c, xc) in xs.chunks(WINDOW_CHUNK * BYTE_WORDS).enumerate() {
+            let words = xc.len() / BYTE_WORDS;
+            let base = c * WINDOW_CHUNK;
+            let src = tw
+                .get(base..(base + words + 1).min(tw.len()))
+                .unwrap_or(&[]);
+            for (dst, pair) in buf.iter_mut().zip(src.windows(2)) {
+                *dst = window(pair, s as isize);
             }
+            total += selected_byte_sum(&buf[..words], xc);
         }
     }
     total + edge(sp.last, sp.last_mask)
@@ -524,44 +630,65 @@ fn pack(
     }
 }
 
-/// Fast packing of a fully valid linear input of `A >= 2` bits: four lanes
-/// to a byte-lane word.
-fn pack_bytes(code: ValueCode, x: &[i32], xb: &mut [u32], prefix: &mut [i32]) {
-    let flip = if code.signed { 0x8080_8080 } else { 0 };
-    prefix[0] = 0;
-    let mut sum = 0i32;
-    let full = x.len() / 32;
-    for (w, (lanes, out)) in x
-        .chunks_exact(32)
-        .zip(xb.chunks_exact_mut(BYTE_WORDS))
-        .enumerate()
+/// `acc` plus the sum of the four bytes of `v` (`USADA8` on ARMv7E-M).
+#[inline(always)]
+fn add_byte_sum(acc: u32, v: u32) -> u32 {
+    #[cfg(tbn_dsp)]
     {
-        for (four, dst) in lanes.chunks_exact(4).zip(out.iter_mut()) {
-            let (a, b, c, d) = (four[0], four[1], four[2], four[3]);
-            *dst = ((a as u32 & 0xFF)
-                | (b as u32 & 0xFF) << 8
-                | (c as u32 & 0xFF) << 16
-                | (d as u32) << 24)
-                ^ flip;
-            sum += (a + b) + (c + d);
+        let r: u32;
+        // SAFETY: a pure register operation.
+        unsafe {
+            core::arch::asm!(
+                "usada8 {r}, {v}, {z}, {a}",
+                r = lateout(reg) r,
+                v = in(reg) v,
+                z = in(reg) 0u32,
+                a = in(reg) acc,
+                options(pure, nomem, nostack, preserves_flags),
+            );
         }
-        prefix[w + 1] = sum;
+        r
     }
-    let rest = &x[full * 32..];
-    if !rest.is_empty() {
-        let mut lanes = [0i32; 32];
-        lanes[..rest.len()].copy_from_slice(rest);
-        for (k, dst) in xb[full * BYTE_WORDS..(full + 1) * BYTE_WORDS]
-            .iter_mut()
+    #[cfg(not(tbn_dsp))]
+    {
+        acc + byte_sum(v)
+    }
+}
+
+/// Fast packing of a fully valid linear input of `A >= 2` bits: four lanes
+/// to a byte-lane word, then the prefix sums from the bytes. The values
+/// must be in the input's range (checked for the program input, guaranteed
+/// by requantization for later stages).
+fn pack_bytes(code: ValueCode, x: &[i32], xb: &mut [u32], prefix: &mut [i32]) {
+    let words = x.len().div_ceil(32);
+    let xb = &mut xb[..words * BYTE_WORDS];
+    let bias = if code.signed { 0x80 } else { 0 };
+    let fours = x.chunks_exact(4);
+    let rest = fours.remainder();
+    let mut dst = xb.iter_mut();
+    for (four, d) in fours.zip(&mut dst) {
+        let b = |v: i32| (v + bias) as u32;
+        *d = (b(four[0]) | b(four[1]) << 8) | (b(four[2]) | b(four[3]) << 8) << 16;
+    }
+    // The partial last word, then invalid lanes (value 0) up to 32 lanes.
+    let mut tail = [0i32; 4];
+    tail[..rest.len()].copy_from_slice(rest);
+    if let Some(d) = dst.next() {
+        *d = tail
+            .iter()
             .enumerate()
-        {
-            let mut word = 0u32;
-            for i in 0..4 {
-                word |= lane_byte(code, lanes[4 * k + i]) << (8 * i);
-            }
-            *dst = word;
-        }
-        prefix[full + 1] = sum + rest.iter().sum::<i32>();
+            .fold(0, |w, (i, &v)| w | lane_byte(code, v) << (8 * i));
+    }
+    for d in dst {
+        *d = 0x0101_0101 * bias as u32;
+    }
+    // Lanes hold value + bias: 32 lanes a word.
+    let mut sum = 0i32;
+    prefix[0] = 0;
+    for (w, lw) in xb.chunks_exact(BYTE_WORDS).enumerate() {
+        let bytes = lw.iter().fold(0u32, |a, &v| add_byte_sum(a, v));
+        sum += bytes as i32 - 32 * bias;
+        prefix[w + 1] = sum;
     }
 }
 
@@ -723,6 +850,8 @@ pub fn run(
 pub enum Part {
     /// Argument checks and the copy of the input (reported once, stage 0).
     Setup,
+    /// Decoding a stage from the compact program (`Program::stages`).
+    Decode,
     /// Packing a dense stage's input (bytes or bit-planes, prefix sums).
     Pack,
     /// The accumulator pairs of a dense stage's distinct rows.
@@ -761,6 +890,7 @@ pub fn run_probed(
     let mut from_input = true;
     for (i, st) in prog.stages().enumerate() {
         let mut probe = |part| probe(i, part);
+        probe(Part::Decode);
         let x: &[i32] = if from_input { input } else { cur };
         match st {
             Stage::Dense(d) => {
@@ -780,9 +910,7 @@ pub fn run_probed(
                 in_shape,
                 out_shape,
             } => {
-                maxpool(x, nxt, kernel, stride, in_shape, out_shape, |a, b| {
-                    a.max(b)
-                });
+                maxpool(x, nxt, kernel, stride, in_shape, out_shape, |a, b| a.max(b));
                 probe(Part::Pool);
             }
             Stage::Flatten => continue,

@@ -42,7 +42,7 @@ const MAX_DISTINCT: usize = 2048;
 const MAX_LOGITS: usize = 64;
 /// Stages and parts of the per-part breakdown (`kernel::Part`).
 const MAX_STAGES: usize = 8;
-const N_PARTS: usize = 5;
+const N_PARTS: usize = 6;
 /// SysTick period in instructions under `-icount shift=0` (25 MHz clock).
 const INSTR_PER_TICK: u32 = 40;
 
@@ -353,7 +353,7 @@ fn main() -> ! {
         (r.max_act * 4 * 4) + r.max_plane_words * 4 + r.max_prefix * 4 + r.max_distinct * 8 + in_len * 4,
     );
     // Per-part instructions per inference: setup, then per stage
-    // [pack, rows, requantize, pool] (stages without time are omitted).
+    // [decode, pack, rows, requantize, pool] (stages without time are omitted).
     let per = |t: u64| t * ipt / n;
     let _ = write!(
         b,
@@ -362,14 +362,15 @@ fn main() -> ! {
     );
     let mut first = true;
     for (i, st) in parts.iter().enumerate() {
-        let [_, pack, rows, requant, pool] = *st;
-        if pack + rows + requant + pool == 0 {
+        let [_, decode, pack, rows, requant, pool] = *st;
+        if decode + pack + rows + requant + pool == 0 {
             continue;
         }
         let _ = write!(
             b,
-            "{}{{\"stage\":{i},\"pack\":{},\"rows\":{},\"requantize\":{},\"pool\":{}}}",
+            "{}{{\"stage\":{i},\"decode\":{},\"pack\":{},\"rows\":{},\"requantize\":{},\"pool\":{}}}",
             if first { "" } else { "," },
+            per(decode),
             per(pack),
             per(rows),
             per(requant),
