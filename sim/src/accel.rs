@@ -486,3 +486,62 @@ impl Accelerator {
         })
     }
 }
+
+/// The firmware driver's bus trait over the simulated accelerator, so the real
+/// `tbn_driver::driver::Tbn` code runs against the RTL:
+/// `Tbn::probe(DriverBus(&mut acc))`.
+#[derive(Debug)]
+pub struct DriverBus<'a>(pub &'a mut Accelerator);
+
+fn driver_error(e: SimError, op: tbn_driver::bus::BusOp, addr: u32) -> tbn_driver::bus::BusError {
+    use crate::bus::BusError as B;
+    use tbn_driver::bus::BusError as D;
+    match e {
+        SimError::Bus(B::Timeout { .. }) => D::Timeout { op, addr },
+        SimError::Bus(B::ErrorResponse { .. }) => D::ErrorResponse { op, addr },
+        SimError::Bus(B::Retry { .. }) => D::Retry { op, addr },
+        SimError::Bus(B::Spi(_)) => D::Other {
+            op,
+            addr,
+            what: "malformed SPI frame from the simulated bridge",
+        },
+        _ => D::Other {
+            op,
+            addr,
+            what: "the Verilated model failed",
+        },
+    }
+}
+
+impl tbn_driver::bus::Bus for DriverBus<'_> {
+    fn read32(&mut self, addr: u32) -> Result<u32, tbn_driver::bus::BusError> {
+        use tbn_driver::bus::{check_range, BusOp};
+        check_range(BusOp::Read, addr, 1)?;
+        RegisterBus::read32(self.0, addr).map_err(|e| driver_error(e, BusOp::Read, addr))
+    }
+
+    fn write32(&mut self, addr: u32, value: u32) -> Result<(), tbn_driver::bus::BusError> {
+        use tbn_driver::bus::{check_range, BusOp};
+        check_range(BusOp::Write, addr, 1)?;
+        RegisterBus::write32(self.0, addr, value).map_err(|e| driver_error(e, BusOp::Write, addr))
+    }
+
+    fn read_block(&mut self, addr: u32, out: &mut [u32]) -> Result<(), tbn_driver::bus::BusError> {
+        use tbn_driver::bus::{check_range, BusOp};
+        check_range(BusOp::Read, addr, out.len())?;
+        let words = self
+            .0
+            .read_words(addr, out.len())
+            .map_err(|e| driver_error(e, BusOp::Read, addr))?;
+        out.copy_from_slice(&words);
+        Ok(())
+    }
+
+    fn write_block(&mut self, addr: u32, words: &[u32]) -> Result<(), tbn_driver::bus::BusError> {
+        use tbn_driver::bus::{check_range, BusOp};
+        check_range(BusOp::Write, addr, words.len())?;
+        self.0
+            .write_words(addr, words)
+            .map_err(|e| driver_error(e, BusOp::Write, addr))
+    }
+}

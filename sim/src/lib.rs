@@ -21,7 +21,7 @@ pub mod regress;
 pub mod spi;
 pub mod verilate;
 
-pub use accel::{Accelerator, HwInfo, JobResult, LayerJob, Link, LinkKind, RegisterBus};
+pub use accel::{Accelerator, DriverBus, HwInfo, JobResult, LayerJob, Link, LinkKind, RegisterBus};
 pub use bus::{BusError, WishboneMaster, WishboneNames};
 pub use dut::{Dut, Port};
 pub use error::{Result, SimError};

@@ -268,6 +268,8 @@ pub struct Report {
     pub sim_cycles: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// CPU seconds of the simulating thread.
+    pub cpu_seconds: f64,
     /// Sum of job cycles over sum of ideal cycles.
     pub efficiency: f64,
 }
@@ -332,6 +334,7 @@ pub fn run(
     mut progress: impl FnMut(usize, &LayerOutcome),
 ) -> Result<Report> {
     let t0 = std::time::Instant::now();
+    let cpu0 = crate::dut::thread_cpu_seconds();
     let c0 = acc.dut().cycles();
     let hw = acc.info();
     let mut prev: Option<RandomLayer> = None;
@@ -366,6 +369,7 @@ pub fn run(
         per_case,
         sim_cycles: acc.dut().cycles() - c0,
         seconds: t0.elapsed().as_secs_f64(),
+        cpu_seconds: crate::dut::thread_cpu_seconds() - cpu0,
         efficiency: if job_cycles == 0 { 0.0 } else { ideal as f64 / job_cycles as f64 },
     })
 }
