@@ -59,7 +59,7 @@ fn misuse_is_flagged_and_recovered_without_reset() {
     for lanes in [8, 32] {
         let mut acc = open(lanes);
         let done = misuse::run_all(&mut acc).unwrap_or_else(|e| panic!("L = {lanes}: {e}"));
-        assert_eq!(done.len(), 6);
+        assert_eq!(done.len(), 7);
     }
 }
 

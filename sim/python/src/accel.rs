@@ -147,7 +147,9 @@ impl PyAccelerator {
 
     /// Writes the tile and the job registers of a stage (activations separately).
     fn load_stage(&mut self, stage: &PyStage) -> PyResult<()> {
-        self.acc.load_layer(&LayerJob::from_stage(&stage.inner)).py()
+        self.acc
+            .load_layer(&LayerJob::from_stage(&stage.inner))
+            .py()
     }
 
     /// Writes activations as `abits` bit-planes.

@@ -197,7 +197,9 @@ impl PyDut {
         cache_dir: Option<PathBuf>,
     ) -> PyResult<PyDut> {
         if sources.is_empty() {
-            return Err(PyValueError::new_err("from_verilog needs at least one source file"));
+            return Err(PyValueError::new_err(
+                "from_verilog needs at least one source file",
+            ));
         }
         let opts = build_options(top, trace, coverage, verilator_args, cache_dir);
         let model = tbn_sim::build_model(&sources, &opts).py()?;

@@ -611,7 +611,10 @@ mod tests {
 
     #[test]
     fn alpha_codes_follow_numerics() {
-        assert_eq!(alpha_codes(&[1.0, 0.5, 0.0]).unwrap(), vec![32767, 16384, 0]);
+        assert_eq!(
+            alpha_codes(&[1.0, 0.5, 0.0]).unwrap(),
+            vec![32767, 16384, 0]
+        );
         assert_eq!(alpha_codes(&[0.0, 0.0]).unwrap(), vec![0, 0]);
         assert!(alpha_codes(&[-1.0]).is_err());
         assert!(alpha_codes(&[f32::NAN]).is_err());

@@ -67,14 +67,17 @@ pub fn to_words(obj: &Bound<'_, PyAny>, width: u32, port: &str) -> PyResult<Vec<
     };
     if width <= 64 {
         let v: i128 = int.extract()?;
-        let u = fit_i128(v, width).map_err(|e| PyOverflowError::new_err(format!("port `{port}`: {e}")))?;
+        let u = fit_i128(v, width)
+            .map_err(|e| PyOverflowError::new_err(format!("port `{port}`: {e}")))?;
         return Ok((0..n).map(|i| (u >> (32 * i)) as u32).collect());
     }
     // Wide: range check and two's complement through Python's own int arithmetic.
     let py = obj.py();
     let one = 1u32.into_pyobject(py)?;
     let hi = one.call_method1("__lshift__", (width,))?;
-    let lo = one.call_method1("__lshift__", (width - 1,))?.call_method0("__neg__")?;
+    let lo = one
+        .call_method1("__lshift__", (width - 1,))?
+        .call_method0("__neg__")?;
     if int.ge(&hi)? || int.lt(&lo)? {
         return Err(PyOverflowError::new_err(format!(
             "port `{port}`: {}",
@@ -120,6 +123,9 @@ mod tests {
     fn width_error_names_the_range() {
         let e = fit_i128(300, 4).unwrap_err();
         let s = e.to_string();
-        assert!(s.contains("300") && s.contains("0..=15") && s.contains("-8..=-1"), "{s}");
+        assert!(
+            s.contains("300") && s.contains("0..=15") && s.contains("-8..=-1"),
+            "{s}"
+        );
     }
 }
