@@ -41,10 +41,15 @@ fn firmware_in_qemu_matches_golden_on_100_images() {
         r["program_bytes"].as_u64().unwrap() <= 3584,
         "model must fit 3.5 KB"
     );
+    assert_eq!(
+        r["firmware"]["dsp_byte_sums_match"], true,
+        "the Cortex-M4 DSP byte sums must equal the portable reference"
+    );
     let speedup = r["speedup"].as_f64().unwrap();
-    // Target is 20x; the kernel currently reaches ~16x (see docs/mcu.md).
+    // Measured ~54x (docs/mcu.md); the requirement is at least 20x fewer
+    // instructions per inference than the authors'-style float baseline.
     assert!(
-        speedup >= 15.0,
-        "optimized kernel only {speedup}x faster than the baseline"
+        speedup >= 20.0,
+        "optimized kernel only {speedup}x faster than the baseline (need >= 20x)"
     );
 }

@@ -163,6 +163,35 @@ fn corrupted_programs_rejected(prog: &[u8]) -> bool {
     bad_magic && bad_version && truncated && too_many_stages
 }
 
+/// The kernel's DSP-instruction byte sums (MSR APSR_g / SEL / USADA8 on
+/// this Cortex-M4) must equal the portable reference on random data.
+fn dsp_byte_sums_match() -> bool {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+    };
+    let (mut tw, mut xs) = ([0u32; 9], [0u32; 72]);
+    for trial in 0..200 {
+        let n = 1 + trial % 9;
+        for t in tw.iter_mut() {
+            *t = next();
+        }
+        for x in xs.iter_mut() {
+            *x = next();
+        }
+        if kernel::selected_byte_sum(&tw[..n], &xs[..8 * n])
+            != kernel::selected_byte_sum_portable(&tw[..n], &xs[..8 * n])
+        {
+            return false;
+        }
+    }
+    true
+}
+
 #[entry]
 fn main() -> ! {
     let Some(cp) = cortex_m::Peripherals::take() else {
@@ -221,6 +250,7 @@ fn main() -> ! {
         );
     }
     let rejects_bad = corrupted_programs_rejected(&PROGRAM.0);
+    let dsp_ok = dsp_byte_sums_match();
 
     // SAFETY: single-threaded firmware; each static buffer is borrowed once here.
     let (act_a, act_b, fa, fb, planes, prefix, acc, input) = unsafe {
@@ -331,13 +361,14 @@ fn main() -> ! {
         && float_match == n_images
         && errors == 0
         && rejects_bad
+        && dsp_ok
         && repeat_equal;
     let mut b = Buf { b: [0; 2048], n: 0 };
     let _ = write!(
         b,
         "{{\"ok\":{ok},\"images\":{n_images},\"int_logits_match\":{int_match},\"float_pred_match\":{float_match},\
 \"int_pred_eq_float_pred\":{int_correct_vs_float},\"errors\":{errors},\"bad_programs_rejected\":{rejects_bad},\
-\"repeat_identical\":{repeat_equal},\"instr_per_tick\":{INSTR_PER_TICK},\"calibration\":{{\"instructions\":{},\"ticks\":{calib_ticks}}},\
+\"repeat_identical\":{repeat_equal},\"dsp_byte_sums_match\":{dsp_ok},\"instr_per_tick\":{INSTR_PER_TICK},\"calibration\":{{\"instructions\":{},\"ticks\":{calib_ticks}}},\
 \"optimized\":{{\"instr_per_inference\":{},\"min\":{},\"max\":{}}},\
 \"baseline\":{{\"instr_per_inference\":{},\"min\":{},\"max\":{}}},\
 \"program_bytes\":{},\"static_ram_bytes\":{},\"kernel_buffers_bytes\":{},\"stack_bytes\":{stack_used},",
