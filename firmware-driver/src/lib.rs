@@ -3,6 +3,10 @@
 //! - [`regmap`]: the accelerator's register map, the single source of truth
 //!   from which the RTL's address decode, this driver, the docs, SVD and JSON
 //!   are all generated.
+//! - [`bus`]: the [`bus::Bus`] trait (32-bit register access) with MMIO and
+//!   SPI (embedded-hal 1.0, SPI-to-Wishbone bridge) implementations.
+//! - [`driver`]: [`driver::Tbn`], the accelerator driver (probe, jobs,
+//!   whole programs with host-side requantization).
 #![no_std]
 #![warn(missing_docs)]
 
@@ -10,5 +14,7 @@
 extern crate std;
 
 pub mod regmap;
+pub mod bus;
+pub mod driver;
 pub mod kernel;
 pub mod program;
