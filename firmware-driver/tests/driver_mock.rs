@@ -308,20 +308,7 @@ impl Bus for MockCore {
                     0
                 }
             }
-            a if (rm::ACT_BASE..rm::ACT_BASE + rm::ACT_SIZE).contains(&a) => {
-                if self.busy {
-                    0
-                } else {
-                    self.act[w - (rm::ACT_BASE / 4) as usize]
-                }
-            }
-            a if (rm::TILE_BASE..rm::TILE_BASE + rm::TILE_SIZE).contains(&a) => {
-                if self.busy {
-                    0
-                } else {
-                    self.tile[w - (rm::TILE_BASE / 4) as usize]
-                }
-            }
+            // TILE and ACT are write only (read 0), like unmapped addresses.
             _ => 0,
         })
     }
@@ -346,6 +333,7 @@ impl Bus for MockCore {
                     self.done = false;
                     self.error = false;
                     self.code = 0;
+                    self.cycles = 0;
                     self.job_count = 0;
                 } else if value & rm::CTRL_START != 0 {
                     self.start();
@@ -1263,6 +1251,27 @@ fn mnist_reference_model_bit_exact() {
     );
     assert!(correct >= 180, "{correct}/{n}");
     assert!(t.bus().violations.is_empty());
+
+    // The same model over the SPI bridge: bit-exact, and the link traffic.
+    let core = Rc::new(RefCell::new(MockCore::new(DEFAULT_CAPS)));
+    let mut t = Tbn::probe(SpiBus::new(BridgeSpi {
+        core: core.clone(),
+        frames: vec![],
+        fail: false,
+    }))
+    .unwrap();
+    t.bus().device().frames.clear();
+    let x = integer::mnist_input(images.image(0));
+    run_prog(&mut t, &p, &x, &mut bufs).unwrap();
+    assert_eq!(bufs.logits, prog.run(&x).unwrap());
+    let frames = &t.bus().device().frames;
+    let bytes: usize = frames.iter().map(|f| f.0.len()).sum();
+    println!(
+        "mnist over SPI: {} frames, {bytes} bytes per image (polls answered after {} status reads)",
+        frames.len(),
+        core.borrow().busy_polls
+    );
+    assert!(bytes < 6000, "{bytes} SPI bytes per image");
 }
 
 // ---------------------------------------------------------------------------
@@ -1451,7 +1460,9 @@ fn spi_framing_matches_the_bridge() {
         "command, 3 address bytes, turnaround, 4 data bytes"
     );
     assert_eq!(miso[5..], rm::MAGIC.to_be_bytes());
-    assert_eq!(bus.read32(rm::TILE_BASE + 4).unwrap(), 0x1122_3344);
+    assert_eq!(bus.read32(rm::SCRATCH).unwrap(), 0);
+    bus.write32(rm::SCRATCH, 0xCAFE_F00D).unwrap();
+    assert_eq!(bus.read32(rm::SCRATCH).unwrap(), 0xCAFE_F00D);
     // Bursts: split into frames of SPI_MAX_BURST_WORDS words, addresses advancing.
     let words: Vec<u32> = (0..150u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect();
     bus.device().frames.clear();
@@ -1468,15 +1479,20 @@ fn spi_framing_matches_the_bridge() {
         }
         addr += 4 * chunk.len() as u32;
     }
+    assert_eq!(core.borrow().act[0x40..0x40 + 150], words[..]);
+    // Burst reads (of the OUT window, which the model fills directly).
+    core.borrow_mut().out[2..152].copy_from_slice(&words);
     let mut back = vec![0u32; 150];
     bus.device().frames.clear();
-    bus.read_block(rm::ACT_BASE + 0x100, &mut back).unwrap();
+    bus.read_block(rm::OUT_BASE + 8, &mut back).unwrap();
     assert_eq!(back, words);
     assert_eq!(bus.device().frames.len(), 3);
     assert_eq!(
-        bus.device().frames[1].0[1..4],
-        (rm::ACT_BASE + 0x100 + 256).to_be_bytes()[1..]
+        bus.device().frames[1].0[..4],
+        [0x03, 0x01, 0x01, 0x08],
+        "second frame: read at OUT_BASE + 8 + 256"
     );
+    assert_eq!(bus.device().frames[2].0.len(), 5 + 4 * 22);
     // Errors: alignment and range checked before any frame; SPI errors typed.
     let n = bus.device().frames.len();
     assert!(matches!(bus.read32(3), Err(BusError::Misaligned { .. })));
