@@ -22,7 +22,7 @@ fn rng(test: &str, seed: u64) -> ChaCha8Rng {
 /// A random geometry with `p | rows * m` and `p <= rows` (straddles included).
 fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
     let n = rows * m;
-    let ps: Vec<usize> = (1..=rows).filter(|p| n % p == 0).collect();
+    let ps: Vec<usize> = (1..=rows).filter(|p| n.is_multiple_of(*p)).collect();
     let p = ps[r.gen_range(0..ps.len())];
     RowGeometry {
         rows,
