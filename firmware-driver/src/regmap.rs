@@ -66,6 +66,12 @@ pub const SPAN_BYTES: u32 = 0x8_0000;
 pub const WB_ADDR_BITS: u32 = 17;
 /// Width of the byte address carried by an SPI frame (3 bytes).
 pub const SPI_ADDR_BYTES: u32 = 3;
+/// SPI command byte of the standalone top's bridge: burst write.
+pub const SPI_CMD_WRITE: u8 = 0x02;
+/// SPI command byte of the standalone top's bridge: burst read.
+pub const SPI_CMD_READ: u8 = 0x03;
+/// Dummy (turnaround) bytes between a read frame's address and its first data byte.
+pub const SPI_READ_DUMMY_BYTES: u32 = 1;
 
 // ---------------------------------------------------------------- registers
 
@@ -430,7 +436,7 @@ pub static REGISTERS: &[Register] = &[
         description: "Control",
         fields: &[
             f("START", 0, 1, Access::WriteOnly, "write 1: start a job (refused with an error if busy or parameters invalid)"),
-            f("SOFT_RESET", 1, 1, Access::WriteOnly, "write 1: abort any running job and clear STATUS and JOB_COUNT"),
+            f("SOFT_RESET", 1, 1, Access::WriteOnly, "write 1: abort any running job and clear STATUS, CYCLES and JOB_COUNT"),
             f("IRQ_ENABLE", 8, 1, Access::ReadWrite, "irq output = IRQ_ENABLE and (DONE or ERROR)"),
         ],
     },

@@ -71,6 +71,18 @@ pub const CORE_FILE: &str = "tbn_core.v";
 pub const SPI_TOP_FILE: &str = "tbn_spi_top.v";
 
 impl Config {
+    /// The recommended iCE40 UP5K configuration (docs/hdl.md): L = 32,
+    /// TILE_MAX 32768 (the reference MNIST tile has 25088 bits), MAX_IN 1024
+    /// (MNIST fc1 has m = 784), MAX_ROWS 256. Measured: 16 SB_RAM40_4K of 30.
+    pub fn up5k() -> Self {
+        Config {
+            lanes: 32,
+            tile_max: 32768,
+            max_in: 1024,
+            max_rows: 256,
+        }
+    }
+
     /// Memory word width `W = max(L, 32)`.
     pub fn word_bits(&self) -> usize {
         self.lanes.max(32)
@@ -267,7 +279,7 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
     let mut files = Vec::new();
     write(&out_dir.join(CORE_FILE), &core_verilog(cfg)?, &mut files)?;
     write(&out_dir.join(SPI_TOP_FILE), &spi_top_verilog(cfg)?, &mut files)?;
-    write(&out_dir.join("register-map.md"), &regdoc::markdown(), &mut files)?;
+    write(&out_dir.join("register-map.md"), &regdoc::page(), &mut files)?;
     write(&out_dir.join("tbn.svd"), &regdoc::svd(cfg), &mut files)?;
     write(&out_dir.join("register-map.json"), &regdoc::json(), &mut files)?;
     let manifest = serde_json::json!({

@@ -32,12 +32,13 @@
 use crate::core::TbnCore;
 use rust_hdl::prelude::*;
 
-/// SPI command byte: burst write.
-pub const CMD_WRITE: u8 = 0x02;
-/// SPI command byte: burst read.
-pub const CMD_READ: u8 = 0x03;
+/// SPI command byte: burst write (`tbn_driver::regmap::SPI_CMD_WRITE`).
+pub const CMD_WRITE: u8 = tbn_driver::regmap::SPI_CMD_WRITE;
+/// SPI command byte: burst read (`tbn_driver::regmap::SPI_CMD_READ`).
+pub const CMD_READ: u8 = tbn_driver::regmap::SPI_CMD_READ;
 /// Turnaround bytes between a read's address and its first data byte.
-pub const READ_DUMMY_BYTES: usize = 1;
+pub const READ_DUMMY_BYTES: usize = tbn_driver::regmap::SPI_READ_DUMMY_BYTES as usize;
+const _: () = assert!(READ_DUMMY_BYTES == 1, "the bridge implements one dummy byte");
 /// Largest delay, in system clock cycles, from a rising SCK edge to the MISO update.
 pub const MISO_DELAY_CYCLES: usize = 3;
 /// Smallest supported ratio `f_clk / f_sck`.
@@ -48,7 +49,11 @@ pub const POR_CYCLES: usize = 15;
 pub const SPI_TOP: &str = "tbn_spi_top";
 
 /// The SPI-to-Wishbone bridge (SPI mode 0 slave, Wishbone B4 classic master).
-#[derive(LogicBlock, Default)]
+///
+/// Only [`READ_DUMMY_BYTES`] = 1 is implemented (the bridge's state machine
+/// starts the first read after the address and loads the shift register at
+/// the end of byte 4).
+#[derive(LogicBlock)]
 pub struct SpiBridge {
     /// System clock.
     pub clk: Signal<In, Clock>,
@@ -98,6 +103,8 @@ pub struct SpiBridge {
     we: DFF<Bit>,
     adr: DFF<Bits<17>>,
     dat_w: DFF<Bits<32>>,
+    c_read: Constant<Bits<8>>,
+    c_write: Constant<Bits<8>>,
     rise: Signal<Local, Bit>,
     byte_done: Signal<Local, Bit>,
     byte_in: Signal<Local, Bits<8>>,
@@ -132,8 +139,8 @@ impl Logic for SpiBridge {
         self.addr_inc.next = self.addr.q.val() + 4;
         self.word_in.next = (bit_cast::<32, 24>(self.wdata.q.val()) << 8)
             | bit_cast::<32, 8>(self.byte_in.val());
-        self.is_read.next = self.cmd.q.val() == 3;
-        self.is_write.next = self.cmd.q.val() == 2;
+        self.is_read.next = self.cmd.q.val() == self.c_read.val();
+        self.is_write.next = self.cmd.q.val() == self.c_write.val();
         // outputs
         self.miso.next = self.tx.q.val().get_bit(31);
         self.wb_adr.next = self.adr.q.val();
@@ -208,6 +215,57 @@ impl Logic for SpiBridge {
             self.tx.d.next = 0.into();
             self.cyc.d.next = false;
             self.we.d.next = false;
+        }
+    }
+}
+
+impl Default for SpiBridge {
+    fn default() -> Self {
+        SpiBridge {
+            clk: Default::default(),
+            rst: Default::default(),
+            sck: Default::default(),
+            cs_n: Default::default(),
+            mosi: Default::default(),
+            miso: Default::default(),
+            wb_adr: Default::default(),
+            wb_dat_w: Default::default(),
+            wb_dat_r: Default::default(),
+            wb_we: Default::default(),
+            wb_sel: Default::default(),
+            wb_stb: Default::default(),
+            wb_cyc: Default::default(),
+            wb_ack: Default::default(),
+            sck1: Default::default(),
+            sck2: Default::default(),
+            sck3: Default::default(),
+            cs1: Default::default(),
+            cs2: Default::default(),
+            mosi1: Default::default(),
+            mosi2: Default::default(),
+            bitcnt: Default::default(),
+            shift_in: Default::default(),
+            byte_idx: Default::default(),
+            dbyte: Default::default(),
+            cmd: Default::default(),
+            addr: Default::default(),
+            wdata: Default::default(),
+            tx: Default::default(),
+            rbuf: Default::default(),
+            cyc: Default::default(),
+            we: Default::default(),
+            adr: Default::default(),
+            dat_w: Default::default(),
+            c_read: Constant::new((CMD_READ as u64).into()),
+            c_write: Constant::new((CMD_WRITE as u64).into()),
+            rise: Default::default(),
+            byte_done: Default::default(),
+            byte_in: Default::default(),
+            addr_next: Default::default(),
+            addr_inc: Default::default(),
+            word_in: Default::default(),
+            is_read: Default::default(),
+            is_write: Default::default(),
         }
     }
 }

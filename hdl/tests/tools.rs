@@ -1,10 +1,12 @@
-//! Acceptance checks on the emitted core for L = 8, 32, 128: Verilator lint
-//! (documented waivers only), rust-hdl's yosys_validate, Icarus compile,
-//! yosys synth_ice40 without latches and with the tile memory in SB_RAM40_4K.
+//! Acceptance checks on the emitted Verilog (core and standalone SPI top):
+//! Verilator lint (documented waivers only) for L = 8, 32, 128; rust-hdl's
+//! yosys_validate and an Icarus compile; yosys synth_ice40 of the recommended
+//! UP5K configuration: no latches, memories in SB_RAM40_4K, and it fits the
+//! UP5K (<= 30 BRAM, <= 5280 LUT4).
 
 use std::process::Command;
 use tbn_hdl::testbench::have_tool;
-use tbn_hdl::{core_verilog, Config};
+use tbn_hdl::{core_verilog, spi_top_verilog, Config};
 
 /// Verilator warnings waived for the emitted Verilog (see docs/hdl.md).
 const WAIVERS: &[&str] = &["-Wno-WIDTH", "-Wno-DECLFILENAME", "-Wno-UNUSEDSIGNAL"];
@@ -22,69 +24,26 @@ fn lint(lanes: usize) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("tbn_core.v");
-    std::fs::write(&f, core_verilog(&cfg(lanes)).unwrap()).unwrap();
-    let out = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", "tbn_core"])
-        .args(WAIVERS)
-        .arg(&f)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && !err.contains("%Warning"), "L={lanes}: {err}");
-}
-
-fn validate_and_icarus(lanes: usize) {
-    let v = core_verilog(&cfg(lanes)).unwrap();
-    // rust-hdl's own check reads `top`
-    if have_tool("yosys") {
-        let as_top = v.replace("module tbn_core(", "module top(");
-        rust_hdl::prelude::yosys_validate(&format!("tbn_hdl_validate_{lanes}"), &as_top)
-            .unwrap_or_else(|e| panic!("yosys_validate L={lanes}: {e:?}"));
-    } else {
-        eprintln!("SKIP: yosys not found on PATH");
-    }
-    if have_tool("iverilog") {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("tbn_core.v");
-        std::fs::write(&f, &v).unwrap();
-        let out = Command::new("iverilog")
-            .args(["-o"])
-            .arg(dir.path().join("a.vvp"))
-            .arg(&f)
+    let c = cfg(lanes);
+    std::fs::write(dir.path().join("tbn_core.v"), core_verilog(&c).unwrap()).unwrap();
+    std::fs::write(dir.path().join("tbn_spi_top.v"), spi_top_verilog(&c).unwrap()).unwrap();
+    for (top, files) in [
+        ("tbn_core", vec!["tbn_core.v"]),
+        ("tbn_spi_top", vec!["tbn_core.v", "tbn_spi_top.v"]),
+    ] {
+        let out = Command::new("verilator")
+            .current_dir(dir.path())
+            .args(["--lint-only", "-Wall", "--top-module", top])
+            .args(WAIVERS)
+            .args(&files)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    } else {
-        eprintln!("SKIP: iverilog not found on PATH");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("%Warning"),
+            "L={lanes} {top}: {err}"
+        );
     }
-}
-
-/// Synthesize for iCE40; returns (LUT4 count, SB_RAM40_4K count).
-fn synth(lanes: usize, config: Config) -> (usize, usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("tbn_core.v");
-    std::fs::write(&f, core_verilog(&config).unwrap()).unwrap();
-    let out = Command::new("yosys")
-        .current_dir(dir.path())
-        .args([
-            "-q",
-            "-p",
-            "read_verilog tbn_core.v; synth_ice40 -top tbn_core; select -assert-none t:$_DLATCH_* t:$dlatch t:SB_DFFL*; stat; tee -o stat.txt stat",
-        ])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "synth L={lanes} failed: {log}");
-    assert!(!log.to_lowercase().contains("latch inferred"), "latch: {log}");
-    let stat = std::fs::read_to_string(dir.path().join("stat.txt")).unwrap();
-    let count = |cell: &str| -> usize {
-        stat.lines()
-            .filter(|l| l.split_whitespace().next() == Some(cell))
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
-            .sum()
-    };
-    (count("SB_LUT4"), count("SB_RAM40_4K"))
 }
 
 #[test]
@@ -99,30 +58,95 @@ fn lint_l32() {
 fn lint_l128() {
     lint(128);
 }
+
 #[test]
-fn validate_l8_l32_l128() {
-    for l in [8, 32, 128] {
-        validate_and_icarus(l);
+fn validate_and_icarus_compile() {
+    for l in [8, 128] {
+        let c = cfg(l);
+        let core = core_verilog(&c).unwrap();
+        let top = spi_top_verilog(&c).unwrap();
+        if have_tool("yosys") {
+            // rust-hdl's own check reads `top`
+            let as_top = core.replace("module tbn_core(", "module top(");
+            rust_hdl::prelude::yosys_validate(&format!("tbn_hdl_validate_{l}"), &as_top)
+                .unwrap_or_else(|e| panic!("yosys_validate L={l}: {e:?}"));
+        } else {
+            eprintln!("SKIP: yosys not found on PATH");
+        }
+        if have_tool("iverilog") {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("tbn_core.v"), &core).unwrap();
+            std::fs::write(dir.path().join("tbn_spi_top.v"), &top).unwrap();
+            let out = Command::new("iverilog")
+                .current_dir(dir.path())
+                .args(["-o", "a.vvp", "-s", "tbn_spi_top", "tbn_core.v", "tbn_spi_top.v"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        } else {
+            eprintln!("SKIP: iverilog not found on PATH");
+        }
     }
 }
 
+/// The standalone Verilog must contain the SPI top and bridge only, and the
+/// core it instantiates must be exactly the one in tbn_core.v.
 #[test]
-fn synth_ice40_bram() {
+fn spi_top_uses_the_core_module() {
+    let c = Config {
+        lanes: 8,
+        tile_max: 1024,
+        max_in: 256,
+        max_rows: 32,
+    };
+    let top = spi_top_verilog(&c).unwrap();
+    let names: Vec<String> = tbn_hdl::split_modules(&top).into_iter().map(|m| m.0).collect();
+    assert_eq!(names[0], "tbn_spi_top");
+    assert!(names.contains(&"tbn_spi_top$bridge".to_string()));
+    assert!(names.iter().all(|n| n.starts_with("tbn_spi_top")), "{names:?}");
+    assert!(top.contains("tbn_core core("), "instantiates tbn_core");
+    assert!(!top.contains("module tbn_core"));
+}
+
+/// Synthesize for iCE40; returns (LUT4 count, SB_RAM40_4K count).
+fn synth(config: Config) -> (usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tbn_core.v"), core_verilog(&config).unwrap()).unwrap();
+    std::fs::write(dir.path().join("tbn_spi_top.v"), spi_top_verilog(&config).unwrap()).unwrap();
+    let out = Command::new("yosys")
+        .current_dir(dir.path())
+        .args([
+            "-q",
+            "-p",
+            "read_verilog tbn_core.v tbn_spi_top.v; synth_ice40 -top tbn_spi_top; select -assert-none t:$_DLATCH_* t:$dlatch t:SB_DFFL*; tee -o stat.txt stat",
+        ])
+        .output()
+        .unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "synth {config:?} failed: {log}");
+    assert!(!log.to_lowercase().contains("latch inferred"), "latch: {log}");
+    let stat = std::fs::read_to_string(dir.path().join("stat.txt")).unwrap();
+    let count = |cell: &str| -> usize {
+        stat.lines()
+            .filter(|l| l.split_whitespace().next() == Some(cell))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
+            .sum()
+    };
+    (count("SB_LUT4"), count("SB_RAM40_4K"))
+}
+
+#[test]
+fn synth_ice40_up5k_recommended_config_fits() {
     if !have_tool("yosys") {
         eprintln!("SKIP: yosys not found on PATH");
         return;
     }
-    for l in [8, 32, 128] {
-        // smaller capacities keep synthesis quick; the tile memory must still be BRAM
-        let c = Config {
-            lanes: l,
-            tile_max: 8192,
-            max_in: 1024,
-            max_rows: 256,
-        };
-        let (luts, brams) = synth(l, c);
-        println!("L={l}: SB_LUT4 {luts}, SB_RAM40_4K {brams}");
-        // tile 8192+L bits, act 8 x 1024 bits, out 256 x 64 bits: at least 2+2+4 BRAMs
-        assert!(brams >= 8, "L={l}: only {brams} BRAMs: memories not mapped");
-    }
+    let c = Config::up5k();
+    let (luts, brams) = synth(c);
+    println!("UP5K config {c:?}: SB_LUT4 {luts}, SB_RAM40_4K {brams}");
+    // tile (32768 + 32 bits), activations (8 x 1024 bits), outputs (256 x 64 bits) in BRAM
+    assert!(brams >= 8, "only {brams} BRAMs: memories not mapped");
+    assert!(brams <= 30, "{brams} BRAMs do not fit the UP5K (30)");
+    assert!(luts <= 5280 * 9 / 10, "{luts} LUT4 leave too little room on the UP5K (5280)");
 }

@@ -12,8 +12,12 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum HdlCommand {
-    /// Write the core Verilog (Wishbone port), the register map (markdown, SVD, JSON) and a manifest.
+    /// Write the core Verilog (tbn_core.v, Wishbone port), the standalone SPI top
+    /// (tbn_spi_top.v, compile it together with tbn_core.v), the register map
+    /// (markdown, SVD, JSON) and manifest.json.
     Emit(EmitArgs),
+    /// Write the register-map page (docs/register-map.md) generated from the driver's register map.
+    Regmap(RegmapArgs),
 }
 
 #[derive(clap::Args)]
@@ -21,18 +25,25 @@ struct EmitArgs {
     /// Lanes L (tile bits per cycle): 8, 16, 32, 64, 128 or 256.
     #[arg(long, default_value_t = 32)]
     lanes: usize,
-    /// Largest tile length q in bits (power of two).
+    /// Largest tile length q in bits (TILE_MAX, power of two).
     #[arg(long, default_value_t = 32768)]
     tile_bits: usize,
-    /// Largest row length m (power of two).
+    /// Largest row length m (MAX_IN, power of two).
     #[arg(long, default_value_t = 4096)]
     max_in: usize,
-    /// Largest number of rows per job (power of two).
+    /// Largest number of rows per job (MAX_ROWS, power of two).
     #[arg(long, default_value_t = 1024)]
     max_rows: usize,
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct RegmapArgs {
+    /// Output file (standard output if absent).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// Run `tbn hdl`.
@@ -49,6 +60,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("emitting the accelerator into {}", a.out.display()))?;
             for f in &report.files {
                 println!("wrote {}", f.display());
+            }
+            Ok(())
+        }
+        HdlCommand::Regmap(a) => {
+            let page = tbn_hdl::regdoc::page();
+            match a.out {
+                Some(path) => {
+                    std::fs::write(&path, page)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!("wrote {}", path.display());
+                }
+                None => print!("{page}"),
             }
             Ok(())
         }
