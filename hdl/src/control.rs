@@ -120,6 +120,8 @@ pub struct Control {
     r_q: DFF<Bits<32>>,
     r_rows: DFF<Bits<32>>,
     r_abits: DFF<Bits<32>>,
+    cap_fail: DFF<Bit>,
+    cap_code: DFF<Bits<4>>,
     access: Signal<Local, Bit>,
     wr: Signal<Local, Bit>,
     rd: Signal<Local, Bit>,
@@ -213,6 +215,8 @@ impl Control {
             r_q: Default::default(),
             r_rows: Default::default(),
             r_abits: Default::default(),
+            cap_fail: Default::default(),
+            cap_code: Default::default(),
             access: Default::default(),
             wr: Default::default(),
             rd: Default::default(),
@@ -237,7 +241,7 @@ impl Logic for Control {
     fn update(&mut self) {
         dff_setup!(
             self, clk, ack, rdata, read_out, scratch, irq_en, done_f, err_f, err_code, cycles,
-            job_count, r_m, r_q, r_rows, r_abits
+            job_count, r_m, r_q, r_rows, r_abits, cap_fail, cap_code
         );
         // decode (regions from the register map: regs 0x00000, OUT 0x10000,
         // ACT 0x20000, TILE 0x40000; word address bits 16:14)
@@ -340,23 +344,30 @@ impl Logic for Control {
                 self.rdata.d.next = self.r_abits.q.val();
             }
         }
-        // start checks (first failing one reported)
-        self.fail.next = true;
-        self.fail_code.next = 0.into();
-        if self.seq_busy.val() {
-            self.fail_code.next = 1.into();
-        } else if (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val()) {
-            self.fail_code.next = 2.into();
+        // capacity checks, registered (first failing one reported): the job
+        // registers change only by bus writes, and a START access comes at
+        // least 2 cycles after the write access (registered ack), so the
+        // registered result is always current when START is decoded
+        self.cap_fail.d.next = true;
+        self.cap_code.d.next = 0.into();
+        if (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val()) {
+            self.cap_code.d.next = 2.into();
         } else if (self.r_m.q.val() == 0) | (self.r_m.q.val() > self.c_max_in.val()) {
-            self.fail_code.next = 3.into();
+            self.cap_code.d.next = 3.into();
         } else if (self.r_q.q.val() < self.r_m.q.val())
             | (self.r_q.q.val() > self.c_tile_max.val())
         {
-            self.fail_code.next = 4.into();
+            self.cap_code.d.next = 4.into();
         } else if (self.r_rows.q.val() == 0) | (self.r_rows.q.val() > self.c_max_rows.val()) {
-            self.fail_code.next = 5.into();
+            self.cap_code.d.next = 5.into();
         } else {
-            self.fail.next = false;
+            self.cap_fail.d.next = false;
+        }
+        // start checks: busy first, then the capacity checks
+        self.fail.next = self.seq_busy.val() | self.cap_fail.q.val();
+        self.fail_code.next = self.cap_code.q.val();
+        if self.seq_busy.val() {
+            self.fail_code.next = 1.into();
         }
         // register writes
         self.seq_start.next = false;

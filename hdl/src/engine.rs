@@ -14,9 +14,9 @@
 //! - `t+2`: window (`L` bits at `bit_off` of `{tile_hi, tile_lo}`) and the
 //!   activation slice registered (`s2`);
 //! - `t+3 .. t+2+log2 L`: adder tree levels (one register per level);
-//! - `t+3+log2 L`: weighted term;
-//! - `t+4+log2 L`: accumulators; `out_we` is high in that cycle for the
-//!   last issue of a row.
+//! - `t+3+log2 L`: term `(sum - L) << plane` (narrow, sign-extended) and its sign-plane flag;
+//! - `t+4+log2 L`: accumulators (add the term, or subtract it on the sign
+//!   plane); `out_we` is high in that cycle for the last issue of a row.
 
 use crate::util::*;
 use rust_hdl::prelude::*;
@@ -417,24 +417,30 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
         }
         v += "end\n";
     }
-    v += "// weighted term: (sum - L) << plane, negated on the sign plane\n";
-    let pad = 32 - (lg + 2);
+    v += "// term: (sum - L) << plane in narrow two's complement (the sign plane's\n\
+          // negation happens in the accumulator: subtract instead of add)\n";
+    let cw = lg + 3; // sum - L in [-L, L]
+    let sw = cw + 7; // shifted by plane <= 7
     for seg in ["a", "b"] {
         let _ = writeln!(
             v,
-            "wire [31:0] centered_{seg} = {{{pad}'d0, sum_{seg}{lg}_0}} - 32'd{lanes};\n\
-             wire [31:0] shifted_{seg} = centered_{seg} << lvl{lg}_side[15:13];\n\
-             wire [31:0] weighted_{seg} = lvl{lg}_side[18] ? (32'd0 - shifted_{seg}) : shifted_{seg};"
+            "wire [{cm}:0] centered_{seg} = {{1'b0, sum_{seg}{lg}_0}} - {cw}'d{lanes};\n\
+             wire [{sm}:0] shifted_{seg} = {{{{7{{centered_{seg}[{cm}]}}}}, centered_{seg}}} << lvl{lg}_side[15:13];",
+            cm = cw - 1,
+            sm = sw - 1,
         );
     }
-    v += "reg term_v; reg term_first; reg term_last; reg [12:0] term_row; reg [31:0] term_a; reg [31:0] term_b;\n";
+    v += "reg term_v; reg term_first; reg term_last; reg term_neg; reg [12:0] term_row; reg [31:0] term_a; reg [31:0] term_b;\n";
     let _ = writeln!(
         v,
-        "always @(posedge clk) begin\n  term_v <= lvl{lg}_v & ~flush; term_first <= lvl{lg}_side[17]; term_last <= lvl{lg}_side[16]; term_row <= lvl{lg}_side[12:0];\n  term_a <= weighted_a; term_b <= weighted_b;\nend"
+        "always @(posedge clk) begin\n  term_v <= lvl{lg}_v & ~flush; term_first <= lvl{lg}_side[17]; term_last <= lvl{lg}_side[16]; term_row <= lvl{lg}_side[12:0];\n  term_neg <= lvl{lg}_side[18];\n  term_a <= {{{{{ext}{{shifted_a[{sm}]}}}}, shifted_a}}; term_b <= {{{{{ext}{{shifted_b[{sm}]}}}}, shifted_b}};\nend",
+        ext = 32 - sw,
+        sm = sw - 1,
     );
-    v += "// accumulators\n";
+    v += "// accumulators (add, or subtract on the sign plane)\n";
     v += "reg acc_v; reg acc_last; reg [12:0] acc_row; reg [31:0] acc_a; reg [31:0] acc_b;\n";
-    v += "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last; acc_row <= term_row;\n  if (term_v) begin\n    acc_a <= (term_first ? 32'd0 : acc_a) + term_a;\n    acc_b <= (term_first ? 32'd0 : acc_b) + term_b;\n  end\nend\n";
+    v += "wire [31:0] base_a = term_first ? 32'd0 : acc_a;\nwire [31:0] base_b = term_first ? 32'd0 : acc_b;\n";
+    v += "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last; acc_row <= term_row;\n  if (term_v) begin\n    acc_a <= term_neg ? (base_a - term_a) : (base_a + term_a);\n    acc_b <= term_neg ? (base_b - term_b) : (base_b + term_b);\n  end\nend\n";
     v += "always @(*) begin\n  out_we = acc_v & acc_last; out_row = acc_row; out_a = acc_a; out_b = acc_b;\n";
     let lv = (1..=lg).map(|k| format!("lvl{k}_v")).collect::<Vec<_>>().join(" | ");
     let _ = writeln!(v, "  active = s1_v | s2_v | {lv} | term_v | acc_v;\nend");

@@ -61,7 +61,6 @@ pub struct Sequencer {
     done_q: DFF<Bit>,
     p_m: DFF<Bits<24>>,
     p_q: DFF<Bits<24>>,
-    p_rows: DFF<Bits<14>>,
     p_abits: DFF<Bits<4>>,
     p_signed: DFF<Bit>,
     row_q: DFF<Bits<14>>,
@@ -72,11 +71,18 @@ pub struct Sequencer {
     abit: DFF<Bits<24>>,
     next_o: DFF<Bits<24>>,
     first_q: DFF<Bit>,
+    p_qm: DFF<Bits<24>>,
+    p_rows_m1: DFF<Bits<14>>,
+    p_abits_m1: DFF<Bits<4>>,
     last_plane: Signal<Local, Bit>,
     last_chunk: Signal<Local, Bit>,
     dist_next: Signal<Local, Bits<24>>,
     wraps_next: Signal<Local, Bit>,
-    next_o_sum: Signal<Local, Bits<24>>,
+    wrap_start: Signal<Local, Bits<24>>,
+    next_o_add: Signal<Local, Bits<24>>,
+    next_o_sub: Signal<Local, Bits<24>>,
+    next_o_wraps: Signal<Local, Bit>,
+    last_row: Signal<Local, Bit>,
     start_next_o: Signal<Local, Bits<24>>,
 }
 
@@ -112,7 +118,6 @@ impl Sequencer {
             done_q: Default::default(),
             p_m: Default::default(),
             p_q: Default::default(),
-            p_rows: Default::default(),
             p_abits: Default::default(),
             p_signed: Default::default(),
             row_q: Default::default(),
@@ -123,11 +128,18 @@ impl Sequencer {
             abit: Default::default(),
             next_o: Default::default(),
             first_q: Default::default(),
+            p_qm: Default::default(),
+            p_rows_m1: Default::default(),
+            p_abits_m1: Default::default(),
             last_plane: Default::default(),
             last_chunk: Default::default(),
             dist_next: Default::default(),
             wraps_next: Default::default(),
-            next_o_sum: Default::default(),
+            wrap_start: Default::default(),
+            next_o_add: Default::default(),
+            next_o_sub: Default::default(),
+            next_o_wraps: Default::default(),
+            last_row: Default::default(),
             start_next_o: Default::default(),
         }
     }
@@ -137,16 +149,23 @@ impl Logic for Sequencer {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, running, draining, done_q, p_m, p_q, p_rows, p_abits, p_signed, row_q,
-            plane_q, start_bit, dist_left, rem, abit, next_o, first_q
+            self, clk, running, draining, done_q, p_m, p_q, p_abits, p_signed, row_q,
+            plane_q, start_bit, dist_left, rem, abit, next_o, first_q, p_qm, p_rows_m1, p_abits_m1
         );
-        // combinational helpers
-        self.last_plane.next = (self.plane_q.q.val() + 1) == self.p_abits.q.val();
+        // combinational helpers: each is one adder or comparator on registers
+        // (no chained carry paths; constants of the job precomputed at start)
+        self.last_plane.next = self.plane_q.q.val() == self.p_abits_m1.q.val();
         self.last_chunk.next = self.rem.q.val() <= self.lanes.val();
+        self.last_row.next = self.row_q.q.val() == self.p_rows_m1.q.val();
         self.dist_next.next = self.dist_left.q.val() - self.lanes.val();
+        // the next chunk starts at or past the tile end (distance <= L, or already past)
         self.wraps_next.next =
-            self.dist_next.val().get_bit(23) | (self.dist_next.val() == 0);
-        self.next_o_sum.next = self.next_o.q.val() + self.p_m.q.val();
+            self.dist_left.q.val().get_bit(23) | (self.dist_left.q.val() <= self.lanes.val());
+        self.wrap_start.next = self.lanes.val() - self.dist_left.q.val();
+        // o_{j+1} = o_j + m - q if o_j + m >= q (i.e. o_j >= q - m), else o_j + m
+        self.next_o_add.next = self.next_o.q.val() + self.p_m.q.val();
+        self.next_o_sub.next = self.next_o.q.val() - self.p_qm.q.val();
+        self.next_o_wraps.next = self.next_o.q.val() >= self.p_qm.q.val();
         self.start_next_o.next = self.job_m.val();
         if self.job_m.val() >= self.job_q.val() {
             self.start_next_o.next = self.job_m.val() - self.job_q.val();
@@ -187,11 +206,11 @@ impl Logic for Sequencer {
                     self.abit.d.next = self.abit.q.val() + self.lanes.val();
                     self.dist_left.d.next = self.dist_next.val();
                     if self.wraps_next.val() {
-                        self.start_bit.d.next = 0 - self.dist_next.val();
+                        self.start_bit.d.next = self.wrap_start.val();
                     } else {
                         self.start_bit.d.next = self.start_bit.q.val() + self.lanes.val();
                     }
-                } else if (self.row_q.q.val() + 1) == self.p_rows.q.val() {
+                } else if self.last_row.val() {
                     self.running.d.next = false;
                     self.draining.d.next = true;
                 } else {
@@ -201,10 +220,10 @@ impl Logic for Sequencer {
                     self.rem.d.next = self.p_m.q.val();
                     self.abit.d.next = 0.into();
                     self.first_q.d.next = true;
-                    if self.next_o_sum.val() >= self.p_q.q.val() {
-                        self.next_o.d.next = self.next_o_sum.val() - self.p_q.q.val();
+                    if self.next_o_wraps.val() {
+                        self.next_o.d.next = self.next_o_sub.val();
                     } else {
-                        self.next_o.d.next = self.next_o_sum.val();
+                        self.next_o.d.next = self.next_o_add.val();
                     }
                 }
             }
@@ -217,7 +236,6 @@ impl Logic for Sequencer {
             self.running.d.next = true;
             self.p_m.d.next = self.job_m.val();
             self.p_q.d.next = self.job_q.val();
-            self.p_rows.d.next = self.job_rows.val();
             self.p_abits.d.next = self.job_abits.val();
             self.p_signed.d.next = self.job_signed.val();
             self.row_q.d.next = 0.into();
@@ -228,6 +246,9 @@ impl Logic for Sequencer {
             self.abit.d.next = 0.into();
             self.first_q.d.next = true;
             self.next_o.d.next = self.start_next_o.val();
+            self.p_qm.d.next = self.job_q.val() - self.job_m.val();
+            self.p_rows_m1.d.next = self.job_rows.val() - 1;
+            self.p_abits_m1.d.next = self.job_abits.val() - 1;
         }
         if self.abort.val() {
             self.running.d.next = false;
