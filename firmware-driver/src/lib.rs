@@ -13,8 +13,8 @@
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod regmap;
 pub mod bus;
 pub mod driver;
 pub mod kernel;
 pub mod program;
+pub mod regmap;
