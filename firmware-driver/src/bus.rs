@@ -27,17 +27,18 @@
 //! (MISO 0). Data words are big-endian. Bursts longer than
 //! [`SPI_MAX_BURST_WORDS`] are split into several frames.
 
-use crate::regmap::{SPAN_BYTES, SPI_ADDR_BYTES};
+use crate::regmap::{SPAN_BYTES, SPI_ADDR_BYTES, SPI_READ_DUMMY_BYTES};
+
+/// SPI bridge commands (re-exported from the register map).
+pub use crate::regmap::{SPI_CMD_READ, SPI_CMD_WRITE};
 
 // The frame header below carries a 3-byte address.
 const _: () = assert!(SPI_ADDR_BYTES == 3);
 
-/// SPI bridge command: burst write.
-pub const SPI_CMD_WRITE: u8 = 0x02;
-/// SPI bridge command: burst read.
-pub const SPI_CMD_READ: u8 = 0x03;
-/// Turnaround bytes the bridge needs between a read's address and its data.
-pub const SPI_READ_TURNAROUND_BYTES: usize = 1;
+/// Turnaround (dummy) bytes the bridge needs between a read's address and
+/// its data ([`crate::regmap::SPI_READ_DUMMY_BYTES`]).
+pub const SPI_READ_TURNAROUND_BYTES: usize = SPI_READ_DUMMY_BYTES as usize;
+
 /// Most words [`SpiBus`] moves in one frame (bounds its stack buffer:
 /// `4 * SPI_MAX_BURST_WORDS + 5` bytes).
 pub const SPI_MAX_BURST_WORDS: usize = 64;
@@ -250,7 +251,9 @@ impl Bus for MmioBus {
 /// chip-select period); bursts ([`Bus::read_block`], [`Bus::write_block`])
 /// move up to [`SPI_MAX_BURST_WORDS`] words per frame. The device must be
 /// configured for SPI mode 0, MSB first, with `f_sck <= f_clk / 4` of the
-/// accelerator's clock.
+/// accelerator's clock; its chip select must fall at least one accelerator
+/// clock before the first SCK edge and stay high at least two accelerator
+/// clocks between frames (docs/register-map.md, SPI framing).
 #[derive(Debug)]
 pub struct SpiBus<D> {
     dev: D,
