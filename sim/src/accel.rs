@@ -299,6 +299,23 @@ impl Accelerator {
         Ok(acc)
     }
 
+    /// Wraps a standalone top behind the SPI master with `half_period` system
+    /// clock cycles per SCK half period.
+    pub fn new_spi(dut: Dut, names: SpiNames, half_period: u64) -> Result<Accelerator> {
+        let mut acc = Accelerator::new(dut, LinkKind::Spi(names))?;
+        if let Link::Spi(spi) = &mut acc.link {
+            spi.half_period = half_period.max(1);
+        }
+        // Re-read the identification at the chosen speed.
+        let magic = acc.read32(rm::ID_MAGIC)?;
+        if magic != rm::MAGIC {
+            return Err(SimError::Accelerator(format!(
+                "ID_MAGIC over SPI reads {magic:#010x} at half period {half_period}"
+            )));
+        }
+        Ok(acc)
+    }
+
     /// Drives the reset input high for 4 cycles (no-op without a reset port).
     pub fn hard_reset(&mut self) -> Result<()> {
         if let Some(r) = self.rst {

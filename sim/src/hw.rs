@@ -43,3 +43,32 @@ pub fn model_sources(model: &Model) -> Vec<PathBuf> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default()
 }
+
+/// Builds (or fetches from the cache) the standalone top (SPI bridge + core) for `cfg`.
+pub fn spi_top_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
+    let gen = |e: tbn_hdl::HdlError| SimError::Invalid(format!("tbn-hdl cannot generate the SPI top: {e}"));
+    let core = tbn_hdl::core_verilog(cfg).map_err(gen)?;
+    let top = tbn_hdl::spi_top_verilog(cfg).map_err(gen)?;
+    let opts = BuildOptions {
+        top: tbn_hdl::spi::SPI_TOP.to_string(),
+        ..opts.clone()
+    };
+    build_model_from_text(
+        &[
+            (format!("tbn_core_l{}.v", cfg.lanes), core.into_bytes()),
+            (format!("tbn_spi_top_l{}.v", cfg.lanes), top.into_bytes()),
+        ],
+        &opts,
+    )
+}
+
+/// Builds the standalone top and returns it behind the bit-level SPI master
+/// (SCK = clk / (2 * half period), at the bridge's minimum clock ratio or slower),
+/// after the power-on reset, identified.
+pub fn open_spi_top(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
+    let model = spi_top_model(cfg, opts)?;
+    let mut dut = model.instantiate()?;
+    dut.tick_n(tbn_hdl::spi::POR_CYCLES as u64 + 4)?;
+    let names = crate::spi::SpiNames::with_prefix("");
+    Accelerator::new_spi(dut, names, (tbn_hdl::spi::MIN_CLOCK_RATIO as u64).div_ceil(2))
+}

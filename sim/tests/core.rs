@@ -101,3 +101,29 @@ fn waveform_of_a_job() {
     assert!(text.contains("wb_ack") && text.contains("irq"), "VCD names the ports");
     assert!(text.len() > 10_000);
 }
+
+#[test]
+fn firmware_driver_over_the_spi_bridge_bit_by_bit() {
+    use tbn_driver::driver::Tbn;
+    let opts = BuildOptions {
+        trace: false,
+        ..BuildOptions::default()
+    };
+    let mut acc = hw::open_spi_top(&hw::config_for_lanes(8), &opts).expect("SPI top");
+    let info = acc.info();
+    assert_eq!(info.lanes, 8);
+    // Harness-level jobs over SPI.
+    for seed in [4u64, 13, 23] {
+        let l = regress::random_layer(seed, &info, None).unwrap();
+        let res = acc.run_layer(&l.job(), &l.x).unwrap();
+        assert_eq!(res.acc, l.stage.accumulators(&l.x), "SPI {}", l.describe());
+    }
+    // The real driver over the SPI bit-level model.
+    let mut tbn = Tbn::probe(DriverBus(&mut acc)).expect("probe over SPI");
+    let l = regress::random_layer(33, &info, None).unwrap();
+    let job = l.job();
+    let mut out = vec![(0, 0); job.distinct_rows() as usize];
+    tbn.run_job(&job.tile, job.q, job.distinct_rows(), &l.x, job.abits, job.signed, &mut out)
+        .unwrap();
+    assert_eq!(out, l.stage.accumulators(&l.x), "driver over SPI {}", l.describe());
+}
