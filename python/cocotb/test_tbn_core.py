@@ -259,6 +259,7 @@ async def test_random_layers(dut):
         want = reference_accumulators(m, q, rows, tile, abits, x)
         got, job_cycles = await run_layer(dut, bus, layer, lanes)
         desc = f"seed {seed} layer {i}: m={m} q={q} rows={rows} A={abits} signed={signed}"
+        print(f"{desc}: {len(want)} distinct rows, {job_cycles} job cycles")
         assert got == want, f"{desc}: RTL {got} != reference {want}"
         if tbnsim is not None:
             st = tbnsim.Stage.linear(words_of(tile), rows, m, rows * m // q, [1.0], abits, signed)

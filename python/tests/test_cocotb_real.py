@@ -1,7 +1,9 @@
 """Runs python/cocotb/test_tbn_core.py under real cocotb 1.8.1 (Makefile flow) with
 Icarus Verilog and with Verilator, against the Verilog emitted for the core."""
 
+import hashlib
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -16,13 +18,23 @@ COCOTB_DIR = ROOT / "python" / "cocotb"
 TOOLS = {"icarus": "iverilog", "verilator": "verilator"}
 
 
+def cache_dir() -> pathlib.Path:
+    """The tbn-sim model cache ($TBN_SIM_CACHE, else ~/.cache/tbn-sim)."""
+    env = os.environ.get("TBN_SIM_CACHE")
+    if env:
+        return pathlib.Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = pathlib.Path(xdg) if xdg else pathlib.Path.home() / ".cache"
+    return base / "tbn-sim"
+
+
 @pytest.fixture(scope="module")
 def verilog(tmp_path_factory):
     out = tmp_path_factory.mktemp("emit")
     files = tbnsim.emit_core(out, lanes=32)
     v = [f for f in files if str(f).endswith("tbn_core.v")]
     assert v, files
-    return v[0]
+    return pathlib.Path(v[0])
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
@@ -35,8 +47,16 @@ def test_real_cocotb(sim, verilog, tmp_path):
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env.pop("TBN_TRACE", None)
     results = tmp_path / "results.xml"
-    cmd = ["make", "-C", str(COCOTB_DIR), f"SIM={sim}", f"TBN_VERILOG={verilog}",
-           f"SIM_BUILD={tmp_path / 'sim_build'}", f"COCOTB_RESULTS_FILE={results}",
+    # The simulator build is kept per (simulator, Verilog) in the model cache, so
+    # a second run does not re-verilate (make rebuilds it when the sources change).
+    digest = hashlib.sha256(verilog.read_bytes()).hexdigest()[:16]
+    sim_build = cache_dir() / "cocotb" / f"{sim}-{digest}"
+    sim_build.mkdir(parents=True, exist_ok=True)
+    source = sim_build / "tbn_core.v"
+    if not source.is_file() or source.read_bytes() != verilog.read_bytes():
+        shutil.copyfile(verilog, source)
+    cmd = ["make", "-C", str(COCOTB_DIR), f"SIM={sim}", f"TBN_VERILOG={source}",
+           f"SIM_BUILD={sim_build}", f"COCOTB_RESULTS_FILE={results}",
            f"PYTHON_BIN={sys.executable}"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
     log = proc.stdout[-6000:] + proc.stderr[-3000:]

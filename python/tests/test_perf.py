@@ -6,9 +6,11 @@ import time
 import tbnsim
 from tbnsim import Clock, ClockCycles, RisingEdge, start_soon
 
-# The acceptance target is 300k cycles/s on an idle machine; the asserted floor is
-# lower so that a loaded CI machine does not fail spuriously (TBNSIM_PERF_FLOOR).
-FLOOR = float(os.environ.get("TBNSIM_PERF_FLOOR", "100000"))
+# Acceptance: Python-driven stepping of the 32-lane core >= 300k cycles/s (release
+# build, python/install.sh). `dut.tick()` per cycle must reach FLOOR; the full
+# coroutine path (await RisingEdge) half of it, so that a heavily loaded machine does
+# not fail spuriously. TBNSIM_PERF_FLOOR overrides (e.g. 0 for a debug build).
+FLOOR = float(os.environ.get("TBNSIM_PERF_FLOOR", "300000"))
 
 
 def rate(fn, cycles, repeats=3):
