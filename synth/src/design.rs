@@ -39,9 +39,10 @@ pub fn emit_standalone(cfg: &tbn_hdl::Config, dir: &Path) -> Result<Design> {
     let top = manifest_str(&manifest, &["standalone_top", "spi_top", "top"]).ok_or_else(|| {
         SynthError::StageFailed {
             stage: Stage::Hdl,
-            message: "tbn-hdl did not emit a standalone top (no 'standalone_top' in manifest.json): \
+            message:
+                "tbn-hdl did not emit a standalone top (no 'standalone_top' in manifest.json): \
                       the SPI-to-Wishbone bridge top is needed for a board with few pins"
-                .into(),
+                    .into(),
             log: mpath.clone(),
         }
     })?;

@@ -31,7 +31,12 @@ pub enum Device {
 }
 
 /// Every device, in CLI order.
-pub const ALL_DEVICES: [Device; 4] = [Device::Up5k, Device::Hx8k, Device::Ecp5_25k, Device::Ecp5_85k];
+pub const ALL_DEVICES: [Device; 4] = [
+    Device::Up5k,
+    Device::Hx8k,
+    Device::Ecp5_25k,
+    Device::Ecp5_85k,
+];
 
 impl Device {
     /// The CLI name (`up5k`, `hx8k`, `ecp5-25k`, `ecp5-85k`).
@@ -119,7 +124,13 @@ impl Device {
 
 impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({} on the {})", self.name(), self.part(), self.board())
+        write!(
+            f,
+            "{} ({} on the {})",
+            self.name(),
+            self.part(),
+            self.board()
+        )
     }
 }
 

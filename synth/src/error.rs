@@ -61,7 +61,10 @@ fn join_overflows(o: &[Overflow]) -> String {
     if o.is_empty() {
         return "no resource count above the device limit was found in the log".into();
     }
-    o.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; ")
+    o.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Everything that can go wrong in the flow.

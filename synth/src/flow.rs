@@ -103,7 +103,11 @@ pub fn error_excerpt(log: &str) -> String {
     let mut picked: Vec<String> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let lt = l.trim();
-        if lt.starts_with("ERROR") || lt.contains("ERROR:") || lt.starts_with("error") || lt.contains(": error:") {
+        if lt.starts_with("ERROR")
+            || lt.contains("ERROR:")
+            || lt.starts_with("error")
+            || lt.contains(": error:")
+        {
             picked.push(lt.to_string());
             if let Some(next) = lines.get(i + 1) {
                 let n = next.trim();
@@ -117,7 +121,13 @@ pub fn error_excerpt(log: &str) -> String {
         }
     }
     if picked.is_empty() {
-        let tail: Vec<&str> = lines.iter().rev().filter(|l| !l.trim().is_empty()).take(3).copied().collect();
+        let tail: Vec<&str> = lines
+            .iter()
+            .rev()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .copied()
+            .collect();
         return tail.into_iter().rev().collect::<Vec<_>>().join(" | ");
     }
     picked.join(" | ")
@@ -139,7 +149,11 @@ pub fn yosys_script(spec: &FlowSpec) -> String {
     s += &format!("hierarchy -check -top {}\n", spec.top);
     match spec.device.family() {
         Family::Ice40 => {
-            let dsp = if spec.device == Device::Up5k { " -dsp" } else { "" };
+            let dsp = if spec.device == Device::Up5k {
+                " -dsp"
+            } else {
+                ""
+            };
             s += &format!(
                 "synth_ice40 -top {}{dsp} -json {}\n",
                 spec.top,
@@ -147,7 +161,11 @@ pub fn yosys_script(spec: &FlowSpec) -> String {
             );
         }
         Family::Ecp5 => {
-            s += &format!("synth_ecp5 -top {} -json {}\n", spec.top, files::NETLIST_JSON);
+            s += &format!(
+                "synth_ecp5 -top {} -json {}\n",
+                spec.top,
+                files::NETLIST_JSON
+            );
         }
     }
     s += &format!("tee -q -o {} stat -json\n", files::YOSYS_STAT);
@@ -177,7 +195,10 @@ pub fn run(spec: &FlowSpec) -> Result<SynthReport> {
     }
     for f in &spec.sources {
         if !f.is_file() {
-            return Err(SynthError::Invalid(format!("Verilog source {} does not exist", f.display())));
+            return Err(SynthError::Invalid(format!(
+                "Verilog source {} does not exist",
+                f.display()
+            )));
         }
     }
     let tc = tools::toolchain(spec.device.family())?;
@@ -192,7 +213,10 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
     let mut tools_used = BTreeMap::new();
     tools_used.insert("yosys".to_string(), tools::version(&tc.yosys));
     tools_used.insert(
-        tc.nextpnr.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(),
+        tc.nextpnr
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default(),
         tools::version(&tc.nextpnr),
     );
 
@@ -204,7 +228,13 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
     let ok = run_logged(
         Stage::Yosys,
         &tc.yosys,
-        &["-q".into(), "-l".into(), files::YOSYS_LOG.into(), "-s".into(), files::YOSYS_SCRIPT.into()],
+        &[
+            "-q".into(),
+            "-l".into(),
+            files::YOSYS_LOG.into(),
+            "-s".into(),
+            files::YOSYS_SCRIPT.into(),
+        ],
         &out,
         &out.join("yosys.stdout"),
     )?;
@@ -228,7 +258,12 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
             p
         }
     };
-    let mut args: Vec<String> = spec.device.nextpnr_device_args().iter().map(|s| s.to_string()).collect();
+    let mut args: Vec<String> = spec
+        .device
+        .nextpnr_device_args()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     args.extend([
         "--json".into(),
         files::NETLIST_JSON.into(),
@@ -260,14 +295,23 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
     let nlog = out.join(files::NEXTPNR_LOG);
     let _ = std::fs::remove_file(out.join(files::NEXTPNR_REPORT));
     let t = Instant::now();
-    let ok = run_logged(Stage::Nextpnr, &tc.nextpnr, &args, &out, &out.join("nextpnr.stdout"))?;
+    let ok = run_logged(
+        Stage::Nextpnr,
+        &tc.nextpnr,
+        &args,
+        &out,
+        &out.join("nextpnr.stdout"),
+    )?;
     seconds.insert("nextpnr".to_string(), t.elapsed().as_secs_f64());
-    let ntext = read(&nlog).or_else(|_| read(&out.join("nextpnr.stdout"))).unwrap_or_default();
+    let ntext = read(&nlog)
+        .or_else(|_| read(&out.join("nextpnr.stdout")))
+        .unwrap_or_default();
     if !ok {
         let util = report::parse_utilisation_log(&ntext);
         let over = report::overflows(&util);
         let msg = error_excerpt(&ntext);
-        if !over.is_empty() || msg.contains("no BELs remaining") || msg.contains("Unable to place") {
+        if !over.is_empty() || msg.contains("no BELs remaining") || msg.contains("Unable to place")
+        {
             return Err(SynthError::DoesNotFit {
                 stage: Stage::Nextpnr,
                 device: spec.device,
@@ -322,7 +366,11 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
             .critical_paths
             .iter()
             .find(|(f, t, _)| *f == edge && *t == edge)
-            .or_else(|| np.critical_paths.iter().find(|(f, _, _)| f.contains(&w.net)))
+            .or_else(|| {
+                np.critical_paths
+                    .iter()
+                    .find(|(f, _, _)| f.contains(&w.net))
+            })
             .or_else(|| np.critical_paths.first());
         rep.critical_path = pick.map(|(f, t, s)| report::summarize_path(f, t, s));
     }
@@ -355,7 +403,8 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
         let plog = out.join(files::PACK_LOG);
         let t = Instant::now();
         let ok = run_logged(Stage::Pack, &tc.pack, &args, &out, &plog)?;
-        rep.seconds.insert("pack".to_string(), t.elapsed().as_secs_f64());
+        rep.seconds
+            .insert("pack".to_string(), t.elapsed().as_secs_f64());
         if !ok || !out.join(bit).is_file() {
             return Err(SynthError::StageFailed {
                 stage: Stage::Pack,

@@ -33,7 +33,8 @@ pub fn core_netlist(cfg: &tbn_hdl::Config, dir: &Path) -> Result<Netlist> {
          tee -q -o gate-stat.json stat -json\nwrite_verilog -noattr tbn_core_gate.v\n",
         top = tbn_hdl::CORE_TOP
     );
-    std::fs::write(dir.join("gate.ys"), script).map_err(|e| SynthError::io(dir.join("gate.ys"), e))?;
+    std::fs::write(dir.join("gate.ys"), script)
+        .map_err(|e| SynthError::io(dir.join("gate.ys"), e))?;
     let log = dir.join("gate-yosys.log");
     let status = Command::new(&tc.yosys)
         .args(["-q", "-l", "gate-yosys.log", "-s", "gate.ys"])
@@ -108,9 +109,15 @@ pub fn check_layer(
     };
     let ops = job_ops(&job, cfg.lanes);
     let netlist = std::fs::read_to_string(&net.path).map_err(|e| SynthError::io(&net.path, e))?;
-    let cells = std::fs::read_to_string(&net.cells_sim).map_err(|e| SynthError::io(&net.cells_sim, e))?;
-    // The testbench compiles one file named tbn_core.v: the netlist followed by the cell models.
-    let text = format!("{netlist}\n// ---- yosys iCE40 cell models\n{cells}\n");
+    let cells =
+        std::fs::read_to_string(&net.cells_sim).map_err(|e| SynthError::io(&net.cells_sim, e))?;
+    // The testbench compiles one file named tbn_core.v: the netlist followed by
+    // the cell models. Icarus 11 does not accept the models' default port values
+    // (`input CLOCK_ENABLE = 1'b1`, a SystemVerilog form): switch them off; the
+    // netlist connects every input it uses.
+    let text = format!(
+        "{netlist}\n// ---- yosys iCE40 cell models\n`define NO_ICE40_DEFAULT_ASSIGNMENTS\n{cells}\n"
+    );
     let vals = run_icarus(&text, &ops, dir).map_err(|e| SynthError::StageFailed {
         stage: Stage::GateSim,
         message: e.to_string(),
@@ -137,7 +144,8 @@ pub fn check_layer(
         return Err(SynthError::GateMismatch(format!(
             "the job ended with STATUS = {:#x} (error code {})",
             run.status,
-            (run.status >> tbn_driver::regmap::STATUS_ERROR_CODE_SHIFT) & tbn_driver::regmap::STATUS_ERROR_CODE_MASK
+            (run.status >> tbn_driver::regmap::STATUS_ERROR_CODE_SHIFT)
+                & tbn_driver::regmap::STATUS_ERROR_CODE_MASK
         )));
     }
     if let Some(j) = (0..job.rows).find(|&j| run.got[j] != run.expected[j]) {

@@ -70,10 +70,16 @@ pub fn program_of_model(path: &Path) -> Result<Program> {
 }
 
 fn number(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
+    v.as_u64()
+        .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
 }
 
-const CYCLE_KEYS: [&str; 4] = ["cycles_per_inference", "total_cycles", "inference_cycles", "cycles"];
+const CYCLE_KEYS: [&str; 4] = [
+    "cycles_per_inference",
+    "total_cycles",
+    "inference_cycles",
+    "cycles",
+];
 
 fn cycles_in(obj: &serde_json::Map<String, Value>) -> Option<u64> {
     CYCLE_KEYS.iter().find_map(|k| obj.get(*k).and_then(number))
@@ -88,7 +94,11 @@ fn search(v: &Value, lanes: usize, inherited: Option<u64>, out: &mut Option<u64>
             let l = o
                 .get("lanes")
                 .and_then(number)
-                .or_else(|| o.get("config").and_then(|c| c.get("lanes")).and_then(number))
+                .or_else(|| {
+                    o.get("config")
+                        .and_then(|c| c.get("lanes"))
+                        .and_then(number)
+                })
                 .or(inherited);
             if l == Some(lanes as u64) {
                 if let Some(c) = cycles_in(o) {
@@ -157,7 +167,8 @@ mod tests {
 
     #[test]
     fn reference_model_ideal_cycles() {
-        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/reference/tbn_mnist_mlp_p4.json");
+        let model =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/reference/tbn_mnist_mlp_p4.json");
         if !model.is_file() {
             eprintln!("skipping: {} not present", model.display());
             return;

@@ -26,3 +26,5 @@ pub use device::{Device, Family};
 pub use error::{Result, Stage, SynthError};
 pub use flow::{run, FlowSpec};
 pub use report::SynthReport;
+/// The generator, re-exported so that users need no separate dependency.
+pub use tbn_hdl;

@@ -13,7 +13,12 @@ struct Series<'a> {
     hline: Option<(f64, &'a str)>,
 }
 
-fn draw(path: &Path, points: &[(f64, f64)], s: &Series, lanes: &[usize]) -> std::result::Result<(), String> {
+fn draw(
+    path: &Path,
+    points: &[(f64, f64)],
+    s: &Series,
+    lanes: &[usize],
+) -> std::result::Result<(), String> {
     let root = SVGBackend::new(path, (720, 440)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let xs: Vec<f64> = lanes.iter().map(|&l| (l as f64).log2()).collect();
@@ -56,7 +61,10 @@ fn draw(path: &Path, points: &[(f64, f64)], s: &Series, lanes: &[usize]) -> std:
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     }
     chart
-        .draw_series(LineSeries::new(points.iter().copied(), BLUE.stroke_width(2)))
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            BLUE.stroke_width(2),
+        ))
         .map_err(|e| e.to_string())?
         .label(s.y_desc)
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
@@ -112,7 +120,11 @@ pub fn sweep_plots(res: &SweepResult, dir: &Path) -> Result<Vec<PathBuf>> {
             file: "latency.svg",
             title: format!(
                 "{dev}: MNIST MLP latency per inference{}",
-                if ideal { " (lane-bound ideal cycles)" } else { "" }
+                if ideal {
+                    " (lane-bound ideal cycles)"
+                } else {
+                    ""
+                }
             ),
             y_desc: "latency (us)",
             value: &lat,

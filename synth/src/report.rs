@@ -221,7 +221,10 @@ impl SynthReport {
 
     /// Plain-text table for the terminal.
     pub fn table(&self) -> String {
-        let mut s = format!("{} on {} (target {:.1} MHz)\n", self.top, self.device, self.target_mhz);
+        let mut s = format!(
+            "{} on {} (target {:.1} MHz)\n",
+            self.top, self.device, self.target_mhz
+        );
         s += &format!(
             "  {:<26} {:>8} {:>10} {:>7}\n",
             "resource", "used", "available", "util"
@@ -332,8 +335,16 @@ pub fn parse_nextpnr_report(path: &Path) -> Result<NextpnrReport> {
     }
     if let Some(ps) = v.get("critical_paths").and_then(Value::as_array) {
         for p in ps {
-            let from = p.get("from").and_then(Value::as_str).unwrap_or("").to_string();
-            let to = p.get("to").and_then(Value::as_str).unwrap_or("").to_string();
+            let from = p
+                .get("from")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let to = p
+                .get("to")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let segs = p
                 .get("path")
                 .and_then(Value::as_array)
@@ -463,7 +474,13 @@ pub fn summary_resources(
     match family {
         Family::Ice40 => {
             let lc_avail = get("ICESTORM_LC").map(|x| x.1).unwrap_or(0);
-            push_np(&mut v, "lc", "logic cells (LUT4+FF+carry)", "ICESTORM_LC", true);
+            push_np(
+                &mut v,
+                "lc",
+                "logic cells (LUT4+FF+carry)",
+                "ICESTORM_LC",
+                true,
+            );
             v.push(ResourceUse::new(
                 "lut",
                 "LUT4",
@@ -513,8 +530,20 @@ pub fn summary_resources(
                 ycount(&|k| k == "CCU2C"),
                 comb_avail / 2,
             ));
-            push_np(&mut v, "bram", "block RAM (DP16KD, 18 kbit)", "DP16KD", true);
-            push_np(&mut v, "dram", "distributed RAM (TRELLIS_RAMW)", "TRELLIS_RAMW", false);
+            push_np(
+                &mut v,
+                "bram",
+                "block RAM (DP16KD, 18 kbit)",
+                "DP16KD",
+                true,
+            );
+            push_np(
+                &mut v,
+                "dram",
+                "distributed RAM (TRELLIS_RAMW)",
+                "TRELLIS_RAMW",
+                false,
+            );
             push_np(&mut v, "dsp", "DSP (MULT18X18D)", "MULT18X18D", true);
             push_np(&mut v, "io", "I/O", "TRELLIS_IO", true);
             push_np(&mut v, "gb", "global clocks (DCC)", "DCCA", false);

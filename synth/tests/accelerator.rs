@@ -17,7 +17,8 @@ fn eight_lane_accelerator_synthesises_for_the_icebreaker() {
         max_rows: 64,
     };
     let dir = tempfile::tempdir().unwrap();
-    let d = design::emit_standalone(&cfg, &dir.path().join("rtl")).expect("tbn-hdl emits the standalone top");
+    let d = design::emit_standalone(&cfg, &dir.path().join("rtl"))
+        .expect("tbn-hdl emits the standalone top");
     assert_eq!(d.top, "tbn_spi_top");
     let mut spec = FlowSpec::new(Device::Up5k, d.sources.clone(), &d.top, dir.path());
     spec.config = Some(serde_json::to_value(cfg).unwrap());
@@ -30,19 +31,30 @@ fn eight_lane_accelerator_synthesises_for_the_icebreaker() {
         eprintln!(
             "note: L = 8 reaches {:.2} MHz of the 48 MHz target; critical path: {}",
             rep.fmax_mhz.unwrap_or(0.0),
-            rep.critical_path.as_ref().map(|p| p.summary()).unwrap_or_default()
+            rep.critical_path
+                .as_ref()
+                .map(|p| p.summary())
+                .unwrap_or_default()
         );
     }
-    assert_eq!(rep.resource("io").unwrap().used, 6, "clk sck cs_n mosi miso irq");
+    assert_eq!(
+        rep.resource("io").unwrap().used,
+        6,
+        "clk sck cs_n mosi miso irq"
+    );
     let lc = rep.resource("lc").unwrap();
     assert!(lc.used > 300 && lc.used <= lc.available, "{lc:?}");
-    assert!(rep.resource("bram").unwrap().used > 0, "tile, activation and output memories in BRAM");
+    assert!(
+        rep.resource("bram").unwrap().used > 0,
+        "tile, activation and output memories in BRAM"
+    );
     assert!(rep.fmax_mhz.unwrap() > 5.0, "fmax parsed");
     assert_eq!(rep.clocks.len(), 1);
     assert!(rep.critical_path.is_some());
     assert!(rep.bitstream.as_ref().unwrap().is_file());
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
     assert_eq!(json["config"]["lanes"], 8);
     assert_eq!(json["device"], "up5k");
 }

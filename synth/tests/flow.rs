@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use tbn_synth::{flow, tools, Device, Family, FlowSpec, Stage, SynthError};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn have_ice40() -> bool {
@@ -40,7 +42,11 @@ fn popcount_fixture_meets_timing_and_packs_on_up5k() {
     // the shift register, previous word and accumulators: well over 150 flip-flops.
     assert!(rep.resource("ff").unwrap().used > 150);
     assert!(rep.resource("carry").unwrap().used > 0);
-    assert_eq!(rep.resource("io").unwrap().used, 6, "clk sck cs_n mosi miso irq");
+    assert_eq!(
+        rep.resource("io").unwrap().used,
+        6,
+        "clk sck cs_n mosi miso irq"
+    );
     assert_eq!(rep.resource("bram").unwrap().used, 0);
     assert_eq!(rep.clocks.len(), 1);
     assert_eq!(rep.clocks[0].clock, "clk");
@@ -48,8 +54,17 @@ fn popcount_fixture_meets_timing_and_packs_on_up5k() {
     let p = rep.critical_path.as_ref().expect("critical path");
     assert!(p.delay_ns > 0.0 && p.delay_ns <= 1000.0 / rep.clocks[0].achieved_mhz + 1e-6 + 0.5);
     let bit = rep.bitstream.as_ref().expect("bitstream");
-    assert!(std::fs::metadata(bit).unwrap().len() > 100_000, "UP5K bitstreams are ~104 kB");
-    for f in ["report.json", "report.md", "netlist.json", "nextpnr.log", "icebreaker.pcf"] {
+    assert!(
+        std::fs::metadata(bit).unwrap().len() > 100_000,
+        "UP5K bitstreams are ~104 kB"
+    );
+    for f in [
+        "report.json",
+        "report.md",
+        "netlist.json",
+        "nextpnr.log",
+        "icebreaker.pcf",
+    ] {
         assert!(dir.path().join(f).is_file(), "{f} written");
     }
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
@@ -86,8 +101,14 @@ fn missed_clock_target_names_fmax_and_critical_path() {
         }
         other => panic!("expected TimingFailed, got {other}"),
     }
-    assert!(msg.contains("critical path") && msg.contains("target 400.00 MHz"), "{msg}");
-    assert!(dir.path().join("report.json").is_file(), "report kept for inspection");
+    assert!(
+        msg.contains("critical path") && msg.contains("target 400.00 MHz"),
+        "{msg}"
+    );
+    assert!(
+        dir.path().join("report.json").is_file(),
+        "report kept for inspection"
+    );
 
     // The same with --allow-timing-fail: a report that says timing failed.
     spec.allow_timing_fail = true;
@@ -101,7 +122,12 @@ fn overflow_names_the_exhausted_resource() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let spec = FlowSpec::new(Device::Up5k, vec![fixture("big_ram.v")], "big_ram", dir.path());
+    let spec = FlowSpec::new(
+        Device::Up5k,
+        vec![fixture("big_ram.v")],
+        "big_ram",
+        dir.path(),
+    );
     let err = flow::run(&spec).expect_err("1 Mbit of block RAM does not fit a UP5K");
     match &err {
         SynthError::DoesNotFit {
@@ -125,7 +151,11 @@ fn yosys_errors_name_the_stage_and_the_problem() {
     }
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.v");
-    std::fs::write(&bad, "module bad(input clk, output q);\n assign q = undefined_signal_xyz & ;\nendmodule\n").unwrap();
+    std::fs::write(
+        &bad,
+        "module bad(input clk, output q);\n assign q = undefined_signal_xyz & ;\nendmodule\n",
+    )
+    .unwrap();
     let spec = FlowSpec::new(Device::Hx8k, vec![bad], "bad", &dir.path().join("out"));
     let err = flow::run(&spec).expect_err("syntax error");
     match &err {
@@ -141,10 +171,20 @@ fn yosys_errors_name_the_stage_and_the_problem() {
 #[test]
 fn bad_arguments_are_rejected_before_running_tools() {
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = FlowSpec::new(Device::Up5k, vec![fixture("popcount_spi.v")], "popcount_spi", dir.path());
+    let mut spec = FlowSpec::new(
+        Device::Up5k,
+        vec![fixture("popcount_spi.v")],
+        "popcount_spi",
+        dir.path(),
+    );
     spec.freq_mhz = -3.0;
     assert!(matches!(flow::run(&spec), Err(SynthError::Invalid(_))));
-    let spec = FlowSpec::new(Device::Up5k, vec![dir.path().join("missing.v")], "x", dir.path());
+    let spec = FlowSpec::new(
+        Device::Up5k,
+        vec![dir.path().join("missing.v")],
+        "x",
+        dir.path(),
+    );
     let e = flow::run(&spec).unwrap_err();
     assert!(e.to_string().contains("missing.v"), "{e}");
 }
@@ -160,7 +200,9 @@ fn missing_tools_say_how_to_install_them() {
     let r = tools::toolchain(Family::Ecp5);
     std::env::remove_var("TBN_ECPPACK");
     match r {
-        Err(SynthError::ToolMissing { hint, .. }) => assert!(hint.contains("pip install") || hint.contains("apt-get")),
+        Err(SynthError::ToolMissing { hint, .. }) => {
+            assert!(hint.contains("pip install") || hint.contains("apt-get"))
+        }
         Err(e) => assert!(e.to_string().contains("install"), "{e}"),
         Ok(_) => panic!("a non-executable override must be rejected"),
     }

@@ -8,7 +8,15 @@ use tbn_golden::layout::RowGeometry;
 use tbn_golden::tile::Tile;
 use tbn_synth::{gate, tools, Family};
 
-fn stage(name: &str, rows: usize, m: usize, q: usize, in_bits: u8, in_signed: bool, rng: &mut impl Rng) -> DenseStage {
+fn stage(
+    name: &str,
+    rows: usize,
+    m: usize,
+    q: usize,
+    in_bits: u8,
+    in_signed: bool,
+    rng: &mut impl Rng,
+) -> DenseStage {
     let p = rows * m / q;
     assert_eq!(p * q, rows * m, "q must divide rows * m");
     let bits: Vec<bool> = (0..q).map(|_| rng.gen()).collect();
@@ -70,7 +78,11 @@ fn core_netlist_matches_golden_accumulators() {
     };
     let dir = tempfile::tempdir().unwrap();
     let net = gate::core_netlist(&cfg, &dir.path().join("netlist")).expect("netlist");
-    assert!(net.cells.get("SB_RAM40_4K").copied().unwrap_or(0) > 0, "memories map to BRAM: {:?}", net.cells);
+    assert!(
+        net.cells.get("SB_RAM40_4K").copied().unwrap_or(0) > 0,
+        "memories map to BRAM: {:?}",
+        net.cells
+    );
     let layers = [
         // Straddling rows (q not a multiple of m), signed 3-bit inputs, partial last chunk.
         stage("straddle_s3", 5, 40, 100, 3, true, &mut rng),
