@@ -349,7 +349,13 @@ pub struct Window {
     pub description: &'static str,
 }
 
-const fn f(name: &'static str, lsb: u8, width: u8, access: Access, description: &'static str) -> Field {
+const fn f(
+    name: &'static str,
+    lsb: u8,
+    width: u8,
+    access: Access,
+    description: &'static str,
+) -> Field {
     Field {
         name,
         lsb,

@@ -354,8 +354,7 @@ impl Logic for Control {
             self.cap_code.d.next = 2.into();
         } else if (self.r_m.q.val() == 0) | (self.r_m.q.val() > self.c_max_in.val()) {
             self.cap_code.d.next = 3.into();
-        } else if (self.r_q.q.val() < self.r_m.q.val())
-            | (self.r_q.q.val() > self.c_tile_max.val())
+        } else if (self.r_q.q.val() < self.r_m.q.val()) | (self.r_q.q.val() > self.c_tile_max.val())
         {
             self.cap_code.d.next = 4.into();
         } else if (self.r_rows.q.val() == 0) | (self.r_rows.q.val() > self.c_max_rows.val()) {

@@ -386,7 +386,11 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
         let wk = k + 2;
         let _ = writeln!(v, "reg lvl{k}_v; reg [18:0] lvl{k}_side;");
         for i in 0..n {
-            let _ = writeln!(v, "reg [{0}:0] sum_a{k}_{i}; reg [{0}:0] sum_b{k}_{i};", wk - 1);
+            let _ = writeln!(
+                v,
+                "reg [{0}:0] sum_a{k}_{i}; reg [{0}:0] sum_b{k}_{i};",
+                wk - 1
+            );
         }
         v += "always @(posedge clk) begin\n";
         if k == 1 {
@@ -403,7 +407,10 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
             }
         } else {
             let p = k - 1;
-            let _ = writeln!(v, "  lvl{k}_v <= lvl{p}_v & ~flush; lvl{k}_side <= lvl{p}_side;");
+            let _ = writeln!(
+                v,
+                "  lvl{k}_v <= lvl{p}_v & ~flush; lvl{k}_side <= lvl{p}_side;"
+            );
             for i in 0..n {
                 for seg in ["a", "b"] {
                     let _ = writeln!(
@@ -442,7 +449,10 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
     v += "wire [31:0] base_a = term_first ? 32'd0 : acc_a;\nwire [31:0] base_b = term_first ? 32'd0 : acc_b;\n";
     v += "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last; acc_row <= term_row;\n  if (term_v) begin\n    acc_a <= term_neg ? (base_a - term_a) : (base_a + term_a);\n    acc_b <= term_neg ? (base_b - term_b) : (base_b + term_b);\n  end\nend\n";
     v += "always @(*) begin\n  out_we = acc_v & acc_last; out_row = acc_row; out_a = acc_a; out_b = acc_b;\n";
-    let lv = (1..=lg).map(|k| format!("lvl{k}_v")).collect::<Vec<_>>().join(" | ");
+    let lv = (1..=lg)
+        .map(|k| format!("lvl{k}_v"))
+        .collect::<Vec<_>>()
+        .join(" | ");
     let _ = writeln!(v, "  active = s1_v | s2_v | {lv} | term_v | acc_v;\nend");
     // power-up state 0, as in the Rust model (and the FPGA flip-flops)
     let regs = reg_names(&v);

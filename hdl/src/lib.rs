@@ -278,10 +278,22 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
     })?;
     let mut files = Vec::new();
     write(&out_dir.join(CORE_FILE), &core_verilog(cfg)?, &mut files)?;
-    write(&out_dir.join(SPI_TOP_FILE), &spi_top_verilog(cfg)?, &mut files)?;
-    write(&out_dir.join("register-map.md"), &regdoc::page(), &mut files)?;
+    write(
+        &out_dir.join(SPI_TOP_FILE),
+        &spi_top_verilog(cfg)?,
+        &mut files,
+    )?;
+    write(
+        &out_dir.join("register-map.md"),
+        &regdoc::page(),
+        &mut files,
+    )?;
     write(&out_dir.join("tbn.svd"), &regdoc::svd(cfg), &mut files)?;
-    write(&out_dir.join("register-map.json"), &regdoc::json(), &mut files)?;
+    write(
+        &out_dir.join("register-map.json"),
+        &regdoc::json(),
+        &mut files,
+    )?;
     let manifest = serde_json::json!({
         "generator": "tbn-hdl",
         "version": env!("CARGO_PKG_VERSION"),
@@ -313,5 +325,8 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
         &serde_json::to_string_pretty(&manifest).expect("json"),
         &mut files,
     )?;
-    Ok(EmitReport { config: *cfg, files })
+    Ok(EmitReport {
+        config: *cfg,
+        files,
+    })
 }

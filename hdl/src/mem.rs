@@ -182,8 +182,18 @@ end
         kbm = kb - 1,
         rtop = kb + wg - 1,
         wtop = kb + sg - 1,
-        wodd = slice_writes(&format!("bank_odd[wr_word[{}:1]]", kb - 1), slices, "wr_slice", "bus_data"),
-        weven = slice_writes(&format!("bank_even[wr_word[{}:1]]", kb - 1), slices, "wr_slice", "bus_data"),
+        wodd = slice_writes(
+            &format!("bank_odd[wr_word[{}:1]]", kb - 1),
+            slices,
+            "wr_slice",
+            "bus_data"
+        ),
+        weven = slice_writes(
+            &format!("bank_even[wr_word[{}:1]]", kb - 1),
+            slices,
+            "wr_slice",
+            "bus_data"
+        ),
     )
 }
 
@@ -291,7 +301,12 @@ end
         rtop = pb + wg - 1,
         pbm = pb - 1,
         wtop = pb + sg - 1,
-        wr = slice_writes("planes[{bus_addr[13:11], wr_word}]", slices, "wr_slice", "bus_data"),
+        wr = slice_writes(
+            "planes[{bus_addr[13:11], wr_word}]",
+            slices,
+            "wr_slice",
+            "bus_data"
+        ),
     )
 }
 
@@ -351,10 +366,7 @@ impl Logic for OutMem {
             if self.we.val() {
                 let n = self._rows.len();
                 let r = low_u64(self.wrow.val()) as usize % n;
-                self._rows[r] = (
-                    low_u64(self.wa.val()) as u32,
-                    low_u64(self.wb.val()) as u32,
-                );
+                self._rows[r] = (low_u64(self.wa.val()) as u32, low_u64(self.wb.val()) as u32);
             }
         }
     }
@@ -369,7 +381,7 @@ impl Logic for OutMem {
 /// Verilog body of the output memory.
 pub fn out_mem_verilog(max_rows: usize) -> String {
     let rb = log2(max_rows);
-    let range = if rb + 1 <= 13 {
+    let range = if rb < 13 {
         format!("(bus_addr[13:{}] == {}'d0)", rb + 1, 13 - rb)
     } else {
         "1'b1".into()

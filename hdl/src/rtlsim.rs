@@ -238,7 +238,10 @@ lockstep_block!(
 
 /// Outputs of the Rust model for each cycle of `stimulus` (one vector of
 /// input values per cycle, in [`Lockstep::inputs`] order).
-pub fn run_model<B: Lockstep>(b: &mut B, stimulus: &[Vec<u128>]) -> Result<Vec<Vec<u128>>, SimError> {
+pub fn run_model<B: Lockstep>(
+    b: &mut B,
+    stimulus: &[Vec<u128>],
+) -> Result<Vec<Vec<u128>>, SimError> {
     let nout = b.outputs().len();
     let mut out = Vec::with_capacity(stimulus.len());
     b.clock().next = Clock { clk: false };
@@ -473,10 +476,19 @@ impl<const L: usize, const W: usize> SpiTarget for SpiTopSim<L, W> {
 
 impl<const L: usize, const W: usize> SpiTopSim<L, W> {
     /// A connected top with the given capacities, past its power-on reset.
-    pub fn new(tile_max: usize, max_in: usize, max_rows: usize, half: usize) -> Result<Self, SimError> {
+    pub fn new(
+        tile_max: usize,
+        max_in: usize,
+        max_rows: usize,
+        half: usize,
+    ) -> Result<Self, SimError> {
         let mut top = crate::spi::TbnSpiTop::<L, W>::new(tile_max, max_in, max_rows);
         top.connect_all();
-        let mut s = SpiTopSim { top, half, cycles: 0 };
+        let mut s = SpiTopSim {
+            top,
+            half,
+            cycles: 0,
+        };
         s.set_pins(false, true, false);
         for _ in 0..(crate::spi::POR_CYCLES + 4) {
             s.cycle()?;

@@ -149,8 +149,8 @@ impl Logic for Sequencer {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, running, draining, done_q, p_m, p_q, p_abits, p_signed, row_q,
-            plane_q, start_bit, dist_left, rem, abit, next_o, first_q, p_qm, p_rows_m1, p_abits_m1
+            self, clk, running, draining, done_q, p_m, p_q, p_abits, p_signed, row_q, plane_q,
+            start_bit, dist_left, rem, abit, next_o, first_q, p_qm, p_rows_m1, p_abits_m1
         );
         // combinational helpers: each is one adder or comparator on registers
         // (no chained carry paths; constants of the job precomputed at start)

@@ -38,7 +38,10 @@ pub const CMD_WRITE: u8 = tbn_driver::regmap::SPI_CMD_WRITE;
 pub const CMD_READ: u8 = tbn_driver::regmap::SPI_CMD_READ;
 /// Turnaround bytes between a read's address and its first data byte.
 pub const READ_DUMMY_BYTES: usize = tbn_driver::regmap::SPI_READ_DUMMY_BYTES as usize;
-const _: () = assert!(READ_DUMMY_BYTES == 1, "the bridge implements one dummy byte");
+const _: () = assert!(
+    READ_DUMMY_BYTES == 1,
+    "the bridge implements one dummy byte"
+);
 /// Largest delay, in system clock cycles, from a rising SCK edge to the MISO update.
 pub const MISO_DELAY_CYCLES: usize = 3;
 /// Smallest supported ratio `f_clk / f_sck`.
@@ -119,8 +122,8 @@ impl Logic for SpiBridge {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, sck1, sck2, sck3, cs1, cs2, mosi1, mosi2, bitcnt, shift_in, byte_idx,
-            dbyte, cmd, addr, wdata, tx, rbuf, cyc, we, adr, dat_w
+            self, clk, sck1, sck2, sck3, cs1, cs2, mosi1, mosi2, bitcnt, shift_in, byte_idx, dbyte,
+            cmd, addr, wdata, tx, rbuf, cyc, we, adr, dat_w
         );
         // 2-FF synchronisers (sck3: edge detect)
         self.sck1.d.next = self.sck.val();
@@ -134,11 +137,10 @@ impl Logic for SpiBridge {
         self.byte_done.next = self.rise.val() & (self.bitcnt.q.val() == 7);
         self.byte_in.next = (bit_cast::<8, 7>(self.shift_in.q.val()) << 1)
             | bit_cast::<8, 1>(self.mosi2.q.val().into());
-        self.addr_next.next =
-            (self.addr.q.val() << 8) | bit_cast::<24, 8>(self.byte_in.val());
+        self.addr_next.next = (self.addr.q.val() << 8) | bit_cast::<24, 8>(self.byte_in.val());
         self.addr_inc.next = self.addr.q.val() + 4;
-        self.word_in.next = (bit_cast::<32, 24>(self.wdata.q.val()) << 8)
-            | bit_cast::<32, 8>(self.byte_in.val());
+        self.word_in.next =
+            (bit_cast::<32, 24>(self.wdata.q.val()) << 8) | bit_cast::<32, 8>(self.byte_in.val());
         self.is_read.next = self.cmd.q.val() == self.c_read.val();
         self.is_write.next = self.cmd.q.val() == self.c_write.val();
         // outputs

@@ -42,7 +42,11 @@ pub enum TbError {
 /// Whether a program is on PATH.
 pub fn have_tool(name: &str) -> bool {
     Command::new(name)
-        .arg(if name == "iverilog" { "-V" } else { "--version" })
+        .arg(if name == "iverilog" {
+            "-V"
+        } else {
+            "--version"
+        })
         .output()
         .is_ok()
 }
@@ -163,14 +167,13 @@ pub fn run_icarus(core_verilog: &str, ops: &[BusOp], dir: &Path) -> Result<Vec<u
     let mut vals = Vec::new();
     for line in text.lines() {
         if let Some(v) = line.strip_prefix("R ") {
-            vals.push(u32::from_str_radix(v.trim(), 16).map_err(|_| TbError::Tool {
-                tool: "vvp",
-                detail: format!("bad read value (X or Z?): {line}"),
-            })?);
-        } else if let Some(v) = line
-            .strip_prefix("P ")
-            .or_else(|| line.strip_prefix("I "))
-        {
+            vals.push(
+                u32::from_str_radix(v.trim(), 16).map_err(|_| TbError::Tool {
+                    tool: "vvp",
+                    detail: format!("bad read value (X or Z?): {line}"),
+                })?,
+            );
+        } else if let Some(v) = line.strip_prefix("P ").or_else(|| line.strip_prefix("I ")) {
             vals.push(v.trim().parse().map_err(|_| TbError::Tool {
                 tool: "vvp",
                 detail: format!("bad value: {line}"),
@@ -421,10 +424,12 @@ pub fn run_spi_steps(
     let mut vals = Vec::new();
     for line in text.lines() {
         if let Some(v) = line.strip_prefix("B ") {
-            vals.push(u32::from_str_radix(v.trim(), 16).map_err(|_| TbError::Tool {
-                tool: "vvp",
-                detail: format!("bad MISO byte (X or Z?): {line}"),
-            })?);
+            vals.push(
+                u32::from_str_radix(v.trim(), 16).map_err(|_| TbError::Tool {
+                    tool: "vvp",
+                    detail: format!("bad MISO byte (X or Z?): {line}"),
+                })?,
+            );
         } else if let Some(v) = line.strip_prefix("P ").or_else(|| line.strip_prefix("I ")) {
             vals.push(v.trim().parse().map_err(|_| TbError::Tool {
                 tool: "vvp",
@@ -531,7 +536,9 @@ pub fn run_spi_icarus(
             } if *report_from < mosi.len() => {
                 let bytes = take(&mut at, mosi.len() - report_from)?;
                 for c in bytes.chunks_exact(4) {
-                    out.push(u32::from_be_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]));
+                    out.push(u32::from_be_bytes([
+                        c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8,
+                    ]));
                 }
             }
             SpiStep::Frame { .. } | SpiStep::Idle(_) => {}

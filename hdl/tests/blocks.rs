@@ -6,7 +6,6 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rust_hdl::prelude::*;
 use tbn_driver::regmap;
 use tbn_hdl::control::{Control, IdValues};
 use tbn_hdl::engine::{engine_latency, Engine};
@@ -24,7 +23,11 @@ fn icarus_or_skip() -> bool {
     }
 }
 
-fn run_lockstep<B: Lockstep>(mk: impl Fn() -> B, stim: &[Vec<u128>], skip: usize) -> Vec<Vec<u128>> {
+fn run_lockstep<B: Lockstep>(
+    mk: impl Fn() -> B,
+    stim: &[Vec<u128>],
+    skip: usize,
+) -> Vec<Vec<u128>> {
     let mut b = mk();
     let v = block_verilog(&mut b);
     let mut b = mk();
@@ -68,7 +71,11 @@ fn engine_stimulus(issues: &[EIssue]) -> Vec<Vec<u128>> {
     let mut out = Vec::new();
     for t in 0..issues.len() + 1 {
         let cur = issues.get(t).copied().unwrap_or_default();
-        let prev = if t > 0 { issues[t - 1] } else { EIssue::default() };
+        let prev = if t > 0 {
+            issues[t - 1]
+        } else {
+            EIssue::default()
+        };
         out.push(vec![
             cur.flush as u128,
             cur.valid as u128,
@@ -98,7 +105,11 @@ fn issue_ref(l: usize, w: usize, is: &EIssue) -> (i64, i64) {
         bits(is.lo, l)
     } else {
         let lo_part = is.lo >> off;
-        let hi_part = if w >= 128 { is.hi << (128 - off) } else { is.hi << (w - off) };
+        let hi_part = if w >= 128 {
+            is.hi << (128 - off)
+        } else {
+            is.hi << (w - off)
+        };
         bits(lo_part | if off + l > w { hi_part } else { 0 }, l)
     };
     let slice = (is.abit % w) / l;
@@ -161,7 +172,10 @@ fn engine_expected(l: usize, w: usize, issues: &[EIssue]) -> Vec<(usize, i32, i3
 }
 
 fn rand_word(rng: &mut impl Rng, w: usize) -> u128 {
-    bits(((rng.gen::<u64>() as u128) << 64) | rng.gen::<u64>() as u128, w)
+    bits(
+        ((rng.gen::<u64>() as u128) << 64) | rng.gen::<u64>() as u128,
+        w,
+    )
 }
 
 fn run_engine<const L: usize, const W: usize>(issues: &[EIssue]) -> Vec<(usize, usize, i32, i32)>
@@ -184,7 +198,11 @@ fn random_issues(rng: &mut impl Rng, l: usize, w: usize, n: usize) -> Vec<EIssue
             bit_off: rng.gen_range(0..256),
             abit: rng.gen_range(0..256),
             nvalid: rng.gen_range(0..=l + 2),
-            segb: if rng.gen_bool(0.5) { l } else { rng.gen_range(0..=l) },
+            segb: if rng.gen_bool(0.5) {
+                l
+            } else {
+                rng.gen_range(0..=l)
+            },
             plane: rng.gen_range(0..8),
             neg: rng.gen_bool(0.3),
             xnor: rng.gen_bool(0.4),
@@ -304,7 +322,11 @@ where
         let mut ones = 0;
         for i in 0..L {
             let p = off + i;
-            let bit = if p < W { (is.lo >> p) & 1 } else { (is.hi >> (p - W)) & 1 };
+            let bit = if p < W {
+                (is.lo >> p) & 1
+            } else {
+                (is.hi >> (p - W)) & 1
+            };
             ones += bit as i32;
         }
         assert_eq!(g.2, 2 * ones - L as i32, "L {L} offset {off}");
@@ -359,7 +381,11 @@ fn engine_accumulator_all_widths() {
                 let dot: i64 = (0..m)
                     .map(|k| {
                         let tv = if t[k] { 1 } else { -1 };
-                        let xv = if abits == 1 { 2 * x[k] as i64 - 1 } else { x[k] as i64 };
+                        let xv = if abits == 1 {
+                            2 * x[k] as i64 - 1
+                        } else {
+                            x[k] as i64
+                        };
                         tv * xv
                     })
                     .sum();
@@ -391,9 +417,13 @@ fn engine_accumulator_all_widths() {
                             first: c == 0 && b == 0,
                             last: c + 1 == chunks && b + 1 == abits,
                             row,
-                            lo: lo | (junk & mask_hi & bits(u128::MAX, L)) | (junk & !bits(u128::MAX, L)),
+                            lo: lo
+                                | (junk & mask_hi & bits(u128::MAX, L))
+                                | (junk & !bits(u128::MAX, L)),
                             hi: rand_word(&mut rng, W),
-                            act: act | (junk & !bits(u128::MAX, 2 * L) & bits(u128::MAX, W)) | (junk & bits(u128::MAX, L)),
+                            act: act
+                                | (junk & !bits(u128::MAX, 2 * L) & bits(u128::MAX, W))
+                                | (junk & bits(u128::MAX, L)),
                             ..Default::default()
                         });
                     }
@@ -404,7 +434,10 @@ fn engine_accumulator_all_widths() {
     }
     issues.extend((0..engine_latency(L) + 2).map(|_| EIssue::default()));
     let got = run_engine::<L, W>(&issues);
-    assert_eq!(got.iter().map(|g| (g.1, g.2, g.3)).collect::<Vec<_>>(), want);
+    assert_eq!(
+        got.iter().map(|g| (g.1, g.2, g.3)).collect::<Vec<_>>(),
+        want
+    );
 }
 
 /// A flush drops every issue in flight: no write of the interrupted row.
@@ -448,9 +481,9 @@ fn tile_memory_rust_vs_verilog() {
         let mut stim = Vec::new();
         let mut image = vec![0u32; words32];
         // initialise every word, then random writes (random byte lanes) and reads
-        for a in 0..words32 {
+        for (a, slot) in image.iter_mut().enumerate() {
             let d: u32 = rng.gen();
-            image[a] = d;
+            *slot = d;
             stim.push(vec![1, 0xF, a as u128, d as u128, 0]);
         }
         let init = stim.len() + 1;
@@ -460,7 +493,13 @@ fn tile_memory_rust_vs_verilog() {
             let sel = rng.gen_range(0..16u32);
             let d: u32 = rng.gen();
             let rd = rng.gen_range(0..(depth - 1) * w);
-            stim.push(vec![we as u128, sel as u128, a as u128, d as u128, rd as u128]);
+            stim.push(vec![
+                we as u128,
+                sel as u128,
+                a as u128,
+                d as u128,
+                rd as u128,
+            ]);
         }
         let out = if w == 32 {
             run_lockstep(|| TileMem::<32>::new(tile_max, lanes), &stim, init)
@@ -526,7 +565,13 @@ fn act_and_out_memories_rust_vs_verilog() {
     let rows = 16;
     let mut stim = Vec::new();
     for r in 0..rows as u128 {
-        stim.push(vec![1, r, rng.gen::<u32>() as u128, rng.gen::<u32>() as u128, 0]);
+        stim.push(vec![
+            1,
+            r,
+            rng.gen::<u32>() as u128,
+            rng.gen::<u32>() as u128,
+            0,
+        ]);
     }
     let init = stim.len() + 1;
     for _ in 0..400 {
@@ -561,7 +606,17 @@ fn control() -> Control {
 
 /// Control inputs: rst, wb_adr, wb_dat_w, wb_we, wb_sel, wb_stb, wb_cyc, out_rdata, seq_busy, seq_done.
 #[allow(clippy::too_many_arguments)]
-fn cin(rst: bool, adr: u32, dw: u32, we: bool, sel: u32, stb: bool, out: u32, busy: bool, done: bool) -> Vec<u128> {
+fn cin(
+    rst: bool,
+    adr: u32,
+    dw: u32,
+    we: bool,
+    sel: u32,
+    stb: bool,
+    out: u32,
+    busy: bool,
+    done: bool,
+) -> Vec<u128> {
     vec![
         rst as u128,
         (adr >> 2) as u128,
@@ -620,7 +675,10 @@ fn control_wishbone_protocol_and_lockstep() {
     }
     let scripted = stim.len();
     // random traffic (stb held for random lengths, random sel, addresses near registers/windows)
-    let addrs = [0x00u32, 0x1C, 0x20, 0x24, 0x28, 0x2C, 0x30, 0x34, 0x38, 0x3C, 0x40, 0x100, 0x1_0000, 0x1_0004, 0x1_FFFC, 0x2_0000, 0x3_0000, 0x4_0000, 0x7_FFFC];
+    let addrs = [
+        0x00u32, 0x1C, 0x20, 0x24, 0x28, 0x2C, 0x30, 0x34, 0x38, 0x3C, 0x40, 0x100, 0x1_0000,
+        0x1_0004, 0x1_FFFC, 0x2_0000, 0x3_0000, 0x4_0000, 0x7_FFFC,
+    ];
     for _ in 0..1500 {
         let a = addrs[rng.gen_range(0..addrs.len())];
         stim.push(cin(
@@ -642,7 +700,12 @@ fn control_wishbone_protocol_and_lockstep() {
         assert_eq!(out[c + 1][1], 1, "ack one cycle after stb & cyc ({k})");
         assert_eq!(out[c + 2][1], 0, "ack lasts one cycle ({k})");
         if let Some(v) = script[k].4 {
-            assert_eq!(out[c + 1][0] as u32, v, "read of access {k}: {:?}", script[k]);
+            assert_eq!(
+                out[c + 1][0] as u32,
+                v,
+                "read of access {k}: {:?}",
+                script[k]
+            );
         }
     }
     // protocol on random traffic: ack only the cycle after a request, never two in a row
@@ -650,7 +713,11 @@ fn control_wishbone_protocol_and_lockstep() {
         let req_prev = stim[c - 1][5] == 1 && stim[c - 1][6] == 1;
         let ack_prev = out[c - 1][1] == 1;
         let rst_prev = stim[c - 1][0] == 1;
-        assert_eq!(out[c][1] == 1, req_prev && !ack_prev && !rst_prev, "ack at cycle {c}");
+        assert_eq!(
+            out[c][1] == 1,
+            req_prev && !ack_prev && !rst_prev,
+            "ack at cycle {c}"
+        );
     }
 }
 
@@ -679,7 +746,16 @@ fn sequencer_rust_vs_verilog() {
         for i in 0..len {
             let abort = rng.gen_ratio(1, 3000);
             let active = (i < len - 2 || rng.gen_bool(0.5)) as u128;
-            stim.push(vec![abort as u128, rng.gen_ratio(1, 50) as u128, m, q, rows, abits, signed, active]);
+            stim.push(vec![
+                abort as u128,
+                rng.gen_ratio(1, 50) as u128,
+                m,
+                q,
+                rows,
+                abits,
+                signed,
+                active,
+            ]);
         }
         for _ in 0..3 {
             stim.push(vec![0, 0, m, q, rows, abits, signed, 0]);

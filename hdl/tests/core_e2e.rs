@@ -70,7 +70,11 @@ fn random_job(rng: &mut impl Rng, cfg: &Config) -> (Job, Vec<(i32, i32)>) {
             tile,
             x,
         };
-        assert_eq!(expected, reference_accumulators(&job), "golden vs reference");
+        assert_eq!(
+            expected,
+            reference_accumulators(&job),
+            "golden vs reference"
+        );
         return (job, expected);
     }
 }
@@ -98,7 +102,11 @@ fn run_random(lanes: usize, jobs: usize, seed: u64) {
         let status = vals[at + 1];
         let cycles = vals[at + 2];
         at += 3;
-        assert_eq!(status & regmap::STATUS_DONE, regmap::STATUS_DONE, "job {job:?}");
+        assert_eq!(
+            status & regmap::STATUS_DONE,
+            regmap::STATUS_DONE,
+            "job {job:?}"
+        );
         assert_eq!(status & regmap::STATUS_ERROR, 0, "status {status:#x}");
         let issue = (job.rows * job.m.div_ceil(lanes) * job.abits) as f64;
         let bound = 1.10 * issue + 64.0;

@@ -58,7 +58,8 @@ impl Script {
     }
     fn irq(&mut self, level: bool, label: &str) {
         self.ops.push(BusOp::Irq);
-        self.checks.push((label.to_string(), Check::Eq(level as u32)));
+        self.checks
+            .push((label.to_string(), Check::Eq(level as u32)));
     }
     fn idle(&mut self, n: u32) {
         self.ops.push(BusOp::Idle(n));
@@ -75,8 +76,16 @@ impl Script {
     /// Read and check the outputs of `job`.
     fn outputs(&mut self, job: &Job, label: &str) {
         for (j, (a, b)) in reference_accumulators(job).into_iter().enumerate() {
-            self.r(regmap::out_offset(j as u32, false), Check::Eq(a as u32), &format!("{label} row {j} dot_a"));
-            self.r(regmap::out_offset(j as u32, true), Check::Eq(b as u32), &format!("{label} row {j} dot_b"));
+            self.r(
+                regmap::out_offset(j as u32, false),
+                Check::Eq(a as u32),
+                &format!("{label} row {j} dot_a"),
+            );
+            self.r(
+                regmap::out_offset(j as u32, true),
+                Check::Eq(b as u32),
+                &format!("{label} row {j} dot_b"),
+            );
         }
     }
     /// A whole valid job, checked.
@@ -149,9 +158,19 @@ fn start_or_memory_write_while_busy() {
     s.w(regmap::CTRL, regmap::CTRL_START);
     s.idle(20);
     s.w(regmap::CTRL, regmap::CTRL_START);
-    s.status(true, false, Some(ErrorCode::StartWhileBusy), "second start refused");
+    s.status(
+        true,
+        false,
+        Some(ErrorCode::StartWhileBusy),
+        "second start refused",
+    );
     s.wait_idle();
-    s.status(false, true, Some(ErrorCode::StartWhileBusy), "job done, error kept");
+    s.status(
+        false,
+        true,
+        Some(ErrorCode::StartWhileBusy),
+        "job done, error kept",
+    );
     s.r(regmap::JOB_COUNT, Check::Eq(1), "one job");
     s.outputs(&long, "job after refused start");
     s.w(regmap::STATUS, regmap::STATUS_ERROR | regmap::STATUS_DONE);
@@ -162,7 +181,12 @@ fn start_or_memory_write_while_busy() {
     s.w(regmap::TILE_BASE, 0xFFFF_FFFF);
     s.w(regmap::TILE_BASE + 8, 0);
     s.w(regmap::act_word_offset(0, 0), 0x5555_5555);
-    s.status(true, false, Some(ErrorCode::MemoryBusy), "memory write while busy");
+    s.status(
+        true,
+        false,
+        Some(ErrorCode::MemoryBusy),
+        "memory write while busy",
+    );
     s.wait_idle();
     s.outputs(&long, "job with ignored memory writes");
     s.r(regmap::JOB_COUNT, Check::Eq(2), "two jobs");
@@ -188,28 +212,62 @@ fn capacity_checks_refuse_and_recover() {
     let ab = regmap::job_abits(2, true);
     // (register, bad value, expected code)
     let cases: Vec<(u32, u32, ErrorCode)> = vec![
-        (regmap::JOB_ABITS, regmap::job_abits(0, false), ErrorCode::BadActivationBits),
-        (regmap::JOB_ABITS, regmap::job_abits(9, true), ErrorCode::BadActivationBits),
+        (
+            regmap::JOB_ABITS,
+            regmap::job_abits(0, false),
+            ErrorCode::BadActivationBits,
+        ),
+        (
+            regmap::JOB_ABITS,
+            regmap::job_abits(9, true),
+            ErrorCode::BadActivationBits,
+        ),
         (regmap::JOB_ABITS, 0xF, ErrorCode::BadActivationBits),
         (regmap::JOB_M, 0, ErrorCode::BadRowLength),
-        (regmap::JOB_M, CFG.max_in as u32 + 1, ErrorCode::BadRowLength),
+        (
+            regmap::JOB_M,
+            CFG.max_in as u32 + 1,
+            ErrorCode::BadRowLength,
+        ),
         (regmap::JOB_M, 0x100_0000, ErrorCode::BadRowLength),
         (regmap::JOB_Q, m - 1, ErrorCode::BadTileLength),
-        (regmap::JOB_Q, CFG.tile_max as u32 + 1, ErrorCode::BadTileLength),
+        (
+            regmap::JOB_Q,
+            CFG.tile_max as u32 + 1,
+            ErrorCode::BadTileLength,
+        ),
         (regmap::JOB_Q, 0xFFFF_FFFF, ErrorCode::BadTileLength),
         (regmap::JOB_ROWS, 0, ErrorCode::BadRowCount),
-        (regmap::JOB_ROWS, CFG.max_rows as u32 + 1, ErrorCode::BadRowCount),
+        (
+            regmap::JOB_ROWS,
+            CFG.max_rows as u32 + 1,
+            ErrorCode::BadRowCount,
+        ),
         (regmap::JOB_ROWS, 0x4000 + 1, ErrorCode::BadRowCount),
     ];
     for (k, &(reg, bad, code)) in cases.iter().enumerate() {
         s.w(reg, bad);
         s.w(regmap::CTRL, regmap::CTRL_START);
         s.idle(3);
-        s.status(false, false, Some(code), &format!("case {k}: reg {reg:#x} = {bad:#x}"));
-        s.r(regmap::JOB_COUNT, Check::Eq(0), &format!("case {k}: not started"));
+        s.status(
+            false,
+            false,
+            Some(code),
+            &format!("case {k}: reg {reg:#x} = {bad:#x}"),
+        );
+        s.r(
+            regmap::JOB_COUNT,
+            Check::Eq(0),
+            &format!("case {k}: not started"),
+        );
         // a second error keeps the first code
         s.w(regmap::CTRL, regmap::CTRL_START);
-        s.status(false, false, Some(code), &format!("case {k}: first code kept"));
+        s.status(
+            false,
+            false,
+            Some(code),
+            &format!("case {k}: first code kept"),
+        );
         s.w(regmap::STATUS, regmap::STATUS_ERROR);
         s.status(false, false, None, &format!("case {k}: cleared"));
         // restore the good value
@@ -227,7 +285,12 @@ fn capacity_checks_refuse_and_recover() {
     s.w(regmap::JOB_Q, 0);
     s.w(regmap::JOB_ROWS, 0);
     s.w(regmap::CTRL, regmap::CTRL_START);
-    s.status(false, false, Some(ErrorCode::BadActivationBits), "A checked first");
+    s.status(
+        false,
+        false,
+        Some(ErrorCode::BadActivationBits),
+        "A checked first",
+    );
     s.w(regmap::STATUS, regmap::STATUS_ERROR);
     s.w(regmap::JOB_ABITS, ab);
     s.w(regmap::CTRL, regmap::CTRL_START);
@@ -271,16 +334,32 @@ fn unmapped_addresses_soft_reset_and_irq() {
     // write-only windows read 0; OUT beyond MAX_ROWS reads 0
     s.r(regmap::TILE_BASE, Check::Eq(0), "TILE reads 0");
     s.r(regmap::ACT_BASE, Check::Eq(0), "ACT reads 0");
-    s.r(regmap::out_offset(CFG.max_rows as u32, false), Check::Eq(0), "OUT beyond MAX_ROWS");
-    s.r(regmap::ID_MAGIC, Check::Eq(regmap::MAGIC), "registers still fine");
+    s.r(
+        regmap::out_offset(CFG.max_rows as u32, false),
+        Check::Eq(0),
+        "OUT beyond MAX_ROWS",
+    );
+    s.r(
+        regmap::ID_MAGIC,
+        Check::Eq(regmap::MAGIC),
+        "registers still fine",
+    );
     // soft reset in the middle of a layer
     s.load(&long);
     s.w(regmap::CTRL, regmap::CTRL_START);
     s.idle(500);
-    s.r(regmap::STATUS, Check::Masked(regmap::STATUS_BUSY, regmap::STATUS_BUSY), "busy before the soft reset");
+    s.r(
+        regmap::STATUS,
+        Check::Masked(regmap::STATUS_BUSY, regmap::STATUS_BUSY),
+        "busy before the soft reset",
+    );
     s.w(regmap::CTRL, regmap::CTRL_SOFT_RESET);
     s.status(false, false, None, "soft reset: idle at once");
-    s.r(regmap::JOB_COUNT, Check::Eq(0), "soft reset clears JOB_COUNT");
+    s.r(
+        regmap::JOB_COUNT,
+        Check::Eq(0),
+        "soft reset clears JOB_COUNT",
+    );
     s.r(regmap::CYCLES, Check::Eq(0), "soft reset clears CYCLES");
     s.idle(40);
     s.status(false, false, None, "no late completion after the abort");

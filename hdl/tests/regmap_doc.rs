@@ -23,8 +23,14 @@ fn register_map_doc_is_generated() {
 fn svd_and_json_are_well_formed() {
     let cfg = tbn_hdl::Config::default();
     let svd = tbn_hdl::regdoc::svd(&cfg);
-    assert_eq!(svd.matches("<register>").count(), svd.matches("</register>").count());
-    assert!(svd.contains("<name>CFG_LANES</name>") && svd.contains("<resetValue>0x00000020</resetValue>"));
+    assert_eq!(
+        svd.matches("<register>").count(),
+        svd.matches("</register>").count()
+    );
+    assert!(
+        svd.contains("<name>CFG_LANES</name>")
+            && svd.contains("<resetValue>0x00000020</resetValue>")
+    );
     let json: serde_json::Value = serde_json::from_str(&tbn_hdl::regdoc::json()).unwrap();
     assert_eq!(json["magic"], tbn_driver::regmap::MAGIC);
     assert_eq!(

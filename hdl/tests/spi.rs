@@ -11,11 +11,13 @@ use rand::{Rng, SeedableRng};
 use rust_hdl::prelude::*;
 use std::collections::HashMap;
 use tbn_driver::regmap;
-use tbn_hdl::rtlsim::{block_verilog, lockstep, settle, spi_frame, tick, SimError, SpiTarget, SpiTopSim};
+use tbn_hdl::rtlsim::{
+    block_verilog, lockstep, settle, spi_frame, tick, SimError, SpiTarget, SpiTopSim,
+};
 use tbn_hdl::spi::{read_frame, read_frame_words, write_frame, SpiBridge, CMD_READ};
 use tbn_hdl::testbench::{
-    have_tool, job_ops, reference_accumulators, run_spi_icarus, run_spi_steps, BusOp, Job,
-    SpiStep, SpiTiming,
+    have_tool, job_ops, reference_accumulators, run_spi_icarus, run_spi_steps, BusOp, Job, SpiStep,
+    SpiTiming,
 };
 use tbn_hdl::{core_verilog, spi_top_verilog, Config};
 
@@ -63,7 +65,11 @@ impl SpiTarget for BridgeBench {
         settle(&mut self.b)?;
         // slave: ack `wait + 1` cycles after the request, for one cycle
         let req = self.b.wb_cyc.val() && self.b.wb_stb.val();
-        assert_eq!(self.b.wb_sel.val().index(), 0xF, "bridge writes whole words");
+        assert_eq!(
+            self.b.wb_sel.val().index(),
+            0xF,
+            "bridge writes whole words"
+        );
         self.b.wb_ack.next = false;
         if req {
             if self.count == self.wait + 1 {
@@ -116,7 +122,11 @@ fn bridge_rust_model_framing() {
         );
         // burst read back, one dummy byte
         let rx = spi_frame(&mut t, half, &read_frame(0x4_0010, 3)).unwrap();
-        assert_eq!(rx[..5], [0; 5], "MISO 0 during command, address and dummy byte");
+        assert_eq!(
+            rx[..5],
+            [0; 5],
+            "MISO 0 during command, address and dummy byte"
+        );
         assert_eq!(read_frame_words(&rx), words, "half {half} wait {wait}");
         // incomplete trailing word dropped; bits 1:0 of the address ignored
         for _ in 0..2 * wait + 4 {
@@ -135,7 +145,12 @@ fn bridge_rust_model_framing() {
             t.cycle().unwrap();
         }
         t.log.clear();
-        let rx = spi_frame(&mut t, half, &[0x55, 0, 0, 0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]).unwrap();
+        let rx = spi_frame(
+            &mut t,
+            half,
+            &[0x55, 0, 0, 0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+        )
+        .unwrap();
         assert!(t.log.is_empty() && rx.iter().all(|&b| b == 0));
         // a frame aborted in the middle of a byte leaves no trace
         let mut bits = 0;
@@ -296,7 +311,8 @@ fn id_ops() -> (Vec<BusOp>, Vec<u32>, usize) {
 fn spi_top_rust_model_id_scratch() {
     for half in [2, 3] {
         let cfg = small_cfg(8);
-        let mut sim = SpiTopSim::<8, 32>::new(cfg.tile_max, cfg.max_in, cfg.max_rows, half).unwrap();
+        let mut sim =
+            SpiTopSim::<8, 32>::new(cfg.tile_max, cfg.max_in, cfg.max_rows, half).unwrap();
         let (ops, expect, _) = id_ops();
         assert_eq!(sim.run_ops(&ops).unwrap(), expect, "half {half}");
     }
@@ -403,7 +419,10 @@ fn check_job_values(vals: &[u32], jobs: &[(Job, Vec<(i32, i32)>)], seed: u64) {
     for (job, acc) in jobs {
         let status = vals[at + 1];
         at += 3;
-        assert_eq!(status & (regmap::STATUS_DONE | regmap::STATUS_ERROR), regmap::STATUS_DONE);
+        assert_eq!(
+            status & (regmap::STATUS_DONE | regmap::STATUS_ERROR),
+            regmap::STATUS_DONE
+        );
         for (j, &(a, b)) in acc.iter().enumerate() {
             assert_eq!(
                 (vals[at] as i32, vals[at + 1] as i32),

@@ -26,7 +26,11 @@ fn lint(lanes: usize) {
     let dir = tempfile::tempdir().unwrap();
     let c = cfg(lanes);
     std::fs::write(dir.path().join("tbn_core.v"), core_verilog(&c).unwrap()).unwrap();
-    std::fs::write(dir.path().join("tbn_spi_top.v"), spi_top_verilog(&c).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("tbn_spi_top.v"),
+        spi_top_verilog(&c).unwrap(),
+    )
+    .unwrap();
     for (top, files) in [
         ("tbn_core", vec!["tbn_core.v"]),
         ("tbn_spi_top", vec!["tbn_core.v", "tbn_spi_top.v"]),
@@ -79,10 +83,21 @@ fn validate_and_icarus_compile() {
             std::fs::write(dir.path().join("tbn_spi_top.v"), &top).unwrap();
             let out = Command::new("iverilog")
                 .current_dir(dir.path())
-                .args(["-o", "a.vvp", "-s", "tbn_spi_top", "tbn_core.v", "tbn_spi_top.v"])
+                .args([
+                    "-o",
+                    "a.vvp",
+                    "-s",
+                    "tbn_spi_top",
+                    "tbn_core.v",
+                    "tbn_spi_top.v",
+                ])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         } else {
             eprintln!("SKIP: iverilog not found on PATH");
         }
@@ -100,10 +115,16 @@ fn spi_top_uses_the_core_module() {
         max_rows: 32,
     };
     let top = spi_top_verilog(&c).unwrap();
-    let names: Vec<String> = tbn_hdl::split_modules(&top).into_iter().map(|m| m.0).collect();
+    let names: Vec<String> = tbn_hdl::split_modules(&top)
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
     assert_eq!(names[0], "tbn_spi_top");
     assert!(names.contains(&"tbn_spi_top$bridge".to_string()));
-    assert!(names.iter().all(|n| n.starts_with("tbn_spi_top")), "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("tbn_spi_top")),
+        "{names:?}"
+    );
     assert!(top.contains("tbn_core core("), "instantiates tbn_core");
     assert!(!top.contains("module tbn_core"));
 }
@@ -111,8 +132,16 @@ fn spi_top_uses_the_core_module() {
 /// Synthesize for iCE40; returns (LUT4 count, SB_RAM40_4K count).
 fn synth(config: Config) -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("tbn_core.v"), core_verilog(&config).unwrap()).unwrap();
-    std::fs::write(dir.path().join("tbn_spi_top.v"), spi_top_verilog(&config).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("tbn_core.v"),
+        core_verilog(&config).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tbn_spi_top.v"),
+        spi_top_verilog(&config).unwrap(),
+    )
+    .unwrap();
     let out = Command::new("yosys")
         .current_dir(dir.path())
         .args([
@@ -125,7 +154,10 @@ fn synth(config: Config) -> (usize, usize) {
     let log =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "synth {config:?} failed: {log}");
-    assert!(!log.to_lowercase().contains("latch inferred"), "latch: {log}");
+    assert!(
+        !log.to_lowercase().contains("latch inferred"),
+        "latch: {log}"
+    );
     let stat = std::fs::read_to_string(dir.path().join("stat.txt")).unwrap();
     let count = |cell: &str| -> usize {
         stat.lines()
@@ -148,5 +180,8 @@ fn synth_ice40_up5k_recommended_config_fits() {
     // tile (32768 + 32 bits), activations (8 x 1024 bits), outputs (256 x 64 bits) in BRAM
     assert!(brams >= 8, "only {brams} BRAMs: memories not mapped");
     assert!(brams <= 30, "{brams} BRAMs do not fit the UP5K (30)");
-    assert!(luts <= 5280 * 9 / 10, "{luts} LUT4 leave too little room on the UP5K (5280)");
+    assert!(
+        luts <= 5280 * 9 / 10,
+        "{luts} LUT4 leave too little room on the UP5K (5280)"
+    );
 }
