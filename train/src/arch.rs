@@ -78,7 +78,10 @@ fn num(spec: &str, tok: &str, what: &str) -> Result<usize> {
 impl Arch {
     /// Parses `mlp:...` or `cnn:...` (see the module documentation).
     pub fn parse(spec: &str) -> Result<Arch> {
-        let err = |msg: String| TrainError::Arch { spec: spec.into(), msg };
+        let err = |msg: String| TrainError::Arch {
+            spec: spec.into(),
+            msg,
+        };
         let (kind, rest) = spec
             .split_once(':')
             .ok_or_else(|| err("expected `mlp:<sizes>` or `cnn:<blocks>`".into()))?;
@@ -99,7 +102,10 @@ impl Arch {
                     spec: spec.into(),
                     kind: ArchKind::Mlp,
                     mlp_inputs: Some(sizes[0]),
-                    blocks: sizes[1..sizes.len() - 1].iter().map(|&out| Block::Fc { out }).collect(),
+                    blocks: sizes[1..sizes.len() - 1]
+                        .iter()
+                        .map(|&out| Block::Fc { out })
+                        .collect(),
                     classes: sizes[sizes.len() - 1],
                 })
             }
@@ -111,15 +117,24 @@ impl Arch {
                 for t in body {
                     let b = if let Some(n) = t.strip_prefix("fc") {
                         seen_fc = true;
-                        Block::Fc { out: num(spec, n, "fc width")? }
+                        Block::Fc {
+                            out: num(spec, n, "fc width")?,
+                        }
                     } else if let Some(k) = t.strip_prefix('p') {
-                        Block::Pool { k: num(spec, k, "pool size")? }
+                        Block::Pool {
+                            k: num(spec, k, "pool size")?,
+                        }
                     } else if let Some((n, k)) = t.split_once('c') {
                         let k = num(spec, k, "kernel size")?;
                         if k % 2 == 0 {
-                            return Err(err(format!("kernel size {k} in {t:?} must be odd (same padding)")));
+                            return Err(err(format!(
+                                "kernel size {k} in {t:?} must be odd (same padding)"
+                            )));
                         }
-                        Block::Conv { out: num(spec, n, "channel count")?, k }
+                        Block::Conv {
+                            out: num(spec, n, "channel count")?,
+                            k,
+                        }
                     } else {
                         return Err(err(format!(
                             "unknown block {t:?} (use <n>c<k>, p<k>, fc<n>)"
@@ -130,7 +145,13 @@ impl Arch {
                     }
                     blocks.push(b);
                 }
-                Ok(Arch { spec: spec.into(), kind: ArchKind::Cnn, mlp_inputs: None, blocks, classes })
+                Ok(Arch {
+                    spec: spec.into(),
+                    kind: ArchKind::Cnn,
+                    mlp_inputs: None,
+                    blocks,
+                    classes,
+                })
             }
             other => Err(err(format!("unknown kind {other:?} (use mlp or cnn)"))),
         }
@@ -163,7 +184,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_strings() {
-        for s in ["mlp:784", "mlp:784--10", "mlp:784-x-10", "rnn:1-2", "cnn:32c4-10", "cnn:fc10-p2-10", "cnn:3q3-10", "784-10"] {
+        for s in [
+            "mlp:784",
+            "mlp:784--10",
+            "mlp:784-x-10",
+            "rnn:1-2",
+            "cnn:32c4-10",
+            "cnn:fc10-p2-10",
+            "cnn:3q3-10",
+            "784-10",
+        ] {
             assert!(Arch::parse(s).is_err(), "{s} should be rejected");
         }
     }

@@ -22,7 +22,11 @@ pub struct Dataset {
 
 impl Dataset {
     /// Loads IDX images and labels (plain or gzip), keeping the first `limit` images if given.
-    pub fn load(images: impl AsRef<Path>, labels: impl AsRef<Path>, limit: Option<usize>) -> Result<Dataset> {
+    pub fn load(
+        images: impl AsRef<Path>,
+        labels: impl AsRef<Path>,
+        limit: Option<usize>,
+    ) -> Result<Dataset> {
         let imgs = tbn_golden::idx::read_images(images.as_ref())?;
         let labs = tbn_golden::idx::read_labels(labels.as_ref())?;
         if imgs.count != labs.len() {
@@ -36,10 +40,16 @@ impl Dataset {
         }
         let count = limit.map_or(imgs.count, |l| l.min(imgs.count));
         if count == 0 {
-            return Err(TrainError::Data(format!("{} has no images", images.as_ref().display())));
+            return Err(TrainError::Data(format!(
+                "{} has no images",
+                images.as_ref().display()
+            )));
         }
         let per = imgs.rows * imgs.cols;
-        let pixels = imgs.pixels[..count * per].iter().map(|&p| f32::from(p) / 255.0).collect();
+        let pixels = imgs.pixels[..count * per]
+            .iter()
+            .map(|&p| f32::from(p) / 255.0)
+            .collect();
         Ok(Dataset {
             count,
             rows: imgs.rows,

@@ -22,5 +22,5 @@ pub mod trainer;
 pub use arch::Arch;
 pub use data::Dataset;
 pub use error::{Result, TrainError};
-pub use net::{Mode, Net, TilePolicy};
+pub use net::{Mode, Net, NetOptions, TilePolicy};
 pub use trainer::{train, TrainConfig, TrainReport, Trained};

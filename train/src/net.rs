@@ -2,6 +2,7 @@
 //! inference form), and its export into a golden [`Model`].
 
 use candle_core::{Device, Tensor, Var};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tbn_golden::model::{BatchNorm, Conv2d, Layer, Linear, Model, Shape};
 
@@ -28,7 +29,9 @@ impl std::str::FromStr for Mode {
             "tbn" => Ok(Mode::Tbn),
             "binary" => Ok(Mode::Binary),
             "f32" => Ok(Mode::F32),
-            other => Err(TrainError::Config(format!("unknown mode {other:?} (use tbn, binary or f32)"))),
+            other => Err(TrainError::Config(format!(
+                "unknown mode {other:?} (use tbn, binary or f32)"
+            ))),
         }
     }
 }
@@ -108,6 +111,20 @@ pub enum NetLayer {
     MaxPool(usize),
     /// Flatten to `(batch, features)`.
     Flatten,
+    /// Inverted dropout with this drop rate while training (seeded masks);
+    /// the identity at inference, so it is not exported.
+    Dropout(f32),
+}
+
+/// Regularisation and normalisation options of [`Net::new`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct NetOptions {
+    /// Batch-norm after the hidden layers of an MLP (CNNs always have it).
+    pub mlp_batch_norm: bool,
+    /// Dropout rate on the input while training.
+    pub input_dropout: f32,
+    /// Dropout rate after every hidden fully connected layer while training.
+    pub dropout: f32,
 }
 
 /// A trainable network.
@@ -132,9 +149,26 @@ struct WeightedPlan {
 
 impl Net {
     /// Builds the network for images of `rows x cols` with the seeded `rng`.
-    pub fn new(arch: &Arch, policy: TilePolicy, (rows, cols): (usize, usize), use_bn_mlp: bool, rng: &mut ChaCha8Rng) -> Result<Net> {
+    pub fn new(
+        arch: &Arch,
+        policy: TilePolicy,
+        (rows, cols): (usize, usize),
+        opts: NetOptions,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Net> {
+        let use_bn_mlp = opts.mlp_batch_norm;
+        for r in [opts.input_dropout, opts.dropout] {
+            if !(0.0..1.0).contains(&r) {
+                return Err(TrainError::Config(format!(
+                    "dropout rate {r} must be in [0, 1)"
+                )));
+            }
+        }
         let dev = Device::Cpu;
-        let err = |msg: String| TrainError::Arch { spec: arch.spec.clone(), msg };
+        let err = |msg: String| TrainError::Arch {
+            spec: arch.spec.clone(),
+            msg,
+        };
         if policy.mode == Mode::Tbn && policy.p == 0 {
             return Err(TrainError::Config("p must be at least 1".into()));
         }
@@ -142,7 +176,10 @@ impl Net {
             ArchKind::Mlp => {
                 let n = arch.mlp_inputs.unwrap_or(0);
                 if n != rows * cols {
-                    return Err(err(format!("declares {n} inputs but the images have {rows} x {cols} = {} pixels", rows * cols)));
+                    return Err(err(format!(
+                        "declares {n} inputs but the images have {rows} x {cols} = {} pixels",
+                        rows * cols
+                    )));
                 }
                 Shape::Vector(n)
             }
@@ -155,28 +192,46 @@ impl Net {
         for b in &arch.blocks {
             match (*b, shape) {
                 (Block::Conv { out, k }, Shape::Chw(c, h, w)) => {
-                    plans.push(WeightedPlan { shape: vec![out, c, k, k], rows: out, fan_in: c * k * k });
+                    plans.push(WeightedPlan {
+                        shape: vec![out, c, k, k],
+                        rows: out,
+                        fan_in: c * k * k,
+                    });
                     proto.push((Some(plans.len() - 1), b));
                     shape = Shape::Chw(out, h, w);
                 }
                 (Block::Pool { k }, Shape::Chw(c, h, w)) => {
                     if h < k || w < k {
-                        return Err(err(format!("pool p{k} does not fit a {h} x {w} feature map")));
+                        return Err(err(format!(
+                            "pool p{k} does not fit a {h} x {w} feature map"
+                        )));
                     }
                     proto.push((None, b));
                     shape = Shape::Chw(c, (h - k) / k + 1, (w - k) / k + 1);
                 }
                 (Block::Fc { out }, s) => {
                     let n = s.numel();
-                    plans.push(WeightedPlan { shape: vec![out, n], rows: out, fan_in: n });
+                    plans.push(WeightedPlan {
+                        shape: vec![out, n],
+                        rows: out,
+                        fan_in: n,
+                    });
                     proto.push((Some(plans.len() - 1), b));
                     shape = Shape::Vector(out);
                 }
-                (b, s) => return Err(err(format!("block {b:?} cannot follow a layer of shape {s}"))),
+                (b, s) => {
+                    return Err(err(format!(
+                        "block {b:?} cannot follow a layer of shape {s}"
+                    )))
+                }
             }
         }
         let n_in = shape.numel();
-        plans.push(WeightedPlan { shape: vec![arch.classes, n_in], rows: arch.classes, fan_in: n_in });
+        plans.push(WeightedPlan {
+            shape: vec![arch.classes, n_in],
+            rows: arch.classes,
+            fan_in: n_in,
+        });
         let count = plans.len();
         let make_w = |i: usize, rng: &mut ChaCha8Rng| -> Result<WeightParam> {
             let pl = &plans[i];
@@ -198,6 +253,9 @@ impl Net {
             }
         };
         let mut layers = Vec::new();
+        if opts.input_dropout > 0.0 {
+            layers.push(NetLayer::Dropout(opts.input_dropout));
+        }
         let mut shape = input_shape;
         let (mut n_conv, mut n_fc, mut n_bn) = (0, 0, 0);
         let mut bn = |ch: usize, layers: &mut Vec<NetLayer>| -> Result<()> {
@@ -218,7 +276,11 @@ impl Net {
                 Block::Conv { out, k } => {
                     n_conv += 1;
                     let w = make_w(plan.expect("conv is weighted"), rng)?;
-                    layers.push(NetLayer::Conv { name: format!("conv{n_conv}"), w, pad: k / 2 });
+                    layers.push(NetLayer::Conv {
+                        name: format!("conv{n_conv}"),
+                        w,
+                        pad: k / 2,
+                    });
                     bn(out, &mut layers)?;
                     layers.push(NetLayer::Relu);
                     if let Shape::Chw(_, h, w) = shape {
@@ -238,12 +300,27 @@ impl Net {
                     n_fc += 1;
                     let w = make_w(plan.expect("fc is weighted"), rng)?;
                     let with_bn = arch.kind == ArchKind::Cnn || use_bn_mlp;
-                    let bias = if with_bn { None } else { Some(Var::from_tensor(&Tensor::zeros(out, candle_core::DType::F32, &dev)?)?) };
-                    layers.push(NetLayer::Linear { name: format!("fc{n_fc}"), w, bias });
+                    let bias = if with_bn {
+                        None
+                    } else {
+                        Some(Var::from_tensor(&Tensor::zeros(
+                            out,
+                            candle_core::DType::F32,
+                            &dev,
+                        )?)?)
+                    };
+                    layers.push(NetLayer::Linear {
+                        name: format!("fc{n_fc}"),
+                        w,
+                        bias,
+                    });
                     if with_bn {
                         bn(out, &mut layers)?;
                     }
                     layers.push(NetLayer::Relu);
+                    if opts.dropout > 0.0 {
+                        layers.push(NetLayer::Dropout(opts.dropout));
+                    }
                     shape = Shape::Vector(out);
                 }
             }
@@ -254,8 +331,18 @@ impl Net {
         n_fc += 1;
         let w = make_w(count - 1, rng)?;
         let bias = Var::from_tensor(&Tensor::zeros(arch.classes, candle_core::DType::F32, &dev)?)?;
-        layers.push(NetLayer::Linear { name: format!("fc{n_fc}"), w, bias: Some(bias) });
-        Ok(Net { arch: arch.clone(), policy, input_shape, layers, device: dev })
+        layers.push(NetLayer::Linear {
+            name: format!("fc{n_fc}"),
+            w,
+            bias: Some(bias),
+        });
+        Ok(Net {
+            arch: arch.clone(),
+            policy,
+            input_shape,
+            layers,
+            device: dev,
+        })
     }
 
     /// The device tensors live on (CPU).
@@ -283,7 +370,13 @@ impl Net {
     /// Forward pass of a batch `x` (`(n, features)` or `(n, 1, rows, cols)`).
     /// In training mode batch-norm uses batch statistics and updates its
     /// running statistics; otherwise it uses the running statistics.
-    pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+    /// `rng` draws the dropout masks (training only).
+    pub fn forward(
+        &mut self,
+        x: &Tensor,
+        train: bool,
+        mut rng: Option<&mut ChaCha8Rng>,
+    ) -> Result<Tensor> {
         let mut x = x.clone();
         for l in &mut self.layers {
             x = match l {
@@ -299,6 +392,22 @@ impl Net {
                 NetLayer::Relu => x.relu()?,
                 NetLayer::MaxPool(k) => x.max_pool2d(*k)?,
                 NetLayer::Flatten => x.flatten_from(1)?,
+                NetLayer::Dropout(rate) => match (train, rng.as_deref_mut()) {
+                    (true, Some(rng)) => {
+                        let keep = 1.0 - *rate;
+                        let mask: Vec<f32> = (0..x.elem_count())
+                            .map(|_| {
+                                if rng.gen::<f32>() < keep {
+                                    1.0 / keep
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect();
+                        (x.clone() * Tensor::from_vec(mask, x.shape(), &self.device)?)?
+                    }
+                    _ => x,
+                },
             };
         }
         Ok(x)
@@ -331,7 +440,11 @@ impl Net {
         for l in &self.layers {
             if let NetLayer::Linear { w, .. } | NetLayer::Conv { w, .. } = l {
                 if let (Some(bits), Some(e)) = (w.training_tile_bits()?, exported.get(i)) {
-                    mism += bits.iter().enumerate().filter(|(j, b)| e.tile.get(*j) != **b).count();
+                    mism += bits
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, b)| e.tile.get(*j) != **b)
+                        .count();
                 }
                 i += 1;
             }
@@ -357,6 +470,7 @@ impl Net {
         let mut shape = self.input_shape;
         for l in &self.layers {
             let layer = match l {
+                NetLayer::Dropout(_) => continue,
                 NetLayer::Linear { name, w, bias } => {
                     let dims = w.vars()[0].dims().to_vec();
                     Layer::Linear(Linear {
@@ -364,7 +478,10 @@ impl Net {
                         in_features: dims[1],
                         out_features: dims[0],
                         weights: w.export()?,
-                        bias: bias.as_ref().map(|b| b.as_tensor().to_vec1::<f32>()).transpose()?,
+                        bias: bias
+                            .as_ref()
+                            .map(|b| b.as_tensor().to_vec1::<f32>())
+                            .transpose()?,
                     })
                 }
                 NetLayer::Conv { name, w, pad } => {
@@ -389,7 +506,10 @@ impl Net {
                     eps: b.eps as f32,
                 }),
                 NetLayer::Relu => Layer::Relu,
-                NetLayer::MaxPool(k) => Layer::MaxPool2d { kernel: *k, stride: *k },
+                NetLayer::MaxPool(k) => Layer::MaxPool2d {
+                    kernel: *k,
+                    stride: *k,
+                },
                 NetLayer::Flatten => Layer::Flatten,
             };
             shape = layer
@@ -405,7 +525,11 @@ impl BatchNormParam {
     fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
         let rank = x.rank();
         let ch = self.gamma.elem_count();
-        let bshape: Vec<usize> = if rank == 4 { vec![1, ch, 1, 1] } else { vec![1, ch] };
+        let bshape: Vec<usize> = if rank == 4 {
+            vec![1, ch, 1, 1]
+        } else {
+            vec![1, ch]
+        };
         let (mean, var) = if train {
             let (mean, var, count) = if rank == 4 {
                 let (n, _, h, w) = x.dims4()?;
@@ -420,13 +544,20 @@ impl BatchNormParam {
             };
             let m = self.momentum;
             let unbias = count as f64 / (count.max(2) - 1) as f64;
-            self.running_mean = ((&self.running_mean * (1.0 - m))? + (mean.detach().flatten_all()? * m)?)?;
-            self.running_var = ((&self.running_var * (1.0 - m))? + (var.detach().flatten_all()? * (m * unbias))?)?;
+            self.running_mean =
+                ((&self.running_mean * (1.0 - m))? + (mean.detach().flatten_all()? * m)?)?;
+            self.running_var =
+                ((&self.running_var * (1.0 - m))? + (var.detach().flatten_all()? * (m * unbias))?)?;
             (mean, var)
         } else {
-            (self.running_mean.reshape(bshape.as_slice())?, self.running_var.reshape(bshape.as_slice())?)
+            (
+                self.running_mean.reshape(bshape.as_slice())?,
+                self.running_var.reshape(bshape.as_slice())?,
+            )
         };
-        let xhat = x.broadcast_sub(&mean)?.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        let xhat = x
+            .broadcast_sub(&mean)?
+            .broadcast_div(&(var + self.eps)?.sqrt()?)?;
         let g = self.gamma.as_tensor().reshape(bshape.as_slice())?;
         let b = self.beta.as_tensor().reshape(bshape.as_slice())?;
         Ok(xhat.broadcast_mul(&g)?.broadcast_add(&b)?)

@@ -65,10 +65,18 @@ impl WeightParam {
     /// A tiled weight of `shape` with compression `p`, seeded init: scores
     /// uniform in `+-1/sqrt(fan_in)` (PyTorch's default linear init), latent
     /// weights Kaiming-normal (`std = sqrt(2 / fan_in)`).
-    pub fn tiled(shape: &[usize], fan_in: usize, p: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Self> {
+    pub fn tiled(
+        shape: &[usize],
+        fan_in: usize,
+        p: usize,
+        rng: &mut ChaCha8Rng,
+        dev: &Device,
+    ) -> Result<Self> {
         let n: usize = shape.iter().product();
         if p == 0 || n % p != 0 {
-            return Err(TrainError::Config(format!("compression p = {p} does not divide the {n} weights of a {shape:?} layer")));
+            return Err(TrainError::Config(format!(
+                "compression p = {p} does not divide the {n} weights of a {shape:?} layer"
+            )));
         }
         let s = uniform(rng, n, 1.0 / (fan_in as f32).sqrt());
         let a = normal(rng, n, (2.0 / fan_in as f32).sqrt());
@@ -80,10 +88,17 @@ impl WeightParam {
     }
 
     /// A full-precision weight, Kaiming-uniform init (`+-sqrt(6 / fan_in)`).
-    pub fn float(shape: &[usize], fan_in: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Self> {
+    pub fn float(
+        shape: &[usize],
+        fan_in: usize,
+        rng: &mut ChaCha8Rng,
+        dev: &Device,
+    ) -> Result<Self> {
         let n: usize = shape.iter().product();
         let w = uniform(rng, n, (6.0 / fan_in as f32).sqrt());
-        Ok(WeightParam::Float { w: Var::from_tensor(&Tensor::from_vec(w, shape, dev)?)? })
+        Ok(WeightParam::Float {
+            w: Var::from_tensor(&Tensor::from_vec(w, shape, dev)?)?,
+        })
     }
 
     /// The trainable variables.
@@ -121,7 +136,11 @@ impl WeightParam {
                 let sign = s.gt(0f64)?.to_dtype(DType::F32)?.affine(2.0, -1.0)?;
                 // Straight-through: value sign(s) exactly, derivative 1.
                 let t = (sign + (&s - s.detach())?)?;
-                let alpha = latent.as_tensor().reshape((*p, q))?.abs()?.mean_keepdim(1)?; // (p, 1)
+                let alpha = latent
+                    .as_tensor()
+                    .reshape((*p, q))?
+                    .abs()?
+                    .mean_keepdim(1)?; // (p, 1)
                 let w = t.unsqueeze(0)?.broadcast_mul(&alpha)?; // (p, q)
                 Ok(w.reshape(shape)?)
             }
@@ -135,7 +154,11 @@ impl WeightParam {
             WeightParam::Float { .. } => Ok(None),
             WeightParam::Tiled { scores, p, .. } => {
                 let q = scores.elem_count() / p;
-                let s = scores.as_tensor().reshape((*p, q))?.sum(0)?.to_vec1::<f32>()?;
+                let s = scores
+                    .as_tensor()
+                    .reshape((*p, q))?
+                    .sum(0)?
+                    .to_vec1::<f32>()?;
                 Ok(Some(s.into_iter().map(|v| v > 0.0).collect()))
             }
         }
@@ -183,17 +206,39 @@ mod tests {
     fn ste_forward_and_gradients_by_hand() {
         let s = var(vec![1.0, 2.0, -1.0, -1.0, 1.0, 0.0], &[2, 3]);
         let a = var(vec![1.0, -2.0, 3.0, -4.0, 5.0, 6.0], &[2, 3]);
-        let w = WeightParam::Tiled { scores: s.clone(), latent: a.clone(), p: 2 };
+        let w = WeightParam::Tiled {
+            scores: s.clone(),
+            latent: a.clone(),
+            p: 2,
+        };
         // s = (0, 3, -1) -> t = (-1, +1, -1); alpha = (2, 5)
-        let got = w.weight().unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let got = w
+            .weight()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         assert_eq!(got, vec![-2.0, 2.0, -2.0, -5.0, 5.0, -5.0]);
         // loss = sum(W * G)
         let g = [0.5f32, -1.0, 2.0, 1.5, 0.25, -3.0];
         let gt = Tensor::from_vec(g.to_vec(), (2, 3), &Device::Cpu).unwrap();
         let loss = (w.weight().unwrap() * &gt).unwrap().sum_all().unwrap();
         let grads = loss.backward().unwrap();
-        let ds = grads.get(s.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let da = grads.get(a.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let ds = grads
+            .get(s.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let da = grads
+            .get(a.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         // dL/ds_j = sum_c alpha_c G[c][j], shared by both copies.
         let dsj: Vec<f32> = (0..3).map(|j| 2.0 * g[j] + 5.0 * g[3 + j]).collect();
         assert_eq!(ds, [dsj.clone(), dsj].concat());
@@ -203,7 +248,11 @@ mod tests {
         let a_vals = [1.0f32, -2.0, 3.0, -4.0, 5.0, 6.0];
         for k in 0..6 {
             let want = a_vals[k].signum() / 3.0 * sum_c(k / 3);
-            assert!((da[k] - want).abs() < 1e-6, "dA[{k}] = {} want {want}", da[k]);
+            assert!(
+                (da[k] - want).abs() < 1e-6,
+                "dA[{k}] = {} want {want}",
+                da[k]
+            );
         }
     }
 
@@ -223,22 +272,54 @@ mod tests {
             let gt = Tensor::from_vec(g.clone(), (rows, m), &Device::Cpu).unwrap();
             let loss = (w.weight().unwrap() * &gt).unwrap().sum_all().unwrap();
             let grads = loss.backward().unwrap();
-            let WeightParam::Tiled { scores, latent, .. } = &w else { unreachable!() };
-            let ds = grads.get(scores.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let a = latent.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let alpha: Vec<f32> = a.chunks(q).map(|c| c.iter().map(|v| v.abs()).sum::<f32>() / q as f32).collect();
+            let WeightParam::Tiled { scores, latent, .. } = &w else {
+                unreachable!()
+            };
+            let ds = grads
+                .get(scores.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let a = latent
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let alpha: Vec<f32> = a
+                .chunks(q)
+                .map(|c| c.iter().map(|v| v.abs()).sum::<f32>() / q as f32)
+                .collect();
             // Surrogate W~ = alpha_c * s_j is linear in S: its gradient is sum_c alpha_c G[c*q+j].
             for k in 0..n {
                 let j = k % q;
                 let want: f32 = (0..p).map(|c| alpha[c] * g[c * q + j]).sum();
-                assert!((ds[k] - want).abs() < 1e-4, "({rows},{m},{p}) dS[{k}] = {} want {want}", ds[k]);
+                assert!(
+                    (ds[k] - want).abs() < 1e-4,
+                    "({rows},{m},{p}) dS[{k}] = {} want {want}",
+                    ds[k]
+                );
             }
             let exported = w.export().unwrap();
             let bits = w.training_tile_bits().unwrap().unwrap();
-            assert_eq!(bits, (0..q).map(|j| exported.tile.get(j)).collect::<Vec<_>>());
-            let trained = w.weight().unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(
+                bits,
+                (0..q).map(|j| exported.tile.get(j)).collect::<Vec<_>>()
+            );
+            let trained = w
+                .weight()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
             for (k, (x, y)) in trained.iter().zip(exported.materialize()).enumerate() {
-                assert!((x - y).abs() <= 1e-6 * y.abs().max(1e-3), "weight {k}: trained {x} exported {y}");
+                assert!(
+                    (x - y).abs() <= 1e-6 * y.abs().max(1e-3),
+                    "weight {k}: trained {x} exported {y}"
+                );
             }
         }
     }

@@ -15,7 +15,7 @@ use tbn_golden::model::Model;
 use crate::arch::{Arch, ArchKind};
 use crate::data::Dataset;
 use crate::error::{Result, TrainError};
-use crate::net::{predictions, Mode, Net, TilePolicy};
+use crate::net::{predictions, Mode, Net, NetOptions, TilePolicy};
 
 /// Everything that determines a training run.
 #[derive(Clone, Debug)]
@@ -34,8 +34,8 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// Seed of initialisation and shuffling.
     pub seed: u64,
-    /// Batch-norm after the hidden layers of an MLP (CNNs always have it).
-    pub mlp_batch_norm: bool,
+    /// Batch-norm and dropout options.
+    pub net: NetOptions,
     /// Draw a progress bar on stderr.
     pub progress: bool,
     /// Evaluate on the test set after every epoch (else only after the last).
@@ -47,13 +47,18 @@ impl TrainConfig {
     pub fn new(arch: Arch) -> Self {
         TrainConfig {
             arch,
-            policy: TilePolicy { mode: Mode::Tbn, p: 4, min_tile_size: DEFAULT_MIN_TILE_SIZE, keep_ends_binary: false },
+            policy: TilePolicy {
+                mode: Mode::Tbn,
+                p: 4,
+                min_tile_size: DEFAULT_MIN_TILE_SIZE,
+                keep_ends_binary: false,
+            },
             epochs: 10,
             batch: 128,
             lr: 1e-3,
             weight_decay: 0.0,
             seed: 1,
-            mlp_batch_norm: false,
+            net: NetOptions::default(),
             progress: false,
             eval_every_epoch: true,
         }
@@ -145,7 +150,11 @@ fn batch_tensor(net: &Net, data: &Dataset, idx: &[usize]) -> Result<(Tensor, Ten
         ArchKind::Mlp => Tensor::from_vec(xs, (idx.len(), per), net.device())?,
         ArchKind::Cnn => Tensor::from_vec(xs, (idx.len(), 1, data.rows, data.cols), net.device())?,
     };
-    let y = Tensor::from_vec(idx.iter().map(|&i| data.labels[i]).collect::<Vec<u32>>(), idx.len(), net.device())?;
+    let y = Tensor::from_vec(
+        idx.iter().map(|&i| data.labels[i]).collect::<Vec<u32>>(),
+        idx.len(),
+        net.device(),
+    )?;
     Ok((x, y))
 }
 
@@ -155,13 +164,17 @@ pub fn predict(net: &mut Net, data: &Dataset) -> Result<Vec<usize>> {
     let idx: Vec<usize> = (0..data.count).collect();
     for chunk in idx.chunks(500) {
         let (x, _) = batch_tensor(net, data, chunk)?;
-        preds.extend(predictions(&net.forward(&x, false)?)?);
+        preds.extend(predictions(&net.forward(&x, false, None)?)?);
     }
     Ok(preds)
 }
 
 fn accuracy(preds: &[usize], labels: &[u32]) -> f64 {
-    let ok = preds.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count();
+    let ok = preds
+        .iter()
+        .zip(labels)
+        .filter(|(p, l)| **p == **l as usize)
+        .count();
     100.0 * ok as f64 / labels.len().max(1) as f64
 }
 
@@ -174,12 +187,19 @@ pub fn golden_predictions(model: &Model, data: &Dataset) -> Result<Vec<usize>> {
             .map(|t| {
                 s.spawn(move || {
                     (t * per..((t + 1) * per).min(data.count))
-                        .map(|i| Ok(tbn_golden::float::argmax(&tbn_golden::float::forward(model, data.image(i))?)))
+                        .map(|i| {
+                            Ok(tbn_golden::float::argmax(&tbn_golden::float::forward(
+                                model,
+                                data.image(i),
+                            )?))
+                        })
                         .collect::<Result<Vec<usize>>>()
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("golden worker panicked")).collect()
+        hs.into_iter()
+            .map(|h| h.join().expect("golden worker panicked"))
+            .collect()
     });
     let mut out = Vec::with_capacity(data.count);
     for p in parts {
@@ -192,10 +212,15 @@ pub fn golden_predictions(model: &Model, data: &Dataset) -> Result<Vec<usize>> {
 /// modes also exports it and checks the export with the golden float path.
 pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Trained> {
     if cfg.epochs == 0 || cfg.batch == 0 {
-        return Err(TrainError::Config("epochs and batch size must be positive".into()));
+        return Err(TrainError::Config(
+            "epochs and batch size must be positive".into(),
+        ));
     }
     if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
-        return Err(TrainError::Config(format!("learning rate {} must be positive", cfg.lr)));
+        return Err(TrainError::Config(format!(
+            "learning rate {} must be positive",
+            cfg.lr
+        )));
     }
     if (train.rows, train.cols) != (test.rows, test.cols) {
         return Err(TrainError::Data(format!(
@@ -206,10 +231,20 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
     train.check_labels(cfg.arch.classes)?;
     test.check_labels(cfg.arch.classes)?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut net = Net::new(&cfg.arch, cfg.policy, (train.rows, train.cols), cfg.mlp_batch_norm, &mut rng)?;
+    let mut net = Net::new(
+        &cfg.arch,
+        cfg.policy,
+        (train.rows, train.cols),
+        cfg.net,
+        &mut rng,
+    )?;
     let mut opt = AdamW::new(
         net.vars(),
-        ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() },
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+            ..Default::default()
+        },
     )?;
     let steps_per_epoch = train.count.div_ceil(cfg.batch);
     let total_steps = (steps_per_epoch * cfg.epochs) as f64;
@@ -221,7 +256,11 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
     for epoch in 1..=cfg.epochs {
         let te = Instant::now();
         order.shuffle(&mut rng);
-        let pb = if cfg.progress { ProgressBar::new(steps_per_epoch as u64) } else { ProgressBar::hidden() };
+        let pb = if cfg.progress {
+            ProgressBar::new(steps_per_epoch as u64)
+        } else {
+            ProgressBar::hidden()
+        };
         pb.set_style(
             ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")
                 .expect("static template")
@@ -230,22 +269,36 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
         pb.set_prefix(format!("epoch {epoch}/{}", cfg.epochs));
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for (step, idx) in order.chunks(cfg.batch).enumerate() {
-            let lr = 0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * step_global as f64 / total_steps).cos());
+            let lr = 0.5
+                * cfg.lr
+                * (1.0 + (std::f64::consts::PI * step_global as f64 / total_steps).cos());
             opt.set_learning_rate(lr);
             let (x, y) = batch_tensor(&net, train, idx)?;
-            let logits = net.forward(&x, true)?;
+            let logits = net.forward(&x, true, Some(&mut rng))?;
             let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
             let l = loss.to_scalar::<f32>()?;
             if !l.is_finite() {
-                return Err(TrainError::Diverged { epoch, step, loss: l });
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step,
+                    loss: l,
+                });
             }
             opt.backward_step(&loss)?;
             let pred = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
-            correct += pred.iter().zip(idx).filter(|(p, &i)| **p == train.labels[i]).count();
+            correct += pred
+                .iter()
+                .zip(idx)
+                .filter(|(p, &i)| **p == train.labels[i])
+                .count();
             seen += idx.len();
             loss_sum += f64::from(l) * idx.len() as f64;
             step_global += 1;
-            pb.set_message(format!("loss {:.4} acc {:.2}%", loss_sum / seen as f64, 100.0 * correct as f64 / seen as f64));
+            pb.set_message(format!(
+                "loss {:.4} acc {:.2}%",
+                loss_sum / seen as f64,
+                100.0 * correct as f64 / seen as f64
+            ));
             pb.inc(1);
         }
         let secs = te.elapsed().as_secs_f64();
@@ -283,7 +336,9 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
         .layers
         .iter()
         .filter_map(|l| match l {
-            crate::net::NetLayer::Linear { w, .. } | crate::net::NetLayer::Conv { w, .. } => Some(w.numel()),
+            crate::net::NetLayer::Linear { w, .. } | crate::net::NetLayer::Conv { w, .. } => {
+                Some(w.numel())
+            }
             _ => None,
         })
         .sum::<usize>();
@@ -319,7 +374,8 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
         report.tile_bit_mismatches = Some(net.tile_bit_mismatches(&model)?);
         let golden = golden_predictions(&model, test)?;
         report.golden_accuracy = Some(accuracy(&golden, &test.labels));
-        report.golden_disagreements = Some(golden.iter().zip(&preds).filter(|(a, b)| a != b).count());
+        report.golden_disagreements =
+            Some(golden.iter().zip(&preds).filter(|(a, b)| a != b).count());
         check_export(&report)?;
         Some(model)
     };

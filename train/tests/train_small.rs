@@ -8,12 +8,24 @@ use tbn_train::trainer::{train, TrainConfig};
 use tbn_train::{Arch, Dataset, Mode};
 
 fn mnist(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/mnist").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/mnist")
+        .join(name)
 }
 
 fn sets(n_train: usize, n_test: usize) -> (Dataset, Dataset) {
-    let tr = Dataset::load(mnist("train10k-images-idx3-ubyte.gz"), mnist("train10k-labels-idx1-ubyte.gz"), Some(n_train)).unwrap();
-    let te = Dataset::load(mnist("t10k-images-idx3-ubyte.gz"), mnist("t10k-labels-idx1-ubyte.gz"), Some(n_test)).unwrap();
+    let tr = Dataset::load(
+        mnist("train10k-images-idx3-ubyte.gz"),
+        mnist("train10k-labels-idx1-ubyte.gz"),
+        Some(n_train),
+    )
+    .unwrap();
+    let te = Dataset::load(
+        mnist("t10k-images-idx3-ubyte.gz"),
+        mnist("t10k-labels-idx1-ubyte.gz"),
+        Some(n_test),
+    )
+    .unwrap();
     (tr, te)
 }
 
@@ -29,8 +41,16 @@ fn mlp_p4_one_epoch_far_above_chance_and_export_round_trips() {
     let t = train(&cfg, &tr, &te).unwrap();
     let r = &t.report;
     println!("{}", serde_json::to_string(r).unwrap());
-    assert!(r.test_accuracy > 50.0, "accuracy {:.2}% is not far above chance", r.test_accuracy);
-    assert_eq!(r.layer_p, vec![4, 1], "fc1 tiled with p = 4, the small fc2 binary");
+    assert!(
+        r.test_accuracy > 50.0,
+        "accuracy {:.2}% is not far above chance",
+        r.test_accuracy
+    );
+    assert_eq!(
+        r.layer_p,
+        vec![4, 1],
+        "fc1 tiled with p = 4, the small fc2 binary"
+    );
     assert_eq!(r.tile_bit_mismatches, Some(0));
     assert!(r.golden_disagreements.unwrap() <= 1);
     let model = t.model.expect("tbn mode exports a model");
@@ -54,7 +74,13 @@ fn training_is_deterministic_for_a_seed() {
     println!("seed {}", cfg.seed);
     let a = train(&cfg, &tr, &te).unwrap();
     let b = train(&cfg, &tr, &te).unwrap();
-    let losses = |t: &tbn_train::Trained| t.report.log.iter().map(|e| e.loss.to_bits()).collect::<Vec<_>>();
+    let losses = |t: &tbn_train::Trained| {
+        t.report
+            .log
+            .iter()
+            .map(|e| e.loss.to_bits())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(losses(&a), losses(&b));
     assert_eq!(a.model, b.model);
     cfg.seed = 12;
@@ -80,10 +106,31 @@ fn small_cnn_exports_conv_bn_pool_equivalently() {
     assert_eq!(r.layer_p, vec![1, 2, 2, 1]);
     assert_eq!(r.tile_bit_mismatches, Some(0));
     assert!(r.golden_disagreements.unwrap() <= 1, "{r:?}");
-    let kinds: Vec<&str> = t.model.as_ref().unwrap().layers.iter().map(|l| l.kind()).collect();
+    let kinds: Vec<&str> = t
+        .model
+        .as_ref()
+        .unwrap()
+        .layers
+        .iter()
+        .map(|l| l.kind())
+        .collect();
     assert_eq!(
         kinds,
-        ["conv2d", "batchnorm", "relu", "maxpool2d", "conv2d", "batchnorm", "relu", "maxpool2d", "flatten", "linear", "batchnorm", "relu", "linear"]
+        [
+            "conv2d",
+            "batchnorm",
+            "relu",
+            "maxpool2d",
+            "conv2d",
+            "batchnorm",
+            "relu",
+            "maxpool2d",
+            "flatten",
+            "linear",
+            "batchnorm",
+            "relu",
+            "linear"
+        ]
     );
 }
 
@@ -109,11 +156,17 @@ fn bad_options_are_named_errors() {
     let mut cfg = TrainConfig::new(Arch::parse("mlp:784-16-10").unwrap());
     cfg.policy.p = 32; // more than the 16 rows of fc1
     cfg.policy.min_tile_size = 100;
-    let e = train(&cfg, &tr, &te).err().expect("p > rows must fail").to_string();
+    let e = train(&cfg, &tr, &te)
+        .err()
+        .expect("p > rows must fail")
+        .to_string();
     assert!(e.contains("p = 32"), "{e}");
     let mut cfg = TrainConfig::new(Arch::parse("mlp:100-10").unwrap());
     cfg.epochs = 1;
-    let e = train(&cfg, &tr, &te).err().expect("input size mismatch must fail").to_string();
+    let e = train(&cfg, &tr, &te)
+        .err()
+        .expect("input size mismatch must fail")
+        .to_string();
     assert!(e.contains("784"), "{e}");
     let mut cfg = TrainConfig::new(Arch::parse("mlp:784-10").unwrap());
     cfg.lr = -1.0;
