@@ -31,6 +31,8 @@ enum Command {
     Mcu(cmd::mcu::Args),
     /// Compare the MCU kernel with the accelerator.
     Compare(cmd::compare::Args),
+    /// FPGA synthesis (yosys + nextpnr): resources, fmax, bitstream; or a lane sweep.
+    Synth(cmd::synth::Args),
 }
 
 fn main() {
@@ -44,6 +46,7 @@ fn main() {
         Command::Convert(a) => cmd::convert::run(a),
         Command::Mcu(a) => cmd::mcu::run(a),
         Command::Compare(a) => cmd::compare::run(a),
+        Command::Synth(a) => cmd::synth::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -9,3 +9,4 @@ pub mod infer;
 pub mod inspect;
 pub mod mcu;
 pub mod quantize;
+pub mod synth;

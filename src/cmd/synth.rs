@@ -1,0 +1,189 @@
+//! `tbn synth`: FPGA synthesis of the accelerator (yosys + nextpnr + packer)
+//! for one configuration, or a sweep over lane counts.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use tbn_synth::sweep::{self, SweepSpec};
+use tbn_synth::tbn_hdl;
+use tbn_synth::{design, Device, FlowSpec, SynthError};
+
+use crate::paths;
+
+/// Arguments of `tbn synth`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Target: up5k (iCEBreaker), hx8k (iCE40-HX8K breakout), ecp5-25k or ecp5-85k (ULX3S).
+    #[arg(long)]
+    device: Device,
+    /// Lanes L (8, 16, 32, 64, 128, 256); with --sweep a comma-separated list.
+    #[arg(long)]
+    lanes: Option<String>,
+    /// Clock target in MHz (default: 48 for up5k, 100 otherwise).
+    #[arg(long)]
+    freq: Option<f64>,
+    /// Tile memory size in bits (TILE_MAX; rounded up to a power of two).
+    #[arg(long, default_value_t = 32768)]
+    tile_bits: usize,
+    /// Largest row length m (MAX_IN; rounded up to a power of two). The default
+    /// covers the reference MNIST model (m = 784) and leaves block RAM for the tile.
+    #[arg(long, default_value_t = 1024)]
+    max_in: usize,
+    /// Largest number of distinct rows per job (MAX_ROWS; rounded up to a power of two).
+    /// The default covers the reference MNIST model (32 distinct rows).
+    #[arg(long, default_value_t = 256)]
+    max_rows: usize,
+    /// Output folder (default reports/synth/<device>-L<lanes>, or reports/synth/sweep-<device>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Accept a result that misses the clock target (the report says so).
+    #[arg(long)]
+    allow_timing_fail: bool,
+    /// Sweep over lane counts (default 8,16,32,64,128).
+    #[arg(long)]
+    sweep: bool,
+    /// Cycles per inference measured by the RTL simulation (JSON, e.g. from `tbn sim --json`).
+    #[arg(long)]
+    cycles_json: Option<PathBuf>,
+    /// Model for the latency column of the sweep (default: the bundled reference MNIST model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// nextpnr placer seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Skip bitstream packing.
+    #[arg(long)]
+    no_pack: bool,
+}
+
+fn parse_lanes(s: &str) -> Result<Vec<usize>> {
+    s.split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<usize>()
+                .with_context(|| format!("--lanes: '{t}' is not a number"))
+        })
+        .collect()
+}
+
+fn pow2(name: &str, v: usize) -> usize {
+    let p = v.max(1).next_power_of_two();
+    if p != v {
+        eprintln!("note: {name} {v} rounded up to {p} (the generator needs a power of two)");
+    }
+    p
+}
+
+/// Runs `tbn synth`.
+pub fn run(a: Args) -> Result<()> {
+    let freq = a.freq.unwrap_or_else(|| a.device.default_freq_mhz());
+    let base = tbn_hdl::Config {
+        lanes: 32,
+        tile_max: pow2("--tile-bits", a.tile_bits),
+        max_in: pow2("--max-in", a.max_in),
+        max_rows: pow2("--max-rows", a.max_rows),
+    };
+    if a.sweep {
+        let lanes = match &a.lanes {
+            Some(s) => parse_lanes(s)?,
+            None => vec![8, 16, 32, 64, 128],
+        };
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("reports/synth/sweep-{}", a.device.name())));
+        let model = a.model.clone().unwrap_or_else(paths::reference_model);
+        let program = if model.is_file() {
+            Some(tbn_synth::latency::program_of_model(&model)?)
+        } else {
+            eprintln!("note: {} not found: no latency column", model.display());
+            None
+        };
+        let cycles_json = a.cycles_json.clone().or_else(|| {
+            ["reports/sim.json", "out/sim-report.json"]
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file())
+        });
+        let spec = SweepSpec {
+            device: a.device,
+            lanes,
+            freq_mhz: freq,
+            base,
+            out_dir: out,
+            program,
+            cycles_json,
+            seed: Some(a.seed),
+        };
+        let res = sweep::run(&spec, |i, n, l| {
+            eprintln!("[{}/{}] {} L = {l} ...", i + 1, n, spec.device.name())
+        })?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&res)?);
+        } else {
+            print!("{}", res.markdown());
+            println!();
+            for f in &res.files {
+                println!("wrote {}", f.display());
+            }
+        }
+        return Ok(());
+    }
+
+    let lanes = match &a.lanes {
+        Some(s) => {
+            let v = parse_lanes(s)?;
+            if v.len() != 1 {
+                bail!("--lanes takes one value without --sweep (got {})", v.len());
+            }
+            v[0]
+        }
+        None => bail!("--lanes is required (e.g. --lanes 32)"),
+    };
+    let cfg = tbn_hdl::Config { lanes, ..base };
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("reports/synth/{}-L{lanes}", a.device.name())));
+    let d = design::emit_standalone(&cfg, &out.join("rtl"))?;
+    let mut spec = FlowSpec::new(a.device, d.sources.clone(), &d.top, &out);
+    spec.freq_mhz = freq;
+    spec.allow_timing_fail = a.allow_timing_fail;
+    spec.seed = Some(a.seed);
+    spec.pack = !a.no_pack;
+    spec.config = Some(serde_json::to_value(cfg)?);
+    eprintln!(
+        "synthesising {} (L = {lanes}, TILE_MAX = {}) for {} at {freq} MHz into {}",
+        d.top,
+        cfg.tile_max,
+        a.device,
+        out.display()
+    );
+    let rep = match tbn_synth::run(&spec) {
+        Ok(r) => r,
+        Err(e @ SynthError::TimingFailed { .. }) => {
+            if let SynthError::TimingFailed { report, .. } = &e {
+                eprint!("{}", report.table());
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The latest result, where `tbn compare` looks for it.
+    let latest = PathBuf::from("reports/synth.json");
+    if let Some(dir) = latest.parent() {
+        std::fs::create_dir_all(dir).ok();
+    }
+    std::fs::write(&latest, serde_json::to_string_pretty(&rep)?)
+        .with_context(|| format!("writing {}", latest.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        print!("{}", rep.table());
+        println!("report: {}", out.join("report.md").display());
+    }
+    Ok(())
+}
