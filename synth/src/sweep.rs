@@ -259,3 +259,59 @@ pub fn run(spec: &SweepSpec, mut progress: impl FnMut(usize, usize, usize)) -> R
 fn write(p: &Path, text: &str) -> Result<()> {
     std::fs::write(p, text).map_err(|e| SynthError::io(p, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(lanes: usize, status: PointStatus, fmax: Option<f64>) -> SweepRow {
+        SweepRow {
+            lanes,
+            status,
+            detail: String::new(),
+            logic: fmax.map(|_| 100 * lanes as u64),
+            luts: fmax.map(|_| 60 * lanes as u64),
+            ffs: fmax.map(|_| 30 * lanes as u64),
+            bram: fmax.map(|_| 16),
+            fmax_mhz: fmax,
+            peak_gmacs: fmax.map(|f| lanes as f64 * f / 1000.0),
+            cycles: Some(6720),
+            cycles_source: Some(CyclesSource::LaneBoundIdeal),
+            latency_us: fmax.map(|f| 6720.0 / f),
+            dir: PathBuf::from("x"),
+        }
+    }
+
+    #[test]
+    fn table_and_plots_are_written() {
+        let mut no_fit = row(128, PointStatus::DoesNotFit, None);
+        no_fit.detail = "ICESTORM_LC needs 9000 of 7680 (117%)".into();
+        let res = SweepResult {
+            device: Device::Hx8k,
+            freq_mhz: 100.0,
+            base: tbn_hdl::Config::default(),
+            rows: vec![
+                row(8, PointStatus::Ok, Some(120.0)),
+                row(32, PointStatus::TimingFailed, Some(80.0)),
+                no_fit,
+            ],
+            files: vec![],
+        };
+        let md = res.markdown();
+        assert!(md.contains("| 8 | ok |"), "{md}");
+        assert!(md.contains("timing not met"));
+        assert!(md.contains("does not fit: ICESTORM_LC needs 9000 of 7680"));
+        assert!(md.contains("6720 (ideal)") && md.contains("lane-bound ideal"));
+        let dir = tempfile::tempdir().unwrap();
+        let files = plot::sweep_plots(&res, dir.path()).unwrap();
+        assert_eq!(files.len(), 4);
+        for f in files {
+            let svg = std::fs::read_to_string(&f).unwrap();
+            assert!(
+                svg.contains("<svg") && svg.contains("lanes L"),
+                "{}",
+                f.display()
+            );
+        }
+    }
+}
