@@ -56,6 +56,7 @@ pub struct Sequencer {
     pub row: Signal<Out, Bits<13>>,
     /// Lanes L.
     pub lanes: Constant<Bits<24>>,
+    lanes2: Constant<Bits<24>>,
     running: DFF<Bit>,
     draining: DFF<Bit>,
     done_q: DFF<Bit>,
@@ -72,8 +73,12 @@ pub struct Sequencer {
     next_o: DFF<Bits<24>>,
     first_q: DFF<Bit>,
     p_qm: DFF<Bits<24>>,
-    p_rows_m1: DFF<Bits<14>>,
     p_abits_m1: DFF<Bits<4>>,
+    p_rows_m2: DFF<Bits<14>>,
+    m_le_l: DFF<Bit>,
+    last_chunk_q: DFF<Bit>,
+    last_row_q: DFF<Bit>,
+    rem_le_2l: Signal<Local, Bit>,
     last_plane: Signal<Local, Bit>,
     last_chunk: Signal<Local, Bit>,
     dist_next: Signal<Local, Bits<24>>,
@@ -113,6 +118,7 @@ impl Sequencer {
             last: Default::default(),
             row: Default::default(),
             lanes: Constant::new((lanes as u64).to_bits()),
+            lanes2: Constant::new((2 * lanes as u64).to_bits()),
             running: Default::default(),
             draining: Default::default(),
             done_q: Default::default(),
@@ -129,8 +135,12 @@ impl Sequencer {
             next_o: Default::default(),
             first_q: Default::default(),
             p_qm: Default::default(),
-            p_rows_m1: Default::default(),
             p_abits_m1: Default::default(),
+            p_rows_m2: Default::default(),
+            m_le_l: Default::default(),
+            last_chunk_q: Default::default(),
+            last_row_q: Default::default(),
+            rem_le_2l: Default::default(),
             last_plane: Default::default(),
             last_chunk: Default::default(),
             dist_next: Default::default(),
@@ -149,14 +159,38 @@ impl Logic for Sequencer {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, running, draining, done_q, p_m, p_q, p_abits, p_signed, row_q, plane_q,
-            start_bit, dist_left, rem, abit, next_o, first_q, p_qm, p_rows_m1, p_abits_m1
+            self,
+            clk,
+            running,
+            draining,
+            done_q,
+            p_m,
+            p_q,
+            p_abits,
+            p_signed,
+            row_q,
+            plane_q,
+            start_bit,
+            dist_left,
+            rem,
+            abit,
+            next_o,
+            first_q,
+            p_qm,
+            p_abits_m1,
+            p_rows_m2,
+            m_le_l,
+            last_chunk_q,
+            last_row_q
         );
         // combinational helpers: each is one adder or comparator on registers
         // (no chained carry paths; constants of the job precomputed at start)
         self.last_plane.next = self.plane_q.q.val() == self.p_abits_m1.q.val();
-        self.last_chunk.next = self.rem.q.val() <= self.lanes.val();
-        self.last_row.next = self.row_q.q.val() == self.p_rows_m1.q.val();
+        // "last chunk of the row" and "last row" are registered, computed when
+        // `rem` / `row_q` are assigned (keeps comparators off the control path)
+        self.last_chunk.next = self.last_chunk_q.q.val();
+        self.last_row.next = self.last_row_q.q.val();
+        self.rem_le_2l.next = self.rem.q.val() <= self.lanes2.val();
         self.dist_next.next = self.dist_left.q.val() - self.lanes.val();
         // the next chunk starts at or past the tile end (distance <= L, or already past)
         self.wraps_next.next =
@@ -203,6 +237,7 @@ impl Logic for Sequencer {
                 self.plane_q.d.next = 0.into();
                 if !self.last_chunk.val() {
                     self.rem.d.next = self.rem.q.val() - self.lanes.val();
+                    self.last_chunk_q.d.next = self.rem_le_2l.val();
                     self.abit.d.next = self.abit.q.val() + self.lanes.val();
                     self.dist_left.d.next = self.dist_next.val();
                     if self.wraps_next.val() {
@@ -215,6 +250,8 @@ impl Logic for Sequencer {
                     self.draining.d.next = true;
                 } else {
                     self.row_q.d.next = self.row_q.q.val() + 1;
+                    self.last_row_q.d.next = self.row_q.q.val() == self.p_rows_m2.q.val();
+                    self.last_chunk_q.d.next = self.m_le_l.q.val();
                     self.start_bit.d.next = self.next_o.q.val();
                     self.dist_left.d.next = self.p_q.q.val() - self.next_o.q.val();
                     self.rem.d.next = self.p_m.q.val();
@@ -243,11 +280,14 @@ impl Logic for Sequencer {
             self.start_bit.d.next = 0.into();
             self.dist_left.d.next = self.job_q.val();
             self.rem.d.next = self.job_m.val();
+            self.last_chunk_q.d.next = self.job_m.val() <= self.lanes.val();
+            self.m_le_l.d.next = self.job_m.val() <= self.lanes.val();
+            self.last_row_q.d.next = self.job_rows.val() == 1;
+            self.p_rows_m2.d.next = self.job_rows.val() - 2;
             self.abit.d.next = 0.into();
             self.first_q.d.next = true;
             self.next_o.d.next = self.start_next_o.val();
             self.p_qm.d.next = self.job_q.val() - self.job_m.val();
-            self.p_rows_m1.d.next = self.job_rows.val() - 1;
             self.p_abits_m1.d.next = self.job_abits.val() - 1;
         }
         if self.abort.val() {
