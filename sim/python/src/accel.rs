@@ -29,6 +29,9 @@ pub fn config(
     }
 }
 
+/// Outputs per input and per-stage statistics of [`PyAccelerator::run_program`].
+type ProgramRun<'py> = (Vec<Vec<i64>>, Vec<Bound<'py, PyDict>>);
+
 /// The accelerator RTL (Verilated) behind a Wishbone master (`tbnsim._native.Accelerator`).
 #[pyclass(unsendable, module = "tbnsim._native", name = "Accelerator")]
 pub struct PyAccelerator {
@@ -241,7 +244,7 @@ impl PyAccelerator {
         py: Python<'py>,
         program: &PyProgram,
         inputs: Vec<Vec<i32>>,
-    ) -> PyResult<(Vec<Vec<i64>>, Vec<Bound<'py, PyDict>>)> {
+    ) -> PyResult<ProgramRun<'py>> {
         let mut runner = NetworkRunner::new(&program.inner, &self.acc).py()?;
         let mut outs = Vec::with_capacity(inputs.len());
         for (i, x) in inputs.iter().enumerate() {

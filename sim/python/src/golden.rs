@@ -47,7 +47,7 @@ fn tile_from_words(words: &[u32], q: usize) -> PyResult<Tile> {
         .collect();
     let mut w64 = w64;
     w64.truncate(q.div_ceil(64));
-    if q % 64 != 0 {
+    if !q.is_multiple_of(64) {
         if let Some(last) = w64.last_mut() {
             *last &= (1u64 << (q % 64)) - 1;
         }
@@ -121,7 +121,7 @@ impl PyStage {
         in_signed: bool,
         name: &str,
     ) -> PyResult<PyStage> {
-        if rows == 0 || m == 0 || p == 0 || (rows * m) % p != 0 {
+        if rows == 0 || m == 0 || p == 0 || !(rows * m).is_multiple_of(p) {
             return Err(PyValueError::new_err(format!(
                 "p = {p} does not divide rows x m = {rows} x {m}"
             )));
@@ -409,7 +409,7 @@ impl PyProgram {
     /// Integer inference of many inputs (flat, `n * input size` values).
     fn run_batch(&self, xs: Vec<i32>) -> PyResult<Vec<Vec<i64>>> {
         let n: usize = self.inner.input.shape.iter().product();
-        if n == 0 || xs.len() % n != 0 {
+        if n == 0 || !xs.len().is_multiple_of(n) {
             return Err(PyValueError::new_err(format!(
                 "{} values is not a whole number of inputs of {n}",
                 xs.len()
@@ -470,7 +470,7 @@ impl PyModel {
         bias: Option<Vec<f32>>,
         name: &str,
     ) -> PyResult<PyModel> {
-        if rows == 0 || m == 0 || p == 0 || (rows * m) % p != 0 {
+        if rows == 0 || m == 0 || p == 0 || !(rows * m).is_multiple_of(p) {
             return Err(PyValueError::new_err(format!(
                 "p = {p} does not divide rows x m = {rows} x {m}"
             )));
