@@ -110,3 +110,17 @@ def test_accelerator_errors_are_exceptions(acc):
         acc.run_layer(too_big, [1] * 8192)
     with pytest.raises(tbnsim.TbnError, match="invalid configuration: lanes = 12"):
         tbnsim.Accelerator(12)
+
+
+def test_spi_link_runs_the_same_layer():
+    """The standalone top (SPI-to-Wishbone bridge + core) through its SPI pins."""
+    spi = tbnsim.Accelerator(32, link="spi")
+    assert spi.link == "spi"
+    assert spi.read32(R["ID_MAGIC"]) == R["MAGIC"]
+    assert spi.info["lanes"] == 32
+    layer = tbnsim.TiledLayer([True, False, False] * 32, rows=6, m=48, p=3, alphas=[1.0])
+    x = list(range(48))
+    res = spi.run_layer(layer, x, abits=8)
+    assert (res.acc == layer.accumulators(x, abits=8)).all()
+    with pytest.raises(ValueError, match="link `usb`"):
+        tbnsim.Accelerator(32, link="usb")

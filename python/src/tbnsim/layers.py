@@ -172,17 +172,24 @@ class Accelerator:
     """The TBN accelerator RTL (Verilated) behind a Wishbone bus model.
 
     ``Accelerator(lanes=32)`` builds (or loads from the cache) the core, resets it
-    and checks its ID registers.
+    and checks its ID registers; ``link="spi"`` drives the standalone top (SPI to
+    Wishbone bridge + core) through its SPI pins instead.
     """
 
     def __init__(self, lanes: int = 32, *, tile_max=None, max_in=None, max_rows=None,
-                 trace: bool | None = None, cache_dir=None, _native_acc=None):
+                 trace: bool | None = None, cache_dir=None, link: str = "wishbone",
+                 _native_acc=None):
         if _native_acc is not None:
             self._n = _native_acc
             return
         if trace is None:
             trace = bool(os.environ.get("TBN_TRACE"))
-        self._n = _native.Accelerator(lanes, tile_max, max_in, max_rows, trace, cache_dir)
+        self._n = _native.Accelerator(lanes, tile_max, max_in, max_rows, trace, cache_dir, link)
+
+    @property
+    def link(self) -> str:
+        """``wishbone`` (the core's bus port) or ``spi`` (the standalone top's bridge)."""
+        return self._n.link
 
     @classmethod
     def from_verilog(cls, sources, top: str = "tbn_core", prefix: str = "wb_", trace: bool = False):

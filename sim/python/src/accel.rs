@@ -67,9 +67,11 @@ impl PyAccelerator {
 #[pymethods]
 impl PyAccelerator {
     /// Builds (or takes from the cache) the core for a configuration, resets it and
-    /// checks its ID registers.
+    /// checks its ID registers. `link`: `wishbone` (the core's own bus port) or
+    /// `spi` (the standalone top: SPI-to-Wishbone bridge + core, driven bit by bit).
     #[new]
-    #[pyo3(signature = (lanes=32, tile_max=None, max_in=None, max_rows=None, trace=false, cache_dir=None))]
+    #[pyo3(signature = (lanes=32, tile_max=None, max_in=None, max_rows=None, trace=false, cache_dir=None, link="wishbone"))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         lanes: usize,
         tile_max: Option<usize>,
@@ -77,13 +79,33 @@ impl PyAccelerator {
         max_rows: Option<usize>,
         trace: bool,
         cache_dir: Option<PathBuf>,
+        link: &str,
     ) -> PyResult<PyAccelerator> {
         let cfg = config(lanes, tile_max, max_in, max_rows);
         cfg.validate().map_err(hdl_err)?;
         let opts = build_options(tbn_hdl::CORE_TOP, trace, false, Vec::new(), cache_dir);
-        let model = tbn_sim::hw::core_model(&cfg, &opts).py()?;
-        let acc = Accelerator::new(model.instantiate().py()?, LinkKind::default()).py()?;
+        let acc = match link {
+            "wishbone" => {
+                let model = tbn_sim::hw::core_model(&cfg, &opts).py()?;
+                Accelerator::new(model.instantiate().py()?, LinkKind::default()).py()?
+            }
+            "spi" => tbn_sim::hw::open_spi_top(&cfg, &opts).py()?,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "link `{other}` is not `wishbone` or `spi`"
+                )))
+            }
+        };
         Ok(PyAccelerator { acc })
+    }
+
+    /// `wishbone` or `spi`.
+    #[getter]
+    fn link(&mut self) -> &'static str {
+        match self.acc.link() {
+            tbn_sim::Link::Wishbone(_) => "wishbone",
+            tbn_sim::Link::Spi(_) => "spi",
+        }
     }
 
     /// An accelerator from Verilog files whose top module has the core's ports
