@@ -210,3 +210,43 @@ def test_discovery_and_runner():
     assert names[:2] == ["test_clock_edges_and_time", "test_writes_settle_and_readonly"]
     res = tbnsim.run([t for t in tests if t.name == "test_clock_edges_and_time"], verbose=False)
     assert res == {"test_clock_edges_and_time": None}
+
+
+def test_waveform_of_a_coroutine_test(tmp_path):
+    vcd = tmp_path / "async.vcd"
+
+    def traced():
+        d = tbnsim.Dut.from_verilog(COUNTER_V, "counter", trace=True)
+        d.trace_open(vcd)
+        return d
+
+    @tbnsim.test(design=traced)
+    async def run_some_cycles(dut):
+        await reset(dut)
+        dut.en.value = 1
+        dut.step.value = 1
+        await ClockCycles(dut.clk, 20)
+        dut.trace_close()
+
+    run_some_cycles.run()
+    text = vcd.read_text()
+    stamps = [ln for ln in text.splitlines() if ln.startswith("#")]
+    assert len(stamps) >= 40, "two samples per native cycle"
+
+
+def test_dut_is_bound_to_its_thread():
+    import threading
+
+    dut = counter_dut()
+    errors = []
+
+    def other():
+        try:
+            dut.tick()
+        except BaseException as e:  # noqa: BLE001 - recorded for the assertion
+            errors.append(e)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert errors and "thread" in str(errors[0]).lower(), errors
