@@ -364,20 +364,32 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
         }
         v += "  endcase\nend\n";
     }
-    v += "// stage 2: window and activation lanes\n";
-    v += &side.replace("{N}", "2");
-    let _ = writeln!(v, "reg [{0}:0] s2_win; reg [{0}:0] s2_act;", lanes - 1);
-    v += "always @(posedge clk) begin\n  s2_v <= s1_v & ~flush; s2_off <= s1_off; s2_abit <= s1_abit; s2_nvalid <= s1_nvalid; s2_segb <= s1_segb;\n  s2_plane <= s1_plane; s2_neg <= s1_neg; s2_xnor <= s1_xnor; s2_first <= s1_first; s2_last <= s1_last; s2_row <= s1_row;\n  s2_win <= window; s2_act <= act_slice;\nend\n";
-    v += "// lane logic: value 1 + {-1, 0, +1} per lane, split into segments a and b\n";
+    v += "// lane masks of segments a and b from the valid count and the segment boundary\n\
+          // (computed in stage 1, in parallel with the funnel shift)\n";
+    let _ = writeln!(v, "wire [{0}:0] mask_a; wire [{0}:0] mask_b;", lanes - 1);
     for i in 0..lanes {
         let _ = writeln!(
             v,
-            "wire lane_valid_{i} = (9'd{i} < s2_nvalid); wire lane_segb_{i} = (9'd{i} >= s2_segb);\n\
-             wire lane_e_{i} = s2_xnor ? lane_valid_{i} : (lane_valid_{i} & s2_act[{i}]);\n\
-             wire lane_p_{i} = s2_xnor ? ~(s2_win[{i}] ^ s2_act[{i}]) : s2_win[{i}];\n\
-             wire [1:0] lane_u_{i} = lane_e_{i} ? (lane_p_{i} ? 2'd2 : 2'd0) : 2'd1;\n\
-             wire [1:0] lane_ua_{i} = lane_segb_{i} ? 2'd1 : lane_u_{i};\n\
-             wire [1:0] lane_ub_{i} = lane_segb_{i} ? lane_u_{i} : 2'd1;"
+            "assign mask_a[{i}] = (9'd{i} < s1_nvalid) & (9'd{i} < s1_segb); \
+             assign mask_b[{i}] = (9'd{i} < s1_nvalid) & (9'd{i} >= s1_segb);"
+        );
+    }
+    v += "// stage 2: window, activation lanes and lane masks\n";
+    v += &side.replace("{N}", "2");
+    let _ = writeln!(
+        v,
+        "reg [{0}:0] s2_win; reg [{0}:0] s2_act; reg [{0}:0] s2_ma; reg [{0}:0] s2_mb;",
+        lanes - 1
+    );
+    v += "always @(posedge clk) begin\n  s2_v <= s1_v & ~flush; s2_off <= s1_off; s2_abit <= s1_abit; s2_nvalid <= s1_nvalid; s2_segb <= s1_segb;\n  s2_plane <= s1_plane; s2_neg <= s1_neg; s2_xnor <= s1_xnor; s2_first <= s1_first; s2_last <= s1_last; s2_row <= s1_row;\n  s2_win <= window; s2_act <= act_slice; s2_ma <= mask_a; s2_mb <= mask_b;\nend\n";
+    v += "// lane logic: value 1 + {-1, 0, +1} per lane and segment (1: lane not in the segment)\n";
+    for i in 0..lanes {
+        let _ = writeln!(
+            v,
+            "wire lane_p_{i} = s2_xnor ? ~(s2_win[{i}] ^ s2_act[{i}]) : s2_win[{i}];\n\
+             wire lane_x_{i} = s2_xnor | s2_act[{i}];\n\
+             wire [1:0] lane_ua_{i} = (s2_ma[{i}] & lane_x_{i}) ? (lane_p_{i} ? 2'd2 : 2'd0) : 2'd1;\n\
+             wire [1:0] lane_ub_{i} = (s2_mb[{i}] & lane_x_{i}) ? (lane_p_{i} ? 2'd2 : 2'd0) : 2'd1;"
         );
     }
     v += "// adder trees, one register per level; side info: {neg, first, last, plane, row}\n";
