@@ -7,14 +7,14 @@ cargo bench -p tbn-golden --bench kernels -- --noplot
 python3 - <<'PY'
 import json, pathlib
 root = pathlib.Path("target/criterion")
-def mean_ns(group, fn, param):
-    est = json.loads((root / group / fn / param / "new" / "estimates.json").read_text())
+def mean_ns(rel):
+    est = json.loads((root / rel / "new" / "estimates.json").read_text())
     return est["mean"]["point_estimate"]
 g = "linear_4096x4096_p4_batch16"
-f32 = mean_ns(g, "f32_matrixmultiply", "sgemm")
-a1 = mean_ns(g, "tbn_int", "A1")
-a8 = mean_ns(g, "tbn_int", "A8")
-mn = mean_ns("mnist_reference", "integer_1000_images", "integer_1000_images") if (root / "mnist_reference" / "integer_1000_images" / "new").exists() else mean_ns("mnist_reference", "integer_1000_images", "")
+f32 = mean_ns(f"{g}/f32_matrixmultiply/sgemm")
+a1 = mean_ns(f"{g}/tbn_int/A1")
+a8 = mean_ns(f"{g}/tbn_int/A8")
+mn = mean_ns("mnist_reference/integer_1000_images")
 report = {
     "linear_4096x4096_p4_batch16_ms": {"f32_matrixmultiply": f32 / 1e6, "tbn_A1": a1 / 1e6, "tbn_A8": a8 / 1e6},
     "speedup_vs_f32": {"A1": f32 / a1, "A8": f32 / a8},

@@ -36,8 +36,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     log "creating virtualenv $VENV"
     python3 -m venv "$VENV"
 fi
-if [ -f python/requirements.txt ]; then
-    log "pip install -r python/requirements.txt (into $VENV)"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements.txt
-fi
+# cocotb 1.8.1, numpy, pytest, maturin; YoWASP yosys/nextpnr for the ECP5 flow.
+log "pip install -r python/requirements.txt -r python/requirements-synth.txt (into $VENV)"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    -r python/requirements.txt -r python/requirements-synth.txt
+# The tbnsim extension (pyo3, built by maturin; incremental after the first time).
+log "building the tbnsim Python extension (python/install.sh)"
+bash python/install.sh >/dev/null
 log "ready"

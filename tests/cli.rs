@@ -13,12 +13,18 @@ fn json_of(out: &[u8]) -> serde_json::Value {
 
 #[test]
 fn eval_float_and_integer_json() {
-    let out = tbn().args(["eval", "--limit", "500", "--json"]).output().unwrap();
+    let out = tbn()
+        .args(["eval", "--limit", "500", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let v = json_of(&out.stdout);
     assert_eq!(v["total"], 500);
     assert!(v["accuracy"].as_f64().unwrap() > 0.9);
-    let out = tbn().args(["eval", "--integer", "--limit", "500", "--json"]).output().unwrap();
+    let out = tbn()
+        .args(["eval", "--integer", "--limit", "500", "--json"])
+        .output()
+        .unwrap();
     let w = json_of(&out.stdout);
     assert_eq!(w["path"], "integer");
     assert!((w["correct"].as_i64().unwrap() - v["correct"].as_i64().unwrap()).abs() <= 5);
@@ -26,14 +32,23 @@ fn eval_float_and_integer_json() {
 
 #[test]
 fn infer_matches_reference_logits() {
-    let out = tbn().args(["infer", "--index", "0", "--json"]).output().unwrap();
+    let out = tbn()
+        .args(["infer", "--index", "0", "--json"])
+        .output()
+        .unwrap();
     let v = json_of(&out.stdout);
     assert_eq!(v["class"], 7);
     assert!((v["logits"][7].as_f64().unwrap() - 9.33696).abs() < 1e-4);
-    let out = tbn().args(["infer", "--index", "0", "--integer", "--json"]).output().unwrap();
+    let out = tbn()
+        .args(["infer", "--index", "0", "--integer", "--json"])
+        .output()
+        .unwrap();
     let w = json_of(&out.stdout);
     assert_eq!(w["class"], 7);
-    assert!((w["logits"][7].as_f64().unwrap() - 9.33696).abs() < 0.2, "{w}");
+    assert!(
+        (w["logits"][7].as_f64().unwrap() - 9.33696).abs() < 0.2,
+        "{w}"
+    );
 }
 
 #[test]
@@ -41,15 +56,28 @@ fn convert_roundtrip_and_inspect() {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("m.tbn");
     let json = dir.path().join("m.json");
-    tbn().args(["convert", "data/reference/tbn_mnist_mlp_p4.json"]).arg(&bin).assert().success();
+    tbn()
+        .args(["convert", "data/reference/tbn_mnist_mlp_p4.json"])
+        .arg(&bin)
+        .assert()
+        .success();
     tbn().arg("convert").arg(&bin).arg(&json).assert().success();
-    let out = tbn().arg("inspect").arg(&json).arg("--json").output().unwrap();
+    let out = tbn()
+        .arg("inspect")
+        .arg(&json)
+        .arg("--json")
+        .output()
+        .unwrap();
     let v = json_of(&out.stdout);
     assert_eq!(v["layers"][0]["p"], 4);
     assert_eq!(v["layers"][0]["tile_bits"], 25088);
     // Every command that takes --model takes every format.
     for m in [&bin, &json] {
-        let out = tbn().args(["eval", "--limit", "100", "--json", "--model"]).arg(m).output().unwrap();
+        let out = tbn()
+            .args(["eval", "--limit", "100", "--json", "--model"])
+            .arg(m)
+            .output()
+            .unwrap();
         assert_eq!(json_of(&out.stdout)["total"], 100);
     }
 }
@@ -57,7 +85,11 @@ fn convert_roundtrip_and_inspect() {
 /// Writes a little-endian f32 .npy file.
 fn write_npy(path: &std::path::Path, shape: &[usize], data: &[f32]) {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let tuple = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -77,10 +109,24 @@ fn compress_npy_with_the_paper_rule() {
     let dir = tempfile::tempdir().unwrap();
     let npy = dir.path().join("fc.npy");
     // 4 x 6 weights, p = 2: chunk sums decide the 12 tile bits.
-    let w: Vec<f32> = (0..24).map(|k| if k % 5 == 0 { -1.0 } else { 0.5 + k as f32 / 100.0 }).collect();
+    let w: Vec<f32> = (0..24)
+        .map(|k| {
+            if k % 5 == 0 {
+                -1.0
+            } else {
+                0.5 + k as f32 / 100.0
+            }
+        })
+        .collect();
     write_npy(&npy, &[4, 6], &w);
     let out = dir.path().join("c.json");
-    tbn().args(["compress", "--p", "2", "--min-size", "1", "--weights"]).arg(&npy).arg("--out").arg(&out).assert().success();
+    tbn()
+        .args(["compress", "--p", "2", "--min-size", "1", "--weights"])
+        .arg(&npy)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
     let model = tbn_golden::load_model(&out).unwrap();
     let tw = model.layers[0].weights().unwrap();
     assert_eq!((tw.p, tw.q()), (2, 12));
@@ -95,14 +141,38 @@ fn compress_npy_with_the_paper_rule() {
 fn malformed_inputs_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{\"format\": \"tbn-model\", \"version\": 1, \"name\": \"x\"").unwrap();
-    tbn().args(["eval", "--model"]).arg(&bad).assert().failure().stderr(contains("bad.json")).stderr(contains("EOF"));
+    std::fs::write(
+        &bad,
+        "{\"format\": \"tbn-model\", \"version\": 1, \"name\": \"x\"",
+    )
+    .unwrap();
+    tbn()
+        .args(["eval", "--model"])
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(contains("bad.json"))
+        .stderr(contains("EOF"));
     let trunc = dir.path().join("t.tbn");
     std::fs::write(&trunc, b"TBNM\x01\x00\x05").unwrap();
-    tbn().args(["inspect"]).arg(&trunc).assert().failure().stderr(contains("truncated or corrupt"));
+    tbn()
+        .args(["inspect"])
+        .arg(&trunc)
+        .assert()
+        .failure()
+        .stderr(contains("truncated or corrupt"));
     let idx = dir.path().join("bad.idx");
     std::fs::write(&idx, [1u8, 2, 3, 4]).unwrap();
-    tbn().args(["eval", "--images"]).arg(&idx).assert().failure().stderr(contains("bad IDX magic"));
-    tbn().args(["infer", "--index", "20000"]).assert().failure().stderr(contains("out of range"));
+    tbn()
+        .args(["eval", "--images"])
+        .arg(&idx)
+        .assert()
+        .failure()
+        .stderr(contains("bad IDX magic"));
+    tbn()
+        .args(["infer", "--index", "20000"])
+        .assert()
+        .failure()
+        .stderr(contains("out of range"));
     tbn().args(["eval", "--act-bits", "9"]).assert().failure();
 }
