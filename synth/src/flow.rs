@@ -137,11 +137,38 @@ fn abs(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// yosys script for the spec.
+/// A path to `file` relative to `out` for the tools, which run in `out`:
+/// files elsewhere are copied into `out/inputs/` first. (The YoWASP builds run
+/// under WASI and see only their working folder.)
+fn staged(out: &Path, file: &Path) -> Result<String> {
+    let a = abs(file);
+    if let Ok(rel) = a.strip_prefix(out) {
+        return Ok(rel.to_string_lossy().to_string());
+    }
+    let dir = out.join("inputs");
+    std::fs::create_dir_all(&dir).map_err(|e| SynthError::io(&dir, e))?;
+    let name = a
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "input".into());
+    std::fs::copy(&a, dir.join(&name)).map_err(|e| SynthError::io(&a, e))?;
+    Ok(format!("inputs/{name}"))
+}
+
+/// yosys script for the spec, with source paths as given.
 pub fn yosys_script(spec: &FlowSpec) -> String {
+    let names: Vec<String> = spec
+        .sources
+        .iter()
+        .map(|f| abs(f).display().to_string())
+        .collect();
+    yosys_script_for(spec, &names)
+}
+
+fn yosys_script_for(spec: &FlowSpec, sources: &[String]) -> String {
     let mut s = String::new();
-    for f in &spec.sources {
-        s += &format!("read_verilog -sv \"{}\"\n", abs(f).display());
+    for f in sources {
+        s += &format!("read_verilog -sv \"{f}\"\n");
     }
     for (k, v) in &spec.params {
         s += &format!("chparam -set {k} {v} {}\n", spec.top);
@@ -222,7 +249,12 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
 
     // --- yosys
     let script = out.join(files::YOSYS_SCRIPT);
-    write(&script, &yosys_script(spec))?;
+    let staged_sources = spec
+        .sources
+        .iter()
+        .map(|f| staged(&out, f))
+        .collect::<Result<Vec<_>>>()?;
+    write(&script, &yosys_script_for(spec, &staged_sources))?;
     let ylog = out.join(files::YOSYS_LOG);
     let t = Instant::now();
     let ok = run_logged(
@@ -251,11 +283,11 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
 
     // --- nextpnr
     let cons = match &spec.constraints {
-        Some(p) => abs(p),
+        Some(p) => staged(&out, p)?,
         None => {
             let p = out.join(spec.device.constraints_file());
             write(&p, spec.device.constraints_text())?;
-            p
+            spec.device.constraints_file().to_string()
         }
     };
     let mut args: Vec<String> = spec
@@ -268,7 +300,7 @@ pub fn run_with(spec: &FlowSpec, tc: &Toolchain) -> Result<SynthReport> {
         "--json".into(),
         files::NETLIST_JSON.into(),
         spec.device.constraints_flag().into(),
-        cons.to_string_lossy().to_string(),
+        cons,
         "--freq".into(),
         format!("{}", spec.freq_mhz),
         "--report".into(),
