@@ -1,27 +1,53 @@
-//! Simulated cycles per second of a long job on the core (bulk run inside C++).
-use tbn_sim::{regress, LayerJob};
-fn main() {
-    let lanes: usize = std::env::args().nth(1).map(|s| s.parse().unwrap()).unwrap_or(32);
-    let mut acc = tbn_sim::hw::open_core(&tbn_sim::hw::config_for_lanes(lanes), &tbn_sim::BuildOptions { trace: false, ..Default::default() }).unwrap();
-    let hw = acc.info();
-    let m = hw.max_in;
-    let rows = 256u32;
-    let q = m * rows; // p = 1 ... must be <= tile_max
-    let q = q.min(hw.tile_max / m * m);
-    let tile: Vec<u32> = (0..q.div_ceil(32)).map(|i| (i as u32).wrapping_mul(0x9E37_79B9)).collect();
-    let job = LayerJob { m, q, rows, tile, abits: 8, signed: true };
+//! Simulated cycles per second of the core's bulk clock loop (jobs running inside
+//! C++ until `irq`), per CPU second of the simulating thread and per wall second.
+//!
+//! `cargo run -p tbn-sim --example speed -- [LANES]`
+use tbn_driver::regmap as rm;
+use tbn_sim::{hw, BuildOptions, LayerJob, RegisterBus};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let lanes: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(32);
+    let opts = BuildOptions {
+        trace: false,
+        ..BuildOptions::default()
+    };
+    let mut acc = hw::open_core(&hw::config_for_lanes(lanes), &opts)?;
+    let info = acc.info();
+    let (m, q) = (info.max_in, info.tile_max);
+    let tile: Vec<u32> = (0..q.div_ceil(32))
+        .map(|i| i.wrapping_mul(0x9E37_79B9))
+        .collect();
+    let job = LayerJob {
+        m,
+        q,
+        rows: q / m,
+        tile,
+        abits: 8,
+        signed: true,
+    };
     let x: Vec<i32> = (0..m as i32).map(|i| (i * 37 % 256) - 128).collect();
-    acc.load_layer(&job).unwrap();
-    acc.load_activations(&x, 8, true).unwrap();
-    let c0 = acc.dut().cycles();
-    let t = std::time::Instant::now();
-    let cpu0 = tbn_sim::dut::thread_cpu_seconds();
-    let mut r = acc.run(&job).unwrap();
-    for _ in 0..50 { r = acc.run(&job).unwrap(); }
-    let dt = t.elapsed().as_secs_f64();
-    let cpu = tbn_sim::dut::thread_cpu_seconds() - cpu0;
-    println!("cpu {cpu:.3} s: {:.0} cycles per CPU second", (acc.dut().cycles() - c0) as f64 / cpu);
-    let c = acc.dut().cycles() - c0;
-    println!("L = {lanes}: job {} cycles (D = {}), {c} simulated in {dt:.3} s = {:.0} cycles/s", r.cycles, job.distinct_rows(), c as f64 / dt);
-    let _ = regress::Case::Random;
+    acc.load_layer(&job)?;
+    acc.load_activations(&x, 8, true)?;
+    let irq = acc.dut().port("irq")?;
+    let (mut cycles, mut cpu, mut wall) = (0u64, 0f64, 0f64);
+    for _ in 0..40 {
+        acc.start()?;
+        let t = std::time::Instant::now();
+        let c = tbn_sim::dut::thread_cpu_seconds();
+        cycles += acc.dut().run_until(irq, 1, 10_000_000)?;
+        cpu += tbn_sim::dut::thread_cpu_seconds() - c;
+        wall += t.elapsed().as_secs_f64();
+        acc.write32(rm::STATUS, rm::STATUS_DONE)?;
+    }
+    println!(
+        "L = {lanes}: {cycles} cycles of jobs (m = {m}, q = {q}, D = {}, A = 8): {:.0} cycles per CPU second, {:.0} per wall second",
+        job.distinct_rows(),
+        cycles as f64 / cpu,
+        cycles as f64 / wall
+    );
+    Ok(())
 }

@@ -125,7 +125,10 @@ impl LayerJob {
             ));
         }
         if self.q < self.m {
-            return bad(format!("tile length q = {} is below m = {}", self.q, self.m));
+            return bad(format!(
+                "tile length q = {} is below m = {}",
+                self.q, self.m
+            ));
         }
         if (self.tile.len() as u64) * 32 < self.q as u64 {
             return bad(format!(
@@ -136,7 +139,11 @@ impl LayerJob {
             ));
         }
         let d = self.distinct_rows();
-        if self.m > hw.max_in || self.q > hw.tile_max || d > hw.max_rows || self.abits as u32 > hw.max_abits {
+        if self.m > hw.max_in
+            || self.q > hw.tile_max
+            || d > hw.max_rows
+            || self.abits as u32 > hw.max_abits
+        {
             return bad(format!(
                 "layer (m = {}, q = {}, D = {}, A = {}) exceeds the core (MAX_IN = {}, TILE_MAX = {}, MAX_ROWS = {}, MAX_ABITS = {})",
                 self.m, self.q, d, self.abits, hw.max_in, hw.tile_max, hw.max_rows, hw.max_abits
@@ -373,7 +380,9 @@ impl Accelerator {
             )));
         }
         if !(1..=8).contains(&abits) {
-            return Err(SimError::Invalid(format!("activation bits A = {abits} not in 1..=8")));
+            return Err(SimError::Invalid(format!(
+                "activation bits A = {abits} not in 1..=8"
+            )));
         }
         let signed = signed && abits > 1;
         let (lo, hi) = if abits == 1 {
@@ -405,7 +414,10 @@ impl Accelerator {
         self.write32(rm::JOB_M, m)?;
         self.write32(rm::JOB_Q, q)?;
         self.write32(rm::JOB_ROWS, d)?;
-        self.write32(rm::JOB_ABITS, rm::job_abits(abits as u32, signed && abits > 1))
+        self.write32(
+            rm::JOB_ABITS,
+            rm::job_abits(abits as u32, signed && abits > 1),
+        )
     }
 
     /// Writes START (with the interrupt enabled, which the harness uses to wait).
@@ -446,7 +458,10 @@ impl Accelerator {
     /// Reads `d` accumulator pairs from the output memory.
     pub fn read_accumulators(&mut self, d: u32) -> Result<Vec<(i32, i32)>> {
         let words = self.read_words(rm::OUT_BASE, 2 * d as usize)?;
-        Ok(words.chunks_exact(2).map(|c| (c[0] as i32, c[1] as i32)).collect())
+        Ok(words
+            .chunks_exact(2)
+            .map(|c| (c[0] as i32, c[1] as i32))
+            .collect())
     }
 
     /// Reads the CYCLES register.

@@ -70,7 +70,12 @@ impl Summary {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let bad = || SimError::Invalid(format!("coverage data line {}: cannot parse `{line}`", n + 1));
+            let bad = || {
+                SimError::Invalid(format!(
+                    "coverage data line {}: cannot parse `{line}`",
+                    n + 1
+                ))
+            };
             let rest = line.strip_prefix("C '").ok_or_else(bad)?;
             let end = rest.rfind('\'').ok_or_else(bad)?;
             let keys = unescape(&rest[..end]);
@@ -127,7 +132,13 @@ impl Summary {
     }
 
     fn key(p: &Point) -> (String, String, u32, String, String) {
-        (p.kind.clone(), p.file.clone(), p.line, p.comment.clone(), p.hier.clone())
+        (
+            p.kind.clone(),
+            p.file.clone(),
+            p.line,
+            p.comment.clone(),
+            p.hier.clone(),
+        )
     }
 
     /// Tally of one kind, `None` when there are no points of that kind.
@@ -166,6 +177,8 @@ impl Summary {
 
     /// Points of a kind never hit.
     pub fn uncovered<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Point> + 'a {
-        self.points.iter().filter(move |p| p.kind == kind && p.count == 0)
+        self.points
+            .iter()
+            .filter(move |p| p.kind == kind && p.count == 0)
     }
 }

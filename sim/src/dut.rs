@@ -343,7 +343,7 @@ impl Dut {
         for (d, s) in v.iter_mut().zip(words) {
             *d = *s;
         }
-        if port.width % 32 != 0 {
+        if !port.width.is_multiple_of(32) {
             v[n - 1] &= (1u32 << (port.width % 32)) - 1;
         }
         match port.storage {
@@ -533,8 +533,14 @@ fn numbered_trace_path(path: &Path, n: usize) -> PathBuf {
     if n == 0 {
         return path.to_path_buf();
     }
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = path.extension().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "vcd".into());
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "vcd".into());
     path.with_file_name(format!("{stem}.{n}.{ext}"))
 }
 

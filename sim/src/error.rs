@@ -74,7 +74,9 @@ pub enum SimError {
     #[error("this model was built without tracing; build it with `BuildOptions::trace = true` (or set TBN_TRACE before building)")]
     TracingNotBuilt,
     /// Coverage was requested from a model built without coverage support.
-    #[error("this model was built without coverage; build it with `BuildOptions::coverage = true`")]
+    #[error(
+        "this model was built without coverage; build it with `BuildOptions::coverage = true`"
+    )]
     CoverageNotBuilt,
     /// A bus transaction failed (timeout, error response, protocol problem).
     #[error(transparent)]

@@ -46,7 +46,9 @@ pub fn model_sources(model: &Model) -> Vec<PathBuf> {
 
 /// Builds (or fetches from the cache) the standalone top (SPI bridge + core) for `cfg`.
 pub fn spi_top_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
-    let gen = |e: tbn_hdl::HdlError| SimError::Invalid(format!("tbn-hdl cannot generate the SPI top: {e}"));
+    let gen = |e: tbn_hdl::HdlError| {
+        SimError::Invalid(format!("tbn-hdl cannot generate the SPI top: {e}"))
+    };
     let core = tbn_hdl::core_verilog(cfg).map_err(gen)?;
     let top = tbn_hdl::spi_top_verilog(cfg).map_err(gen)?;
     let opts = BuildOptions {
@@ -70,5 +72,9 @@ pub fn open_spi_top(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
     let mut dut = model.instantiate()?;
     dut.tick_n(tbn_hdl::spi::POR_CYCLES as u64 + 4)?;
     let names = crate::spi::SpiNames::with_prefix("");
-    Accelerator::new_spi(dut, names, (tbn_hdl::spi::MIN_CLOCK_RATIO as u64).div_ceil(2))
+    Accelerator::new_spi(
+        dut,
+        names,
+        (tbn_hdl::spi::MIN_CLOCK_RATIO as u64).div_ceil(2),
+    )
 }

@@ -12,7 +12,10 @@ fn expect(cond: bool, what: impl FnOnce() -> String) -> Result<()> {
     if cond {
         Ok(())
     } else {
-        Err(SimError::Accelerator(format!("misuse check failed: {}", what())))
+        Err(SimError::Accelerator(format!(
+            "misuse check failed: {}",
+            what()
+        )))
     }
 }
 
@@ -40,7 +43,10 @@ pub fn check_recovery(acc: &mut Accelerator, seed: u64) -> Result<()> {
     let l = random_layer(seed * 10 + 3, &acc.info(), None)?;
     let res = acc.run_layer(&l.job(), &l.x)?;
     expect(res.acc == l.stage.accumulators(&l.x), || {
-        format!("valid job after misuse differs from golden ({})", l.describe())
+        format!(
+            "valid job after misuse differs from golden ({})",
+            l.describe()
+        )
     })
 }
 
@@ -52,32 +58,47 @@ pub fn start_while_busy(acc: &mut Accelerator) -> Result<()> {
     acc.load_activations(&l.x, job.abits, job.signed)?;
     acc.start()?;
     let st = acc.status()?;
-    expect(st & rm::STATUS_BUSY != 0, || format!("not busy after START (STATUS {st:#x})"))?;
+    expect(st & rm::STATUS_BUSY != 0, || {
+        format!("not busy after START (STATUS {st:#x})")
+    })?;
     acc.write32(rm::CTRL, rm::CTRL_START | rm::CTRL_IRQ_ENABLE)?;
     let st = acc.status()?;
-    expect(st & rm::STATUS_ERROR != 0 && code_of(st) == Some(ErrorCode::StartWhileBusy), || {
-        format!("second START not flagged as START_WHILE_BUSY (STATUS {st:#x})")
+    expect(
+        st & rm::STATUS_ERROR != 0 && code_of(st) == Some(ErrorCode::StartWhileBusy),
+        || format!("second START not flagged as START_WHILE_BUSY (STATUS {st:#x})"),
+    )?;
+    expect(st & rm::STATUS_BUSY != 0, || {
+        "the running job stopped".into()
     })?;
-    expect(st & rm::STATUS_BUSY != 0, || "the running job stopped".into())?;
-    let bound = rm::job_cycle_bound(job.distinct_rows(), job.m, acc.info().lanes, job.abits as u32);
+    let bound = rm::job_cycle_bound(
+        job.distinct_rows(),
+        job.m,
+        acc.info().lanes,
+        job.abits as u32,
+    );
     // The error raised irq already: wait for BUSY to drop by polling.
     let mut polls = 0;
     while acc.status()? & rm::STATUS_BUSY != 0 {
         acc.dut().tick_n(32)?;
         polls += 1;
-        expect(polls * 32 < 4 * bound as u64 + 2000, || "job never finished".into())?;
+        expect(polls * 32 < 4 * bound as u64 + 2000, || {
+            "job never finished".into()
+        })?;
     }
     let st = acc.status()?;
-    expect(st & rm::STATUS_DONE != 0, || format!("job did not complete (STATUS {st:#x})"))?;
+    expect(st & rm::STATUS_DONE != 0, || {
+        format!("job did not complete (STATUS {st:#x})")
+    })?;
     let got = acc.read_accumulators(job.distinct_rows())?;
     expect(got == l.stage.accumulators(&l.x), || {
         format!("job disturbed by the refused START ({})", l.describe())
     })?;
     acc.write32(rm::STATUS, rm::STATUS_DONE | rm::STATUS_ERROR)?;
     let st = acc.status()?;
-    expect(st & (rm::STATUS_DONE | rm::STATUS_ERROR) == 0 && code_of(st) == Some(ErrorCode::None), || {
-        format!("W1C did not clear DONE/ERROR (STATUS {st:#x})")
-    })?;
+    expect(
+        st & (rm::STATUS_DONE | rm::STATUS_ERROR) == 0 && code_of(st) == Some(ErrorCode::None),
+        || format!("W1C did not clear DONE/ERROR (STATUS {st:#x})"),
+    )?;
     check_recovery(acc, 1)
 }
 
@@ -89,7 +110,14 @@ pub fn capacity_errors(acc: &mut Accelerator) -> Result<()> {
         (0, 64, 64, 4, false, ErrorCode::BadActivationBits),
         (9, 64, 64, 4, false, ErrorCode::BadActivationBits),
         (4, 0, 64, 4, false, ErrorCode::BadRowLength),
-        (4, hw.max_in + 1, hw.max_in + 1, 4, false, ErrorCode::BadRowLength),
+        (
+            4,
+            hw.max_in + 1,
+            hw.max_in + 1,
+            4,
+            false,
+            ErrorCode::BadRowLength,
+        ),
         (4, 64, 63, 4, false, ErrorCode::BadTileLength),
         (4, 64, hw.tile_max + 1, 4, false, ErrorCode::BadTileLength),
         (4, 64, 64, 0, false, ErrorCode::BadRowCount),
@@ -107,21 +135,35 @@ pub fn capacity_errors(acc: &mut Accelerator) -> Result<()> {
         acc.start()?;
         acc.dut().tick_n(8)?;
         let st = acc.status()?;
-        expect(st & rm::STATUS_BUSY == 0 && st & rm::STATUS_DONE == 0, || {
-            format!("case {i}: invalid job started (STATUS {st:#x})")
+        expect(
+            st & rm::STATUS_BUSY == 0 && st & rm::STATUS_DONE == 0,
+            || format!("case {i}: invalid job started (STATUS {st:#x})"),
+        )?;
+        expect(
+            st & rm::STATUS_ERROR != 0 && code_of(st) == Some(want),
+            || {
+                format!(
+                    "case {i} (A={a} m={m} q={q} D={d}): expected {want:?}, STATUS {st:#x} = {:?}",
+                    code_of(st)
+                )
+            },
+        )?;
+        expect(acc.read32(rm::JOB_COUNT)? == jobs_before, || {
+            format!("case {i}: JOB_COUNT moved")
         })?;
-        expect(st & rm::STATUS_ERROR != 0 && code_of(st) == Some(want), || {
-            format!("case {i} (A={a} m={m} q={q} D={d}): expected {want:?}, STATUS {st:#x} = {:?}", code_of(st))
-        })?;
-        expect(acc.read32(rm::JOB_COUNT)? == jobs_before, || format!("case {i}: JOB_COUNT moved"))?;
         let irq = acc.dut().get_by_name("irq")?;
-        expect(irq == 1, || format!("case {i}: irq low with ERROR and IRQ_ENABLE"))?;
+        expect(irq == 1, || {
+            format!("case {i}: irq low with ERROR and IRQ_ENABLE")
+        })?;
         acc.write32(rm::STATUS, rm::STATUS_ERROR)?;
         let st = acc.status()?;
-        expect(st & rm::STATUS_ERROR == 0 && code_of(st) == Some(ErrorCode::None), || {
-            format!("case {i}: ERROR not cleared (STATUS {st:#x})")
+        expect(
+            st & rm::STATUS_ERROR == 0 && code_of(st) == Some(ErrorCode::None),
+            || format!("case {i}: ERROR not cleared (STATUS {st:#x})"),
+        )?;
+        expect(acc.dut().get_by_name("irq")? == 0, || {
+            format!("case {i}: irq stuck high")
         })?;
-        expect(acc.dut().get_by_name("irq")? == 0, || format!("case {i}: irq stuck high"))?;
     }
     check_recovery(acc, 2)
 }
@@ -147,17 +189,25 @@ pub fn unmapped_addresses(acc: &mut Accelerator) -> Result<()> {
     ] {
         acc.write32(reg, !want)?;
         let v = acc.read32(reg)?;
-        expect(v == want, || format!("read-only register {reg:#x} changed to {v:#x}"))?;
+        expect(v == want, || {
+            format!("read-only register {reg:#x} changed to {v:#x}")
+        })?;
     }
     for v in [0u32, 0xFFFF_FFFF, 0x1234_5678] {
         acc.write32(rm::SCRATCH, v)?;
         let r = acc.read32(rm::SCRATCH)?;
-        expect(r == v, || format!("SCRATCH reads {r:#x} after writing {v:#x}"))?;
+        expect(r == v, || {
+            format!("SCRATCH reads {r:#x} after writing {v:#x}")
+        })?;
     }
     let c = acc.read32(rm::CTRL)?;
-    expect(c & (rm::CTRL_START | rm::CTRL_SOFT_RESET) == 0, || format!("CTRL reads {c:#x}: START/SOFT_RESET must read 0"))?;
+    expect(c & (rm::CTRL_START | rm::CTRL_SOFT_RESET) == 0, || {
+        format!("CTRL reads {c:#x}: START/SOFT_RESET must read 0")
+    })?;
     let st = acc.status()?;
-    expect(st & rm::STATUS_ERROR == 0, || format!("unmapped accesses set ERROR (STATUS {st:#x})"))?;
+    expect(st & rm::STATUS_ERROR == 0, || {
+        format!("unmapped accesses set ERROR (STATUS {st:#x})")
+    })?;
     check_recovery(acc, 3)
 }
 
@@ -171,20 +221,29 @@ pub fn soft_reset_mid_layer(acc: &mut Accelerator) -> Result<()> {
     let lanes = acc.info().lanes;
     acc.dut().tick_n(job.ideal_cycles(lanes) / 2)?;
     let st = acc.status()?;
-    expect(st & rm::STATUS_BUSY != 0, || format!("job not running mid-way (STATUS {st:#x})"))?;
+    expect(st & rm::STATUS_BUSY != 0, || {
+        format!("job not running mid-way (STATUS {st:#x})")
+    })?;
     acc.write32(rm::CTRL, rm::CTRL_SOFT_RESET | rm::CTRL_IRQ_ENABLE)?;
     acc.dut().tick_n(rm::SOFT_RESET_MAX_CYCLES as u64)?;
     let st = acc.status()?;
-    expect(st & (rm::STATUS_BUSY | rm::STATUS_DONE | rm::STATUS_ERROR) == 0, || {
-        format!("soft reset left STATUS {st:#x}")
+    expect(
+        st & (rm::STATUS_BUSY | rm::STATUS_DONE | rm::STATUS_ERROR) == 0,
+        || format!("soft reset left STATUS {st:#x}"),
+    )?;
+    expect(acc.read32(rm::JOB_COUNT)? == 0, || {
+        "soft reset did not clear JOB_COUNT".into()
     })?;
-    expect(acc.read32(rm::JOB_COUNT)? == 0, || "soft reset did not clear JOB_COUNT".into())?;
     acc.dut().tick_n(100)?;
     let st = acc.status()?;
-    expect(st & (rm::STATUS_BUSY | rm::STATUS_DONE) == 0, || format!("aborted job resumed (STATUS {st:#x})"))?;
+    expect(st & (rm::STATUS_BUSY | rm::STATUS_DONE) == 0, || {
+        format!("aborted job resumed (STATUS {st:#x})")
+    })?;
     // The same job restarts from scratch (tile and activations are kept) ...
     let res = acc.run(&job)?;
-    expect(res.acc == l.stage.accumulators(&l.x), || format!("job after soft reset differs ({})", l.describe()))?;
+    expect(res.acc == l.stage.accumulators(&l.x), || {
+        format!("job after soft reset differs ({})", l.describe())
+    })?;
     // ... and soft reset while idle is harmless.
     acc.write32(rm::CTRL, rm::CTRL_SOFT_RESET)?;
     check_recovery(acc, 4)
@@ -200,11 +259,14 @@ pub fn memory_write_while_busy(acc: &mut Accelerator) -> Result<()> {
     acc.write32(rm::TILE_BASE, 0xA5A5_A5A5)?;
     acc.write32(rm::act_word_offset(0, 0), 0x5A5A_5A5A)?;
     let st = acc.status()?;
-    expect(code_of(st) == Some(ErrorCode::MemoryBusy) && st & rm::STATUS_ERROR != 0, || {
-        format!("write while busy not flagged (STATUS {st:#x})")
-    })?;
+    expect(
+        code_of(st) == Some(ErrorCode::MemoryBusy) && st & rm::STATUS_ERROR != 0,
+        || format!("write while busy not flagged (STATUS {st:#x})"),
+    )?;
     let t = acc.read32(rm::TILE_BASE)?;
-    expect(t == 0, || format!("TILE read while busy gives {t:#x}, expected 0"))?;
+    expect(t == 0, || {
+        format!("TILE read while busy gives {t:#x}, expected 0")
+    })?;
     let mut polls = 0;
     while acc.status()? & rm::STATUS_BUSY != 0 {
         acc.dut().tick_n(32)?;
@@ -212,13 +274,18 @@ pub fn memory_write_while_busy(acc: &mut Accelerator) -> Result<()> {
         expect(polls < 100_000, || "job never finished".into())?;
     }
     let got = acc.read_accumulators(job.distinct_rows())?;
-    expect(got == l.stage.accumulators(&l.x), || format!("ignored writes changed the job ({})", l.describe()))?;
+    expect(got == l.stage.accumulators(&l.x), || {
+        format!("ignored writes changed the job ({})", l.describe())
+    })?;
     // The ignored writes did not reach the memories: the same job, run again
     // without reloading anything, still gives the golden result.
     acc.write32(rm::STATUS, rm::STATUS_DONE | rm::STATUS_ERROR)?;
     let again = acc.run(&job)?;
     expect(again.acc == l.stage.accumulators(&l.x), || {
-        format!("tile or activations changed by writes while busy ({})", l.describe())
+        format!(
+            "tile or activations changed by writes while busy ({})",
+            l.describe()
+        )
     })?;
     acc.write32(rm::STATUS, rm::STATUS_DONE | rm::STATUS_ERROR)?;
     check_recovery(acc, 5)
@@ -232,29 +299,51 @@ pub fn interrupt(acc: &mut Accelerator) -> Result<()> {
     acc.load_activations(&l.x, job.abits, job.signed)?;
     // Without IRQ_ENABLE the line stays low.
     acc.write32(rm::CTRL, rm::CTRL_START)?;
-    let bound = rm::job_cycle_bound(job.distinct_rows(), job.m, acc.info().lanes, job.abits as u32);
+    let bound = rm::job_cycle_bound(
+        job.distinct_rows(),
+        job.m,
+        acc.info().lanes,
+        job.abits as u32,
+    );
     acc.dut().tick_n(bound as u64 + 16)?;
     let st = acc.status()?;
-    expect(st & rm::STATUS_DONE != 0, || format!("job not done within its bound {bound} (STATUS {st:#x})"))?;
-    expect(acc.dut().get_by_name("irq")? == 0, || "irq high with IRQ_ENABLE clear".into())?;
+    expect(st & rm::STATUS_DONE != 0, || {
+        format!("job not done within its bound {bound} (STATUS {st:#x})")
+    })?;
+    expect(acc.dut().get_by_name("irq")? == 0, || {
+        "irq high with IRQ_ENABLE clear".into()
+    })?;
     acc.write32(rm::CTRL, rm::CTRL_IRQ_ENABLE)?;
-    expect(acc.dut().get_by_name("irq")? == 1, || "irq low with DONE and IRQ_ENABLE".into())?;
+    expect(acc.dut().get_by_name("irq")? == 1, || {
+        "irq low with DONE and IRQ_ENABLE".into()
+    })?;
     let cyc = acc.cycles()?;
-    expect(cyc <= bound, || format!("CYCLES {cyc} above the documented bound {bound}"))?;
+    expect(cyc <= bound, || {
+        format!("CYCLES {cyc} above the documented bound {bound}")
+    })?;
     let jc = acc.read32(rm::JOB_COUNT)?;
     expect(jc >= 1, || "JOB_COUNT did not count".into())?;
     acc.write32(rm::STATUS, rm::STATUS_DONE)?;
-    expect(acc.dut().get_by_name("irq")? == 0, || "irq high after clearing DONE".into())?;
+    expect(acc.dut().get_by_name("irq")? == 0, || {
+        "irq high after clearing DONE".into()
+    })?;
     check_recovery(acc, 6)
 }
 
 /// Job registers read back what was written; Wishbone byte selects write only the
 /// selected bytes (SCRATCH, and the tile memory, checked through a job's result).
 pub fn registers_and_byte_selects(acc: &mut Accelerator) -> Result<()> {
-    for (reg, v) in [(rm::JOB_M, 100u32), (rm::JOB_Q, 300), (rm::JOB_ROWS, 3), (rm::JOB_ABITS, rm::job_abits(5, true))] {
+    for (reg, v) in [
+        (rm::JOB_M, 100u32),
+        (rm::JOB_Q, 300),
+        (rm::JOB_ROWS, 3),
+        (rm::JOB_ABITS, rm::job_abits(5, true)),
+    ] {
         acc.write32(reg, v)?;
         let r = acc.read32(reg)?;
-        expect(r == v, || format!("register {reg:#x} reads {r:#x} after writing {v:#x}"))?;
+        expect(r == v, || {
+            format!("register {reg:#x} reads {r:#x} after writing {v:#x}")
+        })?;
     }
     let crate::accel::Link::Wishbone(mut wb) = acc.link().clone() else {
         return check_recovery(acc, 7);
@@ -262,7 +351,9 @@ pub fn registers_and_byte_selects(acc: &mut Accelerator) -> Result<()> {
     acc.write32(rm::SCRATCH, 0x1122_3344)?;
     wb.write_sel(acc.dut(), rm::SCRATCH >> 2, 0xAABB_CCDD, 0b0101)?;
     let r = acc.read32(rm::SCRATCH)?;
-    expect(r == 0x11BB_33DD, || format!("SCRATCH with byte selects 0101 reads {r:#x}, expected 0x11bb33dd"))?;
+    expect(r == 0x11BB_33DD, || {
+        format!("SCRATCH with byte selects 0101 reads {r:#x}, expected 0x11bb33dd")
+    })?;
     // Load a layer, then rewrite tile word 0 byte by byte (other bytes garbage first).
     let l = random_layer(8 * 10, &acc.info(), None)?;
     let job = l.job();
@@ -275,7 +366,10 @@ pub fn registers_and_byte_selects(acc: &mut Accelerator) -> Result<()> {
     acc.load_activations(&l.x, job.abits, job.signed)?;
     let res = acc.run(&job)?;
     expect(res.acc == l.stage.accumulators(&l.x), || {
-        format!("tile word written by byte selects is wrong ({})", l.describe())
+        format!(
+            "tile word written by byte selects is wrong ({})",
+            l.describe()
+        )
     })?;
     check_recovery(acc, 7)
 }

@@ -76,9 +76,8 @@ impl<'p> NetworkRunner<'p> {
                         )));
                     }
                     let job = LayerJob::from_stage(d);
-                    job.check(&hw).map_err(|e| {
-                        SimError::Invalid(format!("stage {i} ({}): {e}", d.name))
-                    })?;
+                    job.check(&hw)
+                        .map_err(|e| SimError::Invalid(format!("stage {i} ({}): {e}", d.name)))?;
                     stats.push(StageStats {
                         name: d.name.clone(),
                         m: job.m,

@@ -103,7 +103,7 @@ impl RandomLayer {
 }
 
 fn divisors_up_to(n: usize, max: usize) -> Vec<usize> {
-    (1..=max.min(n)).filter(|d| n % d == 0).collect()
+    (1..=max.min(n)).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
 /// Generates the layer of `seed` within the capacities of `hw`. `prev` is the
@@ -137,7 +137,9 @@ pub fn random_layer(seed: u64, hw: &HwInfo, prev: Option<&RandomLayer>) -> Resul
         let rows_cap = (hw.max_rows as usize).clamp(1, 48);
         let rows = match case {
             Case::OneRow => 1,
-            Case::Capacity if rng.gen_bool(0.5) => rng.gen_range(1..=(hw.max_rows as usize).min(512)),
+            Case::Capacity if rng.gen_bool(0.5) => {
+                rng.gen_range(1..=(hw.max_rows as usize).min(512))
+            }
             _ => rng.gen_range(1..=rows_cap),
         };
         let n = rows * m;
@@ -219,6 +221,9 @@ fn random_input(rng: &mut ChaCha8Rng, m: usize, bits: u8, signed: bool) -> Vec<i
         .collect()
 }
 
+/// One differing distinct row: index, golden pair, RTL pair.
+pub type RowDiff = (usize, (i32, i32), (i32, i32));
+
 /// A layer whose RTL result differs from the golden model.
 #[derive(Debug, Clone, Serialize)]
 pub struct Mismatch {
@@ -227,7 +232,7 @@ pub struct Mismatch {
     /// Description of the layer.
     pub layer: String,
     /// Distinct rows that differ (at most 8 listed), with expected and RTL pairs.
-    pub rows: Vec<(usize, (i32, i32), (i32, i32))>,
+    pub rows: Vec<RowDiff>,
     /// Number of differing rows.
     pub differing: usize,
     /// The waveform of the run, when tracing was on.
@@ -275,7 +280,11 @@ pub struct Report {
 }
 
 /// Runs and checks one layer on the accelerator; `Ok(None)` when it matched.
-pub fn check_layer(acc: &mut Accelerator, layer: &RandomLayer, reuse: bool) -> Result<(LayerOutcome, Option<Mismatch>)> {
+pub fn check_layer(
+    acc: &mut Accelerator,
+    layer: &RandomLayer,
+    reuse: bool,
+) -> Result<(LayerOutcome, Option<Mismatch>)> {
     let job = layer.job();
     let expected = layer.stage.accumulators(&layer.x);
     let reference = layer.stage.accumulators_reference(&layer.x, None);
@@ -290,11 +299,13 @@ pub fn check_layer(acc: &mut Accelerator, layer: &RandomLayer, reuse: bool) -> R
     }
     acc.load_activations(&layer.x, job.abits, job.signed)?;
     let res = acc.run(&job).map_err(|e| match e {
-        SimError::Accelerator(msg) => SimError::Accelerator(format!("{msg} ({})", layer.describe())),
+        SimError::Accelerator(msg) => {
+            SimError::Accelerator(format!("{msg} ({})", layer.describe()))
+        }
         other => other,
     })?;
     let ideal = job.ideal_cycles(acc.info().lanes);
-    let diffs: Vec<(usize, (i32, i32), (i32, i32))> = expected
+    let diffs: Vec<RowDiff> = expected
         .iter()
         .zip(&res.acc)
         .enumerate()
@@ -370,6 +381,10 @@ pub fn run(
         sim_cycles: acc.dut().cycles() - c0,
         seconds: t0.elapsed().as_secs_f64(),
         cpu_seconds: crate::dut::thread_cpu_seconds() - cpu0,
-        efficiency: if job_cycles == 0 { 0.0 } else { ideal as f64 / job_cycles as f64 },
+        efficiency: if job_cycles == 0 {
+            0.0
+        } else {
+            ideal as f64 / job_cycles as f64
+        },
     })
 }

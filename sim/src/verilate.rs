@@ -71,7 +71,11 @@ pub fn trace_env() -> Option<PathBuf> {
 /// The cache folder: `$TBN_SIM_CACHE`, else `$XDG_CACHE_HOME/tbn-sim`, else
 /// `$HOME/.cache/tbn-sim`, else the system temporary folder's `tbn-sim`.
 pub fn default_cache_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(p) = env("TBN_SIM_CACHE") {
         return p;
     }
@@ -159,7 +163,11 @@ impl Toolchain {
             Command::new(&verilator).arg("--version"),
         )?;
         if !out.status.success() {
-            return Err(tool_failure("verilator", "reporting its version".into(), &out));
+            return Err(tool_failure(
+                "verilator",
+                "reporting its version".into(),
+                &out,
+            ));
         }
         let verilator_version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let out = spawn_output(
@@ -168,10 +176,18 @@ impl Toolchain {
             Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]),
         )?;
         if !out.status.success() {
-            return Err(tool_failure("verilator", "reporting VERILATOR_ROOT".into(), &out));
+            return Err(tool_failure(
+                "verilator",
+                "reporting VERILATOR_ROOT".into(),
+                &out,
+            ));
         }
         let verilator_root = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if !verilator_root.join("include").join("verilated.cpp").is_file() {
+        if !verilator_root
+            .join("include")
+            .join("verilated.cpp")
+            .is_file()
+        {
             return Err(SimError::Generated(format!(
                 "Verilator's run-time library was not found under {}/include (broken installation?)",
                 verilator_root.display()
@@ -291,7 +307,10 @@ pub fn parse_ports(header: &str) -> Result<Vec<PortInfo>> {
         };
         let args: Vec<&str> = rest[open + 1..close].split(',').map(str::trim).collect();
         let bad = || SimError::Generated(format!("cannot parse port declaration `{l}`"));
-        let name = args.first().and_then(|a| a.strip_prefix('&')).ok_or_else(bad)?;
+        let name = args
+            .first()
+            .and_then(|a| a.strip_prefix('&'))
+            .ok_or_else(bad)?;
         let msb: u32 = args.get(1).and_then(|a| a.parse().ok()).ok_or_else(bad)?;
         let lsb: u32 = args.get(2).and_then(|a| a.parse().ok()).ok_or_else(bad)?;
         if lsb > msb {
@@ -535,7 +554,12 @@ pub fn build_model_from_text(sources: &[(String, Vec<u8>)], opts: &BuildOptions)
     if sources.is_empty() {
         return Err(SimError::Invalid("no Verilog sources given".into()));
     }
-    if opts.top.is_empty() || !opts.top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if opts.top.is_empty()
+        || !opts
+            .top
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return Err(SimError::Invalid(format!(
             "top module name `{}` is not a plain Verilog identifier",
             opts.top
@@ -566,7 +590,8 @@ pub fn build_model_from_text(sources: &[(String, Vec<u8>)], opts: &BuildOptions)
     }
     let key = hex(&h.finalize())[..24].to_string();
     let cache = opts.cache_dir.clone().unwrap_or_else(default_cache_dir);
-    fs::create_dir_all(&cache).map_err(|e| SimError::io("cannot create cache folder", &cache, e))?;
+    fs::create_dir_all(&cache)
+        .map_err(|e| SimError::io("cannot create cache folder", &cache, e))?;
     let tag = format!(
         "{}{}{}-{key}",
         opts.top,
@@ -605,7 +630,13 @@ pub fn build_model_from_text(sources: &[(String, Vec<u8>)], opts: &BuildOptions)
     for (i, (name, text)) in sources.iter().enumerate() {
         let safe: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let p = src_dir.join(format!("{i:02}_{safe}"));
         fs::write(&p, text).map_err(|e| SimError::io("cannot write", &p, e))?;
@@ -617,7 +648,12 @@ pub fn build_model_from_text(sources: &[(String, Vec<u8>)], opts: &BuildOptions)
         .arg("--Mdir")
         .arg(&obj_dir)
         .args(["--prefix", PREFIX, "--top-module", &opts.top])
-        .args(["-Wno-fatal", "-Wno-WIDTH", "-Wno-DECLFILENAME", "-Wno-UNUSED"])
+        .args([
+            "-Wno-fatal",
+            "-Wno-WIDTH",
+            "-Wno-DECLFILENAME",
+            "-Wno-UNUSED",
+        ])
         .args(["--x-assign", "fast", "--x-initial", "fast"]);
     if opts.trace {
         cmd.arg("--trace");
@@ -732,9 +768,16 @@ pub fn build_model_from_text(sources: &[(String, Vec<u8>)], opts: &BuildOptions)
                 )
             })
             .collect();
-        let finals: Vec<(PathBuf, PathBuf)> =
-            tmp_jobs.iter().map(|(j, f)| (j.obj.clone(), f.clone())).collect();
-        run_jobs(&tc, &flags, tmp_jobs.into_iter().map(|(j, _)| j).collect(), jobs_n)?;
+        let finals: Vec<(PathBuf, PathBuf)> = tmp_jobs
+            .iter()
+            .map(|(j, f)| (j.obj.clone(), f.clone()))
+            .collect();
+        run_jobs(
+            &tc,
+            &flags,
+            tmp_jobs.into_iter().map(|(j, _)| j).collect(),
+            jobs_n,
+        )?;
         for (t, f) in finals {
             fs::rename(&t, &f).map_err(|e| SimError::io("cannot rename", &t, e))?;
         }
@@ -754,7 +797,11 @@ pub fn build_model_from_text(sources: &[(String, Vec<u8>)], opts: &BuildOptions)
             .args(["-pthread", "-latomic"]),
     )?;
     if !out.status.success() {
-        return Err(tool_failure(&tc.cxx, format!("linking {}", tmp_so.display()), &out));
+        return Err(tool_failure(
+            &tc.cxx,
+            format!("linking {}", tmp_so.display()),
+            &out,
+        ));
     }
     let mut f = fs::File::create(tmp.join("complete"))
         .map_err(|e| SimError::io("cannot write", tmp.join("complete"), e))?;
@@ -763,12 +810,17 @@ pub fn build_model_from_text(sources: &[(String, Vec<u8>)], opts: &BuildOptions)
         "{}\n{}\n{}",
         tc.verilator_version,
         tc.cxx_version,
-        sources.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(" ")
+        sources
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     if dir.exists() {
         fs::remove_dir_all(&dir).map_err(|e| SimError::io("cannot clear", &dir, e))?;
     }
-    fs::rename(&tmp, &dir).map_err(|e| SimError::io("cannot move build into the cache", &tmp, e))?;
+    fs::rename(&tmp, &dir)
+        .map_err(|e| SimError::io("cannot move build into the cache", &tmp, e))?;
     finish(true)
 }
 

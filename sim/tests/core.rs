@@ -9,12 +9,16 @@ fn open(lanes: usize) -> Accelerator {
         trace: tbn_sim::verilate::trace_env().is_some(),
         ..BuildOptions::default()
     };
-    hw::open_core(&hw::config_for_lanes(lanes), &opts).unwrap_or_else(|e| panic!("{lanes}-lane core: {e}"))
+    hw::open_core(&hw::config_for_lanes(lanes), &opts)
+        .unwrap_or_else(|e| panic!("{lanes}-lane core: {e}"))
 }
 
 fn regression(lanes: usize, first_seed: u64, count: usize) {
     let mut acc = open(lanes);
-    println!("L = {lanes}: seeds {first_seed}..{}", first_seed + count as u64);
+    println!(
+        "L = {lanes}: seeds {first_seed}..{}",
+        first_seed + count as u64
+    );
     let rep = regress::run(&mut acc, first_seed, count, |_, _| {}).unwrap();
     for m in &rep.mismatches {
         println!(
@@ -35,8 +39,16 @@ fn regression(lanes: usize, first_seed: u64, count: usize) {
         rep.sim_cycles as f64 / rep.cpu_seconds.max(1e-9),
         rep.efficiency
     );
-    assert!(rep.mismatches.is_empty(), "{} mismatches at L = {lanes}", rep.mismatches.len());
-    assert!(rep.per_case.iter().all(|(_, n)| *n > 0), "every forced case ran: {:?}", rep.per_case);
+    assert!(
+        rep.mismatches.is_empty(),
+        "{} mismatches at L = {lanes}",
+        rep.mismatches.len()
+    );
+    assert!(
+        rep.per_case.iter().all(|(_, n)| *n > 0),
+        "every forced case ran: {:?}",
+        rep.per_case
+    );
 }
 
 #[test]
@@ -98,7 +110,10 @@ fn waveform_of_a_job() {
     assert_eq!(res.acc, l.stage.accumulators(&l.x));
     acc.dut().trace_close();
     let text = std::fs::read_to_string(&vcd).unwrap();
-    assert!(text.contains("wb_ack") && text.contains("irq"), "VCD names the ports");
+    assert!(
+        text.contains("wb_ack") && text.contains("irq"),
+        "VCD names the ports"
+    );
     assert!(text.len() > 10_000);
 }
 
@@ -123,7 +138,20 @@ fn firmware_driver_over_the_spi_bridge_bit_by_bit() {
     let l = regress::random_layer(33, &info, None).unwrap();
     let job = l.job();
     let mut out = vec![(0, 0); job.distinct_rows() as usize];
-    tbn.run_job(&job.tile, job.q, job.distinct_rows(), &l.x, job.abits, job.signed, &mut out)
-        .unwrap();
-    assert_eq!(out, l.stage.accumulators(&l.x), "driver over SPI {}", l.describe());
+    tbn.run_job(
+        &job.tile,
+        job.q,
+        job.distinct_rows(),
+        &l.x,
+        job.abits,
+        job.signed,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        l.stage.accumulators(&l.x),
+        "driver over SPI {}",
+        l.describe()
+    );
 }

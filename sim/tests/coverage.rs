@@ -22,12 +22,26 @@ fn line_coverage_of_the_core() {
     let s = Summary::from_file(&dat).unwrap();
     let line = s.line_coverage();
     let kinds = s.kinds();
-    println!("line {}/{} = {:.2}%", line.covered, line.total, 100.0 * line.ratio());
+    println!(
+        "line {}/{} = {:.2}%",
+        line.covered,
+        line.total,
+        100.0 * line.ratio()
+    );
     for (k, t) in &kinds {
         println!("{k}: {}/{} = {:.2}%", t.covered, t.total, 100.0 * t.ratio());
     }
-    for p in s.points.iter().filter(|p| (p.kind == "line" || p.kind == "branch") && p.count == 0).take(40) {
+    for p in s
+        .points
+        .iter()
+        .filter(|p| (p.kind == "line" || p.kind == "branch") && p.count == 0)
+        .take(40)
+    {
         println!("uncovered {}:{} {} {}", p.file, p.line, p.comment, p.hier);
     }
-    assert!(line.ratio() >= 0.90, "line coverage {:.2}% below 90%", 100.0 * line.ratio());
+    assert!(
+        line.ratio() >= 0.90,
+        "line coverage {:.2}% below 90%",
+        100.0 * line.ratio()
+    );
 }

@@ -37,16 +37,18 @@ fn second_build_is_a_cache_hit() {
     let second = build_model(&fixture(), &opts).unwrap();
     assert!(!second.built, "the second build must come from the cache");
     assert_eq!(first.key, second.key);
-    assert!(t.elapsed().as_secs_f64() < 5.0, "cache hit took {:?}", t.elapsed());
+    assert!(
+        t.elapsed().as_secs_f64() < 5.0,
+        "cache hit took {:?}",
+        t.elapsed()
+    );
     // Changing the source changes the key.
     let text = std::fs::read(&fixture()[0]).unwrap();
     let mut changed = text.clone();
     changed.extend_from_slice(b"\n// changed\n");
-    let third = tbn_sim::verilate::build_model_from_text(
-        &[("counter_regs.v".into(), changed)],
-        &opts,
-    )
-    .unwrap();
+    let third =
+        tbn_sim::verilate::build_model_from_text(&[("counter_regs.v".into(), changed)], &opts)
+            .unwrap();
     assert!(third.built);
     assert_ne!(third.key, first.key);
 }
@@ -54,7 +56,11 @@ fn second_build_is_a_cache_hit() {
 #[test]
 fn ports_of_every_width() {
     let mut d = dut();
-    let widths: Vec<(String, u32)> = d.ports().iter().map(|p| (p.name.clone(), p.width)).collect();
+    let widths: Vec<(String, u32)> = d
+        .ports()
+        .iter()
+        .map(|p| (p.name.clone(), p.width))
+        .collect();
     assert!(widths.contains(&("wide_in".into(), 100)));
     assert!(widths.contains(&("q_in".into(), 40)));
     assert!(widths.contains(&("wb_adr".into(), 8)));
@@ -86,7 +92,10 @@ fn ports_of_every_width() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(matches!(d.input("count"), Err(SimError::PortUsage { .. })));
-    assert!(matches!(d.set_clock("limit"), Err(SimError::PortUsage { .. })));
+    assert!(matches!(
+        d.set_clock("limit"),
+        Err(SimError::PortUsage { .. })
+    ));
 }
 
 #[test]
@@ -108,7 +117,11 @@ fn clocking_and_bulk_runs() {
     let ran = d.run_until(done, 1, 500).unwrap();
     assert_eq!(ran, 500);
     assert_eq!(d.get(count), 1_000_500);
-    assert_eq!(d.time(), 2 * d.cycles() , "two half-cycle time steps per cycle");
+    assert_eq!(
+        d.time(),
+        2 * d.cycles(),
+        "two half-cycle time steps per cycle"
+    );
 }
 
 #[test]
@@ -144,12 +157,19 @@ fn wishbone_master() {
     assert_eq!(d.cycles() - c0, 2);
     // Error response and timeout are typed, and the bus recovers after both.
     match wb.read(&mut d, 9) {
-        Err(SimError::Bus(BusError::ErrorResponse { kind: "read", addr: 9 })) => {}
+        Err(SimError::Bus(BusError::ErrorResponse {
+            kind: "read",
+            addr: 9,
+        })) => {}
         other => panic!("unexpected {other:?}"),
     }
     wb.timeout = 50;
     match wb.write(&mut d, 0xff, 1) {
-        Err(SimError::Bus(BusError::Timeout { kind: "write", addr: 0xff, cycles: 50 })) => {}
+        Err(SimError::Bus(BusError::Timeout {
+            kind: "write",
+            addr: 0xff,
+            cycles: 50,
+        })) => {}
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(wb.read(&mut d, 3).unwrap(), 0x4444_4444);
@@ -176,7 +196,10 @@ fn waveform_and_coverage() {
     d.tick_n(20).unwrap();
     d.trace_close();
     let text = std::fs::read_to_string(&vcd).unwrap();
-    assert!(text.contains("$var") && text.contains("count"), "VCD header");
+    assert!(
+        text.contains("$var") && text.contains("count"),
+        "VCD header"
+    );
     assert!(text.contains("#40"), "VCD has 21 cycles of time steps");
     let cov = dir.path().join("coverage.dat");
     d.coverage_write(&cov).unwrap();
@@ -188,8 +211,14 @@ fn waveform_and_coverage() {
     // A model without tracing says so.
     let plain = dut();
     let mut plain = plain;
-    assert!(matches!(plain.trace_open(&vcd), Err(SimError::TracingNotBuilt)));
-    assert!(matches!(plain.coverage_write(&cov), Err(SimError::CoverageNotBuilt)));
+    assert!(matches!(
+        plain.trace_open(&vcd),
+        Err(SimError::TracingNotBuilt)
+    ));
+    assert!(matches!(
+        plain.coverage_write(&cov),
+        Err(SimError::CoverageNotBuilt)
+    ));
 }
 
 #[test]
@@ -199,7 +228,8 @@ fn verilator_errors_name_the_tool_and_show_its_message() {
         ..BuildOptions::default()
     };
     let bad = b"module top(input wire clock, output wire y);\n assign y = undeclared_signal;\nendmodule\n".to_vec();
-    let err = tbn_sim::verilate::build_model_from_text(&[("bad.v".into(), bad)], &opts).unwrap_err();
+    let err =
+        tbn_sim::verilate::build_model_from_text(&[("bad.v".into(), bad)], &opts).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("`verilator` failed"), "{msg}");
     assert!(msg.contains("undeclared_signal"), "{msg}");

@@ -9,7 +9,10 @@ fn missing_verilator_says_how_to_install_it() {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("verilog/counter_regs.v");
     let err = tbn_sim::build_model(&[src], &tbn_sim::BuildOptions::default()).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, tbn_sim::SimError::ToolMissing { .. }), "{msg}");
+    assert!(
+        matches!(err, tbn_sim::SimError::ToolMissing { .. }),
+        "{msg}"
+    );
     assert!(msg.contains("verilator"), "{msg}");
     assert!(msg.contains("apt-get install verilator"), "{msg}");
     std::env::set_var("TBN_VERILATOR", "verilator");

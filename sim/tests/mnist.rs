@@ -11,12 +11,15 @@ use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, BuildOptions};
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
 }
 
 #[test]
 fn reference_mnist_model_through_the_rtl() {
-    let model = tbn_golden::format::load_model(data("data/reference/tbn_mnist_mlp_p4.json")).unwrap();
+    let model =
+        tbn_golden::format::load_model(data("data/reference/tbn_mnist_mlp_p4.json")).unwrap();
     let calib_images = read_images(data("data/mnist/train10k-images-idx3-ubyte.gz")).unwrap();
     let calib: Vec<Vec<f32>> = (0..200).map(|i| calib_images.image_f32(i)).collect();
     let program = quantize(&model, &calib, &QuantConfig::default()).unwrap();
@@ -31,22 +34,35 @@ fn reference_mnist_model_through_the_rtl() {
     let (mut correct, mut golden_correct) = (0, 0);
     let c0 = acc.dut().cycles();
     let cpu0 = tbn_sim::dut::thread_cpu_seconds();
-    for i in 0..n {
+    for (i, &label) in labels.iter().enumerate().take(n) {
         let x = program.input.quantize(&images.image_f32(i));
         let golden = program.run(&x).unwrap();
         let rtl = runner.run(&mut acc, &x).unwrap();
-        assert_eq!(rtl, golden, "image {i}: RTL logits differ from the golden integer path");
-        correct += usize::from(argmax(&rtl) == labels[i] as usize);
-        golden_correct += usize::from(argmax(&golden) == labels[i] as usize);
+        assert_eq!(
+            rtl, golden,
+            "image {i}: RTL logits differ from the golden integer path"
+        );
+        correct += usize::from(argmax(&rtl) == label as usize);
+        golden_correct += usize::from(argmax(&golden) == label as usize);
     }
     let cpu = tbn_sim::dut::thread_cpu_seconds() - cpu0;
     let sim = acc.dut().cycles() - c0;
     assert_eq!(correct, golden_correct);
-    println!("accuracy on {n} images: {:.2}%", 100.0 * correct as f64 / n as f64);
+    println!(
+        "accuracy on {n} images: {:.2}%",
+        100.0 * correct as f64 / n as f64
+    );
     for s in &runner.stats {
         println!(
             "{}: m = {} q = {} D = {} A = {}: {} cycles, ideal {}, efficiency {:.3}",
-            s.name, s.m, s.q, s.distinct_rows, s.abits, s.job_cycles, s.ideal_cycles, s.efficiency()
+            s.name,
+            s.m,
+            s.q,
+            s.distinct_rows,
+            s.abits,
+            s.job_cycles,
+            s.ideal_cycles,
+            s.efficiency()
         );
     }
     let per_inf: u64 = runner.stats.iter().map(|s| s.job_cycles).sum();
@@ -57,5 +73,9 @@ fn reference_mnist_model_through_the_rtl() {
     );
     assert!(correct as f64 / n as f64 > 0.9, "accuracy {correct}/{n}");
     let fc1 = &runner.stats[0];
-    assert!(fc1.efficiency() >= 0.90, "fc1 efficiency {:.3} below 0.90", fc1.efficiency());
+    assert!(
+        fc1.efficiency() >= 0.90,
+        "fc1 efficiency {:.3} below 0.90",
+        fc1.efficiency()
+    );
 }
