@@ -15,6 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole chain on built-in defaults, side by side (the main job).
+    Demo(cmd::demo::Args),
     /// Show a model's layers, compression and storage.
     Inspect(cmd::inspect::Args),
     /// Accuracy of a model on an IDX data set (float or integer path).
@@ -33,11 +35,22 @@ enum Command {
     Compare(cmd::compare::Args),
     /// FPGA synthesis (yosys + nextpnr): resources, fmax, bitstream; or a lane sweep.
     Synth(cmd::synth::Args),
+    /// Train a Tiled Bit Network (or binary / f32 baseline) on IDX data and save it.
+    Train(cmd::train::Args),
+    /// The accelerator: emit Verilog, register map and manifest.
+    Hdl(cmd::hdl::Args),
+    /// Randomized regression of the accelerator RTL (Verilator) against the golden model.
+    Verify(cmd::verify::Args),
+    /// A model end to end through the accelerator RTL (Verilator): accuracy, cycles.
+    Sim(cmd::sim::Args),
+    /// Line and toggle coverage of the accelerator RTL under the regression.
+    Coverage(cmd::coverage::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Infer(a) => cmd::infer::run(a),
@@ -47,6 +60,11 @@ fn main() {
         Command::Mcu(a) => cmd::mcu::run(a),
         Command::Compare(a) => cmd::compare::run(a),
         Command::Synth(a) => cmd::synth::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Hdl(a) => cmd::hdl::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Sim(a) => cmd::sim::run(a),
+        Command::Coverage(a) => cmd::coverage::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
