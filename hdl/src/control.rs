@@ -1,7 +1,8 @@
 //! Wishbone B4 classic 32-bit slave with the control/status registers.
 //!
 //! Registered acknowledge (one wait state: `wb_ack` rises the cycle after
-//! `wb_stb & wb_cyc`, data valid with it, for one cycle). Every address is
+//! `wb_stb & wb_cyc`, read data valid with it, for one cycle). Writes are
+//! registered and take effect at the end of the ack cycle. Every address is
 //! acknowledged; unmapped ones read 0 and ignore writes. `wb_sel` selects
 //! byte lanes of writes: unselected lanes of registers and memory words keep
 //! their value, and a control bit (START, SOFT_RESET, the W1C bits,
@@ -122,6 +123,14 @@ pub struct Control {
     r_abits: DFF<Bits<32>>,
     cap_fail: DFF<Bit>,
     cap_code: DFF<Bits<4>>,
+    w_en: DFF<Bit>,
+    w_regs: DFF<Bit>,
+    w_tile: DFF<Bit>,
+    w_act: DFF<Bit>,
+    w_index: DFF<Bits<6>>,
+    w_adr: DFF<Bits<16>>,
+    w_dat: DFF<Bits<32>>,
+    w_sel: DFF<Bits<4>>,
     access: Signal<Local, Bit>,
     wr: Signal<Local, Bit>,
     rd: Signal<Local, Bit>,
@@ -217,6 +226,14 @@ impl Control {
             r_abits: Default::default(),
             cap_fail: Default::default(),
             cap_code: Default::default(),
+            w_en: Default::default(),
+            w_regs: Default::default(),
+            w_tile: Default::default(),
+            w_act: Default::default(),
+            w_index: Default::default(),
+            w_adr: Default::default(),
+            w_dat: Default::default(),
+            w_sel: Default::default(),
             access: Default::default(),
             wr: Default::default(),
             rd: Default::default(),
@@ -241,33 +258,46 @@ impl Logic for Control {
     fn update(&mut self) {
         dff_setup!(
             self, clk, ack, rdata, read_out, scratch, irq_en, done_f, err_f, err_code, cycles,
-            job_count, r_m, r_q, r_rows, r_abits, cap_fail, cap_code
+            job_count, r_m, r_q, r_rows, r_abits, cap_fail, cap_code, w_en, w_regs, w_tile, w_act,
+            w_index, w_adr, w_dat, w_sel
         );
         // decode (regions from the register map: regs 0x00000, OUT 0x10000,
         // ACT 0x20000, TILE 0x40000; word address bits 16:14)
         self.access.next = self.wb_stb.val() & self.wb_cyc.val() & !self.ack.q.val();
-        self.wr.next = self.access.val() & self.wb_we.val();
+        self.wr.next = self.w_en.q.val();
         self.rd.next = self.access.val() & !self.wb_we.val();
         self.in_regs.next = self.wb_adr.val().get_bits::<11>(6) == 0;
         self.in_out.next = self.wb_adr.val().get_bits::<3>(14) == 1;
         self.in_act.next = self.wb_adr.val().get_bits::<3>(14) == 2;
         self.in_tile.next = self.wb_adr.val().get_bit(16);
         self.reg_index.next = self.wb_adr.val().get_bits::<6>(0);
+        // writes take effect one cycle after the access (in the ack cycle):
+        // the request is registered, which keeps the bus decode off the
+        // paths into the sequencer and the counters; the master cannot see
+        // the difference (the next access comes after the ack at the earliest)
+        self.w_en.d.next = self.access.val() & self.wb_we.val() & !self.rst.val();
+        self.w_regs.d.next = self.in_regs.val();
+        self.w_tile.d.next = self.in_tile.val();
+        self.w_act.d.next = self.in_act.val();
+        self.w_index.d.next = self.reg_index.val();
+        self.w_adr.d.next = self.wb_adr.val().get_bits::<16>(0);
+        self.w_dat.d.next = self.wb_dat_w.val();
+        self.w_sel.d.next = self.wb_sel.val();
         // byte lanes: wmask has the selected lanes set, wsel = written data in them
         self.wmask.next = 0.into();
-        if self.wb_sel.val().get_bit(0) {
+        if self.w_sel.q.val().get_bit(0) {
             self.wmask.next = self.wmask.val() | 0xFF;
         }
-        if self.wb_sel.val().get_bit(1) {
+        if self.w_sel.q.val().get_bit(1) {
             self.wmask.next = self.wmask.val() | 0xFF00;
         }
-        if self.wb_sel.val().get_bit(2) {
+        if self.w_sel.q.val().get_bit(2) {
             self.wmask.next = self.wmask.val() | 0xFF_0000;
         }
-        if self.wb_sel.val().get_bit(3) {
+        if self.w_sel.q.val().get_bit(3) {
             self.wmask.next = self.wmask.val() | 0xFF00_0000_u64;
         }
-        self.wsel.next = self.wb_dat_w.val() & self.wmask.val();
+        self.wsel.next = self.w_dat.q.val() & self.wmask.val();
         self.abits_val.next = bit_cast::<32, 4>(self.r_abits.q.val().get_bits::<4>(0));
         // bus outputs
         self.ack.d.next = self.access.val();
@@ -278,12 +308,12 @@ impl Logic for Control {
             self.wb_dat_r.next = self.out_rdata.val();
         }
         self.irq.next = self.irq_en.q.val() & (self.done_f.q.val() | self.err_f.q.val());
-        self.mem_sel.next = self.wb_sel.val();
-        self.mem_addr.next = self.wb_adr.val().get_bits::<16>(0);
-        self.mem_data.next = self.wb_dat_w.val();
+        self.mem_sel.next = self.w_sel.q.val();
+        self.mem_addr.next = self.w_adr.q.val();
+        self.mem_data.next = self.w_dat.q.val();
         self.out_addr.next = self.wb_adr.val().get_bits::<14>(0);
-        self.tile_we.next = self.wr.val() & self.in_tile.val() & !self.seq_busy.val();
-        self.act_we.next = self.wr.val() & self.in_act.val() & !self.seq_busy.val();
+        self.tile_we.next = self.wr.val() & self.w_tile.q.val() & !self.seq_busy.val();
+        self.act_we.next = self.wr.val() & self.w_act.q.val() & !self.seq_busy.val();
         self.job_m.next = self.r_m.q.val().get_bits::<24>(0);
         self.job_q.next = self.r_q.q.val().get_bits::<24>(0);
         self.job_rows.next = self.r_rows.q.val().get_bits::<14>(0);
@@ -345,9 +375,9 @@ impl Logic for Control {
             }
         }
         // capacity checks, registered (first failing one reported): the job
-        // registers change only by bus writes, and a START access comes at
-        // least 2 cycles after the write access (registered ack), so the
-        // registered result is always current when START is decoded
+        // registers change only by bus writes, and the START that follows a
+        // write takes effect at least 2 cycles after it (registered ack), so
+        // the registered result is always current when START acts
         self.cap_fail.d.next = true;
         self.cap_code.d.next = 0.into();
         if (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val()) {
@@ -372,24 +402,24 @@ impl Logic for Control {
         self.seq_start.next = false;
         self.soft_reset.next = false;
         self.start_ok.next = false;
-        if self.wr.val() & self.in_regs.val() {
-            if self.reg_index.val() == self.a_scratch.val() {
+        if self.wr.val() & self.w_regs.q.val() {
+            if self.w_index.q.val() == self.a_scratch.val() {
                 self.scratch.d.next = (self.scratch.q.val() & !self.wmask.val()) | self.wsel.val();
             }
-            if self.reg_index.val() == self.a_job_m.val() {
+            if self.w_index.q.val() == self.a_job_m.val() {
                 self.r_m.d.next = (self.r_m.q.val() & !self.wmask.val()) | self.wsel.val();
             }
-            if self.reg_index.val() == self.a_job_q.val() {
+            if self.w_index.q.val() == self.a_job_q.val() {
                 self.r_q.d.next = (self.r_q.q.val() & !self.wmask.val()) | self.wsel.val();
             }
-            if self.reg_index.val() == self.a_job_rows.val() {
+            if self.w_index.q.val() == self.a_job_rows.val() {
                 self.r_rows.d.next = (self.r_rows.q.val() & !self.wmask.val()) | self.wsel.val();
             }
-            if self.reg_index.val() == self.a_job_abits.val() {
+            if self.w_index.q.val() == self.a_job_abits.val() {
                 self.r_abits.d.next =
                     ((self.r_abits.q.val() & !self.wmask.val()) | self.wsel.val()) & 0x10F;
             }
-            if self.reg_index.val() == self.a_status.val() {
+            if self.w_index.q.val() == self.a_status.val() {
                 if self.wsel.val().get_bit(1) {
                     self.done_f.d.next = false;
                 }
@@ -398,9 +428,9 @@ impl Logic for Control {
                     self.err_code.d.next = 0.into();
                 }
             }
-            if self.reg_index.val() == self.a_ctrl.val() {
-                if self.wb_sel.val().get_bit(1) {
-                    self.irq_en.d.next = self.wb_dat_w.val().get_bit(8);
+            if self.w_index.q.val() == self.a_ctrl.val() {
+                if self.w_sel.q.val().get_bit(1) {
+                    self.irq_en.d.next = self.w_dat.q.val().get_bit(8);
                 }
                 if self.wsel.val().get_bit(1) {
                     self.soft_reset.next = true;
@@ -417,7 +447,7 @@ impl Logic for Control {
             }
         }
         // memory writes while busy are refused
-        if self.wr.val() & (self.in_tile.val() | self.in_act.val()) & self.seq_busy.val() {
+        if self.wr.val() & (self.w_tile.q.val() | self.w_act.q.val()) & self.seq_busy.val() {
             self.err_f.d.next = true;
             if !self.err_f.q.val() {
                 self.err_code.d.next = 6.into();

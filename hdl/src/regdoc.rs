@@ -202,13 +202,18 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
 - START while BUSY is refused (code 1) and the running job completes normally. TILE/ACT writes
   while BUSY are ignored (code 6). ERROR_CODE keeps the first error until ERROR is cleared.
 - `irq = CTRL.IRQ_ENABLE & (STATUS.DONE | STATUS.ERROR)` (level); writing 1 to DONE/ERROR clears it.
-- CTRL.SOFT_RESET aborts a running job: BUSY reads 0 at most {sr} cycles after the write's
-  strobe (it is already 0 when the write is acknowledged), no output row is written afterwards, and
+  A write takes effect at the end of its acknowledge cycle, so `irq` falls one clock cycle after
+  the ack of the clearing write (read STATUS back before leaving an interrupt handler if the
+  interrupt controller samples the line at once).
+- CTRL.SOFT_RESET aborts a running job: BUSY is 0 at most {sr} cycles after the write's strobe
+  (the next access after its ack reads BUSY = 0), no output row is written afterwards, and
   DONE, ERROR, ERROR_CODE, CYCLES and JOB_COUNT are cleared. Job registers and memories are kept.
 - After any error the next valid START runs normally: no hardware reset is ever needed.
 - Unmapped addresses are acknowledged; they read 0 and ignore writes. TILE and ACT are write only
   (read 0); OUT words beyond MAX_ROWS read 0.
-- Wishbone: classic cycles, registered acknowledge one cycle after `stb & cyc` (one wait state).
+- Wishbone: classic cycles, registered acknowledge one cycle after `stb & cyc` (one wait state);
+  read data comes with the ack; a write takes effect at the end of the ack cycle (invisible to
+  bus masters: the next access starts after the ack).
   `wb_sel` selects the byte lanes of a write: unselected lanes of registers and memory words keep
   their value, and a control bit (START, SOFT_RESET, the W1C bits, IRQ_ENABLE) acts only when its
   lane is selected. Reads return whole words.

@@ -57,6 +57,8 @@ impl Script {
         self.checks.push(("polls".into(), Check::Any));
     }
     fn irq(&mut self, level: bool, label: &str) {
+        // a write takes effect at the end of its ack cycle: irq follows one cycle later
+        self.ops.push(BusOp::Idle(2));
         self.ops.push(BusOp::Irq);
         self.checks
             .push((label.to_string(), Check::Eq(level as u32)));
