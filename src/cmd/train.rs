@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use tbn_train::trainer::{train, TrainConfig, TrainReport, DEFAULT_MIN_TILE_SIZE};
-use tbn_train::{Arch, Dataset, Mode, NetOptions, TilePolicy};
+use tbn_train::{Arch, Augment, Dataset, Mode, NetOptions, TilePolicy};
 
 use crate::paths;
 
@@ -67,7 +67,18 @@ pub struct Args {
     /// Dropout rate after hidden fully connected layers while training (0 = off).
     #[arg(long, default_value_t = 0.0)]
     dropout: f32,
-    /// Seed of initialisation, shuffling and dropout masks.
+    /// Data augmentation of the training images: a fresh seeded random
+    /// translation (and rotation, see --rotate) per image and epoch.
+    /// `--augment false` trains on the images as they are.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    augment: bool,
+    /// Largest random translation in pixels along each axis (with --augment).
+    #[arg(long, default_value_t = 2)]
+    shift: usize,
+    /// Largest random rotation in degrees (with --augment; 0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    rotate: f32,
+    /// Seed of initialisation, shuffling, dropout masks and augmentation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Threads of the tensor library (default: all cores).
@@ -103,6 +114,10 @@ fn summary(r: &TrainReport) -> String {
     let mut s = format!(
         "{} {} p={} (layer p {:?}): test accuracy {:.2}% after {} epochs, {:.1} s training ({} threads)\n",
         r.arch, r.mode, r.p, r.layer_p, r.test_accuracy, r.epochs, r.train_seconds, r.threads
+    );
+    s += &format!(
+        "batch {}, lr {}, weight decay {}, augmentation: shift +-{} px, rotation +-{} deg\n",
+        r.batch, r.lr, r.weight_decay, r.augment_shift, r.augment_rotate_deg
     );
     s += &format!(
         "weights {} bytes (f32: {} bytes, {:.1}x smaller), other parameters {} bytes",
@@ -189,6 +204,10 @@ pub fn run(a: Args) -> Result<()> {
         input_dropout: a.input_dropout,
         dropout: a.dropout,
     };
+    cfg.augment = a.augment.then_some(Augment {
+        max_shift: a.shift,
+        max_rotate_deg: a.rotate,
+    });
     cfg.progress = !a.json;
     if a.sweep {
         let runs = [

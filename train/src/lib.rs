@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod augment;
 pub mod data;
 pub mod error;
 pub mod net;
@@ -20,6 +21,7 @@ pub mod tiled;
 pub mod trainer;
 
 pub use arch::Arch;
+pub use augment::Augment;
 pub use data::Dataset;
 pub use error::{Result, TrainError};
 pub use net::{Mode, Net, NetOptions, TilePolicy};

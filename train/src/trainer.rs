@@ -13,6 +13,7 @@ use serde::Serialize;
 use tbn_golden::model::Model;
 
 use crate::arch::{Arch, ArchKind};
+use crate::augment::{self, Augment};
 use crate::data::Dataset;
 use crate::error::{Result, TrainError};
 use crate::net::{predictions, Mode, Net, NetOptions, TilePolicy};
@@ -40,10 +41,14 @@ pub struct TrainConfig {
     pub progress: bool,
     /// Evaluate on the test set after every epoch (else only after the last).
     pub eval_every_epoch: bool,
+    /// Data augmentation of the training images (a fresh seeded transform per
+    /// image and epoch); `None` trains on the images as they are.
+    pub augment: Option<Augment>,
 }
 
 impl TrainConfig {
-    /// Defaults for `arch`: tbn p = 4, 10 epochs, batch 128, lr 1e-3... (see the fields).
+    /// Defaults for `arch`: tbn p = 4, 10 epochs, batch 128, lr 1e-3, no weight
+    /// decay, seed 1, +-2 pixel translations (see the fields).
     pub fn new(arch: Arch) -> Self {
         TrainConfig {
             arch,
@@ -61,6 +66,7 @@ impl TrainConfig {
             net: NetOptions::default(),
             progress: false,
             eval_every_epoch: true,
+            augment: Some(Augment::default()),
         }
     }
 }
@@ -102,6 +108,12 @@ pub struct TrainReport {
     pub batch: usize,
     /// Peak learning rate.
     pub lr: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// Largest random translation in pixels (0 = none).
+    pub augment_shift: usize,
+    /// Largest random rotation in degrees (0 = none).
+    pub augment_rotate_deg: f32,
     /// Training images used.
     pub train_images: usize,
     /// Test images evaluated.
@@ -140,11 +152,35 @@ pub struct Trained {
     pub model: Option<Model>,
 }
 
-fn batch_tensor(net: &Net, data: &Dataset, idx: &[usize]) -> Result<(Tensor, Tensor)> {
+/// The images `idx` of `data` as one input tensor (with their labels); with
+/// `aug`, every image is transformed by a transform drawn from the generator.
+fn batch_tensor(
+    net: &Net,
+    data: &Dataset,
+    idx: &[usize],
+    aug: Option<(&Augment, &mut ChaCha8Rng)>,
+) -> Result<(Tensor, Tensor)> {
     let per = data.rows * data.cols;
     let mut xs = Vec::with_capacity(idx.len() * per);
-    for &i in idx {
-        xs.extend_from_slice(data.image(i));
+    match aug {
+        Some((a, rng)) => {
+            xs.resize(idx.len() * per, 0.0);
+            for (k, &i) in idx.iter().enumerate() {
+                let t = a.draw(rng);
+                augment::apply(
+                    data.image(i),
+                    data.rows,
+                    data.cols,
+                    t,
+                    &mut xs[k * per..(k + 1) * per],
+                );
+            }
+        }
+        None => {
+            for &i in idx {
+                xs.extend_from_slice(data.image(i));
+            }
+        }
     }
     let x = match net.arch.kind {
         ArchKind::Mlp => Tensor::from_vec(xs, (idx.len(), per), net.device())?,
@@ -163,7 +199,7 @@ pub fn predict(net: &mut Net, data: &Dataset) -> Result<Vec<usize>> {
     let mut preds = Vec::with_capacity(data.count);
     let idx: Vec<usize> = (0..data.count).collect();
     for chunk in idx.chunks(500) {
-        let (x, _) = batch_tensor(net, data, chunk)?;
+        let (x, _) = batch_tensor(net, data, chunk, None)?;
         preds.extend(predictions(&net.forward(&x, false, None)?)?);
     }
     Ok(preds)
@@ -230,7 +266,14 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
     }
     train.check_labels(cfg.arch.classes)?;
     test.check_labels(cfg.arch.classes)?;
+    let aug = cfg.augment.filter(|a| !a.is_identity());
+    if let Some(a) = &aug {
+        a.validate(train.rows, train.cols)?;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    // Augmentation draws its own stream (derived from the seed), so switching
+    // it on or off leaves initialisation, shuffling and dropout unchanged.
+    let mut aug_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_a09e_0000_0001);
     let mut net = Net::new(
         &cfg.arch,
         cfg.policy,
@@ -273,7 +316,7 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
                 * cfg.lr
                 * (1.0 + (std::f64::consts::PI * step_global as f64 / total_steps).cos());
             opt.set_learning_rate(lr);
-            let (x, y) = batch_tensor(&net, train, idx)?;
+            let (x, y) = batch_tensor(&net, train, idx, aug.as_ref().map(|a| (a, &mut aug_rng)))?;
             let logits = net.forward(&x, true, Some(&mut rng))?;
             let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
             let l = loss.to_scalar::<f32>()?;
@@ -351,6 +394,9 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
         epochs: cfg.epochs,
         batch: cfg.batch,
         lr: cfg.lr,
+        weight_decay: cfg.weight_decay,
+        augment_shift: aug.map_or(0, |a| a.max_shift),
+        augment_rotate_deg: aug.map_or(0.0, |a| a.max_rotate_deg),
         train_images: train.count,
         test_images: test.count,
         log,
