@@ -152,7 +152,7 @@ pub enum SynthError {
     },
     /// The generator rejected the configuration or failed.
     #[error("hdl (Verilog generation): {0}")]
-    Hdl(#[from] tbn_hdl::HdlError),
+    Hdl(tbn_hdl::HdlError),
     /// A gate-level simulation produced results that differ from the golden model.
     #[error("gate-level simulation mismatch: {0}")]
     GateMismatch(String),
@@ -167,6 +167,14 @@ pub enum SynthError {
     /// Invalid arguments.
     #[error("invalid argument: {0}")]
     Invalid(String),
+}
+
+// Not `#[from]`: that would also make the generator's error the `source`, and
+// error chains (anyhow's `{:#}`) would print its message twice.
+impl From<tbn_hdl::HdlError> for SynthError {
+    fn from(e: tbn_hdl::HdlError) -> Self {
+        SynthError::Hdl(e)
+    }
 }
 
 impl SynthError {
