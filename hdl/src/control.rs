@@ -121,8 +121,12 @@ pub struct Control {
     r_q: DFF<Bits<32>>,
     r_rows: DFF<Bits<32>>,
     r_abits: DFF<Bits<32>>,
-    cap_fail: DFF<Bit>,
-    cap_code: DFF<Bits<4>>,
+    bad_abits: DFF<Bit>,
+    bad_m: DFF<Bit>,
+    bad_q: DFF<Bit>,
+    bad_rows: DFF<Bit>,
+    cap_fail: Signal<Local, Bit>,
+    cap_code: Signal<Local, Bits<4>>,
     w_en: DFF<Bit>,
     w_regs: DFF<Bit>,
     w_tile: DFF<Bit>,
@@ -224,6 +228,10 @@ impl Control {
             r_q: Default::default(),
             r_rows: Default::default(),
             r_abits: Default::default(),
+            bad_abits: Default::default(),
+            bad_m: Default::default(),
+            bad_q: Default::default(),
+            bad_rows: Default::default(),
             cap_fail: Default::default(),
             cap_code: Default::default(),
             w_en: Default::default(),
@@ -258,8 +266,8 @@ impl Logic for Control {
     fn update(&mut self) {
         dff_setup!(
             self, clk, ack, rdata, read_out, scratch, irq_en, done_f, err_f, err_code, cycles,
-            job_count, r_m, r_q, r_rows, r_abits, cap_fail, cap_code, w_en, w_regs, w_tile, w_act,
-            w_index, w_adr, w_dat, w_sel
+            job_count, r_m, r_q, r_rows, r_abits, bad_abits, bad_m, bad_q, bad_rows, w_en, w_regs,
+            w_tile, w_act, w_index, w_adr, w_dat, w_sel
         );
         // decode (regions from the register map: regs 0x00000, OUT 0x10000,
         // ACT 0x20000, TILE 0x40000; word address bits 16:14)
@@ -374,27 +382,36 @@ impl Logic for Control {
                 self.rdata.d.next = self.r_abits.q.val();
             }
         }
-        // capacity checks, registered (first failing one reported): the job
-        // registers change only by bus writes, and the START that follows a
-        // write takes effect at least 2 cycles after it (registered ack), so
-        // the registered result is always current when START acts
-        self.cap_fail.d.next = true;
-        self.cap_code.d.next = 0.into();
-        if (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val()) {
-            self.cap_code.d.next = 2.into();
-        } else if (self.r_m.q.val() == 0) | (self.r_m.q.val() > self.c_max_in.val()) {
-            self.cap_code.d.next = 3.into();
-        } else if (self.r_q.q.val() < self.r_m.q.val()) | (self.r_q.q.val() > self.c_tile_max.val())
-        {
-            self.cap_code.d.next = 4.into();
-        } else if (self.r_rows.q.val() == 0) | (self.r_rows.q.val() > self.c_max_rows.val()) {
-            self.cap_code.d.next = 5.into();
-        } else {
-            self.cap_fail.d.next = false;
+        // capacity checks, registered: each comparison lands in its own
+        // flip-flop (one comparator per path), the first failing one is
+        // selected from the registered flags. The job registers change only by
+        // bus writes, and the START that follows a write takes effect at least
+        // 2 cycles after it (registered ack), so the flags are always current
+        // when START acts
+        self.bad_abits.d.next =
+            (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val());
+        self.bad_m.d.next = (self.r_m.q.val() == 0) | (self.r_m.q.val() > self.c_max_in.val());
+        self.bad_q.d.next =
+            (self.r_q.q.val() < self.r_m.q.val()) | (self.r_q.q.val() > self.c_tile_max.val());
+        self.bad_rows.d.next =
+            (self.r_rows.q.val() == 0) | (self.r_rows.q.val() > self.c_max_rows.val());
+        self.cap_fail.next = self.bad_abits.q.val()
+            | self.bad_m.q.val()
+            | self.bad_q.q.val()
+            | self.bad_rows.q.val();
+        self.cap_code.next = 0.into();
+        if self.bad_abits.q.val() {
+            self.cap_code.next = 2.into();
+        } else if self.bad_m.q.val() {
+            self.cap_code.next = 3.into();
+        } else if self.bad_q.q.val() {
+            self.cap_code.next = 4.into();
+        } else if self.bad_rows.q.val() {
+            self.cap_code.next = 5.into();
         }
         // start checks: busy first, then the capacity checks
-        self.fail.next = self.seq_busy.val() | self.cap_fail.q.val();
-        self.fail_code.next = self.cap_code.q.val();
+        self.fail.next = self.seq_busy.val() | self.cap_fail.val();
+        self.fail_code.next = self.cap_code.val();
         if self.seq_busy.val() {
             self.fail_code.next = 1.into();
         }

@@ -11,11 +11,13 @@
 //! Pipeline (edges after the issue cycle `t` in which the sequencer presents
 //! an issue and the memories sample their read addresses):
 //! - `t+1`: side information registered (`s1`), memory words valid;
-//! - `t+2`: window (`L` bits at `bit_off` of `{tile_hi, tile_lo}`) and the
+//! - `t+2`: memory words and lane masks registered (`s1b`: keeps the BRAM
+//!   read path and the funnel shift in separate cycles);
+//! - `t+3`: window (`L` bits at `bit_off` of `{tile_hi, tile_lo}`) and the
 //!   activation slice registered (`s2`);
-//! - `t+3 .. t+2+log2 L`: adder tree levels (one register per level);
-//! - `t+3+log2 L`: term `(sum - L) << plane` (narrow, sign-extended) and its sign-plane flag;
-//! - `t+4+log2 L`: accumulators (add the term, or subtract it on the sign
+//! - `t+4 .. t+3+log2 L`: adder tree levels (one register per level);
+//! - `t+4+log2 L`: term `(sum - L) << plane` (narrow, sign-extended) and its sign-plane flag;
+//! - `t+5+log2 L`: accumulators (add the term, or subtract it on the sign
 //!   plane); `out_we` is high in that cycle for the last issue of a row.
 
 use crate::util::*;
@@ -102,6 +104,9 @@ struct TermStage {
 pub struct EngineModel {
     lanes: usize,
     s1: Issue,
+    s1b: Issue,
+    s1b_tile: Vec<bool>,
+    s1b_act: Vec<bool>,
     s2: Issue,
     s2_win: Vec<bool>,
     s2_act: Vec<bool>,
@@ -159,13 +164,20 @@ impl EngineModel {
             st.issue.valid &= !flush;
         }
         self.tree.push_front(first_level);
-        // stage 2: funnel shift and activation slice
-        let off = self.s1.bit_off % w;
-        self.s2_win = (0..l).map(|i| tile[off + i]).collect();
-        let slice = (self.s1.abit % w) / l;
-        self.s2_act = (0..l).map(|i| act[slice * l + i]).collect();
-        self.s2 = self.s1;
+        // stage 2: funnel shift and activation slice of the registered words
+        if !self.s1b_tile.is_empty() {
+            let off = self.s1b.bit_off % w;
+            self.s2_win = (0..l).map(|i| self.s1b_tile[off + i]).collect();
+            let slice = (self.s1b.abit % w) / l;
+            self.s2_act = (0..l).map(|i| self.s1b_act[slice * l + i]).collect();
+        }
+        self.s2 = self.s1b;
         self.s2.valid &= !flush;
+        // stage 1b: memory words registered
+        self.s1b_tile = tile.to_vec();
+        self.s1b_act = act.to_vec();
+        self.s1b = self.s1;
+        self.s1b.valid &= !flush;
         // stage 1
         self.s1 = issue;
         self.s1.valid &= !flush;
@@ -174,6 +186,7 @@ impl EngineModel {
     /// Current outputs: (out_we, row, dot_a, dot_b, active).
     pub fn outputs(&self) -> (bool, usize, i32, i32, bool) {
         let active = self.s1.valid
+            || self.s1b.valid
             || self.s2.valid
             || self.tree.iter().any(|t| t.issue.valid)
             || self.term.issue.valid
@@ -190,7 +203,7 @@ impl EngineModel {
 
 /// Number of cycles from an issue to the cycle in which its `out_we` is high.
 pub fn engine_latency(lanes: usize) -> usize {
-    log2(lanes) + 4
+    log2(lanes) + 5
 }
 
 /// The engine block (`L` lanes, memory word width `W = max(L, 32)`).
@@ -325,7 +338,15 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
     v += &side.replace("{N}", "1");
     v += "always @(posedge clk) begin\n  s1_v <= in_valid & ~flush; s1_off <= in_bit_off; s1_abit <= in_abit; s1_nvalid <= in_nvalid; s1_segb <= in_segb;\n  s1_plane <= in_plane; s1_neg <= in_neg; s1_xnor <= in_xnor; s1_first <= in_first; s1_last <= in_last; s1_row <= in_row;\nend\n";
     v += "// funnel shift: log2 stages, widest shift first\n";
-    let _ = writeln!(v, "wire [{}:0] funnel_0 = {{tile_hi, tile_lo}};", 2 * w - 1);
+    v += "// stage 1b: memory words registered (the BRAM read path ends here)\n";
+    v += &side.replace("{N}", "1b");
+    let _ = writeln!(
+        v,
+        "reg [{0}:0] s1b_lo; reg [{0}:0] s1b_hi; reg [{0}:0] s1b_act;",
+        w - 1
+    );
+    v += "always @(posedge clk) begin\n  s1b_v <= s1_v & ~flush; s1b_off <= s1_off; s1b_abit <= s1_abit; s1b_nvalid <= s1_nvalid; s1b_segb <= s1_segb;\n  s1b_plane <= s1_plane; s1b_neg <= s1_neg; s1b_xnor <= s1_xnor; s1b_first <= s1_first; s1b_last <= s1_last; s1b_row <= s1_row;\n  s1b_lo <= tile_lo; s1b_hi <= tile_hi; s1b_act <= act_word;\nend\n";
+    let _ = writeln!(v, "wire [{}:0] funnel_0 = {{s1b_hi, s1b_lo}};", 2 * w - 1);
     let mut prev_w = 2 * w;
     for (st, k) in (0..wg).rev().enumerate() {
         let sh = 1usize << k;
@@ -333,7 +354,7 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
         debug_assert!(sh + wk <= prev_w);
         let _ = writeln!(
             v,
-            "wire [{hi}:0] funnel_{n} = s1_off[{k}] ? funnel_{st}[{top}:{sh}] : funnel_{st}[{hi}:0];",
+            "wire [{hi}:0] funnel_{n} = s1b_off[{k}] ? funnel_{st}[{top}:{sh}] : funnel_{st}[{hi}:0];",
             hi = wk - 1,
             n = st + 1,
             top = sh + wk - 1,
@@ -343,12 +364,12 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
     let _ = writeln!(v, "wire [{}:0] window = funnel_{wg};", lanes - 1);
     let slices = w / lanes;
     if slices == 1 {
-        let _ = writeln!(v, "wire [{}:0] act_slice = act_word;", lanes - 1);
+        let _ = writeln!(v, "wire [{}:0] act_slice = s1b_act;", lanes - 1);
     } else {
         let sb = log2(slices);
         let _ = writeln!(v, "reg [{}:0] act_slice;", lanes - 1);
         v += "always @(*) begin\n";
-        let _ = writeln!(v, "  case (s1_abit[{}:{}])", wg - 1, lg);
+        let _ = writeln!(v, "  case (s1b_abit[{}:{}])", wg - 1, lg);
         for s in 0..slices {
             let label = if s + 1 == slices {
                 "default".to_string()
@@ -357,7 +378,7 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
             };
             let _ = writeln!(
                 v,
-                "    {label}: act_slice = act_word[{}:{}];",
+                "    {label}: act_slice = s1b_act[{}:{}];",
                 (s + 1) * lanes - 1,
                 s * lanes
             );
@@ -365,13 +386,13 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
         v += "  endcase\nend\n";
     }
     v += "// lane masks of segments a and b from the valid count and the segment boundary\n\
-          // (computed in stage 1, in parallel with the funnel shift)\n";
+          // (computed in stage 1b, in parallel with the funnel shift)\n";
     let _ = writeln!(v, "wire [{0}:0] mask_a; wire [{0}:0] mask_b;", lanes - 1);
     for i in 0..lanes {
         let _ = writeln!(
             v,
-            "assign mask_a[{i}] = (9'd{i} < s1_nvalid) & (9'd{i} < s1_segb); \
-             assign mask_b[{i}] = (9'd{i} < s1_nvalid) & (9'd{i} >= s1_segb);"
+            "assign mask_a[{i}] = (9'd{i} < s1b_nvalid) & (9'd{i} < s1b_segb); \
+             assign mask_b[{i}] = (9'd{i} < s1b_nvalid) & (9'd{i} >= s1b_segb);"
         );
     }
     v += "// stage 2: window, activation lanes and lane masks\n";
@@ -381,7 +402,7 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
         "reg [{0}:0] s2_win; reg [{0}:0] s2_act; reg [{0}:0] s2_ma; reg [{0}:0] s2_mb;",
         lanes - 1
     );
-    v += "always @(posedge clk) begin\n  s2_v <= s1_v & ~flush; s2_off <= s1_off; s2_abit <= s1_abit; s2_nvalid <= s1_nvalid; s2_segb <= s1_segb;\n  s2_plane <= s1_plane; s2_neg <= s1_neg; s2_xnor <= s1_xnor; s2_first <= s1_first; s2_last <= s1_last; s2_row <= s1_row;\n  s2_win <= window; s2_act <= act_slice; s2_ma <= mask_a; s2_mb <= mask_b;\nend\n";
+    v += "always @(posedge clk) begin\n  s2_v <= s1b_v & ~flush; s2_off <= s1b_off; s2_abit <= s1b_abit; s2_nvalid <= s1b_nvalid; s2_segb <= s1b_segb;\n  s2_plane <= s1b_plane; s2_neg <= s1b_neg; s2_xnor <= s1b_xnor; s2_first <= s1b_first; s2_last <= s1b_last; s2_row <= s1b_row;\n  s2_win <= window; s2_act <= act_slice; s2_ma <= mask_a; s2_mb <= mask_b;\nend\n";
     v += "// lane logic: value 1 + {-1, 0, +1} per lane and segment (1: lane not in the segment)\n";
     for i in 0..lanes {
         let _ = writeln!(
@@ -465,7 +486,10 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
         .map(|k| format!("lvl{k}_v"))
         .collect::<Vec<_>>()
         .join(" | ");
-    let _ = writeln!(v, "  active = s1_v | s2_v | {lv} | term_v | acc_v;\nend");
+    let _ = writeln!(
+        v,
+        "  active = s1_v | s1b_v | s2_v | {lv} | term_v | acc_v;\nend"
+    );
     // power-up state 0, as in the Rust model (and the FPGA flip-flops)
     let regs = reg_names(&v);
     v += "initial begin\n";

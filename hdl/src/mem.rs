@@ -135,6 +135,31 @@ fn slice_writes(target: &str, slices: usize, sel: &str, data: &str) -> String {
     s
 }
 
+/// `sig[bits-1:0] < c` as a sum of products (no carry chain: the bus write
+/// enables of the memories are on a timing-critical path into the BRAMs).
+fn lt_const(sig: &str, bits: usize, c: usize) -> String {
+    if c >= 1 << bits {
+        return "1'b1".into();
+    }
+    let mut terms = Vec::new();
+    for i in (0..bits).rev() {
+        if (c >> i) & 1 == 0 {
+            continue;
+        }
+        // equal above bit i, 0 at bit i (where c has a 1)
+        let mut t = vec![format!("~{sig}[{i}]")];
+        for j in i + 1..bits {
+            let b = if (c >> j) & 1 == 1 { "" } else { "~" };
+            t.push(format!("{b}{sig}[{j}]"));
+        }
+        terms.push(format!("({})", t.join(" & ")));
+    }
+    if terms.is_empty() {
+        return "1'b0".into();
+    }
+    format!("({})", terms.join(" | "))
+}
+
 /// Verilog body of the tile memory (`depth` words of `w` bits).
 pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
     let wg = log2(w);
@@ -168,7 +193,7 @@ always @(*) begin
 end
 wire [{kbm}:0] wr_word = bus_addr[{wtop}:{sg}];
 {wr_slice}always @(posedge clk) begin
-  if (bus_we && (wr_word < {kb}'d{depth})) begin
+  if (bus_we && {wr_ok}) begin
     if (wr_word[0])
       {wodd}
     else
@@ -182,6 +207,7 @@ end
         kbm = kb - 1,
         rtop = kb + wg - 1,
         wtop = kb + sg - 1,
+        wr_ok = lt_const("wr_word", kb, depth),
         wodd = slice_writes(
             &format!("bank_odd[wr_word[{}:1]]", kb - 1),
             slices,
@@ -292,7 +318,7 @@ always @(posedge clk) word_q <= planes[{{rd_plane, rd_bit[{rtop}:{wg}]}}];
 always @(*) word = word_q;
 wire [{pbm}:0] wr_word = bus_addr[{wtop}:{sg}];
 {wr_slice}always @(posedge clk) begin
-  if (bus_we && (bus_addr[10:0] < 11'd{w32_per_plane}))
+  if (bus_we && {wr_ok})
     {wr}
 end
 ",
@@ -301,6 +327,7 @@ end
         rtop = pb + wg - 1,
         pbm = pb - 1,
         wtop = pb + sg - 1,
+        wr_ok = lt_const("bus_addr", 11, w32_per_plane),
         wr = slice_writes(
             "planes[{bus_addr[13:11], wr_word}]",
             slices,

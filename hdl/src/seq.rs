@@ -200,9 +200,11 @@ impl Logic for Sequencer {
         self.next_o_add.next = self.next_o.q.val() + self.p_m.q.val();
         self.next_o_sub.next = self.next_o.q.val() - self.p_qm.q.val();
         self.next_o_wraps.next = self.next_o.q.val() >= self.p_qm.q.val();
+        // o_1 = m mod q: the start checks guarantee m <= q, so o_1 is m, or 0
+        // when m = q (an equality, no carry chain from the bus registers)
         self.start_next_o.next = self.job_m.val();
-        if self.job_m.val() >= self.job_q.val() {
-            self.start_next_o.next = self.job_m.val() - self.job_q.val();
+        if self.job_m.val() == self.job_q.val() {
+            self.start_next_o.next = 0.into();
         }
         // issue outputs
         self.issue.next = self.running.q.val();
