@@ -71,6 +71,8 @@ pub struct Sequencer {
     rem: DFF<Bits<24>>,
     abit: DFF<Bits<24>>,
     next_o: DFF<Bits<24>>,
+    next_d: DFF<Bits<24>>,
+    segb_q: DFF<Bits<9>>,
     first_q: DFF<Bit>,
     p_qm: DFF<Bits<24>>,
     p_abits_m1: DFF<Bits<4>>,
@@ -89,6 +91,13 @@ pub struct Sequencer {
     next_o_wraps: Signal<Local, Bit>,
     last_row: Signal<Local, Bit>,
     start_next_o: Signal<Local, Bits<24>>,
+    start_next_d: Signal<Local, Bits<24>>,
+    next_d_add: Signal<Local, Bits<24>>,
+    next_d_sub: Signal<Local, Bits<24>>,
+    dist_lt_2l: Signal<Local, Bit>,
+    seg_adv: Signal<Local, Bits<9>>,
+    seg_row: Signal<Local, Bits<9>>,
+    seg_job: Signal<Local, Bits<9>>,
 }
 
 impl Sequencer {
@@ -133,6 +142,8 @@ impl Sequencer {
             rem: Default::default(),
             abit: Default::default(),
             next_o: Default::default(),
+            next_d: Default::default(),
+            segb_q: Default::default(),
             first_q: Default::default(),
             p_qm: Default::default(),
             p_abits_m1: Default::default(),
@@ -151,6 +162,13 @@ impl Sequencer {
             next_o_wraps: Default::default(),
             last_row: Default::default(),
             start_next_o: Default::default(),
+            start_next_d: Default::default(),
+            next_d_add: Default::default(),
+            next_d_sub: Default::default(),
+            dist_lt_2l: Default::default(),
+            seg_adv: Default::default(),
+            seg_row: Default::default(),
+            seg_job: Default::default(),
         }
     }
 }
@@ -175,6 +193,8 @@ impl Logic for Sequencer {
             rem,
             abit,
             next_o,
+            next_d,
+            segb_q,
             first_q,
             p_qm,
             p_abits_m1,
@@ -206,6 +226,33 @@ impl Logic for Sequencer {
         if self.job_m.val() == self.job_q.val() {
             self.start_next_o.next = 0.into();
         }
+        // d_{j+1} = q - o_{j+1}, kept incrementally next to o_{j+1} (the
+        // distance of the next row's start to the tile end)
+        self.next_d_add.next = self.next_d.q.val() + self.p_qm.q.val();
+        self.next_d_sub.next = self.next_d.q.val() - self.p_m.q.val();
+        self.start_next_d.next = self.job_q.val() - self.job_m.val();
+        if self.job_m.val() == self.job_q.val() {
+            self.start_next_d.next = self.job_q.val();
+        }
+        // first lane of segment b, registered with the distance it derives
+        // from (each candidate is one comparator on a register): after a chunk
+        // advance (distance - L), at a row start (d_{j+1} >= 1) and at the job
+        // start (q >= 1)
+        self.dist_lt_2l.next = self.dist_left.q.val() < self.lanes2.val();
+        self.seg_adv.next = self.lanes.val().get_bits::<9>(0);
+        if self.wraps_next.val() {
+            self.seg_adv.next = 0.into();
+        } else if self.dist_lt_2l.val() {
+            self.seg_adv.next = self.dist_next.val().get_bits::<9>(0);
+        }
+        self.seg_row.next = self.lanes.val().get_bits::<9>(0);
+        if self.next_d.q.val() < self.lanes.val() {
+            self.seg_row.next = self.next_d.q.val().get_bits::<9>(0);
+        }
+        self.seg_job.next = self.lanes.val().get_bits::<9>(0);
+        if self.job_q.val() < self.lanes.val() {
+            self.seg_job.next = self.job_q.val().get_bits::<9>(0);
+        }
         // issue outputs
         self.issue.next = self.running.q.val();
         self.tile_bit.next = self.start_bit.q.val().get_bits::<22>(0);
@@ -215,13 +262,7 @@ impl Logic for Sequencer {
         if !self.last_chunk.val() {
             self.nvalid.next = self.lanes.val().get_bits::<9>(0);
         }
-        self.segb.next = self.lanes.val().get_bits::<9>(0);
-        if self.dist_left.q.val() < self.lanes.val() {
-            self.segb.next = self.dist_left.q.val().get_bits::<9>(0);
-        }
-        if self.dist_left.q.val().get_bit(23) {
-            self.segb.next = 0.into();
-        }
+        self.segb.next = self.segb_q.q.val();
         self.neg.next = self.p_signed.q.val() & self.last_plane.val() & (self.p_abits.q.val() != 1);
         self.xnor_mode.next = self.p_abits.q.val() == 1;
         self.first.next = self.first_q.q.val();
@@ -242,6 +283,7 @@ impl Logic for Sequencer {
                     self.last_chunk_q.d.next = self.rem_le_2l.val();
                     self.abit.d.next = self.abit.q.val() + self.lanes.val();
                     self.dist_left.d.next = self.dist_next.val();
+                    self.segb_q.d.next = self.seg_adv.val();
                     if self.wraps_next.val() {
                         self.start_bit.d.next = self.wrap_start.val();
                     } else {
@@ -255,14 +297,17 @@ impl Logic for Sequencer {
                     self.last_row_q.d.next = self.row_q.q.val() == self.p_rows_m2.q.val();
                     self.last_chunk_q.d.next = self.m_le_l.q.val();
                     self.start_bit.d.next = self.next_o.q.val();
-                    self.dist_left.d.next = self.p_q.q.val() - self.next_o.q.val();
+                    self.dist_left.d.next = self.next_d.q.val();
+                    self.segb_q.d.next = self.seg_row.val();
                     self.rem.d.next = self.p_m.q.val();
                     self.abit.d.next = 0.into();
                     self.first_q.d.next = true;
                     if self.next_o_wraps.val() {
                         self.next_o.d.next = self.next_o_sub.val();
+                        self.next_d.d.next = self.next_d_add.val();
                     } else {
                         self.next_o.d.next = self.next_o_add.val();
+                        self.next_d.d.next = self.next_d_sub.val();
                     }
                 }
             }
@@ -281,6 +326,7 @@ impl Logic for Sequencer {
             self.plane_q.d.next = 0.into();
             self.start_bit.d.next = 0.into();
             self.dist_left.d.next = self.job_q.val();
+            self.segb_q.d.next = self.seg_job.val();
             self.rem.d.next = self.job_m.val();
             self.last_chunk_q.d.next = self.job_m.val() <= self.lanes.val();
             self.m_le_l.d.next = self.job_m.val() <= self.lanes.val();
@@ -289,6 +335,7 @@ impl Logic for Sequencer {
             self.abit.d.next = 0.into();
             self.first_q.d.next = true;
             self.next_o.d.next = self.start_next_o.val();
+            self.next_d.d.next = self.start_next_d.val();
             self.p_qm.d.next = self.job_q.val() - self.job_m.val();
             self.p_abits_m1.d.next = self.job_abits.val() - 1;
         }
