@@ -57,6 +57,8 @@ pub struct Sequencer {
     /// Lanes L.
     pub lanes: Constant<Bits<24>>,
     lanes2: Constant<Bits<24>>,
+    lanes_lo: Constant<Bits<10>>,
+    lanes2_lo: Constant<Bits<10>>,
     running: DFF<Bit>,
     draining: DFF<Bit>,
     done_q: DFF<Bit>,
@@ -128,6 +130,8 @@ impl Sequencer {
             row: Default::default(),
             lanes: Constant::new((lanes as u64).to_bits()),
             lanes2: Constant::new((2 * lanes as u64).to_bits()),
+            lanes_lo: Constant::new((lanes as u64).to_bits()),
+            lanes2_lo: Constant::new((2 * lanes as u64).to_bits()),
             running: Default::default(),
             draining: Default::default(),
             done_q: Default::default(),
@@ -210,11 +214,15 @@ impl Logic for Sequencer {
         // `rem` / `row_q` are assigned (keeps comparators off the control path)
         self.last_chunk.next = self.last_chunk_q.q.val();
         self.last_row.next = self.last_row_q.q.val();
-        self.rem_le_2l.next = self.rem.q.val() <= self.lanes2.val();
+        // comparisons with small constants (<= 2L <= 512): upper 14 bits zero
+        // (a LUT tree) and a 10-bit comparator, instead of a 24-bit carry chain
+        self.rem_le_2l.next = (self.rem.q.val().get_bits::<14>(10) == 0)
+            & (self.rem.q.val().get_bits::<10>(0) <= self.lanes2_lo.val());
         self.dist_next.next = self.dist_left.q.val() - self.lanes.val();
         // the next chunk starts at or past the tile end (distance <= L, or already past)
-        self.wraps_next.next =
-            self.dist_left.q.val().get_bit(23) | (self.dist_left.q.val() <= self.lanes.val());
+        self.wraps_next.next = self.dist_left.q.val().get_bit(23)
+            | ((self.dist_left.q.val().get_bits::<14>(10) == 0)
+                & (self.dist_left.q.val().get_bits::<10>(0) <= self.lanes_lo.val()));
         self.wrap_start.next = self.lanes.val() - self.dist_left.q.val();
         // o_{j+1} = o_j + m - q if o_j + m >= q (i.e. o_j >= q - m), else o_j + m
         self.next_o_add.next = self.next_o.q.val() + self.p_m.q.val();
@@ -238,7 +246,8 @@ impl Logic for Sequencer {
         // from (each candidate is one comparator on a register): after a chunk
         // advance (distance - L), at a row start (d_{j+1} >= 1) and at the job
         // start (q >= 1)
-        self.dist_lt_2l.next = self.dist_left.q.val() < self.lanes2.val();
+        self.dist_lt_2l.next = (self.dist_left.q.val().get_bits::<14>(10) == 0)
+            & (self.dist_left.q.val().get_bits::<10>(0) < self.lanes2_lo.val());
         self.seg_adv.next = self.lanes.val().get_bits::<9>(0);
         if self.wraps_next.val() {
             self.seg_adv.next = 0.into();
@@ -246,11 +255,15 @@ impl Logic for Sequencer {
             self.seg_adv.next = self.dist_next.val().get_bits::<9>(0);
         }
         self.seg_row.next = self.lanes.val().get_bits::<9>(0);
-        if self.next_d.q.val() < self.lanes.val() {
+        if (self.next_d.q.val().get_bits::<14>(10) == 0)
+            & (self.next_d.q.val().get_bits::<10>(0) < self.lanes_lo.val())
+        {
             self.seg_row.next = self.next_d.q.val().get_bits::<9>(0);
         }
         self.seg_job.next = self.lanes.val().get_bits::<9>(0);
-        if self.job_q.val() < self.lanes.val() {
+        if (self.job_q.val().get_bits::<14>(10) == 0)
+            & (self.job_q.val().get_bits::<10>(0) < self.lanes_lo.val())
+        {
             self.seg_job.next = self.job_q.val().get_bits::<9>(0);
         }
         // issue outputs
