@@ -122,6 +122,8 @@ pub struct Control {
     r_rows: DFF<Bits<32>>,
     r_abits: DFF<Bits<32>>,
     bad_abits: DFF<Bit>,
+    start_q: DFF<Bit>,
+    busy: Signal<Local, Bit>,
     bad_m: DFF<Bit>,
     bad_q: DFF<Bit>,
     bad_rows: DFF<Bit>,
@@ -229,6 +231,8 @@ impl Control {
             r_rows: Default::default(),
             r_abits: Default::default(),
             bad_abits: Default::default(),
+            start_q: Default::default(),
+            busy: Default::default(),
             bad_m: Default::default(),
             bad_q: Default::default(),
             bad_rows: Default::default(),
@@ -266,8 +270,8 @@ impl Logic for Control {
     fn update(&mut self) {
         dff_setup!(
             self, clk, ack, rdata, read_out, scratch, irq_en, done_f, err_f, err_code, cycles,
-            job_count, r_m, r_q, r_rows, r_abits, bad_abits, bad_m, bad_q, bad_rows, w_en, w_regs,
-            w_tile, w_act, w_index, w_adr, w_dat, w_sel
+            job_count, r_m, r_q, r_rows, r_abits, start_q, bad_abits, bad_m, bad_q, bad_rows, w_en,
+            w_regs, w_tile, w_act, w_index, w_adr, w_dat, w_sel
         );
         // decode (regions from the register map: regs 0x00000, OUT 0x10000,
         // ACT 0x20000, TILE 0x40000; word address bits 16:14)
@@ -320,8 +324,13 @@ impl Logic for Control {
         self.mem_addr.next = self.w_adr.q.val();
         self.mem_data.next = self.w_dat.q.val();
         self.out_addr.next = self.wb_adr.val().get_bits::<14>(0);
-        self.tile_we.next = self.wr.val() & self.w_tile.q.val() & !self.seq_busy.val();
-        self.act_we.next = self.wr.val() & self.w_act.q.val() & !self.seq_busy.val();
+        // an accepted START reaches the sequencer one cycle later (registered:
+        // keeps the start checks off the sequencer's enables); the job counts
+        // as busy from the accepting cycle on
+        self.busy.next = self.seq_busy.val() | self.start_q.q.val();
+        self.seq_start.next = self.start_q.q.val();
+        self.tile_we.next = self.wr.val() & self.w_tile.q.val() & !self.busy.val();
+        self.act_we.next = self.wr.val() & self.w_act.q.val() & !self.busy.val();
         self.job_m.next = self.r_m.q.val().get_bits::<24>(0);
         self.job_q.next = self.r_q.q.val().get_bits::<24>(0);
         self.job_rows.next = self.r_rows.q.val().get_bits::<14>(0);
@@ -358,7 +367,7 @@ impl Logic for Control {
                 self.rdata.d.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
             }
             if self.reg_index.val() == self.a_status.val() {
-                self.rdata.d.next = bit_cast::<32, 1>(self.seq_busy.val().into())
+                self.rdata.d.next = bit_cast::<32, 1>(self.busy.val().into())
                     | (bit_cast::<32, 1>(self.done_f.q.val().into()) << 1)
                     | (bit_cast::<32, 1>(self.err_f.q.val().into()) << 2)
                     | (bit_cast::<32, 4>(self.err_code.q.val()) << 8);
@@ -410,13 +419,12 @@ impl Logic for Control {
             self.cap_code.next = 5.into();
         }
         // start checks: busy first, then the capacity checks
-        self.fail.next = self.seq_busy.val() | self.cap_fail.val();
+        self.fail.next = self.busy.val() | self.cap_fail.val();
         self.fail_code.next = self.cap_code.val();
-        if self.seq_busy.val() {
+        if self.busy.val() {
             self.fail_code.next = 1.into();
         }
         // register writes
-        self.seq_start.next = false;
         self.soft_reset.next = false;
         self.start_ok.next = false;
         if self.wr.val() & self.w_regs.q.val() {
@@ -464,7 +472,7 @@ impl Logic for Control {
             }
         }
         // memory writes while busy are refused
-        if self.wr.val() & (self.w_tile.q.val() | self.w_act.q.val()) & self.seq_busy.val() {
+        if self.wr.val() & (self.w_tile.q.val() | self.w_act.q.val()) & self.busy.val() {
             self.err_f.d.next = true;
             if !self.err_f.q.val() {
                 self.err_code.d.next = 6.into();
@@ -478,15 +486,18 @@ impl Logic for Control {
             self.done_f.d.next = true;
             self.job_count.d.next = self.job_count.q.val() + 1;
         }
+        if self.start_q.q.val() {
+            self.cycles.d.next = 1.into();
+        }
+        self.start_q.d.next = self.start_ok.val();
         if self.start_ok.val() {
-            self.seq_start.next = true;
             self.done_f.d.next = false;
             self.err_f.d.next = false;
             self.err_code.d.next = 0.into();
-            self.cycles.d.next = 1.into();
         }
         self.seq_abort.next = self.soft_reset.val() | self.rst.val();
         if self.soft_reset.val() | self.rst.val() {
+            self.start_q.d.next = false;
             self.done_f.d.next = false;
             self.err_f.d.next = false;
             self.err_code.d.next = 0.into();
