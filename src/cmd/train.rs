@@ -47,19 +47,21 @@ pub struct Args {
     #[arg(long)]
     test_limit: Option<usize>,
     /// Epochs.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 30)]
     epochs: usize,
     /// Mini-batch size.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Peak learning rate (Adam, cosine schedule to 0).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-2)]
     lr: f64,
     /// Decoupled weight decay (AdamW); 0 = Adam.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.05)]
     weight_decay: f64,
-    /// Batch-norm after the hidden layers of an MLP (CNNs always have it).
-    #[arg(long)]
+    /// Batch-norm after the hidden layers of an MLP (CNNs always have it);
+    /// `--bn false` uses plain biases.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
     bn: bool,
     /// Dropout rate on the input while training (0 = off).
     #[arg(long, default_value_t = 0.0)]
@@ -70,10 +72,11 @@ pub struct Args {
     /// Data augmentation of the training images: a fresh seeded random
     /// translation (and rotation, see --rotate) per image and epoch.
     /// `--augment false` trains on the images as they are.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
     augment: bool,
     /// Largest random translation in pixels along each axis (with --augment).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     shift: usize,
     /// Largest random rotation in degrees (with --augment; 0 = none).
     #[arg(long, default_value_t = 0.0)]

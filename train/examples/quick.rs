@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     cfg.net.input_dropout = std::env::var("IDROP").ok().map_or(Ok(0.0), |v| v.parse())?;
     cfg.net.dropout = std::env::var("DROP").ok().map_or(Ok(0.0), |v| v.parse())?;
     cfg.weight_decay = std::env::var("WD").ok().map_or(Ok(0.0), |v| v.parse())?;
-    let shift = std::env::var("SHIFT").ok().map_or(Ok(2), |v| v.parse())?;
+    let shift = std::env::var("SHIFT").ok().map_or(Ok(1), |v| v.parse())?;
     let rot = std::env::var("ROT").ok().map_or(Ok(0.0), |v| v.parse())?;
     cfg.augment = Some(tbn_train::Augment {
         max_shift: shift,

@@ -1,9 +1,9 @@
 //! Architecture strings: `mlp:784-128-10` and `cnn:32c3-p2-64c3-p2-fc128-10`.
 //!
 //! * `mlp:I-H1-...-C`: fully connected layers; `I` must equal the number of
-//!   pixels of one image; every hidden layer is linear (+ optional batch-norm)
-//!   + ReLU; the last number is the number of classes (a linear layer with bias
-//!   giving the logits).
+//!   pixels of one image; every hidden layer is linear (with optional
+//!   batch-norm) and ReLU; the last number is the number of classes (a linear
+//!   layer with bias giving the logits).
 //! * `cnn:B1-B2-...-C`: blocks on the `1 x rows x cols` image, in order:
 //!   `<n>c<k>` a k x k convolution with n output channels, stride 1 and padding
 //!   k/2 ("same" for odd k), followed by batch-norm and ReLU; `p<k>` max pooling

@@ -240,7 +240,7 @@ impl Net {
                 Mode::F32 => WeightParam::float(&pl.shape, pl.fan_in, rng, &dev),
                 _ => {
                     let p = policy.p_for(n, i, count);
-                    if n % p != 0 || p > pl.rows {
+                    if !n.is_multiple_of(p) || p > pl.rows {
                         return Err(err(format!(
                             "weighted layer {} ({:?}, {n} weights) cannot use p = {p}: p must divide the weights and not exceed the {} rows",
                             i + 1,

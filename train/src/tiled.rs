@@ -73,7 +73,7 @@ impl WeightParam {
         dev: &Device,
     ) -> Result<Self> {
         let n: usize = shape.iter().product();
-        if p == 0 || n % p != 0 {
+        if p == 0 || !n.is_multiple_of(p) {
             return Err(TrainError::Config(format!(
                 "compression p = {p} does not divide the {n} weights of a {shape:?} layer"
             )));

@@ -48,7 +48,7 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// Defaults for `arch`: tbn p = 4, 10 epochs, batch 128, lr 1e-3, no weight
-    /// decay, seed 1, +-2 pixel translations (see the fields).
+    /// decay, seed 1, +-1 pixel translations (see the fields).
     pub fn new(arch: Arch) -> Self {
         TrainConfig {
             arch,
