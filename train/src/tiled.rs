@@ -293,13 +293,13 @@ mod tests {
                 .map(|c| c.iter().map(|v| v.abs()).sum::<f32>() / q as f32)
                 .collect();
             // Surrogate W~ = alpha_c * s_j is linear in S: its gradient is sum_c alpha_c G[c*q+j].
-            for k in 0..n {
+            assert_eq!(ds.len(), n);
+            for (k, &dsk) in ds.iter().enumerate() {
                 let j = k % q;
                 let want: f32 = (0..p).map(|c| alpha[c] * g[c * q + j]).sum();
                 assert!(
-                    (ds[k] - want).abs() < 1e-4,
-                    "({rows},{m},{p}) dS[{k}] = {} want {want}",
-                    ds[k]
+                    (dsk - want).abs() < 1e-4,
+                    "({rows},{m},{p}) dS[{k}] = {dsk} want {want}"
                 );
             }
             let exported = w.export().unwrap();
