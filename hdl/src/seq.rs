@@ -56,7 +56,7 @@ pub struct Sequencer {
     pub row: Signal<Out, Bits<13>>,
     /// Lanes L.
     pub lanes: Constant<Bits<24>>,
-    lanes2: Constant<Bits<24>>,
+    lanes3_lo: Constant<Bits<10>>,
     lanes_lo: Constant<Bits<10>>,
     lanes2_lo: Constant<Bits<10>>,
     running: DFF<Bit>,
@@ -75,6 +75,8 @@ pub struct Sequencer {
     next_o: DFF<Bits<24>>,
     next_d: DFF<Bits<24>>,
     segb_q: DFF<Bits<9>>,
+    wrap_q: DFF<Bit>,
+    lt2_q: DFF<Bit>,
     first_q: DFF<Bit>,
     p_qm: DFF<Bits<24>>,
     p_abits_m1: DFF<Bits<4>>,
@@ -100,6 +102,12 @@ pub struct Sequencer {
     seg_adv: Signal<Local, Bits<9>>,
     seg_row: Signal<Local, Bits<9>>,
     seg_job: Signal<Local, Bits<9>>,
+    adv_wrap: Signal<Local, Bit>,
+    adv_lt2: Signal<Local, Bit>,
+    row_wrap: Signal<Local, Bit>,
+    row_lt2: Signal<Local, Bit>,
+    job_wrap: Signal<Local, Bit>,
+    job_lt2: Signal<Local, Bit>,
 }
 
 impl Sequencer {
@@ -129,7 +137,7 @@ impl Sequencer {
             last: Default::default(),
             row: Default::default(),
             lanes: Constant::new((lanes as u64).to_bits()),
-            lanes2: Constant::new((2 * lanes as u64).to_bits()),
+            lanes3_lo: Constant::new((3 * lanes as u64).to_bits()),
             lanes_lo: Constant::new((lanes as u64).to_bits()),
             lanes2_lo: Constant::new((2 * lanes as u64).to_bits()),
             running: Default::default(),
@@ -148,6 +156,8 @@ impl Sequencer {
             next_o: Default::default(),
             next_d: Default::default(),
             segb_q: Default::default(),
+            wrap_q: Default::default(),
+            lt2_q: Default::default(),
             first_q: Default::default(),
             p_qm: Default::default(),
             p_abits_m1: Default::default(),
@@ -173,6 +183,12 @@ impl Sequencer {
             seg_adv: Default::default(),
             seg_row: Default::default(),
             seg_job: Default::default(),
+            adv_wrap: Default::default(),
+            adv_lt2: Default::default(),
+            row_wrap: Default::default(),
+            row_lt2: Default::default(),
+            job_wrap: Default::default(),
+            job_lt2: Default::default(),
         }
     }
 }
@@ -199,6 +215,8 @@ impl Logic for Sequencer {
             next_o,
             next_d,
             segb_q,
+            wrap_q,
+            lt2_q,
             first_q,
             p_qm,
             p_abits_m1,
@@ -220,9 +238,8 @@ impl Logic for Sequencer {
             & (self.rem.q.val().get_bits::<10>(0) <= self.lanes2_lo.val());
         self.dist_next.next = self.dist_left.q.val() - self.lanes.val();
         // the next chunk starts at or past the tile end (distance <= L, or already past)
-        self.wraps_next.next = self.dist_left.q.val().get_bit(23)
-            | ((self.dist_left.q.val().get_bits::<14>(10) == 0)
-                & (self.dist_left.q.val().get_bits::<10>(0) <= self.lanes_lo.val()));
+        // registered with the distance (see the flags below)
+        self.wraps_next.next = self.wrap_q.q.val();
         self.wrap_start.next = self.lanes.val() - self.dist_left.q.val();
         // o_{j+1} = o_j + m - q if o_j + m >= q (i.e. o_j >= q - m), else o_j + m
         self.next_o_add.next = self.next_o.q.val() + self.p_m.q.val();
@@ -246,8 +263,24 @@ impl Logic for Sequencer {
         // from (each candidate is one comparator on a register): after a chunk
         // advance (distance - L), at a row start (d_{j+1} >= 1) and at the job
         // start (q >= 1)
-        self.dist_lt_2l.next = (self.dist_left.q.val().get_bits::<14>(10) == 0)
-            & (self.dist_left.q.val().get_bits::<10>(0) < self.lanes2_lo.val());
+        self.dist_lt_2l.next = self.lt2_q.q.val();
+        // flags of the distance, registered with it: wrap = (distance <= L,
+        // or negative), lt2 = (distance < 2L); candidates after a chunk
+        // advance (distance - L), at a row start and at the job start
+        self.adv_wrap.next = self.dist_left.q.val().get_bit(23)
+            | ((self.dist_left.q.val().get_bits::<14>(10) == 0)
+                & (self.dist_left.q.val().get_bits::<10>(0) <= self.lanes2_lo.val()));
+        self.adv_lt2.next = self.dist_left.q.val().get_bit(23)
+            | ((self.dist_left.q.val().get_bits::<14>(10) == 0)
+                & (self.dist_left.q.val().get_bits::<10>(0) < self.lanes3_lo.val()));
+        self.row_wrap.next = (self.next_d.q.val().get_bits::<14>(10) == 0)
+            & (self.next_d.q.val().get_bits::<10>(0) <= self.lanes_lo.val());
+        self.row_lt2.next = (self.next_d.q.val().get_bits::<14>(10) == 0)
+            & (self.next_d.q.val().get_bits::<10>(0) < self.lanes2_lo.val());
+        self.job_wrap.next = (self.job_q.val().get_bits::<14>(10) == 0)
+            & (self.job_q.val().get_bits::<10>(0) <= self.lanes_lo.val());
+        self.job_lt2.next = (self.job_q.val().get_bits::<14>(10) == 0)
+            & (self.job_q.val().get_bits::<10>(0) < self.lanes2_lo.val());
         self.seg_adv.next = self.lanes.val().get_bits::<9>(0);
         if self.wraps_next.val() {
             self.seg_adv.next = 0.into();
@@ -297,6 +330,8 @@ impl Logic for Sequencer {
                     self.abit.d.next = self.abit.q.val() + self.lanes.val();
                     self.dist_left.d.next = self.dist_next.val();
                     self.segb_q.d.next = self.seg_adv.val();
+                    self.wrap_q.d.next = self.adv_wrap.val();
+                    self.lt2_q.d.next = self.adv_lt2.val();
                     if self.wraps_next.val() {
                         self.start_bit.d.next = self.wrap_start.val();
                     } else {
@@ -312,6 +347,8 @@ impl Logic for Sequencer {
                     self.start_bit.d.next = self.next_o.q.val();
                     self.dist_left.d.next = self.next_d.q.val();
                     self.segb_q.d.next = self.seg_row.val();
+                    self.wrap_q.d.next = self.row_wrap.val();
+                    self.lt2_q.d.next = self.row_lt2.val();
                     self.rem.d.next = self.p_m.q.val();
                     self.abit.d.next = 0.into();
                     self.first_q.d.next = true;
@@ -340,6 +377,8 @@ impl Logic for Sequencer {
             self.start_bit.d.next = 0.into();
             self.dist_left.d.next = self.job_q.val();
             self.segb_q.d.next = self.seg_job.val();
+            self.wrap_q.d.next = self.job_wrap.val();
+            self.lt2_q.d.next = self.job_lt2.val();
             self.rem.d.next = self.job_m.val();
             self.last_chunk_q.d.next = self.job_m.val() <= self.lanes.val();
             self.m_le_l.d.next = self.job_m.val() <= self.lanes.val();
