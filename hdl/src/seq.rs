@@ -79,6 +79,9 @@ pub struct Sequencer {
     lt2_q: DFF<Bit>,
     first_q: DFF<Bit>,
     p_qm: DFF<Bits<24>>,
+    p_q2m: DFF<Bits<24>>,
+    p_2q2m: DFF<Bits<24>>,
+    wrap_o: DFF<Bit>,
     p_abits_m1: DFF<Bits<4>>,
     p_rows_m2: DFF<Bits<14>>,
     m_le_l: DFF<Bit>,
@@ -93,6 +96,7 @@ pub struct Sequencer {
     next_o_add: Signal<Local, Bits<24>>,
     next_o_sub: Signal<Local, Bits<24>>,
     next_o_wraps: Signal<Local, Bit>,
+    wrap_o_next: Signal<Local, Bit>,
     last_row: Signal<Local, Bit>,
     start_next_o: Signal<Local, Bits<24>>,
     start_next_d: Signal<Local, Bits<24>>,
@@ -160,6 +164,9 @@ impl Sequencer {
             lt2_q: Default::default(),
             first_q: Default::default(),
             p_qm: Default::default(),
+            p_q2m: Default::default(),
+            p_2q2m: Default::default(),
+            wrap_o: Default::default(),
             p_abits_m1: Default::default(),
             p_rows_m2: Default::default(),
             m_le_l: Default::default(),
@@ -174,6 +181,7 @@ impl Sequencer {
             next_o_add: Default::default(),
             next_o_sub: Default::default(),
             next_o_wraps: Default::default(),
+            wrap_o_next: Default::default(),
             last_row: Default::default(),
             start_next_o: Default::default(),
             start_next_d: Default::default(),
@@ -219,6 +227,9 @@ impl Logic for Sequencer {
             lt2_q,
             first_q,
             p_qm,
+            p_q2m,
+            p_2q2m,
+            wrap_o,
             p_abits_m1,
             p_rows_m2,
             m_le_l,
@@ -244,7 +255,15 @@ impl Logic for Sequencer {
         // o_{j+1} = o_j + m - q if o_j + m >= q (i.e. o_j >= q - m), else o_j + m
         self.next_o_add.next = self.next_o.q.val() + self.p_m.q.val();
         self.next_o_sub.next = self.next_o.q.val() - self.p_qm.q.val();
-        self.next_o_wraps.next = self.next_o.q.val() >= self.p_qm.q.val();
+        // wrap_{j+1} = (o_{j+1} >= q - m) is registered with o_{j+1}; the flag
+        // of the row after it follows from o_{j+1} alone: o_{j+1} >= 2q - 2m
+        // after a wrap, o_{j+1} >= q - 2m otherwise (always when q < 2m)
+        self.next_o_wraps.next = self.wrap_o.q.val();
+        self.wrap_o_next.next =
+            self.p_q2m.q.val().get_bit(23) | (self.next_o.q.val() >= self.p_q2m.q.val());
+        if self.wrap_o.q.val() {
+            self.wrap_o_next.next = self.next_o.q.val() >= self.p_2q2m.q.val();
+        }
         // o_1 = m mod q: the start checks guarantee m <= q, so o_1 is m, or 0
         // when m = q (an equality, no carry chain from the bus registers)
         self.start_next_o.next = self.job_m.val();
@@ -352,6 +371,7 @@ impl Logic for Sequencer {
                     self.rem.d.next = self.p_m.q.val();
                     self.abit.d.next = 0.into();
                     self.first_q.d.next = true;
+                    self.wrap_o.d.next = self.wrap_o_next.val();
                     if self.next_o_wraps.val() {
                         self.next_o.d.next = self.next_o_sub.val();
                         self.next_d.d.next = self.next_d_add.val();
@@ -389,6 +409,10 @@ impl Logic for Sequencer {
             self.next_o.d.next = self.start_next_o.val();
             self.next_d.d.next = self.start_next_d.val();
             self.p_qm.d.next = self.job_q.val() - self.job_m.val();
+            self.p_q2m.d.next = self.job_q.val() - (self.job_m.val() << 1);
+            self.p_2q2m.d.next = (self.job_q.val() - self.job_m.val()) << 1;
+            // o_1 = m mod q wraps (o_1 >= q - m) iff 2m >= q
+            self.wrap_o.d.next = (self.job_m.val() << 1) >= self.job_q.val();
             self.p_abits_m1.d.next = self.job_abits.val() - 1;
         }
         if self.abort.val() {
