@@ -86,6 +86,18 @@ fn training_is_deterministic_for_a_seed() {
     cfg.seed = 12;
     let c = train(&cfg, &tr, &te).unwrap();
     assert_ne!(a.model, c.model, "another seed gives another model");
+    // Augmentation is on by default and draws from its own stream: turning it
+    // off keeps the initialisation but changes the data, hence the losses.
+    cfg.seed = 11;
+    assert_eq!(a.report.augment_shift, 1);
+    cfg.augment = None;
+    let d = train(&cfg, &tr, &te).unwrap();
+    assert_eq!(d.report.augment_shift, 0);
+    assert_ne!(
+        losses(&a),
+        losses(&d),
+        "augmentation changes the training data"
+    );
 }
 
 #[test]
