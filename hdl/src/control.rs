@@ -400,8 +400,11 @@ impl Logic for Control {
         self.bad_abits.d.next =
             (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val());
         self.bad_m.d.next = (self.r_m.q.val() == 0) | (self.r_m.q.val() > self.c_max_in.val());
-        self.bad_q.d.next =
-            (self.r_q.q.val() < self.r_m.q.val()) | (self.r_q.q.val() > self.c_tile_max.val());
+        // q < m on 17 bits: it matters only when m passed its check
+        // (m <= MAX_IN <= regmap::MAP_MAX_IN_LIMIT = 2^16)
+        self.bad_q.d.next = ((self.r_q.q.val().get_bits::<15>(17) == 0)
+            & (self.r_q.q.val().get_bits::<17>(0) < self.r_m.q.val().get_bits::<17>(0)))
+            | (self.r_q.q.val() > self.c_tile_max.val());
         self.bad_rows.d.next =
             (self.r_rows.q.val() == 0) | (self.r_rows.q.val() > self.c_max_rows.val());
         self.cap_fail.next = self.bad_abits.q.val()
