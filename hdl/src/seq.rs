@@ -82,10 +82,6 @@ pub struct Sequencer {
     p_q2m: DFF<Bits<24>>,
     p_2q2m: DFF<Bits<24>>,
     wrap_o: DFF<Bit>,
-    o_step: DFF<Bits<24>>,
-    d_step: DFF<Bits<24>>,
-    p_mq: DFF<Bits<24>>,
-    p_negm: DFF<Bits<24>>,
     p_abits_m1: DFF<Bits<4>>,
     p_rows_m2: DFF<Bits<14>>,
     m_le_l: DFF<Bit>,
@@ -98,15 +94,14 @@ pub struct Sequencer {
     wraps_next: Signal<Local, Bit>,
     wrap_start: Signal<Local, Bits<24>>,
     next_o_add: Signal<Local, Bits<24>>,
+    next_o_sub: Signal<Local, Bits<24>>,
     next_o_wraps: Signal<Local, Bit>,
     wrap_o_next: Signal<Local, Bit>,
     last_row: Signal<Local, Bit>,
     start_next_o: Signal<Local, Bits<24>>,
     start_next_d: Signal<Local, Bits<24>>,
     next_d_add: Signal<Local, Bits<24>>,
-    start_wrap: Signal<Local, Bit>,
-    o_step_next: Signal<Local, Bits<24>>,
-    d_step_next: Signal<Local, Bits<24>>,
+    next_d_sub: Signal<Local, Bits<24>>,
     dist_lt_2l: Signal<Local, Bit>,
     seg_adv: Signal<Local, Bits<9>>,
     seg_row: Signal<Local, Bits<9>>,
@@ -172,10 +167,6 @@ impl Sequencer {
             p_q2m: Default::default(),
             p_2q2m: Default::default(),
             wrap_o: Default::default(),
-            o_step: Default::default(),
-            d_step: Default::default(),
-            p_mq: Default::default(),
-            p_negm: Default::default(),
             p_abits_m1: Default::default(),
             p_rows_m2: Default::default(),
             m_le_l: Default::default(),
@@ -188,15 +179,14 @@ impl Sequencer {
             wraps_next: Default::default(),
             wrap_start: Default::default(),
             next_o_add: Default::default(),
+            next_o_sub: Default::default(),
             next_o_wraps: Default::default(),
             wrap_o_next: Default::default(),
             last_row: Default::default(),
             start_next_o: Default::default(),
             start_next_d: Default::default(),
             next_d_add: Default::default(),
-            start_wrap: Default::default(),
-            o_step_next: Default::default(),
-            d_step_next: Default::default(),
+            next_d_sub: Default::default(),
             dist_lt_2l: Default::default(),
             seg_adv: Default::default(),
             seg_row: Default::default(),
@@ -240,10 +230,6 @@ impl Logic for Sequencer {
             p_q2m,
             p_2q2m,
             wrap_o,
-            o_step,
-            d_step,
-            p_mq,
-            p_negm,
             p_abits_m1,
             p_rows_m2,
             m_le_l,
@@ -267,9 +253,8 @@ impl Logic for Sequencer {
         self.wraps_next.next = self.wrap_q.q.val();
         self.wrap_start.next = self.lanes.val() - self.dist_left.q.val();
         // o_{j+1} = o_j + m - q if o_j + m >= q (i.e. o_j >= q - m), else o_j + m
-        // one adder each: the step (m, or m - q on a wrap) is registered with
-        // the wrap flag it depends on
-        self.next_o_add.next = self.next_o.q.val() + self.o_step.q.val();
+        self.next_o_add.next = self.next_o.q.val() + self.p_m.q.val();
+        self.next_o_sub.next = self.next_o.q.val() - self.p_qm.q.val();
         // wrap_{j+1} = (o_{j+1} >= q - m) is registered with o_{j+1}; the flag
         // of the row after it follows from o_{j+1} alone: o_{j+1} >= 2q - 2m
         // after a wrap, o_{j+1} >= q - 2m otherwise (always when q < 2m)
@@ -287,15 +272,8 @@ impl Logic for Sequencer {
         }
         // d_{j+1} = q - o_{j+1}, kept incrementally next to o_{j+1} (the
         // distance of the next row's start to the tile end)
-        self.next_d_add.next = self.next_d.q.val() + self.d_step.q.val();
-        // steps of the row after the next one (o: m or m - q; d: -m or q - m)
-        self.o_step_next.next = self.p_m.q.val();
-        self.d_step_next.next = self.p_negm.q.val();
-        if self.wrap_o_next.val() {
-            self.o_step_next.next = self.p_mq.q.val();
-            self.d_step_next.next = self.p_qm.q.val();
-        }
-        self.start_wrap.next = (self.job_m.val() << 1) >= self.job_q.val();
+        self.next_d_add.next = self.next_d.q.val() + self.p_qm.q.val();
+        self.next_d_sub.next = self.next_d.q.val() - self.p_m.q.val();
         self.start_next_d.next = self.job_q.val() - self.job_m.val();
         if self.job_m.val() == self.job_q.val() {
             self.start_next_d.next = self.job_q.val();
@@ -394,10 +372,13 @@ impl Logic for Sequencer {
                     self.abit.d.next = 0.into();
                     self.first_q.d.next = true;
                     self.wrap_o.d.next = self.wrap_o_next.val();
-                    self.o_step.d.next = self.o_step_next.val();
-                    self.d_step.d.next = self.d_step_next.val();
-                    self.next_o.d.next = self.next_o_add.val();
-                    self.next_d.d.next = self.next_d_add.val();
+                    if self.next_o_wraps.val() {
+                        self.next_o.d.next = self.next_o_sub.val();
+                        self.next_d.d.next = self.next_d_add.val();
+                    } else {
+                        self.next_o.d.next = self.next_o_add.val();
+                        self.next_d.d.next = self.next_d_sub.val();
+                    }
                 }
             }
         }
@@ -431,15 +412,7 @@ impl Logic for Sequencer {
             self.p_q2m.d.next = self.job_q.val() - (self.job_m.val() << 1);
             self.p_2q2m.d.next = (self.job_q.val() - self.job_m.val()) << 1;
             // o_1 = m mod q wraps (o_1 >= q - m) iff 2m >= q
-            self.wrap_o.d.next = self.start_wrap.val();
-            self.p_mq.d.next = self.job_m.val() - self.job_q.val();
-            self.p_negm.d.next = 0u64.to_bits::<24>() - self.job_m.val();
-            self.o_step.d.next = self.job_m.val();
-            self.d_step.d.next = 0u64.to_bits::<24>() - self.job_m.val();
-            if self.start_wrap.val() {
-                self.o_step.d.next = self.job_m.val() - self.job_q.val();
-                self.d_step.d.next = self.job_q.val() - self.job_m.val();
-            }
+            self.wrap_o.d.next = (self.job_m.val() << 1) >= self.job_q.val();
             self.p_abits_m1.d.next = self.job_abits.val() - 1;
         }
         if self.abort.val() {
