@@ -123,6 +123,7 @@ pub struct Control {
     r_abits: DFF<Bits<32>>,
     bad_abits: DFF<Bit>,
     start_q: DFF<Bit>,
+    busy_q: DFF<Bit>,
     busy: Signal<Local, Bit>,
     bad_m: DFF<Bit>,
     bad_q: DFF<Bit>,
@@ -232,6 +233,7 @@ impl Control {
             r_abits: Default::default(),
             bad_abits: Default::default(),
             start_q: Default::default(),
+            busy_q: Default::default(),
             busy: Default::default(),
             bad_m: Default::default(),
             bad_q: Default::default(),
@@ -270,8 +272,8 @@ impl Logic for Control {
     fn update(&mut self) {
         dff_setup!(
             self, clk, ack, rdata, read_out, scratch, irq_en, done_f, err_f, err_code, cycles,
-            job_count, r_m, r_q, r_rows, r_abits, start_q, bad_abits, bad_m, bad_q, bad_rows, w_en,
-            w_regs, w_tile, w_act, w_index, w_adr, w_dat, w_sel
+            job_count, r_m, r_q, r_rows, r_abits, start_q, busy_q, bad_abits, bad_m, bad_q,
+            bad_rows, w_en, w_regs, w_tile, w_act, w_index, w_adr, w_dat, w_sel
         );
         // decode (regions from the register map: regs 0x00000, OUT 0x10000,
         // ACT 0x20000, TILE 0x40000; word address bits 16:14)
@@ -329,8 +331,12 @@ impl Logic for Control {
         // as busy from the accepting cycle on
         self.busy.next = self.seq_busy.val() | self.start_q.q.val();
         self.seq_start.next = self.start_q.q.val();
-        self.tile_we.next = self.wr.val() & self.w_tile.q.val() & !self.busy.val();
-        self.act_we.next = self.wr.val() & self.w_act.q.val() & !self.busy.val();
+        // memory writes are gated by BUSY one cycle late (a flip-flop next to
+        // the BRAM write enables): it rises before any write can follow the
+        // START, and a write issued after STATUS read not-busy always sees 0
+        self.busy_q.d.next = self.busy.val();
+        self.tile_we.next = self.wr.val() & self.w_tile.q.val() & !self.busy_q.q.val();
+        self.act_we.next = self.wr.val() & self.w_act.q.val() & !self.busy_q.q.val();
         self.job_m.next = self.r_m.q.val().get_bits::<24>(0);
         self.job_q.next = self.r_q.q.val().get_bits::<24>(0);
         self.job_rows.next = self.r_rows.q.val().get_bits::<14>(0);
@@ -475,7 +481,7 @@ impl Logic for Control {
             }
         }
         // memory writes while busy are refused
-        if self.wr.val() & (self.w_tile.q.val() | self.w_act.q.val()) & self.busy.val() {
+        if self.wr.val() & (self.w_tile.q.val() | self.w_act.q.val()) & self.busy_q.q.val() {
             self.err_f.d.next = true;
             if !self.err_f.q.val() {
                 self.err_code.d.next = 6.into();
