@@ -57,13 +57,13 @@ pub fn run(a: Args) -> Result<()> {
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("template"));
     let mut correct = 0usize;
     let start = std::time::Instant::now();
-    for i in 0..total {
+    for (i, &label) in labels.iter().enumerate().take(total) {
         let x = float_input(&model, &images, i)?;
         let pred = match (&runner, &program) {
             (Some(r), Some(p)) => argmax(&r.run(&p.input.quantize(&x))?),
             _ => argmax(&forward(&model, &x)?),
         };
-        correct += usize::from(pred == labels[i] as usize);
+        correct += usize::from(pred == label as usize);
         if i % 256 == 0 {
             bar.set_position(i as u64);
             bar.set_message(format!(

@@ -73,12 +73,12 @@ pub fn run(a: Args) -> Result<()> {
     let mut first_diff: Option<usize> = None;
     let start = std::time::Instant::now();
     let c0 = acc.dut().cycles();
-    for i in 0..total {
+    for (i, &label) in labels.iter().enumerate().take(total) {
         let x = program.input.quantize(&float_input(&model, &images, i)?);
         let golden = program.run(&x)?;
         let rtl = runner.run(&mut acc, &x)?;
         let pred = argmax(&rtl);
-        correct += usize::from(pred == labels[i] as usize);
+        correct += usize::from(pred == label as usize);
         same_pred += usize::from(pred == argmax(&golden));
         if rtl == golden {
             same_logits += 1;
