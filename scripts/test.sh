@@ -21,7 +21,7 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 step "cargo test (workspace)"
 mkdir -p target
 cargo test --workspace --release --no-fail-fast 2>&1 | tee target/cargo-test.log
-grep -E "^test result: " target/cargo-test.log | awk '{p+=$4; f+=$6; s+=$8} END {printf "cargo: %d passed, %d failed, %d ignored\n", p, f, s}'
+grep -E "^test result: " target/cargo-test.log | awk '{p+=$4; f+=$6; s+=$8} END {printf "cargo: %d passed, %d failed, %d skipped\n", p, f, s}'
 
 if [ -d python/tests ]; then
     step "pytest"
