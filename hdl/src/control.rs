@@ -91,6 +91,10 @@ pub struct Control {
     c_max_in: Constant<Bits<32>>,
     c_max_rows: Constant<Bits<32>>,
     c_max_abits: Constant<Bits<32>>,
+    hi_tile_max: Constant<Bits<32>>,
+    hi_max_in: Constant<Bits<32>>,
+    lo_max_in: Constant<Bits<32>>,
+    hi_max_rows: Constant<Bits<32>>,
     a_magic: Constant<Bits<6>>,
     a_version: Constant<Bits<6>>,
     a_lanes: Constant<Bits<6>>,
@@ -110,6 +114,7 @@ pub struct Control {
     ack: DFF<Bit>,
     rdata: DFF<Bits<32>>,
     read_out: DFF<Bit>,
+    read_regs: DFF<Bit>,
     scratch: DFF<Bits<32>>,
     irq_en: DFF<Bit>,
     done_f: DFF<Bit>,
@@ -126,21 +131,31 @@ pub struct Control {
     busy_q: DFF<Bit>,
     busy: Signal<Local, Bit>,
     bad_m: DFF<Bit>,
-    bad_q: DFF<Bit>,
+    q_lt_m: DFF<Bit>,
+    q_lt_in: DFF<Bit>,
+    q_over: DFF<Bit>,
+    bad_q: Signal<Local, Bit>,
     bad_rows: DFF<Bit>,
     cap_fail: Signal<Local, Bit>,
     cap_code: Signal<Local, Bits<4>>,
     w_en: DFF<Bit>,
-    w_regs: DFF<Bit>,
+    w_r_scratch: DFF<Bit>,
+    w_r_job_m: DFF<Bit>,
+    w_r_job_q: DFF<Bit>,
+    w_r_job_rows: DFF<Bit>,
+    w_r_job_abits: DFF<Bit>,
+    w_r_status: DFF<Bit>,
+    w_r_ctrl: DFF<Bit>,
+    w_soft: DFF<Bit>,
+    w_start: DFF<Bit>,
     w_tile: DFF<Bit>,
     w_act: DFF<Bit>,
-    w_index: DFF<Bits<6>>,
     w_adr: DFF<Bits<16>>,
     w_dat: DFF<Bits<32>>,
     w_sel: DFF<Bits<4>>,
     access: Signal<Local, Bit>,
     wr: Signal<Local, Bit>,
-    rd: Signal<Local, Bit>,
+    wreg: Signal<Local, Bit>,
     in_regs: Signal<Local, Bit>,
     in_out: Signal<Local, Bit>,
     in_act: Signal<Local, Bit>,
@@ -152,11 +167,22 @@ pub struct Control {
     fail: Signal<Local, Bit>,
     fail_code: Signal<Local, Bits<4>>,
     start_ok: Signal<Local, Bit>,
-    soft_reset: Signal<Local, Bit>,
+    soft_req: Signal<Local, Bit>,
+    abort_q: DFF<Bit>,
 }
 
 fn word_index(byte_offset: u32) -> Constant<Bits<6>> {
     Constant::new(((byte_offset >> 2) as u64).to_bits())
+}
+
+/// The bits at and above `limit` (a power of two): `v > limit` is then
+/// `(v & mask) != 0 & v != limit`, two LUT trees instead of a carry chain.
+fn high_mask(limit: u32) -> Constant<Bits<32>> {
+    assert!(
+        limit.is_power_of_two(),
+        "capacity {limit} is a power of two"
+    );
+    c32(!(limit - 1))
 }
 
 fn c32(v: u32) -> Constant<Bits<32>> {
@@ -201,6 +227,10 @@ impl Control {
             c_max_in: c32(id.max_in),
             c_max_rows: c32(id.max_rows),
             c_max_abits: c32(id.max_abits),
+            hi_tile_max: high_mask(id.tile_max),
+            hi_max_in: high_mask(id.max_in),
+            lo_max_in: c32(id.max_in.wrapping_mul(2).wrapping_sub(1)),
+            hi_max_rows: high_mask(id.max_rows),
             a_magic: word_index(regmap::ID_MAGIC),
             a_version: word_index(regmap::ID_VERSION),
             a_lanes: word_index(regmap::CFG_LANES),
@@ -220,6 +250,7 @@ impl Control {
             ack: Default::default(),
             rdata: Default::default(),
             read_out: Default::default(),
+            read_regs: Default::default(),
             scratch: Default::default(),
             irq_en: Default::default(),
             done_f: Default::default(),
@@ -236,21 +267,31 @@ impl Control {
             busy_q: Default::default(),
             busy: Default::default(),
             bad_m: Default::default(),
+            q_lt_m: Default::default(),
+            q_lt_in: Default::default(),
+            q_over: Default::default(),
             bad_q: Default::default(),
             bad_rows: Default::default(),
             cap_fail: Default::default(),
             cap_code: Default::default(),
             w_en: Default::default(),
-            w_regs: Default::default(),
+            w_r_scratch: Default::default(),
+            w_r_job_m: Default::default(),
+            w_r_job_q: Default::default(),
+            w_r_job_rows: Default::default(),
+            w_r_job_abits: Default::default(),
+            w_r_status: Default::default(),
+            w_r_ctrl: Default::default(),
+            w_soft: Default::default(),
+            w_start: Default::default(),
             w_tile: Default::default(),
             w_act: Default::default(),
-            w_index: Default::default(),
             w_adr: Default::default(),
             w_dat: Default::default(),
             w_sel: Default::default(),
             access: Default::default(),
             wr: Default::default(),
-            rd: Default::default(),
+            wreg: Default::default(),
             in_regs: Default::default(),
             in_out: Default::default(),
             in_act: Default::default(),
@@ -262,7 +303,8 @@ impl Control {
             fail: Default::default(),
             fail_code: Default::default(),
             start_ok: Default::default(),
-            soft_reset: Default::default(),
+            soft_req: Default::default(),
+            abort_q: Default::default(),
         }
     }
 }
@@ -271,15 +313,52 @@ impl Logic for Control {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, ack, rdata, read_out, scratch, irq_en, done_f, err_f, err_code, cycles,
-            job_count, r_m, r_q, r_rows, r_abits, start_q, busy_q, bad_abits, bad_m, bad_q,
-            bad_rows, w_en, w_regs, w_tile, w_act, w_index, w_adr, w_dat, w_sel
+            self,
+            clk,
+            ack,
+            rdata,
+            read_out,
+            read_regs,
+            scratch,
+            irq_en,
+            done_f,
+            err_f,
+            err_code,
+            cycles,
+            job_count,
+            r_m,
+            r_q,
+            r_rows,
+            r_abits,
+            start_q,
+            busy_q,
+            bad_abits,
+            bad_m,
+            q_lt_m,
+            q_lt_in,
+            q_over,
+            bad_rows,
+            w_en,
+            w_r_scratch,
+            w_r_job_m,
+            w_r_job_q,
+            w_r_job_rows,
+            w_r_job_abits,
+            w_r_status,
+            w_r_ctrl,
+            w_soft,
+            w_start,
+            abort_q,
+            w_tile,
+            w_act,
+            w_adr,
+            w_dat,
+            w_sel
         );
         // decode (regions from the register map: regs 0x00000, OUT 0x10000,
         // ACT 0x20000, TILE 0x40000; word address bits 16:14)
         self.access.next = self.wb_stb.val() & self.wb_cyc.val() & !self.ack.q.val();
         self.wr.next = self.w_en.q.val();
-        self.rd.next = self.access.val() & !self.wb_we.val();
         self.in_regs.next = self.wb_adr.val().get_bits::<11>(6) == 0;
         self.in_out.next = self.wb_adr.val().get_bits::<3>(14) == 1;
         self.in_act.next = self.wb_adr.val().get_bits::<3>(14) == 2;
@@ -290,10 +369,38 @@ impl Logic for Control {
         // paths into the sequencer and the counters; the master cannot see
         // the difference (the next access comes after the ack at the earliest)
         self.w_en.d.next = self.access.val() & self.wb_we.val() & !self.rst.val();
-        self.w_regs.d.next = self.in_regs.val();
         self.w_tile.d.next = self.in_tile.val();
         self.w_act.d.next = self.in_act.val();
-        self.w_index.d.next = self.reg_index.val();
+        // register writes decoded in the access cycle: one flip-flop per
+        // writable register (and one for SOFT_RESET, which fans out to the
+        // whole datapath), so the write cycle is a plain enable
+        self.wreg.next =
+            self.access.val() & self.wb_we.val() & !self.rst.val() & self.in_regs.val();
+        self.w_r_scratch.d.next = self.wreg.val() & (self.reg_index.val() == self.a_scratch.val());
+        self.w_r_job_m.d.next = self.wreg.val() & (self.reg_index.val() == self.a_job_m.val());
+        self.w_r_job_q.d.next = self.wreg.val() & (self.reg_index.val() == self.a_job_q.val());
+        self.w_r_job_rows.d.next =
+            self.wreg.val() & (self.reg_index.val() == self.a_job_rows.val());
+        self.w_r_job_abits.d.next =
+            self.wreg.val() & (self.reg_index.val() == self.a_job_abits.val());
+        self.w_r_status.d.next = self.wreg.val() & (self.reg_index.val() == self.a_status.val());
+        self.w_r_ctrl.d.next = self.wreg.val() & (self.reg_index.val() == self.a_ctrl.val());
+        self.soft_req.next = self.wreg.val()
+            & (self.reg_index.val() == self.a_ctrl.val())
+            & self.wb_sel.val().get_bit(0)
+            & self.wb_dat_w.val().get_bit(1);
+        self.w_soft.d.next = self.soft_req.val();
+        // START (SOFT_RESET in the same write wins)
+        self.w_start.d.next = self.wreg.val()
+            & (self.reg_index.val() == self.a_ctrl.val())
+            & self.wb_sel.val().get_bit(0)
+            & self.wb_dat_w.val().get_bit(0)
+            & !self.wb_dat_w.val().get_bit(1);
+        // the abort (soft reset, or reset) is a flip-flop: it fans out to the
+        // whole datapath. A soft reset acts in the write cycle as before; the
+        // reset's job-state clearing follows the reset by one cycle, in which
+        // no bus write can take effect (writes are gated by the reset)
+        self.abort_q.d.next = self.soft_req.val() | self.rst.val();
         self.w_adr.d.next = self.wb_adr.val().get_bits::<16>(0);
         self.w_dat.d.next = self.wb_dat_w.val();
         self.w_sel.d.next = self.wb_sel.val();
@@ -317,7 +424,13 @@ impl Logic for Control {
         self.ack.d.next = self.access.val();
         self.wb_ack.next = self.ack.q.val();
         self.read_out.d.next = self.access.val() & self.in_out.val();
-        self.wb_dat_r.next = self.rdata.q.val();
+        // register words are selected by the low address bits alone (into
+        // `rdata`); the region check is a flip-flop of its own, applied here
+        self.read_regs.d.next = self.in_regs.val();
+        self.wb_dat_r.next = 0.into();
+        if self.read_regs.q.val() {
+            self.wb_dat_r.next = self.rdata.q.val();
+        }
         if self.read_out.q.val() {
             self.wb_dat_r.next = self.out_rdata.val();
         }
@@ -342,60 +455,61 @@ impl Logic for Control {
         self.job_rows.next = self.r_rows.q.val().get_bits::<14>(0);
         self.job_abits.next = self.r_abits.q.val().get_bits::<4>(0);
         self.job_signed.next = self.r_abits.q.val().get_bit(8);
-        // register reads
+        // register reads: loaded every cycle from the low address bits alone
+        // (the value latched in the access cycle is the one presented with
+        // the ack; reads have no side effects; the bus strobes and the region
+        // check stay off this path)
         self.rdata.d.next = 0.into();
-        if self.rd.val() & self.in_regs.val() {
-            if self.reg_index.val() == self.a_magic.val() {
-                self.rdata.d.next = self.c_magic.val();
-            }
-            if self.reg_index.val() == self.a_version.val() {
-                self.rdata.d.next = self.c_version.val();
-            }
-            if self.reg_index.val() == self.a_lanes.val() {
-                self.rdata.d.next = self.c_lanes.val();
-            }
-            if self.reg_index.val() == self.a_tile_max.val() {
-                self.rdata.d.next = self.c_tile_max.val();
-            }
-            if self.reg_index.val() == self.a_max_in.val() {
-                self.rdata.d.next = self.c_max_in.val();
-            }
-            if self.reg_index.val() == self.a_max_rows.val() {
-                self.rdata.d.next = self.c_max_rows.val();
-            }
-            if self.reg_index.val() == self.a_max_abits.val() {
-                self.rdata.d.next = self.c_max_abits.val();
-            }
-            if self.reg_index.val() == self.a_scratch.val() {
-                self.rdata.d.next = self.scratch.q.val();
-            }
-            if self.reg_index.val() == self.a_ctrl.val() {
-                self.rdata.d.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
-            }
-            if self.reg_index.val() == self.a_status.val() {
-                self.rdata.d.next = bit_cast::<32, 1>(self.busy.val().into())
-                    | (bit_cast::<32, 1>(self.done_f.q.val().into()) << 1)
-                    | (bit_cast::<32, 1>(self.err_f.q.val().into()) << 2)
-                    | (bit_cast::<32, 4>(self.err_code.q.val()) << 8);
-            }
-            if self.reg_index.val() == self.a_cycles.val() {
-                self.rdata.d.next = self.cycles.q.val();
-            }
-            if self.reg_index.val() == self.a_job_count.val() {
-                self.rdata.d.next = self.job_count.q.val();
-            }
-            if self.reg_index.val() == self.a_job_m.val() {
-                self.rdata.d.next = self.r_m.q.val();
-            }
-            if self.reg_index.val() == self.a_job_q.val() {
-                self.rdata.d.next = self.r_q.q.val();
-            }
-            if self.reg_index.val() == self.a_job_rows.val() {
-                self.rdata.d.next = self.r_rows.q.val();
-            }
-            if self.reg_index.val() == self.a_job_abits.val() {
-                self.rdata.d.next = self.r_abits.q.val();
-            }
+        if self.reg_index.val() == self.a_magic.val() {
+            self.rdata.d.next = self.c_magic.val();
+        }
+        if self.reg_index.val() == self.a_version.val() {
+            self.rdata.d.next = self.c_version.val();
+        }
+        if self.reg_index.val() == self.a_lanes.val() {
+            self.rdata.d.next = self.c_lanes.val();
+        }
+        if self.reg_index.val() == self.a_tile_max.val() {
+            self.rdata.d.next = self.c_tile_max.val();
+        }
+        if self.reg_index.val() == self.a_max_in.val() {
+            self.rdata.d.next = self.c_max_in.val();
+        }
+        if self.reg_index.val() == self.a_max_rows.val() {
+            self.rdata.d.next = self.c_max_rows.val();
+        }
+        if self.reg_index.val() == self.a_max_abits.val() {
+            self.rdata.d.next = self.c_max_abits.val();
+        }
+        if self.reg_index.val() == self.a_scratch.val() {
+            self.rdata.d.next = self.scratch.q.val();
+        }
+        if self.reg_index.val() == self.a_ctrl.val() {
+            self.rdata.d.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
+        }
+        if self.reg_index.val() == self.a_status.val() {
+            self.rdata.d.next = bit_cast::<32, 1>(self.busy.val().into())
+                | (bit_cast::<32, 1>(self.done_f.q.val().into()) << 1)
+                | (bit_cast::<32, 1>(self.err_f.q.val().into()) << 2)
+                | (bit_cast::<32, 4>(self.err_code.q.val()) << 8);
+        }
+        if self.reg_index.val() == self.a_cycles.val() {
+            self.rdata.d.next = self.cycles.q.val();
+        }
+        if self.reg_index.val() == self.a_job_count.val() {
+            self.rdata.d.next = self.job_count.q.val();
+        }
+        if self.reg_index.val() == self.a_job_m.val() {
+            self.rdata.d.next = self.r_m.q.val();
+        }
+        if self.reg_index.val() == self.a_job_q.val() {
+            self.rdata.d.next = self.r_q.q.val();
+        }
+        if self.reg_index.val() == self.a_job_rows.val() {
+            self.rdata.d.next = self.r_rows.q.val();
+        }
+        if self.reg_index.val() == self.a_job_abits.val() {
+            self.rdata.d.next = self.r_abits.q.val();
         }
         // capacity checks, registered: each comparison lands in its own
         // flip-flop (one comparator per path), the first failing one is
@@ -405,79 +519,83 @@ impl Logic for Control {
         // when START acts
         self.bad_abits.d.next =
             (self.abits_val.val() == 0) | (self.abits_val.val() > self.c_max_abits.val());
-        self.bad_m.d.next = (self.r_m.q.val() == 0) | (self.r_m.q.val() > self.c_max_in.val());
-        // q < m on 17 bits: it matters only when m passed its check
-        // (m <= MAX_IN <= regmap::MAP_MAX_IN_LIMIT = 2^16)
-        self.bad_q.d.next = ((self.r_q.q.val().get_bits::<15>(17) == 0)
-            & (self.r_q.q.val().get_bits::<17>(0) < self.r_m.q.val().get_bits::<17>(0)))
-            | (self.r_q.q.val() > self.c_tile_max.val());
-        self.bad_rows.d.next =
-            (self.r_rows.q.val() == 0) | (self.r_rows.q.val() > self.c_max_rows.val());
-        self.cap_fail.next = self.bad_abits.q.val()
-            | self.bad_m.q.val()
-            | self.bad_q.q.val()
-            | self.bad_rows.q.val();
+        // capacities are powers of two: "v > capacity" without a carry chain
+        self.bad_m.d.next = (self.r_m.q.val() == 0)
+            | (((self.r_m.q.val() & self.hi_max_in.val()) != 0)
+                & (self.r_m.q.val() != self.c_max_in.val()));
+        // q < m matters only when m passed its check (m <= MAX_IN = 2^k):
+        // then it is q < 2^k and q < m on k + 1 bits (a short carry chain)
+        // (each part in its own flip-flop: the comparator is the whole path)
+        self.q_lt_m.d.next =
+            (self.r_q.q.val() & self.lo_max_in.val()) < (self.r_m.q.val() & self.lo_max_in.val());
+        self.q_lt_in.d.next = (self.r_q.q.val() & self.hi_max_in.val()) == 0;
+        self.q_over.d.next = ((self.r_q.q.val() & self.hi_tile_max.val()) != 0)
+            & (self.r_q.q.val() != self.c_tile_max.val());
+        self.bad_q.next = (self.q_lt_m.q.val() & self.q_lt_in.q.val()) | self.q_over.q.val();
+        self.bad_rows.d.next = (self.r_rows.q.val() == 0)
+            | (((self.r_rows.q.val() & self.hi_max_rows.val()) != 0)
+                & (self.r_rows.q.val() != self.c_max_rows.val()));
+        self.cap_fail.next =
+            self.bad_abits.q.val() | self.bad_m.q.val() | self.bad_q.val() | self.bad_rows.q.val();
         self.cap_code.next = 0.into();
         if self.bad_abits.q.val() {
             self.cap_code.next = 2.into();
         } else if self.bad_m.q.val() {
             self.cap_code.next = 3.into();
-        } else if self.bad_q.q.val() {
+        } else if self.bad_q.val() {
             self.cap_code.next = 4.into();
         } else if self.bad_rows.q.val() {
             self.cap_code.next = 5.into();
         }
         // start checks: busy first, then the capacity checks
-        self.fail.next = self.busy.val() | self.cap_fail.val();
+        // (a START is at least two cycles after the previous one, whose
+        // `start_q` has then become the sequencer's `busy`: the sequencer's
+        // flag alone is the check, and `start_q` stays off this path)
+        self.fail.next = self.seq_busy.val() | self.cap_fail.val();
         self.fail_code.next = self.cap_code.val();
-        if self.busy.val() {
+        if self.seq_busy.val() {
             self.fail_code.next = 1.into();
         }
         // register writes
-        self.soft_reset.next = false;
         self.start_ok.next = false;
-        if self.wr.val() & self.w_regs.q.val() {
-            if self.w_index.q.val() == self.a_scratch.val() {
-                self.scratch.d.next = (self.scratch.q.val() & !self.wmask.val()) | self.wsel.val();
+        if self.w_r_scratch.q.val() {
+            self.scratch.d.next = (self.scratch.q.val() & !self.wmask.val()) | self.wsel.val();
+        }
+        if self.w_r_job_m.q.val() {
+            self.r_m.d.next = (self.r_m.q.val() & !self.wmask.val()) | self.wsel.val();
+        }
+        if self.w_r_job_q.q.val() {
+            self.r_q.d.next = (self.r_q.q.val() & !self.wmask.val()) | self.wsel.val();
+        }
+        if self.w_r_job_rows.q.val() {
+            self.r_rows.d.next = (self.r_rows.q.val() & !self.wmask.val()) | self.wsel.val();
+        }
+        if self.w_r_job_abits.q.val() {
+            self.r_abits.d.next =
+                ((self.r_abits.q.val() & !self.wmask.val()) | self.wsel.val()) & 0x10F;
+        }
+        if self.w_r_status.q.val() {
+            if self.wsel.val().get_bit(1) {
+                self.done_f.d.next = false;
             }
-            if self.w_index.q.val() == self.a_job_m.val() {
-                self.r_m.d.next = (self.r_m.q.val() & !self.wmask.val()) | self.wsel.val();
+            if self.wsel.val().get_bit(2) {
+                self.err_f.d.next = false;
+                self.err_code.d.next = 0.into();
             }
-            if self.w_index.q.val() == self.a_job_q.val() {
-                self.r_q.d.next = (self.r_q.q.val() & !self.wmask.val()) | self.wsel.val();
+        }
+        if self.w_r_ctrl.q.val() {
+            if self.w_sel.q.val().get_bit(1) {
+                self.irq_en.d.next = self.w_dat.q.val().get_bit(8);
             }
-            if self.w_index.q.val() == self.a_job_rows.val() {
-                self.r_rows.d.next = (self.r_rows.q.val() & !self.wmask.val()) | self.wsel.val();
-            }
-            if self.w_index.q.val() == self.a_job_abits.val() {
-                self.r_abits.d.next =
-                    ((self.r_abits.q.val() & !self.wmask.val()) | self.wsel.val()) & 0x10F;
-            }
-            if self.w_index.q.val() == self.a_status.val() {
-                if self.wsel.val().get_bit(1) {
-                    self.done_f.d.next = false;
+        }
+        if self.w_start.q.val() {
+            if self.fail.val() {
+                self.err_f.d.next = true;
+                if !self.err_f.q.val() {
+                    self.err_code.d.next = self.fail_code.val();
                 }
-                if self.wsel.val().get_bit(2) {
-                    self.err_f.d.next = false;
-                    self.err_code.d.next = 0.into();
-                }
-            }
-            if self.w_index.q.val() == self.a_ctrl.val() {
-                if self.w_sel.q.val().get_bit(1) {
-                    self.irq_en.d.next = self.w_dat.q.val().get_bit(8);
-                }
-                if self.wsel.val().get_bit(1) {
-                    self.soft_reset.next = true;
-                } else if self.wsel.val().get_bit(0) {
-                    if self.fail.val() {
-                        self.err_f.d.next = true;
-                        if !self.err_f.q.val() {
-                            self.err_code.d.next = self.fail_code.val();
-                        }
-                    } else {
-                        self.start_ok.next = true;
-                    }
-                }
+            } else {
+                self.start_ok.next = true;
             }
         }
         // memory writes while busy are refused
@@ -504,8 +622,8 @@ impl Logic for Control {
             self.err_f.d.next = false;
             self.err_code.d.next = 0.into();
         }
-        self.seq_abort.next = self.soft_reset.val() | self.rst.val();
-        if self.soft_reset.val() | self.rst.val() {
+        self.seq_abort.next = self.abort_q.q.val();
+        if self.abort_q.q.val() {
             self.start_q.d.next = false;
             self.done_f.d.next = false;
             self.err_f.d.next = false;

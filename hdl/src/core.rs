@@ -8,7 +8,7 @@ use rust_hdl::prelude::*;
 
 /// The accelerator core with its Wishbone B4 classic slave port.
 #[derive(LogicBlock)]
-pub struct TbnCore<const L: usize, const W: usize> {
+pub struct TbnCore<const L: usize, const W: usize, const N: usize> {
     /// Clock (all logic on the rising edge).
     pub clk: Signal<In, Clock>,
     /// Synchronous reset, active high.
@@ -32,14 +32,14 @@ pub struct TbnCore<const L: usize, const W: usize> {
     /// Interrupt (level): IRQ_ENABLE and (DONE or ERROR).
     pub irq: Signal<Out, Bit>,
     ctrl: Control,
-    seq: Sequencer,
+    seq: Sequencer<N>,
     engine: Engine<L, W>,
     tile: TileMem<W>,
     act: ActMem<W>,
     out: OutMem,
 }
 
-impl<const L: usize, const W: usize> TbnCore<L, W> {
+impl<const L: usize, const W: usize, const N: usize> TbnCore<L, W, N> {
     /// A core with capacities `tile_max`, `max_in`, `max_rows` (validated by [`crate::Config`]).
     pub fn new(tile_max: usize, max_in: usize, max_rows: usize) -> Self {
         TbnCore {
@@ -61,8 +61,8 @@ impl<const L: usize, const W: usize> TbnCore<L, W> {
                 max_rows: max_rows as u32,
                 max_abits: 8,
             }),
-            seq: Sequencer::new(L),
-            engine: Default::default(),
+            seq: Sequencer::new(L, tile_max),
+            engine: Engine::for_max_in(max_in),
             tile: TileMem::new(tile_max, L),
             act: ActMem::new(max_in),
             out: OutMem::new(max_rows),
@@ -70,7 +70,7 @@ impl<const L: usize, const W: usize> TbnCore<L, W> {
     }
 }
 
-impl<const L: usize, const W: usize> Logic for TbnCore<L, W> {
+impl<const L: usize, const W: usize, const N: usize> Logic for TbnCore<L, W, N> {
     #[hdl_gen]
     fn update(&mut self) {
         self.ctrl.clk.next = self.clk.val();

@@ -103,6 +103,7 @@ struct TermStage {
 #[derive(Clone, Debug, Default)]
 pub struct EngineModel {
     lanes: usize,
+    acc_bits: u32,
     s1: Issue,
     s1b: Issue,
     s1b_tile: Vec<bool>,
@@ -119,17 +120,43 @@ pub struct EngineModel {
     acc_b: i32,
 }
 
+/// `x` wrapped to a `bits`-bit two's-complement value (sign-extended).
+fn wrap_to(x: i32, bits: u32) -> i32 {
+    if bits >= 32 {
+        x
+    } else {
+        (x << (32 - bits)) >> (32 - bits)
+    }
+}
+
+/// Accumulator width for rows of up to `max_in` bits: every partial sum of
+/// a row is bounded in magnitude by the sum of its terms' magnitudes, at
+/// most `ceil(m / L) * L * (2^0 + ... + 2^7) <= max_in * 255 < max_in * 2^8`
+/// (each term is `(sum - L) << plane` with `|sum - L| <= L`, and `max_in`
+/// is a multiple of `L`), so `log2(max_in) + 9` two's-complement bits hold
+/// it. Narrow accumulators keep the carry chain short (it sets fmax on iCE40).
+pub fn acc_bits_for(max_in: usize) -> u32 {
+    (log2(max_in) as u32 + 9).min(32)
+}
+
 impl EngineModel {
     /// A model for `lanes` lanes.
     pub fn new(lanes: usize) -> Self {
         let levels = log2(lanes);
         EngineModel {
             lanes,
+            acc_bits: 32,
             s2_win: vec![false; lanes],
             s2_act: vec![false; lanes],
             tree: (0..levels).map(|_| TermStage::default()).collect(),
             ..Default::default()
         }
+    }
+
+    /// The same model with `bits`-bit accumulators (see [`acc_bits_for`]).
+    pub fn with_acc_bits(mut self, bits: u32) -> Self {
+        self.acc_bits = bits.clamp(1, 32);
+        self
     }
 
     /// One rising clock edge: `issue` is the sequencer output, `tile`
@@ -141,8 +168,8 @@ impl EngineModel {
         if self.term.issue.valid {
             let base_a = if self.term.issue.first { 0 } else { self.acc_a };
             let base_b = if self.term.issue.first { 0 } else { self.acc_b };
-            self.acc_a = base_a.wrapping_add(self.term.a);
-            self.acc_b = base_b.wrapping_add(self.term.b);
+            self.acc_a = wrap_to(base_a.wrapping_add(self.term.a), self.acc_bits);
+            self.acc_b = wrap_to(base_b.wrapping_add(self.term.b), self.acc_bits);
         }
         self.acc_v = self.term.issue.valid && !flush;
         self.acc_last = self.term.issue.last;
@@ -285,6 +312,16 @@ impl<const L: usize, const W: usize> Default for Engine<L, W> {
     }
 }
 
+impl<const L: usize, const W: usize> Engine<L, W> {
+    /// An engine for rows of up to `max_in` bits: its accumulators are
+    /// [`acc_bits_for`]`(max_in)` bits wide (the default engine has 32).
+    pub fn for_max_in(max_in: usize) -> Self {
+        let mut e = Self::default();
+        e._model = Box::new(EngineModel::new(L).with_acc_bits(acc_bits_for(max_in)));
+        e
+    }
+}
+
 impl<const L: usize, const W: usize> Logic for Engine<L, W> {
     fn update(&mut self) {
         if self.clk.pos_edge() {
@@ -323,12 +360,13 @@ impl<const L: usize, const W: usize> Logic for Engine<L, W> {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(engine_verilog(L, W))
+        Verilog::Custom(engine_verilog(L, W, self._model.acc_bits as usize))
     }
 }
 
-/// The engine's Verilog body for `lanes` lanes and word width `w`.
-pub fn engine_verilog(lanes: usize, w: usize) -> String {
+/// The engine's Verilog body for `lanes` lanes, word width `w` and
+/// `acc_bits`-bit accumulators (sign-extended to 32 bits at the outputs).
+pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     use std::fmt::Write;
     let lg = log2(lanes);
     let wg = log2(w);
@@ -470,18 +508,39 @@ pub fn engine_verilog(lanes: usize, w: usize) -> String {
             sm = sw - 1,
         );
     }
-    v += "reg term_v; reg term_first; reg term_last; reg term_neg; reg [12:0] term_row; reg [31:0] term_a; reg [31:0] term_b;\n";
+    let ab = acc_bits;
+    let _ = writeln!(
+        v,
+        "reg term_v; reg term_first; reg term_last; reg term_neg; reg [12:0] term_row; reg [{am}:0] term_a; reg [{am}:0] term_b;",
+        am = ab - 1
+    );
     let _ = writeln!(
         v,
         "always @(posedge clk) begin\n  term_v <= lvl{lg}_v & ~flush; term_first <= lvl{lg}_side[17]; term_last <= lvl{lg}_side[16]; term_row <= lvl{lg}_side[12:0];\n  term_neg <= lvl{lg}_side[18];\n  term_a <= {{{{{ext}{{shifted_a[{sm}]}}}}, shifted_a}}; term_b <= {{{{{ext}{{shifted_b[{sm}]}}}}, shifted_b}};\nend",
-        ext = 32 - sw,
+        ext = ab - sw,
         sm = sw - 1,
     );
-    v += "// accumulators (add, or subtract on the sign plane)\n";
-    v += "reg acc_v; reg acc_last; reg [12:0] acc_row; reg [31:0] acc_a; reg [31:0] acc_b;\n";
-    v += "wire [31:0] base_a = term_first ? 32'd0 : acc_a;\nwire [31:0] base_b = term_first ? 32'd0 : acc_b;\n";
+    v += "// accumulators (add, or subtract on the sign plane), sized for the\n\
+          // longest row (acc_bits_for); sign-extended to 32 bits at the outputs\n";
+    let _ = writeln!(
+        v,
+        "reg acc_v; reg acc_last; reg [12:0] acc_row; reg [{am}:0] acc_a; reg [{am}:0] acc_b;\n\
+         wire [{am}:0] base_a = term_first ? {ab}'d0 : acc_a;\nwire [{am}:0] base_b = term_first ? {ab}'d0 : acc_b;",
+        am = ab - 1
+    );
     v += "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last; acc_row <= term_row;\n  if (term_v) begin\n    acc_a <= term_neg ? (base_a - term_a) : (base_a + term_a);\n    acc_b <= term_neg ? (base_b - term_b) : (base_b + term_b);\n  end\nend\n";
-    v += "always @(*) begin\n  out_we = acc_v & acc_last; out_row = acc_row; out_a = acc_a; out_b = acc_b;\n";
+    let (oa, ob) = if ab >= 32 {
+        ("acc_a".to_string(), "acc_b".to_string())
+    } else {
+        (
+            format!("{{{{{}{{acc_a[{}]}}}}, acc_a}}", 32 - ab, ab - 1),
+            format!("{{{{{}{{acc_b[{}]}}}}, acc_b}}", 32 - ab, ab - 1),
+        )
+    };
+    let _ = writeln!(
+        v,
+        "always @(*) begin\n  out_we = acc_v & acc_last; out_row = acc_row; out_a = {oa}; out_b = {ob};"
+    );
     let lv = (1..=lg)
         .map(|k| format!("lvl{k}_v"))
         .collect::<Vec<_>>()

@@ -136,32 +136,40 @@ impl Config {
     }
 }
 
-/// Run `$body` with `$core` bound to a `$ty::<L, W>` built by `$ty::new(tile_max, max_in, max_rows)`.
+/// Run `$body` with `$core` bound to a `$ty::<L, W, N>` built by
+/// `$ty::new(tile_max, max_in, max_rows)` (`N`: [`seq::seq_width`]).
 macro_rules! with_lanes {
     ($cfg:expr, $ty:ident, $core:ident => $body:expr) => {
+        if $crate::seq::seq_width($cfg.tile_max) == $crate::seq::SEQ_NARROW {
+            with_lanes!(@lanes $cfg, $ty, { $crate::seq::SEQ_NARROW }, $core => $body)
+        } else {
+            with_lanes!(@lanes $cfg, $ty, { $crate::seq::SEQ_WIDE }, $core => $body)
+        }
+    };
+    (@lanes $cfg:expr, $ty:ident, $n:tt, $core:ident => $body:expr) => {
         match $cfg.lanes {
             8 => {
-                let mut $core = $ty::<8, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<8, 32, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             16 => {
-                let mut $core = $ty::<16, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<16, 32, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             32 => {
-                let mut $core = $ty::<32, 32>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<32, 32, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             64 => {
-                let mut $core = $ty::<64, 64>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<64, 64, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             128 => {
-                let mut $core = $ty::<128, 128>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<128, 128, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
             _ => {
-                let mut $core = $ty::<256, 256>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<256, 256, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
                 $body
             }
         }

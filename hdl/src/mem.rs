@@ -31,6 +31,7 @@ pub struct TileMem<const W: usize> {
     pub hi: Signal<Out, Bits<W>>,
     _words: Vec<u32>,
     _depth: usize,
+    _pending: Option<(usize, Bits<32>, Bits<4>)>,
 }
 
 impl<const W: usize> TileMem<W> {
@@ -48,6 +49,7 @@ impl<const W: usize> TileMem<W> {
             hi: Default::default(),
             _words: vec![0; depth * W / 32],
             _depth: depth,
+            _pending: None,
         }
     }
 
@@ -68,12 +70,16 @@ impl<const W: usize> Logic for TileMem<W> {
             let k = (low_u64(self.rd_bit.val()) as usize) / W;
             self.lo.next = self.word(k);
             self.hi.next = self.word(k + 1);
-            if self.bus_we.val() {
-                let a = low_u64(self.bus_addr.val()) as usize;
+            // the write request registered in the previous cycle lands now
+            if let Some((a, data, sel)) = self._pending.take() {
                 if a < self._depth * (W / 32) {
                     let old = self._words[a];
-                    self._words[a] = merge_bytes(old, self.bus_data.val(), self.bus_sel.val());
+                    self._words[a] = merge_bytes(old, data, sel);
                 }
+            }
+            if self.bus_we.val() {
+                let a = low_u64(self.bus_addr.val()) as usize;
+                self._pending = Some((a, self.bus_data.val(), self.bus_sel.val()));
             }
         }
     }
@@ -135,6 +141,33 @@ fn slice_writes(target: &str, slices: usize, sel: &str, data: &str) -> String {
     s
 }
 
+/// The bus write request registered next to the BRAMs (`wq_*`): the bus
+/// decode and the byte-lane masks of the write get a cycle of their own
+/// (writes land one cycle after the request; the core starts reading the
+/// memories at least three cycles after the last bus write). `decl` declares
+/// wires over the bus inputs that the `enables` (name, condition) use; each
+/// enable is registered as `wq_<name>`.
+fn write_request_regs(addr_bits: usize, decl: &str, enables: &[(&str, String)]) -> String {
+    let mut v = format!(
+        "{decl}reg [{am}:0] wq_addr; reg [31:0] wq_data; reg [3:0] wq_sel;\n",
+        am = addr_bits - 1
+    );
+    for (name, _) in enables {
+        v += &format!("reg wq_{name};\ninitial wq_{name} = 1'b0;\n");
+    }
+    v += "always @(posedge clk) begin\n  wq_addr <= bus_addr; wq_data <= bus_data; wq_sel <= bus_sel;\n";
+    for (name, cond) in enables {
+        v += &format!("  wq_{name} <= bus_we && {cond};\n");
+    }
+    v += "end\n";
+    v
+}
+
+/// `text` with the bus write ports replaced by the registered request.
+fn from_write_request(text: &str) -> String {
+    text.replace("bus_", "wq_")
+}
+
 /// `sig[bits-1:0] < c` as a sum of products (no carry chain: the bus write
 /// enables of the memories are on a timing-critical path into the BRAMs).
 fn lt_const(sig: &str, bits: usize, c: usize) -> String {
@@ -173,7 +206,7 @@ pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
     } else {
         String::new()
     };
-    format!(
+    let text = format!(
         "\
 (* no_rw_check *) reg [{wm}:0] bank_even [0:{dem}];
 (* no_rw_check *) reg [{wm}:0] bank_odd [0:{dom}];
@@ -193,12 +226,10 @@ always @(*) begin
 end
 wire [{kbm}:0] wr_word = bus_addr[{wtop}:{sg}];
 {wr_slice}always @(posedge clk) begin
-  if (bus_we && {wr_ok}) begin
-    if (wr_word[0])
-      {wodd}
-    else
-      {weven}
-  end
+  if (bus_we_odd)
+    {wodd}
+  if (bus_we_even)
+    {weven}
 end
 ",
         wm = w - 1,
@@ -207,7 +238,6 @@ end
         kbm = kb - 1,
         rtop = kb + wg - 1,
         wtop = kb + sg - 1,
-        wr_ok = lt_const("wr_word", kb, depth),
         wodd = slice_writes(
             &format!("bank_odd[wr_word[{}:1]]", kb - 1),
             slices,
@@ -220,6 +250,32 @@ end
             "wr_slice",
             "bus_data"
         ),
+    );
+    // the write part (from the `wr_word` declaration on) uses the registered request
+    let at = text.find(" wr_word = ").expect("write part");
+    let start = text[..at].rfind("wire [").expect("write part");
+    format!(
+        "{}{}{}",
+        &text[..start],
+        write_request_regs(
+            16,
+            &format!(
+                "wire [{}:0] req_word = bus_addr[{}:{sg}];\n",
+                kb - 1,
+                kb + sg - 1
+            ),
+            &[
+                (
+                    "we_odd",
+                    format!("{} && req_word[0]", lt_const("req_word", kb, depth))
+                ),
+                (
+                    "we_even",
+                    format!("{} && ~req_word[0]", lt_const("req_word", kb, depth))
+                ),
+            ]
+        ),
+        from_write_request(&text[start..])
     )
 }
 
@@ -245,6 +301,7 @@ pub struct ActMem<const W: usize> {
     pub word: Signal<Out, Bits<W>>,
     _planes: Vec<Vec<u32>>,
     _max_in: usize,
+    _pending: Option<(usize, Bits<32>, Bits<4>)>,
 }
 
 impl<const W: usize> ActMem<W> {
@@ -261,6 +318,7 @@ impl<const W: usize> ActMem<W> {
             word: Default::default(),
             _planes: vec![vec![0; max_in / 32]; 8],
             _max_in: max_in,
+            _pending: None,
         }
     }
 }
@@ -277,14 +335,17 @@ impl<const W: usize> Logic for ActMem<W> {
                 bools.extend((0..32).map(|i| (v >> i) & 1 == 1));
             }
             self.word.next = from_bools(&bools);
-            if self.bus_we.val() {
-                let a = low_u64(self.bus_addr.val()) as usize;
+            // the write request registered in the previous cycle lands now
+            if let Some((a, data, sel)) = self._pending.take() {
                 let (plane, w32) = (a >> 11, a & 0x7FF);
                 if w32 < self._max_in / 32 {
                     let old = self._planes[plane][w32];
-                    self._planes[plane][w32] =
-                        merge_bytes(old, self.bus_data.val(), self.bus_sel.val());
+                    self._planes[plane][w32] = merge_bytes(old, data, sel);
                 }
+            }
+            if self.bus_we.val() {
+                let a = low_u64(self.bus_addr.val()) as usize;
+                self._pending = Some((a, self.bus_data.val(), self.bus_sel.val()));
             }
         }
     }
@@ -310,7 +371,7 @@ pub fn act_mem_verilog(w: usize, max_in: usize) -> String {
     } else {
         String::new()
     };
-    format!(
+    let text = format!(
         "\
 (* no_rw_check *) reg [{wm}:0] planes [0:{dm}];
 reg [{wm}:0] word_q;
@@ -318,7 +379,7 @@ always @(posedge clk) word_q <= planes[{{rd_plane, rd_bit[{rtop}:{wg}]}}];
 always @(*) word = word_q;
 wire [{pbm}:0] wr_word = bus_addr[{wtop}:{sg}];
 {wr_slice}always @(posedge clk) begin
-  if (bus_we && {wr_ok})
+  if (bus_we_ok)
     {wr}
 end
 ",
@@ -327,13 +388,25 @@ end
         rtop = pb + wg - 1,
         pbm = pb - 1,
         wtop = pb + sg - 1,
-        wr_ok = lt_const("bus_addr", 11, w32_per_plane),
         wr = slice_writes(
             "planes[{bus_addr[13:11], wr_word}]",
             slices,
             "wr_slice",
             "bus_data"
         ),
+    );
+    // the write part (from the `wr_word` declaration on) uses the registered request
+    let at = text.find(" wr_word = ").expect("write part");
+    let start = text[..at].rfind("wire [").expect("write part");
+    format!(
+        "{}{}{}",
+        &text[..start],
+        write_request_regs(
+            14,
+            "",
+            &[("we_ok", lt_const("bus_addr", 11, w32_per_plane))]
+        ),
+        from_write_request(&text[start..])
     )
 }
 

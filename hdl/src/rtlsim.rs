@@ -226,7 +226,12 @@ lockstep_block!(
     outputs [wb_dat_r, wb_ack, irq, tile_we, act_we, mem_sel, mem_addr, mem_data, out_addr, seq_start, seq_abort, job_m, job_q, job_rows, job_abits, job_signed]
 );
 lockstep_block!(
-    crate::seq::Sequencer,
+    crate::seq::Sequencer<18>,
+    inputs [abort, start, job_m, job_q, job_rows, job_abits, job_signed, engine_active],
+    outputs [busy, done, issue, tile_bit, act_bit, plane, nvalid, segb, neg, xnor_mode, first, last, row]
+);
+lockstep_block!(
+    crate::seq::Sequencer<24>,
     inputs [abort, start, job_m, job_q, job_rows, job_abits, job_signed, engine_active],
     outputs [busy, done, issue, tile_bit, act_bit, plane, nvalid, segb, neg, xnor_mode, first, last, row]
 );
@@ -449,16 +454,16 @@ pub fn spi_frame<T: SpiTarget>(t: &mut T, half: usize, mosi: &[u8]) -> Result<Ve
 }
 
 /// The standalone top in rust-hdl's simulator, driven over SPI.
-pub struct SpiTopSim<const L: usize, const W: usize> {
+pub struct SpiTopSim<const L: usize, const W: usize, const N: usize> {
     /// The design.
-    pub top: crate::spi::TbnSpiTop<L, W>,
+    pub top: crate::spi::TbnSpiTop<L, W, N>,
     /// SCK half period in system clock cycles (at least 2).
     pub half: usize,
     /// Cycles simulated.
     pub cycles: u64,
 }
 
-impl<const L: usize, const W: usize> SpiTarget for SpiTopSim<L, W> {
+impl<const L: usize, const W: usize, const N: usize> SpiTarget for SpiTopSim<L, W, N> {
     fn set_pins(&mut self, sck: bool, cs_n: bool, mosi: bool) {
         self.top.sck.next = sck;
         self.top.cs_n.next = cs_n;
@@ -474,7 +479,7 @@ impl<const L: usize, const W: usize> SpiTarget for SpiTopSim<L, W> {
     }
 }
 
-impl<const L: usize, const W: usize> SpiTopSim<L, W> {
+impl<const L: usize, const W: usize, const N: usize> SpiTopSim<L, W, N> {
     /// A connected top with the given capacities, past its power-on reset.
     pub fn new(
         tile_max: usize,
@@ -482,7 +487,7 @@ impl<const L: usize, const W: usize> SpiTopSim<L, W> {
         max_rows: usize,
         half: usize,
     ) -> Result<Self, SimError> {
-        let mut top = crate::spi::TbnSpiTop::<L, W>::new(tile_max, max_in, max_rows);
+        let mut top = crate::spi::TbnSpiTop::<L, W, N>::new(tile_max, max_in, max_rows);
         top.connect_all();
         let mut s = SpiTopSim {
             top,

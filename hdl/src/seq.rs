@@ -6,10 +6,12 @@
 
 use rust_hdl::prelude::*;
 
-/// The row sequencer (widths fixed for the largest map: tile bit addresses
-/// of 22 bits, rows of 13 bits).
+/// The row sequencer. `N` is the width of its address arithmetic (tile bit
+/// addresses, distances and row offsets, with a sign bit): see
+/// [`seq_width`]; narrower arithmetic means shorter carry chains, which set
+/// the core's fmax on iCE40.
 #[derive(LogicBlock)]
-pub struct Sequencer {
+pub struct Sequencer<const N: usize> {
     /// Clock.
     pub clk: Signal<In, Clock>,
     /// Synchronous abort (soft reset / reset): stops issuing at once.
@@ -55,34 +57,50 @@ pub struct Sequencer {
     /// Row index.
     pub row: Signal<Out, Bits<13>>,
     /// Lanes L.
-    pub lanes: Constant<Bits<24>>,
-    lanes3_lo: Constant<Bits<10>>,
-    lanes_lo: Constant<Bits<10>>,
-    lanes2_lo: Constant<Bits<10>>,
+    pub lanes: Constant<Bits<N>>,
+    lanes2: Constant<Bits<N>>,
+    lanes3: Constant<Bits<N>>,
+    hi_l: Constant<Bits<N>>,
+    hi_2l: Constant<Bits<N>>,
+    hi_4l: Constant<Bits<N>>,
     running: DFF<Bit>,
     draining: DFF<Bit>,
     done_q: DFF<Bit>,
-    p_m: DFF<Bits<24>>,
-    p_q: DFF<Bits<24>>,
+    p_m: DFF<Bits<N>>,
+    p_q: DFF<Bits<N>>,
     p_abits: DFF<Bits<4>>,
     p_signed: DFF<Bit>,
     row_q: DFF<Bits<14>>,
     plane_q: DFF<Bits<4>>,
-    start_bit: DFF<Bits<24>>,
-    dist_left: DFF<Bits<24>>,
-    rem: DFF<Bits<24>>,
-    abit: DFF<Bits<24>>,
-    next_o: DFF<Bits<24>>,
-    next_d: DFF<Bits<24>>,
+    start_bit: DFF<Bits<N>>,
+    dist_left: DFF<Bits<N>>,
+    rem: DFF<Bits<N>>,
+    abit: DFF<Bits<N>>,
+    next_o: DFF<Bits<N>>,
+    next_d: DFF<Bits<N>>,
     segb_q: DFF<Bits<9>>,
     wrap_q: DFF<Bit>,
     lt2_q: DFF<Bit>,
     first_q: DFF<Bit>,
-    p_qm: DFF<Bits<24>>,
-    p_q2m: DFF<Bits<24>>,
-    p_2q2m: DFF<Bits<24>>,
+    p_mq: DFF<Bits<N>>,
+    p_m0: DFF<Bits<N>>,
+    pre_meq: DFF<Bit>,
+    idle: Signal<Local, Bit>,
+    ge_2q2m: Signal<Local, Bit>,
+    ge_q2m: Signal<Local, Bit>,
+    o_wrap: Signal<Local, Bits<N>>,
+    o_plain: Signal<Local, Bits<N>>,
+    d_wrap: Signal<Local, Bits<N>>,
+    d_plain: Signal<Local, Bits<N>>,
+    hold: Signal<Local, Bit>,
+    adv_row: Signal<Local, Bit>,
+    p_q2m: DFF<Bits<N>>,
+    p_2q2m: DFF<Bits<N>>,
     wrap_o: DFF<Bit>,
-    p_abits_m1: DFF<Bits<4>>,
+    c_off_mask: Constant<Bits<N>>,
+    p_abits_m2: DFF<Bits<4>>,
+    p_a1: DFF<Bit>,
+    last_plane_q: DFF<Bit>,
     p_rows_m2: DFF<Bits<14>>,
     m_le_l: DFF<Bit>,
     last_chunk_q: DFF<Bit>,
@@ -90,33 +108,66 @@ pub struct Sequencer {
     rem_le_2l: Signal<Local, Bit>,
     last_plane: Signal<Local, Bit>,
     last_chunk: Signal<Local, Bit>,
-    dist_next: Signal<Local, Bits<24>>,
+    dist_next: Signal<Local, Bits<N>>,
     wraps_next: Signal<Local, Bit>,
-    wrap_start: Signal<Local, Bits<24>>,
-    next_o_add: Signal<Local, Bits<24>>,
-    next_o_sub: Signal<Local, Bits<24>>,
-    next_o_wraps: Signal<Local, Bit>,
-    wrap_o_next: Signal<Local, Bit>,
+    wrap_start: Signal<Local, Bits<N>>,
     last_row: Signal<Local, Bit>,
-    start_next_o: Signal<Local, Bits<24>>,
-    start_next_d: Signal<Local, Bits<24>>,
-    next_d_add: Signal<Local, Bits<24>>,
-    next_d_sub: Signal<Local, Bits<24>>,
+    jm: Signal<Local, Bits<N>>,
+    jq: Signal<Local, Bits<N>>,
+    c_sign: Constant<Bits<N>>,
+    pre_mq: DFF<Bits<N>>,
+    pre_q2m: DFF<Bits<N>>,
+    pre_2q2m: DFF<Bits<N>>,
+    pre_m_le_l: DFF<Bit>,
+    pre_last_row: DFF<Bit>,
+    pre_rows_m2: DFF<Bits<14>>,
+    pre_abits_m2: DFF<Bits<4>>,
+    pre_a1: DFF<Bit>,
     dist_lt_2l: Signal<Local, Bit>,
     seg_adv: Signal<Local, Bits<9>>,
     seg_row: Signal<Local, Bits<9>>,
-    seg_job: Signal<Local, Bits<9>>,
+    pre_segb: DFF<Bits<9>>,
     adv_wrap: Signal<Local, Bit>,
     adv_lt2: Signal<Local, Bit>,
     row_wrap: Signal<Local, Bit>,
     row_lt2: Signal<Local, Bit>,
-    job_wrap: Signal<Local, Bit>,
-    job_lt2: Signal<Local, Bit>,
+    pre_wrap: DFF<Bit>,
+    pre_lt2: DFF<Bit>,
 }
 
-impl Sequencer {
-    /// A sequencer for `lanes` lanes.
-    pub fn new(lanes: usize) -> Self {
+/// Width of the sequencer arithmetic for tiles of up to `tile_max` bits:
+/// values reach `2 * tile_max` (`2q - 2m`) and go negative (distances past
+/// the tile end), so `log2(tile_max) + 3` bits; two classes keep the number
+/// of core types small.
+pub fn seq_width(tile_max: usize) -> usize {
+    if tile_max <= SEQ_NARROW_TILE {
+        SEQ_NARROW
+    } else {
+        SEQ_WIDE
+    }
+}
+
+/// Largest TILE_MAX of the narrow sequencer.
+pub const SEQ_NARROW_TILE: usize = 1 << 15;
+/// Narrow sequencer width (TILE_MAX <= 32768).
+pub const SEQ_NARROW: usize = 18;
+/// Wide sequencer width (TILE_MAX up to the map limit, 2^21 - L).
+pub const SEQ_WIDE: usize = 24;
+
+/// The bits of an `N`-bit value at and above `limit` (a power of two):
+/// `x < limit` is `(x & mask) == 0` for non-negative `x`. Comparisons with
+/// multiples of `L` become LUT trees instead of carry chains.
+fn high_bits<const N: usize>(limit: usize) -> Constant<Bits<N>> {
+    assert!(limit.is_power_of_two());
+    let all = (1u64 << N) - 1;
+    Constant::new((all & !(limit as u64 - 1)).to_bits())
+}
+
+impl<const N: usize> Sequencer<N> {
+    /// A sequencer for `lanes` lanes and tiles of up to `tile_max` bits.
+    pub fn new(lanes: usize, tile_max: usize) -> Self {
+        assert!(N == SEQ_NARROW || N == SEQ_WIDE, "sequencer width {N}");
+        assert!(tile_max.is_power_of_two() && 4 * tile_max <= 1 << N);
         Sequencer {
             clk: Default::default(),
             abort: Default::default(),
@@ -141,9 +192,11 @@ impl Sequencer {
             last: Default::default(),
             row: Default::default(),
             lanes: Constant::new((lanes as u64).to_bits()),
-            lanes3_lo: Constant::new((3 * lanes as u64).to_bits()),
-            lanes_lo: Constant::new((lanes as u64).to_bits()),
-            lanes2_lo: Constant::new((2 * lanes as u64).to_bits()),
+            lanes2: Constant::new((2 * lanes as u64).to_bits()),
+            lanes3: Constant::new((3 * lanes as u64).to_bits()),
+            hi_l: high_bits::<N>(lanes),
+            hi_2l: high_bits::<N>(2 * lanes),
+            hi_4l: high_bits::<N>(4 * lanes),
             running: Default::default(),
             draining: Default::default(),
             done_q: Default::default(),
@@ -163,11 +216,25 @@ impl Sequencer {
             wrap_q: Default::default(),
             lt2_q: Default::default(),
             first_q: Default::default(),
-            p_qm: Default::default(),
+            p_mq: Default::default(),
+            p_m0: Default::default(),
+            pre_meq: Default::default(),
+            idle: Default::default(),
+            ge_2q2m: Default::default(),
+            ge_q2m: Default::default(),
+            o_wrap: Default::default(),
+            o_plain: Default::default(),
+            d_wrap: Default::default(),
+            d_plain: Default::default(),
+            hold: Default::default(),
+            adv_row: Default::default(),
             p_q2m: Default::default(),
             p_2q2m: Default::default(),
             wrap_o: Default::default(),
-            p_abits_m1: Default::default(),
+            c_off_mask: Constant::new((2 * tile_max as u64 - 1).to_bits()),
+            p_abits_m2: Default::default(),
+            p_a1: Default::default(),
+            last_plane_q: Default::default(),
             p_rows_m2: Default::default(),
             m_le_l: Default::default(),
             last_chunk_q: Default::default(),
@@ -178,30 +245,33 @@ impl Sequencer {
             dist_next: Default::default(),
             wraps_next: Default::default(),
             wrap_start: Default::default(),
-            next_o_add: Default::default(),
-            next_o_sub: Default::default(),
-            next_o_wraps: Default::default(),
-            wrap_o_next: Default::default(),
             last_row: Default::default(),
-            start_next_o: Default::default(),
-            start_next_d: Default::default(),
-            next_d_add: Default::default(),
-            next_d_sub: Default::default(),
+            jm: Default::default(),
+            jq: Default::default(),
+            c_sign: Constant::new((1u64 << (N - 1)).to_bits()),
+            pre_mq: Default::default(),
+            pre_q2m: Default::default(),
+            pre_2q2m: Default::default(),
+            pre_m_le_l: Default::default(),
+            pre_last_row: Default::default(),
+            pre_rows_m2: Default::default(),
+            pre_abits_m2: Default::default(),
+            pre_a1: Default::default(),
             dist_lt_2l: Default::default(),
             seg_adv: Default::default(),
             seg_row: Default::default(),
-            seg_job: Default::default(),
+            pre_segb: Default::default(),
             adv_wrap: Default::default(),
             adv_lt2: Default::default(),
             row_wrap: Default::default(),
             row_lt2: Default::default(),
-            job_wrap: Default::default(),
-            job_lt2: Default::default(),
+            pre_wrap: Default::default(),
+            pre_lt2: Default::default(),
         }
     }
 }
 
-impl Logic for Sequencer {
+impl<const N: usize> Logic for Sequencer<N> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -226,58 +296,89 @@ impl Logic for Sequencer {
             wrap_q,
             lt2_q,
             first_q,
-            p_qm,
+            p_mq,
+            p_m0,
+            pre_meq,
             p_q2m,
             p_2q2m,
             wrap_o,
-            p_abits_m1,
+            p_abits_m2,
+            p_a1,
+            last_plane_q,
             p_rows_m2,
             m_le_l,
             last_chunk_q,
-            last_row_q
+            last_row_q,
+            pre_mq,
+            pre_q2m,
+            pre_2q2m,
+            pre_m_le_l,
+            pre_last_row,
+            pre_rows_m2,
+            pre_abits_m2,
+            pre_a1,
+            pre_segb,
+            pre_wrap,
+            pre_lt2
         );
         // combinational helpers: each is one adder or comparator on registers
         // (no chained carry paths; constants of the job precomputed at start)
-        self.last_plane.next = self.plane_q.q.val() == self.p_abits_m1.q.val();
+        // "last plane" is registered, computed when the plane advances (it
+        // gates the enables of the whole address state: keep it a flip-flop)
+        self.last_plane.next = self.last_plane_q.q.val();
         // "last chunk of the row" and "last row" are registered, computed when
         // `rem` / `row_q` are assigned (keeps comparators off the control path)
         self.last_chunk.next = self.last_chunk_q.q.val();
         self.last_row.next = self.last_row_q.q.val();
         // comparisons with small constants (<= 2L <= 512): upper 14 bits zero
         // (a LUT tree) and a 10-bit comparator, instead of a 24-bit carry chain
-        self.rem_le_2l.next = (self.rem.q.val().get_bits::<14>(10) == 0)
-            & (self.rem.q.val().get_bits::<10>(0) <= self.lanes2_lo.val());
+        // (comparisons with multiples of L, L a power of two, as masks and
+        // equalities: LUT trees, no carry chains)
+        self.rem_le_2l.next =
+            ((self.rem.q.val() & self.hi_2l.val()) == 0) | (self.rem.q.val() == self.lanes2.val());
         self.dist_next.next = self.dist_left.q.val() - self.lanes.val();
         // the next chunk starts at or past the tile end (distance <= L, or already past)
         // registered with the distance (see the flags below)
         self.wraps_next.next = self.wrap_q.q.val();
         self.wrap_start.next = self.lanes.val() - self.dist_left.q.val();
-        // o_{j+1} = o_j + m - q if o_j + m >= q (i.e. o_j >= q - m), else o_j + m
-        self.next_o_add.next = self.next_o.q.val() + self.p_m.q.val();
-        self.next_o_sub.next = self.next_o.q.val() - self.p_qm.q.val();
-        // wrap_{j+1} = (o_{j+1} >= q - m) is registered with o_{j+1}; the flag
-        // of the row after it follows from o_{j+1} alone: o_{j+1} >= 2q - 2m
-        // after a wrap, o_{j+1} >= q - 2m otherwise (always when q < 2m)
-        self.next_o_wraps.next = self.wrap_o.q.val();
-        self.wrap_o_next.next =
-            self.p_q2m.q.val().get_bit(23) | (self.next_o.q.val() >= self.p_q2m.q.val());
-        if self.wrap_o.q.val() {
-            self.wrap_o_next.next = self.next_o.q.val() >= self.p_2q2m.q.val();
+        // candidates of the offset state's next values (see below), each one
+        // adder or one comparator on registers; the row advance selects
+        // among them with the registered wrap flag (one LUT after each chain).
+        // Offsets and thresholds are below 2 TILE_MAX: the comparators are
+        // log2(TILE_MAX) + 1 bits
+        self.ge_2q2m.next = (self.next_o.q.val() & self.c_off_mask.val())
+            >= (self.p_2q2m.q.val() & self.c_off_mask.val());
+        self.ge_q2m.next = (self.next_o.q.val() & self.c_off_mask.val())
+            >= (self.p_q2m.q.val() & self.c_off_mask.val());
+        // (offsets and distances are in [0, q]: modulo 2 TILE_MAX arithmetic)
+        self.o_wrap.next = (self.next_o.q.val() + self.p_mq.q.val()) & self.c_off_mask.val();
+        self.o_plain.next = (self.next_o.q.val() + self.p_m0.q.val()) & self.c_off_mask.val();
+        self.d_wrap.next = (self.next_d.q.val() - self.p_mq.q.val()) & self.c_off_mask.val();
+        self.d_plain.next = (self.next_d.q.val() - self.p_m0.q.val()) & self.c_off_mask.val();
+        self.jm.next = bit_cast::<N, 24>(self.job_m.val());
+        self.jq.next = bit_cast::<N, 24>(self.job_q.val());
+        // job constants, precomputed every cycle from the job registers
+        // (`pre_*`) and copied into `p_*` while idle (the copies hold during
+        // a job, whatever the bus writes). A job register written by the
+        // access in cycle t holds its new value from t+2; the next access
+        // (START) comes at t+2 at the earliest and reaches `start` two cycles
+        // later (registered write, registered start), at t+4, when both
+        // stages are current.
+        self.pre_mq.d.next = self.jm.val() - self.jq.val();
+        // m = q (then the offset step of the first row, m mod q, is 0; the
+        // start checks guarantee m <= q)
+        self.pre_meq.d.next = self.jm.val() == self.jq.val();
+        // q - 2m, clamped at 0 (o >= q - 2m always holds when it is negative)
+        self.pre_q2m.d.next = self.jq.val() - (self.jm.val() << 1);
+        if ((self.jq.val() - (self.jm.val() << 1)) & self.c_sign.val()) != 0 {
+            self.pre_q2m.d.next = 0.into();
         }
-        // o_1 = m mod q: the start checks guarantee m <= q, so o_1 is m, or 0
-        // when m = q (an equality, no carry chain from the bus registers)
-        self.start_next_o.next = self.job_m.val();
-        if self.job_m.val() == self.job_q.val() {
-            self.start_next_o.next = 0.into();
-        }
-        // d_{j+1} = q - o_{j+1}, kept incrementally next to o_{j+1} (the
-        // distance of the next row's start to the tile end)
-        self.next_d_add.next = self.next_d.q.val() + self.p_qm.q.val();
-        self.next_d_sub.next = self.next_d.q.val() - self.p_m.q.val();
-        self.start_next_d.next = self.job_q.val() - self.job_m.val();
-        if self.job_m.val() == self.job_q.val() {
-            self.start_next_d.next = self.job_q.val();
-        }
+        self.pre_2q2m.d.next = (self.jq.val() - self.jm.val()) << 1;
+        self.pre_m_le_l.d.next = self.jm.val() <= self.lanes.val();
+        self.pre_last_row.d.next = self.job_rows.val() == 1;
+        self.pre_rows_m2.d.next = self.job_rows.val() - 2;
+        self.pre_abits_m2.d.next = self.job_abits.val() - 2;
+        self.pre_a1.d.next = self.job_abits.val() == 1;
         // first lane of segment b, registered with the distance it derives
         // from (each candidate is one comparator on a register): after a chunk
         // advance (distance - L), at a row start (d_{j+1} >= 1) and at the job
@@ -286,20 +387,19 @@ impl Logic for Sequencer {
         // flags of the distance, registered with it: wrap = (distance <= L,
         // or negative), lt2 = (distance < 2L); candidates after a chunk
         // advance (distance - L), at a row start and at the job start
-        self.adv_wrap.next = self.dist_left.q.val().get_bit(23)
-            | ((self.dist_left.q.val().get_bits::<14>(10) == 0)
-                & (self.dist_left.q.val().get_bits::<10>(0) <= self.lanes2_lo.val()));
-        self.adv_lt2.next = self.dist_left.q.val().get_bit(23)
-            | ((self.dist_left.q.val().get_bits::<14>(10) == 0)
-                & (self.dist_left.q.val().get_bits::<10>(0) < self.lanes3_lo.val()));
-        self.row_wrap.next = (self.next_d.q.val().get_bits::<14>(10) == 0)
-            & (self.next_d.q.val().get_bits::<10>(0) <= self.lanes_lo.val());
-        self.row_lt2.next = (self.next_d.q.val().get_bits::<14>(10) == 0)
-            & (self.next_d.q.val().get_bits::<10>(0) < self.lanes2_lo.val());
-        self.job_wrap.next = (self.job_q.val().get_bits::<14>(10) == 0)
-            & (self.job_q.val().get_bits::<10>(0) <= self.lanes_lo.val());
-        self.job_lt2.next = (self.job_q.val().get_bits::<14>(10) == 0)
-            & (self.job_q.val().get_bits::<10>(0) < self.lanes2_lo.val());
+        self.adv_wrap.next = ((self.dist_left.q.val() & self.c_sign.val()) != 0)
+            | ((self.dist_left.q.val() & self.hi_2l.val()) == 0)
+            | (self.dist_left.q.val() == self.lanes2.val());
+        // x < 3L: below 4L and not both bits of 3L set
+        self.adv_lt2.next = ((self.dist_left.q.val() & self.c_sign.val()) != 0)
+            | (((self.dist_left.q.val() & self.hi_4l.val()) == 0)
+                & ((self.dist_left.q.val() & self.lanes3.val()) != self.lanes3.val()));
+        self.row_wrap.next = ((self.next_d.q.val() & self.hi_l.val()) == 0)
+            | (self.next_d.q.val() == self.lanes.val());
+        self.row_lt2.next = (self.next_d.q.val() & self.hi_2l.val()) == 0;
+        self.pre_wrap.d.next =
+            ((self.jq.val() & self.hi_l.val()) == 0) | (self.jq.val() == self.lanes.val());
+        self.pre_lt2.d.next = (self.jq.val() & self.hi_2l.val()) == 0;
         self.seg_adv.next = self.lanes.val().get_bits::<9>(0);
         if self.wraps_next.val() {
             self.seg_adv.next = 0.into();
@@ -307,29 +407,25 @@ impl Logic for Sequencer {
             self.seg_adv.next = self.dist_next.val().get_bits::<9>(0);
         }
         self.seg_row.next = self.lanes.val().get_bits::<9>(0);
-        if (self.next_d.q.val().get_bits::<14>(10) == 0)
-            & (self.next_d.q.val().get_bits::<10>(0) < self.lanes_lo.val())
-        {
+        if (self.next_d.q.val() & self.hi_l.val()) == 0 {
             self.seg_row.next = self.next_d.q.val().get_bits::<9>(0);
         }
-        self.seg_job.next = self.lanes.val().get_bits::<9>(0);
-        if (self.job_q.val().get_bits::<14>(10) == 0)
-            & (self.job_q.val().get_bits::<10>(0) < self.lanes_lo.val())
-        {
-            self.seg_job.next = self.job_q.val().get_bits::<9>(0);
+        self.pre_segb.d.next = self.lanes.val().get_bits::<9>(0);
+        if (self.jq.val() & self.hi_l.val()) == 0 {
+            self.pre_segb.d.next = self.jq.val().get_bits::<9>(0);
         }
         // issue outputs
         self.issue.next = self.running.q.val();
-        self.tile_bit.next = self.start_bit.q.val().get_bits::<22>(0);
-        self.act_bit.next = self.abit.q.val().get_bits::<17>(0);
+        self.tile_bit.next = bit_cast::<22, N>(self.start_bit.q.val());
+        self.act_bit.next = bit_cast::<17, N>(self.abit.q.val());
         self.plane.next = self.plane_q.q.val().get_bits::<3>(0);
         self.nvalid.next = self.rem.q.val().get_bits::<9>(0);
         if !self.last_chunk.val() {
             self.nvalid.next = self.lanes.val().get_bits::<9>(0);
         }
         self.segb.next = self.segb_q.q.val();
-        self.neg.next = self.p_signed.q.val() & self.last_plane.val() & (self.p_abits.q.val() != 1);
-        self.xnor_mode.next = self.p_abits.q.val() == 1;
+        self.neg.next = self.p_signed.q.val() & self.last_plane.val() & !self.p_a1.q.val();
+        self.xnor_mode.next = self.p_a1.q.val();
         self.first.next = self.first_q.q.val();
         self.last.next = self.last_plane.val() & self.last_chunk.val();
         self.row.next = self.row_q.q.val().get_bits::<13>(0);
@@ -341,8 +437,10 @@ impl Logic for Sequencer {
             self.first_q.d.next = false;
             if !self.last_plane.val() {
                 self.plane_q.d.next = self.plane_q.q.val() + 1;
+                self.last_plane_q.d.next = self.plane_q.q.val() == self.p_abits_m2.q.val();
             } else {
                 self.plane_q.d.next = 0.into();
+                self.last_plane_q.d.next = self.p_a1.q.val();
                 if !self.last_chunk.val() {
                     self.rem.d.next = self.rem.q.val() - self.lanes.val();
                     self.last_chunk_q.d.next = self.rem_le_2l.val();
@@ -371,15 +469,46 @@ impl Logic for Sequencer {
                     self.rem.d.next = self.p_m.q.val();
                     self.abit.d.next = 0.into();
                     self.first_q.d.next = true;
-                    self.wrap_o.d.next = self.wrap_o_next.val();
-                    if self.next_o_wraps.val() {
-                        self.next_o.d.next = self.next_o_sub.val();
-                        self.next_d.d.next = self.next_d_add.val();
-                    } else {
-                        self.next_o.d.next = self.next_o_add.val();
-                        self.next_d.d.next = self.next_d_sub.val();
-                    }
                 }
+            }
+        }
+        // offset state: o_{j+1} (`next_o`), d_{j+1} = q - o_{j+1} (`next_d`)
+        // and wrap_{j+1} = (o_{j+1} >= q - m) (`wrap_o`). A row advance
+        // computes o_{j+2} = o_{j+1} + m - q after a wrap, else o_{j+1} + m,
+        // and wrap_{j+2} from o_{j+1} alone: o_{j+1} >= 2q - 2m after a wrap,
+        // else o_{j+1} >= max(q - 2m, 0). While idle the state holds "row -1"
+        // (o = 0, d = q, no wrap; the step of that row is m mod q = `p_m0`),
+        // and the START cycle is a row advance from it, which yields row 0's
+        // state: START needs no load path of its own.
+        self.idle.next = !self.running.q.val() & !self.draining.q.val();
+        self.hold.next = self.idle.val() & !self.start.val();
+        self.adv_row.next = self.running.q.val()
+            & self.last_plane.val()
+            & self.last_chunk.val()
+            & !self.last_row.val();
+        if self.idle.val() {
+            self.p_mq.d.next = self.pre_mq.q.val();
+            self.p_m0.d.next = self.jm.val();
+            if self.pre_meq.q.val() {
+                self.p_m0.d.next = 0.into();
+            }
+            self.p_q2m.d.next = self.pre_q2m.q.val();
+            self.p_2q2m.d.next = self.pre_2q2m.q.val();
+        }
+        if self.idle.val() | self.adv_row.val() {
+            if self.wrap_o.q.val() {
+                self.wrap_o.d.next = self.ge_2q2m.val();
+                self.next_o.d.next = self.o_wrap.val();
+                self.next_d.d.next = self.d_wrap.val();
+            } else {
+                self.wrap_o.d.next = self.ge_q2m.val();
+                self.next_o.d.next = self.o_plain.val();
+                self.next_d.d.next = self.d_plain.val();
+            }
+            if self.hold.val() {
+                self.wrap_o.d.next = false;
+                self.next_o.d.next = 0.into();
+                self.next_d.d.next = self.jq.val();
             }
         }
         if self.draining.q.val() & !self.engine_active.val() {
@@ -388,32 +517,30 @@ impl Logic for Sequencer {
         }
         if self.start.val() & !self.running.q.val() & !self.draining.q.val() {
             self.running.d.next = true;
-            self.p_m.d.next = self.job_m.val();
-            self.p_q.d.next = self.job_q.val();
+            self.p_m.d.next = self.jm.val();
+            self.p_q.d.next = self.jq.val();
             self.p_abits.d.next = self.job_abits.val();
             self.p_signed.d.next = self.job_signed.val();
             self.row_q.d.next = 0.into();
             self.plane_q.d.next = 0.into();
             self.start_bit.d.next = 0.into();
-            self.dist_left.d.next = self.job_q.val();
-            self.segb_q.d.next = self.seg_job.val();
-            self.wrap_q.d.next = self.job_wrap.val();
-            self.lt2_q.d.next = self.job_lt2.val();
-            self.rem.d.next = self.job_m.val();
-            self.last_chunk_q.d.next = self.job_m.val() <= self.lanes.val();
-            self.m_le_l.d.next = self.job_m.val() <= self.lanes.val();
-            self.last_row_q.d.next = self.job_rows.val() == 1;
-            self.p_rows_m2.d.next = self.job_rows.val() - 2;
+            self.dist_left.d.next = self.jq.val();
+            self.segb_q.d.next = self.pre_segb.q.val();
+            self.wrap_q.d.next = self.pre_wrap.q.val();
+            self.lt2_q.d.next = self.pre_lt2.q.val();
+            self.rem.d.next = self.jm.val();
+            self.last_chunk_q.d.next = self.pre_m_le_l.q.val();
+            self.m_le_l.d.next = self.pre_m_le_l.q.val();
+            self.last_row_q.d.next = self.pre_last_row.q.val();
+            self.p_rows_m2.d.next = self.pre_rows_m2.q.val();
             self.abit.d.next = 0.into();
             self.first_q.d.next = true;
-            self.next_o.d.next = self.start_next_o.val();
-            self.next_d.d.next = self.start_next_d.val();
-            self.p_qm.d.next = self.job_q.val() - self.job_m.val();
-            self.p_q2m.d.next = self.job_q.val() - (self.job_m.val() << 1);
-            self.p_2q2m.d.next = (self.job_q.val() - self.job_m.val()) << 1;
-            // o_1 = m mod q wraps (o_1 >= q - m) iff 2m >= q
-            self.wrap_o.d.next = (self.job_m.val() << 1) >= self.job_q.val();
-            self.p_abits_m1.d.next = self.job_abits.val() - 1;
+            self.p_mq.d.next = self.pre_mq.q.val();
+            self.p_q2m.d.next = self.pre_q2m.q.val();
+            self.p_2q2m.d.next = self.pre_2q2m.q.val();
+            self.p_abits_m2.d.next = self.pre_abits_m2.q.val();
+            self.p_a1.d.next = self.pre_a1.q.val();
+            self.last_plane_q.d.next = self.pre_a1.q.val();
         }
         if self.abort.val() {
             self.running.d.next = false;

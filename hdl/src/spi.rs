@@ -97,7 +97,6 @@ pub struct SpiBridge {
     shift_in: DFF<Bits<7>>,
     byte_idx: DFF<Bits<3>>,
     dbyte: DFF<Bits<2>>,
-    cmd: DFF<Bits<8>>,
     addr: DFF<Bits<24>>,
     wdata: DFF<Bits<24>>,
     tx: DFF<Bits<32>>,
@@ -114,8 +113,9 @@ pub struct SpiBridge {
     addr_next: Signal<Local, Bits<24>>,
     addr_inc: Signal<Local, Bits<24>>,
     word_in: Signal<Local, Bits<32>>,
-    is_read: Signal<Local, Bit>,
-    is_write: Signal<Local, Bit>,
+    is_read: DFF<Bit>,
+    is_write: DFF<Bit>,
+    bit7: DFF<Bit>,
 }
 
 impl Logic for SpiBridge {
@@ -123,7 +123,7 @@ impl Logic for SpiBridge {
     fn update(&mut self) {
         dff_setup!(
             self, clk, sck1, sck2, sck3, cs1, cs2, mosi1, mosi2, bitcnt, shift_in, byte_idx, dbyte,
-            cmd, addr, wdata, tx, rbuf, cyc, we, adr, dat_w
+            addr, wdata, tx, rbuf, cyc, we, adr, dat_w, is_read, is_write, bit7
         );
         // 2-FF synchronisers (sck3: edge detect)
         self.sck1.d.next = self.sck.val();
@@ -134,15 +134,16 @@ impl Logic for SpiBridge {
         self.mosi1.d.next = self.mosi.val();
         self.mosi2.d.next = self.mosi1.q.val();
         self.rise.next = self.sck2.q.val() & !self.sck3.q.val() & !self.cs2.q.val();
-        self.byte_done.next = self.rise.val() & (self.bitcnt.q.val() == 7);
+        // "bit 7 of the byte" and the command decode are flip-flops, set
+        // when the bit counter / the command byte are: the enables of the
+        // 32-bit bus registers stay two LUT levels deep
+        self.byte_done.next = self.rise.val() & self.bit7.q.val();
         self.byte_in.next = (bit_cast::<8, 7>(self.shift_in.q.val()) << 1)
             | bit_cast::<8, 1>(self.mosi2.q.val().into());
         self.addr_next.next = (self.addr.q.val() << 8) | bit_cast::<24, 8>(self.byte_in.val());
         self.addr_inc.next = self.addr.q.val() + 4;
         self.word_in.next =
             (bit_cast::<32, 24>(self.wdata.q.val()) << 8) | bit_cast::<32, 8>(self.byte_in.val());
-        self.is_read.next = self.cmd.q.val() == self.c_read.val();
-        self.is_write.next = self.cmd.q.val() == self.c_write.val();
         // outputs
         self.miso.next = self.tx.q.val().get_bit(31);
         self.wb_adr.next = self.adr.q.val();
@@ -162,12 +163,14 @@ impl Logic for SpiBridge {
         // serial side
         if self.rise.val() {
             self.bitcnt.d.next = self.bitcnt.q.val() + 1;
+            self.bit7.d.next = self.bitcnt.q.val() == 6;
             self.shift_in.d.next = self.byte_in.val().get_bits::<7>(0);
             self.tx.d.next = self.tx.q.val() << 1;
         }
         if self.byte_done.val() {
             if self.byte_idx.q.val() == 0 {
-                self.cmd.d.next = self.byte_in.val();
+                self.is_read.d.next = self.byte_in.val() == self.c_read.val();
+                self.is_write.d.next = self.byte_in.val() == self.c_write.val();
             }
             if (self.byte_idx.q.val() != 0) & (self.byte_idx.q.val() != 4) {
                 self.addr.d.next = self.addr_next.val();
@@ -175,7 +178,7 @@ impl Logic for SpiBridge {
             if self.byte_idx.q.val() != 4 {
                 self.byte_idx.d.next = self.byte_idx.q.val() + 1;
             }
-            if (self.byte_idx.q.val() == 3) & self.is_read.val() {
+            if (self.byte_idx.q.val() == 3) & self.is_read.q.val() {
                 // first read as soon as the address is complete
                 self.cyc.d.next = true;
                 self.we.d.next = false;
@@ -183,7 +186,7 @@ impl Logic for SpiBridge {
             }
             if self.byte_idx.q.val() == 4 {
                 self.dbyte.d.next = self.dbyte.q.val() + 1;
-                if self.is_write.val() {
+                if self.is_write.q.val() {
                     self.wdata.d.next = self.word_in.val().get_bits::<24>(0);
                     if self.dbyte.q.val() == 3 {
                         self.cyc.d.next = true;
@@ -192,7 +195,7 @@ impl Logic for SpiBridge {
                         self.dat_w.d.next = self.word_in.val();
                     }
                 }
-                if self.is_read.val() & (self.dbyte.q.val() == 0) {
+                if self.is_read.q.val() & (self.dbyte.q.val() == 0) {
                     // a word starts: shift out the fetched word, prefetch the next
                     self.tx.d.next = self.rbuf.q.val();
                     self.cyc.d.next = true;
@@ -204,16 +207,20 @@ impl Logic for SpiBridge {
         // frame end: reset the serial state (a started bus cycle completes)
         if self.cs2.q.val() {
             self.bitcnt.d.next = 0.into();
+            self.bit7.d.next = false;
+            self.is_read.d.next = false;
+            self.is_write.d.next = false;
             self.byte_idx.d.next = 0.into();
             self.dbyte.d.next = 0.into();
-            self.cmd.d.next = 0.into();
             self.tx.d.next = 0.into();
         }
         if self.rst.val() {
             self.bitcnt.d.next = 0.into();
+            self.bit7.d.next = false;
+            self.is_read.d.next = false;
+            self.is_write.d.next = false;
             self.byte_idx.d.next = 0.into();
             self.dbyte.d.next = 0.into();
-            self.cmd.d.next = 0.into();
             self.tx.d.next = 0.into();
             self.cyc.d.next = false;
             self.we.d.next = false;
@@ -249,7 +256,6 @@ impl Default for SpiBridge {
             shift_in: Default::default(),
             byte_idx: Default::default(),
             dbyte: Default::default(),
-            cmd: Default::default(),
             addr: Default::default(),
             wdata: Default::default(),
             tx: Default::default(),
@@ -268,6 +274,7 @@ impl Default for SpiBridge {
             word_in: Default::default(),
             is_read: Default::default(),
             is_write: Default::default(),
+            bit7: Default::default(),
         }
     }
 }
@@ -280,7 +287,7 @@ impl Default for SpiBridge {
 /// iCE40/ECP5 flip-flop power-up value); afterwards `CTRL.SOFT_RESET` over SPI
 /// is the reset.
 #[derive(LogicBlock)]
-pub struct TbnSpiTop<const L: usize, const W: usize> {
+pub struct TbnSpiTop<const L: usize, const W: usize, const N: usize> {
     /// System clock.
     pub clk: Signal<In, Clock>,
     /// SPI clock.
@@ -296,10 +303,10 @@ pub struct TbnSpiTop<const L: usize, const W: usize> {
     por: DFF<Bits<4>>,
     por_rst: Signal<Local, Bit>,
     bridge: SpiBridge,
-    core: TbnCore<L, W>,
+    core: TbnCore<L, W, N>,
 }
 
-impl<const L: usize, const W: usize> TbnSpiTop<L, W> {
+impl<const L: usize, const W: usize, const N: usize> TbnSpiTop<L, W, N> {
     /// A standalone top around a core with the given capacities.
     pub fn new(tile_max: usize, max_in: usize, max_rows: usize) -> Self {
         TbnSpiTop {
@@ -317,7 +324,7 @@ impl<const L: usize, const W: usize> TbnSpiTop<L, W> {
     }
 }
 
-impl<const L: usize, const W: usize> Logic for TbnSpiTop<L, W> {
+impl<const L: usize, const W: usize, const N: usize> Logic for TbnSpiTop<L, W, N> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clk, por);

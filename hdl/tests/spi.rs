@@ -311,8 +311,13 @@ fn id_ops() -> (Vec<BusOp>, Vec<u32>, usize) {
 fn spi_top_rust_model_id_scratch() {
     for half in [2, 3] {
         let cfg = small_cfg(8);
-        let mut sim =
-            SpiTopSim::<8, 32>::new(cfg.tile_max, cfg.max_in, cfg.max_rows, half).unwrap();
+        let mut sim = SpiTopSim::<8, 32, { tbn_hdl::seq::SEQ_NARROW }>::new(
+            cfg.tile_max,
+            cfg.max_in,
+            cfg.max_rows,
+            half,
+        )
+        .unwrap();
         let (ops, expect, _) = id_ops();
         assert_eq!(sim.run_ops(&ops).unwrap(), expect, "half {half}");
     }
@@ -446,7 +451,13 @@ fn spi_top_rust_model_layer_vs_golden() {
     println!("seed = {seed}");
     let cfg = small_cfg(8);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut sim = SpiTopSim::<8, 32>::new(cfg.tile_max, cfg.max_in, cfg.max_rows, 2).unwrap();
+    let mut sim = SpiTopSim::<8, 32, { tbn_hdl::seq::SEQ_NARROW }>::new(
+        cfg.tile_max,
+        cfg.max_in,
+        cfg.max_rows,
+        2,
+    )
+    .unwrap();
     let mut ops = Vec::new();
     let mut jobs = Vec::new();
     for _ in 0..2 {
