@@ -583,10 +583,8 @@ impl Logic for Control {
                 self.err_code.d.next = 0.into();
             }
         }
-        if self.w_r_ctrl.q.val() {
-            if self.w_sel.q.val().get_bit(1) {
-                self.irq_en.d.next = self.w_dat.q.val().get_bit(8);
-            }
+        if self.w_r_ctrl.q.val() & self.w_sel.q.val().get_bit(1) {
+            self.irq_en.d.next = self.w_dat.q.val().get_bit(8);
         }
         if self.w_start.q.val() {
             if self.fail.val() {

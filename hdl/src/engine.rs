@@ -316,9 +316,10 @@ impl<const L: usize, const W: usize> Engine<L, W> {
     /// An engine for rows of up to `max_in` bits: its accumulators are
     /// [`acc_bits_for`]`(max_in)` bits wide (the default engine has 32).
     pub fn for_max_in(max_in: usize) -> Self {
-        let mut e = Self::default();
-        e._model = Box::new(EngineModel::new(L).with_acc_bits(acc_bits_for(max_in)));
-        e
+        Self {
+            _model: Box::new(EngineModel::new(L).with_acc_bits(acc_bits_for(max_in))),
+            ..Default::default()
+        }
     }
 }
 
