@@ -146,7 +146,6 @@ pub struct Control {
     w_r_job_abits: DFF<Bit>,
     w_r_status: DFF<Bit>,
     w_r_ctrl: DFF<Bit>,
-    w_soft: DFF<Bit>,
     w_start: DFF<Bit>,
     w_tile: DFF<Bit>,
     w_act: DFF<Bit>,
@@ -156,6 +155,8 @@ pub struct Control {
     access: Signal<Local, Bit>,
     wr: Signal<Local, Bit>,
     wreg: Signal<Local, Bit>,
+    wr_regs: Signal<Local, Bit>,
+    w_regs: DFF<Bit>,
     in_regs: Signal<Local, Bit>,
     in_out: Signal<Local, Bit>,
     in_act: Signal<Local, Bit>,
@@ -282,7 +283,6 @@ impl Control {
             w_r_job_abits: Default::default(),
             w_r_status: Default::default(),
             w_r_ctrl: Default::default(),
-            w_soft: Default::default(),
             w_start: Default::default(),
             w_tile: Default::default(),
             w_act: Default::default(),
@@ -292,6 +292,8 @@ impl Control {
             access: Default::default(),
             wr: Default::default(),
             wreg: Default::default(),
+            wr_regs: Default::default(),
+            w_regs: Default::default(),
             in_regs: Default::default(),
             in_out: Default::default(),
             in_act: Default::default(),
@@ -346,7 +348,7 @@ impl Logic for Control {
             w_r_job_abits,
             w_r_status,
             w_r_ctrl,
-            w_soft,
+            w_regs,
             w_start,
             abort_q,
             w_tile,
@@ -371,25 +373,26 @@ impl Logic for Control {
         self.w_en.d.next = self.access.val() & self.wb_we.val() & !self.rst.val();
         self.w_tile.d.next = self.in_tile.val();
         self.w_act.d.next = self.in_act.val();
-        // register writes decoded in the access cycle: one flip-flop per
-        // writable register (and one for SOFT_RESET, which fans out to the
-        // whole datapath), so the write cycle is a plain enable
+        // register writes: the index is decoded in the access cycle (one
+        // flip-flop per writable register) and qualified in the write cycle
+        // by the registered write enable and region, so the write cycle is a
+        // plain enable; SOFT_RESET (which fans out to the whole datapath) and
+        // START are decoded completely in the access cycle
+        self.w_regs.d.next = self.in_regs.val();
+        self.wr_regs.next = self.wr.val() & self.w_regs.q.val();
         self.wreg.next =
             self.access.val() & self.wb_we.val() & !self.rst.val() & self.in_regs.val();
-        self.w_r_scratch.d.next = self.wreg.val() & (self.reg_index.val() == self.a_scratch.val());
-        self.w_r_job_m.d.next = self.wreg.val() & (self.reg_index.val() == self.a_job_m.val());
-        self.w_r_job_q.d.next = self.wreg.val() & (self.reg_index.val() == self.a_job_q.val());
-        self.w_r_job_rows.d.next =
-            self.wreg.val() & (self.reg_index.val() == self.a_job_rows.val());
-        self.w_r_job_abits.d.next =
-            self.wreg.val() & (self.reg_index.val() == self.a_job_abits.val());
-        self.w_r_status.d.next = self.wreg.val() & (self.reg_index.val() == self.a_status.val());
-        self.w_r_ctrl.d.next = self.wreg.val() & (self.reg_index.val() == self.a_ctrl.val());
+        self.w_r_scratch.d.next = self.reg_index.val() == self.a_scratch.val();
+        self.w_r_job_m.d.next = self.reg_index.val() == self.a_job_m.val();
+        self.w_r_job_q.d.next = self.reg_index.val() == self.a_job_q.val();
+        self.w_r_job_rows.d.next = self.reg_index.val() == self.a_job_rows.val();
+        self.w_r_job_abits.d.next = self.reg_index.val() == self.a_job_abits.val();
+        self.w_r_status.d.next = self.reg_index.val() == self.a_status.val();
+        self.w_r_ctrl.d.next = self.reg_index.val() == self.a_ctrl.val();
         self.soft_req.next = self.wreg.val()
             & (self.reg_index.val() == self.a_ctrl.val())
             & self.wb_sel.val().get_bit(0)
             & self.wb_dat_w.val().get_bit(1);
-        self.w_soft.d.next = self.soft_req.val();
         // START (SOFT_RESET in the same write wins)
         self.w_start.d.next = self.wreg.val()
             & (self.reg_index.val() == self.a_ctrl.val())
@@ -558,23 +561,23 @@ impl Logic for Control {
         }
         // register writes
         self.start_ok.next = false;
-        if self.w_r_scratch.q.val() {
+        if self.wr_regs.val() & self.w_r_scratch.q.val() {
             self.scratch.d.next = (self.scratch.q.val() & !self.wmask.val()) | self.wsel.val();
         }
-        if self.w_r_job_m.q.val() {
+        if self.wr_regs.val() & self.w_r_job_m.q.val() {
             self.r_m.d.next = (self.r_m.q.val() & !self.wmask.val()) | self.wsel.val();
         }
-        if self.w_r_job_q.q.val() {
+        if self.wr_regs.val() & self.w_r_job_q.q.val() {
             self.r_q.d.next = (self.r_q.q.val() & !self.wmask.val()) | self.wsel.val();
         }
-        if self.w_r_job_rows.q.val() {
+        if self.wr_regs.val() & self.w_r_job_rows.q.val() {
             self.r_rows.d.next = (self.r_rows.q.val() & !self.wmask.val()) | self.wsel.val();
         }
-        if self.w_r_job_abits.q.val() {
+        if self.wr_regs.val() & self.w_r_job_abits.q.val() {
             self.r_abits.d.next =
                 ((self.r_abits.q.val() & !self.wmask.val()) | self.wsel.val()) & 0x10F;
         }
-        if self.w_r_status.q.val() {
+        if self.wr_regs.val() & self.w_r_status.q.val() {
             if self.wsel.val().get_bit(1) {
                 self.done_f.d.next = false;
             }
@@ -583,7 +586,7 @@ impl Logic for Control {
                 self.err_code.d.next = 0.into();
             }
         }
-        if self.w_r_ctrl.q.val() & self.w_sel.q.val().get_bit(1) {
+        if self.wr_regs.val() & self.w_r_ctrl.q.val() & self.w_sel.q.val().get_bit(1) {
             self.irq_en.d.next = self.w_dat.q.val().get_bit(8);
         }
         if self.w_start.q.val() {

@@ -16,7 +16,7 @@ pub struct Sequencer<const N: usize> {
     pub clk: Signal<In, Clock>,
     /// Synchronous abort (soft reset / reset): stops issuing at once.
     pub abort: Signal<In, Bit>,
-    /// Start pulse (parameters already validated).
+    /// Start pulse (parameters already validated; raised only while idle).
     pub start: Signal<In, Bit>,
     /// Row length m.
     pub job_m: Signal<In, Bits<24>>,
@@ -132,6 +132,8 @@ pub struct Sequencer<const N: usize> {
     row_wrap: Signal<Local, Bit>,
     row_lt2: Signal<Local, Bit>,
     pre_wrap: DFF<Bit>,
+    jq_lt_l: DFF<Bit>,
+    jq_eq_l: DFF<Bit>,
     pre_lt2: DFF<Bit>,
 }
 
@@ -266,6 +268,8 @@ impl<const N: usize> Sequencer<N> {
             row_wrap: Default::default(),
             row_lt2: Default::default(),
             pre_wrap: Default::default(),
+            jq_lt_l: Default::default(),
+            jq_eq_l: Default::default(),
             pre_lt2: Default::default(),
         }
     }
@@ -319,6 +323,8 @@ impl<const N: usize> Logic for Sequencer<N> {
             pre_a1,
             pre_segb,
             pre_wrap,
+            jq_lt_l,
+            jq_eq_l,
             pre_lt2
         );
         // combinational helpers: each is one adder or comparator on registers
@@ -374,7 +380,8 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.pre_q2m.d.next = 0.into();
         }
         self.pre_2q2m.d.next = (self.jq.val() - self.jm.val()) << 1;
-        self.pre_m_le_l.d.next = self.jm.val() <= self.lanes.val();
+        self.pre_m_le_l.d.next =
+            ((self.jm.val() & self.hi_l.val()) == 0) | (self.jm.val() == self.lanes.val());
         self.pre_last_row.d.next = self.job_rows.val() == 1;
         self.pre_rows_m2.d.next = self.job_rows.val() - 2;
         self.pre_abits_m2.d.next = self.job_abits.val() - 2;
@@ -397,8 +404,11 @@ impl<const N: usize> Logic for Sequencer<N> {
         self.row_wrap.next = ((self.next_d.q.val() & self.hi_l.val()) == 0)
             | (self.next_d.q.val() == self.lanes.val());
         self.row_lt2.next = (self.next_d.q.val() & self.hi_2l.val()) == 0;
-        self.pre_wrap.d.next =
-            ((self.jq.val() & self.hi_l.val()) == 0) | (self.jq.val() == self.lanes.val());
+        // (flags of q for the job start: comparisons in a first stage, the
+        // selections from them in a second)
+        self.jq_lt_l.d.next = (self.jq.val() & self.hi_l.val()) == 0;
+        self.jq_eq_l.d.next = self.jq.val() == self.lanes.val();
+        self.pre_wrap.d.next = self.jq_lt_l.q.val() | self.jq_eq_l.q.val();
         self.pre_lt2.d.next = (self.jq.val() & self.hi_2l.val()) == 0;
         self.seg_adv.next = self.lanes.val().get_bits::<9>(0);
         if self.wraps_next.val() {
@@ -411,7 +421,7 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.seg_row.next = self.next_d.q.val().get_bits::<9>(0);
         }
         self.pre_segb.d.next = self.lanes.val().get_bits::<9>(0);
-        if (self.jq.val() & self.hi_l.val()) == 0 {
+        if self.jq_lt_l.q.val() {
             self.pre_segb.d.next = self.jq.val().get_bits::<9>(0);
         }
         // issue outputs
@@ -481,7 +491,7 @@ impl<const N: usize> Logic for Sequencer<N> {
         // and the START cycle is a row advance from it, which yields row 0's
         // state: START needs no load path of its own.
         self.idle.next = !self.running.q.val() & !self.draining.q.val();
-        self.hold.next = self.idle.val() & !self.start.val();
+        self.hold.next = !self.start.val() & self.idle.val();
         self.adv_row.next = self.running.q.val()
             & self.last_plane.val()
             & self.last_chunk.val()
@@ -515,7 +525,9 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.draining.d.next = false;
             self.done_q.d.next = true;
         }
-        if self.start.val() & !self.running.q.val() & !self.draining.q.val() {
+        // the control raises `start` only when the sequencer is idle (a START
+        // while busy is refused there), so `start` alone loads the job
+        if self.start.val() {
             self.running.d.next = true;
             self.p_m.d.next = self.jm.val();
             self.p_q.d.next = self.jq.val();
