@@ -213,7 +213,8 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
   (read 0); OUT words beyond MAX_ROWS read 0.
 - Wishbone: classic cycles, registered acknowledge one cycle after `stb & cyc` (one wait state);
   read data comes with the ack; a write takes effect at the end of the ack cycle (invisible to
-  bus masters: the next access starts after the ack).
+  bus masters: the next access starts after the ack); TILE and ACT words are written one cycle
+  later (the write is registered next to the block RAM), still before any START can read them.
   `wb_sel` selects the byte lanes of a write: unselected lanes of registers and memory words keep
   their value, and a control bit (START, SOFT_RESET, the W1C bits, IRQ_ENABLE) acts only when its
   lane is selected. Reads return whole words.
