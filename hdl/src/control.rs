@@ -1,8 +1,9 @@
 //! Wishbone B4 classic 32-bit slave with the control/status registers.
 //!
-//! Registered acknowledge (one wait state: `wb_ack` rises the cycle after
-//! `wb_stb & wb_cyc`, read data valid with it, for one cycle). Writes are
-//! registered and take effect at the end of the ack cycle. Every address is
+//! Registered acknowledge, for one cycle: writes have one wait state
+//! (`wb_ack` rises the cycle after `wb_stb & wb_cyc`), reads two (the
+//! address is registered, then the word selected; read data valid with the
+//! ack). Writes are registered and take effect at the end of the ack cycle. Every address is
 //! acknowledged; unmapped ones read 0 and ignore writes. `wb_sel` selects
 //! byte lanes of writes: unselected lanes of registers and memory words keep
 //! their value, and a control bit (START, SOFT_RESET, the W1C bits,
@@ -115,6 +116,8 @@ pub struct Control {
     rdata: DFF<Bits<32>>,
     read_out: DFF<Bit>,
     read_regs: DFF<Bit>,
+    rd_wait: DFF<Bit>,
+    rd_index: DFF<Bits<6>>,
     scratch: DFF<Bits<32>>,
     irq_en: DFF<Bit>,
     done_f: DFF<Bit>,
@@ -252,6 +255,8 @@ impl Control {
             rdata: Default::default(),
             read_out: Default::default(),
             read_regs: Default::default(),
+            rd_wait: Default::default(),
+            rd_index: Default::default(),
             scratch: Default::default(),
             irq_en: Default::default(),
             done_f: Default::default(),
@@ -321,6 +326,8 @@ impl Logic for Control {
             rdata,
             read_out,
             read_regs,
+            rd_wait,
+            rd_index,
             scratch,
             irq_en,
             done_f,
@@ -359,7 +366,8 @@ impl Logic for Control {
         );
         // decode (regions from the register map: regs 0x00000, OUT 0x10000,
         // ACT 0x20000, TILE 0x40000; word address bits 16:14)
-        self.access.next = self.wb_stb.val() & self.wb_cyc.val() & !self.ack.q.val();
+        self.access.next =
+            self.wb_stb.val() & self.wb_cyc.val() & !self.ack.q.val() & !self.rd_wait.q.val();
         self.wr.next = self.w_en.q.val();
         self.in_regs.next = self.wb_adr.val().get_bits::<11>(6) == 0;
         self.in_out.next = self.wb_adr.val().get_bits::<3>(14) == 1;
@@ -424,12 +432,17 @@ impl Logic for Control {
         self.wsel.next = self.w_dat.q.val() & self.wmask.val();
         self.abits_val.next = bit_cast::<32, 4>(self.r_abits.q.val().get_bits::<4>(0));
         // bus outputs
-        self.ack.d.next = self.access.val();
+        // writes are acknowledged the cycle after the access, reads one
+        // cycle later: the access cycle registers the address (index and
+        // region), the next selects the register word into `rdata`
+        self.rd_wait.d.next = self.access.val() & !self.wb_we.val() & !self.rst.val();
+        self.ack.d.next = (self.access.val() & self.wb_we.val()) | self.rd_wait.q.val();
         self.wb_ack.next = self.ack.q.val();
-        self.read_out.d.next = self.access.val() & self.in_out.val();
-        // register words are selected by the low address bits alone (into
-        // `rdata`); the region check is a flip-flop of its own, applied here
-        self.read_regs.d.next = self.in_regs.val();
+        if self.access.val() {
+            self.rd_index.d.next = self.reg_index.val();
+            self.read_out.d.next = self.in_out.val();
+            self.read_regs.d.next = self.in_regs.val();
+        }
         self.wb_dat_r.next = 0.into();
         if self.read_regs.q.val() {
             self.wb_dat_r.next = self.rdata.q.val();
@@ -458,60 +471,58 @@ impl Logic for Control {
         self.job_rows.next = self.r_rows.q.val().get_bits::<14>(0);
         self.job_abits.next = self.r_abits.q.val().get_bits::<4>(0);
         self.job_signed.next = self.r_abits.q.val().get_bit(8);
-        // register reads: loaded every cycle from the low address bits alone
-        // (the value latched in the access cycle is the one presented with
-        // the ack; reads have no side effects; the bus strobes and the region
-        // check stay off this path)
+        // register reads: the word of the index registered in the access
+        // cycle, selected in the cycle after it (reads have no side effects)
         self.rdata.d.next = 0.into();
-        if self.reg_index.val() == self.a_magic.val() {
+        if self.rd_index.q.val() == self.a_magic.val() {
             self.rdata.d.next = self.c_magic.val();
         }
-        if self.reg_index.val() == self.a_version.val() {
+        if self.rd_index.q.val() == self.a_version.val() {
             self.rdata.d.next = self.c_version.val();
         }
-        if self.reg_index.val() == self.a_lanes.val() {
+        if self.rd_index.q.val() == self.a_lanes.val() {
             self.rdata.d.next = self.c_lanes.val();
         }
-        if self.reg_index.val() == self.a_tile_max.val() {
+        if self.rd_index.q.val() == self.a_tile_max.val() {
             self.rdata.d.next = self.c_tile_max.val();
         }
-        if self.reg_index.val() == self.a_max_in.val() {
+        if self.rd_index.q.val() == self.a_max_in.val() {
             self.rdata.d.next = self.c_max_in.val();
         }
-        if self.reg_index.val() == self.a_max_rows.val() {
+        if self.rd_index.q.val() == self.a_max_rows.val() {
             self.rdata.d.next = self.c_max_rows.val();
         }
-        if self.reg_index.val() == self.a_max_abits.val() {
+        if self.rd_index.q.val() == self.a_max_abits.val() {
             self.rdata.d.next = self.c_max_abits.val();
         }
-        if self.reg_index.val() == self.a_scratch.val() {
+        if self.rd_index.q.val() == self.a_scratch.val() {
             self.rdata.d.next = self.scratch.q.val();
         }
-        if self.reg_index.val() == self.a_ctrl.val() {
+        if self.rd_index.q.val() == self.a_ctrl.val() {
             self.rdata.d.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
         }
-        if self.reg_index.val() == self.a_status.val() {
+        if self.rd_index.q.val() == self.a_status.val() {
             self.rdata.d.next = bit_cast::<32, 1>(self.busy.val().into())
                 | (bit_cast::<32, 1>(self.done_f.q.val().into()) << 1)
                 | (bit_cast::<32, 1>(self.err_f.q.val().into()) << 2)
                 | (bit_cast::<32, 4>(self.err_code.q.val()) << 8);
         }
-        if self.reg_index.val() == self.a_cycles.val() {
+        if self.rd_index.q.val() == self.a_cycles.val() {
             self.rdata.d.next = self.cycles.q.val();
         }
-        if self.reg_index.val() == self.a_job_count.val() {
+        if self.rd_index.q.val() == self.a_job_count.val() {
             self.rdata.d.next = self.job_count.q.val();
         }
-        if self.reg_index.val() == self.a_job_m.val() {
+        if self.rd_index.q.val() == self.a_job_m.val() {
             self.rdata.d.next = self.r_m.q.val();
         }
-        if self.reg_index.val() == self.a_job_q.val() {
+        if self.rd_index.q.val() == self.a_job_q.val() {
             self.rdata.d.next = self.r_q.q.val();
         }
-        if self.reg_index.val() == self.a_job_rows.val() {
+        if self.rd_index.q.val() == self.a_job_rows.val() {
             self.rdata.d.next = self.r_rows.q.val();
         }
-        if self.reg_index.val() == self.a_job_abits.val() {
+        if self.rd_index.q.val() == self.a_job_abits.val() {
             self.rdata.d.next = self.r_abits.q.val();
         }
         // capacity checks, registered: each comparison lands in its own
@@ -634,6 +645,7 @@ impl Logic for Control {
         }
         if self.rst.val() {
             self.ack.d.next = false;
+            self.rd_wait.d.next = false;
             self.irq_en.d.next = false;
             self.scratch.d.next = 0.into();
             self.r_m.d.next = 0.into();

@@ -211,8 +211,9 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
 - After any error the next valid START runs normally: no hardware reset is ever needed.
 - Unmapped addresses are acknowledged; they read 0 and ignore writes. TILE and ACT are write only
   (read 0); OUT words beyond MAX_ROWS read 0.
-- Wishbone: classic cycles, registered acknowledge one cycle after `stb & cyc` (one wait state);
-  read data comes with the ack; a write takes effect at the end of the ack cycle (invisible to
+- Wishbone: classic cycles, registered acknowledge for one cycle: a write is acknowledged one
+  cycle after `stb & cyc` (one wait state), a read two cycles after (two wait states: the
+  address is registered, then the word selected); read data comes with the ack; a write takes effect at the end of the ack cycle (invisible to
   bus masters: the next access starts after the ack); TILE and ACT words are written one cycle
   later (the write is registered next to the block RAM), still before any START can read them.
   `wb_sel` selects the byte lanes of a write: unselected lanes of registers and memory words keep

@@ -94,10 +94,13 @@ pub struct Sequencer<const N: usize> {
     d_plain: Signal<Local, Bits<N>>,
     hold: Signal<Local, Bit>,
     adv_row: Signal<Local, Bit>,
+    /// 2 TILE_MAX - max(q - 2m, 0) (complement for the comparator).
     p_q2m: DFF<Bits<N>>,
+    /// 2 TILE_MAX - (2q - 2m).
     p_2q2m: DFF<Bits<N>>,
     wrap_o: DFF<Bit>,
     c_off_mask: Constant<Bits<N>>,
+    c_off_top: Constant<Bits<N>>,
     p_abits_m2: DFF<Bits<4>>,
     p_a1: DFF<Bit>,
     last_plane_q: DFF<Bit>,
@@ -234,6 +237,7 @@ impl<const N: usize> Sequencer<N> {
             p_2q2m: Default::default(),
             wrap_o: Default::default(),
             c_off_mask: Constant::new((2 * tile_max as u64 - 1).to_bits()),
+            c_off_top: Constant::new((2 * tile_max as u64).to_bits()),
             p_abits_m2: Default::default(),
             p_a1: Default::default(),
             last_plane_q: Default::default(),
@@ -352,10 +356,14 @@ impl<const N: usize> Logic for Sequencer<N> {
         // among them with the registered wrap flag (one LUT after each chain).
         // Offsets and thresholds are below 2 TILE_MAX: the comparators are
         // log2(TILE_MAX) + 1 bits
-        self.ge_2q2m.next = (self.next_o.q.val() & self.c_off_mask.val())
-            >= (self.p_2q2m.q.val() & self.c_off_mask.val());
-        self.ge_q2m.next = (self.next_o.q.val() & self.c_off_mask.val())
-            >= (self.p_q2m.q.val() & self.c_off_mask.val());
+        // (o >= t is the carry out of o + (T - t), T = 2 TILE_MAX: the
+        // complements are kept in `p_*`, so each comparator is one plain adder)
+        self.ge_2q2m.next = (((self.next_o.q.val() & self.c_off_mask.val()) + self.p_2q2m.q.val())
+            & self.c_off_top.val())
+            != 0;
+        self.ge_q2m.next = (((self.next_o.q.val() & self.c_off_mask.val()) + self.p_q2m.q.val())
+            & self.c_off_top.val())
+            != 0;
         // (offsets and distances are in [0, q]: modulo 2 TILE_MAX arithmetic)
         self.o_wrap.next = (self.next_o.q.val() + self.p_mq.q.val()) & self.c_off_mask.val();
         self.o_plain.next = (self.next_o.q.val() + self.p_m0.q.val()) & self.c_off_mask.val();
@@ -502,8 +510,8 @@ impl<const N: usize> Logic for Sequencer<N> {
             if self.pre_meq.q.val() {
                 self.p_m0.d.next = 0.into();
             }
-            self.p_q2m.d.next = self.pre_q2m.q.val();
-            self.p_2q2m.d.next = self.pre_2q2m.q.val();
+            self.p_q2m.d.next = self.c_off_top.val() - self.pre_q2m.q.val();
+            self.p_2q2m.d.next = self.c_off_top.val() - self.pre_2q2m.q.val();
         }
         if self.idle.val() | self.adv_row.val() {
             if self.wrap_o.q.val() {
@@ -547,9 +555,6 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.p_rows_m2.d.next = self.pre_rows_m2.q.val();
             self.abit.d.next = 0.into();
             self.first_q.d.next = true;
-            self.p_mq.d.next = self.pre_mq.q.val();
-            self.p_q2m.d.next = self.pre_q2m.q.val();
-            self.p_2q2m.d.next = self.pre_2q2m.q.val();
             self.p_abits_m2.d.next = self.pre_abits_m2.q.val();
             self.p_a1.d.next = self.pre_a1.q.val();
             self.last_plane_q.d.next = self.pre_a1.q.val();
