@@ -163,9 +163,17 @@ fn write_request_regs(addr_bits: usize, decl: &str, enables: &[(&str, String)]) 
     v
 }
 
-/// `text` with the bus write ports replaced by the registered request.
-fn from_write_request(text: &str) -> String {
-    text.replace("bus_", "wq_")
+/// A memory body `text` whose write part (from the `wr_word` declaration
+/// on) uses the registered request `regs` (see [`write_request_regs`])
+/// instead of the bus write ports.
+fn with_write_request(text: &str, regs: &str) -> String {
+    let at = text.find(" wr_word = ").expect("write part");
+    let start = text[..at].rfind("wire [").expect("write part");
+    format!(
+        "{}{regs}{}",
+        &text[..start],
+        text[start..].replace("bus_", "wq_")
+    )
 }
 
 /// `sig[bits-1:0] < c` as a sum of products (no carry chain: the bus write
@@ -251,13 +259,9 @@ end
             "bus_data"
         ),
     );
-    // the write part (from the `wr_word` declaration on) uses the registered request
-    let at = text.find(" wr_word = ").expect("write part");
-    let start = text[..at].rfind("wire [").expect("write part");
-    format!(
-        "{}{}{}",
-        &text[..start],
-        write_request_regs(
+    with_write_request(
+        &text,
+        &write_request_regs(
             16,
             &format!(
                 "wire [{}:0] req_word = bus_addr[{}:{sg}];\n",
@@ -267,15 +271,14 @@ end
             &[
                 (
                     "we_odd",
-                    format!("{} && req_word[0]", lt_const("req_word", kb, depth))
+                    format!("{} && req_word[0]", lt_const("req_word", kb, depth)),
                 ),
                 (
                     "we_even",
-                    format!("{} && ~req_word[0]", lt_const("req_word", kb, depth))
+                    format!("{} && ~req_word[0]", lt_const("req_word", kb, depth)),
                 ),
-            ]
+            ],
         ),
-        from_write_request(&text[start..])
     )
 }
 
@@ -395,18 +398,13 @@ end
             "bus_data"
         ),
     );
-    // the write part (from the `wr_word` declaration on) uses the registered request
-    let at = text.find(" wr_word = ").expect("write part");
-    let start = text[..at].rfind("wire [").expect("write part");
-    format!(
-        "{}{}{}",
-        &text[..start],
-        write_request_regs(
+    with_write_request(
+        &text,
+        &write_request_regs(
             14,
             "",
-            &[("we_ok", lt_const("bus_addr", 11, w32_per_plane))]
+            &[("we_ok", lt_const("bus_addr", 11, w32_per_plane))],
         ),
-        from_write_request(&text[start..])
     )
 }
 
