@@ -48,7 +48,8 @@ fn is_executable(p: &Path) -> bool {
             .unwrap_or(false)
 }
 
-/// First executable named one of `names` on `PATH` or in `extra` folders.
+/// First executable named one of `names` on `PATH` or in `extra` folders,
+/// as an absolute path.
 pub fn which(names: &[&str], extra: &[PathBuf]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
@@ -57,7 +58,8 @@ pub fn which(names: &[&str], extra: &[PathBuf]) -> Option<PathBuf> {
         for d in &dirs {
             let c = d.join(name);
             if is_executable(&c) {
-                return Some(c);
+                // absolute: the flow runs the tools inside the output folder
+                return Some(std::path::absolute(&c).unwrap_or(c));
             }
         }
     }
@@ -68,7 +70,7 @@ fn find(env: &str, names: &[&str], extra: &[PathBuf], hint: &str) -> Result<Path
     if let Some(p) = std::env::var_os(env) {
         let p = PathBuf::from(p);
         if is_executable(&p) {
-            return Ok(p);
+            return Ok(std::path::absolute(&p).unwrap_or(p));
         }
         if let Some(found) = which(&[p.to_string_lossy().as_ref()], &[]) {
             return Ok(found);
@@ -194,4 +196,41 @@ pub fn version(prog: &Path) -> String {
         }
     }
     "unknown".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_returns_absolute_paths_for_relative_folders() {
+        // the flow runs tools with the output folder as working directory,
+        // so a tool found through a relative folder must come back absolute
+        let dir = std::env::temp_dir().join(format!("tbn-which-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tool = dir.join("tbn-fake-tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let rel = pathdiff(&dir, &cwd);
+        let found = which(&["tbn-fake-tool"], &[rel]).expect("found");
+        assert!(found.is_absolute(), "{}", found.display());
+        assert!(is_executable(&found));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `to` relative to `from` (both absolute), with `..` components.
+    fn pathdiff(to: &Path, from: &Path) -> PathBuf {
+        let (t, f): (Vec<_>, Vec<_>) = (to.components().collect(), from.components().collect());
+        let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
+        let mut p = PathBuf::new();
+        for _ in common..f.len() {
+            p.push("..");
+        }
+        for c in &t[common..] {
+            p.push(c);
+        }
+        p
+    }
 }
