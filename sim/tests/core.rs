@@ -5,16 +5,24 @@
 use tbn_sim::{hw, misuse, regress, Accelerator, BuildOptions, DriverBus};
 
 fn open(lanes: usize) -> Accelerator {
+    open_cfg(&hw::config_for_lanes(lanes))
+}
+
+fn open_cfg(cfg: &hw::Config) -> Accelerator {
     let opts = BuildOptions {
         trace: tbn_sim::verilate::trace_env().is_some(),
         ..BuildOptions::default()
     };
-    hw::open_core(&hw::config_for_lanes(lanes), &opts)
-        .unwrap_or_else(|e| panic!("{lanes}-lane core: {e}"))
+    hw::open_core(cfg, &opts).unwrap_or_else(|e| panic!("core {cfg:?}: {e}"))
 }
 
 fn regression(lanes: usize, first_seed: u64, count: usize) {
-    let mut acc = open(lanes);
+    regression_cfg(&hw::config_for_lanes(lanes), first_seed, count);
+}
+
+fn regression_cfg(cfg: &hw::Config, first_seed: u64, count: usize) {
+    let lanes = cfg.lanes;
+    let mut acc = open_cfg(cfg);
     println!(
         "L = {lanes}: seeds {first_seed}..{}",
         first_seed + count as u64
@@ -64,6 +72,22 @@ fn random_layers_32_lanes() {
 #[test]
 fn random_layers_128_lanes() {
     regression(128, 3_000, 110);
+}
+
+/// TILE_MAX above 32768 selects the wide (24-bit) sequencer arithmetic
+/// (`tbn_hdl::seq::seq_width`); the default configurations use the narrow one.
+#[test]
+fn random_layers_wide_sequencer() {
+    let cfg = hw::Config {
+        lanes: 16,
+        tile_max: 65536,
+        ..hw::Config::default()
+    };
+    assert_eq!(
+        tbn_hdl::seq::seq_width(cfg.tile_max),
+        tbn_hdl::seq::SEQ_WIDE
+    );
+    regression_cfg(&cfg, 4_000, 60);
 }
 
 #[test]
