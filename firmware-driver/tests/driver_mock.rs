@@ -4,28 +4,32 @@
 //! `tbn_golden` from what the driver wrote into the tile and activation
 //! windows. Randomized tests print their seed.
 
+mod common;
 #[path = "../../src/cmd/mcu/convert.rs"]
 #[allow(dead_code)]
 mod convert;
+
+use common::{io, program, random_conv_program, random_dense, random_input, rng, Requant, ACTS};
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use embedded_hal::spi::{ErrorKind, ErrorType, Operation, SpiDevice};
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+
+/// Requantization ranges of the random stages.
+const RQ: Requant = Requant {
+    bias_bits: 30,
+    shift: 8..=30,
+};
 use tbn_driver::bus::{Bus, BusError, BusOp, MmioBus, SpiBus, SPI_MAX_BURST_WORDS};
 use tbn_driver::driver::{DriverError, HwConfig, Scratch, Tbn};
 use tbn_driver::program::{AlignedBytes, Program as Compact, Stage as CStage};
 use tbn_driver::regmap::{self as rm, ErrorCode};
-use tbn_golden::integer::{self, Activation, ConvGeom, DenseStage, InputSpec, Program, Stage};
+use tbn_golden::integer::{self, Activation, DenseStage, Program, Stage};
 use tbn_golden::layout::RowGeometry;
 use tbn_golden::tile::Tile;
-
-fn rng(test: &str, seed: u64) -> ChaCha8Rng {
-    println!("{test}: seed {seed}");
-    ChaCha8Rng::seed_from_u64(seed)
-}
 
 // ---------------------------------------------------------------------------
 // The software model of the core
@@ -535,11 +539,6 @@ fn golden_acc(
     (0..d).map(|j| acc[j % period]).collect()
 }
 
-fn random_input(r: &mut ChaCha8Rng, n: usize, bits: u8, signed: bool) -> Vec<i32> {
-    let (lo, hi) = integer::value_range(bits, signed);
-    (0..n).map(|_| r.gen_range(lo..=hi) as i32).collect()
-}
-
 #[test]
 fn random_jobs_bit_exact_with_golden() {
     for seed in 0..120u64 {
@@ -712,8 +711,22 @@ fn capacity_errors_touch_no_hardware() {
     );
     // A whole program whose second layer is too wide for this core.
     let mut r = rng("capacity_errors_touch_no_hardware", 3);
-    let s1 = rand_dense(&mut r, 10, 300, None, 1, false, Activation::Sign, 1);
-    let s2 = rand_dense(&mut r, 5, 10, None, 1, false, Activation::Logits, 8);
+    let s1 = random_dense(
+        &mut r,
+        10,
+        300,
+        None,
+        io(1, false, Activation::Sign, 1),
+        &RQ,
+    );
+    let s2 = random_dense(
+        &mut r,
+        5,
+        10,
+        None,
+        io(1, false, Activation::Logits, 8),
+        &RQ,
+    );
     let prog = program(
         vec![300],
         1,
@@ -916,74 +929,6 @@ fn core_errors_are_reported_with_meaning() {
 // Whole programs
 // ---------------------------------------------------------------------------
 
-fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
-    let n = rows * m;
-    let ps: Vec<usize> = (1..=rows).filter(|p| n.is_multiple_of(*p)).collect();
-    let p = ps[r.gen_range(0..ps.len())];
-    RowGeometry {
-        rows,
-        m,
-        q: n / p,
-        p,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn rand_dense(
-    r: &mut ChaCha8Rng,
-    rows: usize,
-    m: usize,
-    conv: Option<ConvGeom>,
-    in_bits: u8,
-    in_signed: bool,
-    act: Activation,
-    out_bits: u8,
-) -> DenseStage {
-    let geom = geometry(r, rows, m);
-    let mult: Vec<i32> = if r.gen_bool(0.5) {
-        (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
-    } else {
-        vec![r.gen_range(1..=32767)]
-    };
-    let bias: Vec<i64> = if r.gen_bool(0.5) {
-        (0..rows)
-            .map(|_| r.gen_range(-(1i64 << 30)..(1i64 << 30)))
-            .collect()
-    } else {
-        vec![]
-    };
-    DenseStage {
-        name: "d".into(),
-        geom,
-        conv,
-        tile: Tile::from_bools(&(0..geom.q).map(|_| r.gen_bool(0.5)).collect::<Vec<_>>()),
-        alpha_q: (0..geom.p).map(|_| r.gen_range(0..=32767)).collect(),
-        mult,
-        bias,
-        shift: r.gen_range(8..=30),
-        in_bits,
-        in_signed: in_signed && in_bits > 1,
-        act,
-        out_bits: if act == Activation::Sign { 1 } else { out_bits },
-        out_scale: 1.0,
-    }
-}
-
-fn program(shape: Vec<usize>, bits: u8, signed: bool, stages: Vec<Stage>) -> Program {
-    let prog = Program {
-        name: "t".into(),
-        input: InputSpec {
-            bits,
-            signed,
-            scale: 1.0,
-            shape,
-        },
-        stages,
-    };
-    prog.validate().expect("valid program");
-    prog
-}
-
 fn compact(prog: &Program) -> AlignedBytes {
     AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"))
 }
@@ -1035,8 +980,6 @@ fn run_on_mock(t: &mut Tbn<MockCore>, p: &Compact<'_>, x: &[i32]) -> Vec<i64> {
     bufs.logits
 }
 
-const ACTS: [Activation; 3] = [Activation::Relu, Activation::Sign, Activation::Signed];
-
 #[test]
 fn random_linear_programs_bit_exact() {
     for seed in 0..40u64 {
@@ -1051,17 +994,20 @@ fn random_linear_programs_bit_exact() {
         let h = r.gen_range(1..=40);
         let act = ACTS[r.gen_range(0..3)];
         let ob = r.gen_range(2..=8);
-        let s1 = rand_dense(&mut r, h, m, None, in_bits, in_signed, act, ob);
+        let s1 = random_dense(&mut r, h, m, None, io(in_bits, in_signed, act, ob), &RQ);
         let rows2 = r.gen_range(1..=12);
-        let s2 = rand_dense(
+        let s2 = random_dense(
             &mut r,
             rows2,
             h,
             None,
-            s1.out_bits,
-            act == Activation::Signed,
-            Activation::Logits,
-            8,
+            io(
+                s1.out_bits,
+                act == Activation::Signed,
+                Activation::Logits,
+                8,
+            ),
+            &RQ,
         );
         let prog = program(
             vec![m],
@@ -1095,50 +1041,9 @@ fn random_conv_programs_bit_exact() {
             r.gen_range(1..=8u8)
         };
         let in_signed = in_bits > 1 && r.gen_bool(0.5);
-        let (c, h, w) = (r.gen_range(1..=3), r.gen_range(4..=8), r.gen_range(4..=8));
-        let k = r.gen_range(1..=3usize);
-        let stride = r.gen_range(1..=2);
-        let pad = if seed % 5 == 0 { 1 } else { r.gen_range(0..=1) };
-        let (oh, ow) = (
-            (h + 2 * pad - k) / stride + 1,
-            (w + 2 * pad - k) / stride + 1,
-        );
-        let oc = r.gen_range(1..=6);
-        let act = ACTS[r.gen_range(0..3)];
-        let cg = ConvGeom {
-            in_channels: c,
-            in_hw: (h, w),
-            kernel: (k, k),
-            stride,
-            padding: pad,
-            out_hw: (oh, ow),
-        };
-        let ob = r.gen_range(2..=8);
-        let s1 = rand_dense(&mut r, oc, c * k * k, Some(cg), in_bits, in_signed, act, ob);
-        let mut stages = vec![Stage::Dense(s1.clone())];
-        let (mut ph, mut pw) = (oh, ow);
-        if oh >= 2 && ow >= 2 {
-            stages.push(Stage::MaxPool {
-                kernel: 2,
-                stride: 2,
-                in_chw: (oc, oh, ow),
-            });
-            ph = (oh - 2) / 2 + 1;
-            pw = (ow - 2) / 2 + 1;
-        }
-        stages.push(Stage::Flatten);
-        let rows2 = r.gen_range(1..=10);
-        stages.push(Stage::Dense(rand_dense(
-            &mut r,
-            rows2,
-            oc * ph * pw,
-            None,
-            s1.out_bits,
-            act == Activation::Signed,
-            Activation::Logits,
-            8,
-        )));
-        let prog = program(vec![c, h, w], in_bits, in_signed, stages);
+        let pad = (seed % 5 == 0).then_some(1);
+        let conv = random_conv_program(&mut r, in_bits, in_signed, 8, pad, &RQ);
+        let (prog, (c, h, w), (oh, ow), pad) = (conv.prog, conv.chw, conv.out_hw, conv.pad);
         let bytes = compact(&prog);
         let p = Compact::parse(bytes.as_bytes()).unwrap();
         let x = random_input(&mut r, c * h * w, in_bits, in_signed);
@@ -1167,8 +1072,15 @@ fn random_conv_programs_bit_exact() {
 fn run_layer_single_stage_and_buffer_checks() {
     let mut r = rng("run_layer_single_stage_and_buffer_checks", 21);
     let mut t = probe(DEFAULT_CAPS);
-    let s1 = rand_dense(&mut r, 30, 50, None, 4, true, Activation::Relu, 6);
-    let s2 = rand_dense(&mut r, 5, 30, None, 6, false, Activation::Logits, 8);
+    let s1 = random_dense(&mut r, 30, 50, None, io(4, true, Activation::Relu, 6), &RQ);
+    let s2 = random_dense(
+        &mut r,
+        5,
+        30,
+        None,
+        io(6, false, Activation::Logits, 8),
+        &RQ,
+    );
     let want1 = |x: &[i32]| s1.requantize(&s1.accumulators_reference(x, None));
     let prog = program(
         vec![50],
@@ -1523,8 +1435,15 @@ fn driver_over_spi_runs_a_program() {
     });
     let mut t = Tbn::probe(bus).unwrap();
     assert_eq!(t.config().lanes, 32);
-    let s1 = rand_dense(&mut r, 40, 90, None, 3, true, Activation::Sign, 1);
-    let s2 = rand_dense(&mut r, 7, 40, None, 1, false, Activation::Logits, 8);
+    let s1 = random_dense(&mut r, 40, 90, None, io(3, true, Activation::Sign, 1), &RQ);
+    let s2 = random_dense(
+        &mut r,
+        7,
+        40,
+        None,
+        io(1, false, Activation::Logits, 8),
+        &RQ,
+    );
     let prog = program(vec![90], 3, true, vec![Stage::Dense(s1), Stage::Dense(s2)]);
     let bytes = compact(&prog);
     let p = Compact::parse(bytes.as_bytes()).unwrap();

@@ -1,87 +1,27 @@
 //! The MCU kernels against the golden model (tbn_golden::integer and float),
 //! on seeded random layers and programs. Every test prints its seed.
 
+mod common;
 #[path = "../../src/cmd/mcu/convert.rs"]
 #[allow(dead_code)]
 mod convert;
 
-use rand::{Rng, SeedableRng};
+use common::{
+    geometry, io, random_conv_program, random_dense, random_input, random_tile, rng, Requant, ACTS,
+};
+
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+
+/// Requantization ranges of the random stages.
+const RQ: Requant = Requant {
+    bias_bits: 40,
+    shift: 0..=40,
+};
 use tbn_driver::kernel::{self, FloatWorkspace, Workspace};
 use tbn_driver::program::{AlignedBytes, Program as Compact};
-use tbn_golden::integer::{self, Activation, ConvGeom, DenseStage, InputSpec, Program, Stage};
-use tbn_golden::layout::RowGeometry;
+use tbn_golden::integer::{self, Activation, InputSpec, Program, Stage};
 use tbn_golden::model::{BatchNorm, Conv2d, Layer, Linear, Model, Shape, TiledWeights};
-use tbn_golden::tile::Tile;
-
-fn rng(test: &str, seed: u64) -> ChaCha8Rng {
-    println!("{test}: seed {seed}");
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-/// A random geometry with `p | rows * m` and `p <= rows` (straddles included).
-fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
-    let n = rows * m;
-    let ps: Vec<usize> = (1..=rows).filter(|p| n.is_multiple_of(*p)).collect();
-    let p = ps[r.gen_range(0..ps.len())];
-    RowGeometry {
-        rows,
-        m,
-        q: n / p,
-        p,
-    }
-}
-
-fn random_tile(r: &mut ChaCha8Rng, q: usize) -> Tile {
-    Tile::from_bools(&(0..q).map(|_| r.gen_bool(0.5)).collect::<Vec<_>>())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dense(
-    r: &mut ChaCha8Rng,
-    rows: usize,
-    m: usize,
-    conv: Option<ConvGeom>,
-    in_bits: u8,
-    in_signed: bool,
-    act: Activation,
-    out_bits: u8,
-) -> DenseStage {
-    let geom = geometry(r, rows, m);
-    let per_row = r.gen_bool(0.5);
-    let mult: Vec<i32> = if per_row {
-        (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
-    } else {
-        vec![r.gen_range(1..=32767)]
-    };
-    let bias: Vec<i64> = if r.gen_bool(0.5) {
-        (0..rows)
-            .map(|_| r.gen_range(-(1i64 << 40)..(1i64 << 40)))
-            .collect()
-    } else {
-        vec![]
-    };
-    DenseStage {
-        name: "d".into(),
-        geom,
-        conv,
-        tile: random_tile(r, geom.q),
-        alpha_q: (0..geom.p).map(|_| r.gen_range(0..=32767)).collect(),
-        mult,
-        bias,
-        shift: r.gen_range(0..=40),
-        in_bits,
-        in_signed: in_signed && in_bits > 1,
-        act,
-        out_bits: if act == Activation::Sign { 1 } else { out_bits },
-        out_scale: 1.0,
-    }
-}
-
-fn random_input(r: &mut ChaCha8Rng, n: usize, bits: u8, signed: bool) -> Vec<i32> {
-    let (lo, hi) = integer::value_range(bits, signed);
-    (0..n).map(|_| r.gen_range(lo..=hi) as i32).collect()
-}
 
 fn compact(prog: &Program, model: Option<&Model>) -> AlignedBytes {
     AlignedBytes::new(&convert::program_bytes(prog, model).expect("encode"))
@@ -108,8 +48,6 @@ fn run_kernel(bytes: &AlignedBytes, x: &[i32]) -> Vec<i64> {
     logits
 }
 
-const ACTS: [Activation; 3] = [Activation::Relu, Activation::Sign, Activation::Signed];
-
 #[test]
 fn linear_programs_bit_exact() {
     for seed in 0..150u64 {
@@ -120,10 +58,24 @@ fn linear_programs_bit_exact() {
         let h = r.gen_range(1..=40);
         let act = ACTS[r.gen_range(0..3)];
         let out_bits = r.gen_range(2..=8);
-        let s1 = dense(&mut r, h, m, None, in_bits, in_signed, act, out_bits);
+        let s1 = random_dense(
+            &mut r,
+            h,
+            m,
+            None,
+            io(in_bits, in_signed, act, out_bits),
+            &RQ,
+        );
         let (b2, sg2) = (s1.out_bits, act == Activation::Signed);
         let rows2 = r.gen_range(1..=12);
-        let s2 = dense(&mut r, rows2, h, None, b2, sg2, Activation::Logits, 8);
+        let s2 = random_dense(
+            &mut r,
+            rows2,
+            h,
+            None,
+            io(b2, sg2, Activation::Logits, 8),
+            &RQ,
+        );
         let prog = Program {
             name: "rand".into(),
             input: InputSpec {
@@ -167,7 +119,14 @@ fn long_rows_and_every_width_bit_exact() {
         };
         let m = m.min(65_536);
         let rows = 3;
-        let s = dense(&mut r, rows, m, None, bits, signed, Activation::Logits, 8);
+        let s = random_dense(
+            &mut r,
+            rows,
+            m,
+            None,
+            io(bits, signed, Activation::Logits, 8),
+            &RQ,
+        );
         let prog = Program {
             name: "long".into(),
             input: InputSpec {
@@ -201,60 +160,8 @@ fn conv_programs_bit_exact() {
         let mut r = rng("conv_programs_bit_exact", seed);
         let in_bits = r.gen_range(1..=8u8);
         let in_signed = r.gen_bool(0.5) && in_bits > 1;
-        let (c, h, w) = (r.gen_range(1..=3), r.gen_range(4..=9), r.gen_range(4..=9));
-        let k = r.gen_range(1..=3usize);
-        let stride = r.gen_range(1..=2);
-        let pad = r.gen_range(0..=1);
-        let (oh, ow) = (
-            (h + 2 * pad - k) / stride + 1,
-            (w + 2 * pad - k) / stride + 1,
-        );
-        let oc = r.gen_range(1..=6);
-        let act = ACTS[r.gen_range(0..3)];
-        let cg = ConvGeom {
-            in_channels: c,
-            in_hw: (h, w),
-            kernel: (k, k),
-            stride,
-            padding: pad,
-            out_hw: (oh, ow),
-        };
-        let ob = r.gen_range(2..=8);
-        let s1 = dense(&mut r, oc, c * k * k, Some(cg), in_bits, in_signed, act, ob);
-        let mut stages = vec![Stage::Dense(s1.clone())];
-        let (mut ph, mut pw) = (oh, ow);
-        if oh >= 2 && ow >= 2 {
-            stages.push(Stage::MaxPool {
-                kernel: 2,
-                stride: 2,
-                in_chw: (oc, oh, ow),
-            });
-            ph = (oh - 2) / 2 + 1;
-            pw = (ow - 2) / 2 + 1;
-        }
-        stages.push(Stage::Flatten);
-        let rows2 = r.gen_range(1..=10);
-        stages.push(Stage::Dense(dense(
-            &mut r,
-            rows2,
-            oc * ph * pw,
-            None,
-            s1.out_bits,
-            act == Activation::Signed,
-            Activation::Logits,
-            8,
-        )));
-        let prog = Program {
-            name: "conv".into(),
-            input: InputSpec {
-                bits: in_bits,
-                signed: in_signed,
-                scale: 1.0,
-                shape: vec![c, h, w],
-            },
-            stages,
-        };
-        prog.validate().expect("valid");
+        let conv = random_conv_program(&mut r, in_bits, in_signed, 9, None, &RQ);
+        let (prog, (c, h, w)) = (conv.prog, conv.chw);
         let bytes = compact(&prog, None);
         for _ in 0..2 {
             let x = random_input(&mut r, c * h * w, in_bits, in_signed);
@@ -281,7 +188,7 @@ fn requantize_rows_matches_golden() {
             Activation::Logits,
         ][r.gen_range(0..4)];
         let ob = r.gen_range(2..=8);
-        let s = dense(&mut r, rows, m, None, 8, false, act, ob);
+        let s = random_dense(&mut r, rows, m, None, io(8, false, act, ob), &RQ);
         let acc: Vec<(i32, i32)> = (0..s.geom.distinct_rows())
             .map(|_| {
                 (
@@ -298,15 +205,13 @@ fn requantize_rows_matches_golden() {
             } else {
                 (ob, act == Activation::Signed)
             };
-            stages.push(Stage::Dense(dense(
+            stages.push(Stage::Dense(random_dense(
                 &mut r,
                 1,
                 rows,
                 None,
-                b,
-                sg,
-                Activation::Logits,
-                8,
+                io(b, sg, Activation::Logits, 8),
+                &RQ,
             )));
         }
         // Only the stage's requantization is checked; the second stage just makes the program valid.
