@@ -7,6 +7,9 @@
 //!   Icarus (asynchronous SCK): ID and scratch registers, and small layers end
 //!   to end through SPI, bit-exact against tbn_golden.
 
+mod common;
+
+use common::random_job;
 use rand::{Rng, SeedableRng};
 use rust_hdl::prelude::*;
 use std::collections::HashMap;
@@ -16,8 +19,7 @@ use tbn_hdl::rtlsim::{
 };
 use tbn_hdl::spi::{read_frame, read_frame_words, write_frame, SpiBridge, CMD_READ};
 use tbn_hdl::testbench::{
-    have_tool, job_ops, reference_accumulators, run_spi_icarus, run_spi_steps, BusOp, Job, SpiStep,
-    SpiTiming,
+    have_tool, job_ops, run_spi_icarus, run_spi_steps, BusOp, Job, SpiStep, SpiTiming,
 };
 use tbn_hdl::{core_verilog, spi_top_verilog, Config};
 
@@ -359,66 +361,6 @@ fn spi_top_verilog_id_scratch() {
     assert_eq!(read_frame(0, 0)[0], CMD_READ);
 }
 
-/// A small random layer (as in core_e2e) and its golden accumulators.
-fn random_job(rng: &mut impl Rng, cfg: &Config) -> (Job, Vec<(i32, i32)>) {
-    use tbn_golden::integer::{Activation, DenseStage};
-    use tbn_golden::layout::RowGeometry;
-    use tbn_golden::tile::Tile;
-    loop {
-        let m = rng.gen_range(1..=48usize);
-        let rows = rng.gen_range(1..=12usize);
-        let n = rows * m;
-        let divisors: Vec<usize> = (1..=rows).filter(|p| n % p == 0).collect();
-        let p = divisors[rng.gen_range(0..divisors.len())];
-        let q = n / p;
-        if q > cfg.tile_max || q < m || m > cfg.max_in {
-            continue;
-        }
-        let geom = RowGeometry { rows, m, q, p };
-        let abits = rng.gen_range(1..=8usize);
-        let signed = abits > 1 && rng.gen_bool(0.5);
-        let tile: Vec<bool> = (0..q).map(|_| rng.gen_bool(0.5)).collect();
-        let x: Vec<i32> = (0..m)
-            .map(|_| {
-                if abits == 1 {
-                    rng.gen_range(0..2)
-                } else if signed {
-                    rng.gen_range(-(1 << (abits - 1))..(1 << (abits - 1)))
-                } else {
-                    rng.gen_range(0..(1 << abits))
-                }
-            })
-            .collect();
-        let stage = DenseStage {
-            name: "spi".into(),
-            geom,
-            conv: None,
-            tile: Tile::from_bools(&tile),
-            alpha_q: vec![1; p],
-            mult: vec![1],
-            bias: vec![],
-            shift: 0,
-            in_bits: abits as u8,
-            in_signed: signed,
-            act: Activation::Logits,
-            out_bits: 32,
-            out_scale: 1.0,
-        };
-        let expected = stage.accumulators(&x);
-        let job = Job {
-            m,
-            q,
-            rows: geom.distinct_rows(),
-            abits,
-            signed,
-            tile,
-            x,
-        };
-        assert_eq!(expected, reference_accumulators(&job));
-        return (job, expected);
-    }
-}
-
 fn check_job_values(vals: &[u32], jobs: &[(Job, Vec<(i32, i32)>)], seed: u64) {
     let mut at = 0;
     for (job, acc) in jobs {
@@ -461,7 +403,7 @@ fn spi_top_rust_model_layer_vs_golden() {
     let mut ops = Vec::new();
     let mut jobs = Vec::new();
     for _ in 0..2 {
-        let (job, acc) = random_job(&mut rng, &cfg);
+        let (job, acc) = random_job(&mut rng, &cfg, 48, 12);
         ops.extend(job_ops(&job, cfg.lanes));
         jobs.push((job, acc));
     }
@@ -484,7 +426,7 @@ fn spi_top_verilog_layer_vs_golden() {
         let mut ops = Vec::new();
         let mut jobs = Vec::new();
         for _ in 0..3 {
-            let (job, acc) = random_job(&mut rng, &cfg);
+            let (job, acc) = random_job(&mut rng, &cfg, 48, 12);
             ops.extend(job_ops(&job, cfg.lanes));
             jobs.push((job, acc));
         }

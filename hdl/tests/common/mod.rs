@@ -1,0 +1,80 @@
+//! Random layers for the end-to-end tests of the emitted Verilog
+//! (`core_e2e.rs` over Wishbone, `spi.rs` through the SPI bridge).
+
+// each test file uses a part of this module
+#![allow(dead_code)]
+
+use rand::Rng;
+use tbn_golden::integer::{Activation, DenseStage};
+use tbn_golden::layout::RowGeometry;
+use tbn_golden::tile::Tile;
+use tbn_hdl::testbench::{reference_accumulators, Job};
+use tbn_hdl::Config;
+
+/// A random valid layer with `m <= max_m` and at most `max_rows` rows
+/// (`rows * m = p * q`, `m <= q <= TILE_MAX`, `m <= MAX_IN`) and its golden
+/// accumulators (checked against the testbench's own reference).
+pub fn random_job(
+    rng: &mut impl Rng,
+    cfg: &Config,
+    max_m: usize,
+    max_rows: usize,
+) -> (Job, Vec<(i32, i32)>) {
+    loop {
+        let m = rng.gen_range(1..=max_m);
+        let rows = rng.gen_range(1..=max_rows);
+        let n = rows * m;
+        let divisors: Vec<usize> = (1..=rows).filter(|p| n % p == 0).collect();
+        let p = divisors[rng.gen_range(0..divisors.len())];
+        let q = n / p;
+        if q > cfg.tile_max || q < m || m > cfg.max_in {
+            continue;
+        }
+        let geom = RowGeometry { rows, m, q, p };
+        let abits = rng.gen_range(1..=8usize);
+        let signed = abits > 1 && rng.gen_bool(0.5);
+        let tile: Vec<bool> = (0..q).map(|_| rng.gen_bool(0.5)).collect();
+        let x: Vec<i32> = (0..m)
+            .map(|_| {
+                if abits == 1 {
+                    rng.gen_range(0..2)
+                } else if signed {
+                    rng.gen_range(-(1 << (abits - 1))..(1 << (abits - 1)))
+                } else {
+                    rng.gen_range(0..(1 << abits))
+                }
+            })
+            .collect();
+        let stage = DenseStage {
+            name: "t".into(),
+            geom,
+            conv: None,
+            tile: Tile::from_bools(&tile),
+            alpha_q: vec![1; p],
+            mult: vec![1],
+            bias: vec![],
+            shift: 0,
+            in_bits: abits as u8,
+            in_signed: signed,
+            act: Activation::Logits,
+            out_bits: 32,
+            out_scale: 1.0,
+        };
+        let expected = stage.accumulators(&x);
+        let job = Job {
+            m,
+            q,
+            rows: geom.distinct_rows(),
+            abits,
+            signed,
+            tile,
+            x,
+        };
+        assert_eq!(
+            expected,
+            reference_accumulators(&job),
+            "golden vs reference"
+        );
+        return (job, expected);
+    }
+}
