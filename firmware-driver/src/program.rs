@@ -566,6 +566,15 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// [`ParseError::Invalid`] for `what` of `stage` when `bad` holds.
+fn invalid_if(bad: bool, stage: usize, what: &'static str, value: u64) -> Result<(), ParseError> {
+    if bad {
+        Err(ParseError::Invalid { stage, what, value })
+    } else {
+        Ok(())
+    }
+}
+
 fn limit(stage: usize, what: &'static str, value: usize, lim: usize) -> Result<(), ParseError> {
     if value > lim {
         Err(ParseError::BeyondLimit {
@@ -672,13 +681,12 @@ impl<'a> Program<'a> {
         let mut code = input;
         let mut logits = None;
         for i in 0..stage_count {
-            if logits.is_some() {
-                return Err(ParseError::Invalid {
-                    stage: i,
-                    what: "stage after the logits stage",
-                    value: i as u64,
-                });
-            }
+            invalid_if(
+                logits.is_some(),
+                i,
+                "stage after the logits stage",
+                i as u64,
+            )?;
             let st = parse_stage(&mut r, i, shape, code)?;
             match st {
                 Stage::Dense(d) => {
@@ -810,13 +818,12 @@ fn parse_stage<'a>(
                     value: 0,
                 });
             }
-            if shape.h < kernel || shape.w < kernel {
-                return Err(ParseError::Invalid {
-                    stage: i,
-                    what: "maxpool kernel larger than input",
-                    value: kernel as u64,
-                });
-            }
+            invalid_if(
+                shape.h < kernel || shape.w < kernel,
+                i,
+                "maxpool kernel larger than input",
+                kernel as u64,
+            )?;
             let out_shape = Shape {
                 c: shape.c,
                 h: (shape.h - kernel) / stride + 1,
@@ -863,40 +870,31 @@ fn parse_dense<'a>(
         what: "activation",
         value: act_code as u64,
     })?;
-    if flags & !(FLAG_CONV | FLAG_IN_SIGNED | FLAG_FLOAT) != 0 {
-        return Err(ParseError::Invalid {
-            stage: i,
-            what: "flags",
-            value: flags as u64,
-        });
-    }
+    invalid_if(
+        flags & !(FLAG_CONV | FLAG_IN_SIGNED | FLAG_FLOAT) != 0,
+        i,
+        "flags",
+        flags as u64,
+    )?;
     limit(i, "rows", rows, limits::MAX_ROWS)?;
     limit(i, "m", m, limits::MAX_M)?;
     limit(i, "q", q, limits::MAX_Q)?;
     limit(i, "p", p, limits::MAX_P)?;
     limit(i, "shift", shift as usize, limits::MAX_SHIFT as usize)?;
-    if rows == 0 || m == 0 || p == 0 {
-        return Err(ParseError::Invalid {
-            stage: i,
-            what: "rows, m and p must be positive; rows",
-            value: rows as u64,
-        });
-    }
+    invalid_if(
+        rows == 0 || m == 0 || p == 0,
+        i,
+        "rows, m and p must be positive; rows",
+        rows as u64,
+    )?;
     // N = rows * m = p * q and q >= m (a row touches at most two copies).
-    if (rows as u64) * (m as u64) != (p as u64) * (q as u64) {
-        return Err(ParseError::Invalid {
-            stage: i,
-            what: "q (rows * m != p * q)",
-            value: q as u64,
-        });
-    }
-    if q < m {
-        return Err(ParseError::Invalid {
-            stage: i,
-            what: "q (shorter than a row)",
-            value: q as u64,
-        });
-    }
+    invalid_if(
+        (rows as u64) * (m as u64) != (p as u64) * (q as u64),
+        i,
+        "q (rows * m != p * q)",
+        q as u64,
+    )?;
+    invalid_if(q < m, i, "q (shorter than a row)", q as u64)?;
     let input = ValueCode {
         bits: in_bits,
         signed: flags & FLAG_IN_SIGNED != 0,
@@ -934,20 +932,18 @@ fn parse_dense<'a>(
         }
         _ => {}
     }
-    if n_mult != 1 && n_mult != rows {
-        return Err(ParseError::Invalid {
-            stage: i,
-            what: "multiplier count",
-            value: n_mult as u64,
-        });
-    }
-    if n_bias != 0 && n_bias != rows {
-        return Err(ParseError::Invalid {
-            stage: i,
-            what: "bias count",
-            value: n_bias as u64,
-        });
-    }
+    invalid_if(
+        n_mult != 1 && n_mult != rows,
+        i,
+        "multiplier count",
+        n_mult as u64,
+    )?;
+    invalid_if(
+        n_bias != 0 && n_bias != rows,
+        i,
+        "bias count",
+        n_bias as u64,
+    )?;
     let conv = if flags & FLAG_CONV != 0 {
         let in_c = r.u16()? as usize;
         let in_h = r.u16()? as usize;
@@ -984,13 +980,12 @@ fn parse_dense<'a>(
                     found: expect.numel() as u64,
                 });
             }
-            if cg.in_c * cg.kh * cg.kw != m {
-                return Err(ParseError::Invalid {
-                    stage: i,
-                    what: "m (conv needs in_c * kh * kw)",
-                    value: m as u64,
-                });
-            }
+            invalid_if(
+                cg.in_c * cg.kh * cg.kw != m,
+                i,
+                "m (conv needs in_c * kh * kw)",
+                m as u64,
+            )?;
             let (oh, ow) = cg.out_hw().ok_or(ParseError::Invalid {
                 stage: i,
                 what: "conv kernel/stride",
@@ -1028,20 +1023,18 @@ fn parse_dense<'a>(
     let float = if flags & FLAG_FLOAT != 0 {
         let n_gain = r.u16()? as usize;
         let n_off = r.u16()? as usize;
-        if n_gain != 0 && n_gain != rows {
-            return Err(ParseError::Invalid {
-                stage: i,
-                what: "float gain count",
-                value: n_gain as u64,
-            });
-        }
-        if n_off != 0 && n_off != rows {
-            return Err(ParseError::Invalid {
-                stage: i,
-                what: "float offset count",
-                value: n_off as u64,
-            });
-        }
+        invalid_if(
+            n_gain != 0 && n_gain != rows,
+            i,
+            "float gain count",
+            n_gain as u64,
+        )?;
+        invalid_if(
+            n_off != 0 && n_off != rows,
+            i,
+            "float offset count",
+            n_off as u64,
+        )?;
         let alphas = LeArray {
             bytes: r.take(4 * p)?,
         };
