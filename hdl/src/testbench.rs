@@ -164,20 +164,25 @@ pub fn run_icarus(core_verilog: &str, ops: &[BusOp], dir: &Path) -> Result<Vec<u
     std::fs::write(dir.join("tbn_core.v"), core_verilog)?;
     std::fs::write(dir.join("tbn_tb.v"), testbench_verilog(ops.len()))?;
     let text = icarus(dir, "tbn_tb", &["tbn_tb.v", "tbn_core.v"])?;
+    tb_values(&text, "R ", "bad read value")
+}
+
+/// The values a testbench printed: hex words on lines starting with
+/// `hex_prefix` (`what` names them in the error for an X/Z value), decimal
+/// poll counts (`P `) and interrupt waits (`I `), in order.
+fn tb_values(text: &str, hex_prefix: &str, what: &str) -> Result<Vec<u32>, TbError> {
+    let bad = |line: &str, what: &str| TbError::Tool {
+        tool: "vvp",
+        detail: format!("{what}: {line}"),
+    };
     let mut vals = Vec::new();
     for line in text.lines() {
-        if let Some(v) = line.strip_prefix("R ") {
-            vals.push(
-                u32::from_str_radix(v.trim(), 16).map_err(|_| TbError::Tool {
-                    tool: "vvp",
-                    detail: format!("bad read value (X or Z?): {line}"),
-                })?,
-            );
+        if let Some(v) = line.strip_prefix(hex_prefix) {
+            let w = u32::from_str_radix(v.trim(), 16)
+                .map_err(|_| bad(line, &format!("{what} (X or Z?)")))?;
+            vals.push(w);
         } else if let Some(v) = line.strip_prefix("P ").or_else(|| line.strip_prefix("I ")) {
-            vals.push(v.trim().parse().map_err(|_| TbError::Tool {
-                tool: "vvp",
-                detail: format!("bad value: {line}"),
-            })?);
+            vals.push(v.trim().parse().map_err(|_| bad(line, "bad value"))?);
         }
     }
     Ok(vals)
@@ -421,23 +426,7 @@ pub fn run_spi_steps(
         "tbn_spi_tb",
         &["tbn_spi_tb.v", "tbn_spi_top.v", "tbn_core.v"],
     )?;
-    let mut vals = Vec::new();
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix("B ") {
-            vals.push(
-                u32::from_str_radix(v.trim(), 16).map_err(|_| TbError::Tool {
-                    tool: "vvp",
-                    detail: format!("bad MISO byte (X or Z?): {line}"),
-                })?,
-            );
-        } else if let Some(v) = line.strip_prefix("P ").or_else(|| line.strip_prefix("I ")) {
-            vals.push(v.trim().parse().map_err(|_| TbError::Tool {
-                tool: "vvp",
-                detail: format!("bad value: {line}"),
-            })?);
-        }
-    }
-    Ok(vals)
+    tb_values(&text, "B ", "bad MISO byte")
 }
 
 /// Largest burst (words) that [`spi_steps`] puts into one frame.

@@ -140,6 +140,21 @@ class Task:
         for j in joiners:
             j._wake(self._result)
 
+    def _returned(self, value):
+        """The coroutine returned `value`: the task is done, joiners resume."""
+        self._done = True
+        self._result = value
+        self._finish_joiners()
+
+    def _raised(self, exc):
+        """The coroutine raised `exc`: joiners see it, else the test fails with it."""
+        self._done = True
+        self._exc = exc
+        if self._joiners:
+            self._finish_joiners()
+        else:
+            self._sched._fail(exc)
+
     def __await__(self):
         if not self._done:
             yield Join(self)
@@ -458,17 +473,10 @@ class Scheduler:
                 else:
                     trig = task._coro.send(value)
             except StopIteration as e:
-                task._done = True
-                task._result = e.value
-                task._finish_joiners()
+                task._returned(e.value)
                 continue
             except BaseException as e:  # noqa: BLE001 - reported as the test's failure
-                task._done = True
-                task._exc = e
-                if task._joiners:
-                    task._finish_joiners()
-                else:
-                    self._fail(e)
+                task._raised(e)
                 continue
             try:
                 register(trig, task)
@@ -590,17 +598,10 @@ class Scheduler:
                 try:
                     trig = w._coro.send(t)
                 except StopIteration as e:
-                    w._done = True
-                    w._result = e.value
-                    w._finish_joiners()
+                    w._returned(e.value)
                     continue
                 except BaseException as e:  # noqa: BLE001 - reported as the test's failure
-                    w._done = True
-                    w._exc = e
-                    if w._joiners:
-                        w._finish_joiners()
-                    else:
-                        self._fail(e)
+                    w._raised(e)
                     continue
                 if type(trig) is RisingEdge and trig.index == cidx and trig.dut is native:
                     newrise.append((w, trig))
