@@ -67,8 +67,6 @@ pub struct Sequencer<const N: usize> {
     draining: DFF<Bit>,
     done_q: DFF<Bit>,
     p_m: DFF<Bits<N>>,
-    p_q: DFF<Bits<N>>,
-    p_abits: DFF<Bits<4>>,
     p_signed: DFF<Bit>,
     row_q: DFF<Bits<14>>,
     plane_q: DFF<Bits<4>>,
@@ -206,8 +204,6 @@ impl<const N: usize> Sequencer<N> {
             draining: Default::default(),
             done_q: Default::default(),
             p_m: Default::default(),
-            p_q: Default::default(),
-            p_abits: Default::default(),
             p_signed: Default::default(),
             row_q: Default::default(),
             plane_q: Default::default(),
@@ -289,8 +285,6 @@ impl<const N: usize> Logic for Sequencer<N> {
             draining,
             done_q,
             p_m,
-            p_q,
-            p_abits,
             p_signed,
             row_q,
             plane_q,
@@ -538,8 +532,6 @@ impl<const N: usize> Logic for Sequencer<N> {
         if self.start.val() {
             self.running.d.next = true;
             self.p_m.d.next = self.jm.val();
-            self.p_q.d.next = self.jq.val();
-            self.p_abits.d.next = self.job_abits.val();
             self.p_signed.d.next = self.job_signed.val();
             self.row_q.d.next = 0.into();
             self.plane_q.d.next = 0.into();
