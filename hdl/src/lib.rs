@@ -5,11 +5,14 @@
 //! sections 2 and 3) from a tile held in block RAM. The programming model and
 //! register map live in `tbn_driver::regmap`; see docs/hdl.md for the design.
 
+pub mod actwrite;
 pub mod control;
 pub mod core;
 pub mod engine;
 pub mod mem;
 pub mod regdoc;
+pub mod requant;
+pub mod rowwalk;
 pub mod rtlsim;
 pub mod seq;
 pub mod spi;

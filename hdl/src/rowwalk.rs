@@ -1,0 +1,184 @@
+//! Row walker of the requantization phase: after a layer's distinct rows are
+//! computed, every output row `r < ROWS` is requantized from distinct row
+//! `j = r mod P` with the alpha code of its copy `c_r` (and of `c_r + 1`
+//! when it straddles). The walker emits one row per cycle with `j`, `c_r`
+//! and the straddle flag, without division (docs/model-image.md section
+//! 2.2): an offset register `o` advances by `m` and wraps at `q` (one
+//! comparison with the descriptor's `q - m`: `o + m >= q` iff
+//! `o >= q - m`; the row straddles iff `o > q - m`), `j` wraps at `P`, and a
+//! down-counter of the rows left marks the last row.
+//!
+//! `N` is the width of the offset arithmetic (the sequencer's
+//! [`crate::seq::seq_width`]): offsets are below `q <= TILE_MAX`.
+
+use rust_hdl::prelude::*;
+
+/// The walker.
+#[derive(LogicBlock)]
+pub struct RowWalker<const N: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Start (the descriptor inputs are sampled in this cycle).
+    pub start: Signal<In, Bit>,
+    /// Synchronous abort.
+    pub abort: Signal<In, Bit>,
+    /// Row length m.
+    pub d_m: Signal<In, Bits<N>>,
+    /// q - m.
+    pub d_qmm: Signal<In, Bits<N>>,
+    /// Rows (>= 1).
+    pub d_rows: Signal<In, Bits<16>>,
+    /// Period P (>= 1).
+    pub d_period: Signal<In, Bits<N>>,
+    /// Row valid.
+    pub valid: Signal<Out, Bit>,
+    /// Row index r.
+    pub row: Signal<Out, Bits<16>>,
+    /// Distinct row j = r mod P.
+    pub distinct: Signal<Out, Bits<16>>,
+    /// Copy c_r.
+    pub copy: Signal<Out, Bits<16>>,
+    /// The row straddles copies c_r and c_r + 1.
+    pub straddle: Signal<Out, Bit>,
+    /// Last row.
+    pub last: Signal<Out, Bit>,
+    /// Walking (rows left to emit).
+    pub busy: Signal<Out, Bit>,
+    running: DFF<Bit>,
+    r: DFF<Bits<16>>,
+    j: DFF<Bits<16>>,
+    c: DFF<Bits<16>>,
+    o: DFF<Bits<N>>,
+    left: DFF<Bits<16>>,
+    p_m: DFF<Bits<N>>,
+    p_qmm: DFF<Bits<N>>,
+    p_pm1: DFF<Bits<N>>,
+    o_valid: DFF<Bit>,
+    o_row: DFF<Bits<16>>,
+    o_j: DFF<Bits<16>>,
+    o_c: DFF<Bits<16>>,
+    o_strad: DFF<Bit>,
+    o_last: DFF<Bit>,
+    sub: Signal<Local, Bits<N>>,
+    add: Signal<Local, Bits<N>>,
+    ge: Signal<Local, Bit>,
+    j_wrap: Signal<Local, Bit>,
+    c_sign: Constant<Bits<N>>,
+}
+
+impl<const N: usize> Default for RowWalker<N> {
+    fn default() -> Self {
+        RowWalker {
+            clk: Default::default(),
+            start: Default::default(),
+            abort: Default::default(),
+            d_m: Default::default(),
+            d_qmm: Default::default(),
+            d_rows: Default::default(),
+            d_period: Default::default(),
+            valid: Default::default(),
+            row: Default::default(),
+            distinct: Default::default(),
+            copy: Default::default(),
+            straddle: Default::default(),
+            last: Default::default(),
+            busy: Default::default(),
+            running: Default::default(),
+            r: Default::default(),
+            j: Default::default(),
+            c: Default::default(),
+            o: Default::default(),
+            left: Default::default(),
+            p_m: Default::default(),
+            p_qmm: Default::default(),
+            p_pm1: Default::default(),
+            o_valid: Default::default(),
+            o_row: Default::default(),
+            o_j: Default::default(),
+            o_c: Default::default(),
+            o_strad: Default::default(),
+            o_last: Default::default(),
+            sub: Default::default(),
+            add: Default::default(),
+            ge: Default::default(),
+            j_wrap: Default::default(),
+            c_sign: Constant::new((1u64 << (N - 1)).to_bits()),
+        }
+    }
+}
+
+impl<const N: usize> Logic for RowWalker<N> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clk, running, r, j, c, o, left, p_m, p_qmm, p_pm1, o_valid, o_row, o_j, o_c,
+            o_strad, o_last
+        );
+        // o + m >= q iff o >= q - m (o, m, q below 2^(N-2): the sign of the
+        // difference decides); both candidates computed in parallel
+        self.sub.next = self.o.q.val() - self.p_qmm.q.val();
+        self.add.next = self.o.q.val() + self.p_m.q.val();
+        self.ge.next = (self.sub.val() & self.c_sign.val()) == 0;
+        self.j_wrap.next = bit_cast::<N, 16>(self.j.q.val()) == self.p_pm1.q.val();
+        self.o_valid.d.next = false;
+        if self.running.q.val() {
+            // outputs of row r
+            self.o_valid.d.next = true;
+            self.o_row.d.next = self.r.q.val();
+            self.o_j.d.next = self.j.q.val();
+            self.o_c.d.next = self.c.q.val();
+            self.o_strad.d.next = self.ge.val() & (self.sub.val() != 0);
+            self.o_last.d.next = self.left.q.val() == 0;
+            // advance to row r + 1
+            self.r.d.next = self.r.q.val() + 1;
+            self.left.d.next = self.left.q.val() - 1;
+            if self.j_wrap.val() {
+                self.j.d.next = 0.into();
+            } else {
+                self.j.d.next = self.j.q.val() + 1;
+            }
+            if self.ge.val() {
+                self.o.d.next = self.sub.val();
+                self.c.d.next = self.c.q.val() + 1;
+            } else {
+                self.o.d.next = self.add.val();
+            }
+            if self.left.q.val() == 0 {
+                self.running.d.next = false;
+            }
+        }
+        if self.start.val() {
+            self.running.d.next = true;
+            self.r.d.next = 0.into();
+            self.j.d.next = 0.into();
+            self.c.d.next = 0.into();
+            self.o.d.next = 0.into();
+            self.left.d.next = self.d_rows.val() - 1;
+            self.p_m.d.next = self.d_m.val();
+            self.p_qmm.d.next = self.d_qmm.val();
+            self.p_pm1.d.next = self.d_period.val() - 1;
+        }
+        if self.abort.val() {
+            self.running.d.next = false;
+            self.o_valid.d.next = false;
+        }
+        self.valid.next = self.o_valid.q.val();
+        self.row.next = self.o_row.q.val();
+        self.distinct.next = self.o_j.q.val();
+        self.copy.next = self.o_c.q.val();
+        self.straddle.next = self.o_strad.q.val();
+        self.last.next = self.o_last.q.val();
+        self.busy.next = self.running.q.val() | self.o_valid.q.val();
+    }
+}
+
+crate::lockstep_block!(
+    RowWalker<18>,
+    inputs [start, abort, d_m, d_qmm, d_rows, d_period],
+    outputs [valid, row, distinct, copy, straddle, last, busy]
+);
+crate::lockstep_block!(
+    RowWalker<24>,
+    inputs [start, abort, d_m, d_qmm, d_rows, d_period],
+    outputs [valid, row, distinct, copy, straddle, last, busy]
+);
