@@ -35,8 +35,11 @@
 //! them to SB_MAC16.
 //!
 //! Pipeline ([`REQUANT_LATENCY`] clock edges from the input cycle to the
-//! output cycle): input registers; `alpha * dot` (two products); their sum;
-//! `acc * M`; `+ B'`; window shift and saturation flags; clamp.
+//! output cycle): input registers; `alpha * dot` (two products, in the
+//! SB_MAC16 output registers), the products again (their partial products
+//! added); their sum; the sum again (in the SB_MAC16 input registers);
+//! `acc * M`, registered twice likewise; `+ B'` in two halves (two cycles); window shift and saturation flags; comparisons of the
+//! window with the bounds; selection of the output.
 
 use crate::util::*;
 use rust_hdl::prelude::*;
@@ -44,7 +47,13 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 /// Edges from the cycle an input row is presented to the cycle its output is valid.
-pub const REQUANT_LATENCY: usize = 7;
+pub const REQUANT_LATENCY: usize = 13;
+
+/// Cycles after a row's other inputs at which its bias `in_bias` is
+/// presented (the bias joins the pipeline where it is added: a 6-stage
+/// delay line of `V`-bit registers saved; the caller delays the record
+/// address instead).
+pub const REQUANT_BIAS_DELAY: usize = 6;
 
 /// Activation kind codes of the `kind` input.
 pub mod kind {
@@ -141,11 +150,26 @@ pub fn requant_row(
     (y, v as i64)
 }
 
+/// The registered stage constants (the clamp bounds power up at 0, as the
+/// Verilog's registers).
 #[derive(Clone, Copy, Debug, Default)]
 struct Consts {
     shift: u8,
     kind: u8,
-    bits: u8,
+    lo: i64,
+    hi: i64,
+}
+
+/// Stage-5 state of a row: `v`, the window of `v >> S` and the flags.
+#[derive(Clone, Copy, Debug, Default)]
+struct Win {
+    valid: bool,
+    tag: u16,
+    v: i64,
+    fit: bool,
+    t: i64,
+    pos: bool,
+    neg: bool,
 }
 
 /// Cycle-exact model of the pipeline.
@@ -154,10 +178,14 @@ pub struct RequantModel {
     dot_bits: usize,
     v_bits: usize,
     k: Consts,
-    /// Rows in flight: (input, value of the row) per stage before the last two.
-    early: VecDeque<RequantIn>,
-    /// Stage 5 (window and flags): the row and the constants it used there.
-    s5: (RequantIn, u8),
+    /// Rows in the stages before stage 5, with the shift and the mask flags
+    /// (bits above the window all zero / all one) registered when each
+    /// entered stage 4b.
+    early: VecDeque<(RequantIn, u8, bool, bool)>,
+    /// Stage 5: window and flags.
+    s5: Win,
+    /// Stage 6: the window's comparisons with the bounds.
+    s6: (Win, bool, bool),
     out: RequantOut,
 }
 
@@ -168,40 +196,83 @@ impl RequantModel {
             dot_bits,
             v_bits,
             k: Consts::default(),
-            early: (0..REQUANT_LATENCY - 2)
-                .map(|_| RequantIn::default())
+            early: (0..REQUANT_LATENCY - 3)
+                .map(|_| (RequantIn::default(), 0, false, false))
                 .collect(),
-            s5: (RequantIn::default(), 0),
+            s5: Win::default(),
+            s6: (Win::default(), false, false),
             out: RequantOut::default(),
         }
     }
 
     /// One rising edge with the inputs of this cycle.
     pub fn step(&mut self, inp: RequantIn, shift: u8, kind_code: u8, out_bits: u8) {
-        // output stage: kind and bounds registered one edge before (as the
-        // Verilog's k_* registers); the shift was used in stage 5
-        let (row, s5_shift) = self.s5;
-        let (y, v) = requant_row(
-            self.dot_bits,
-            self.v_bits,
-            &row,
-            s5_shift,
-            self.k.kind,
-            self.k.bits,
-        );
-        self.out = RequantOut {
-            valid: row.valid,
-            tag: row.tag,
-            y,
-            v,
+        // every stage uses the constants registered at the previous edge
+        // (the Verilog's k_* registers)
+        let (lo, hi) = (self.k.lo, self.k.hi);
+        let (w, gt, lt) = self.s6;
+        let y = if !w.fit {
+            if w.neg {
+                lo
+            } else {
+                hi
+            }
+        } else if gt {
+            hi
+        } else if lt {
+            lo
+        } else {
+            w.t
         };
-        let r4 = self.early.pop_back().unwrap_or_default();
-        self.s5 = (r4, self.k.shift);
-        self.early.push_front(inp);
+        self.out = RequantOut {
+            valid: w.valid,
+            tag: w.tag,
+            y: match self.k.kind {
+                kind::SIGN => u8::from(w.pos),
+                kind::LOGITS => 0,
+                _ => y as u8,
+            },
+            v: w.v,
+        };
+        self.s6 = (self.s5, self.s5.t > hi, self.s5.t < lo);
+        // stage 5 completes the window with the low shift bits of now; the
+        // row's high shift bits and the mask flags were taken when it
+        // entered stage 4b (registers that power up at 0)
+        let (r4, hs, hz, ho) = self.early.pop_back().unwrap_or_default();
+        let (_, v) = requant_row(self.dot_bits, self.v_bits, &r4, 0, kind::LOGITS, 0);
+        if let Some(b) = self.early.back_mut() {
+            let (_, vb) = requant_row(self.dot_bits, self.v_bits, &b.0, 0, kind::LOGITS, 0);
+            let above = i128::from(vb) >> (u32::from(self.k.shift) + WIN as u32);
+            let empty = usize::from(self.k.shift) + WIN >= self.v_bits;
+            *b = (b.0, self.k.shift, empty || above == 0, empty || above == -1);
+        }
+        let wv = (v >> (hs & 0x38)) >> (self.k.shift & 7);
+        let t = (wv << 54) >> 54;
+        self.s5 = Win {
+            valid: r4.valid,
+            tag: r4.tag,
+            v,
+            fit: if (t >> 9) & 1 == 1 { ho } else { hz },
+            t,
+            pos: v > 0,
+            neg: v < 0,
+        };
+        self.early.push_front((inp, 0, false, false));
+        // the bias of this cycle belongs to the row entering stage 3b
+        self.early[REQUANT_BIAS_DELAY].0.bias = inp.bias;
+        let (lo, hi) = clamp_bounds(
+            if kind_code & 3 == kind::SIGNED {
+                kind::SIGNED
+            } else {
+                kind::RELU
+            },
+            out_bits & 15,
+        );
         self.k = Consts {
             shift: shift & 63,
             kind: kind_code & 3,
-            bits: out_bits & 15,
+            lo,
+            hi,
         };
     }
 
@@ -230,7 +301,7 @@ pub struct Requant {
     pub in_alpha_b: Signal<In, Bits<16>>,
     /// Multiplier M (signed).
     pub in_mult: Signal<In, Bits<16>>,
-    /// Bias B (signed).
+    /// Bias B' (signed), presented [`REQUANT_BIAS_DELAY`] cycles after the row.
     pub in_bias: Signal<In, Bits<64>>,
     /// Shift S of the stage (held while rows are in flight).
     pub shift: Signal<In, Bits<6>>,
@@ -381,49 +452,85 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
         v,
         "// input registers\n\
          reg s0_v; reg [15:0] s0_tag; reg signed [{dm}:0] s0_da; reg signed [{dm}:0] s0_db;\n\
-         reg signed [15:0] s0_aa; reg signed [15:0] s0_ab; reg signed [15:0] s0_m; reg signed [{bm}:0] s0_b;\n\
+         reg signed [15:0] s0_aa; reg signed [15:0] s0_ab; reg signed [15:0] s0_m; \n\
          always @(posedge clk) begin\n  s0_v <= in_valid; s0_tag <= in_tag; s0_da <= in_dot_a[{dm}:0]; s0_db <= in_dot_b[{dm}:0];\n\
-         \x20 s0_aa <= {{1'b0, in_alpha_a[14:0]}}; s0_ab <= {{1'b0, in_alpha_b[14:0]}}; s0_m <= in_mult; s0_b <= in_bias[{bm}:0];\nend",
+         \x20 s0_aa <= {{1'b0, in_alpha_a[14:0]}}; s0_ab <= {{1'b0, in_alpha_b[14:0]}}; s0_m <= in_mult;\nend",
         dm = dw - 1,
-        bm = bw - 1
     );
     let _ = writeln!(
         v,
         "// alpha * dot (signed operands: exact in {pw} bits)\n\
-         reg s1_v; reg [15:0] s1_tag; reg signed [{pm}:0] s1_pa; reg signed [{pm}:0] s1_pb; reg signed [15:0] s1_m; reg signed [{bm}:0] s1_b;\n\
-         always @(posedge clk) begin\n  s1_v <= s0_v; s1_tag <= s0_tag; s1_pa <= s0_da * s0_aa; s1_pb <= s0_db * s0_ab; s1_m <= s0_m; s1_b <= s0_b;\nend",
+         reg s1_v; reg [15:0] s1_tag; reg signed [{pm}:0] s1_pa; reg signed [{pm}:0] s1_pb; reg signed [15:0] s1_m;\n\
+         always @(posedge clk) begin\n  s1_v <= s0_v; s1_tag <= s0_tag; s1_pa <= s0_da * s0_aa; s1_pb <= s0_db * s0_ab; s1_m <= s0_m;\nend",
         pm = pw - 1,
-        bm = bw - 1
+    );
+    let _ = writeln!(
+        v,
+        "// the products registered again (the SB_MAC16 output registers take the\n\
+         // first stage; the partial products of a wide multiply are added after them)\n\
+         reg s1b_v; reg [15:0] s1b_tag; reg signed [{pm}:0] s1b_pa; reg signed [{pm}:0] s1b_pb; reg signed [15:0] s1b_m;\n\
+         always @(posedge clk) begin\n  s1b_v <= s1_v; s1b_tag <= s1_tag; s1b_pa <= s1_pa; s1b_pb <= s1_pb; s1b_m <= s1_m;\nend",
+        pm = pw - 1,
     );
     let _ = writeln!(
         v,
         "// acc = alpha_a dot_a + alpha_b dot_b\n\
-         reg s2_v; reg [15:0] s2_tag; reg signed [{am}:0] s2_acc; reg signed [15:0] s2_m; reg signed [{bm}:0] s2_b;\n\
-         always @(posedge clk) begin\n  s2_v <= s1_v; s2_tag <= s1_tag; s2_acc <= s1_pa + s1_pb; s2_m <= s1_m; s2_b <= s1_b;\nend",
+         reg s2_v; reg [15:0] s2_tag; reg signed [{am}:0] s2_acc; reg signed [15:0] s2_m;\n\
+         always @(posedge clk) begin\n  s2_v <= s1b_v; s2_tag <= s1b_tag; s2_acc <= s1b_pa + s1b_pb; s2_m <= s1b_m;\nend",
         am = aw - 1,
-        bm = bw - 1
     );
     let _ = writeln!(
         v,
-        "// acc * M (modulo 2^{rw})\n\
-         reg s3_v; reg [15:0] s3_tag; reg signed [{rm}:0] s3_prod; reg signed [{bm}:0] s3_b;\n\
-         always @(posedge clk) begin\n  s3_v <= s2_v; s3_tag <= s2_tag; s3_prod <= s2_acc * s2_m; s3_b <= s2_b;\nend",
+        "// acc * M (modulo 2^{rw}); its operands registered once more (the SB_MAC16\n\
+         // input registers take that stage: the sum stays out of the DSP's setup time)\n\
+         reg s3_v; reg [15:0] s3_tag; reg signed [{rm}:0] s3_prod;\n\
+         reg s2b_v; reg [15:0] s2b_tag; reg signed [{am}:0] s2b_acc; reg signed [15:0] s2b_m;\n\
+         always @(posedge clk) begin\n  s2b_v <= s2_v; s2b_tag <= s2_tag; s2b_acc <= s2_acc; s2b_m <= s2_m;\nend\n\
+         always @(posedge clk) begin\n  s3_v <= s2b_v; s3_tag <= s2b_tag; s3_prod <= s2b_acc * s2b_m;\nend",
+        am = aw - 1,
         rm = rw - 1,
-        bm = bw - 1
     );
     let _ = writeln!(
         v,
         "// v = acc M + B' (modulo 2^{vw})\n\
+         reg s3b_v; reg [15:0] s3b_tag; reg signed [{rm}:0] s3b_prod; reg signed [{bm}:0] s3b_b;\n\
+         always @(posedge clk) begin\n  s3b_v <= s3_v; s3b_tag <= s3_tag; s3b_prod <= s3_prod; s3b_b <= in_bias[{bm}:0];\nend\n\
+         // in two halves over two cycles (a {vw}-bit carry chain is too slow on iCE40)\n\
+         wire signed [{vm}:0] prod_ext = s3b_prod;\n\
+         reg s4a_v; reg [15:0] s4a_tag; reg [{h}:0] s4a_lo; reg [{hm}:0] s4a_ph; reg [{hm}:0] s4a_bh;\n\
+         always @(posedge clk) begin\n  s4a_v <= s3b_v; s4a_tag <= s3b_tag;\n\
+         \x20 s4a_lo <= {{1'b0, prod_ext[{lm}:0]}} + {{1'b0, s3b_b[{lm}:0]}};\n\
+         \x20 s4a_ph <= prod_ext[{vm}:{h}]; s4a_bh <= s3b_b[{vm}:{h}];\nend\n\
          reg s4_v; reg [15:0] s4_tag; reg signed [{vm}:0] s4_val;\n\
-         always @(posedge clk) begin\n  s4_v <= s3_v; s4_tag <= s3_tag; s4_val <= s3_prod + s3_b;\nend",
-        vm = vw - 1
+         always @(posedge clk) begin\n  s4_v <= s4a_v; s4_tag <= s4a_tag;\n\
+         \x20 s4_val <= {{s4a_ph + s4a_bh + {{{hm}'d0, s4a_lo[{h}]}}, s4a_lo[{lm}:0]}};\nend",
+        vm = vw - 1,
+        rm = rw - 1,
+        bm = bw - 1,
+        h = vw / 2,
+        lm = vw / 2 - 1,
+        hm = vw - vw / 2 - 1
     );
     // window of v >> S: log shifter, largest shift first; the stage
-    // shifting by 2^b outputs WIN + 2^b - 1 bits and reads WIN + 2^(b+1) - 1
+    // shifting by 2^b outputs WIN + 2^b - 1 bits and reads WIN + 2^(b+1) - 1.
+    // The shifts by 32, 16 and 8 (and the mask reductions) are registered
+    // in stage 4b, those by 4, 2 and 1 in stage 5.
     v += "// window of v >>> S\n";
     let mut prev = "s4_val".to_string();
     let mut prev_w = vw;
     for b in (0..6).rev() {
+        if b == 2 {
+            let _ = writeln!(
+                v,
+                "wire hi_zero = ~|(s4_val & k_mask);\nwire hi_ones = ~|(~s4_val & k_mask);\n\
+                 reg s4b_v; reg [15:0] s4b_tag; reg signed [{vm}:0] s4b_val; reg [{pm}:0] s4b_w; reg s4b_hz; reg s4b_ho; reg s4b_pos;\n\
+                 always @(posedge clk) begin\n  s4b_v <= s4_v; s4b_tag <= s4_tag; s4b_val <= s4_val; s4b_w <= {prev};\n\
+                 \x20 s4b_hz <= hi_zero; s4b_ho <= hi_ones;\n  s4b_pos <= ~s4_val[{vm}] & (|s4_val);\nend",
+                vm = vw - 1,
+                pm = prev_w - 1
+            );
+            prev = "s4b_w".to_string();
+        }
         let sh = 1usize << b;
         let need = WIN + 2 * sh - 1;
         let out_w = WIN + sh - 1;
@@ -448,35 +555,39 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
     debug_assert_eq!(prev_w, WIN);
     let _ = writeln!(
         v,
-        "wire hi_zero = ~|(s4_val & k_mask);\nwire hi_ones = ~|(~s4_val & k_mask);\n\
-         reg s5_v; reg [15:0] s5_tag; reg signed [{vm}:0] s5_val; reg [{wm}:0] s5_w; reg s5_fit; reg s5_pos;\n\
-         always @(posedge clk) begin\n  s5_v <= s4_v; s5_tag <= s4_tag; s5_val <= s4_val; s5_w <= sh0;\n\
-         \x20 s5_fit <= sh0[{wm}] ? hi_ones : hi_zero;\n  s5_pos <= ~s4_val[{vm}] & (|s4_val);\nend",
+        "reg s5_v; reg [15:0] s5_tag; reg signed [{vm}:0] s5_val; reg [{wm}:0] s5_w; reg s5_hz; reg s5_ho; reg s5_pos;\n\
+         always @(posedge clk) begin\n  s5_v <= s4b_v; s5_tag <= s4b_tag; s5_val <= s4b_val; s5_w <= sh0;\n\
+         \x20 s5_hz <= s4b_hz; s5_ho <= s4b_ho; s5_pos <= s4b_pos;\nend",
         vm = vw - 1,
         wm = WIN - 1
     );
     let _ = writeln!(
         v,
-        "// clamp: the window when v >> S fits in {WIN} bits, else saturate by the sign\n\
+        "// comparisons of the window with the bounds\n\
          wire signed [11:0] t_val = $signed({{{{2{{s5_w[{wm}]}}}}, s5_w}});\n\
+         reg s6_v; reg [15:0] s6_tag; reg signed [{vm}:0] s6_val; reg signed [11:0] s6_t; reg s6_fit; reg s6_pos; reg s6_gt; reg s6_lt;\n\
+         always @(posedge clk) begin\n  s6_v <= s5_v; s6_tag <= s5_tag; s6_val <= s5_val; s6_t <= t_val; s6_pos <= s5_pos;\n\
+         \x20 s6_fit <= s5_w[{wm}] ? s5_ho : s5_hz;\n\
+         \x20 s6_gt <= t_val > k_hi; s6_lt <= t_val < k_lo;\nend\n\
+         // clamp: the window when v >> S fits in {WIN} bits, else saturate by the sign\n\
          reg signed [11:0] y_val;\n\
          always @(*) begin\n\
-         \x20 if (!s5_fit) y_val = s5_val[{vm}] ? k_lo : k_hi;\n\
-         \x20 else if (t_val > k_hi) y_val = k_hi;\n\
-         \x20 else if (t_val < k_lo) y_val = k_lo;\n\
-         \x20 else y_val = t_val;\n\
+         \x20 if (!s6_fit) y_val = s6_val[{vm}] ? k_lo : k_hi;\n\
+         \x20 else if (s6_gt) y_val = k_hi;\n\
+         \x20 else if (s6_lt) y_val = k_lo;\n\
+         \x20 else y_val = s6_t;\n\
          end\n\
          reg o_v; reg [15:0] o_tag; reg [7:0] o_y; reg [63:0] o_val;\n\
-         always @(posedge clk) begin\n  o_v <= s5_v; o_tag <= s5_tag;\n\
-         \x20 o_y <= (k_kind == 2'd2) ? {{7'd0, s5_pos}} : ((k_kind == 2'd3) ? 8'd0 : y_val[7:0]);\n\
+         always @(posedge clk) begin\n  o_v <= s6_v; o_tag <= s6_tag;\n\
+         \x20 o_y <= (k_kind == 2'd2) ? {{7'd0, s6_pos}} : ((k_kind == 2'd3) ? 8'd0 : y_val[7:0]);\n\
          \x20 o_val <= {sext};\nend\n\
          always @(*) begin\n  out_valid = o_v; out_tag = o_tag; out_y = o_y; out_v = o_val;\nend",
         wm = WIN - 1,
         vm = vw - 1,
         sext = if vw >= 64 {
-            "s5_val[63:0]".to_string()
+            "s6_val[63:0]".to_string()
         } else {
-            format!("{{{{{}{{s5_val[{}]}}}}, s5_val}}", 64 - vw, vw - 1)
+            format!("{{{{{}{{s6_val[{}]}}}}, s6_val}}", 64 - vw, vw - 1)
         }
     );
     // power-up state 0 (as the model)

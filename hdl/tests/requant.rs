@@ -12,7 +12,9 @@ use rand_chacha::ChaCha8Rng;
 use tbn_golden::integer::{Activation, DenseStage};
 use tbn_golden::layout::RowGeometry;
 use tbn_golden::tile::Tile;
-use tbn_hdl::requant::{kind, requant_row, Requant, RequantIn, REQUANT_LATENCY};
+use tbn_hdl::requant::{
+    kind, requant_row, Requant, RequantIn, REQUANT_BIAS_DELAY, REQUANT_LATENCY,
+};
 use tbn_hdl::rtlsim::{block_verilog, lockstep};
 use tbn_hdl::testbench::have_tool;
 
@@ -262,6 +264,15 @@ fn check_verilog(dot_bits: usize, v_bits: usize, batches: &[Batch]) {
         for _ in 0..REQUANT_LATENCY {
             stim.push(input_vec(&idle, b.shift, b.kind, b.bits));
         }
+    }
+    // each row's bias is presented REQUANT_BIAS_DELAY cycles after the row
+    let biases: Vec<u128> = stim.iter().map(|s| s[7]).collect();
+    for (i, s) in stim.iter_mut().enumerate() {
+        s[7] = if i >= REQUANT_BIAS_DELAY {
+            biases[i - REQUANT_BIAS_DELAY]
+        } else {
+            0
+        };
     }
     let mut block = Requant::new(dot_bits, v_bits);
     let v = block_verilog(&mut block);
