@@ -48,7 +48,7 @@ pub struct WriterIn {
     pub count: u8,
     /// Value(s): low byte = lane `n`, high byte = lane `n + 1`.
     pub y: u16,
-    /// The values presented are the stage's last.
+    /// The values presented are the stage's last (never with packer words).
     pub last: bool,
     /// A bus word of input bytes (packer path).
     pub pk_we: bool,
@@ -119,11 +119,8 @@ impl WriterModel {
         } else {
             (i.count.min(2), i.y)
         };
-        let last = if self.pk_second {
-            false
-        } else {
-            i.last && !i.pk_we
-        };
+        // (`last` is never raised with packer words: not gated by them)
+        let last = i.last;
         // writes of the buffered group; a completed group waits for the
         // previous burst (only a stage's partial last group can complete
         // that early: no values follow it)
@@ -308,15 +305,19 @@ pub fn act_writer_verilog() -> String {
 reg pk_second; reg [15:0] pk_hold; reg range_q;
 wire [1:0] cnt = pk_second ? 2'd2 : (pk_we ? 2'd2 : ((in_count > 2'd2) ? 2'd2 : in_count));
 wire [15:0] yv = pk_second ? pk_hold : (pk_we ? pk_data[15:0] : in_y);
-wire lastv = ~pk_second & ~pk_we & in_last;
+wire lastv = in_last;
 reg [4:0] n; reg [10:0] grp; reg copy_q; reg [10:0] copy_grp;
 wire [7:0] pkb0 = pk_data[7:0]; wire [7:0] pkb1 = pk_data[15:8]; wire [7:0] pkb2 = pk_data[23:16]; wire [7:0] pkb3 = pk_data[31:24];
 reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg [3:0] planes_q;
 reg [31:0] c0; reg [31:0] c1; reg [31:0] c2; reg [31:0] c3; reg [31:0] c4; reg [31:0] c5; reg [31:0] c6; reg [31:0] c7;
 reg [31:0] b0; reg [31:0] b1; reg [31:0] b2; reg [31:0] b3; reg [31:0] b4; reg [31:0] b5; reg [31:0] b6; reg [31:0] b7;
-wire [5:0] n_end = {1'b0, n} + {4'd0, cnt} - 6'd1;
-wire complete = ((cnt != 2'd0) & (n_end[5] | (n_end[4:0] == 5'd31) | lastv))
-  | ((cnt == 2'd0) & lastv & (n != 5'd0));
+// the group completes when lane 31 is written (n = 31, or n = 30 with two
+// values) or with the stage's last values (no adder on this path)
+// (flags of n registered with it: n >= 30, n = 31, n != 0)
+reg n_ge30; reg n_31; reg n_nz;
+wire n_top = n_ge30 & ((cnt == 2'd2) | n_31);
+wire complete = ((cnt != 2'd0) & n_top) | (lastv & ((cnt != 2'd0) | n_nz));
+wire [4:0] n_next = n + {3'd0, cnt};
 wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q);
 // lane enables: lane i takes the value of its parity half
 ";
@@ -351,7 +352,12 @@ wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q
     writing <= 1'b1; wr_plane <= 3'd0; wr_word <= copy_grp;
   end
   planes_q <= planes;
-  if (complete) n <= 5'd0; else if (cnt != 2'd0) n <= n_end[4:0] + 5'd1;
+  if (complete) begin
+    n <= 5'd0; n_ge30 <= 1'b0; n_31 <= 1'b0; n_nz <= 1'b0;
+  end else begin
+    // (n + 0 when no value: no enable on this path)
+    n <= n_next; n_ge30 <= n_next[4:1] == 4'b1111; n_31 <= n_next == 5'd31; n_nz <= n_next != 5'd0;
+  end
   copy_q <= complete | (copy_q & writing);
   if (complete) begin copy_grp <= grp; grp <= grp + 11'd1; end
 ";
@@ -366,7 +372,7 @@ wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q
     v += "\
   pk_second <= pk_we & ~pk_second;
   pk_hold <= pk_data[31:16];
-  if (clear) begin n <= 5'd0; grp <= 11'd0; copy_q <= 1'b0; writing <= 1'b0; pk_second <= 1'b0; end
+  if (clear) begin n <= 5'd0; n_ge30 <= 1'b0; n_31 <= 1'b0; n_nz <= 1'b0; grp <= 11'd0; copy_q <= 1'b0; writing <= 1'b0; pk_second <= 1'b0; end
 end
 reg [31:0] wsel;
 always @(*) begin

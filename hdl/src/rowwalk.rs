@@ -8,6 +8,8 @@
 //! `o >= q - m`; the row straddles iff `o > q - m`), `j` wraps at `P`, and a
 //! down-counter of the rows left marks the last row.
 //!
+//! Rows come one per cycle from the third cycle after START (START loads
+//! the descriptor; a priming cycle advances from a virtual row -1).
 //! `N` is the width of the offset arithmetic (the sequencer's
 //! [`crate::seq::seq_width`]): offsets are below `q <= TILE_MAX`.
 
@@ -61,7 +63,16 @@ pub struct RowWalker<const N: usize> {
     o_last: DFF<Bit>,
     sub: Signal<Local, Bits<N>>,
     add: Signal<Local, Bits<N>>,
-    ge: Signal<Local, Bit>,
+    ge_w: Signal<Local, Bit>,
+    ge_n: Signal<Local, Bit>,
+    gt_w: Signal<Local, Bit>,
+    gt_n: Signal<Local, Bit>,
+    ge_q: DFF<Bit>,
+    gt_q: DFF<Bit>,
+    priming: DFF<Bit>,
+    c_zero: Constant<Bits<N>>,
+    p_2qmm: DFF<Bits<N>>,
+    p_q2m: DFF<Bits<N>>,
     j_wrap: Signal<Local, Bit>,
     c_sign: Constant<Bits<N>>,
 }
@@ -100,7 +111,16 @@ impl<const N: usize> Default for RowWalker<N> {
             o_last: Default::default(),
             sub: Default::default(),
             add: Default::default(),
-            ge: Default::default(),
+            ge_w: Default::default(),
+            ge_n: Default::default(),
+            gt_w: Default::default(),
+            gt_n: Default::default(),
+            ge_q: Default::default(),
+            gt_q: Default::default(),
+            priming: Default::default(),
+            c_zero: Constant::new(0u64.to_bits()),
+            p_2qmm: Default::default(),
+            p_q2m: Default::default(),
             j_wrap: Default::default(),
             c_sign: Constant::new((1u64 << (N - 1)).to_bits()),
         }
@@ -112,22 +132,48 @@ impl<const N: usize> Logic for RowWalker<N> {
     fn update(&mut self) {
         dff_setup!(
             self, clk, running, r, j, c, o, left, p_m, p_qmm, p_pm1, o_valid, o_row, o_j, o_c,
-            o_strad, o_last
+            o_strad, o_last, ge_q, gt_q, p_2qmm, p_q2m, priming
         );
-        // o + m >= q iff o >= q - m (o, m, q below 2^(N-2): the sign of the
-        // difference decides); both candidates computed in parallel
+        // o + m >= q iff o >= q - m (`ge_q`), and the row straddles iff
+        // o > q - m (`gt_q`): both flags are kept a row ahead, computed from
+        // candidates that are each one carry chain from `o` (after a wrap,
+        // o' = o - (q - m): o' >= q - m iff o >= 2(q - m); else o' = o + m:
+        // o' >= q - m iff o >= q - 2m), selected by the registered flag
+        // (offsets, q and m below 2^(N-2): signs decide)
         self.sub.next = self.o.q.val() - self.p_qmm.q.val();
         self.add.next = self.o.q.val() + self.p_m.q.val();
-        self.ge.next = (self.sub.val() & self.c_sign.val()) == 0;
+        self.ge_w.next = ((self.o.q.val() - self.p_2qmm.q.val()) & self.c_sign.val()) == 0;
+        self.ge_n.next = ((self.o.q.val() - self.p_q2m.q.val()) & self.c_sign.val()) == 0;
+        self.gt_w.next = ((self.p_2qmm.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
+        self.gt_n.next = ((self.p_q2m.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
         self.j_wrap.next = bit_cast::<N, 16>(self.j.q.val()) == self.p_pm1.q.val();
         self.o_valid.d.next = false;
+        // a row advance: every running cycle, and the priming cycle after
+        // START (from the virtual row -1 at offset -m, which neither wraps
+        // nor straddles, to row 0: the flags of row 0 come from the same
+        // candidates, so START loads constants only)
+        if self.running.q.val() | self.priming.q.val() {
+            if self.ge_q.q.val() {
+                self.o.d.next = self.sub.val();
+                self.ge_q.d.next = self.ge_w.val();
+                self.gt_q.d.next = self.gt_w.val();
+            } else {
+                self.o.d.next = self.add.val();
+                self.ge_q.d.next = self.ge_n.val();
+                self.gt_q.d.next = self.gt_n.val();
+            }
+        }
+        self.priming.d.next = false;
+        if self.priming.q.val() {
+            self.running.d.next = true;
+        }
         if self.running.q.val() {
             // outputs of row r
             self.o_valid.d.next = true;
             self.o_row.d.next = self.r.q.val();
             self.o_j.d.next = self.j.q.val();
             self.o_c.d.next = self.c.q.val();
-            self.o_strad.d.next = self.ge.val() & (self.sub.val() != 0);
+            self.o_strad.d.next = self.gt_q.q.val();
             self.o_last.d.next = self.left.q.val() == 0;
             // advance to row r + 1
             self.r.d.next = self.r.q.val() + 1;
@@ -137,29 +183,32 @@ impl<const N: usize> Logic for RowWalker<N> {
             } else {
                 self.j.d.next = self.j.q.val() + 1;
             }
-            if self.ge.val() {
-                self.o.d.next = self.sub.val();
+            if self.ge_q.q.val() {
                 self.c.d.next = self.c.q.val() + 1;
-            } else {
-                self.o.d.next = self.add.val();
             }
             if self.left.q.val() == 0 {
                 self.running.d.next = false;
             }
         }
         if self.start.val() {
-            self.running.d.next = true;
+            self.priming.d.next = true;
+            self.running.d.next = false;
             self.r.d.next = 0.into();
             self.j.d.next = 0.into();
             self.c.d.next = 0.into();
-            self.o.d.next = 0.into();
+            self.o.d.next = self.c_zero.val() - self.d_m.val();
+            self.ge_q.d.next = false;
+            self.gt_q.d.next = false;
             self.left.d.next = self.d_rows.val() - 1;
             self.p_m.d.next = self.d_m.val();
             self.p_qmm.d.next = self.d_qmm.val();
             self.p_pm1.d.next = self.d_period.val() - 1;
+            self.p_2qmm.d.next = self.d_qmm.val() << 1;
+            self.p_q2m.d.next = self.d_qmm.val() - self.d_m.val();
         }
         if self.abort.val() {
             self.running.d.next = false;
+            self.priming.d.next = false;
             self.o_valid.d.next = false;
         }
         self.valid.next = self.o_valid.q.val();
@@ -168,7 +217,7 @@ impl<const N: usize> Logic for RowWalker<N> {
         self.copy.next = self.o_c.q.val();
         self.straddle.next = self.o_strad.q.val();
         self.last.next = self.o_last.q.val();
-        self.busy.next = self.running.q.val() | self.o_valid.q.val();
+        self.busy.next = self.running.q.val() | self.priming.q.val() | self.o_valid.q.val();
     }
 }
 
