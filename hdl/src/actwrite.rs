@@ -307,7 +307,7 @@ wire [1:0] cnt = pk_second ? 2'd2 : (pk_we ? 2'd2 : ((in_count > 2'd2) ? 2'd2 : 
 wire [15:0] yv = pk_second ? pk_hold : (pk_we ? pk_data[15:0] : in_y);
 wire lastv = in_last;
 reg [4:0] n; reg [10:0] grp; reg copy_q; reg [10:0] copy_grp;
-wire [7:0] pkb0 = pk_data[7:0]; wire [7:0] pkb1 = pk_data[15:8]; wire [7:0] pkb2 = pk_data[23:16]; wire [7:0] pkb3 = pk_data[31:24];
+wire [7:1] pkb0 = pk_data[7:1]; wire [7:1] pkb1 = pk_data[15:9]; wire [7:1] pkb2 = pk_data[23:17]; wire [7:1] pkb3 = pk_data[31:25];
 reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg [3:0] planes_q;
 reg [31:0] c0; reg [31:0] c1; reg [31:0] c2; reg [31:0] c3; reg [31:0] c4; reg [31:0] c5; reg [31:0] c6; reg [31:0] c7;
 reg [31:0] b0; reg [31:0] b1; reg [31:0] b2; reg [31:0] b3; reg [31:0] b4; reg [31:0] b5; reg [31:0] b6; reg [31:0] b7;

@@ -22,8 +22,8 @@ pub struct RowWalker<const N: usize> {
     pub clk: Signal<In, Clock>,
     /// Start (the descriptor inputs are sampled in this cycle).
     pub start: Signal<In, Bit>,
-    /// Synchronous abort.
-    pub abort: Signal<In, Bit>,
+    /// Synchronous cancel.
+    pub cancel: Signal<In, Bit>,
     /// Row length m.
     pub d_m: Signal<In, Bits<N>>,
     /// q - m.
@@ -82,7 +82,7 @@ impl<const N: usize> Default for RowWalker<N> {
         RowWalker {
             clk: Default::default(),
             start: Default::default(),
-            abort: Default::default(),
+            cancel: Default::default(),
             d_m: Default::default(),
             d_qmm: Default::default(),
             d_rows: Default::default(),
@@ -206,7 +206,7 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.p_2qmm.d.next = self.d_qmm.val() << 1;
             self.p_q2m.d.next = self.d_qmm.val() - self.d_m.val();
         }
-        if self.abort.val() {
+        if self.cancel.val() {
             self.running.d.next = false;
             self.priming.d.next = false;
             self.o_valid.d.next = false;
@@ -223,11 +223,11 @@ impl<const N: usize> Logic for RowWalker<N> {
 
 crate::lockstep_block!(
     RowWalker<18>,
-    inputs [start, abort, d_m, d_qmm, d_rows, d_period],
+    inputs [start, cancel, d_m, d_qmm, d_rows, d_period],
     outputs [valid, row, distinct, copy, straddle, last, busy]
 );
 crate::lockstep_block!(
     RowWalker<24>,
-    inputs [start, abort, d_m, d_qmm, d_rows, d_period],
+    inputs [start, cancel, d_m, d_qmm, d_rows, d_period],
     outputs [valid, row, distinct, copy, straddle, last, busy]
 );

@@ -544,3 +544,30 @@ impl<const L: usize, const W: usize, const N: usize> SpiTopSim<L, W, N> {
         Ok(out)
     }
 }
+
+/// Verilator warnings waived for the emitted Verilog (docs/hdl.md, "Lint waivers").
+pub const LINT_WAIVERS: &[&str] = &["-Wno-WIDTH", "-Wno-DECLFILENAME", "-Wno-UNUSEDSIGNAL"];
+
+/// Verilator `--lint-only -Wall` (with [`LINT_WAIVERS`]) of a single block's
+/// Verilog (module `top`, from [`block_verilog`]); `Ok(None)` when Verilator
+/// is not installed, `Ok(Some(()))` when clean, else the report.
+pub fn lint_block(verilog: &str, dir: &Path) -> Result<Option<()>, String> {
+    if !crate::testbench::have_tool("verilator") {
+        return Ok(None);
+    }
+    let file = dir.join("block.v");
+    std::fs::write(&file, verilog).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new("verilator")
+        .current_dir(dir)
+        .args(["--lint-only", "-Wall", "--top-module", "top"])
+        .args(LINT_WAIVERS)
+        .arg("block.v")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() && !err.contains("%Warning") {
+        Ok(Some(()))
+    } else {
+        Err(err.into_owned())
+    }
+}

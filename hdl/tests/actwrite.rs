@@ -206,3 +206,18 @@ fn writer_verilog_matches_model_and_planes_match_values() {
         assert_eq!(errs, want, "seed {seed}: range errors");
     }
 }
+
+#[test]
+fn verilator_lint_clean() {
+    let mut b = ActWriter::default();
+    let v = block_verilog(&mut b);
+    let dir = tempfile::tempdir().unwrap();
+    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
+        Ok(Some(())) => {}
+        Ok(None) => {
+            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
+            eprintln!("SKIP: verilator not found on PATH");
+        }
+        Err(report) => panic!("{report}"),
+    }
+}

@@ -407,3 +407,18 @@ fn verilog_matches_model_on_boundaries_and_random_stages() {
         check_verilog(dot_bits, v_bits, &batches);
     }
 }
+
+#[test]
+fn verilator_lint_clean() {
+    let mut b = Requant::new(19, 52);
+    let v = block_verilog(&mut b);
+    let dir = tempfile::tempdir().unwrap();
+    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
+        Ok(Some(())) => {}
+        Ok(None) => {
+            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
+            eprintln!("SKIP: verilator not found on PATH");
+        }
+        Err(report) => panic!("{report}"),
+    }
+}
