@@ -76,7 +76,7 @@ fn build(rng: &mut impl Rng, nstages: usize) -> (Vec<WriterIn>, Vec<Stage>) {
                         if in_bits >= 8 {
                             v
                         } else if in_signed && in_bits > 1 {
-                            ((((v as i8) << (8 - in_bits)) >> (8 - in_bits)) as u8) & 0xFF
+                            (((v as i8) << (8 - in_bits)) >> (8 - in_bits)) as u8
                         } else {
                             v & ((1u8 << in_bits) - 1)
                         }
