@@ -422,3 +422,50 @@ fn verilator_lint_clean() {
         Err(report) => panic!("{report}"),
     }
 }
+
+/// yosys `synth_ice40 -dsp` maps the three products of the UP5K
+/// configuration (19-bit dots, 52-bit v) to SB_MAC16 (the UP5K has 8) and
+/// infers no latches.
+#[test]
+fn yosys_maps_the_products_to_sb_mac16() {
+    if !have_tool("yosys") {
+        assert!(std::env::var("CI").is_err(), "yosys missing in CI");
+        eprintln!("SKIP: yosys not found on PATH");
+        return;
+    }
+    let mut b = Requant::new(19, 52);
+    let v = block_verilog(&mut b);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requant.v"), v).unwrap();
+    let out = std::process::Command::new("yosys")
+        .current_dir(dir.path())
+        .args([
+            "-q",
+            "-p",
+            "read_verilog requant.v; synth_ice40 -dsp -top top; tee -o stat.txt stat",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stat = std::fs::read_to_string(dir.path().join("stat.txt")).unwrap();
+    let count = |cell: &str| -> usize {
+        stat.lines()
+            .find_map(|l| {
+                let mut it = l.split_whitespace();
+                (it.next() == Some(cell)).then(|| it.next().unwrap().parse().unwrap())
+            })
+            .unwrap_or(0)
+    };
+    println!(
+        "requant (19-bit dots, 52-bit v): SB_MAC16 {}, SB_LUT4 {}, SB_CARRY {}",
+        count("SB_MAC16"),
+        count("SB_LUT4"),
+        count("SB_CARRY")
+    );
+    assert!((1..=8).contains(&count("SB_MAC16")), "{stat}");
+    assert!(!stat.contains("$_DLATCH"), "latch inferred: {stat}");
+}
