@@ -5,6 +5,8 @@
 //!   are all generated.
 //! - [`bus`]: the [`bus::Bus`] trait (32-bit register access) with MMIO and
 //!   SPI (embedded-hal 1.0, SPI-to-Wishbone bridge) implementations.
+//! - [`image`]: the accelerator model image (format, compiler, reference
+//!   executor) of the whole-network engine.
 //! - [`driver`]: [`driver::Tbn`], the accelerator driver (probe, jobs,
 //!   whole programs with host-side requantization).
 #![no_std]
@@ -15,6 +17,7 @@ extern crate std;
 
 pub mod bus;
 pub mod driver;
+pub mod image;
 pub mod kernel;
 pub mod program;
 pub mod regmap;
