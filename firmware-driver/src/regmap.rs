@@ -185,6 +185,10 @@ pub const JOB_ABITS_SIGNED: u32 = 1 << 8;
 pub const CFG_FEATURES_JOB: u32 = 1 << 0;
 /// [`CFG_FEATURES`] bit 1: the whole-network engine (model image, INPUT, LOGITS, CLASS).
 pub const CFG_FEATURES_ENGINE: u32 = 1 << 1;
+/// [`CFG_FEATURES`] bits 14:8: width in bits of the engine's signed value `v` (up to 64).
+pub const CFG_FEATURES_V_BITS_SHIFT: u32 = 8;
+/// Mask of the V_BITS field after shifting by [`CFG_FEATURES_V_BITS_SHIFT`].
+pub const CFG_FEATURES_V_BITS_MASK: u32 = 0x7F;
 
 /// Upper bound on the cycles from a soft reset to `BUSY = 0`.
 pub const SOFT_RESET_MAX_CYCLES: u32 = 2;
@@ -387,7 +391,7 @@ pub static ERROR_CODES: &[(ErrorCode, &str)] = &[
     ),
     (
         ErrorCode::ImageFit,
-        "LOAD_END: the image does not fit this configuration (lanes, layers, memories, m, q, D, rows, A, logits); no model loaded",
+        "LOAD_END: the image does not fit this configuration (lanes, layers, memories, m, q, D, rows, A, logits, V_BITS); no model loaded",
     ),
     (
         ErrorCode::InputRange,
@@ -678,6 +682,7 @@ pub static REGISTERS: &[Register] = &[
         fields: &[
             f("JOB", 0, 1, Access::ReadOnly, "the single-layer job mode (JOB_*, TILE, ACT, OUT) is present"),
             f("ENGINE", 1, 1, Access::ReadOnly, "the whole-network engine (IMAGE, INPUT, LOGITS, CLASS) is present"),
+            f("V_BITS", 8, 7, Access::ReadOnly, "width of the engine's signed requantization value v (images need V_BITS <= this)"),
         ],
     },
     Register {
@@ -760,7 +765,7 @@ pub static WINDOWS: &[Window] = &[
         offset: LOGITS_BASE,
         size: LOGITS_SIZE,
         access: Access::ReadOnly,
-        description: "Outputs of the last layer of the last inference: output i as 64-bit two's complement, bits 31:0 at word 2i, bits 63:32 at word 2i+1 (sign extension of the 56-bit value)",
+        description: "Outputs of the last layer of the last inference: output i as 64-bit two's complement, bits 31:0 at word 2i, bits 63:32 at word 2i+1 (sign-extended from CFG_FEATURES.V_BITS)",
     },
     Window {
         name: "INPUT",

@@ -16,7 +16,7 @@ pub const DESC_WORDS: usize = 16;
 /// Words of the checksum trailer (S1, S2).
 pub const CHECKSUM_WORDS: usize = 2;
 /// Words of one row-constant record.
-pub const RECORD_WORDS: usize = 2;
+pub const RECORD_WORDS: usize = 4;
 
 /// Header word indices.
 pub mod hdr {
@@ -50,6 +50,8 @@ pub mod hdr {
     pub const NUM_OUT: usize = 13;
     /// Input format (as [`super::desc::IN_FMT`]).
     pub const IN_FMT: usize = 14;
+    /// Bits of the signed value `v` enough for every row and input.
+    pub const V_BITS: usize = 15;
 }
 
 /// Descriptor word indices.
@@ -210,6 +212,8 @@ pub struct Header {
     pub num_out: u32,
     /// Input format word.
     pub in_fmt: u32,
+    /// Bits of the signed value `v` enough for every row and input.
+    pub v_bits: u32,
 }
 
 impl Header {
@@ -231,6 +235,7 @@ impl Header {
             num_in: w[hdr::NUM_IN],
             num_out: w[hdr::NUM_OUT],
             in_fmt: w[hdr::IN_FMT],
+            v_bits: w[hdr::V_BITS],
         }
     }
 
@@ -252,6 +257,7 @@ impl Header {
         w[hdr::NUM_IN] = self.num_in;
         w[hdr::NUM_OUT] = self.num_out;
         w[hdr::IN_FMT] = self.in_fmt;
+        w[hdr::V_BITS] = self.v_bits;
         w
     }
 
@@ -383,26 +389,18 @@ impl Descriptor {
     }
 }
 
-/// Row-constant record: `(M_r, B'_r)` from its two words.
-pub const fn decode_record(w0: u32, w1: u32) -> (i32, i64) {
-    let m = (w1 >> 16) as u16 as i16 as i32;
-    // 48-bit two's complement: bits 47:32 in w1 15:0, sign-extend from bit 47.
-    let raw = ((w1 as u64 & 0xFFFF) << 32) | w0 as u64;
-    let b = ((raw << 16) as i64) >> 16;
-    (m, b)
+/// Row-constant record: `(M_r, B'_r)` from its words.
+pub const fn decode_record(w: [u32; RECORD_WORDS]) -> (i32, i64) {
+    (w[2] as i32, ((w[1] as u64) << 32 | w[0] as u64) as i64)
 }
 
-/// Row-constant record words for `(M_r, B'_r)` (`|M_r| < 2^15`, `B'_r` in 48 bits).
-pub const fn encode_record(m: i32, b: i64) -> [u32; 2] {
-    let raw = b as u64;
-    [
-        raw as u32,
-        ((raw >> 32) as u32 & 0xFFFF) | ((m as u32 & 0xFFFF) << 16),
-    ]
+/// Row-constant record words for `(M_r, B'_r)`.
+pub const fn encode_record(m: i32, b: i64) -> [u32; RECORD_WORDS] {
+    [b as u64 as u32, (b as u64 >> 32) as u32, m as u32, 0]
 }
 
-/// Largest `|B'_r|` a record holds: `B'_r` in `[-2^47, 2^47)`.
-pub const BIAS_FIELD_BITS: u32 = 48;
+/// `|B'_r|` must stay below `2^BIAS_LIMIT_BITS`.
+pub const BIAS_LIMIT_BITS: u32 = 62;
 
 /// The ranges of one value format: `(lo, hi)` of the stored value
 /// (`bits == 1`: the stored bit, 0 or 1).
@@ -429,8 +427,7 @@ mod tests {
             (-1, -1),
             (5, 1 << 40),
         ] {
-            let [w0, w1] = encode_record(m, b);
-            assert_eq!(decode_record(w0, w1), (m, b));
+            assert_eq!(decode_record(encode_record(m, b)), (m, b));
         }
     }
 
