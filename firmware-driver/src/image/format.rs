@@ -383,7 +383,7 @@ impl Descriptor {
     pub const fn next_in_fmt(&self) -> u32 {
         match self.kind {
             Kind::Sign => in_fmt(1, false),
-            Kind::Signed => in_fmt(self.out_bits, true),
+            Kind::Signed => in_fmt(self.out_bits, self.out_bits > 1),
             _ => in_fmt(self.out_bits, false),
         }
     }
@@ -401,6 +401,227 @@ pub const fn encode_record(m: i32, b: i64) -> [u32; RECORD_WORDS] {
 
 /// `|B'_r|` must stay below `2^BIAS_LIMIT_BITS`.
 pub const BIAS_LIMIT_BITS: u32 = 62;
+
+/// The capacities of an accelerator configuration that an image must fit
+/// (the chip's CFG_* registers; docs/model-image.md section 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Lanes `L` (CFG_LANES).
+    pub lanes: u32,
+    /// Weight memory words (CFG_WEIGHT_WORDS).
+    pub weight_words: u32,
+    /// Constants memory words (CFG_CONST_WORDS).
+    pub const_words: u32,
+    /// Most layers (CFG_MAX_LAYERS).
+    pub max_layers: u32,
+    /// Largest `m` (CFG_MAX_IN).
+    pub max_in: u32,
+    /// Largest `q` (CFG_TILE_MAX).
+    pub tile_max: u32,
+    /// Largest `D` (CFG_MAX_ROWS).
+    pub max_d: u32,
+    /// Largest `rows` (CFG_MAX_OUT).
+    pub max_out: u32,
+    /// Largest activation width (CFG_MAX_ABITS).
+    pub max_abits: u32,
+    /// Most network outputs (CFG_MAX_LOGITS).
+    pub max_logits: u32,
+    /// Width of the signed value `v` (CFG_FEATURES.V_BITS).
+    pub v_bits: u32,
+}
+
+impl Target {
+    /// A target limited only by what the register map can address, for `lanes`.
+    pub const fn map_limits(lanes: u32) -> Target {
+        use crate::regmap as rm;
+        Target {
+            lanes,
+            weight_words: rm::MAP_IMAGE_WORDS_LIMIT,
+            const_words: rm::MAP_IMAGE_WORDS_LIMIT,
+            max_layers: rm::MAP_MAX_LAYERS_LIMIT,
+            max_in: rm::MAP_MAX_INPUTS_LIMIT,
+            tile_max: rm::MAP_IMAGE_WORDS_LIMIT * 32,
+            max_d: 65_535,
+            max_out: 65_535,
+            max_abits: 8,
+            max_logits: rm::MAP_MAX_LOGITS_LIMIT,
+            v_bits: 64,
+        }
+    }
+
+    /// The first capacity `h` exceeds, in the order of docs/model-image.md
+    /// section 6, or `None` when the image fits.
+    pub fn misfit(&self, h: &Header) -> Option<Misfit> {
+        let checks = [
+            (Limit::Lanes, h.lanes, self.lanes, h.lanes != self.lanes),
+            (
+                Limit::Layers,
+                h.num_layers,
+                self.max_layers,
+                h.num_layers == 0 || h.num_layers > self.max_layers,
+            ),
+            (Limit::WeightWords, h.tile_words, self.weight_words, h.tile_words > self.weight_words),
+            (Limit::ConstWords, h.const_words, self.const_words, h.const_words > self.const_words),
+            (Limit::RowLength, h.max_m, self.max_in, h.max_m > self.max_in),
+            (Limit::TileLength, h.max_q, self.tile_max, h.max_q > self.tile_max),
+            (Limit::DistinctRows, h.max_d, self.max_d, h.max_d > self.max_d),
+            (Limit::Rows, h.max_rows, self.max_out, h.max_rows > self.max_out),
+            (Limit::ActivationBits, h.max_abits, self.max_abits, h.max_abits > self.max_abits),
+            (Limit::Logits, h.num_out, self.max_logits, h.num_out > self.max_logits),
+            (Limit::ValueBits, h.v_bits, self.v_bits, h.v_bits > self.v_bits),
+        ];
+        checks
+            .into_iter()
+            .find(|c| c.3)
+            .map(|(what, need, limit, _)| Misfit { what, need, limit })
+    }
+}
+
+/// Which capacity an image exceeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// The image was compiled for another lane count.
+    Lanes,
+    /// Layers (0, or more than CFG_MAX_LAYERS).
+    Layers,
+    /// Tile section words.
+    WeightWords,
+    /// Constants section words.
+    ConstWords,
+    /// Row length `m`.
+    RowLength,
+    /// Tile length `q`.
+    TileLength,
+    /// Distinct rows `D`.
+    DistinctRows,
+    /// Rows of a layer.
+    Rows,
+    /// Activation width.
+    ActivationBits,
+    /// Network outputs.
+    Logits,
+    /// Width of the value `v`.
+    ValueBits,
+}
+
+impl Limit {
+    /// Name of the capacity, as in the register map.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Limit::Lanes => "lanes (CFG_LANES)",
+            Limit::Layers => "layers (CFG_MAX_LAYERS)",
+            Limit::WeightWords => "weight memory words (CFG_WEIGHT_WORDS)",
+            Limit::ConstWords => "constants memory words (CFG_CONST_WORDS)",
+            Limit::RowLength => "row length m (CFG_MAX_IN)",
+            Limit::TileLength => "tile length q (CFG_TILE_MAX)",
+            Limit::DistinctRows => "distinct rows D (CFG_MAX_ROWS)",
+            Limit::Rows => "rows of a layer (CFG_MAX_OUT)",
+            Limit::ActivationBits => "activation bits (CFG_MAX_ABITS)",
+            Limit::Logits => "network outputs (CFG_MAX_LOGITS)",
+            Limit::ValueBits => "value bits (CFG_FEATURES.V_BITS)",
+        }
+    }
+}
+
+/// An image that does not fit a [`Target`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the image needs {need} for {}, the configuration allows {limit}", .what.name())]
+pub struct Misfit {
+    /// The capacity.
+    pub what: Limit,
+    /// What the image needs.
+    pub need: u32,
+    /// What the configuration has.
+    pub limit: u32,
+}
+
+/// Why the chip refuses an image at `LOAD_END` (one per error code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// Word 0 is not [`MAGIC`].
+    #[error("image magic {0:#010x} is not {MAGIC:#010x} (\"TBNM\")")]
+    BadMagic(u32),
+    /// The major version is not [`VERSION_MAJOR`].
+    #[error("image format version {0:#010x} is not supported (major {VERSION_MAJOR})")]
+    BadVersion(u32),
+    /// The image has not `TOTAL_WORDS` words, or its sections do not add up.
+    #[error("image has {have} words, its header says {total} (sections add up to {implied})")]
+    LoadSequence {
+        /// Words present.
+        have: u64,
+        /// TOTAL_WORDS.
+        total: u32,
+        /// Header + descriptors + sections + checksum.
+        implied: u64,
+    },
+    /// The checksum words do not match.
+    #[error("image checksum ({stored_s1:#010x}, {stored_s2:#010x}) does not match the words ({s1:#010x}, {s2:#010x})")]
+    BadChecksum {
+        /// Stored S1.
+        stored_s1: u32,
+        /// Stored S2.
+        stored_s2: u32,
+        /// Computed S1.
+        s1: u32,
+        /// Computed S2.
+        s2: u32,
+    },
+    /// The image does not fit the configuration.
+    #[error(transparent)]
+    Fit(#[from] Misfit),
+}
+
+impl LoadError {
+    /// The register map's error code for this refusal.
+    pub const fn code(&self) -> crate::regmap::ErrorCode {
+        use crate::regmap::ErrorCode;
+        match self {
+            LoadError::BadMagic(_) => ErrorCode::BadMagic,
+            LoadError::BadVersion(_) => ErrorCode::BadVersion,
+            LoadError::LoadSequence { .. } => ErrorCode::LoadSequence,
+            LoadError::BadChecksum { .. } => ErrorCode::BadChecksum,
+            LoadError::Fit(_) => ErrorCode::ImageFit,
+        }
+    }
+}
+
+/// The chip's `LOAD_END` checks on a whole image, in their order (docs/model-image.md
+/// section 6): magic, version, length, checksum, fit. Returns the header.
+pub fn check_image(words: &[u32], target: &Target) -> Result<Header, LoadError> {
+    let mut head = [0u32; HEADER_WORDS];
+    for (d, s) in head.iter_mut().zip(words) {
+        *d = *s;
+    }
+    let h = Header::decode(&head);
+    if h.magic != MAGIC {
+        return Err(LoadError::BadMagic(h.magic));
+    }
+    if h.version >> 16 != VERSION_MAJOR {
+        return Err(LoadError::BadVersion(h.version));
+    }
+    let have = words.len() as u64;
+    if have != u64::from(h.total_words) || h.implied_total() != have {
+        return Err(LoadError::LoadSequence {
+            have,
+            total: h.total_words,
+            implied: h.implied_total(),
+        });
+    }
+    let body = words.len() - CHECKSUM_WORDS;
+    let (s1, s2) = checksum(&words[..body]);
+    if (s1, s2) != (words[body], words[body + 1]) {
+        return Err(LoadError::BadChecksum {
+            stored_s1: words[body],
+            stored_s2: words[body + 1],
+            s1,
+            s2,
+        });
+    }
+    match target.misfit(&h) {
+        Some(m) => Err(LoadError::Fit(m)),
+        None => Ok(h),
+    }
+}
 
 /// The ranges of one value format: `(lo, hi)` of the stored value
 /// (`bits == 1`: the stored bit, 0 or 1).
