@@ -7,8 +7,7 @@ use std::vec::Vec;
 
 use super::format::{
     self, checksum, encode_record, tile_align, tile_words, value_range, Descriptor, Header, Kind,
-    Limit, Misfit, Target, BIAS_LIMIT_BITS, CHECKSUM_WORDS, DESC_WORDS, HEADER_WORDS,
-    RECORD_WORDS,
+    Limit, Misfit, Target, BIAS_LIMIT_BITS, CHECKSUM_WORDS, DESC_WORDS, HEADER_WORDS, RECORD_WORDS,
 };
 use super::Image;
 use crate::program::{Activation, Dense, Program, Stage};
@@ -21,7 +20,9 @@ pub enum CompileError {
     #[error("lanes must be 8, 16, 32, 64, 128 or 256, not {0}")]
     Lanes(u32),
     /// A stage the engine does not run (format 1.0: dense and flatten only).
-    #[error("stage {stage}: {what} is not supported by the model image (format 1.0 runs dense layers)")]
+    #[error(
+        "stage {stage}: {what} is not supported by the model image (format 1.0 runs dense layers)"
+    )]
     Unsupported {
         /// Stage index in the program.
         stage: usize,
@@ -108,12 +109,7 @@ fn kind_of(a: Activation) -> Kind {
     }
 }
 
-fn compile_layer(
-    l: usize,
-    d: &Dense<'_>,
-    last: bool,
-    lanes: u32,
-) -> Result<Layer, CompileError> {
+fn compile_layer(l: usize, d: &Dense<'_>, last: bool, lanes: u32) -> Result<Layer, CompileError> {
     let g = d.geom;
     let (m, q, rows) = (g.m as u64, g.q as u64, g.rows as u64);
     let period = q / gcd(m, q);
@@ -149,11 +145,7 @@ fn compile_layer(
         rowc_base: 0,
         rowc_stride: 0,
         out_chunks: word(l, "out chunks", rows.div_ceil(u64::from(lanes)))?,
-        ideal_cycles: word(
-            l,
-            "ideal cycles",
-            dd * chunks * u64::from(in_bits) + rows,
-        )?,
+        ideal_cycles: word(l, "ideal cycles", dd * chunks * u64::from(in_bits) + rows)?,
     };
 
     // Extended tile image, padded to the lane alignment.
@@ -187,7 +179,9 @@ fn compile_layer(
     let records: Vec<u32> = if uniform {
         encode_record(recs[0].0, recs[0].1).to_vec()
     } else {
-        recs.iter().flat_map(|&(mm, b)| encode_record(mm, b)).collect()
+        recs.iter()
+            .flat_map(|&(mm, b)| encode_record(mm, b))
+            .collect()
     };
 
     // Worst case |v| over all rows and inputs in range (docs/model-image.md section 4).
@@ -290,7 +284,13 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
         max_q: max(|l| l.desc.q),
         max_d: max(|l| l.desc.d),
         max_rows: max(|l| l.desc.rows),
-        max_abits: max(|l| l.desc.in_bits.max(if l.desc.kind == Kind::Logits { 0 } else { l.desc.out_bits })),
+        max_abits: max(|l| {
+            l.desc.in_bits.max(if l.desc.kind == Kind::Logits {
+                0
+            } else {
+                l.desc.out_bits
+            })
+        }),
         num_in: first.m,
         num_out: layers[nl - 1].desc.rows,
         in_fmt: format::in_fmt(first.in_bits, first.in_signed),

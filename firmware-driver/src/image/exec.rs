@@ -135,8 +135,7 @@ fn check_desc(
     if u64::from(d.q_minus_m) != q - m {
         return bad("Q_MINUS_M");
     }
-    if u64::from(d.chunks) != m.div_ceil(lanes) || u64::from(d.out_chunks) != rows.div_ceil(lanes)
-    {
+    if u64::from(d.chunks) != m.div_ceil(lanes) || u64::from(d.out_chunks) != rows.div_ceil(lanes) {
         return bad("CHUNKS / OUT_CHUNKS");
     }
     let ideal = u64::from(d.d) * u64::from(d.chunks) * u64::from(d.in_bits) + rows;
@@ -249,7 +248,9 @@ impl Engine {
             per_layer: self
                 .layers
                 .iter()
-                .map(|d| u64::from(d.d) * u64::from(d.chunks) * u64::from(d.in_bits) + u64::from(d.rows))
+                .map(|d| {
+                    u64::from(d.d) * u64::from(d.chunks) * u64::from(d.in_bits) + u64::from(d.rows)
+                })
                 .collect(),
         }
     }

@@ -132,9 +132,7 @@ pub const fn in_fmt(bits: u32, signed: bool) -> u32 {
 
 /// Value of an OUT_FMT word.
 pub const fn out_fmt(bits: u32, kind: Kind, last: bool) -> u32 {
-    (bits & FMT_BITS_MASK)
-        | ((kind as u32) << FMT_KIND_SHIFT)
-        | if last { FMT_LAST } else { 0 }
+    (bits & FMT_BITS_MASK) | ((kind as u32) << FMT_KIND_SHIFT) | if last { FMT_LAST } else { 0 }
 }
 
 /// Tile alignment in words for `lanes`: `max(1, L / 32)`.
@@ -460,15 +458,60 @@ impl Target {
                 self.max_layers,
                 h.num_layers == 0 || h.num_layers > self.max_layers,
             ),
-            (Limit::WeightWords, h.tile_words, self.weight_words, h.tile_words > self.weight_words),
-            (Limit::ConstWords, h.const_words, self.const_words, h.const_words > self.const_words),
-            (Limit::RowLength, h.max_m, self.max_in, h.max_m > self.max_in),
-            (Limit::TileLength, h.max_q, self.tile_max, h.max_q > self.tile_max),
-            (Limit::DistinctRows, h.max_d, self.max_d, h.max_d > self.max_d),
-            (Limit::Rows, h.max_rows, self.max_out, h.max_rows > self.max_out),
-            (Limit::ActivationBits, h.max_abits, self.max_abits, h.max_abits > self.max_abits),
-            (Limit::Logits, h.num_out, self.max_logits, h.num_out > self.max_logits),
-            (Limit::ValueBits, h.v_bits, self.v_bits, h.v_bits > self.v_bits),
+            (
+                Limit::WeightWords,
+                h.tile_words,
+                self.weight_words,
+                h.tile_words > self.weight_words,
+            ),
+            (
+                Limit::ConstWords,
+                h.const_words,
+                self.const_words,
+                h.const_words > self.const_words,
+            ),
+            (
+                Limit::RowLength,
+                h.max_m,
+                self.max_in,
+                h.max_m > self.max_in,
+            ),
+            (
+                Limit::TileLength,
+                h.max_q,
+                self.tile_max,
+                h.max_q > self.tile_max,
+            ),
+            (
+                Limit::DistinctRows,
+                h.max_d,
+                self.max_d,
+                h.max_d > self.max_d,
+            ),
+            (
+                Limit::Rows,
+                h.max_rows,
+                self.max_out,
+                h.max_rows > self.max_out,
+            ),
+            (
+                Limit::ActivationBits,
+                h.max_abits,
+                self.max_abits,
+                h.max_abits > self.max_abits,
+            ),
+            (
+                Limit::Logits,
+                h.num_out,
+                self.max_logits,
+                h.num_out > self.max_logits,
+            ),
+            (
+                Limit::ValueBits,
+                h.v_bits,
+                self.v_bits,
+                h.v_bits > self.v_bits,
+            ),
         ];
         checks
             .into_iter()
