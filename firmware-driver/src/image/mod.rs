@@ -12,6 +12,8 @@
 pub mod format;
 
 #[cfg(feature = "std")]
+pub mod chip;
+#[cfg(feature = "std")]
 pub mod compile;
 #[cfg(feature = "std")]
 pub mod exec;
