@@ -7,6 +7,7 @@
 //!   SPI (embedded-hal 1.0, SPI-to-Wishbone bridge) implementations.
 //! - [`image`]: the accelerator model image (format, compiler, reference
 //!   executor) of the whole-network engine.
+//! - [`link`]: the SPI link cost model and a counting bus wrapper.
 //! - [`driver`]: [`driver::Tbn`], the accelerator driver (probe, jobs,
 //!   whole programs with host-side requantization).
 #![no_std]
@@ -19,5 +20,6 @@ pub mod bus;
 pub mod driver;
 pub mod image;
 pub mod kernel;
+pub mod link;
 pub mod program;
 pub mod regmap;

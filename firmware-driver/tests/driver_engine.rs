@@ -20,6 +20,7 @@ use tbn_driver::driver::{DriverError, Tbn};
 use tbn_driver::image::chip::RefChip;
 use tbn_driver::image::compile::compile;
 use tbn_driver::image::format::{self, LoadError, Target};
+use tbn_driver::link::{LinkCounter, SpiLink};
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::{self as rm, ErrorCode};
 use tbn_golden::integer::{self, Activation, Program, Stage};
@@ -168,13 +169,24 @@ fn reference_mlp_over_spi_one_start_per_image() {
     };
     let img = image(&prog, &t);
     let chip = Rc::new(RefCell::new(RefChip::new(t)));
-    let mut tbn = Tbn::probe(SpiBus::new(BridgeSpi::new(chip.clone()))).unwrap();
-    let before = tbn.bus().device().sck_cycles();
+    // The bridge measures SCK from its frames; the counter computes it with
+    // the typed link model: they must agree.
+    let counted = LinkCounter::new(
+        SpiBus::new(BridgeSpi::new(chip.clone())),
+        SpiLink::default(),
+    );
+    let mut tbn = Tbn::probe(counted).unwrap();
+    let sck = |t: &mut Tbn<LinkCounter<SpiBus<BridgeSpi<RefChip>>>>| {
+        let measured = t.bus().inner().device().sck_cycles();
+        assert_eq!(t.bus().tally.sck, measured, "link model == bridge frames");
+        measured
+    };
+    let before = sck(&mut tbn);
     tbn.load_model(&img).unwrap();
-    let load_sck = tbn.bus().device().sck_cycles() - before;
+    let load_sck = sck(&mut tbn) - before;
     let mut logits = [0i64; 10];
     let n = 50;
-    let before = tbn.bus().device().sck_cycles();
+    let before = sck(&mut tbn);
     let starts_before = chip.borrow_mut().read32(rm::JOB_COUNT).unwrap();
     for i in 0..n {
         let x = integer::mnist_input(test.image(i));
@@ -183,7 +195,7 @@ fn reference_mlp_over_spi_one_start_per_image() {
         assert_eq!(logits[..], want[..], "image {i}");
         assert_eq!(inf.class, argmax(&want));
     }
-    let per = (tbn.bus().device().sck_cycles() - before) / n as u64;
+    let per = (sck(&mut tbn) - before) / n as u64;
     let starts = chip.borrow_mut().read32(rm::JOB_COUNT).unwrap() - starts_before;
     assert_eq!(starts, n as u32, "one INFER per image");
     println!(

@@ -13,6 +13,7 @@
 
 use super::{buffer, check_values, invalid, DriverError, Status, Tbn, CHUNK};
 use crate::bus::Bus;
+use crate::bus::SPI_MAX_BURST_WORDS;
 use crate::image::format::{check_image, Descriptor, Header, Target, DESC_WORDS, HEADER_WORDS};
 use crate::regmap as rm;
 
@@ -171,11 +172,12 @@ impl<B: Bus> Tbn<B> {
             )?;
         }
         check_values(input, m.in_bits, m.in_signed)?;
+        // Input bursts as long as one SPI frame (fewer frame headers).
         let words = rm::input_words(m.num_in);
-        let mut buf = [0u32; CHUNK];
+        let mut buf = [0u32; SPI_MAX_BURST_WORDS];
         let mut w = 0u32;
         while w < words {
-            let n = (words - w).min(CHUNK as u32);
+            let n = (words - w).min(SPI_MAX_BURST_WORDS as u32);
             for (i, slot) in buf.iter_mut().enumerate().take(n as usize) {
                 *slot = rm::input_word(input, w + i as u32);
             }
