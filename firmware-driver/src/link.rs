@@ -1,6 +1,7 @@
 //! The cost of the host link, in one place: the SPI framing of
 //! docs/register-map.md as a typed model ([`SpiLink`]), and a [`Bus`] wrapper
-//! that tallies what a driver moves ([`LinkCounter`]) so any protocol's link
+//! that tallies what a driver moves ([`LinkCounter`], under a [`LinkModel`]: SPI or
+//! Wishbone) so any protocol's link
 //! cost is counted from the accesses it really makes.
 //!
 //! A frame is a command byte, 3 address bytes, then 4 bytes per word; a read
@@ -10,7 +11,40 @@
 //! [`crate::bus::SPI_MAX_BURST_WORDS`] words; the model does the same.
 
 use crate::bus::{Bus, BusError, SPI_MAX_BURST_WORDS};
-use crate::regmap::{SPI_ADDR_BYTES, SPI_READ_DUMMY_BYTES};
+use crate::regmap::{SPI_ADDR_BYTES, SPI_READ_DUMMY_BYTES, STATUS};
+
+/// Clock cycles of one Wishbone write (registered ack: one wait state; docs/register-map.md).
+pub const WB_WRITE_CYCLES: u64 = 2;
+/// Clock cycles of one Wishbone read (two wait states; docs/register-map.md).
+pub const WB_READ_CYCLES: u64 = 3;
+
+/// How the host reaches the core, for cost accounting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkModel {
+    /// The core's Wishbone slave on the host's bus: costs in core clock cycles
+    /// (classic cycles, one word per access).
+    Wishbone,
+    /// The SPI bridge of the standalone top: costs in SCK cycles.
+    Spi(SpiLink),
+}
+
+impl LinkModel {
+    /// Cost of writing `words` consecutive words.
+    pub fn write_cost(&self, words: u64) -> u64 {
+        match self {
+            LinkModel::Wishbone => WB_WRITE_CYCLES * words,
+            LinkModel::Spi(l) => l.write_sck(words),
+        }
+    }
+
+    /// Cost of reading `words` consecutive words.
+    pub fn read_cost(&self, words: u64) -> u64 {
+        match self {
+            LinkModel::Wishbone => WB_READ_CYCLES * words,
+            LinkModel::Spi(l) => l.read_sck(words),
+        }
+    }
+}
 
 /// The SPI link's framing cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,22 +107,25 @@ pub struct LinkTally {
     pub words_read: u64,
     /// Words written.
     pub words_written: u64,
-    /// SCK cycles under the counter's [`SpiLink`].
-    pub sck: u64,
+    /// Cost under the counter's [`LinkModel`] (SCK cycles for SPI, clock
+    /// cycles for Wishbone).
+    pub cost: u64,
+    /// Single reads of STATUS (polls).
+    pub status_polls: u64,
 }
 
-/// A [`Bus`] that forwards every access and tallies its SPI cost.
+/// A [`Bus`] that forwards every access and tallies its cost.
 #[derive(Debug)]
 pub struct LinkCounter<B: Bus> {
     bus: B,
-    link: SpiLink,
+    link: LinkModel,
     /// The tally so far (reset it freely).
     pub tally: LinkTally,
 }
 
 impl<B: Bus> LinkCounter<B> {
     /// Counts the accesses to `bus` under `link`.
-    pub fn new(bus: B, link: SpiLink) -> Self {
+    pub fn new(bus: B, link: LinkModel) -> Self {
         LinkCounter {
             bus,
             link,
@@ -104,19 +141,22 @@ impl<B: Bus> LinkCounter<B> {
     fn read(&mut self, n: usize) {
         self.tally.reads += 1;
         self.tally.words_read += n as u64;
-        self.tally.sck += self.link.read_sck(n as u64);
+        self.tally.cost += self.link.read_cost(n as u64);
     }
 
     fn write(&mut self, n: usize) {
         self.tally.writes += 1;
         self.tally.words_written += n as u64;
-        self.tally.sck += self.link.write_sck(n as u64);
+        self.tally.cost += self.link.write_cost(n as u64);
     }
 }
 
 impl<B: Bus> Bus for LinkCounter<B> {
     fn read32(&mut self, addr: u32) -> Result<u32, BusError> {
         self.read(1);
+        if addr == STATUS {
+            self.tally.status_polls += 1;
+        }
         self.bus.read32(addr)
     }
 

@@ -20,7 +20,7 @@ use tbn_driver::driver::{DriverError, Tbn};
 use tbn_driver::image::chip::RefChip;
 use tbn_driver::image::compile::compile;
 use tbn_driver::image::format::{self, LoadError, Target};
-use tbn_driver::link::{LinkCounter, SpiLink};
+use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::{self as rm, ErrorCode};
 use tbn_golden::integer::{self, Activation, Program, Stage};
@@ -173,12 +173,12 @@ fn reference_mlp_over_spi_one_start_per_image() {
     // the typed link model: they must agree.
     let counted = LinkCounter::new(
         SpiBus::new(BridgeSpi::new(chip.clone())),
-        SpiLink::default(),
+        LinkModel::Spi(SpiLink::default()),
     );
     let mut tbn = Tbn::probe(counted).unwrap();
     let sck = |t: &mut Tbn<LinkCounter<SpiBus<BridgeSpi<RefChip>>>>| {
         let measured = t.bus().inner().device().sck_cycles();
-        assert_eq!(t.bus().tally.sck, measured, "link model == bridge frames");
+        assert_eq!(t.bus().tally.cost, measured, "link model == bridge frames");
         measured
     };
     let before = sck(&mut tbn);
