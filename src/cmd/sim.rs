@@ -8,8 +8,9 @@
 //! `--engine reference` runs the compiled model image (docs/model-image.md)
 //! through the driver on the engine's reference model, with compute cycles
 //! from the engine's ideal cycle model (an estimate until the engine RTL lands).
+//! The report is also written to reports/sim.json (read by `tbn compare`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -211,10 +212,14 @@ pub fn run(a: Args) -> Result<()> {
             run_reference(&a, &model, &program, &labels[..total], inputs, clocks)?
         }
     };
+    let json = serde_json::to_string_pretty(&rep)?;
+    let path = PathBuf::from("reports/sim.json");
+    report::write_atomic(&path, json.as_bytes())?;
     if a.json {
         println!("{}", serde_json::to_string(&rep)?);
     } else {
         print_human(&rep);
+        println!("  report: {}", path.display());
     }
     if tally.same_logits != total {
         bail!(
@@ -491,9 +496,4 @@ fn run_reference(
         seconds,
     };
     Ok((rep, tally))
-}
-
-/// Reads a `tbn sim --json` report.
-pub fn read_report(path: &Path) -> Result<Option<SimReport>> {
-    report::read(path)
 }
