@@ -416,3 +416,48 @@ fn descriptors_hold_the_precomputed_geometry() {
     assert_eq!((fc1.rowc_stride, fc2.rowc_stride), (0, 0));
     println!("reference MLP image: {:?}", img.header());
 }
+
+/// Images whose words were changed and whose checksum was then recomputed
+/// (a forged or miscompiled image): loading and running never panics; either
+/// the loader names the inconsistent field or the inference runs.
+#[test]
+fn forged_images_never_panic() {
+    let mut r = rng("forged_images_never_panic", 3);
+    let t = Target::map_limits(32);
+    let (mut refused, mut ran) = (0, 0);
+    for _ in 0..60 {
+        let prog = random_program(&mut r, &mut Coverage::default());
+        let w = image_of(&prog, &t).unwrap().words().to_vec();
+        for _ in 0..20 {
+            let mut c = w.clone();
+            let body = c.len() - format::CHECKSUM_WORDS;
+            // Mostly the header and descriptors, sometimes anywhere.
+            let i = if r.gen_bool(0.8) {
+                r.gen_range(2..(format::HEADER_WORDS + 2 * format::DESC_WORDS).min(body))
+            } else {
+                r.gen_range(2..body)
+            };
+            c[i] = match r.gen_range(0..3) {
+                0 => c[i] ^ (1 << r.gen_range(0..32)),
+                1 => r.gen(),
+                _ => c[i].wrapping_add(1),
+            };
+            let (s1, s2) = format::checksum(&c[..body]);
+            c[body] = s1;
+            c[body + 1] = s2;
+            match Engine::load(&c, &t) {
+                Err(_) => refused += 1,
+                Ok(e) => {
+                    let h = e.header();
+                    let (lo, hi) =
+                        format::value_range(h.in_fmt & 0xF, h.in_fmt & format::FMT_SIGNED != 0);
+                    let x: Vec<i32> = (0..h.num_in).map(|_| r.gen_range(lo..=hi)).collect();
+                    let _ = e.infer(&x);
+                    ran += 1;
+                }
+            }
+        }
+    }
+    println!("forged images: {refused} refused, {ran} ran");
+    assert!(refused > 0 && ran > 0);
+}
