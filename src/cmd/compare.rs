@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::mcu::report_path;
-use super::report::{self, BusKind, McuFigures, SimReport};
+use super::report::{self, BusKind, McuReport, SimReport};
 use crate::paths;
 
 /// Arguments of `tbn compare`.
@@ -44,12 +44,12 @@ pub struct Row {
 
 /// The three system rows (MCU alone; MCU + accelerator end to end; accelerator
 /// compute only) from the typed reports.
-pub fn latency_rows(mcu: Option<&McuFigures>, sim: Option<&SimReport>, mcu_mhz: f64) -> Vec<Row> {
+pub fn latency_rows(mcu: Option<&McuReport>, sim: Option<&SimReport>, mcu_mhz: f64) -> Vec<Row> {
     let mut rows = vec![match mcu {
         Some(m) => Row {
             label: format!("MCU alone (Cortex-M4 @ {mcu_mhz} MHz)"),
             work: format!("{:.0} instructions", m.optimized_instr_per_inference),
-            us: Some(m.optimized_instr_per_inference / mcu_mhz),
+            us: Some(m.optimized_instr_per_inference as f64 / mcu_mhz),
             note: "estimate: instructions measured in QEMU (-icount), 1 instruction per cycle"
                 .into(),
         },
@@ -111,7 +111,7 @@ pub fn run(a: Args) -> Result<()> {
         .unwrap_or_else(|| paths::project_path("reports/sim.json"));
     let mcu_path = a.mcu_report.clone().unwrap_or_else(report_path);
     let sim: Option<SimReport> = report::read(&sim_path)?;
-    let mcu: Option<McuFigures> = report::read(&mcu_path)?;
+    let mcu: Option<McuReport> = report::read(&mcu_path)?;
     println!("TBN inference latency, {label}");
     for r in latency_rows(mcu.as_ref(), sim.as_ref(), a.mcu_mhz) {
         println!(

@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use serde_json::{json, Value};
 
 use super::compare::latency_rows;
-use super::report::{McuFigures, SimReport};
+use super::report::{McuReport, SimReport};
 
 /// Arguments of `tbn demo`.
 #[derive(clap::Args)]
@@ -278,7 +278,7 @@ pub fn run(a: Args) -> Result<()> {
     let engine = part("engine", &[], engine_args);
     let engine_rep: Option<SimReport> = serde_json::from_value(engine.clone()).ok();
     let jobs_rep: Option<SimReport> = serde_json::from_value(sim.clone()).ok();
-    let mcu_rep: Option<McuFigures> = serde_json::from_value(mcu.clone()).ok();
+    let mcu_rep: Option<McuReport> = serde_json::from_value(mcu.clone()).ok();
 
     let bytes = |k: &str| num(&inspect, &["bytes", k]);
     let cycles = jobs_rep.as_ref().map(|r| r.compute_cycles);

@@ -129,14 +129,33 @@ pub struct SimReport {
     pub seconds: f64,
 }
 
-/// The fields of `tbn mcu run --json` (reports/mcu.json) that the comparison reads.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct McuFigures {
+/// `tbn mcu run --json` (also kept in firmware/gen/report.json for `tbn compare`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct McuReport {
+    /// Every firmware check passed.
+    pub ok: bool,
+    /// Model name.
+    pub model: String,
+    /// Images run.
+    pub images: u64,
+    /// Images whose integer logits equal golden.
+    pub int_logits_match: u64,
+    /// Images whose float prediction equals golden float.
+    pub float_pred_match: u64,
     /// Instructions per inference of the optimized kernel (QEMU -icount).
-    pub optimized_instr_per_inference: f64,
+    pub optimized_instr_per_inference: u64,
     /// Instructions per inference of the paper-style baseline.
-    #[serde(default)]
-    pub baseline_instr_per_inference: f64,
+    pub baseline_instr_per_inference: u64,
+    /// Baseline over optimized.
+    pub speedup: f64,
+    /// Bytes of the compact program in flash.
+    pub program_bytes: u64,
+    /// Bytes of the integer-only compact program.
+    pub program_bytes_integer_only: u64,
+    /// Flash and RAM use (null when the ELF sections could not be read).
+    pub flash: serde_json::Value,
+    /// The firmware's own report line.
+    pub firmware: serde_json::Value,
 }
 
 /// The fields of a synthesis report (reports/synth.json) that the comparison reads.
