@@ -59,7 +59,7 @@ pub struct Args {
     /// Which accelerator runs the model.
     #[arg(long, value_enum, default_value_t = EngineKind::RtlJobs)]
     engine: EngineKind,
-    /// Host link (`--engine rtl-jobs` supports wishbone).
+    /// Host link.
     #[arg(long, value_enum, default_value_t = BusKind::Wishbone)]
     bus: BusKind,
     /// SPI clock in MHz (default: fmax / 4, what the standalone top's bridge needs today).
@@ -271,8 +271,8 @@ fn run_rtl_jobs(
     input: impl Fn(usize) -> Result<Vec<i32>>,
     clocks: Clocks,
 ) -> Result<(SimReport, Tally)> {
-    if a.bus != BusKind::Wishbone {
-        bail!("--engine rtl-jobs runs the core over Wishbone only; use --engine reference for the SPI link of the whole-network engine");
+    if a.bus == BusKind::Spi && (a.sck_mhz.is_some() || a.spi_lines != 1) {
+        bail!("--engine rtl-jobs --bus spi simulates the standalone top at its SCK = f_clk / {} with one data line; --sck-mhz and --spi-lines apply to --engine reference", tbn_hdl::spi::MIN_CLOCK_RATIO);
     }
     let total = labels.len();
     let cfg = hw::config_for_lanes(a.lanes);
@@ -280,8 +280,11 @@ fn run_rtl_jobs(
         trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
         ..BuildOptions::default()
     };
-    let mut acc = hw::open_core(&cfg, &opts)
-        .with_context(|| format!("building the {}-lane core", a.lanes))?;
+    let mut acc = match a.bus {
+        BusKind::Wishbone => hw::open_core(&cfg, &opts),
+        BusKind::Spi => hw::open_spi_top(&cfg, &opts),
+    }
+    .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))?;
     if let Some(t) = &a.trace {
         acc.dut().trace_open(t)?;
     }
@@ -333,15 +336,34 @@ fn run_rtl_jobs(
         })
         .collect();
     let f = clocks.fmax_mhz;
+    // Over SPI the simulated master clocks SCK at f_clk / MIN_CLOCK_RATIO.
+    let ratio = tbn_hdl::spi::MIN_CLOCK_RATIO as f64;
+    let (link_cycles, link_unit) = match a.bus {
+        BusKind::Wishbone => (sim_cycles - compute, "clk"),
+        BusKind::Spi => ((sim_cycles - compute) / ratio, "sck"),
+    };
+    let mut clocks = clocks;
+    if a.bus == BusKind::Spi {
+        clocks.sck_mhz = Some(f / ratio);
+        clocks.sck_source = Some(format!(
+            "the simulated SPI master: f_clk / {}",
+            tbn_hdl::spi::MIN_CLOCK_RATIO
+        ));
+    }
     let rep = SimReport {
         model: model.name.clone(),
         engine: EngineKind::RtlJobs,
         estimate: false,
-        basis: "Verilator run of the single-layer core RTL over Wishbone: one job per dense stage; \
-                link = simulated cycles outside jobs (tile, bit-planes, registers, polls, read-back); \
-                end to end = simulated cycles / fmax, excluding the host's requantization and packing"
-            .into(),
-        bus: BusKind::Wishbone,
+        basis: format!(
+            "Verilator run of the single-layer core RTL over {}: one job per dense stage; \
+             link = simulated cycles outside jobs (tile, bit-planes, registers, polls, read-back); \
+             end to end = simulated cycles / fmax, excluding the host's requantization and packing",
+            match a.bus {
+                BusKind::Wishbone => "Wishbone",
+                BusKind::Spi => "the standalone SPI top",
+            }
+        ),
+        bus: a.bus,
         lanes,
         act_bits: a.act_bits,
         total,
@@ -350,11 +372,15 @@ fn run_rtl_jobs(
         logits_match: tally.same_logits,
         predictions_match: tally.same_pred,
         starts_per_inference: (acc.jobs() - j0) as f64 / n,
-        link_cycles: sim_cycles - compute,
-        link_unit: "clk".into(),
+        link_cycles,
+        link_unit: link_unit.into(),
         compute_cycles: compute,
         ideal_cycles: ideal,
-        efficiency: if compute > 0.0 { ideal as f64 / compute } else { 0.0 },
+        efficiency: if compute > 0.0 {
+            ideal as f64 / compute
+        } else {
+            0.0
+        },
         host_work: HostWork {
             words_packed: words_packed as f64,
             rows_requantized: rows as f64,
