@@ -398,6 +398,21 @@ fn misuse_input_range_busy_soft_reset_timeout() {
         assert!(polls < 10);
     }
     clear(&mut chip);
+    // INPUT and IMAGE writes while busy are ignored (MEMORY_BUSY); the inference completes.
+    for addr in [rm::INPUT_BASE, rm::image_word_offset(0)] {
+        chip.write32(rm::CTRL, rm::CTRL_INFER).unwrap();
+        chip.write32(addr, 0xFFFF_FFFF).unwrap();
+        assert_eq!(code(&mut chip), Some(ErrorCode::MemoryBusy));
+        while chip.read32(rm::STATUS).unwrap() & rm::STATUS_BUSY != 0 {}
+        clear(&mut chip);
+    }
+    {
+        let mut d = Tbn::probe(&mut chip).unwrap();
+        d.load_model(&image(&prog, &target(32))).unwrap();
+        d.infer(&x, &mut out).unwrap();
+        assert_eq!(out, want, "the ignored writes changed nothing");
+    }
+    chip.busy_reads = 5;
     // Soft reset mid-inference: ABORTED, model kept, next inference correct.
     chip.write32(rm::CTRL, rm::CTRL_INFER).unwrap();
     chip.write32(rm::CTRL, rm::CTRL_SOFT_RESET).unwrap();
