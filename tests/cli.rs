@@ -176,3 +176,84 @@ fn malformed_inputs_fail_cleanly() {
         .stderr(contains("out of range"));
     tbn().args(["eval", "--act-bits", "9"]).assert().failure();
 }
+
+/// `tbn sim --engine reference`: the model image through the driver on the
+/// engine's reference model; the typed report that `tbn compare` reads.
+#[test]
+fn sim_reference_engine_system_figures_and_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("ref.img");
+    let out = tbn()
+        .current_dir(dir.path())
+        .args([
+            "sim",
+            "--engine",
+            "reference",
+            "--bus",
+            "spi",
+            "--limit",
+            "30",
+        ])
+        .args([
+            "--fmax-mhz",
+            "48",
+            "--sck-mhz",
+            "12",
+            "--json",
+            "--image-out",
+        ])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    assert_eq!(v["total"], 30);
+    assert_eq!(v["logits_match"], 30);
+    assert_eq!(v["starts_per_inference"], 1.0);
+    assert_eq!(v["estimate"], true);
+    assert_eq!(v["link_unit"], "sck");
+    // 196 input words in 4 frames, INFER, 4 polls, CLASS, 10 logits.
+    assert_eq!(v["link_cycles"], 7504.0);
+    assert_eq!(v["compute_cycles"], 6858.0);
+    assert_eq!(v["host_work"]["rows_requantized"], 0.0);
+    let e2e = v["end_to_end_us"].as_f64().unwrap();
+    let want = (7504.0 - 3.0 * 72.0) / 12.0 + 6858.0 / 48.0;
+    assert!((e2e - want).abs() < 1e-6, "{e2e} vs {want}");
+    let bytes = std::fs::read(&image).unwrap();
+    assert_eq!(&bytes[..4], b"TBNM");
+    // The report left in reports/sim.json is read back by `tbn compare`.
+    let report = dir.path().join("reports/sim.json");
+    assert!(report.is_file());
+    let out = tbn()
+        .args(["compare", "--sim-report"])
+        .arg(&report)
+        .args(["--mcu-report"])
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("MCU + accelerator, end to end (SPI x1 at 12.00 MHz)"),
+        "{text}"
+    );
+    assert!(text.contains("accelerator compute only"), "{text}");
+    assert!(text.contains("estimate"), "{text}");
+    assert!(text.contains("no MCU report"), "{text}");
+    // A report of another shape is a clear error, not a silent blank.
+    std::fs::write(&report, b"{\"cycles_per_inference\": 5}").unwrap();
+    tbn()
+        .args(["compare", "--sim-report"])
+        .arg(&report)
+        .assert()
+        .failure()
+        .stderr(contains("not the expected report"));
+}

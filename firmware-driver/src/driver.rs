@@ -26,6 +26,9 @@
 //! After a failed job (timeout or core error) the `run_*` helpers issue a
 //! soft reset so the next job starts from a clean core.
 
+mod engine;
+pub use engine::{Inference, ModelInfo};
+
 use crate::bus::{Bus, BusError};
 use crate::kernel::requantize_rows;
 use crate::program::{Activation, Dense, Program, Shape, Stage};
@@ -131,6 +134,25 @@ pub enum DriverError {
         expected: usize,
         /// Values given.
         found: usize,
+    },
+    /// The core has no whole-network engine (CFG_FEATURES.ENGINE is 0).
+    #[error("the accelerator has no whole-network engine (CFG_FEATURES = {features:#x})")]
+    NoEngine {
+        /// CFG_FEATURES as read.
+        features: u32,
+    },
+    /// The model image is refused before anything is sent (the chip would
+    /// refuse it with the same reason, [`crate::image::format::LoadError::code`]).
+    #[error("model image refused: {0}")]
+    Image(crate::image::format::LoadError),
+    /// `infer` before a successful `load_model`.
+    #[error("no model loaded: call load_model first")]
+    NoModel,
+    /// LOAD_END finished without error but MODEL_LOADED is 0.
+    #[error("the accelerator did not load the model (STATUS {status:#x})")]
+    ModelNotLoaded {
+        /// STATUS as read.
+        status: u32,
     },
     /// An input value does not fit the activation width.
     #[error("input value {value} at index {index} is outside [{min}, {max}]")]
@@ -350,6 +372,7 @@ pub struct Tbn<B: Bus> {
     cfg: HwConfig,
     irq_enable: bool,
     poll_limit: Option<u32>,
+    model: Option<ModelInfo>,
 }
 
 impl<B: Bus> Tbn<B> {
@@ -405,6 +428,7 @@ impl<B: Bus> Tbn<B> {
             cfg,
             irq_enable: false,
             poll_limit: None,
+            model: None,
         };
         tbn.soft_reset()?;
         Ok(tbn)

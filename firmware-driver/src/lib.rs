@@ -5,6 +5,9 @@
 //!   are all generated.
 //! - [`bus`]: the [`bus::Bus`] trait (32-bit register access) with MMIO and
 //!   SPI (embedded-hal 1.0, SPI-to-Wishbone bridge) implementations.
+//! - [`image`]: the accelerator model image (format, compiler, reference
+//!   executor) of the whole-network engine.
+//! - [`link`]: the SPI link cost model and a counting bus wrapper.
 //! - [`driver`]: [`driver::Tbn`], the accelerator driver (probe, jobs,
 //!   whole programs with host-side requantization).
 #![no_std]
@@ -15,6 +18,8 @@ extern crate std;
 
 pub mod bus;
 pub mod driver;
+pub mod image;
 pub mod kernel;
+pub mod link;
 pub mod program;
 pub mod regmap;

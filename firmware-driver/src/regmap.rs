@@ -43,6 +43,26 @@
 //! that offset incrementally, so any `D` (up to `MAX_ROWS`) is valid: `D = rows`
 //! simply computes every row without reuse.
 //!
+//! # Programming model (whole network, register map v2)
+//!
+//! A *model image* (docs/model-image.md; built by `tbn_driver::image`) holds
+//! the descriptors, tiles and requantization constants of a whole dense
+//! network. The host loads it once and then runs one `INFER` per input:
+//!
+//! 1. [`CTRL_LOAD_BEGIN`], then image word `i` to `IMAGE_BASE + 4 i` in
+//!    increasing `i`, then [`CTRL_LOAD_END`]; poll [`STATUS`] until `BUSY` is 0
+//!    (at most [`LOAD_END_MAX_CYCLES`] cycles): `MODEL_LOADED`, or `ERROR` with
+//!    the reason (magic, version, sequence, checksum, fit).
+//! 2. Per inference: write the input values as bytes to [`INPUT_BASE`] (four
+//!    per word, input `k` in byte `k % 4` of word `k / 4`), write
+//!    [`CTRL_INFER`], wait for `DONE`, read [`CLASS`] and the logits (64-bit,
+//!    two words each) from [`LOGITS_BASE`]; [`LAYER_CYCLES_BASE`] holds the
+//!    cycles of each layer and [`CYCLES`] those of the whole inference.
+//!
+//! The single-layer job mode below stays when [`CFG_FEATURES_JOB`] is set; it
+//! may share memories with the engine, so a job or a TILE write may drop the
+//! loaded model (`MODEL_LOADED` reads 0 afterwards).
+//!
 //! # Misuse
 //!
 //! A start while busy is refused (the running job continues) and sets
@@ -58,12 +78,14 @@
 /// Value of [`ID_MAGIC`]: ASCII "TBN1" (0x54 'T' in the top byte).
 pub const MAGIC: u32 = 0x5442_4E31;
 /// Value of [`ID_VERSION`]: major version in bits 31:16, minor in 15:0.
-pub const VERSION: u32 = 0x0001_0000;
+/// Version 2 adds the whole-network engine (model image, INPUT, LOGITS,
+/// CLASS, per-layer cycles) and keeps every version 1 register and window.
+pub const VERSION: u32 = 0x0002_0000;
 
 /// Bytes spanned by the whole map (registers and memory windows).
-pub const SPAN_BYTES: u32 = 0x8_0000;
-/// Width of the Wishbone word address `wb_adr` (byte offset bits 18:2).
-pub const WB_ADDR_BITS: u32 = 17;
+pub const SPAN_BYTES: u32 = 0x10_0000;
+/// Width of the Wishbone word address `wb_adr` (byte offset bits 19:2).
+pub const WB_ADDR_BITS: u32 = 18;
 /// Width of the byte address carried by an SPI frame (3 bytes).
 pub const SPI_ADDR_BYTES: u32 = 3;
 /// SPI command byte of the standalone top's bridge: burst write.
@@ -107,11 +129,35 @@ pub const JOB_Q: u32 = 0x34;
 pub const JOB_ROWS: u32 = 0x38;
 /// Job parameter: activation width `A` (bits 3:0, `1..=8`) and signed flag (bit 8).
 pub const JOB_ABITS: u32 = 0x3C;
+/// Configuration: optional parts of this core ([`CFG_FEATURES_JOB`], [`CFG_FEATURES_ENGINE`]).
+pub const CFG_FEATURES: u32 = 0x40;
+/// Configuration: capacity of the weight (tile) memory in 32-bit words.
+pub const CFG_WEIGHT_WORDS: u32 = 0x44;
+/// Configuration: capacity of the constants memory in 32-bit words.
+pub const CFG_CONST_WORDS: u32 = 0x48;
+/// Configuration: most layers of a model image.
+pub const CFG_MAX_LAYERS: u32 = 0x4C;
+/// Configuration: most output rows of one layer (activation buffer length).
+pub const CFG_MAX_OUT: u32 = 0x50;
+/// Configuration: most outputs of the last layer (LOGITS buffer length).
+pub const CFG_MAX_LOGITS: u32 = 0x54;
+/// Model load: image words accepted since `LOAD_BEGIN`.
+pub const LOAD_WORDS: u32 = 0x58;
+/// Model: layers of the loaded model (0 when none is loaded).
+pub const MODEL_LAYERS: u32 = 0x5C;
+/// Inference result: index of the largest output of the last layer (ties: lowest index).
+pub const CLASS: u32 = 0x60;
 
 /// [`CTRL`] bit 0 (write 1): start a job with the current job parameters. Reads 0.
 pub const CTRL_START: u32 = 1 << 0;
 /// [`CTRL`] bit 1 (write 1): soft reset; aborts a running job, clears status. Reads 0.
 pub const CTRL_SOFT_RESET: u32 = 1 << 1;
+/// [`CTRL`] bit 2 (write 1): begin loading a model image (drops any loaded model). Reads 0.
+pub const CTRL_LOAD_BEGIN: u32 = 1 << 2;
+/// [`CTRL`] bit 3 (write 1): end loading; check the image and make it the model. Reads 0.
+pub const CTRL_LOAD_END: u32 = 1 << 3;
+/// [`CTRL`] bit 4 (write 1): run one inference of the loaded model on INPUT. Reads 0.
+pub const CTRL_INFER: u32 = 1 << 4;
 /// [`CTRL`] bit 8 (read/write): drive `irq` high while `DONE` or `ERROR` is set.
 pub const CTRL_IRQ_ENABLE: u32 = 1 << 8;
 
@@ -121,6 +167,10 @@ pub const STATUS_BUSY: u32 = 1 << 0;
 pub const STATUS_DONE: u32 = 1 << 1;
 /// [`STATUS`] bit 2 (write 1 to clear, also clears the code): an error occurred.
 pub const STATUS_ERROR: u32 = 1 << 2;
+/// [`STATUS`] bit 3 (read only): a model image is loaded and checked.
+pub const STATUS_MODEL_LOADED: u32 = 1 << 3;
+/// [`STATUS`] bit 4 (read only): a load is in progress (between `LOAD_BEGIN` and `LOAD_END`).
+pub const STATUS_LOADING: u32 = 1 << 4;
 /// [`STATUS`] bits 11:8 (read only): the [`ErrorCode`] of the first error since it was cleared.
 pub const STATUS_ERROR_CODE_SHIFT: u32 = 8;
 /// Mask of the error code field after shifting by [`STATUS_ERROR_CODE_SHIFT`].
@@ -131,12 +181,43 @@ pub const JOB_ABITS_BITS_MASK: u32 = 0xF;
 /// [`JOB_ABITS`] bit 8: inputs are two's complement (ignored for `A = 1`).
 pub const JOB_ABITS_SIGNED: u32 = 1 << 8;
 
+/// [`CFG_FEATURES`] bit 0: the single-layer job mode (JOB_* registers, TILE, ACT, OUT).
+pub const CFG_FEATURES_JOB: u32 = 1 << 0;
+/// [`CFG_FEATURES`] bit 1: the whole-network engine (model image, INPUT, LOGITS, CLASS).
+pub const CFG_FEATURES_ENGINE: u32 = 1 << 1;
+/// [`CFG_FEATURES`] bits 14:8: width in bits of the engine's signed value `v` (up to 64).
+pub const CFG_FEATURES_V_BITS_SHIFT: u32 = 8;
+/// Mask of the V_BITS field after shifting by [`CFG_FEATURES_V_BITS_SHIFT`].
+pub const CFG_FEATURES_V_BITS_MASK: u32 = 0x7F;
+
 /// Upper bound on the cycles from a soft reset to `BUSY = 0`.
 pub const SOFT_RESET_MAX_CYCLES: u32 = 2;
 /// Fixed cycle overhead bound per job beyond `D * ceil(m / L) * A` issue cycles.
 pub const JOB_OVERHEAD_MAX_CYCLES: u32 = 64;
+/// Upper bound on the cycles from `LOAD_END` to `BUSY = 0` (the image checks).
+pub const LOAD_END_MAX_CYCLES: u32 = 16;
+/// Cycle overhead bound per layer of an inference beyond its ideal
+/// `D * ceil(m / L) * A_in + rows` cycles (pipeline fill and drain, layer switch).
+pub const LAYER_OVERHEAD_MAX_CYCLES: u32 = 64;
+/// Cycle overhead bound per inference beyond its layers (start, class, done).
+pub const INFER_OVERHEAD_MAX_CYCLES: u32 = 64;
 
 // ------------------------------------------------------------------ windows
+
+/// Per-layer cycle counters of the last inference: word `l` = cycles of layer `l`. Read only.
+pub const LAYER_CYCLES_BASE: u32 = 0x400;
+/// Size of the per-layer cycle window in bytes (64 layers).
+pub const LAYER_CYCLES_SIZE: u32 = 0x100;
+/// Outputs of the last layer: output `i` as 64-bit two's complement, low word at
+/// `LOGITS_BASE + 8 i`, high word at `+ 4`. Read only.
+pub const LOGITS_BASE: u32 = 0x1000;
+/// Size of the LOGITS window in bytes (512 outputs).
+pub const LOGITS_SIZE: u32 = 0x1000;
+/// Network input: input `k` is byte `k % 4` of word `k / 4` (two's complement
+/// when the model's input is signed). Write only.
+pub const INPUT_BASE: u32 = 0x8000;
+/// Size of the INPUT window in bytes (32768 inputs).
+pub const INPUT_SIZE: u32 = 0x8000;
 
 /// Output memory window: `OUT_BASE + 8 j` = dot_a of row j, `+ 4` = dot_b (i32). Read only.
 pub const OUT_BASE: u32 = 0x1_0000;
@@ -153,12 +234,25 @@ pub const TILE_BASE: u32 = 0x4_0000;
 /// Size of the tile window in bytes (up to 2^21 image bits).
 pub const TILE_SIZE: u32 = 0x4_0000;
 
+/// Model image window: image word `i` at `IMAGE_BASE + 4 i`, written in order. Write only.
+pub const IMAGE_BASE: u32 = 0x8_0000;
+/// Size of the IMAGE window in bytes (131072 image words).
+pub const IMAGE_SIZE: u32 = 0x8_0000;
+
 /// Largest `TILE_MAX + L` the map can address (bits).
 pub const MAP_TILE_BITS_LIMIT: u32 = TILE_SIZE * 8;
 /// Largest `MAX_IN` the map can address.
 pub const MAP_MAX_IN_LIMIT: u32 = ACT_PLANE_STRIDE * 8;
 /// Largest `MAX_ROWS` the map can address.
 pub const MAP_MAX_ROWS_LIMIT: u32 = OUT_SIZE / 8;
+/// Largest model image the map can address (words).
+pub const MAP_IMAGE_WORDS_LIMIT: u32 = IMAGE_SIZE / 4;
+/// Largest `CFG_MAX_LAYERS` the map can address.
+pub const MAP_MAX_LAYERS_LIMIT: u32 = LAYER_CYCLES_SIZE / 4;
+/// Largest `CFG_MAX_LOGITS` the map can address.
+pub const MAP_MAX_LOGITS_LIMIT: u32 = LOGITS_SIZE / 8;
+/// Largest network input the map can address.
+pub const MAP_MAX_INPUTS_LIMIT: u32 = INPUT_SIZE;
 
 // ------------------------------------------------------------- error codes
 
@@ -180,6 +274,22 @@ pub enum ErrorCode {
     BadRowCount = 5,
     /// The tile or activation window was written while busy; the write was ignored.
     MemoryBusy = 6,
+    /// `INFER` (or an INPUT write) with no model loaded; refused.
+    NoModel = 7,
+    /// `LOAD_END`: image word 0 is not the image magic; no model loaded.
+    BadMagic = 8,
+    /// `LOAD_END`: the image format major version is not supported; no model loaded.
+    BadVersion = 9,
+    /// `LOAD_END`: image words missing, extra or written out of order; no model loaded.
+    LoadSequence = 10,
+    /// `LOAD_END`: the checksum words do not match; no model loaded.
+    BadChecksum = 11,
+    /// `LOAD_END`: the image does not fit this configuration; no model loaded.
+    ImageFit = 12,
+    /// `INFER`: an input byte was out of the model's input range; refused.
+    InputRange = 13,
+    /// `SOFT_RESET` aborted a running job or inference; its outputs are invalid.
+    Aborted = 14,
 }
 
 impl ErrorCode {
@@ -193,6 +303,14 @@ impl ErrorCode {
             4 => Some(ErrorCode::BadTileLength),
             5 => Some(ErrorCode::BadRowCount),
             6 => Some(ErrorCode::MemoryBusy),
+            7 => Some(ErrorCode::NoModel),
+            8 => Some(ErrorCode::BadMagic),
+            9 => Some(ErrorCode::BadVersion),
+            10 => Some(ErrorCode::LoadSequence),
+            11 => Some(ErrorCode::BadChecksum),
+            12 => Some(ErrorCode::ImageFit),
+            13 => Some(ErrorCode::InputRange),
+            14 => Some(ErrorCode::Aborted),
             _ => None,
         }
     }
@@ -212,6 +330,14 @@ impl ErrorCode {
             ErrorCode::BadTileLength => "BAD_TILE_LENGTH",
             ErrorCode::BadRowCount => "BAD_ROW_COUNT",
             ErrorCode::MemoryBusy => "MEMORY_BUSY",
+            ErrorCode::NoModel => "NO_MODEL",
+            ErrorCode::BadMagic => "BAD_MAGIC",
+            ErrorCode::BadVersion => "BAD_VERSION",
+            ErrorCode::LoadSequence => "LOAD_SEQUENCE",
+            ErrorCode::BadChecksum => "BAD_CHECKSUM",
+            ErrorCode::ImageFit => "IMAGE_FIT",
+            ErrorCode::InputRange => "INPUT_RANGE",
+            ErrorCode::Aborted => "ABORTED",
         }
     }
 }
@@ -241,7 +367,39 @@ pub static ERROR_CODES: &[(ErrorCode, &str)] = &[
     ),
     (
         ErrorCode::MemoryBusy,
-        "TILE or ACT window written while BUSY; write ignored, job continues",
+        "TILE, ACT, INPUT or IMAGE window written while BUSY; write ignored, the job or inference continues",
+    ),
+    (
+        ErrorCode::NoModel,
+        "INFER written, or INPUT written, while no model is loaded; refused / ignored",
+    ),
+    (
+        ErrorCode::BadMagic,
+        "LOAD_END: image word 0 is not the image magic 0x4D4E4254; no model loaded",
+    ),
+    (
+        ErrorCode::BadVersion,
+        "LOAD_END: image format major version (word 1, bits 31:16) is not 1; no model loaded",
+    ),
+    (
+        ErrorCode::LoadSequence,
+        "LOAD_END: LOAD_WORDS differs from the image's TOTAL_WORDS, an IMAGE write was out of order, or no LOAD_BEGIN; no model loaded",
+    ),
+    (
+        ErrorCode::BadChecksum,
+        "LOAD_END: the checksum words (S1, S2) do not match the image; no model loaded",
+    ),
+    (
+        ErrorCode::ImageFit,
+        "LOAD_END: the image does not fit this configuration (lanes, layers, memories, m, q, D, rows, A, logits, V_BITS); no model loaded",
+    ),
+    (
+        ErrorCode::InputRange,
+        "INFER: an INPUT byte written since the last INFER is outside the model's input range; refused, rewrite the input",
+    ),
+    (
+        ErrorCode::Aborted,
+        "CTRL.SOFT_RESET aborted a running job or inference (set after the reset's clearing); outputs invalid, the model stays loaded",
     ),
 ];
 
@@ -441,8 +599,11 @@ pub static REGISTERS: &[Register] = &[
         reset: ResetValue::Value(0),
         description: "Control",
         fields: &[
-            f("START", 0, 1, Access::WriteOnly, "write 1: start a job (refused with an error if busy or parameters invalid)"),
-            f("SOFT_RESET", 1, 1, Access::WriteOnly, "write 1: abort any running job and clear STATUS, CYCLES and JOB_COUNT"),
+            f("START", 0, 1, Access::WriteOnly, "write 1: start a single-layer job (refused with an error if busy or parameters invalid)"),
+            f("SOFT_RESET", 1, 1, Access::WriteOnly, "write 1: abort any running job, inference or load and clear STATUS (except MODEL_LOADED), CYCLES and JOB_COUNT"),
+            f("LOAD_BEGIN", 2, 1, Access::WriteOnly, "write 1: begin loading a model image (drops the loaded model, LOAD_WORDS = 0)"),
+            f("LOAD_END", 3, 1, Access::WriteOnly, "write 1: end loading: check the image (BUSY while checking), then MODEL_LOADED or ERROR"),
+            f("INFER", 4, 1, Access::WriteOnly, "write 1: run one inference of the loaded model on INPUT (refused with an error if busy, no model or input out of range)"),
             f("IRQ_ENABLE", 8, 1, Access::ReadWrite, "irq output = IRQ_ENABLE and (DONE or ERROR)"),
         ],
     },
@@ -453,9 +614,11 @@ pub static REGISTERS: &[Register] = &[
         reset: ResetValue::Value(0),
         description: "Status",
         fields: &[
-            f("BUSY", 0, 1, Access::ReadOnly, "a job is running"),
-            f("DONE", 1, 1, Access::ReadWriteOneToClear, "the last job completed; set at completion, cleared by write 1, a new start or soft reset"),
+            f("BUSY", 0, 1, Access::ReadOnly, "a job, an inference or the LOAD_END checks are running"),
+            f("DONE", 1, 1, Access::ReadWriteOneToClear, "the last job or inference completed; set at completion, cleared by write 1, a new start or soft reset"),
             f("ERROR", 2, 1, Access::ReadWriteOneToClear, "an error occurred; write 1 clears it and ERROR_CODE"),
+            f("MODEL_LOADED", 3, 1, Access::ReadOnly, "a checked model image is loaded (set by a successful LOAD_END, cleared by LOAD_BEGIN)"),
+            f("LOADING", 4, 1, Access::ReadOnly, "between LOAD_BEGIN and LOAD_END"),
             f("ERROR_CODE", 8, 4, Access::ReadOnly, "code of the first error since ERROR was last clear (see the error code table)"),
         ],
     },
@@ -464,7 +627,7 @@ pub static REGISTERS: &[Register] = &[
         offset: CYCLES,
         access: Access::ReadOnly,
         reset: ResetValue::Value(0),
-        description: "Clock cycles from START to DONE of the current or last job",
+        description: "Clock cycles from START or INFER to DONE of the current or last job or inference",
         fields: &[],
     },
     Register {
@@ -472,7 +635,7 @@ pub static REGISTERS: &[Register] = &[
         offset: JOB_COUNT,
         access: Access::ReadOnly,
         reset: ResetValue::Value(0),
-        description: "Number of completed jobs (wraps; cleared by soft reset)",
+        description: "Number of completed jobs and inferences (wraps; cleared by soft reset)",
         fields: &[],
     },
     Register {
@@ -510,10 +673,107 @@ pub static REGISTERS: &[Register] = &[
             f("SIGNED", 8, 1, Access::ReadWrite, "inputs are two's complement (A >= 2; ignored for A = 1)"),
         ],
     },
+    Register {
+        name: "CFG_FEATURES",
+        offset: CFG_FEATURES,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Optional parts of this configuration",
+        fields: &[
+            f("JOB", 0, 1, Access::ReadOnly, "the single-layer job mode (JOB_*, TILE, ACT, OUT) is present"),
+            f("ENGINE", 1, 1, Access::ReadOnly, "the whole-network engine (IMAGE, INPUT, LOGITS, CLASS) is present"),
+            f("V_BITS", 8, 7, Access::ReadOnly, "width of the engine's signed requantization value v (images need V_BITS <= this)"),
+        ],
+    },
+    Register {
+        name: "CFG_WEIGHT_WORDS",
+        offset: CFG_WEIGHT_WORDS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Capacity of the weight memory in 32-bit words (an image's TILE_WORDS)",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_CONST_WORDS",
+        offset: CFG_CONST_WORDS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Capacity of the constants memory in 32-bit words (an image's CONST_WORDS)",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_MAX_LAYERS",
+        offset: CFG_MAX_LAYERS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Most layers of a model image (<= 64)",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_MAX_OUT",
+        offset: CFG_MAX_OUT,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Most output rows of one layer (activation buffer length)",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_MAX_LOGITS",
+        offset: CFG_MAX_LOGITS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Most outputs of the last layer (LOGITS buffer length, <= 512)",
+        fields: &[],
+    },
+    Register {
+        name: "LOAD_WORDS",
+        offset: LOAD_WORDS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Value(0),
+        description: "Image words accepted since LOAD_BEGIN (the index the next IMAGE write must have)",
+        fields: &[],
+    },
+    Register {
+        name: "MODEL_LAYERS",
+        offset: MODEL_LAYERS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Value(0),
+        description: "Layers of the loaded model (0 when none is loaded)",
+        fields: &[],
+    },
+    Register {
+        name: "CLASS",
+        offset: CLASS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Value(0),
+        description: "Index of the largest output of the last layer of the last inference (ties: lowest index)",
+        fields: &[],
+    },
 ];
 
 /// All memory windows, ordered by offset.
 pub static WINDOWS: &[Window] = &[
+    Window {
+        name: "LAYER_CYCLES",
+        offset: LAYER_CYCLES_BASE,
+        size: LAYER_CYCLES_SIZE,
+        access: Access::ReadOnly,
+        description: "Word l = clock cycles of layer l in the last inference; words >= MODEL_LAYERS read 0",
+    },
+    Window {
+        name: "LOGITS",
+        offset: LOGITS_BASE,
+        size: LOGITS_SIZE,
+        access: Access::ReadOnly,
+        description: "Outputs of the last layer of the last inference: output i as 64-bit two's complement, bits 31:0 at word 2i, bits 63:32 at word 2i+1 (sign-extended from CFG_FEATURES.V_BITS)",
+    },
+    Window {
+        name: "INPUT",
+        offset: INPUT_BASE,
+        size: INPUT_SIZE,
+        access: Access::WriteOnly,
+        description: "Network input as bytes: input k is byte k % 4 of word k / 4 (two's complement if the model input is signed; 0/1 for 1-bit sign inputs); packed into bit-planes on chip; out-of-range bytes make the next INFER fail (INPUT_RANGE); ignored while BUSY (MEMORY_BUSY) or with no model (NO_MODEL)",
+    },
     Window {
         name: "OUT",
         offset: OUT_BASE,
@@ -534,6 +794,13 @@ pub static WINDOWS: &[Window] = &[
         size: TILE_SIZE,
         access: Access::WriteOnly,
         description: "Extended tile image: tile bits [0, q) then tile bits [0, L) at [q, q + L); bit i at bit i % 32 of word i / 32; write only (reads return 0); writes while BUSY are ignored (error MEMORY_BUSY)",
+    },
+    Window {
+        name: "IMAGE",
+        offset: IMAGE_BASE,
+        size: IMAGE_SIZE,
+        access: Access::WriteOnly,
+        description: "Model image (docs/model-image.md): word i at byte offset 4i, written in increasing i between LOAD_BEGIN and LOAD_END; write only (reads return 0); ignored while BUSY (MEMORY_BUSY)",
     },
 ];
 
@@ -615,6 +882,38 @@ pub const fn distinct_rows(rows: u32, m: u32, q: u32) -> u32 {
     }
 }
 
+/// Word `w` of the INPUT window for the input values `x` (each the 8-bit
+/// two's complement or unsigned byte of a value; missing values are 0).
+pub fn input_word(x: &[i32], w: u32) -> u32 {
+    let mut out = 0u32;
+    for i in 0..4u32 {
+        let k = (w as usize) * 4 + i as usize;
+        let byte = x.get(k).map(|&v| (v as u32) & 0xFF).unwrap_or(0);
+        out |= byte << (8 * i);
+    }
+    out
+}
+
+/// Number of INPUT words for `n` inputs.
+pub const fn input_words(n: u32) -> u32 {
+    n.div_ceil(4)
+}
+
+/// Byte offset of the low (`high = false`) or high word of output `i` in LOGITS.
+pub const fn logit_offset(i: u32, high: bool) -> u32 {
+    LOGITS_BASE + 8 * i + if high { 4 } else { 0 }
+}
+
+/// Byte offset of image word `i` in the IMAGE window.
+pub const fn image_word_offset(i: u32) -> u32 {
+    IMAGE_BASE + 4 * i
+}
+
+/// Byte offset of the cycle counter of layer `l`.
+pub const fn layer_cycles_offset(l: u32) -> u32 {
+    LAYER_CYCLES_BASE + 4 * l
+}
+
 /// Bound on the cycles of one job: `D * ceil(m / L) * A` issue cycles plus
 /// [`JOB_OVERHEAD_MAX_CYCLES`] (pipeline fill and drain).
 pub const fn job_cycle_bound(d: u32, m: u32, lanes: u32, abits: u32) -> u32 {
@@ -632,7 +931,7 @@ mod tests {
         }
         for r in REGISTERS {
             assert_eq!(r.offset % 4, 0);
-            assert!(r.offset < OUT_BASE);
+            assert!(r.offset < WINDOWS[0].offset);
             let mut used = 0u32;
             for fl in r.fields {
                 assert_eq!(used & fl.mask(), 0, "{}.{} overlaps", r.name, fl.name);
@@ -661,5 +960,14 @@ mod tests {
         assert_eq!(extended_tile_word(&tile, 40, 8, 2), 0);
         assert_eq!(distinct_rows(100, 10, 25), 5);
         assert_eq!(distinct_rows(3, 10, 25), 3);
+    }
+
+    #[test]
+    fn input_packing() {
+        let x = [1, 2, -1, 255, 7];
+        assert_eq!(input_words(5), 2);
+        assert_eq!(input_word(&x, 0), 0xFFFF_0201);
+        assert_eq!(input_word(&x, 1), 7);
+        assert_eq!(logit_offset(3, true), LOGITS_BASE + 28);
     }
 }

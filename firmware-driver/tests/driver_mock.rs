@@ -9,12 +9,13 @@ mod common;
 #[allow(dead_code)]
 mod convert;
 
+use common::spi_bridge::BridgeSpi;
 use common::{io, program, random_conv_program, random_dense, random_input, rng, Requant, ACTS};
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use embedded_hal::spi::{ErrorKind, ErrorType, Operation, SpiDevice};
+use embedded_hal::spi::ErrorKind;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -418,10 +419,10 @@ fn probe_errors() {
         DriverError::BadMagic { found: 0xFFFF_FFFF }
     );
     let mut core = MockCore::new(DEFAULT_CAPS);
-    core.version = 0x0002_0000;
+    core.version = 0x0003_0000;
     assert_eq!(
         Tbn::probe(core).unwrap_err(),
-        DriverError::BadVersion { found: 0x0002_0000 }
+        DriverError::BadVersion { found: 0x0003_0000 }
     );
     for (caps, what) in [
         (
@@ -922,7 +923,7 @@ fn core_errors_are_reported_with_meaning() {
     t.run_job(&tile, 40, 2, &x, 2, true, &mut acc).unwrap();
     assert_eq!(acc, golden_acc(&tile, 40, 20, 2, &x, 2, true));
     // Unknown codes are named as such.
-    assert_eq!(tbn_driver::driver::error_meaning(13), "unknown error code");
+    assert_eq!(tbn_driver::driver::error_meaning(15), "unknown error code");
 }
 
 // ---------------------------------------------------------------------------
@@ -1227,124 +1228,6 @@ fn mmio_bus_volatile_access() {
         "TILE_BASE + 8 is word 2"
     );
     assert_eq!(mem.iter().filter(|w| **w != 0).count(), 4);
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct MockSpiError;
-
-impl embedded_hal::spi::Error for MockSpiError {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::ChipSelectFault
-    }
-}
-
-/// An `SpiDevice` that implements the SPI-to-Wishbone bridge of the
-/// standalone top byte by byte (docs/register-map.md) in front of a
-/// `MockCore`, and records every frame (MOSI bytes, MISO bytes).
-struct BridgeSpi {
-    core: Rc<RefCell<MockCore>>,
-    frames: Vec<(Vec<u8>, Vec<u8>)>,
-    fail: bool,
-}
-
-#[derive(Default)]
-struct BridgeState {
-    n: usize,
-    cmd: u8,
-    addr: u32,
-    word: [u8; 4],
-    rdata: u32,
-}
-
-impl BridgeSpi {
-    fn byte(&self, st: &mut BridgeState, mosi: u8) -> u8 {
-        let i = st.n;
-        st.n += 1;
-        match i {
-            0 => {
-                st.cmd = mosi;
-                0
-            }
-            1..=3 => {
-                st.addr = (st.addr << 8) | mosi as u32;
-                0
-            }
-            _ if st.cmd == 0x02 => {
-                let k = (i - 4) % 4;
-                st.word[k] = mosi;
-                if k == 3 {
-                    self.core
-                        .borrow_mut()
-                        .write32(st.addr & !3, u32::from_be_bytes(st.word))
-                        .unwrap();
-                    st.addr += 4;
-                }
-                0
-            }
-            4 if st.cmd == 0x03 => 0, // turnaround
-            _ if st.cmd == 0x03 => {
-                let k = (i - 5) % 4;
-                if k == 0 {
-                    st.rdata = self.core.borrow_mut().read32(st.addr & !3).unwrap();
-                    st.addr += 4;
-                }
-                st.rdata.to_be_bytes()[k]
-            }
-            _ => 0,
-        }
-    }
-}
-
-impl ErrorType for BridgeSpi {
-    type Error = MockSpiError;
-}
-
-impl SpiDevice for BridgeSpi {
-    fn transaction(&mut self, ops: &mut [Operation<'_, u8>]) -> Result<(), MockSpiError> {
-        if self.fail {
-            return Err(MockSpiError);
-        }
-        let mut st = BridgeState::default();
-        let (mut mosi, mut miso) = (Vec::new(), Vec::new());
-        for op in ops.iter_mut() {
-            match op {
-                Operation::Write(w) => {
-                    for &b in w.iter() {
-                        mosi.push(b);
-                        miso.push(self.byte(&mut st, b));
-                    }
-                }
-                Operation::Read(r) => {
-                    for slot in r.iter_mut() {
-                        mosi.push(0);
-                        *slot = self.byte(&mut st, 0);
-                        miso.push(*slot);
-                    }
-                }
-                Operation::Transfer(r, w) => {
-                    for k in 0..r.len().max(w.len()) {
-                        let b = w.get(k).copied().unwrap_or(0);
-                        mosi.push(b);
-                        let o = self.byte(&mut st, b);
-                        miso.push(o);
-                        if let Some(s) = r.get_mut(k) {
-                            *s = o;
-                        }
-                    }
-                }
-                Operation::TransferInPlace(buf) => {
-                    for s in buf.iter_mut() {
-                        mosi.push(*s);
-                        *s = self.byte(&mut st, *s);
-                        miso.push(*s);
-                    }
-                }
-                Operation::DelayNs(_) => {}
-            }
-        }
-        self.frames.push((mosi, miso));
-        Ok(())
-    }
 }
 
 #[test]

@@ -88,7 +88,10 @@ pub fn svd(cfg: &Config) -> String {
                 "CFG_TILE_MAX" => cfg.tile_max as u32,
                 "CFG_MAX_IN" => cfg.max_in as u32,
                 "CFG_MAX_ROWS" => cfg.max_rows as u32,
-                _ => crate::MAX_ABITS as u32,
+                "CFG_MAX_ABITS" => crate::MAX_ABITS as u32,
+                // The single-layer core: the job mode only, no engine memories yet.
+                "CFG_FEATURES" => regmap::CFG_FEATURES_JOB,
+                _ => 0,
             },
         };
         s += &format!(
@@ -220,9 +223,33 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
   their value, and a control bit (START, SOFT_RESET, the W1C bits, IRQ_ENABLE) acts only when its
   lane is selected. Reads return whole words.
 - Cycles of a job: `D * ceil(m / L) * A` issue cycles plus at most {ovh} (pipeline fill and drain).
+
+## Whole-network engine (register map v2, CFG_FEATURES.ENGINE)
+
+- The model image (docs/model-image.md) holds the descriptors, tiles and requantization constants
+  of a whole dense network. Load it once: CTRL.LOAD_BEGIN (drops any model, LOAD_WORDS = 0), image
+  word i to IMAGE + 4i in increasing i, CTRL.LOAD_END; BUSY is 1 for at most {le} cycles while the
+  image is checked, then STATUS.MODEL_LOADED is 1, or ERROR with the first failing check in the
+  order BAD_MAGIC, BAD_VERSION, LOAD_SEQUENCE, BAD_CHECKSUM, IMAGE_FIT (no model is loaded then).
+- One inference: write the input bytes to INPUT (input k in byte k % 4 of word k / 4), write
+  CTRL.INFER, wait for DONE (or the interrupt), read CLASS and LOGITS (two words per output).
+  INFER is refused with NO_MODEL without a model, INPUT_RANGE when an INPUT byte written since the
+  last INFER was out of the model's input range (rewrite the input), START_WHILE_BUSY while BUSY.
+  A refused INFER clears the input-range flag; a successful INFER clears DONE, ERROR and
+  ERROR_CODE (as START does). The model and the input stay for the next INFER.
+- CYCLES counts the whole inference; LAYER_CYCLES word l the cycles of layer l. An inference takes
+  at most the sum over its layers of `D * ceil(m / L) * A_in + rows + {lo}` cycles plus {io}.
+- CTRL.SOFT_RESET during an inference or a load aborts it (BUSY 0 within {sr} cycles as for a
+  job), clears DONE, ERROR, CYCLES and JOB_COUNT and then, if it aborted a job or an inference,
+  sets ERROR with ABORTED. A loaded model stays loaded (an aborted load leaves none).
+- With CFG_FEATURES.JOB the single-layer job mode above is kept; it may share memories with the
+  engine, so a job or a TILE write may drop the model (MODEL_LOADED reads 0 afterwards).
 ",
         sr = regmap::SOFT_RESET_MAX_CYCLES,
         ovh = regmap::JOB_OVERHEAD_MAX_CYCLES,
+        le = regmap::LOAD_END_MAX_CYCLES,
+        lo = regmap::LAYER_OVERHEAD_MAX_CYCLES,
+        io = regmap::INFER_OVERHEAD_MAX_CYCLES,
     );
     s += &spi_section();
     s
@@ -245,7 +272,7 @@ clock period before the first rising SCK edge and stay high at least 2 clock per
 frames.
 
 A frame is one `cs_n` low period: a command byte, 3 address bytes (byte address, big-endian;
-bits 1:0 are ignored, bits 23:19 too: the map repeats every 512 KiB), then data words of 4 bytes,
+bits 1:0 are ignored, bits 23:20 too: the map repeats every 1 MiB), then data words of 4 bytes,
 big-endian. The address increments by 4 after each word (bursts of any length).
 
 | Command | MOSI | MISO |

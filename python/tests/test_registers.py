@@ -15,7 +15,7 @@ def acc():
 
 def test_id_and_config_registers(acc):
     assert acc.read32(R["ID_MAGIC"]) == 0x54424E31 == R["MAGIC"]
-    assert acc.read32(R["ID_VERSION"]) == 0x00010000 == R["VERSION"]
+    assert acc.read32(R["ID_VERSION"]) == 0x00020000 == R["VERSION"]
     assert acc.read32(R["CFG_LANES"]) == 32
     assert acc.read32(R["CFG_TILE_MAX"]) == 32768
     assert acc.read32(R["CFG_MAX_IN"]) == 4096

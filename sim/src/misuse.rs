@@ -172,7 +172,8 @@ pub fn capacity_errors(acc: &mut Accelerator) -> Result<()> {
 /// read-only registers) change nothing.
 pub fn unmapped_addresses(acc: &mut Accelerator) -> Result<()> {
     let hw = acc.info();
-    let gaps = [0x40u32, 0x44, 0x100, 0x1000, 0xFFFC];
+    // Gaps of register map v2 (0x40.. are engine registers, 0x1000 LOGITS).
+    let gaps = [0x64u32, 0x3FC, 0x500, 0x2000, 0xFFFC];
     for &a in &gaps {
         acc.write32(a, 0xDEAD_BEEF)?;
         let v = acc.read32(a)?;

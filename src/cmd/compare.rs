@@ -1,12 +1,16 @@
-//! `tbn compare`: the MCU kernel against the accelerator, from the reports the
-//! other commands leave behind (`tbn mcu run`, `tbn sim`, synthesis).
+//! `tbn compare`: the MCU alone against the MCU + accelerator system, from the
+//! typed reports the other commands leave behind (`tbn mcu run` ->
+//! reports/mcu.json, `tbn sim --json` -> reports/sim.json, synthesis ->
+//! reports/synth.json). Three latency rows: MCU alone; MCU + accelerator end to
+//! end over the report's link; accelerator compute only. Every estimate is
+//! labelled as one.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use serde_json::Value;
+use anyhow::Result;
 
 use super::mcu::report_path;
+use super::report::{self, BusKind, McuReport, SimReport};
 use crate::paths;
 
 /// Arguments of `tbn compare`.
@@ -18,16 +22,81 @@ pub struct Args {
     /// MCU clock for the latency estimate, MHz.
     #[arg(long, default_value_t = 64.0)]
     mcu_mhz: f64,
-    /// Accelerator cycles report (JSON with `cycles_per_inference`), default reports/sim.json.
+    /// System report of `tbn sim --json` (default reports/sim.json).
     #[arg(long)]
     sim_report: Option<PathBuf>,
-    /// Synthesis report (JSON with `fmax_mhz`), default reports/synth.json.
+    /// MCU report of `tbn mcu run` (default reports/mcu.json).
     #[arg(long)]
-    synth_report: Option<PathBuf>,
+    mcu_report: Option<PathBuf>,
 }
 
-fn read_json(path: &PathBuf) -> Option<Value> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+/// One latency row: label, work, microseconds, how it was obtained.
+pub struct Row {
+    /// What runs.
+    pub label: String,
+    /// Work per inference.
+    pub work: String,
+    /// Latency per inference, microseconds.
+    pub us: Option<f64>,
+    /// Measured or estimated, and from what.
+    pub note: String,
+}
+
+/// The three system rows (MCU alone; MCU + accelerator end to end; accelerator
+/// compute only) from the typed reports.
+pub fn latency_rows(mcu: Option<&McuReport>, sim: Option<&SimReport>, mcu_mhz: f64) -> Vec<Row> {
+    let mut rows = vec![match mcu {
+        Some(m) => Row {
+            label: format!("MCU alone (Cortex-M4 @ {mcu_mhz} MHz)"),
+            work: format!("{:.0} instructions", m.optimized_instr_per_inference),
+            us: Some(m.optimized_instr_per_inference as f64 / mcu_mhz),
+            note: "estimate: instructions measured in QEMU (-icount), 1 instruction per cycle"
+                .into(),
+        },
+        None => Row {
+            label: "MCU alone".into(),
+            work: "-".into(),
+            us: None,
+            note: "no MCU report: run `tbn mcu run`".into(),
+        },
+    }];
+    match sim {
+        Some(s) => {
+            let kind = if s.estimate { "estimate" } else { "measured" };
+            let link = match (s.bus, s.clocks.sck_mhz) {
+                (BusKind::Spi, Some(f)) => format!(
+                    "SPI x{} at {f:.2} MHz",
+                    s.clocks.spi_lines.unwrap_or(1)
+                ),
+                _ => "Wishbone".into(),
+            };
+            rows.push(Row {
+                label: format!("MCU + accelerator, end to end ({link})"),
+                work: format!(
+                    "{:.0} {} link + {:.0} cycles, {} start(s)",
+                    s.link_cycles, s.link_unit, s.compute_cycles, s.starts_per_inference
+                ),
+                us: Some(s.end_to_end_us),
+                note: format!(
+                    "{kind} ({:?}, fmax {:.1} MHz from {}; logits equal golden on {}/{})",
+                    s.engine, s.clocks.fmax_mhz, s.clocks.fmax_source, s.logits_match, s.total
+                ),
+            });
+            rows.push(Row {
+                label: format!("accelerator compute only (L = {})", s.lanes),
+                work: format!("{:.0} cycles", s.compute_cycles),
+                us: Some(s.compute_us),
+                note: format!("{kind} (cycles / fmax {:.1} MHz)", s.clocks.fmax_mhz),
+            });
+        }
+        None => rows.push(Row {
+            label: "MCU + accelerator".into(),
+            work: "-".into(),
+            us: None,
+            note: "no system report: run `tbn sim --engine reference --bus spi --json > reports/sim.json`".into(),
+        }),
+    }
+    rows
 }
 
 /// Runs `tbn compare`.
@@ -36,55 +105,22 @@ pub fn run(a: Args) -> Result<()> {
         .model
         .as_ref()
         .map_or("reference model".to_string(), |p| p.display().to_string());
-    println!("TBN inference, {label}");
-    println!("{:<34} {:>16} {:>18}", "", "work/inference", "latency");
-    match read_json(&report_path()) {
-        Some(r) => {
-            let opt = r["optimized_instr_per_inference"]
-                .as_f64()
-                .context("MCU report lacks instructions")?;
-            let base = r["baseline_instr_per_inference"].as_f64().unwrap_or(0.0);
-            let us = |i: f64| i / a.mcu_mhz;
-            println!(
-                "{:<34} {:>12.0} ins {:>12.1} us (est.)",
-                format!("MCU optimized kernel (M4 @{} MHz)", a.mcu_mhz),
-                opt,
-                us(opt)
-            );
-            println!(
-                "{:<34} {:>12.0} ins {:>12.1} us (est.)",
-                "MCU baseline float kernel",
-                base,
-                us(base)
-            );
-            println!("  (latency assumes 1 instruction per cycle; instructions measured in QEMU with -icount)");
-        }
-        None => println!(
-            "MCU: no report at {} -- run `tbn mcu run` first",
-            report_path().display()
-        ),
-    }
-    let sim = a
+    let sim_path = a
         .sim_report
         .clone()
         .unwrap_or_else(|| paths::project_path("reports/sim.json"));
-    let synth = a
-        .synth_report
-        .clone()
-        .unwrap_or_else(|| paths::project_path("reports/synth.json"));
-    let fmax = read_json(&synth).and_then(|v| v["fmax_mhz"].as_f64());
-    match read_json(&sim).and_then(|v| v["cycles_per_inference"].as_f64()) {
-        Some(c) => match fmax {
-            Some(f) => println!("{:<34} {:>12.0} cyc {:>12.1} us (at fmax {f:.1} MHz)", "accelerator (Verilator)", c, c / f),
-            None => println!(
-                "{:<34} {:>12.0} cyc {:>18}  (no synthesis report at {}: run the synthesis flow for fmax)",
-                "accelerator (Verilator)",
-                c,
-                "-",
-                synth.display()
-            ),
-        },
-        None => println!("accelerator: no cycle report at {} -- run `tbn sim` (Verilator) first", sim.display()),
+    let mcu_path = a.mcu_report.clone().unwrap_or_else(report_path);
+    let sim: Option<SimReport> = report::read(&sim_path)?;
+    let mcu: Option<McuReport> = report::read(&mcu_path)?;
+    println!("TBN inference latency, {label}");
+    for r in latency_rows(mcu.as_ref(), sim.as_ref(), a.mcu_mhz) {
+        println!(
+            "{:<52} {:>34} {:>12}  {}",
+            r.label,
+            r.work,
+            r.us.map_or("-".into(), |u| format!("{u:.1} us")),
+            r.note
+        );
     }
     Ok(())
 }

@@ -11,6 +11,9 @@ use anyhow::{Context, Result};
 use plotters::prelude::*;
 use serde_json::{json, Value};
 
+use super::compare::latency_rows;
+use super::report::{McuReport, SimReport};
+
 /// Arguments of `tbn demo`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -213,10 +216,6 @@ pub fn run(a: Args) -> Result<()> {
             "--json",
         ]),
     );
-    if sim.get("job_cycles_per_inference").is_some() {
-        std::fs::create_dir_all("reports").ok();
-        std::fs::write("reports/sim.json", serde_json::to_string_pretty(&sim)?).ok();
-    }
     let mcu = part(
         "mcu",
         &[("qemu-system-arm", "apt-get install qemu-system-arm")],
@@ -257,9 +256,32 @@ pub fn run(a: Args) -> Result<()> {
         )
     };
 
-    let bytes = |k: &str| num(&inspect, &["bytes", k]);
-    let cycles = num(&sim, &["job_cycles_per_inference"]);
     let fmax = num(&synth, &["fmax_mhz"]);
+    // The whole-network engine over SPI, at the synthesized fmax when there is one.
+    let mut engine_args = s(&[
+        "sim",
+        "--model",
+        &m,
+        "--lanes",
+        &lanes,
+        "--engine",
+        "reference",
+        "--bus",
+        "spi",
+        "--limit",
+        "500",
+        "--json",
+    ]);
+    if let Some(f) = fmax {
+        engine_args.extend(s(&["--fmax-mhz", &f.to_string()]));
+    }
+    let engine = part("engine", &[], engine_args);
+    let engine_rep: Option<SimReport> = serde_json::from_value(engine.clone()).ok();
+    let jobs_rep: Option<SimReport> = serde_json::from_value(sim.clone()).ok();
+    let mcu_rep: Option<McuReport> = serde_json::from_value(mcu.clone()).ok();
+
+    let bytes = |k: &str| num(&inspect, &["bytes", k]);
+    let cycles = jobs_rep.as_ref().map(|r| r.compute_cycles);
     let resource = |key: &str| {
         synth
             .get("resources")
@@ -272,9 +294,9 @@ pub fn run(a: Args) -> Result<()> {
     };
     let opt = num(&mcu, &["optimized_instr_per_inference"]);
     let base = num(&mcu, &["baseline_instr_per_inference"]);
-    let fpga_us = cycles.zip(fmax).map(|(c, f)| c / f);
     let mcu_us = opt.map(|i| i / MCU_MHZ);
     let base_us = base.map(|i| i / MCU_MHZ);
+    let system = latency_rows(mcu_rep.as_ref(), engine_rep.as_ref(), MCU_MHZ);
 
     let pct = |v: &Value| num(v, &["accuracy"]).map(|x| 100.0 * x);
     let mut rows: Vec<(String, String)> = vec![
@@ -288,12 +310,12 @@ pub fn run(a: Args) -> Result<()> {
         ),
         (
             format!("accuracy, RTL in Verilator ({} images)", a.sim_images),
-            if sim.get("accuracy").is_some() {
+            if let Some(r) = &jobs_rep {
                 format!(
-                    "{}% (logits identical to golden: {} / {})",
-                    fmt_opt(pct(&sim), 2),
-                    sim["golden_identical_logits"],
-                    sim["images"]
+                    "{:.2}% (logits identical to golden: {} / {})",
+                    100.0 * r.accuracy,
+                    r.logits_match,
+                    r.total
                 )
             } else {
                 why(&sim)
@@ -320,11 +342,15 @@ pub fn run(a: Args) -> Result<()> {
             ),
         ),
         (
-            format!("RTL cycles per inference (L = {})", a.lanes),
             format!(
-                "{} (efficiency vs lane-bound ideal {})",
+                "RTL cycles per inference, single-layer core, one job per layer (L = {})",
+                a.lanes
+            ),
+            format!(
+                "{} (efficiency vs lane-bound ideal {}; {} starts per inference)",
                 fmt_opt(cycles, 0),
-                fmt_opt(num(&sim, &["efficiency"]), 3)
+                fmt_opt(jobs_rep.as_ref().map(|r| r.efficiency), 3),
+                fmt_opt(jobs_rep.as_ref().map(|r| r.starts_per_inference), 0)
             ),
         ),
         (
@@ -351,16 +377,21 @@ pub fn run(a: Args) -> Result<()> {
             },
         ),
         (
-            "latency on FPGA (cycles / fmax)".into(),
-            format!("{} us", fmt_opt(fpga_us, 1)),
-        ),
-        (
             format!(
                 "latency on MCU at {MCU_MHZ} MHz, 1 instr/cycle (estimate): optimized / baseline"
             ),
             format!("{} us / {} us", fmt_opt(mcu_us, 0), fmt_opt(base_us, 0)),
         ),
     ];
+    for r in &system {
+        rows.push((
+            format!("latency: {}", r.label),
+            format!("{} us ({}; {})", fmt_opt(r.us, 1), r.work, r.note),
+        ));
+    }
+    if engine_rep.is_none() {
+        rows.push(("whole-network engine".into(), why(&engine)));
+    }
     if hdl.get("failed").is_some() {
         rows.push(("Verilog".into(), why(&hdl)));
     } else {
@@ -368,10 +399,12 @@ pub fn run(a: Args) -> Result<()> {
     }
 
     let mut bars = Vec::new();
+    let sys_us = |i: usize| system.get(i).and_then(|r| r.us);
     for (n, v) in [
         ("MCU baseline", base_us),
-        ("MCU optimized", mcu_us),
-        ("FPGA UP5K", fpga_us),
+        ("MCU alone", mcu_us),
+        ("MCU+FPGA SPI (est.)", sys_us(1)),
+        ("FPGA compute (est.)", sys_us(2)),
     ] {
         if let Some(v) = v {
             bars.push((n.to_string(), v));
@@ -391,8 +424,12 @@ pub fn run(a: Args) -> Result<()> {
     let report = a.out.join("report.md");
     std::fs::write(&report, &md).with_context(|| format!("writing {}", report.display()))?;
     let summary = json!({
-        "inspect": inspect, "float": float, "integer": integer, "hdl": hdl, "sim": sim, "mcu": mcu, "synth": synth,
-        "latency_us": {"fpga": fpga_us, "mcu_optimized": mcu_us, "mcu_baseline": base_us},
+        "inspect": inspect, "float": float, "integer": integer, "hdl": hdl, "sim": sim, "engine": engine,
+        "mcu": mcu, "synth": synth,
+        "latency_us": {
+            "mcu_alone": mcu_us, "mcu_baseline": base_us,
+            "mcu_plus_accelerator_spi_estimate": sys_us(1), "accelerator_compute_estimate": sys_us(2),
+        },
     });
     std::fs::write(
         a.out.join("summary.json"),

@@ -14,6 +14,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 
 use super::common::{float_input, load_dataset, load_model, program_for};
+use super::report::{write_atomic, McuReport};
 use crate::paths;
 
 /// Arguments of `tbn mcu`.
@@ -263,22 +264,25 @@ fn run_firmware(a: RunArgs) -> Result<()> {
             "ram_data_bss_bytes": get(".data") + get(".bss"),
         });
     }
-    let report = json!({
-        "ok": exit_ok && fw["ok"].as_bool() == Some(true),
-        "model": gen["model"],
-        "images": fw["images"],
-        "int_logits_match": fw["int_logits_match"],
-        "float_pred_match": fw["float_pred_match"],
-        "optimized_instr_per_inference": opt,
-        "baseline_instr_per_inference": base,
-        "speedup": (ratio * 100.0).round() / 100.0,
-        "program_bytes": gen["program_bytes"],
-        "program_bytes_integer_only": gen["program_bytes_integer_only"],
-        "flash": flash,
-        "firmware": fw,
-    });
-    std::fs::write(report_path(), serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", report_path().display()))?;
+    let u = |v: &Value| v.as_u64().unwrap_or(0);
+    let report = McuReport {
+        ok: exit_ok && fw["ok"].as_bool() == Some(true),
+        model: gen["model"].as_str().unwrap_or_default().to_string(),
+        images: u(&fw["images"]),
+        int_logits_match: u(&fw["int_logits_match"]),
+        float_pred_match: u(&fw["float_pred_match"]),
+        optimized_instr_per_inference: opt,
+        baseline_instr_per_inference: base,
+        speedup: (ratio * 100.0).round() / 100.0,
+        program_bytes: u(&gen["program_bytes"]),
+        program_bytes_integer_only: u(&gen["program_bytes_integer_only"]),
+        flash: flash.clone(),
+        firmware: fw.clone(),
+    };
+    write_atomic(
+        &report_path(),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -314,9 +318,6 @@ fn run_firmware(a: RunArgs) -> Result<()> {
         println!("  kernel buffers    : {} bytes", fw["kernel_buffers_bytes"]);
         println!("  report            : {}", report_path().display());
     }
-    ensure!(
-        report["ok"].as_bool() == Some(true),
-        "firmware checks failed: {fw}"
-    );
+    ensure!(report.ok, "firmware checks failed: {fw}");
     Ok(())
 }

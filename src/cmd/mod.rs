@@ -12,6 +12,7 @@ pub mod infer;
 pub mod inspect;
 pub mod mcu;
 pub mod quantize;
+pub mod report;
 pub mod sim;
 pub mod synth;
 pub mod train;

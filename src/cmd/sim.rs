@@ -1,16 +1,36 @@
-//! `tbn sim`: a model's integer program end to end through the accelerator RTL
-//! (Verilator), compared bit-exactly with the golden integer path.
+//! `tbn sim`: a model's integer program end to end through the accelerator,
+//! compared bit-exactly with the golden integer path, with honest per
+//! inference system figures ([`SimReport`]): link cost, compute cycles, host
+//! work, end-to-end time at the core's fmax, starts per inference.
+//!
+//! `--engine rtl-jobs` (default) runs the single-layer core RTL in Verilator,
+//! one job per dense stage with host requantization (measured);
+//! `--engine reference` runs the compiled model image (docs/model-image.md)
+//! through the driver on the engine's reference model, with compute cycles
+//! from the engine's ideal cycle model (an estimate until the engine RTL lands).
+//! The report is also written to reports/sim.json (read by `tbn compare`).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
+use tbn_driver::driver::Tbn;
+use tbn_driver::image::chip::RefChip;
+use tbn_driver::image::compile::compile;
+use tbn_driver::image::format::Target;
+use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
+use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::float::argmax;
+use tbn_golden::integer::Program;
+use tbn_golden::Model;
 use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, BuildOptions};
 
 use super::common::{float_input, load_dataset, load_model, program_for};
+use super::report::{
+    self, BusKind, Clocks, EngineKind, HostWork, LayerFigures, SimReport, SynthFigures,
+};
+use crate::paths;
 
 /// Arguments of `tbn sim`.
 #[derive(clap::Args)]
@@ -36,7 +56,28 @@ pub struct Args {
     /// Calibration images (from the training subset).
     #[arg(long, default_value_t = 500)]
     calib: usize,
-    /// Write a VCD waveform of the whole run.
+    /// Which accelerator runs the model.
+    #[arg(long, value_enum, default_value_t = EngineKind::RtlJobs)]
+    engine: EngineKind,
+    /// Host link.
+    #[arg(long, value_enum, default_value_t = BusKind::Wishbone)]
+    bus: BusKind,
+    /// SPI clock in MHz (default: fmax / 4, what the standalone top's bridge needs today).
+    #[arg(long)]
+    sck_mhz: Option<f64>,
+    /// SPI data lines: 1 (standard) or 4 (quad).
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::ValueParser::new(spi_lines))]
+    spi_lines: u32,
+    /// Core clock in MHz for the times (default: fmax of reports/synth.json, else the UP5K target 48).
+    #[arg(long)]
+    fmax_mhz: Option<f64>,
+    /// Synthesis report to take fmax from (default reports/synth.json).
+    #[arg(long)]
+    synth_report: Option<PathBuf>,
+    /// Write the compiled model image (`--engine reference`) to this file (little-endian words).
+    #[arg(long)]
+    image_out: Option<PathBuf>,
+    /// Write a VCD waveform of the whole run (`--engine rtl-jobs`).
     #[arg(long)]
     trace: Option<PathBuf>,
     /// Print one JSON object.
@@ -44,23 +85,82 @@ pub struct Args {
     json: bool,
 }
 
-/// Runs `tbn sim`.
-pub fn run(a: Args) -> Result<()> {
-    let model = load_model(a.model.as_deref())?;
-    let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
-    let total = a.limit.min(images.count);
-    let program = program_for(&model, a.act_bits, a.calib)?;
-    let cfg = hw::config_for_lanes(a.lanes);
-    let opts = BuildOptions {
-        trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
-        ..BuildOptions::default()
-    };
-    let mut acc = hw::open_core(&cfg, &opts)
-        .with_context(|| format!("building the {}-lane core", a.lanes))?;
-    if let Some(t) = &a.trace {
-        acc.dut().trace_open(t)?;
+fn spi_lines(s: &str) -> std::result::Result<u32, String> {
+    match s {
+        "1" => Ok(1),
+        "4" => Ok(4),
+        _ => Err(format!("SPI data lines must be 1 or 4, not {s}")),
     }
-    let mut runner = NetworkRunner::new(&program, &acc)?;
+}
+
+/// The engine capacities `--engine reference` compiles for: the job core's
+/// default capacities (tbn-hdl `Config`) plus a UP5K-sized engine (weights in
+/// the four SPRAMs, 32,768 words). An assumption until the engine RTL defines
+/// its configurations.
+pub fn engine_target(lanes: u32) -> Target {
+    let c = hw::config_for_lanes(lanes as usize);
+    Target {
+        lanes,
+        weight_words: 32_768,
+        const_words: 8_192,
+        max_layers: 16,
+        max_in: c.max_in as u32,
+        tile_max: c.tile_max as u32,
+        max_d: c.max_rows as u32,
+        max_out: c.max_in as u32,
+        max_abits: tbn_hdl::MAX_ABITS as u32,
+        max_logits: 64,
+        v_bits: 64,
+    }
+}
+
+/// fmax from the flag, else the synthesis report, else the UP5K target.
+fn clocks(a: &Args) -> Result<Clocks> {
+    let (fmax_mhz, fmax_source) = match a.fmax_mhz {
+        Some(f) => (f, "--fmax-mhz".to_string()),
+        None => {
+            let path = a
+                .synth_report
+                .clone()
+                .unwrap_or_else(|| paths::project_path("reports/synth.json"));
+            match report::read::<SynthFigures>(&path)?.and_then(|r| r.fmax_mhz) {
+                Some(f) => (f, format!("synthesis report {}", path.display())),
+                None => (
+                    48.0,
+                    "assumed: the UP5K target 48 MHz (no synthesis report)".to_string(),
+                ),
+            }
+        }
+    };
+    if !(fmax_mhz.is_finite() && fmax_mhz > 0.0) {
+        bail!("fmax must be a positive number of MHz, not {fmax_mhz}");
+    }
+    let (sck_mhz, sck_source, spi_lines) = match a.bus {
+        BusKind::Wishbone => (None, None, None),
+        BusKind::Spi => {
+            let (f, src) = match a.sck_mhz {
+                Some(f) => (f, "--sck-mhz".to_string()),
+                None => (
+                    fmax_mhz / 4.0,
+                    "fmax / 4 (the bridge samples SCK: f_clk >= 4 f_sck)".to_string(),
+                ),
+            };
+            if !(f.is_finite() && f > 0.0) {
+                bail!("--sck-mhz must be a positive number of MHz, not {f}");
+            }
+            (Some(f), Some(src), Some(a.spi_lines))
+        }
+    };
+    Ok(Clocks {
+        fmax_mhz,
+        fmax_source,
+        sck_mhz,
+        sck_source,
+        spi_lines,
+    })
+}
+
+fn progress(a: &Args, total: usize) -> ProgressBar {
     let bar = if a.json {
         ProgressBar::hidden()
     } else {
@@ -69,87 +169,357 @@ pub fn run(a: Args) -> Result<()> {
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed}]").expect("template"),
     );
-    let (mut correct, mut same_pred, mut same_logits) = (0usize, 0usize, 0usize);
-    let mut first_diff: Option<usize> = None;
-    let start = std::time::Instant::now();
-    let c0 = acc.dut().cycles();
-    for (i, &label) in labels.iter().enumerate().take(total) {
-        let x = program.input.quantize(&float_input(&model, &images, i)?);
-        let golden = program.run(&x)?;
-        let rtl = runner.run(&mut acc, &x)?;
-        let pred = argmax(&rtl);
-        correct += usize::from(pred == label as usize);
-        same_pred += usize::from(pred == argmax(&golden));
-        if rtl == golden {
-            same_logits += 1;
-        } else if first_diff.is_none() {
-            first_diff = Some(i);
-        }
-        bar.set_position(i as u64 + 1);
-        if i % 16 == 0 {
-            bar.set_message(format!(
-                "accuracy {:.2}%",
-                100.0 * correct as f64 / (i + 1) as f64
-            ));
+    bar
+}
+
+/// Counts of one run's comparison with golden.
+#[derive(Default)]
+struct Tally {
+    correct: usize,
+    same_pred: usize,
+    same_logits: usize,
+    first_diff: Option<usize>,
+}
+
+impl Tally {
+    fn add(&mut self, i: usize, label: u8, got: &[i64], golden: &[i64]) {
+        let pred = argmax(got);
+        self.correct += usize::from(pred == label as usize);
+        self.same_pred += usize::from(pred == argmax(golden));
+        if got == golden {
+            self.same_logits += 1;
+        } else if self.first_diff.is_none() {
+            self.first_diff = Some(i);
         }
     }
-    bar.finish_and_clear();
-    let seconds = start.elapsed().as_secs_f64();
-    let sim_cycles = acc.dut().cycles() - c0;
-    let lanes = acc.info().lanes;
-    let job_cycles: u64 = runner.stats.iter().map(|s| s.job_cycles).sum();
-    let ideal: u64 = runner.stats.iter().map(|s| s.ideal_cycles).sum();
-    let n = total.max(1) as f64;
-    let layers: Vec<_> = runner
-        .stats
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.name, "m": s.m, "q": s.q, "rows": s.rows, "distinct_rows": s.distinct_rows,
-                "abits": s.abits, "job_cycles": s.job_cycles, "ideal_cycles": s.ideal_cycles,
-                "efficiency": s.efficiency(),
-                "sim_cycles_per_inference": s.total_sim_cycles as f64 / n,
-            })
-        })
-        .collect();
-    let accuracy = correct as f64 / n;
-    let out = json!({
-        "model": model.name, "lanes": lanes, "images": total, "act_bits": a.act_bits,
-        "correct": correct, "accuracy": accuracy,
-        "golden_identical_predictions": same_pred, "golden_identical_logits": same_logits,
-        "layers": layers,
-        "job_cycles_per_inference": job_cycles, "ideal_cycles_per_inference": ideal,
-        "efficiency": if job_cycles == 0 { 0.0 } else { ideal as f64 / job_cycles as f64 },
-        "sim_cycles_per_inference_with_bus": sim_cycles as f64 / n,
-        "sim_cycles": sim_cycles, "seconds": seconds,
-        "sim_cycles_per_second": sim_cycles as f64 / seconds.max(1e-9),
-    });
+}
+
+/// Runs `tbn sim`.
+pub fn run(a: Args) -> Result<()> {
+    let model = load_model(a.model.as_deref())?;
+    let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
+    let total = a.limit.min(images.count);
+    let program = program_for(&model, a.act_bits, a.calib)?;
+    let clocks = clocks(&a)?;
+    let inputs = |i: usize| -> Result<Vec<i32>> {
+        Ok(program.input.quantize(&float_input(&model, &images, i)?))
+    };
+    let (rep, tally) = match a.engine {
+        EngineKind::RtlJobs => {
+            run_rtl_jobs(&a, &model, &program, &labels[..total], inputs, clocks)?
+        }
+        EngineKind::Reference => {
+            run_reference(&a, &model, &program, &labels[..total], inputs, clocks)?
+        }
+    };
+    let json = serde_json::to_string_pretty(&rep)?;
+    let path = PathBuf::from("reports/sim.json");
+    report::write_atomic(&path, json.as_bytes())?;
     if a.json {
-        println!("{out}");
+        println!("{}", serde_json::to_string(&rep)?);
     } else {
-        println!(
-            "{} on the {lanes}-lane RTL: {correct}/{total} correct ({:.2}%), predictions identical to golden: {same_pred}/{total}, logits identical: {same_logits}/{total}",
-            model.name,
-            100.0 * accuracy
-        );
-        for s in &runner.stats {
-            println!(
-                "  {:<8} m = {:>5} q = {:>6} D = {:>4} A = {}: {:>7} cycles (ideal {:>7}, efficiency {:.3})",
-                s.name, s.m, s.q, s.distinct_rows, s.abits, s.job_cycles, s.ideal_cycles, s.efficiency()
-            );
-        }
-        println!(
-            "  per inference: {job_cycles} job cycles (ideal {ideal}), {:.0} simulated cycles with bus transfers; {:.0} simulated cycles/s",
-            sim_cycles as f64 / n,
-            sim_cycles as f64 / seconds.max(1e-9)
-        );
+        print_human(&rep);
+        println!("  report: {}", path.display());
     }
-    if same_logits != total {
+    if tally.same_logits != total {
         bail!(
-            "the RTL path differs from the golden integer path on {} of {total} images (first: image {})",
-            total - same_logits,
-            first_diff.unwrap_or(0)
+            "the accelerator path differs from the golden integer path on {} of {total} images (first: image {})",
+            total - tally.same_logits,
+            tally.first_diff.unwrap_or(0)
         );
     }
     Ok(())
+}
+
+fn print_human(r: &SimReport) {
+    let est = if r.estimate { " (estimate)" } else { "" };
+    println!(
+        "{} on {:?} (L = {}, {:?}): {}/{} correct ({:.2}%), logits identical to golden: {}/{}, predictions: {}/{}",
+        r.model, r.engine, r.lanes, r.bus, r.correct, r.total, 100.0 * r.accuracy,
+        r.logits_match, r.total, r.predictions_match, r.total
+    );
+    for l in &r.layers {
+        println!(
+            "  {:<8} m = {:>5} q = {:>6} D = {:>4} A = {}: {:>7} cycles (ideal {:>7})",
+            l.name, l.m, l.q, l.distinct_rows, l.abits, l.compute_cycles, l.ideal_cycles
+        );
+    }
+    println!(
+        "  per inference: {} starts, link {:.0} {}, compute {:.0} cycles (ideal {}, efficiency {:.3}), host packs {:.0} words and requantizes {:.0} rows",
+        r.starts_per_inference, r.link_cycles, r.link_unit, r.compute_cycles, r.ideal_cycles,
+        r.efficiency, r.host_work.words_packed, r.host_work.rows_requantized
+    );
+    println!(
+        "  at fmax {:.1} MHz ({}){}: compute {:.1} us, end to end {:.1} us{est}",
+        r.clocks.fmax_mhz,
+        r.clocks.fmax_source,
+        r.clocks
+            .sck_mhz
+            .map(|f| format!(", SCK {f:.2} MHz x{}", r.clocks.spi_lines.unwrap_or(1)))
+            .unwrap_or_default(),
+        r.compute_us,
+        r.end_to_end_us
+    );
+    println!("  basis: {}", r.basis);
+}
+
+fn run_rtl_jobs(
+    a: &Args,
+    model: &Model,
+    program: &Program,
+    labels: &[u8],
+    input: impl Fn(usize) -> Result<Vec<i32>>,
+    clocks: Clocks,
+) -> Result<(SimReport, Tally)> {
+    if a.bus == BusKind::Spi && (a.sck_mhz.is_some() || a.spi_lines != 1) {
+        bail!("--engine rtl-jobs --bus spi simulates the standalone top at its SCK = f_clk / {} with one data line; --sck-mhz and --spi-lines apply to --engine reference", tbn_hdl::spi::MIN_CLOCK_RATIO);
+    }
+    let total = labels.len();
+    let cfg = hw::config_for_lanes(a.lanes);
+    let opts = BuildOptions {
+        trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
+        ..BuildOptions::default()
+    };
+    let mut acc = match a.bus {
+        BusKind::Wishbone => hw::open_core(&cfg, &opts),
+        BusKind::Spi => hw::open_spi_top(&cfg, &opts),
+    }
+    .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))?;
+    if let Some(t) = &a.trace {
+        acc.dut().trace_open(t)?;
+    }
+    let mut runner = NetworkRunner::new(program, &acc)?;
+    let bar = progress(a, total);
+    let mut tally = Tally::default();
+    let start = std::time::Instant::now();
+    let c0 = acc.dut().cycles();
+    let j0 = acc.jobs();
+    for (i, &label) in labels.iter().enumerate() {
+        let x = input(i)?;
+        let golden = program.run(&x)?;
+        let rtl = runner.run(&mut acc, &x)?;
+        tally.add(i, label, &rtl, &golden);
+        bar.set_position(i as u64 + 1);
+    }
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let n = total.max(1) as f64;
+    let sim_cycles = (acc.dut().cycles() - c0) as f64 / n;
+    let lanes = acc.info().lanes;
+    let compute: f64 = runner
+        .stats
+        .iter()
+        .map(|s| s.total_job_cycles as f64)
+        .sum::<f64>()
+        / n;
+    let ideal: u64 = runner.stats.iter().map(|s| s.ideal_cycles).sum();
+    let words_packed: u64 = runner
+        .stats
+        .iter()
+        .map(|s| {
+            u64::from((s.q + lanes).div_ceil(32)) + u64::from(s.abits) * u64::from(s.m.div_ceil(32))
+        })
+        .sum();
+    let rows: u64 = runner.stats.iter().map(|s| u64::from(s.rows)).sum();
+    let layers = runner
+        .stats
+        .iter()
+        .map(|s| LayerFigures {
+            name: s.name.clone(),
+            m: s.m,
+            q: s.q,
+            rows: s.rows,
+            distinct_rows: s.distinct_rows,
+            abits: s.abits,
+            compute_cycles: s.total_job_cycles / total.max(1) as u64,
+            ideal_cycles: s.ideal_cycles,
+        })
+        .collect();
+    let f = clocks.fmax_mhz;
+    // Over SPI the simulated master clocks SCK at f_clk / MIN_CLOCK_RATIO.
+    let ratio = tbn_hdl::spi::MIN_CLOCK_RATIO as f64;
+    let (link_cycles, link_unit) = match a.bus {
+        BusKind::Wishbone => (sim_cycles - compute, "clk"),
+        BusKind::Spi => ((sim_cycles - compute) / ratio, "sck"),
+    };
+    let mut clocks = clocks;
+    if a.bus == BusKind::Spi {
+        clocks.sck_mhz = Some(f / ratio);
+        clocks.sck_source = Some(format!(
+            "the simulated SPI master: f_clk / {}",
+            tbn_hdl::spi::MIN_CLOCK_RATIO
+        ));
+    }
+    let rep = SimReport {
+        model: model.name.clone(),
+        engine: EngineKind::RtlJobs,
+        estimate: false,
+        basis: format!(
+            "Verilator run of the single-layer core RTL over {}: one job per dense stage; \
+             link = simulated cycles outside jobs (tile, bit-planes, registers, polls, read-back); \
+             end to end = simulated cycles / fmax, excluding the host's requantization and packing",
+            match a.bus {
+                BusKind::Wishbone => "Wishbone",
+                BusKind::Spi => "the standalone SPI top",
+            }
+        ),
+        bus: a.bus,
+        lanes,
+        act_bits: a.act_bits,
+        total,
+        correct: tally.correct,
+        accuracy: tally.correct as f64 / n,
+        logits_match: tally.same_logits,
+        predictions_match: tally.same_pred,
+        starts_per_inference: (acc.jobs() - j0) as f64 / n,
+        link_cycles,
+        link_unit: link_unit.into(),
+        compute_cycles: compute,
+        ideal_cycles: ideal,
+        efficiency: if compute > 0.0 {
+            ideal as f64 / compute
+        } else {
+            0.0
+        },
+        host_work: HostWork {
+            words_packed: words_packed as f64,
+            rows_requantized: rows as f64,
+        },
+        compute_us: compute / f,
+        end_to_end_us: sim_cycles / f,
+        clocks,
+        layers,
+        seconds,
+    };
+    Ok((rep, tally))
+}
+
+fn run_reference(
+    a: &Args,
+    model: &Model,
+    program: &Program,
+    labels: &[u8],
+    input: impl Fn(usize) -> Result<Vec<i32>>,
+    clocks: Clocks,
+) -> Result<(SimReport, Tally)> {
+    let total = labels.len();
+    let lanes = a.lanes as u32;
+    let target = engine_target(lanes);
+    let bytes = super::mcu::convert::program_bytes(program, None)
+        .context("encoding the integer program")?;
+    let aligned = AlignedBytes::new(&bytes);
+    let compact = Compact::parse(aligned.as_bytes()).context("parsing the integer program")?;
+    let image = compile(&compact, &target).context("compiling the model image")?;
+    if let Some(p) = &a.image_out {
+        report::write_atomic(p, &image.to_le_bytes())?;
+    }
+    let link = match a.bus {
+        BusKind::Wishbone => LinkModel::Wishbone,
+        BusKind::Spi => LinkModel::Spi(SpiLink {
+            lines: a.spi_lines,
+            ..SpiLink::default()
+        }),
+    };
+    let mut tbn = Tbn::probe(LinkCounter::new(RefChip::new(target), link))
+        .context("probing the engine's reference model")?;
+    tbn.load_model(image.words())
+        .context("loading the model image")?;
+    let engine = tbn
+        .bus()
+        .inner()
+        .model()
+        .cloned()
+        .context("the reference model has no model after load_model")?;
+    let cm = engine.cycle_model();
+    let n_out = tbn.model().map_or(0, |m| m.num_out as usize);
+    tbn.bus().tally = Default::default();
+    let count0 = tbn.job_count()?;
+    tbn.bus().tally = Default::default();
+    let runner = program.runner();
+    let bar = progress(a, total);
+    let mut tally = Tally::default();
+    let mut logits = vec![0i64; n_out];
+    let start = std::time::Instant::now();
+    for (i, &label) in labels.iter().enumerate() {
+        let x = input(i)?;
+        let golden = runner.run(&x)?;
+        tbn.infer(&x, &mut logits)
+            .with_context(|| format!("image {i}"))?;
+        tally.add(i, label, &logits, &golden);
+        bar.set_position(i as u64 + 1);
+    }
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let link_tally = tbn.bus().tally;
+    let starts = tbn.job_count()?.wrapping_sub(count0);
+    let n = total.max(1) as f64;
+    let link_cycles = link_tally.cost as f64 / n;
+    let polls = link_tally.status_polls as f64 / n;
+    // Every STATUS poll but the last overlaps the computation.
+    let overlapped = (polls - 1.0).max(0.0) * link.read_cost(1) as f64;
+    let compute = cm.total() as f64;
+    let f = clocks.fmax_mhz;
+    let f_link = clocks.sck_mhz.unwrap_or(f);
+    let layers = engine
+        .layers()
+        .iter()
+        .zip(&cm.per_layer)
+        .enumerate()
+        .map(|(l, (d, &c))| LayerFigures {
+            name: format!("layer{l}"),
+            m: d.m,
+            q: d.q,
+            rows: d.rows,
+            distinct_rows: d.d,
+            abits: d.in_bits as u8,
+            compute_cycles: c,
+            ideal_cycles: c,
+        })
+        .collect();
+    let rep = SimReport {
+        model: model.name.clone(),
+        engine: EngineKind::Reference,
+        estimate: true,
+        basis: format!(
+            "estimate: the model image through tbn_driver (load_model once, one INFER per image) on the engine's \
+             reference model (tbn_driver::image::chip), logits compared with golden; link = the driver's accesses \
+             under the {} cost model of tbn_driver::link; compute = the engine's ideal cycle model \
+             (sum over layers of D ceil(m/L) A_in + rows), not an RTL measurement; end to end = (link - \
+             overlapped polls) / f_link + compute / fmax",
+            match a.bus {
+                BusKind::Wishbone => "Wishbone",
+                BusKind::Spi => "SPI",
+            }
+        ),
+        bus: a.bus,
+        lanes,
+        act_bits: a.act_bits,
+        total,
+        correct: tally.correct,
+        accuracy: tally.correct as f64 / n,
+        logits_match: tally.same_logits,
+        predictions_match: tally.same_pred,
+        starts_per_inference: f64::from(starts) / n,
+        link_cycles,
+        link_unit: match a.bus {
+            BusKind::Wishbone => "clk",
+            BusKind::Spi => "sck",
+        }
+        .into(),
+        compute_cycles: compute,
+        ideal_cycles: cm.total(),
+        efficiency: 1.0,
+        host_work: HostWork {
+            words_packed: f64::from(tbn_driver::regmap::input_words(
+                tbn.model().map_or(0, |m| m.num_in),
+            )),
+            rows_requantized: 0.0,
+        },
+        compute_us: compute / f,
+        end_to_end_us: (link_cycles - overlapped) / f_link + compute / f,
+        clocks,
+        layers,
+        seconds,
+    };
+    Ok((rep, tally))
 }

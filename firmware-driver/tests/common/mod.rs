@@ -5,6 +5,8 @@
 // each test file uses a part of this module
 #![allow(dead_code)]
 
+pub mod spi_bridge;
+
 use std::ops::RangeInclusive;
 
 use rand::{Rng, SeedableRng};

@@ -1,0 +1,463 @@
+//! The model image (docs/model-image.md): compiler + independent reference
+//! executor ([`tbn_driver::image::exec::Engine`]) against the golden integer
+//! path (`tbn_golden::integer::Program::run`), bit-exact, on seeded random
+//! multi-layer programs and on the reference and trained MNIST MLPs; and the
+//! load checks on corrupted images. Every randomized test prints its seed.
+
+mod common;
+#[path = "../../src/cmd/mcu/convert.rs"]
+#[allow(dead_code)]
+mod convert;
+
+use common::{random_input, random_tile, rng};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use tbn_driver::image::compile::{compile, CompileError};
+use tbn_driver::image::exec::{Engine, ImageError};
+use tbn_driver::image::format::{self, Kind, Limit, LoadError, Target};
+use tbn_driver::image::Image;
+use tbn_driver::program::{AlignedBytes, Program as Compact};
+use tbn_golden::integer::{self, Activation, DenseStage, Program, Stage};
+use tbn_golden::layout::RowGeometry;
+
+const LANES: [u32; 3] = [8, 32, 128];
+
+/// Compiles a golden program for `lanes` (through the compact program, as the CLI does).
+fn image_of(prog: &Program, target: &Target) -> Result<Image, CompileError> {
+    let bytes = AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"));
+    let compact = Compact::parse(bytes.as_bytes()).expect("parse");
+    compile(&compact, target)
+}
+
+/// Index of the largest value, ties to the lowest (docs/numerics.md section 6).
+fn argmax(v: &[i64]) -> usize {
+    let best = v.iter().max().expect("outputs");
+    v.iter().position(|x| x == best).expect("max")
+}
+
+fn engine(prog: &Program, lanes: u32) -> Engine {
+    let t = Target::map_limits(lanes);
+    let img = image_of(prog, &t).expect("compile");
+    Engine::load(img.words(), &t).expect("load")
+}
+
+/// A geometry with `p <= 8`, preferring `q` not a multiple of `m` (straddles).
+fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
+    let n = rows * m;
+    let ps: Vec<usize> = (1..=rows.min(8)).filter(|p| n.is_multiple_of(*p)).collect();
+    let straddling: Vec<usize> = ps
+        .iter()
+        .copied()
+        .filter(|p| !(n / p).is_multiple_of(m))
+        .collect();
+    let pool = if !straddling.is_empty() && r.gen_bool(0.7) {
+        &straddling
+    } else {
+        &ps
+    };
+    let p = pool[r.gen_range(0..pool.len())];
+    RowGeometry {
+        rows,
+        m,
+        q: n / p,
+        p,
+    }
+}
+
+/// A width that is not a multiple of 32.
+fn width(r: &mut ChaCha8Rng, lo: usize, hi: usize) -> usize {
+    let w = r.gen_range(lo..=hi);
+    if w.is_multiple_of(32) {
+        w + 1
+    } else {
+        w
+    }
+}
+
+/// Facts about the random programs, to show every identity was exercised.
+#[derive(Default, Debug)]
+struct Coverage {
+    straddling_layers: usize,
+    per_row_records: usize,
+    uniform_records: usize,
+    shifted: usize,
+    kinds: [usize; 4],
+    signed_inputs: usize,
+    sign_inputs: usize,
+}
+
+fn random_program(r: &mut ChaCha8Rng, cov: &mut Coverage) -> Program {
+    let nst = r.gen_range(2..=4);
+    let in_bits = r.gen_range(1..=8u8);
+    let in_signed = in_bits > 1 && r.gen_bool(0.5);
+    let n_in = width(r, 1, 150);
+    let (mut bits, mut signed, mut m) = (in_bits, in_signed, n_in);
+    let mut stages = Vec::new();
+    for s in 0..nst {
+        let last = s + 1 == nst;
+        let rows = if last {
+            r.gen_range(1..=12)
+        } else {
+            width(r, 2, 90)
+        };
+        // The compact program format ends with a logits stage.
+        let act = if last {
+            Activation::Logits
+        } else {
+            [Activation::Relu, Activation::Signed, Activation::Sign][r.gen_range(0..3)]
+        };
+        let out_bits = match act {
+            Activation::Sign => 1,
+            _ => r.gen_range(2..=8),
+        };
+        let geom = geometry(r, rows, m);
+        if !geom.q.is_multiple_of(m) {
+            cov.straddling_layers += 1;
+        }
+        let mult: Vec<i32> = if r.gen_bool(0.5) {
+            (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
+        } else {
+            vec![r.gen_range(-32767..=32767)]
+        };
+        let bias: Vec<i64> = if r.gen_bool(0.5) {
+            let bb = r.gen_range(0..=44);
+            (0..rows)
+                .map(|_| r.gen_range(-(1i64 << bb)..=(1i64 << bb)))
+                .collect()
+        } else {
+            vec![]
+        };
+        let shift = if r.gen_bool(0.15) {
+            0
+        } else {
+            r.gen_range(1..=40)
+        };
+        if shift > 0 && matches!(act, Activation::Relu | Activation::Signed) {
+            cov.shifted += 1;
+        }
+        if mult.len() > 1 || bias.len() > 1 {
+            cov.per_row_records += 1;
+        } else {
+            cov.uniform_records += 1;
+        }
+        cov.kinds[match act {
+            Activation::Relu => 0,
+            Activation::Signed => 1,
+            Activation::Sign => 2,
+            Activation::Logits => 3,
+        }] += 1;
+        if bits == 1 {
+            cov.sign_inputs += 1;
+        } else if signed {
+            cov.signed_inputs += 1;
+        }
+        stages.push(Stage::Dense(DenseStage {
+            name: format!("fc{s}"),
+            geom,
+            conv: None,
+            tile: random_tile(r, geom.q),
+            alpha_q: (0..geom.p).map(|_| r.gen_range(0..=32767)).collect(),
+            mult,
+            bias,
+            shift,
+            in_bits: bits,
+            in_signed: signed,
+            act,
+            out_bits,
+            out_scale: 1.0,
+        }));
+        if !last && r.gen_bool(0.2) {
+            stages.push(Stage::Flatten);
+        }
+        bits = out_bits;
+        signed = act == Activation::Signed;
+        m = rows;
+    }
+    common::program(vec![n_in], in_bits, in_signed, stages)
+}
+
+#[test]
+fn random_programs_bit_exact() {
+    let mut cov = Coverage::default();
+    let mut programs = 0;
+    for seed in 0..320u64 {
+        let mut r = rng("random_programs_bit_exact", seed);
+        let prog = random_program(&mut r, &mut cov);
+        let n = prog.input.shape[0];
+        let inputs: Vec<Vec<i32>> = (0..3)
+            .map(|_| random_input(&mut r, n, prog.input.bits, prog.input.signed))
+            .collect();
+        let want: Vec<Vec<i64>> = inputs.iter().map(|x| prog.run(x).unwrap()).collect();
+        assert_eq!(
+            prog.run_reference(&inputs[0]).unwrap(),
+            want[0],
+            "seed {seed}"
+        );
+        for lanes in LANES {
+            let e = engine(&prog, lanes);
+            for (x, w) in inputs.iter().zip(&want) {
+                let got = e
+                    .infer(x)
+                    .unwrap_or_else(|err| panic!("seed {seed} L={lanes}: {err}"));
+                assert_eq!(&got.logits, w, "seed {seed} L={lanes}");
+                assert_eq!(got.class, argmax(w), "seed {seed}");
+            }
+        }
+        programs += 1;
+    }
+    println!("{programs} programs x {} lane counts: {cov:?}", LANES.len());
+    assert!(programs >= 300);
+    assert!(cov.straddling_layers > 100 && cov.per_row_records > 100 && cov.uniform_records > 100);
+    assert!(cov.shifted > 100 && cov.kinds.iter().all(|&k| k > 30));
+    assert!(cov.signed_inputs > 50 && cov.sign_inputs > 30);
+}
+
+fn mnist_program(path: &str) -> (Program, tbn_golden::idx::Images) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let model = tbn_golden::load_model(format!("{root}/{path}")).expect("model");
+    let train =
+        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
+            .expect("mnist train");
+    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
+    let cfg = integer::QuantConfig {
+        act_bits: 8,
+        input_bits: 8,
+        input_scale: Some(1.0 / 255.0),
+    };
+    let prog = integer::quantize(&model, &calib, &cfg).expect("quantize");
+    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .expect("mnist test");
+    (prog, test)
+}
+
+fn mnist_bit_exact(path: &str, want_ideal_l32: Option<u64>) {
+    let (prog, test) = mnist_program(path);
+    for lanes in LANES {
+        let e = engine(&prog, lanes);
+        let ideal = e.cycle_model();
+        println!(
+            "{path} L={lanes}: ideal cycles per inference {} (per layer {:?}), V_BITS {}, image {} words",
+            ideal.total(),
+            ideal.per_layer,
+            e.header().v_bits,
+            e.header().total_words
+        );
+        if lanes == 32 {
+            if let Some(w) = want_ideal_l32 {
+                assert_eq!(ideal.total(), w);
+            }
+        }
+        let runner = prog.runner();
+        for i in 0..500 {
+            let x = integer::mnist_input(test.image(i));
+            let want = runner.run(&x).unwrap();
+            let got = e.infer(&x).unwrap();
+            assert_eq!(got.logits, want, "{path} image {i} L={lanes}");
+            assert_eq!(got.class, argmax(&want), "{path} image {i}");
+        }
+    }
+}
+
+#[test]
+fn reference_mlp_500_images_bit_exact() {
+    // docs/model-image.md section 7: 32*25*8 + 128 + 10*4*8 + 10.
+    mnist_bit_exact("data/reference/tbn_mnist_mlp_p4.json", Some(6858));
+}
+
+#[test]
+fn trained_mlp_500_images_bit_exact() {
+    mnist_bit_exact("data/models/mlp_784_128_10_p4.json", None);
+}
+
+fn small_program() -> Program {
+    let mut r = rng("small_program", 7);
+    random_program(&mut r, &mut Coverage::default())
+}
+
+#[test]
+fn corrupted_images_are_refused_with_the_chip_codes() {
+    let prog = small_program();
+    let t = Target::map_limits(32);
+    let img = image_of(&prog, &t).unwrap();
+    let w = img.words().to_vec();
+    assert!(Engine::load(&w, &t).is_ok());
+    let with = |i: usize, v: u32| {
+        let mut c = w.clone();
+        c[i] = v;
+        c
+    };
+    let code = |words: &[u32]| match Engine::load(words, &t) {
+        Err(ImageError::Load(e)) => e.code(),
+        other => panic!("expected a load error, got {other:?}"),
+    };
+    use tbn_driver::regmap::ErrorCode as E;
+    assert_eq!(code(&with(0, 0x1234_5678)), E::BadMagic);
+    assert_eq!(code(&with(1, 0x0002_0000)), E::BadVersion);
+    assert_eq!(code(&w[..w.len() - 1]), E::LoadSequence);
+    assert_eq!(code(&[w.clone(), vec![0]].concat()), E::LoadSequence);
+    assert_eq!(code(&with(2, w[2] + 1)), E::LoadSequence);
+    assert_eq!(code(&[]), E::BadMagic);
+    // Every single-bit flip past the version word is caught (by the length,
+    // the checksum or, for the header's capacity words, the checksum first).
+    let mut r = rng("corrupted_images", 1);
+    for _ in 0..400 {
+        let i = r.gen_range(2..w.len());
+        let bit = r.gen_range(0..32);
+        let c = with(i, w[i] ^ (1 << bit));
+        let got = code(&c);
+        assert!(
+            matches!(got, E::BadChecksum | E::LoadSequence),
+            "word {i} bit {bit}: {got:?}"
+        );
+    }
+    // Swapped words are caught by S2.
+    let (a, b) = (format::HEADER_WORDS, w.len() - 3);
+    if w[a] != w[b] {
+        let mut c = w.clone();
+        c.swap(a, b);
+        assert_eq!(code(&c), E::BadChecksum);
+    }
+    // An image for other lanes does not fit.
+    match Engine::load(&w, &Target::map_limits(8)) {
+        Err(ImageError::Load(LoadError::Fit(m))) => assert_eq!(m.what, Limit::Lanes),
+        other => panic!("{other:?}"),
+    }
+    // Byte files round-trip; odd lengths are refused.
+    assert_eq!(Image::from_le_bytes(&img.to_le_bytes()).unwrap(), img);
+    assert!(Image::from_le_bytes(&[0, 1, 2]).is_err());
+}
+
+#[test]
+fn programs_that_do_not_fit_get_typed_errors() {
+    let prog = small_program();
+    let h = image_of(&prog, &Target::map_limits(32)).unwrap().header();
+    let tight = |f: fn(&mut Target)| {
+        let mut t = Target::map_limits(32);
+        f(&mut t);
+        match image_of(&prog, &t) {
+            Err(CompileError::DoesNotFit(m)) => m.what,
+            other => panic!("{other:?}"),
+        }
+    };
+    let hw = h.tile_words;
+    assert!(hw > 0);
+    assert_eq!(tight(|t| t.weight_words = 1), Limit::WeightWords);
+    assert_eq!(tight(|t| t.const_words = 1), Limit::ConstWords);
+    assert_eq!(tight(|t| t.max_layers = 1), Limit::Layers);
+    assert_eq!(tight(|t| t.max_in = 1), Limit::RowLength);
+    assert_eq!(tight(|t| t.max_d = 0), Limit::DistinctRows);
+    assert_eq!(tight(|t| t.max_out = 1), Limit::Rows);
+    assert_eq!(tight(|t| t.max_logits = 0), Limit::Logits);
+    assert_eq!(tight(|t| t.v_bits = 2), Limit::ValueBits);
+    assert!(matches!(
+        image_of(&prog, &Target::map_limits(48)),
+        Err(CompileError::Lanes(48))
+    ));
+    // The message names the problem.
+    let e = image_of(
+        &prog,
+        &Target {
+            weight_words: 1,
+            ..Target::map_limits(32)
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("CFG_WEIGHT_WORDS"), "{e}");
+
+    // Conv and max-pool stages are not part of format 1.0.
+    let mut r = rng("programs_that_do_not_fit", 3);
+    let conv = common::random_conv_program(
+        &mut r,
+        8,
+        false,
+        6,
+        None,
+        &common::Requant {
+            bias_bits: 20,
+            shift: 0..=20,
+        },
+    );
+    assert!(matches!(
+        image_of(&conv.prog, &Target::map_limits(32)),
+        Err(CompileError::Unsupported { .. })
+    ));
+    // A bias (rounding folded in) that reaches 2^62 is refused.
+    let mut big = prog.clone();
+    if let Stage::Dense(d) = &mut big.stages[0] {
+        d.bias = vec![1i64 << 62; d.geom.rows];
+    }
+    assert!(matches!(
+        image_of(&big, &Target::map_limits(32)),
+        Err(CompileError::ConstantRange { layer: 0, .. })
+    ));
+}
+
+#[test]
+fn descriptors_hold_the_precomputed_geometry() {
+    let (prog, _) = mnist_program("data/reference/tbn_mnist_mlp_p4.json");
+    let img = image_of(&prog, &Target::map_limits(32)).unwrap();
+    let fc1 = img.descriptor(0).unwrap();
+    assert_eq!(
+        (fc1.m, fc1.q, fc1.rows, fc1.p, fc1.d),
+        (784, 25088, 128, 32, 32)
+    );
+    assert_eq!(
+        (fc1.chunks, fc1.out_chunks, fc1.q_minus_m),
+        (25, 4, 25088 - 784)
+    );
+    assert_eq!((fc1.kind, fc1.last, fc1.in_bits), (Kind::Relu, false, 8));
+    let fc2 = img.descriptor(1).unwrap();
+    assert_eq!(
+        (fc2.m, fc2.rows, fc2.d, fc2.kind, fc2.last),
+        (128, 10, 10, Kind::Logits, true)
+    );
+    assert_eq!(fc2.tile_base % format::tile_align(32), 0);
+    // The reference MLP has a uniform multiplier and no bias: one record per layer.
+    assert_eq!((fc1.rowc_stride, fc2.rowc_stride), (0, 0));
+    println!("reference MLP image: {:?}", img.header());
+}
+
+/// Images whose words were changed and whose checksum was then recomputed
+/// (a forged or miscompiled image): loading and running never panics; either
+/// the loader names the inconsistent field or the inference runs.
+#[test]
+fn forged_images_never_panic() {
+    let mut r = rng("forged_images_never_panic", 3);
+    let t = Target::map_limits(32);
+    let (mut refused, mut ran) = (0, 0);
+    for _ in 0..60 {
+        let prog = random_program(&mut r, &mut Coverage::default());
+        let w = image_of(&prog, &t).unwrap().words().to_vec();
+        for _ in 0..20 {
+            let mut c = w.clone();
+            let body = c.len() - format::CHECKSUM_WORDS;
+            // Mostly the header and descriptors, sometimes anywhere.
+            let i = if r.gen_bool(0.8) {
+                r.gen_range(2..(format::HEADER_WORDS + 2 * format::DESC_WORDS).min(body))
+            } else {
+                r.gen_range(2..body)
+            };
+            c[i] = match r.gen_range(0..3) {
+                0 => c[i] ^ (1 << r.gen_range(0..32)),
+                1 => r.gen(),
+                _ => c[i].wrapping_add(1),
+            };
+            let (s1, s2) = format::checksum(&c[..body]);
+            c[body] = s1;
+            c[body + 1] = s2;
+            match Engine::load(&c, &t) {
+                Err(_) => refused += 1,
+                Ok(e) => {
+                    let h = e.header();
+                    let (lo, hi) =
+                        format::value_range(h.in_fmt & 0xF, h.in_fmt & format::FMT_SIGNED != 0);
+                    let x: Vec<i32> = (0..h.num_in).map(|_| r.gen_range(lo..=hi)).collect();
+                    let _ = e.infer(&x);
+                    ran += 1;
+                }
+            }
+        }
+    }
+    println!("forged images: {refused} refused, {ran} ran");
+    assert!(refused > 0 && ran > 0);
+}
