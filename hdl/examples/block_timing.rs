@@ -1,6 +1,6 @@
 //! Emit one engine block for an out-of-context timing run on a small FPGA:
 //! `block_timing BLOCK OUT_DIR` with BLOCK `requant` (UP5K widths: 19-bit
-//! dots, 52-bit v), `actwrite` or `rowwalk`. Writes `OUT_DIR/block.v`: the
+//! dots, 52-bit v), `actwrite`, `rowwalk` or `reqphase` (the three together). Writes `OUT_DIR/block.v`: the
 //! block (module `blk`) inside a wrapper `timing_top(clk, din, dout)` whose
 //! block inputs come from a shift register fed by `din` and whose registered
 //! outputs are XOR-reduced to `dout`, so every path of the block is
@@ -56,6 +56,10 @@ fn main() {
         )),
         "actwrite" => wrap(tbn_hdl::actwrite::ActWriter::default()),
         "rowwalk" => wrap(tbn_hdl::rowwalk::RowWalker::<18>::default()),
+        "reqphase" => wrap(tbn_hdl::reqphase::ReqPhase::<18>::new(
+            tbn_hdl::engine::acc_bits_for(1024) as usize,
+            52,
+        )),
         other => panic!("unknown block {other}"),
     };
     std::fs::write(dir.join("block.v"), v).expect("write");

@@ -11,6 +11,7 @@ pub mod core;
 pub mod engine;
 pub mod mem;
 pub mod regdoc;
+pub mod reqphase;
 pub mod requant;
 pub mod rowwalk;
 pub mod rtlsim;

@@ -1,28 +1,27 @@
-//! The requantization phase of one layer, composed from its three blocks
-//! cycle by cycle: the row walker (rust-hdl model) names each row's
-//! distinct row, copy and straddle; the requantization unit (its
-//! cycle-exact model) takes the pair of that distinct row, the alpha codes
-//! of the copy (and of the next copy when the row straddles), the row's
-//! multiplier and, `REQUANT_BIAS_DELAY` cycles later, its bias `B'`
-//! (docs/model-image.md section 4: rounding folded into the bias, no shift
-//! for sign and logits); the activation writer (its model) packs the outputs
-//! into the next layer's bit-planes. Each block's model is checked against
-//! its Verilog in its own test file; here the composition is checked against
-//! tbn_golden: the written planes against the bits of the golden stage
-//! outputs, the logits against the golden `v`. The reference MLP on MNIST
-//! images and random stages (straddles, every kind and width); the phase's
-//! cycles are printed against the ideal (one cycle per row).
+//! The requantization phase of one layer (`tbn_hdl::reqphase::ReqPhase`:
+//! row walker, requantization unit and activation writer wired together):
+//! its rust-hdl model against its Verilog under Icarus cycle by cycle, with
+//! the memories' answers to the walker's reads (pairs, alpha codes of the
+//! copy and the next copy, the row's multiplier, and its bias `B'` six
+//! cycles later; docs/model-image.md section 4: rounding folded into the
+//! bias, no shift for sign and logits) presented where the phase reads them
+//! (the read addresses are checked too). The written planes are checked
+//! against the bits of the golden stage outputs, the logits against the
+//! golden `v`: the reference MLP on MNIST images (and its input bytes through
+//! the packer path) and random stages (straddles, every kind and width).
+//! The phase's cycles are printed against the ideal (one cycle per row).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rust_hdl::prelude::Block;
 use std::collections::HashMap;
 use tbn_golden::integer::{self, Activation, DenseStage};
 use tbn_golden::layout::RowGeometry;
 use tbn_golden::tile::Tile;
-use tbn_hdl::actwrite::{WriterIn, WriterModel};
-use tbn_hdl::requant::{kind, RequantIn, RequantModel, REQUANT_BIAS_DELAY};
-use tbn_hdl::rowwalk::RowWalker;
-use tbn_hdl::rtlsim::run_model;
+use tbn_hdl::reqphase::ReqPhase;
+use tbn_hdl::requant::{kind, REQUANT_BIAS_DELAY};
+use tbn_hdl::rtlsim::{block_verilog, lockstep, run_model};
+use tbn_hdl::testbench::have_tool;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
 
@@ -34,16 +33,87 @@ fn seed() -> u64 {
 }
 
 /// Result of one phase: the writer's plane words, the logits (`v` by row)
-/// and the cycles from the walker's start to the last output (the writer's
-/// last plane write, or the last logit).
+/// and the cycles from START to the last output (the writer's last plane
+/// write, or the last logit).
 struct Phase {
     planes: HashMap<u16, u32>,
     logits: Vec<i64>,
     cycles: usize,
 }
 
-/// Runs the requantization phase of `d` on the accumulator pairs `acc`.
-fn run_phase(d: &DenseStage, acc: &[(i32, i32)], dot_bits: usize, v_bits: usize) -> Phase {
+/// Input indices of `ReqPhase`'s lockstep vector.
+mod port {
+    pub const START: usize = 0;
+    pub const PAIR_A: usize = 9;
+    pub const PAIR_B: usize = 10;
+    pub const ALPHA_A: usize = 11;
+    pub const ALPHA_B: usize = 12;
+    pub const MULT: usize = 13;
+    pub const BIAS: usize = 14;
+    pub const PK_WE: usize = 15;
+    pub const PK_DATA: usize = 16;
+    pub const IN_BITS: usize = 17;
+    pub const IN_FLUSH: usize = 19;
+    pub const WR_CLEAR: usize = 20;
+}
+
+/// Runs stimulus `stim` through the phase (Verilog in lockstep with the
+/// model when Icarus is installed); returns the per-cycle outputs.
+fn run_block(stim: &[Vec<u128>]) -> Vec<Vec<u128>> {
+    let mk = || ReqPhase::<18>::new(19, 52);
+    if have_tool("iverilog") {
+        let mut b = mk();
+        let v = block_verilog(&mut b);
+        let mut b = mk();
+        b.connect_all();
+        let dir = tempfile::tempdir().unwrap();
+        lockstep(&mut b, &v, "top", stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
+    } else {
+        assert!(std::env::var("CI").is_err(), "iverilog missing in CI");
+        eprintln!("SKIP (Verilog part): iverilog not found on PATH");
+        let mut b = mk();
+        b.connect_all();
+        run_model(&mut b, stim).unwrap()
+    }
+}
+
+/// Collects the plane writes and logits of the outputs
+/// (pair_addr, alpha_idx, mult_row, bias_row, act_we, act_addr, act_data,
+/// range_err, logit_valid, logit_row, logit_v, busy).
+fn collect(out: &[Vec<u128>], rows: usize) -> Phase {
+    let mut planes = HashMap::new();
+    let mut logits = vec![0i64; rows];
+    let mut last = 0;
+    for (t, o) in out.iter().enumerate() {
+        if o[4] == 1 {
+            planes.insert(o[5] as u16, o[6] as u32);
+            last = t;
+        }
+        if o[8] == 1 {
+            logits[o[9] as usize] = o[10] as u64 as i64;
+            last = last.max(t);
+        }
+    }
+    Phase {
+        planes,
+        logits,
+        cycles: last + 1,
+    }
+}
+
+/// One phase of a batch: its stage, accumulator pairs, expected outputs
+/// and its cycles in the batch's stimulus.
+struct Case {
+    d: DenseStage,
+    acc: Vec<(i32, i32)>,
+    want: Vec<i64>,
+    what: String,
+    at: usize,
+    len: usize,
+}
+
+/// The stimulus of the requantization phase of `d` on the pairs `acc`.
+fn segment(d: &DenseStage, acc: &[(i32, i32)]) -> Vec<Vec<u128>> {
     let g = &d.geom;
     let (shift, half) = match d.act {
         Activation::Relu | Activation::Signed if d.shift > 0 => {
@@ -57,77 +127,95 @@ fn run_phase(d: &DenseStage, acc: &[(i32, i32)], dot_bits: usize, v_bits: usize)
         Activation::Sign => kind::SIGN,
         Activation::Logits => kind::LOGITS,
     };
-    // the walker: START, then the rows
-    let desc = |start: bool| {
-        vec![
-            start as u128,
-            0,
-            g.m as u128,
-            (g.q - g.m) as u128,
-            g.rows as u128,
-            g.period() as u128,
-        ]
-    };
     let n = g.rows + 40;
-    let mut stim = vec![desc(true)];
-    stim.extend((0..n).map(|_| desc(false)));
-    let mut walker = RowWalker::<18>::default();
-    rust_hdl::prelude::Block::connect_all(&mut walker);
-    let walk = run_model(&mut walker, &stim).unwrap();
-    // requant and writer, cycle by cycle
-    let mut rq = RequantModel::new(dot_bits, v_bits);
-    let mut wr = WriterModel::default();
-    let mut biases = vec![0i64; n + 1 + REQUANT_BIAS_DELAY];
-    let mut planes = HashMap::new();
-    let mut logits = vec![0i64; g.rows];
-    let mut last_write = 0;
-    for (t, w) in walk.iter().enumerate() {
-        // walker outputs: valid, row, distinct, copy, straddle, last, busy
-        let mut inp = RequantIn::default();
-        if w[0] == 1 {
-            let (r, j, c, strad) = (w[1] as usize, w[2] as usize, w[3] as usize, w[4] == 1);
-            inp = RequantIn {
-                valid: true,
-                tag: r as u16,
-                dot_a: acc[j].0,
-                dot_b: acc[j].1,
-                alpha_a: d.alpha_q[c],
-                alpha_b: if strad { d.alpha_q[c + 1] } else { 0 },
-                mult: d.mult_of(r) as i16,
-                bias: 0,
-            };
-            biases[t + REQUANT_BIAS_DELAY] = d.bias_of(r) + half;
-        }
-        inp.bias = if t >= REQUANT_BIAS_DELAY {
-            biases[t]
-        } else {
-            0
-        };
-        rq.step(inp, shift, kind_code, d.out_bits);
-        let o = rq.outputs();
-        if o.valid {
-            logits[o.tag as usize] = o.v;
-            last_write = last_write.max(t);
-        }
-        let wo = wr.outputs();
-        if wo.we {
-            planes.insert(wo.addr, wo.data);
-            last_write = t;
-        }
-        wr.step(WriterIn {
-            clear: t == 0,
-            planes: d.out_bits,
-            count: u8::from(o.valid),
-            y: u16::from_le_bytes([o.y, o.y]),
-            last: o.valid && usize::from(o.tag) + 1 == g.rows,
-            ..Default::default()
-        });
+    let base = vec![
+        0,
+        0,
+        g.m as u128,
+        (g.q - g.m) as u128,
+        g.rows as u128,
+        g.period() as u128,
+        shift as u128,
+        kind_code as u128,
+        d.out_bits as u128,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let mut stim = vec![base; n];
+    stim[0][port::START] = 1;
+    // row r is read in cycle 3 + r; the memories answer in cycle 4 + r, the
+    // bias REQUANT_BIAS_DELAY cycles later
+    for r in 0..g.rows {
+        let s = g.segment(r);
+        let (da, db) = acc[g.distinct_of(r)];
+        let t = 4 + r;
+        stim[t][port::PAIR_A] = da as u32 as u128;
+        stim[t][port::PAIR_B] = db as u32 as u128;
+        stim[t][port::ALPHA_A] = d.alpha_q[s.copy] as u128;
+        // the memory returns the next code whatever the row; the phase
+        // uses it only for straddling rows
+        stim[t][port::ALPHA_B] = d.alpha_q.get(s.copy + 1).copied().unwrap_or(0x7FFF) as u128;
+        stim[t][port::MULT] = d.mult_of(r) as i16 as u16 as u128;
+        stim[t + REQUANT_BIAS_DELAY][port::BIAS] = (d.bias_of(r) + half) as u64 as u128;
     }
-    Phase {
-        planes,
-        logits,
-        cycles: last_write + 1,
+    stim
+}
+
+/// Runs the cases back to back in one simulation and checks each.
+fn run_cases(cases: &mut [Case]) -> Vec<usize> {
+    let mut stim = Vec::new();
+    for c in cases.iter_mut() {
+        let seg = segment(&c.d, &c.acc);
+        c.at = stim.len();
+        c.len = seg.len();
+        stim.extend(seg);
     }
+    let out = run_block(&stim);
+    let mut cycles = Vec::new();
+    for c in cases.iter() {
+        let (g, o) = (&c.d.geom, &out[c.at..c.at + c.len]);
+        for r in 0..g.rows {
+            assert_eq!(
+                o[3 + r][0] as usize,
+                g.distinct_of(r),
+                "{}: pair read of row {r}",
+                c.what
+            );
+            assert_eq!(
+                o[3 + r][1] as usize,
+                g.segment(r).copy,
+                "{}: alpha read of row {r}",
+                c.what
+            );
+            assert_eq!(
+                o[3 + r][2] as usize,
+                r,
+                "{}: multiplier read of row {r}",
+                c.what
+            );
+            assert_eq!(
+                o[3 + r + REQUANT_BIAS_DELAY][3] as usize,
+                r,
+                "{}: bias read of row {r}",
+                c.what
+            );
+        }
+        assert_eq!(o[c.len - 1][11], 0, "{}: idle after the phase", c.what);
+        let ph = collect(o, g.rows);
+        check(&c.d, &c.want, &ph, &c.what);
+        cycles.push(ph.cycles);
+    }
+    cycles
 }
 
 /// Checks a phase's outputs against the golden stage outputs `want`.
@@ -164,28 +252,67 @@ fn reference_mlp_requant_phases_match_golden() {
     let test =
         tbn_golden::idx::read_images(format!("{ROOT}/mnist/t10k-images-idx3-ubyte.gz")).unwrap();
     let runner = prog.runner();
-    for i in 0..20 {
+    let mut cases = Vec::new();
+    for i in 0..10 {
         let x = integer::mnist_input(test.image(i));
         let outs = runner.run_stages(&x).unwrap();
         let mut cur: Vec<i32> = x.clone();
-        let mut k = 0;
-        for (stage, out) in prog.stages.iter().zip(&outs) {
+        for (k, (stage, out)) in prog.stages.iter().zip(&outs).enumerate() {
             if let integer::Stage::Dense(d) = stage {
-                let acc = d.accumulators(&cur);
-                // UP5K widths: 19-bit dots (MAX_IN 1024), 52-bit v
-                let ph = run_phase(d, &acc, 19, 52);
-                check(d, out, &ph, &format!("image {i} layer {k}"));
-                if i == 0 {
-                    println!(
-                        "layer {k} ({}): {} rows requantized in {} cycles from START to the last plane write (ideal {})",
-                        d.name, d.geom.rows, ph.cycles, d.geom.rows
-                    );
-                }
-                k += 1;
+                cases.push(Case {
+                    d: d.clone(),
+                    acc: d.accumulators(&cur),
+                    want: out.clone(),
+                    what: format!("image {i} stage {k} ({})", d.name),
+                    at: 0,
+                    len: 0,
+                });
             }
             cur = out.iter().map(|&v| v as i32).collect();
         }
     }
+    let cycles = run_cases(&mut cases);
+    for (c, n) in cases.iter().zip(&cycles).take(2) {
+        println!(
+            "{}: {} rows requantized in {n} cycles from START to the last output (ideal {})",
+            c.what, c.d.geom.rows, c.d.geom.rows
+        );
+    }
+    // the packer path: the image's bytes as bus words become its bit-planes
+    let x = test.image(0);
+    let mut stim = Vec::new();
+    let mut base = segment(&cases[0].d, &cases[0].acc)[1].clone();
+    base[port::IN_BITS] = 8;
+    let mut clear = base.clone();
+    clear[port::WR_CLEAR] = 1;
+    stim.push(clear);
+    for w in x.chunks(4) {
+        let mut v = base.clone();
+        v[port::PK_WE] = 1;
+        v[port::PK_DATA] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as u128;
+        stim.push(v);
+        stim.push(base.clone());
+    }
+    let mut flush = base.clone();
+    flush[port::IN_FLUSH] = 1;
+    stim.push(flush);
+    stim.extend(std::iter::repeat(base).take(12));
+    let out = run_block(&stim);
+    let ph = collect(&out, 1);
+    for (k, &px) in x.iter().enumerate() {
+        for b in 0..8 {
+            let w = ph.planes.get(&(((b as u16) << 11) | (k / 32) as u16));
+            assert_eq!(
+                w.map(|w| (w >> (k % 32)) & 1),
+                Some(u32::from((px >> b) & 1)),
+                "pixel {k} plane {b}"
+            );
+        }
+    }
+    assert!(
+        out.iter().all(|o| o[7] == 0),
+        "no range error for 8-bit pixels"
+    );
 }
 
 #[test]
@@ -194,7 +321,8 @@ fn random_stage_requant_phases_match_golden() {
     println!("seed {seed}");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut straddles = 0;
-    for case in 0..150 {
+    let mut cases = Vec::new();
+    for case in 0..100 {
         let geom = loop {
             let rows = rng.gen_range(1..=120);
             let m = rng.gen_range(1..=300);
@@ -253,19 +381,34 @@ fn random_stage_requant_phases_match_golden() {
         let x: Vec<i32> = (0..geom.m).map(|_| rng.gen_range(lo..=hi) as i32).collect();
         let acc = d.accumulators(&x);
         let want = d.requantize(&acc);
-        let ph = run_phase(&d, &acc, 19, 52);
-        check(
-            &d,
-            &want,
-            &ph,
-            &format!("seed {seed} case {case} {geom:?} {act:?}"),
-        );
-        // one row per cycle: the phase ends a fixed pipeline depth after its rows
-        assert!(
-            ph.cycles <= geom.rows + 32,
-            "seed {seed} case {case}: {} cycles",
-            ph.cycles
-        );
+        cases.push(Case {
+            what: format!("seed {seed} case {case} {geom:?} {act:?}"),
+            d,
+            acc,
+            want,
+            at: 0,
+            len: 0,
+        });
     }
     assert!(straddles > 10, "straddling geometries covered");
+    let cycles = run_cases(&mut cases);
+    for (c, n) in cases.iter().zip(cycles) {
+        // one row per cycle: the phase ends a fixed pipeline depth after its rows
+        assert!(n <= c.d.geom.rows + 32, "{}: {n} cycles", c.what);
+    }
+}
+
+#[test]
+fn verilator_lint_clean() {
+    let mut b = ReqPhase::<18>::new(19, 52);
+    let v = block_verilog(&mut b);
+    let dir = tempfile::tempdir().unwrap();
+    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
+        Ok(Some(())) => {}
+        Ok(None) => {
+            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
+            eprintln!("SKIP: verilator not found on PATH");
+        }
+        Err(report) => panic!("{report}"),
+    }
 }

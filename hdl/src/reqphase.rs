@@ -1,0 +1,256 @@
+//! One layer's requantization phase (docs/model-image.md sections 3 and 4):
+//! the row walker, the requantization unit and the activation writer wired
+//! together, with the read ports of the memories they need as block ports.
+//!
+//! Per row `r` (the walker's output in cycle `t`): the pair memory is read
+//! at the distinct row `j`, the alpha memory at the copy `c` (it returns the
+//! codes of `c` and `c + 1`), the record memory's multiplier at `r`; all
+//! three answer in cycle `t + 1` (registered reads), when the row enters the
+//! requantization unit (`alpha_b` forced to 0 unless the row straddles). The
+//! record's bias is read at `r` in cycle `t + REQUANT_BIAS_DELAY` (a delay
+//! line of row indices) and answers one cycle later, where the unit takes
+//! it. The unit's outputs go to the writer (the next layer's bit-planes) and
+//! to the logits port. The writer's packer path (the host's input bytes) is
+//! passed through.
+
+use crate::actwrite::ActWriter;
+use crate::requant::{Requant, REQUANT_BIAS_DELAY};
+use crate::rowwalk::RowWalker;
+use rust_hdl::prelude::*;
+
+/// Tag bit of the unit that carries the walker's last-row flag.
+const LAST_TAG_BIT: usize = 15;
+
+/// The requantization phase.
+#[derive(LogicBlock)]
+pub struct ReqPhase<const N: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Start the phase (descriptor inputs sampled).
+    pub start: Signal<In, Bit>,
+    /// Cancel the walk (rows in flight still come out).
+    pub cancel: Signal<In, Bit>,
+    /// m.
+    pub d_m: Signal<In, Bits<N>>,
+    /// q - m.
+    pub d_qmm: Signal<In, Bits<N>>,
+    /// Rows (below 2^15).
+    pub d_rows: Signal<In, Bits<16>>,
+    /// Period P.
+    pub d_period: Signal<In, Bits<N>>,
+    /// Shift S (held during the phase).
+    pub d_shift: Signal<In, Bits<6>>,
+    /// Kind (held).
+    pub d_kind: Signal<In, Bits<2>>,
+    /// Output bits A' (held).
+    pub d_out_bits: Signal<In, Bits<4>>,
+    /// Pair memory read address (distinct row j).
+    pub pair_addr: Signal<Out, Bits<16>>,
+    /// dot_a of the pair read in the previous cycle.
+    pub pair_a: Signal<In, Bits<32>>,
+    /// dot_b of the pair read in the previous cycle.
+    pub pair_b: Signal<In, Bits<32>>,
+    /// Alpha memory read: copy index c.
+    pub alpha_idx: Signal<Out, Bits<16>>,
+    /// Alpha code of copy c (read in the previous cycle).
+    pub alpha_a: Signal<In, Bits<16>>,
+    /// Alpha code of copy c + 1.
+    pub alpha_b: Signal<In, Bits<16>>,
+    /// Record memory read of the multiplier: row r.
+    pub mult_row: Signal<Out, Bits<16>>,
+    /// M of the row read in the previous cycle.
+    pub mult: Signal<In, Bits<16>>,
+    /// Record memory read of the bias: row r, `REQUANT_BIAS_DELAY` cycles later.
+    pub bias_row: Signal<Out, Bits<16>>,
+    /// B' of the row read in the previous cycle.
+    pub bias: Signal<In, Bits<64>>,
+    /// Input bytes from the bus (packer path).
+    pub pk_we: Signal<In, Bit>,
+    /// The bus word.
+    pub pk_data: Signal<In, Bits<32>>,
+    /// Input bits (range check).
+    pub in_bits: Signal<In, Bits<4>>,
+    /// Signed input (range check).
+    pub in_signed: Signal<In, Bit>,
+    /// End of the host's input (flushes the packer's partial group).
+    pub in_flush: Signal<In, Bit>,
+    /// Clear the writer (start of an input).
+    pub wr_clear: Signal<In, Bit>,
+    /// Activation memory write.
+    pub act_we: Signal<Out, Bit>,
+    /// Activation memory address (`plane << 11 | word`).
+    pub act_addr: Signal<Out, Bits<14>>,
+    /// Activation memory data.
+    pub act_data: Signal<Out, Bits<32>>,
+    /// Input byte out of range (pulse).
+    pub range_err: Signal<Out, Bit>,
+    /// A requantized row (every kind; `logit_v` is `v`).
+    pub logit_valid: Signal<Out, Bit>,
+    /// Row of the output.
+    pub logit_row: Signal<Out, Bits<16>>,
+    /// v.
+    pub logit_v: Signal<Out, Bits<64>>,
+    /// Phase busy: walking, rows in the unit, or writes pending.
+    pub busy: Signal<Out, Bit>,
+    walker: RowWalker<N>,
+    rq: Requant,
+    wr: ActWriter,
+    d1_valid: DFF<Bit>,
+    d1_tag: DFF<Bits<16>>,
+    d1_strad: DFF<Bit>,
+    b1: DFF<Bits<16>>,
+    b2: DFF<Bits<16>>,
+    b3: DFF<Bits<16>>,
+    b4: DFF<Bits<16>>,
+    b5: DFF<Bits<16>>,
+    b6: DFF<Bits<16>>,
+    inflight: DFF<Bits<5>>,
+    c_zero16: Constant<Bits<16>>,
+    c_last: Constant<Bits<16>>,
+}
+
+impl<const N: usize> ReqPhase<N> {
+    /// Edges from the walker's row to its bias read (the delay line `b1..b6`).
+    pub const BIAS_LINE: usize = REQUANT_BIAS_DELAY;
+
+    /// A phase for `dot_bits`-bit accumulators and a `v_bits`-bit `v`.
+    pub fn new(dot_bits: usize, v_bits: usize) -> Self {
+        ReqPhase {
+            clk: Default::default(),
+            start: Default::default(),
+            cancel: Default::default(),
+            d_m: Default::default(),
+            d_qmm: Default::default(),
+            d_rows: Default::default(),
+            d_period: Default::default(),
+            d_shift: Default::default(),
+            d_kind: Default::default(),
+            d_out_bits: Default::default(),
+            pair_addr: Default::default(),
+            pair_a: Default::default(),
+            pair_b: Default::default(),
+            alpha_idx: Default::default(),
+            alpha_a: Default::default(),
+            alpha_b: Default::default(),
+            mult_row: Default::default(),
+            mult: Default::default(),
+            bias_row: Default::default(),
+            bias: Default::default(),
+            pk_we: Default::default(),
+            pk_data: Default::default(),
+            in_bits: Default::default(),
+            in_signed: Default::default(),
+            in_flush: Default::default(),
+            wr_clear: Default::default(),
+            act_we: Default::default(),
+            act_addr: Default::default(),
+            act_data: Default::default(),
+            range_err: Default::default(),
+            logit_valid: Default::default(),
+            logit_row: Default::default(),
+            logit_v: Default::default(),
+            busy: Default::default(),
+            walker: Default::default(),
+            rq: Requant::new(dot_bits, v_bits),
+            wr: Default::default(),
+            d1_valid: Default::default(),
+            d1_tag: Default::default(),
+            d1_strad: Default::default(),
+            b1: Default::default(),
+            b2: Default::default(),
+            b3: Default::default(),
+            b4: Default::default(),
+            b5: Default::default(),
+            b6: Default::default(),
+            inflight: Default::default(),
+            c_zero16: Constant::new(0u64.to_bits()),
+            c_last: Constant::new((1u64 << LAST_TAG_BIT).to_bits()),
+        }
+    }
+}
+
+impl<const N: usize> Logic for ReqPhase<N> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clk, d1_valid, d1_tag, d1_strad, inflight, b1, b2, b3, b4, b5, b6);
+        self.walker.clk.next = self.clk.val();
+        self.rq.clk.next = self.clk.val();
+        self.wr.clk.next = self.clk.val();
+        // walker
+        self.walker.start.next = self.start.val();
+        self.walker.cancel.next = self.cancel.val();
+        self.walker.d_m.next = self.d_m.val();
+        self.walker.d_qmm.next = self.d_qmm.val();
+        self.walker.d_rows.next = self.d_rows.val();
+        self.walker.d_period.next = self.d_period.val();
+        // memory reads of the walker's row (answers in the next cycle)
+        self.pair_addr.next = self.walker.distinct.val();
+        self.alpha_idx.next = self.walker.copy.val();
+        self.mult_row.next = self.walker.row.val();
+        self.d1_valid.d.next = self.walker.valid.val();
+        self.d1_tag.d.next = self.walker.row.val();
+        if self.walker.last.val() {
+            self.d1_tag.d.next = self.walker.row.val() | self.c_last.val();
+        }
+        self.d1_strad.d.next = self.walker.straddle.val();
+        // the bias read trails the row by REQUANT_BIAS_DELAY (6) cycles
+        self.b1.d.next = self.walker.row.val();
+        self.b2.d.next = self.b1.q.val();
+        self.b3.d.next = self.b2.q.val();
+        self.b4.d.next = self.b3.q.val();
+        self.b5.d.next = self.b4.q.val();
+        self.b6.d.next = self.b5.q.val();
+        self.bias_row.next = self.b6.q.val();
+        // requantization unit
+        self.rq.in_valid.next = self.d1_valid.q.val();
+        self.rq.in_tag.next = self.d1_tag.q.val();
+        self.rq.in_dot_a.next = self.pair_a.val();
+        self.rq.in_dot_b.next = self.pair_b.val();
+        self.rq.in_alpha_a.next = self.alpha_a.val();
+        self.rq.in_alpha_b.next = self.c_zero16.val();
+        if self.d1_strad.q.val() {
+            self.rq.in_alpha_b.next = self.alpha_b.val();
+        }
+        self.rq.in_mult.next = self.mult.val();
+        self.rq.in_bias.next = self.bias.val();
+        self.rq.shift.next = self.d_shift.val();
+        self.rq.kind.next = self.d_kind.val();
+        self.rq.out_bits.next = self.d_out_bits.val();
+        // rows in the unit (for busy): + entering, - leaving
+        if self.d1_valid.q.val() & !self.rq.out_valid.val() {
+            self.inflight.d.next = self.inflight.q.val() + 1;
+        }
+        if !self.d1_valid.q.val() & self.rq.out_valid.val() {
+            self.inflight.d.next = self.inflight.q.val() - 1;
+        }
+        // writer: requantized values one per cycle, or the packer
+        self.wr.clear.next = self.start.val() | self.wr_clear.val();
+        self.wr.planes.next = self.d_out_bits.val();
+        self.wr.in_count.next = bit_cast::<2, 1>(self.rq.out_valid.val().into());
+        self.wr.in_y.next =
+            bit_cast::<16, 8>(self.rq.out_y.val()) | (bit_cast::<16, 8>(self.rq.out_y.val()) << 8);
+        self.wr.in_last.next =
+            (self.rq.out_valid.val() & self.rq.out_tag.val().get_bit(15)) | self.in_flush.val();
+        self.wr.pk_we.next = self.pk_we.val();
+        self.wr.pk_data.next = self.pk_data.val();
+        self.wr.in_bits.next = self.in_bits.val();
+        self.wr.in_signed.next = self.in_signed.val();
+        self.act_we.next = self.wr.we.val();
+        self.act_addr.next = self.wr.addr.val();
+        self.act_data.next = self.wr.data.val();
+        self.range_err.next = self.wr.range_err.val();
+        self.logit_valid.next = self.rq.out_valid.val();
+        self.logit_row.next = self.rq.out_tag.val() & 0x7FFF;
+        self.logit_v.next = self.rq.out_v.val();
+        self.busy.next = self.walker.busy.val()
+            | self.d1_valid.q.val()
+            | (self.inflight.q.val() != 0)
+            | self.wr.busy.val();
+    }
+}
+
+crate::lockstep_block!(
+    ReqPhase<18>,
+    inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear],
+    outputs [pair_addr, alpha_idx, mult_row, bias_row, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, busy]
+);
