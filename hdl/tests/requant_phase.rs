@@ -296,7 +296,7 @@ fn reference_mlp_requant_phases_match_golden() {
     let mut flush = base.clone();
     flush[port::IN_FLUSH] = 1;
     stim.push(flush);
-    stim.extend(std::iter::repeat(base).take(12));
+    stim.extend(std::iter::repeat_n(base, 12));
     let out = run_block(&stim);
     let ph = collect(&out, 1);
     for (k, &px) in x.iter().enumerate() {
