@@ -383,7 +383,7 @@ pub static ERROR_CODES: &[(ErrorCode, &str)] = &[
     ),
     (
         ErrorCode::LoadSequence,
-        "LOAD_END: LOAD_WORDS differs from the image's TOTAL_WORDS, an IMAGE write was out of order, or no LOAD_BEGIN; no model loaded",
+        "LOAD_END: LOAD_WORDS differs from the image's TOTAL_WORDS, the header's section sizes do not add up to TOTAL_WORDS, an IMAGE write was out of order, or no LOAD_BEGIN; no model loaded",
     ),
     (
         ErrorCode::BadChecksum,

@@ -477,3 +477,57 @@ fn a_core_without_engine_is_reported() {
         Err(DriverError::NoEngine { features: 0 })
     );
 }
+
+/// Random register traffic (any offset, any value, any order) never panics or
+/// wedges the reference model: a soft reset and a fresh load always recover.
+#[test]
+fn random_register_traffic_then_recovery() {
+    let mut r = rng("random_register_traffic_then_recovery", 17);
+    let prog = random_program(&mut r);
+    let t = target(32);
+    let img = image(&prog, &t);
+    let mut chip = RefChip::new(t);
+    let hot = [
+        rm::CTRL,
+        rm::STATUS,
+        rm::INPUT_BASE,
+        rm::INPUT_BASE + 4,
+        rm::IMAGE_BASE,
+        rm::image_word_offset(1),
+        rm::LOGITS_BASE,
+        rm::CLASS,
+        rm::LAYER_CYCLES_BASE,
+    ];
+    for round in 0..20 {
+        for _ in 0..500 {
+            let addr = if r.gen_bool(0.7) {
+                hot[r.gen_range(0..hot.len())]
+            } else {
+                r.gen_range(0..rm::SPAN_BYTES / 4) * 4
+            };
+            let v: u32 = match r.gen_range(0..3) {
+                0 => 1 << r.gen_range(0..12),
+                1 => r.gen(),
+                _ => img[r.gen_range(0..img.len())],
+            };
+            if r.gen_bool(0.5) {
+                chip.write32(addr, v).unwrap();
+            } else {
+                chip.read32(addr).unwrap();
+            }
+        }
+        let mut d = Tbn::probe(&mut chip).unwrap();
+        d.load_model(&img)
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let x = random_input(
+            &mut r,
+            prog.input.shape[0],
+            prog.input.bits,
+            prog.input.signed,
+        );
+        let want = prog.run(&x).unwrap();
+        let mut out = vec![0i64; want.len()];
+        d.infer(&x, &mut out).unwrap();
+        assert_eq!(out, want, "round {round}");
+    }
+}

@@ -235,8 +235,9 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
   CTRL.INFER, wait for DONE (or the interrupt), read CLASS and LOGITS (two words per output).
   INFER is refused with NO_MODEL without a model, INPUT_RANGE when an INPUT byte written since the
   last INFER was out of the model's input range (rewrite the input), START_WHILE_BUSY while BUSY.
-  A refused INFER clears the input-range flag; a successful INFER clears DONE, ERROR and
-  ERROR_CODE (as START does). The model and the input stay for the next INFER.
+  INFER (accepted or refused), LOAD_BEGIN and SOFT_RESET clear the input-range flag; a successful
+  INFER clears DONE, ERROR and ERROR_CODE (as START does). The model and the input stay for the
+  next INFER.
 - CYCLES counts the whole inference; LAYER_CYCLES word l the cycles of layer l. An inference takes
   at most the sum over its layers of `D * ceil(m / L) * A_in + rows + {lo}` cycles plus {io}.
 - CTRL.SOFT_RESET during an inference or a load aborts it (BUSY 0 within {sr} cycles as for a

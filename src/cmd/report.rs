@@ -14,6 +14,9 @@ pub enum EngineKind {
     /// The single-layer core in Verilator, one job per dense stage, host
     /// requantization between jobs (measured RTL).
     RtlJobs,
+    /// The whole-network engine RTL in Verilator: the model image through
+    /// the driver (`load_model` once, one INFER per image), measured.
+    Rtl,
     /// The whole-network engine's reference model (`tbn_driver::image`):
     /// the model image through the driver, compute cycles from the ideal
     /// cycle model (an estimate until the engine RTL exists).

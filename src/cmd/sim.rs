@@ -7,7 +7,9 @@
 //! one job per dense stage with host requantization (measured);
 //! `--engine reference` runs the compiled model image (docs/model-image.md)
 //! through the driver on the engine's reference model, with compute cycles
-//! from the engine's ideal cycle model (an estimate until the engine RTL lands).
+//! from the engine's ideal cycle model (an estimate until the engine RTL lands);
+//! `--engine rtl` runs the same image through the driver on the Verilated
+//! engine (it reports that the core has no engine until the engine RTL lands).
 //! The report is also written to reports/sim.json (read by `tbn compare`).
 
 use std::path::PathBuf;
@@ -18,13 +20,14 @@ use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
 use tbn_driver::image::compile::compile;
 use tbn_driver::image::format::Target;
+use tbn_driver::image::Image;
 use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::float::argmax;
 use tbn_golden::integer::Program;
 use tbn_golden::Model;
 use tbn_sim::network::NetworkRunner;
-use tbn_sim::{hw, BuildOptions};
+use tbn_sim::{hw, BuildOptions, DriverBus};
 
 use super::common::{float_input, load_dataset, load_model, program_for};
 use super::report::{
@@ -211,6 +214,7 @@ pub fn run(a: Args) -> Result<()> {
         EngineKind::Reference => {
             run_reference(&a, &model, &program, &labels[..total], inputs, clocks)?
         }
+        EngineKind::Rtl => run_rtl_engine(&a, &model, &program, &labels[..total], inputs, clocks)?,
     };
     let json = serde_json::to_string_pretty(&rep)?;
     let path = PathBuf::from("reports/sim.json");
@@ -394,6 +398,162 @@ fn run_rtl_jobs(
     Ok((rep, tally))
 }
 
+/// The program as a model image for `target` (also written to `--image-out`).
+fn compile_image(a: &Args, program: &Program, target: &Target) -> Result<Image> {
+    let bytes = super::mcu::convert::program_bytes(program, None)
+        .context("encoding the integer program")?;
+    let aligned = AlignedBytes::new(&bytes);
+    let compact = Compact::parse(aligned.as_bytes()).context("parsing the integer program")?;
+    let image = compile(&compact, target).context("compiling the model image")?;
+    if let Some(p) = &a.image_out {
+        report::write_atomic(p, &image.to_le_bytes())?;
+    }
+    Ok(image)
+}
+
+fn link_model(a: &Args) -> LinkModel {
+    match a.bus {
+        BusKind::Wishbone => LinkModel::Wishbone,
+        BusKind::Spi => LinkModel::Spi(SpiLink {
+            lines: a.spi_lines,
+            ..SpiLink::default()
+        }),
+    }
+}
+
+/// The model image through the driver on the Verilated engine (Wishbone core
+/// or the standalone SPI top): one INFER per image, cycles from the core's
+/// CYCLES and LAYER_CYCLES registers, link counted from the driver's
+/// accesses, end to end from the simulated clock.
+fn run_rtl_engine(
+    a: &Args,
+    model: &Model,
+    program: &Program,
+    labels: &[u8],
+    input: impl Fn(usize) -> Result<Vec<i32>>,
+    clocks: Clocks,
+) -> Result<(SimReport, Tally)> {
+    if a.bus == BusKind::Spi && (a.sck_mhz.is_some() || a.spi_lines != 1) {
+        bail!("--engine rtl --bus spi simulates the standalone top's own SPI clock; --sck-mhz and --spi-lines apply to --engine reference");
+    }
+    let total = labels.len();
+    let cfg = hw::config_for_lanes(a.lanes);
+    let opts = BuildOptions {
+        trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
+        ..BuildOptions::default()
+    };
+    let mut acc = match a.bus {
+        BusKind::Wishbone => hw::open_core(&cfg, &opts),
+        BusKind::Spi => hw::open_spi_top(&cfg, &opts),
+    }
+    .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))?;
+    let half = match acc.link() {
+        tbn_sim::Link::Spi(s) => Some(s.half_period),
+        _ => None,
+    };
+    let link = match (a.bus, half) {
+        (BusKind::Spi, Some(_)) => link_model(a),
+        _ => LinkModel::Wishbone,
+    };
+    let mut tbn =
+        Tbn::probe(LinkCounter::new(DriverBus(&mut acc), link)).context("probing the core")?;
+    let target = tbn.engine_target().context(
+        "this core has no whole-network engine yet (issue 12's engine RTL); \
+         use --engine reference for the reference model",
+    )?;
+    let image = compile_image(a, program, &target)?;
+    tbn.load_model(image.words())
+        .context("loading the model image into the RTL")?;
+    let nl = image.header().num_layers as usize;
+    let n_out = image.header().num_out as usize;
+    let count0 = tbn.job_count()?;
+    tbn.bus().tally = Default::default();
+    let c0 = tbn.bus().inner().0.dut().cycles();
+    let runner = program.runner();
+    let bar = progress(a, total);
+    let mut tally = Tally::default();
+    let mut logits = vec![0i64; n_out];
+    let start = std::time::Instant::now();
+    for (i, &label) in labels.iter().enumerate() {
+        let x = input(i)?;
+        let golden = runner.run(&x)?;
+        tbn.infer(&x, &mut logits)
+            .with_context(|| format!("image {i}"))?;
+        tally.add(i, label, &logits, &golden);
+        bar.set_position(i as u64 + 1);
+    }
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let sim_cycles = (tbn.bus().inner().0.dut().cycles() - c0) as f64;
+    let link_tally = tbn.bus().tally;
+    // The engine's timing does not depend on the data: the counters of the
+    // last inference, read after the timed loop, stand for every inference.
+    let compute = f64::from(tbn.cycles()?);
+    let mut layer_buf = vec![0u32; nl];
+    tbn.layer_cycles(&mut layer_buf)?;
+    let starts = tbn.job_count()?.wrapping_sub(count0);
+    let n = total.max(1) as f64;
+    let link_cycles = link_tally.cost as f64 / n;
+    let f = clocks.fmax_mhz;
+    let mut clocks = clocks;
+    if let Some(h) = half {
+        clocks.sck_mhz = Some(f / (2 * h) as f64);
+        clocks.sck_source = Some(format!("the simulated SPI master: f_clk / {}", 2 * h));
+    }
+    let mut ideal = 0u64;
+    let layers = (0..nl)
+        .map(|l| {
+            let d = image.descriptor(l).expect("descriptor");
+            ideal += u64::from(d.ideal_cycles);
+            LayerFigures {
+                name: format!("layer{l}"),
+                m: d.m,
+                q: d.q,
+                rows: d.rows,
+                distinct_rows: d.d,
+                abits: d.in_bits as u8,
+                compute_cycles: u64::from(layer_buf[l]),
+                ideal_cycles: u64::from(d.ideal_cycles),
+            }
+        })
+        .collect();
+    let rep = SimReport {
+        model: model.name.clone(),
+        engine: EngineKind::Rtl,
+        estimate: false,
+        basis: "Verilator run of the whole-network engine RTL: load_model once, one INFER per image through \
+                tbn_driver; compute = the CYCLES register (last inference); link = the driver's accesses under the cost model of \
+                tbn_driver::link; end to end = simulated cycles per inference / fmax"
+            .into(),
+        bus: a.bus,
+        lanes: a.lanes as u32,
+        act_bits: a.act_bits,
+        total,
+        correct: tally.correct,
+        accuracy: tally.correct as f64 / n,
+        logits_match: tally.same_logits,
+        predictions_match: tally.same_pred,
+        starts_per_inference: f64::from(starts) / n,
+        link_cycles,
+        link_unit: if half.is_some() { "sck" } else { "clk" }.into(),
+        compute_cycles: compute,
+        ideal_cycles: ideal,
+        efficiency: if compute > 0.0 { ideal as f64 / compute } else { 0.0 },
+        host_work: HostWork {
+            words_packed: f64::from(tbn_driver::regmap::input_words(
+                image.header().num_in,
+            )),
+            rows_requantized: 0.0,
+        },
+        compute_us: compute / f,
+        end_to_end_us: sim_cycles / n / f,
+        clocks,
+        layers,
+        seconds,
+    };
+    Ok((rep, tally))
+}
+
 fn run_reference(
     a: &Args,
     model: &Model,
@@ -405,21 +565,8 @@ fn run_reference(
     let total = labels.len();
     let lanes = a.lanes as u32;
     let target = engine_target(lanes);
-    let bytes = super::mcu::convert::program_bytes(program, None)
-        .context("encoding the integer program")?;
-    let aligned = AlignedBytes::new(&bytes);
-    let compact = Compact::parse(aligned.as_bytes()).context("parsing the integer program")?;
-    let image = compile(&compact, &target).context("compiling the model image")?;
-    if let Some(p) = &a.image_out {
-        report::write_atomic(p, &image.to_le_bytes())?;
-    }
-    let link = match a.bus {
-        BusKind::Wishbone => LinkModel::Wishbone,
-        BusKind::Spi => LinkModel::Spi(SpiLink {
-            lines: a.spi_lines,
-            ..SpiLink::default()
-        }),
-    };
+    let image = compile_image(a, program, &target)?;
+    let link = link_model(a);
     let mut tbn = Tbn::probe(LinkCounter::new(RefChip::new(target), link))
         .context("probing the engine's reference model")?;
     tbn.load_model(image.words())

@@ -74,8 +74,10 @@ fn number(v: &Value) -> Option<u64> {
         .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
 }
 
-const CYCLE_KEYS: [&str; 4] = [
+const CYCLE_KEYS: [&str; 5] = [
     "cycles_per_inference",
+    // `tbn sim --json` (src/cmd/report.rs `SimReport`).
+    "compute_cycles",
     "total_cycles",
     "inference_cycles",
     "cycles",
@@ -131,7 +133,7 @@ fn search(v: &Value, lanes: usize, inherited: Option<u64>, out: &mut Option<u64>
 /// Cycles per inference for `lanes` lanes from a JSON report of the RTL
 /// simulation. Accepted shapes (searched recursively): an object with a
 /// `lanes` field (or `config.lanes`) and one of `cycles_per_inference`,
-/// `total_cycles`, `inference_cycles`, `cycles`; or a map
+/// `compute_cycles` (a `tbn sim --json` report), `total_cycles`, `inference_cycles`, `cycles`; or a map
 /// `"cycles_per_inference": {"32": n, ...}`.
 pub fn cycles_from_json(path: &Path, lanes: usize) -> Result<Option<u64>> {
     let text = std::fs::read_to_string(path).map_err(|e| SynthError::io(path, e))?;
@@ -163,6 +165,13 @@ mod tests {
         assert_eq!(cycles_from_json(&p, 64).unwrap(), None);
         std::fs::write(&p, r#"{"cycles_per_inference": {"8": 77}}"#).unwrap();
         assert_eq!(cycles_from_json(&p, 8).unwrap(), Some(77));
+        // A `tbn sim --json` report.
+        std::fs::write(
+            &p,
+            r#"{"lanes": 32, "compute_cycles": 6858.0, "layers": [{"compute_cycles": 6528}]}"#,
+        )
+        .unwrap();
+        assert_eq!(cycles_from_json(&p, 32).unwrap(), Some(6858));
     }
 
     #[test]

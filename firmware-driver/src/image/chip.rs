@@ -134,6 +134,7 @@ impl RefChip {
         self.code = ErrorCode::None;
         self.cycles = 0;
         self.count = 0;
+        self.input_bad = false;
         if self.loading {
             self.loading = false;
             self.load.clear();
@@ -240,6 +241,7 @@ impl RefChip {
         }
         if v & rm::CTRL_LOAD_BEGIN != 0 {
             self.model = None;
+            self.input_bad = false;
             self.loading = true;
             self.load.clear();
             self.load_out_of_order = false;

@@ -349,43 +349,39 @@ fn emit_core(
     Ok(tbn_hdl::emit(&cfg, &out_dir).map_err(hdl_err)?.files)
 }
 
-/// The register map (`tbn_driver::regmap`) as a dict of names to values.
+/// The register map (`tbn_driver::regmap`) as a dict of names to values:
+/// every register (name -> byte offset) and window (`NAME_BASE`) from the
+/// map's tables, plus the identification values and control/status bits.
 fn regmap<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
+    for r in rm::REGISTERS {
+        d.set_item(r.name, r.offset)?;
+    }
+    for w in rm::WINDOWS {
+        d.set_item(format!("{}_BASE", w.name), w.offset)?;
+    }
     let items: &[(&str, u32)] = &[
         ("MAGIC", rm::MAGIC),
         ("VERSION", rm::VERSION),
         ("SPAN_BYTES", rm::SPAN_BYTES),
         ("WB_ADDR_BITS", rm::WB_ADDR_BITS),
-        ("ID_MAGIC", rm::ID_MAGIC),
-        ("ID_VERSION", rm::ID_VERSION),
-        ("CFG_LANES", rm::CFG_LANES),
-        ("CFG_TILE_MAX", rm::CFG_TILE_MAX),
-        ("CFG_MAX_IN", rm::CFG_MAX_IN),
-        ("CFG_MAX_ROWS", rm::CFG_MAX_ROWS),
-        ("CFG_MAX_ABITS", rm::CFG_MAX_ABITS),
-        ("SCRATCH", rm::SCRATCH),
-        ("CTRL", rm::CTRL),
-        ("STATUS", rm::STATUS),
-        ("CYCLES", rm::CYCLES),
-        ("JOB_COUNT", rm::JOB_COUNT),
-        ("JOB_M", rm::JOB_M),
-        ("JOB_Q", rm::JOB_Q),
-        ("JOB_ROWS", rm::JOB_ROWS),
-        ("JOB_ABITS", rm::JOB_ABITS),
         ("CTRL_START", rm::CTRL_START),
         ("CTRL_SOFT_RESET", rm::CTRL_SOFT_RESET),
+        ("CTRL_LOAD_BEGIN", rm::CTRL_LOAD_BEGIN),
+        ("CTRL_LOAD_END", rm::CTRL_LOAD_END),
+        ("CTRL_INFER", rm::CTRL_INFER),
         ("CTRL_IRQ_ENABLE", rm::CTRL_IRQ_ENABLE),
         ("STATUS_BUSY", rm::STATUS_BUSY),
         ("STATUS_DONE", rm::STATUS_DONE),
         ("STATUS_ERROR", rm::STATUS_ERROR),
+        ("STATUS_MODEL_LOADED", rm::STATUS_MODEL_LOADED),
+        ("STATUS_LOADING", rm::STATUS_LOADING),
         ("STATUS_ERROR_CODE_SHIFT", rm::STATUS_ERROR_CODE_SHIFT),
         ("STATUS_ERROR_CODE_MASK", rm::STATUS_ERROR_CODE_MASK),
         ("JOB_ABITS_SIGNED", rm::JOB_ABITS_SIGNED),
-        ("OUT_BASE", rm::OUT_BASE),
-        ("ACT_BASE", rm::ACT_BASE),
         ("ACT_PLANE_STRIDE", rm::ACT_PLANE_STRIDE),
-        ("TILE_BASE", rm::TILE_BASE),
+        ("CFG_FEATURES_JOB", rm::CFG_FEATURES_JOB),
+        ("CFG_FEATURES_ENGINE", rm::CFG_FEATURES_ENGINE),
     ];
     for (k, v) in items {
         d.set_item(*k, *v)?;
