@@ -1,0 +1,321 @@
+//! The integer program on the GPU, bit-exact with `tbn_golden::integer`:
+//! per dense stage `pack_planes` (bit-planes), `dot_rows` (accumulator pairs of the D
+//! distinct rows, popcounts) and `requantize` (every row, exact 64-bit
+//! fixed point); max pooling between stages.
+
+use tbn_golden::integer::{value_range, Activation, DenseStage, Program, Stage};
+
+use crate::context::Gpu;
+use crate::error::{GpuError, Result};
+use crate::kernels::{act, Entry, Params};
+use crate::memory::LayerMemory;
+use crate::net::{for_batches, words_buffer, Net, NetBuilder, StageWeights};
+
+/// Per-image activation geometry between stages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Chw {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Chw {
+    pub fn len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    pub fn of_dims(d: &[usize]) -> Chw {
+        match d {
+            [c, h, w] => Chw { c: *c, h: *h, w: *w },
+            _ => Chw {
+                c: d.iter().product(),
+                h: 1,
+                w: 1,
+            },
+        }
+    }
+}
+
+fn u32_of(v: usize, what: &str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| GpuError::Unsupported(format!("{what} = {v} exceeds 32 bits")))
+}
+
+/// Geometry fields of a dense stage's [`Params`], shared by both paths:
+/// rows, m, q, p, distinct rows, period, words per row, conv im2col.
+pub(crate) fn dense_params(
+    rows: usize,
+    m: usize,
+    q: usize,
+    p: usize,
+    d: usize,
+    period: usize,
+    conv: Option<(usize, (usize, usize), (usize, usize), usize, usize)>,
+    input: Chw,
+) -> Result<(Params, usize, Chw)> {
+    // The kernels index rows as r * m in u32.
+    u32_of(rows * m, "rows x row length")?;
+    let (positions, out, mut params) = match conv {
+        None => {
+            if input.len() != m {
+                return Err(GpuError::Unsupported(format!(
+                    "a linear stage of row length {m} gets {} inputs",
+                    input.len()
+                )));
+            }
+            (
+                1,
+                Chw {
+                    c: rows,
+                    h: 1,
+                    w: 1,
+                },
+                Params::default(),
+            )
+        }
+        Some((in_c, (kh, kw), (oh, ow), stride, pad)) => {
+            if in_c != input.c || in_c * kh * kw != m {
+                return Err(GpuError::Unsupported(format!(
+                    "a conv stage of {in_c} x {kh} x {kw} gets {} input channels",
+                    input.c
+                )));
+            }
+            let pr = Params {
+                in_c: in_c as u32,
+                in_h: input.h as u32,
+                in_w: input.w as u32,
+                conv: 1,
+                kh: kh as u32,
+                kw: kw as u32,
+                stride: stride as u32,
+                pad: pad as u32,
+                out_h: oh as u32,
+                out_w: ow as u32,
+                ..Params::default()
+            };
+            (oh * ow, Chw { c: rows, h: oh, w: ow }, pr)
+        }
+    };
+    params.positions = u32_of(positions, "output positions")?;
+    params.in_len = u32_of(input.len(), "input length")?;
+    params.out_len = u32_of(out.len(), "output length")?;
+    params.rows = rows as u32;
+    params.m = u32_of(m, "row length")?;
+    params.q = u32_of(q, "tile length")?;
+    params.p = p as u32;
+    params.d = d as u32;
+    params.period = u32_of(period, "row period")?;
+    params.wpr = m.div_ceil(32) as u32;
+    params.tile_words = u32_of(q.div_ceil(32).max(1), "tile words")?;
+    Ok((params, positions, out))
+}
+
+/// Max-pooling parameters; returns the pooled geometry.
+pub(crate) fn pool_params(input: Chw, k: usize, s: usize) -> Result<(Params, Chw)> {
+    if k == 0 || s == 0 || input.h < k || input.w < k {
+        return Err(GpuError::Unsupported(format!(
+            "max pooling {k}/{s} of a {}x{} input",
+            input.h, input.w
+        )));
+    }
+    let out = Chw {
+        c: input.c,
+        h: (input.h - k) / s + 1,
+        w: (input.w - k) / s + 1,
+    };
+    let params = Params {
+        in_len: u32_of(input.len(), "input length")?,
+        out_len: u32_of(out.len(), "output length")?,
+        in_c: input.c as u32,
+        in_h: input.h as u32,
+        in_w: input.w as u32,
+        out_h: out.h as u32,
+        out_w: out.w as u32,
+        pool_k: k as u32,
+        pool_s: s as u32,
+        ..Params::default()
+    };
+    Ok((params, out))
+}
+
+/// An integer program laid out on the GPU for batches of a fixed size.
+pub struct GpuProgram<'g> {
+    gpu: &'g Gpu,
+    net: Net,
+    input_range: (i64, i64),
+    logits: bool,
+}
+
+fn dense_stage(b: &mut NetBuilder, d: &DenseStage, input: Chw) -> Result<Chw> {
+    let g = &d.geom;
+    // |dot| <= m * 2^A must fit the kernels' i32 accumulators.
+    if (g.m as u64) << d.in_bits >= 1 << 31 {
+        return Err(GpuError::Unsupported(format!(
+            "stage {}: row length {} at {} bits overflows the i32 accumulators",
+            d.name, g.m, d.in_bits
+        )));
+    }
+    let conv = d
+        .conv
+        .map(|c| (c.in_channels, c.kernel, c.out_hw, c.stride, c.padding));
+    let (mut params, positions, out) = dense_params(
+        g.rows,
+        g.m,
+        g.q,
+        g.p,
+        g.distinct_rows(),
+        g.period(),
+        conv,
+        input,
+    )?;
+    let (lo, hi) = value_range(d.out_bits, d.act == Activation::Signed);
+    params.bits = u32::from(d.in_bits);
+    params.signed_in = u32::from(d.in_signed);
+    params.act = match d.act {
+        Activation::Relu => act::RELU,
+        Activation::Sign => act::SIGN,
+        Activation::Signed => act::NONE,
+        Activation::Logits => act::LOGITS,
+    };
+    params.out_lo = lo as i32;
+    params.out_hi = hi as i32;
+    params.shift = d.shift;
+    params.per_row_mult = u32::from(d.mult.len() > 1);
+    params.has_bias = u32::from(!d.bias.is_empty());
+    if d.act == Activation::Logits {
+        params.out_len *= 2;
+    }
+    let gpu = b.gpu();
+    let alpha: Vec<u32> = d.alpha_q.iter().map(|&a| u32::from(a)).collect();
+    let mult: Vec<u32> = d.mult.iter().map(|&m| m as u32).collect();
+    let bias: Vec<u32> = d
+        .bias
+        .iter()
+        .flat_map(|&v| [v as u32, (v >> 32) as u32])
+        .collect();
+    let weights = StageWeights {
+        tile: words_buffer(gpu, "tile", &d.tile.words32()),
+        alphas: words_buffer(gpu, "alpha codes", &alpha),
+        extra7: words_buffer(gpu, "multipliers", &mult),
+        extra8: words_buffer(gpu, "biases", &bias),
+    };
+    b.memory.push(LayerMemory::new(
+        &d.name,
+        g.rows,
+        g.m,
+        g.p,
+        g.q,
+        4 * (mult.len() + bias.len()) as u64,
+    ));
+    let items = positions as u64;
+    let wpr = u64::from(params.wpr);
+    let planes = items * (u64::from(params.bits) + 1) * wpr;
+    let acc = items * 2 * g.distinct_rows() as u64;
+    let bt = u64::from(b.batch);
+    b.push(
+        params,
+        Some(weights),
+        vec![
+            (Entry::IntPack, bt * items * wpr),
+            (Entry::IntDot, bt * items * g.distinct_rows() as u64),
+            (Entry::IntRequant, bt * items * g.rows as u64),
+        ],
+        planes,
+        acc,
+    )?;
+    Ok(out)
+}
+
+impl<'g> GpuProgram<'g> {
+    /// Lays `program` out on `gpu` for batches of `batch` inputs.
+    pub fn new(gpu: &'g Gpu, program: &Program, batch: usize) -> Result<Self> {
+        program.validate()?;
+        let mut shape = Chw::of_dims(&program.input.shape);
+        let mut b = NetBuilder::new(gpu, batch, shape.len())?;
+        let mut logits = false;
+        for (i, stage) in program.stages.iter().enumerate() {
+            if logits {
+                return Err(GpuError::Unsupported(format!(
+                    "stage {i} follows the logits stage"
+                )));
+            }
+            match stage {
+                Stage::Dense(d) => {
+                    shape = dense_stage(&mut b, d, shape)?;
+                    logits = d.act == Activation::Logits;
+                }
+                Stage::MaxPool { kernel, stride, .. } => {
+                    let (params, out) = pool_params(shape, *kernel, *stride)?;
+                    let n = u64::from(b.batch) * out.len() as u64;
+                    b.push(params, None, vec![(Entry::IntMaxPool, n)], 0, 0)?;
+                    shape = out;
+                }
+                Stage::Flatten => shape = Chw::of_dims(&[shape.len()]),
+            }
+        }
+        let out_words = shape.len() as u64 * if logits { 2 } else { 1 };
+        Ok(GpuProgram {
+            gpu,
+            net: b.finish(out_words)?,
+            input_range: value_range(program.input.bits, program.input.signed),
+            logits,
+        })
+    }
+
+    /// Batch size the program was laid out for.
+    pub fn batch(&self) -> usize {
+        self.net.batch
+    }
+
+    /// Resident weight memory per dense stage.
+    pub fn memory(&self) -> &[LayerMemory] {
+        &self.net.memory
+    }
+
+    /// Runs every input (any count; batched internally); returns each one's
+    /// final outputs (the logits `v_r` for a program ending in logits).
+    pub fn run(&self, inputs: &[Vec<i32>]) -> Result<Vec<Vec<i64>>> {
+        let n_in = self.net.in_words;
+        let (lo, hi) = self.input_range;
+        for (k, x) in inputs.iter().enumerate() {
+            if x.len() != n_in {
+                return Err(GpuError::Input(format!(
+                    "input {k} has {} values, the program expects {n_in}",
+                    x.len()
+                )));
+            }
+            if let Some((i, v)) = x
+                .iter()
+                .enumerate()
+                .find(|(_, &v)| i64::from(v) < lo || i64::from(v) > hi)
+            {
+                return Err(GpuError::Input(format!(
+                    "input {k}: value {v} at {i} is outside [{lo}, {hi}]"
+                )));
+            }
+        }
+        let mut out = Vec::with_capacity(inputs.len());
+        let batch = self.net.batch;
+        for_batches(inputs.len(), batch, |start, k| {
+            let mut words = vec![0u32; batch * n_in];
+            for (i, x) in inputs[start..start + k].iter().enumerate() {
+                for (w, &v) in words[i * n_in..].iter_mut().zip(x) {
+                    *w = v as u32;
+                }
+            }
+            let y = self.net.run(self.gpu, &words)?;
+            let per = self.net.out_words;
+            for i in 0..k {
+                let img = &y[i * per..(i + 1) * per];
+                out.push(if self.logits {
+                    img.chunks(2)
+                        .map(|p| (u64::from(p[0]) | (u64::from(p[1]) << 32)) as i64)
+                        .collect()
+                } else {
+                    img.iter().map(|&v| i64::from(v as i32)).collect()
+                });
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
