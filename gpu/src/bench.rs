@@ -145,7 +145,13 @@ fn lcg(state: &mut u64) -> u64 {
 }
 
 /// Benchmarks an `n x n` layer with compression `p` on `vectors` inputs.
-pub fn bench_layer(gpu: &Gpu, n: usize, p: usize, vectors: usize, batch: usize) -> Result<LayerBench> {
+pub fn bench_layer(
+    gpu: &Gpu,
+    n: usize,
+    p: usize,
+    vectors: usize,
+    batch: usize,
+) -> Result<LayerBench> {
     let q = n * n / p;
     let mut s = 0x7b1d_u64;
     let tile = Tile::from_bools(&(0..q).map(|_| lcg(&mut s) & 1 == 1).collect::<Vec<_>>());
@@ -175,7 +181,12 @@ pub fn bench_layer(gpu: &Gpu, n: usize, p: usize, vectors: usize, batch: usize) 
         },
         stages: vec![Stage::Dense(DenseStage {
             name: "fc".into(),
-            geom: RowGeometry { rows: n, m: n, q, p },
+            geom: RowGeometry {
+                rows: n,
+                m: n,
+                q,
+                p,
+            },
             conv: None,
             tile,
             alpha_q: (0..p).map(|c| (1000 * (c + 1)) as u16).collect(),

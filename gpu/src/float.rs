@@ -9,7 +9,7 @@ use tbn_golden::model::{Layer, Model};
 
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
-use crate::integer::{dense_params, pool_params, Chw};
+use crate::integer::{dense_params, pool_params, Chw, DenseGeom, Im2col};
 use crate::kernels::{act, Entry};
 use crate::memory::LayerMemory;
 use crate::net::{for_batches, words_buffer, Net, NetBuilder, StageWeights};
@@ -117,9 +117,12 @@ impl<'g> GpuModel<'g> {
             }
             let y = self.net.run(self.gpu, &words)?;
             let per = self.net.out_words;
-            out.extend(
-                (0..k).map(|i| y[i * per..(i + 1) * per].iter().map(|&w| f32::from_bits(w)).collect()),
-            );
+            out.extend((0..k).map(|i| {
+                y[i * per..(i + 1) * per]
+                    .iter()
+                    .map(|&w| f32::from_bits(w))
+                    .collect()
+            }));
             Ok(())
         })?;
         Ok(out)
@@ -144,7 +147,13 @@ fn dense_layer(
                 .ok_or_else(|| GpuError::Unsupported(format!("conv {} has no output", c.name)))?;
             (
                 c.bias.clone(),
-                Some((c.in_channels, c.kernel, (oh, ow), c.stride, c.padding)),
+                Some(Im2col {
+                    in_c: c.in_channels,
+                    kernel: c.kernel,
+                    out_hw: (oh, ow),
+                    stride: c.stride,
+                    pad: c.padding,
+                }),
             )
         }
         _ => unreachable!("weighted layer"),
@@ -177,7 +186,15 @@ fn dense_layer(
             Entry::FloatDenseDot,
         ),
     };
-    let (mut params, positions, out) = dense_params(rows, m, q, p, d, period, conv, input)?;
+    let geom = DenseGeom {
+        rows,
+        m,
+        q,
+        p,
+        d,
+        period,
+    };
+    let (mut params, positions, out) = dense_params(geom, conv, input)?;
     if weights == Weights::DenseF32 {
         params.tile_words = u32::try_from(tile.len())
             .map_err(|_| GpuError::Unsupported("dense weights exceed 32-bit indexing".into()))?;

@@ -26,7 +26,11 @@ impl Chw {
 
     pub fn of_dims(d: &[usize]) -> Chw {
         match d {
-            [c, h, w] => Chw { c: *c, h: *h, w: *w },
+            [c, h, w] => Chw {
+                c: *c,
+                h: *h,
+                w: *w,
+            },
             _ => Chw {
                 c: d.iter().product(),
                 h: 1,
@@ -40,18 +44,42 @@ fn u32_of(v: usize, what: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| GpuError::Unsupported(format!("{what} = {v} exceeds 32 bits")))
 }
 
-/// Geometry fields of a dense stage's [`Params`], shared by both paths:
-/// rows, m, q, p, distinct rows, period, words per row, conv im2col.
+/// What the kernels need of a dense stage's row geometry.
+pub(crate) struct DenseGeom {
+    pub rows: usize,
+    pub m: usize,
+    pub q: usize,
+    pub p: usize,
+    /// Distinct rows computed by the dot kernels.
+    pub d: usize,
+    /// Row r reuses distinct row `r % period`.
+    pub period: usize,
+}
+
+/// im2col geometry of a conv stage.
+pub(crate) struct Im2col {
+    pub in_c: usize,
+    pub kernel: (usize, usize),
+    pub out_hw: (usize, usize),
+    pub stride: usize,
+    pub pad: usize,
+}
+
+/// The geometry fields of a dense stage's [`Params`], shared by both paths;
+/// also returns the output positions per image and the output geometry.
 pub(crate) fn dense_params(
-    rows: usize,
-    m: usize,
-    q: usize,
-    p: usize,
-    d: usize,
-    period: usize,
-    conv: Option<(usize, (usize, usize), (usize, usize), usize, usize)>,
+    g: DenseGeom,
+    conv: Option<Im2col>,
     input: Chw,
 ) -> Result<(Params, usize, Chw)> {
+    let DenseGeom {
+        rows,
+        m,
+        q,
+        p,
+        d,
+        period,
+    } = g;
     // The kernels index rows as r * m in u32.
     u32_of(rows * m, "rows x row length")?;
     let (positions, out, mut params) = match conv {
@@ -72,7 +100,13 @@ pub(crate) fn dense_params(
                 Params::default(),
             )
         }
-        Some((in_c, (kh, kw), (oh, ow), stride, pad)) => {
+        Some(Im2col {
+            in_c,
+            kernel: (kh, kw),
+            out_hw: (oh, ow),
+            stride,
+            pad,
+        }) => {
             if in_c != input.c || in_c * kh * kw != m {
                 return Err(GpuError::Unsupported(format!(
                     "a conv stage of {in_c} x {kh} x {kw} gets {} input channels",
@@ -92,7 +126,15 @@ pub(crate) fn dense_params(
                 out_w: ow as u32,
                 ..Params::default()
             };
-            (oh * ow, Chw { c: rows, h: oh, w: ow }, pr)
+            (
+                oh * ow,
+                Chw {
+                    c: rows,
+                    h: oh,
+                    w: ow,
+                },
+                pr,
+            )
         }
     };
     params.positions = u32_of(positions, "output positions")?;
@@ -154,19 +196,22 @@ fn dense_stage(b: &mut NetBuilder, d: &DenseStage, input: Chw) -> Result<Chw> {
             d.name, g.m, d.in_bits
         )));
     }
-    let conv = d
-        .conv
-        .map(|c| (c.in_channels, c.kernel, c.out_hw, c.stride, c.padding));
-    let (mut params, positions, out) = dense_params(
-        g.rows,
-        g.m,
-        g.q,
-        g.p,
-        g.distinct_rows(),
-        g.period(),
-        conv,
-        input,
-    )?;
+    let conv = d.conv.map(|c| Im2col {
+        in_c: c.in_channels,
+        kernel: c.kernel,
+        out_hw: c.out_hw,
+        stride: c.stride,
+        pad: c.padding,
+    });
+    let geom = DenseGeom {
+        rows: g.rows,
+        m: g.m,
+        q: g.q,
+        p: g.p,
+        d: g.distinct_rows(),
+        period: g.period(),
+    };
+    let (mut params, positions, out) = dense_params(geom, conv, input)?;
     let (lo, hi) = value_range(d.out_bits, d.act == Activation::Signed);
     params.bits = u32::from(d.in_bits);
     params.signed_in = u32::from(d.in_signed);

@@ -229,7 +229,9 @@ impl Net {
             .write_buffer(&self.act[0], 0, bytemuck::cast_slice(input));
         let mut enc = gpu
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("batch") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("batch"),
+            });
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("stages"),

@@ -20,12 +20,12 @@ const INPUTS: usize = 3;
 /// A random valid p for `rows x m` (p | rows * m, p <= rows), or None.
 fn pick_p(rng: &mut ChaCha8Rng, rows: usize, m: usize) -> Option<usize> {
     let ok: Vec<usize> = (1..=8usize)
-        .filter(|&p| p <= rows && (rows * m) % p == 0)
+        .filter(|&p| p <= rows && (rows * m).is_multiple_of(p))
         .collect();
     let straddling: Vec<usize> = ok
         .iter()
         .copied()
-        .filter(|&p| (rows * m / p) % m != 0)
+        .filter(|&p| !(rows * m / p).is_multiple_of(m))
         .collect();
     // Favour geometries with straddling rows half of the time.
     if !straddling.is_empty() && rng.gen_bool(0.5) {
@@ -234,5 +234,8 @@ fn large_layer_keeps_only_tile_and_alphas() {
     // Tile alone is exactly 1/128 of the f32 weights; alphas add 16 bytes.
     assert_eq!(mem.tile_bytes * 128, mem.dense_f32_bytes);
     let x: Vec<i32> = (0..m).map(|_| rng.gen_range(0..=255)).collect();
-    assert_eq!(gp.run(&[x.clone()]).unwrap()[0], program.run(&x).unwrap());
+    assert_eq!(
+        gp.run(std::slice::from_ref(&x)).unwrap()[0],
+        program.run(&x).unwrap()
+    );
 }

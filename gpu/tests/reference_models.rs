@@ -31,7 +31,10 @@ fn test_set() -> (Images, Vec<u8>) {
 fn float_agrees(gpu: &Gpu, model: &Model, n: usize, weights: Weights) -> usize {
     let (images, labels) = test_set();
     let xs: Vec<Vec<f32>> = (0..n).map(|i| images.image_f32(i)).collect();
-    let ys = GpuModel::new(gpu, model, 64, weights).unwrap().run(&xs).unwrap();
+    let ys = GpuModel::new(gpu, model, 64, weights)
+        .unwrap()
+        .run(&xs)
+        .unwrap();
     let mut correct = 0;
     for (i, (x, y)) in xs.iter().zip(&ys).enumerate() {
         let g = forward(model, x).unwrap();
@@ -55,7 +58,10 @@ fn integer_identical(gpu: &Gpu, model: &Model, n: usize) {
     let program = quantize(model, &calib, &QuantConfig::default()).unwrap();
     let (images, _) = test_set();
     let xs: Vec<Vec<i32>> = (0..n).map(|i| mnist_input(images.image(i))).collect();
-    let ys = GpuProgram::new(gpu, &program, 64).unwrap().run(&xs).unwrap();
+    let ys = GpuProgram::new(gpu, &program, 64)
+        .unwrap()
+        .run(&xs)
+        .unwrap();
     let runner = program.runner();
     for (i, (x, y)) in xs.iter().zip(&ys).enumerate() {
         assert_eq!(*y, runner.run(x).unwrap(), "image {i}: integer logits");
