@@ -92,6 +92,8 @@ pub fn bench_model(
     inputs: &[Vec<f32>],
     batch: usize,
 ) -> Result<ModelBench> {
+    // A batch larger than the inputs would time padding, not images.
+    let batch = batch.min(inputs.len()).max(1);
     let tbn = GpuModel::new(gpu, model, batch, Weights::Tiled)?;
     let dense = GpuModel::new(gpu, model, batch, Weights::DenseF32)?;
     let tbn_float = timed(inputs.len(), || tbn.run(inputs).map(drop))?;
@@ -211,7 +213,7 @@ pub fn bench_layer(
     let tbn_integer = m.tbn_integer.expect("program given");
     Ok(LayerBench {
         memory: m.memory.layers[0].clone(),
-        batch,
+        batch: m.batch,
         integer_vs_dense: tbn_integer.per_second / m.dense_f32.per_second,
         float_vs_dense: m.float_vs_dense,
         tbn_float: m.tbn_float,
