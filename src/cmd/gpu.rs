@@ -87,13 +87,15 @@ fn eval_on(gpu: &Gpu, a: EvalArgs) -> Result<()> {
     );
     // Seconds on the GPU path (lay-out, upload, run, read back), not the
     // golden comparison.
+    // No larger than the images (a padded batch is wasted work); 0 stays an error.
+    let batch = a.batch.min(total.max(1));
     let start = std::time::Instant::now();
     let seconds;
     let mut extra = Map::new();
     let classes: Vec<usize> = if e.integer {
         let program = program_for(&model, e.act_bits, e.calib)?;
         let xs: Vec<Vec<i32>> = (0..total).map(|i| mnist_input(images.image(i))).collect();
-        let ys = GpuProgram::new(gpu, &program, a.batch)?.run(&xs)?;
+        let ys = GpuProgram::new(gpu, &program, batch)?.run(&xs)?;
         seconds = start.elapsed().as_secs_f64();
         if a.compare_golden {
             let runner = program.runner();
@@ -106,7 +108,7 @@ fn eval_on(gpu: &Gpu, a: EvalArgs) -> Result<()> {
         ys.iter().map(|y| argmax(y)).collect()
     } else {
         let xs: Vec<Vec<f32>> = (0..total).map(|i| images.image_f32(i)).collect();
-        let ys = GpuModel::new(gpu, &model, a.batch, Weights::Tiled)?.run(&xs)?;
+        let ys = GpuModel::new(gpu, &model, batch, Weights::Tiled)?.run(&xs)?;
         seconds = start.elapsed().as_secs_f64();
         if a.compare_golden {
             let (mut differ, mut worst) = (0, 0f64);
