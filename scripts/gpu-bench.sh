@@ -3,7 +3,7 @@
 # integer kernels against a dense f32 kernel on the same adapter, and the
 # weight bytes resident on the GPU. Runs on whatever adapter wgpu picks (a
 # real GPU when there is one; Mesa's lavapipe on the CPU otherwise).
-# Choose one with WGPU_ADAPTER_NAME=<part of its name> or WGPU_BACKEND=vulkan|metal|dx12|gl.
+# Choose one with WGPU_ADAPTER_NAME=<part of its name> or WGPU_BACKEND=vulkan|metal|dx12.
 # Extra arguments go to `tbn gpu bench` (e.g. --images 10000 --batch 1024 --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,7 +9,7 @@ use tbn_golden::model::{Layer, Model};
 
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
-use crate::integer::{dense_params, pool_params, Chw, DenseGeom, Im2col};
+use crate::geometry::{dense_params, pool_params, Chw, DenseGeom, Im2col};
 use crate::kernels::{act, Entry};
 use crate::memory::LayerMemory;
 use crate::net::{for_batches, words_buffer, Net, NetBuilder, StageWeights};

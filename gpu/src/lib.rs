@@ -13,6 +13,7 @@ pub mod bench;
 mod context;
 pub mod error;
 mod float;
+mod geometry;
 mod integer;
 mod kernels;
 pub mod memory;
