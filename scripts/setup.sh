@@ -8,7 +8,8 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------
 APT_PACKAGES=(verilator iverilog yosys nextpnr-ice40 fpga-icestorm qemu-system-arm
-              gcc-arm-none-eabi g++ make python3-venv pkg-config)
+              gcc-arm-none-eabi g++ make python3-venv pkg-config
+              mesa-vulkan-drivers libvulkan1)  # lavapipe: the GPU tests run on the CPU
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -45,6 +45,8 @@ enum Command {
     Sim(cmd::sim::Args),
     /// Line and toggle coverage of the accelerator RTL under the regression.
     Coverage(cmd::coverage::Args),
+    /// The TBN kernels on a GPU (wgpu): accuracy and benchmark.
+    Gpu(cmd::gpu::Args),
 }
 
 fn main() {
@@ -65,6 +67,7 @@ fn main() {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Coverage(a) => cmd::coverage::run(a),
+        Command::Gpu(a) => cmd::gpu::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
+use serde::Serialize;
 use tbn_golden::float::{argmax, forward};
 
 use super::common::{float_input, load_dataset, load_model, program_for};
@@ -14,28 +14,28 @@ use super::common::{float_input, load_dataset, load_model, program_for};
 pub struct Args {
     /// Model file (default: the bundled reference model).
     #[arg(long)]
-    model: Option<PathBuf>,
+    pub(crate) model: Option<PathBuf>,
     /// IDX images (default: bundled MNIST test images).
     #[arg(long)]
-    images: Option<PathBuf>,
+    pub(crate) images: Option<PathBuf>,
     /// IDX labels (default: bundled MNIST test labels).
     #[arg(long)]
-    labels: Option<PathBuf>,
+    pub(crate) labels: Option<PathBuf>,
     /// Use the bit-exact integer path (docs/numerics.md).
     #[arg(long)]
-    integer: bool,
+    pub(crate) integer: bool,
     /// Activation bits of the integer path.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
-    act_bits: u8,
+    pub(crate) act_bits: u8,
     /// Calibration images (from the training subset) for the integer path.
     #[arg(long, default_value_t = 500)]
-    calib: usize,
+    pub(crate) calib: usize,
     /// Evaluate only the first N images.
     #[arg(long)]
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Runs `tbn eval`.
@@ -78,22 +78,55 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         correct as f64 / total as f64
     };
-    let path = if a.integer { "integer" } else { "float" };
-    if a.json {
-        let mut out = json!({
-            "model": model.name, "path": path, "correct": correct, "total": total, "accuracy": accuracy,
-            "seconds": start.elapsed().as_secs_f64(),
-        });
-        if a.integer {
-            out["act_bits"] = json!(a.act_bits);
-        }
-        println!("{out}");
-    } else {
-        println!(
-            "{} ({path} path): {correct}/{total} correct, accuracy {:.2}%",
-            model.name,
-            100.0 * accuracy
-        );
+    EvalReport {
+        model: model.name.clone(),
+        path: if a.integer { "integer" } else { "float" },
+        correct,
+        total,
+        accuracy,
+        seconds: start.elapsed().as_secs_f64(),
+        act_bits: a.integer.then_some(a.act_bits),
     }
+    .print(a.json, &serde_json::Map::new());
     Ok(())
+}
+
+/// The report of `tbn eval` (and of `tbn gpu eval`, which adds keys).
+#[derive(Serialize)]
+pub struct EvalReport {
+    /// Model name.
+    pub model: String,
+    /// "float" or "integer".
+    pub path: &'static str,
+    /// Correctly classified images.
+    pub correct: usize,
+    /// Images evaluated.
+    pub total: usize,
+    /// correct / total.
+    pub accuracy: f64,
+    /// Wall time.
+    pub seconds: f64,
+    /// Activation bits of the integer path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act_bits: Option<u8>,
+}
+
+impl EvalReport {
+    /// Prints one JSON object (the report's keys, then `extra`) or one line.
+    pub fn print(&self, json: bool, extra: &serde_json::Map<String, serde_json::Value>) {
+        if json {
+            let mut v = serde_json::to_value(self).expect("plain data");
+            v.as_object_mut().expect("object").extend(extra.clone());
+            println!("{v}");
+        } else {
+            println!(
+                "{} ({} path): {}/{} correct, accuracy {:.2}%",
+                self.model,
+                self.path,
+                self.correct,
+                self.total,
+                100.0 * self.accuracy
+            );
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod coverage;
 pub mod demo;
 pub mod eval;
+pub mod gpu;
 pub mod hdl;
 pub mod infer;
 pub mod inspect;
