@@ -22,11 +22,42 @@ use tbn_golden::layout::RowGeometry;
 
 const LANES: [u32; 3] = [8, 32, 128];
 
-/// Compiles a golden program for `lanes` (through the compact program, as the CLI does).
+/// Compiles a golden program for `lanes` (through the compact program, as the
+/// CLI does); every compiled image's constants layout is checked.
 fn image_of(prog: &Program, target: &Target) -> Result<Image, CompileError> {
     let bytes = AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"));
     let compact = Compact::parse(bytes.as_bytes()).expect("parse");
-    compile(&compact, target)
+    let img = compile(&compact, target)?;
+    assert_constants_layout(&img);
+    Ok(img)
+}
+
+/// docs/model-image.md section 2.4: per layer the alpha table, 0 to 3 zero
+/// padding words, then the records at a ROWC_BASE that is a multiple of
+/// ROWC_ALIGN; layers back to back; CONST_WORDS counts the padding.
+fn assert_constants_layout(img: &Image) {
+    let h = img.header();
+    let consts = &img.words()[h.const_start() as usize..][..h.const_words as usize];
+    let mut pos = 0usize;
+    for l in 0..h.num_layers as usize {
+        let d = img.descriptor(l).expect("descriptor");
+        assert_eq!(d.alpha_base as usize, pos, "layer {l} ALPHA_BASE");
+        let alpha_end = pos + (d.rows as usize * d.m as usize) / d.q as usize;
+        let rowc = d.rowc_base as usize;
+        assert_eq!(rowc % format::ROWC_ALIGN, 0, "layer {l} ROWC_BASE {rowc}");
+        assert_eq!(
+            rowc,
+            alpha_end.next_multiple_of(format::ROWC_ALIGN),
+            "layer {l}: padding is the fewest words"
+        );
+        assert!(
+            consts[alpha_end..rowc].iter().all(|&w| w == 0),
+            "layer {l}: padding words are 0"
+        );
+        let nrec = if d.rowc_stride == 0 { 1 } else { d.rows };
+        pos = rowc + format::RECORD_WORDS * nrec as usize;
+    }
+    assert_eq!(pos, h.const_words as usize, "CONST_WORDS");
 }
 
 /// Index of the largest value, ties to the lowest (docs/numerics.md section 6).
@@ -460,4 +491,102 @@ fn forged_images_never_panic() {
     }
     println!("forged images: {refused} refused, {ran} ran");
     assert!(refused > 0 && ran > 0);
+}
+
+/// `image` with every layer's record padding removed (the unaligned layout):
+/// bases, CONST_WORDS, TOTAL_WORDS and the checksum rewritten, so only the
+/// alignment is wrong. Returns it with the first layer whose ROWC_BASE is
+/// now unaligned, or None when no layer had padding.
+fn without_record_padding(img: &Image) -> Option<(Vec<u32>, usize, u32)> {
+    let h = img.header();
+    let w = img.words();
+    let c0 = h.const_start() as usize;
+    let nl = h.num_layers as usize;
+    let mut consts = Vec::new();
+    let mut out = w[..c0].to_vec();
+    let mut first = None;
+    for l in 0..nl {
+        let d = img.descriptor(l).unwrap();
+        let p = (d.rows * d.m / d.q) as usize;
+        let nrec = if d.rowc_stride == 0 {
+            1
+        } else {
+            d.rows as usize
+        };
+        let at = format::HEADER_WORDS + format::DESC_WORDS * l;
+        out[at + format::desc::ALPHA_BASE] = consts.len() as u32;
+        consts.extend_from_slice(&w[c0 + d.alpha_base as usize..][..p]);
+        let rowc = consts.len() as u32;
+        if first.is_none() && !(rowc as usize).is_multiple_of(format::ROWC_ALIGN) {
+            first = Some((l, rowc));
+        }
+        out[at + format::desc::ROWC_BASE] = rowc;
+        consts.extend_from_slice(&w[c0 + d.rowc_base as usize..][..format::RECORD_WORDS * nrec]);
+    }
+    let (layer, rowc) = first?;
+    out[format::hdr::CONST_WORDS] = consts.len() as u32;
+    out[format::hdr::TOTAL_WORDS] = (c0 + consts.len() + format::CHECKSUM_WORDS) as u32;
+    out.extend_from_slice(&consts);
+    let (s1, s2) = format::checksum(&out);
+    out.extend_from_slice(&[s1, s2]);
+    Some((out, layer, rowc))
+}
+
+/// docs/model-image.md section 2.4: an image whose ROWC_BASE is not a
+/// multiple of 4 (the layout without padding, otherwise consistent and with a
+/// valid checksum) is refused with the typed error, and by the reference chip
+/// with IMAGE_FIT, leaving no model loaded.
+#[test]
+fn misaligned_record_base_is_refused() {
+    use tbn_driver::bus::Bus;
+    use tbn_driver::image::chip::RefChip;
+    use tbn_driver::regmap::{self as rm, ErrorCode};
+    let t = Target::map_limits(32);
+    let mut refused = 0;
+    for seed in 0..40u64 {
+        let mut r = rng("misaligned_record_base_is_refused", seed);
+        let prog = random_program(&mut r, &mut Coverage::default());
+        let img = image_of(&prog, &t).unwrap();
+        assert!(Engine::load(img.words(), &t).is_ok());
+        let Some((bad, layer, rowc_base)) = without_record_padding(&img) else {
+            continue;
+        };
+        // The LOAD_END checks pass: only the descriptor is wrong.
+        assert!(format::check_image(&bad, &t).is_ok(), "seed {seed}");
+        match Engine::load(&bad, &t) {
+            Err(e @ ImageError::RecordAlignment { .. }) => {
+                assert_eq!(
+                    e,
+                    ImageError::RecordAlignment { layer, rowc_base },
+                    "seed {seed}"
+                );
+                assert!(e.to_string().contains("ROWC_BASE"), "{e}");
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+        let mut chip = RefChip::new(t);
+        chip.write32(rm::CTRL, rm::CTRL_LOAD_BEGIN).unwrap();
+        for (i, w) in bad.iter().enumerate() {
+            chip.write32(rm::image_word_offset(i as u32), *w).unwrap();
+        }
+        chip.write32(rm::CTRL, rm::CTRL_LOAD_END).unwrap();
+        let s = chip.read32(rm::STATUS).unwrap();
+        assert_eq!(ErrorCode::from_status(s), Some(ErrorCode::ImageFit));
+        assert_eq!(s & rm::STATUS_MODEL_LOADED, 0);
+        refused += 1;
+    }
+    // A single forged base (ROWC_BASE + 1, checksum recomputed) too.
+    let img = image_of(&small_program(), &t).unwrap();
+    let mut w = img.words().to_vec();
+    let at = format::HEADER_WORDS + format::desc::ROWC_BASE;
+    w[at] += 1;
+    let body = w.len() - format::CHECKSUM_WORDS;
+    let (s1, s2) = format::checksum(&w[..body]);
+    w[body..].copy_from_slice(&[s1, s2]);
+    assert!(matches!(
+        Engine::load(&w, &t),
+        Err(ImageError::RecordAlignment { layer: 0, .. })
+    ));
+    println!("{refused} unpadded images refused");
+    assert!(refused >= 10, "{refused}");
 }

@@ -158,7 +158,9 @@ impl RefChip {
             Ok(_) => Engine::load(&words, &self.target).map_err(|e| match e {
                 ImageError::Load(l) => l.code(),
                 // The chip does not check descriptors; the model refuses the image.
-                ImageError::Descriptor { .. } => ErrorCode::ImageFit,
+                ImageError::Descriptor { .. } | ImageError::RecordAlignment { .. } => {
+                    ErrorCode::ImageFit
+                }
             }),
         };
         match result {

@@ -8,6 +8,7 @@ use std::vec::Vec;
 use super::format::{
     self, checksum, encode_record, tile_align, tile_words, value_range, Descriptor, Header, Kind,
     Limit, Misfit, Target, BIAS_LIMIT_BITS, CHECKSUM_WORDS, DESC_WORDS, HEADER_WORDS, RECORD_WORDS,
+    ROWC_ALIGN,
 };
 use super::Image;
 use crate::program::{Activation, Dense, Program, Stage};
@@ -251,7 +252,8 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
         layers.push(compile_layer(l, d, l + 1 == nl, lanes)?);
     }
 
-    // Layout: tiles in order (aligned), constants in order (alpha table, records).
+    // Layout: tiles in order (aligned), constants in order (alpha table, zero
+    // padding to ROWC_ALIGN, records).
     let align = tile_align(lanes);
     let (mut tile_pos, mut const_pos) = (0u64, 0u64);
     for (l, ly) in layers.iter_mut().enumerate() {
@@ -260,6 +262,7 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
         tile_pos += ly.tile.len() as u64;
         ly.desc.alpha_base = word(l, "alpha base", const_pos)?;
         const_pos += ly.alphas.len() as u64;
+        const_pos = const_pos.next_multiple_of(ROWC_ALIGN as u64);
         ly.desc.rowc_base = word(l, "row constants base", const_pos)?;
         const_pos += ly.records.len() as u64;
     }
@@ -314,8 +317,10 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
     for ly in &layers {
         words.extend_from_slice(&ly.tile);
     }
+    let c0 = words.len();
     for ly in &layers {
         words.extend_from_slice(&ly.alphas);
+        words.resize(c0 + ly.desc.rowc_base as usize, 0);
         words.extend_from_slice(&ly.records);
     }
     let (s1, s2) = checksum(&words);

@@ -11,7 +11,7 @@ use std::vec::Vec;
 
 use super::format::{
     check_image, decode_record, value_range, Descriptor, Header, Kind, LoadError, Target,
-    DESC_WORDS, HEADER_WORDS, RECORD_WORDS,
+    DESC_WORDS, HEADER_WORDS, RECORD_WORDS, ROWC_ALIGN,
 };
 
 /// Why an image cannot be run (beyond the chip's own load checks).
@@ -28,6 +28,15 @@ pub enum ImageError {
         layer: usize,
         /// Field or relation.
         what: &'static str,
+    },
+    /// A layer's ROWC_BASE is not a multiple of [`ROWC_ALIGN`] (the record
+    /// memory is 4 banks addressed by the row; docs/model-image.md 2.4).
+    #[error("layer {layer}: ROWC_BASE = {rowc_base} is not a multiple of {ROWC_ALIGN}")]
+    RecordAlignment {
+        /// Layer index.
+        layer: usize,
+        /// The descriptor's ROWC_BASE.
+        rowc_base: u32,
     },
 }
 
@@ -174,6 +183,12 @@ fn check_desc(
     } else {
         return bad("ROWC_STRIDE");
     };
+    if !(d.rowc_base as usize).is_multiple_of(ROWC_ALIGN) {
+        return Err(ImageError::RecordAlignment {
+            layer: l,
+            rowc_base: d.rowc_base,
+        });
+    }
     if u64::from(d.rowc_base) + nrec * RECORD_WORDS as u64 > u64::from(h.const_words) {
         return bad("ROWC_BASE");
     }

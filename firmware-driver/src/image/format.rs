@@ -17,6 +17,10 @@ pub const DESC_WORDS: usize = 16;
 pub const CHECKSUM_WORDS: usize = 2;
 /// Words of one row-constant record.
 pub const RECORD_WORDS: usize = 4;
+/// ROWC_BASE is a multiple of this (zero padding words before each layer's
+/// records): record word `k` of row `r` is then word `ROWC_BASE / 4 + r` of
+/// bank `k` of a plain 4-bank record memory (docs/model-image.md section 2.4).
+pub const ROWC_ALIGN: usize = 4;
 
 /// Header word indices.
 pub mod hdr {
@@ -80,7 +84,8 @@ pub mod desc {
     pub const TILE_BASE: usize = 10;
     /// Word index of the alpha table in the constants section.
     pub const ALPHA_BASE: usize = 11;
-    /// Word index of the row-constant records in the constants section.
+    /// Word index of the row-constant records in the constants section (a
+    /// multiple of [`super::ROWC_ALIGN`]).
     pub const ROWC_BASE: usize = 12;
     /// 0 (uniform record) or [`super::RECORD_WORDS`] (one per row).
     pub const ROWC_STRIDE: usize = 13;
@@ -317,7 +322,8 @@ pub struct Descriptor {
     pub tile_base: u32,
     /// Alpha table base (word index in the constants section).
     pub alpha_base: u32,
-    /// Row-constant records base (word index in the constants section).
+    /// Row-constant records base (word index in the constants section, a
+    /// multiple of [`ROWC_ALIGN`]).
     pub rowc_base: u32,
     /// 0 (uniform) or [`RECORD_WORDS`].
     pub rowc_stride: u32,
