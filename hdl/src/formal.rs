@@ -216,7 +216,9 @@ pub fn check_design(
     }
     let depth_s = depth.to_string();
     let vcd = format!("trace_{tag}.vcd");
-    let mut args = vec!["-s", "z3", "-t", &depth_s, "--dump-vcd", &vcd];
+    // --unroll: without it z3 can stall on the uninterpreted functions of the
+    // model (seen: minutes at step 0 where --unroll takes a second)
+    let mut args = vec!["-s", "z3", "--unroll", "-t", &depth_s, "--dump-vcd", &vcd];
     if mode == Mode::Induction {
         args.push("-i");
     }
