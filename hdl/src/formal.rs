@@ -6,7 +6,7 @@
 //! (`tbn_core$ctrl`) and sequencer (`tbn_core$seq`) modules of a core as
 //! `tbn_core` does, leaves the bus master (B4 classic rules only, abandoned
 //! cycles allowed), the reset, the output memory data and the engine's
-//! `active` flag free, and states the properties in three groups
+//! `active` flag free, and states the properties in four groups
 //! ([`Group`]). [`check`] runs one group as a bounded proof of `depth`
 //! cycles from reset, or as a `depth`-step induction (which proves the
 //! properties for every reachable state when it closes).
