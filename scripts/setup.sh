@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------
-APT_PACKAGES=(verilator iverilog yosys nextpnr-ice40 fpga-icestorm qemu-system-arm
+# z3: the SMT solver of the formal proofs (yosys-smtbmc ships with yosys; hdl/tests/formal.rs)
+APT_PACKAGES=(verilator iverilog yosys z3 nextpnr-ice40 fpga-icestorm qemu-system-arm
               gcc-arm-none-eabi g++ make python3-venv pkg-config
               mesa-vulkan-drivers libvulkan1)  # lavapipe: the GPU tests run on the CPU
 missing=()

@@ -20,10 +20,15 @@
 //! im2col on the host), the accumulator pair `(dot_a, dot_b)` of every
 //! *distinct* row `j < D` (docs/numerics.md sections 2 and 3):
 //!
-//! 1. Write the *extended tile image* to the [`TILE_BASE`] window: tile bits
-//!    `[0, q)` followed by tile bits `[0, L)` at bit positions `[q, q + L)`,
-//!    as 32-bit words, bit `i` of the image at bit `i % 32` of word `i / 32`
-//!    (see [`extended_tile_word`]). `L` is read from [`CFG_LANES`].
+//! 1. Write the *extended tile image* to the [`TILE_BASE`] window: `q + L`
+//!    bits, image bit `i` = tile bit `i mod q` (tile bits `[0, q)` followed by
+//!    the tile repeated over `[q, q + L)`; for `q >= L` that is tile bits
+//!    `[0, L)`), as 32-bit words, bit `i` of the image at bit `i % 32` of
+//!    word `i / 32` (see [`extended_tile_word`]). `L` is read from
+//!    [`CFG_LANES`]. When `q < L` only image bits below `2q` reach a result
+//!    (every row is at most `q` long); the rest may hold anything.
+//!    Words at or past `TILE_MAX + L` bits are ignored (they never alias
+//!    onto the tile).
 //! 2. Write the activations as `A` bit-planes to the [`ACT_BASE`] window:
 //!    plane `b` (bit `b` of every input, two's complement for signed inputs)
 //!    starts at `ACT_BASE + b * ACT_PLANE_STRIDE`; input `k`'s bit is bit
@@ -33,8 +38,12 @@
 //!    `min(rows, q / gcd(m, q))`) and [`JOB_ABITS`] (A and the signed flag).
 //!    These are copied into the core at start, so they may be rewritten while
 //!    a job runs (for the next job).
-//! 4. Write [`CTRL_START`] to [`CTRL`]. Poll [`STATUS`] until `DONE` or
-//!    `ERROR` (or wait for the interrupt when [`CTRL_IRQ_ENABLE`] is set).
+//! 4. Write [`CTRL_START`] to [`CTRL`] (a whole-word write also writes
+//!    [`CTRL_IRQ_ENABLE`]: write `CTRL_START | CTRL_IRQ_ENABLE` to keep the
+//!    interrupt enabled). Poll [`STATUS`] until `DONE` or `ERROR` (or wait
+//!    for the interrupt when [`CTRL_IRQ_ENABLE`] is set): from the accepted
+//!    START on, every STATUS read shows `BUSY` or `DONE` (or `ERROR`) until
+//!    software clears `DONE`, so "wait until not BUSY, then check DONE" works.
 //! 5. Read `OUT_BASE + 8 * j` (dot_a of row j, i32) and `OUT_BASE + 8 * j + 4`
 //!    (dot_b of row j, 0 unless the row straddles the tile end) for `j < D`.
 //!    Clear `DONE` by writing [`STATUS_DONE`] to [`STATUS`] (write one to clear).
@@ -149,8 +158,10 @@ pub const MODEL_LAYERS: u32 = 0x5C;
 pub const CLASS: u32 = 0x60;
 
 /// [`CTRL`] bit 0 (write 1): start a job with the current job parameters. Reads 0.
+/// Ignored when [`CTRL_SOFT_RESET`] is written in the same write (the soft reset wins).
 pub const CTRL_START: u32 = 1 << 0;
 /// [`CTRL`] bit 1 (write 1): soft reset; aborts a running job, clears status. Reads 0.
+/// A START in the same write is ignored.
 pub const CTRL_SOFT_RESET: u32 = 1 << 1;
 /// [`CTRL`] bit 2 (write 1): begin loading a model image (drops any loaded model). Reads 0.
 pub const CTRL_LOAD_BEGIN: u32 = 1 << 2;
@@ -159,6 +170,9 @@ pub const CTRL_LOAD_END: u32 = 1 << 3;
 /// [`CTRL`] bit 4 (write 1): run one inference of the loaded model on INPUT. Reads 0.
 pub const CTRL_INFER: u32 = 1 << 4;
 /// [`CTRL`] bit 8 (read/write): drive `irq` high while `DONE` or `ERROR` is set.
+/// Every write of [`CTRL`] with byte lane 1 selected (every whole-word
+/// write, e.g. of [`CTRL_START`] alone) writes this bit too: include it in
+/// START and SOFT_RESET writes to keep the interrupt enabled.
 pub const CTRL_IRQ_ENABLE: u32 = 1 << 8;
 
 /// [`STATUS`] bit 0 (read only): a job is running.
@@ -599,12 +613,12 @@ pub static REGISTERS: &[Register] = &[
         reset: ResetValue::Value(0),
         description: "Control",
         fields: &[
-            f("START", 0, 1, Access::WriteOnly, "write 1: start a single-layer job (refused with an error if busy or parameters invalid)"),
-            f("SOFT_RESET", 1, 1, Access::WriteOnly, "write 1: abort any running job, inference or load and clear STATUS (except MODEL_LOADED), CYCLES and JOB_COUNT"),
+            f("START", 0, 1, Access::WriteOnly, "write 1: start a single-layer job (refused with an error if busy or parameters invalid); ignored when SOFT_RESET is written 1 in the same write"),
+            f("SOFT_RESET", 1, 1, Access::WriteOnly, "write 1: abort any running job, inference or load and clear STATUS (except MODEL_LOADED), CYCLES and JOB_COUNT (a START in the same write is ignored)"),
             f("LOAD_BEGIN", 2, 1, Access::WriteOnly, "write 1: begin loading a model image (drops the loaded model, LOAD_WORDS = 0)"),
             f("LOAD_END", 3, 1, Access::WriteOnly, "write 1: end loading: check the image (BUSY while checking), then MODEL_LOADED or ERROR"),
             f("INFER", 4, 1, Access::WriteOnly, "write 1: run one inference of the loaded model on INPUT (refused with an error if busy, no model or input out of range)"),
-            f("IRQ_ENABLE", 8, 1, Access::ReadWrite, "irq output = IRQ_ENABLE and (DONE or ERROR)"),
+            f("IRQ_ENABLE", 8, 1, Access::ReadWrite, "irq output = IRQ_ENABLE and (DONE or ERROR); written by every CTRL write with byte lane 1 selected, so a whole-word write of START alone clears it: write START with IRQ_ENABLE set to keep it"),
         ],
     },
     Register {
@@ -614,7 +628,7 @@ pub static REGISTERS: &[Register] = &[
         reset: ResetValue::Value(0),
         description: "Status",
         fields: &[
-            f("BUSY", 0, 1, Access::ReadOnly, "a job, an inference or the LOAD_END checks are running"),
+            f("BUSY", 0, 1, Access::ReadOnly, "a job, an inference or the LOAD_END checks are running; from an accepted START on, BUSY reads 1 until DONE reads 1 (never neither)"),
             f("DONE", 1, 1, Access::ReadWriteOneToClear, "the last job or inference completed; set at completion, cleared by write 1, a new start or soft reset"),
             f("ERROR", 2, 1, Access::ReadWriteOneToClear, "an error occurred; write 1 clears it and ERROR_CODE"),
             f("MODEL_LOADED", 3, 1, Access::ReadOnly, "a checked model image is loaded (set by a successful LOAD_END, cleared by LOAD_BEGIN)"),
@@ -793,7 +807,7 @@ pub static WINDOWS: &[Window] = &[
         offset: TILE_BASE,
         size: TILE_SIZE,
         access: Access::WriteOnly,
-        description: "Extended tile image: tile bits [0, q) then tile bits [0, L) at [q, q + L); bit i at bit i % 32 of word i / 32; write only (reads return 0); writes while BUSY are ignored (error MEMORY_BUSY)",
+        description: "Extended tile image of q + L bits: image bit i = tile bit (i mod q), i.e. tile bits [0, q) then the tile repeated over [q, q + L) (tile bits [0, L) when q >= L; for q < L only bits below 2q are used); bit i at bit i % 32 of word i / 32; words at or past TILE_MAX + L bits are ignored (no aliasing); write only (reads return 0); writes while BUSY are ignored (error MEMORY_BUSY)",
     },
     Window {
         name: "IMAGE",
@@ -809,9 +823,12 @@ pub static WINDOWS: &[Window] = &[
 /// Word `w` of the extended tile image for a tile of `q` bits stored in
 /// `tile_words` (bit `j` at bit `j % 32` of word `j / 32`) and `lanes` = `L`.
 ///
-/// The image is tile bits `[0, q)` followed by tile bits `[0, L)`; its length
-/// is `q + L` bits, i.e. `(q + L).div_ceil(32)` words. Bits past the end of
-/// the image are 0. Missing words of `tile_words` read as 0.
+/// Image bit `i` is tile bit `i mod q` for `i < q + L`: tile bits `[0, q)`
+/// followed by the tile repeated (tile bits `[0, L)` when `q >= L`; for
+/// `q < L` the tile twice or more, of which the core uses bits below `2q`).
+/// Its length is `q + L` bits, i.e. `(q + L).div_ceil(32)` words. Bits past
+/// the end of the image are 0, as is the whole image for `q = 0`. Missing
+/// words of `tile_words` read as 0.
 pub fn extended_tile_word(tile_words: &[u32], q: u32, lanes: u32, w: u32) -> u32 {
     let bit = |j: u32| -> u32 {
         tile_words
@@ -824,8 +841,8 @@ pub fn extended_tile_word(tile_words: &[u32], q: u32, lanes: u32, w: u32) -> u32
         let pos = w.wrapping_mul(32).wrapping_add(i);
         let v = if pos < q {
             bit(pos)
-        } else if pos < q.saturating_add(lanes) {
-            bit(pos - q)
+        } else if q > 0 && pos < q.saturating_add(lanes) {
+            bit((pos - q) % q)
         } else {
             0
         };
@@ -958,6 +975,21 @@ mod tests {
         assert_eq!(extended_tile_word(&tile, 40, 8, 0), 0xDEAD_BEEF);
         assert_eq!(extended_tile_word(&tile, 40, 8, 1), 0xA5 | (0xEF << 8));
         assert_eq!(extended_tile_word(&tile, 40, 8, 2), 0);
+        // q = 5 < L = 32: image bit i = tile bit i mod 5 for i < 37; bits of
+        // the tile word at and above q are not part of the tile
+        let t5 = [0b10110u32 | 0xFFFF_FFE0];
+        let w0 = extended_tile_word(&t5, 5, 32, 0);
+        let w1 = extended_tile_word(&t5, 5, 32, 1);
+        for i in 0..37u32 {
+            let got = if i < 32 {
+                (w0 >> i) & 1
+            } else {
+                (w1 >> (i - 32)) & 1
+            };
+            assert_eq!(got, (0b10110 >> (i % 5)) & 1, "image bit {i}");
+        }
+        assert_eq!(w1 >> 5, 0, "past the image");
+        assert_eq!(extended_tile_word(&t5, 0, 32, 0), 0);
         assert_eq!(distinct_rows(100, 10, 25), 5);
         assert_eq!(distinct_rows(3, 10, 25), 3);
     }

@@ -436,8 +436,13 @@ impl Logic for Control {
         // cycle later: the access cycle registers the address (index and
         // region), the next selects the register word into `rdata`
         self.rd_wait.d.next = self.access.val() & !self.wb_we.val() & !self.rst.val();
-        self.ack.d.next = (self.access.val() & self.wb_we.val()) | self.rd_wait.q.val();
-        self.wb_ack.next = self.ack.q.val();
+        // a read whose master dropped `cyc`/`stb` while it waited (an
+        // abandoned cycle) is not acknowledged, so no later access takes a
+        // stale ack (issue 17 (c)); the ack output is also gated by the
+        // live cycle: none after the master drops `cyc` or `stb`
+        self.ack.d.next = (self.access.val() & self.wb_we.val())
+            | (self.rd_wait.q.val() & self.wb_stb.val() & self.wb_cyc.val());
+        self.wb_ack.next = self.ack.q.val() & self.wb_stb.val() & self.wb_cyc.val();
         if self.access.val() {
             self.rd_index.d.next = self.reg_index.val();
             self.read_out.d.next = self.in_out.val();
@@ -501,9 +506,12 @@ impl Logic for Control {
         if self.rd_index.q.val() == self.a_ctrl.val() {
             self.rdata.d.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
         }
+        // DONE reads 1 already in the cycle of the sequencer's done pulse
+        // (BUSY has fallen, `done_f` rises a cycle later): a job that ended
+        // reads BUSY or DONE, never neither (issue 17 (a))
         if self.rd_index.q.val() == self.a_status.val() {
             self.rdata.d.next = bit_cast::<32, 1>(self.busy.val().into())
-                | (bit_cast::<32, 1>(self.done_f.q.val().into()) << 1)
+                | (bit_cast::<32, 1>((self.done_f.q.val() | self.seq_done.val()).into()) << 1)
                 | (bit_cast::<32, 1>(self.err_f.q.val().into()) << 2)
                 | (bit_cast::<32, 4>(self.err_code.q.val()) << 8);
         }

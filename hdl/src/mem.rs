@@ -207,6 +207,9 @@ pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
     let kb = index_bits(depth).max(2);
     let de = depth.div_ceil(2);
     let dodd = (depth / 2).max(1);
+    // the odd bank may be half the size of the even one: its index is
+    // exactly as wide as it needs (no WIDTH warning)
+    let ob = index_bits(dodd);
     let slices = w / 32;
     let sg = log2(slices);
     let wr_slice = if slices > 1 {
@@ -225,7 +228,7 @@ reg [{wm}:0] odd_q;
 reg odd_first;
 always @(posedge clk) begin
   even_q <= bank_even[rd_next[{kbm}:1]];
-  odd_q <= bank_odd[rd_word[{kbm}:1]];
+  odd_q <= bank_odd[rd_word[{obm}:1]];
   odd_first <= rd_word[0];
 end
 always @(*) begin
@@ -244,10 +247,11 @@ end
         dem = de - 1,
         dom = dodd - 1,
         kbm = kb - 1,
+        obm = ob,
         rtop = kb + wg - 1,
         wtop = kb + sg - 1,
         wodd = slice_writes(
-            &format!("bank_odd[wr_word[{}:1]]", kb - 1),
+            &format!("bank_odd[wr_word[{ob}:1]]"),
             slices,
             "wr_slice",
             "bus_data"
@@ -259,6 +263,14 @@ end
             "bus_data"
         ),
     );
+    // the whole window address is decoded: a word at or past the image end
+    // is ignored, never folded onto the start of the tile (issue 17 (b))
+    let high = if kb + sg < 16 {
+        format!("(bus_addr[15:{}] == {}'d0)", kb + sg, 16 - kb - sg)
+    } else {
+        "1'b1".into()
+    };
+    let in_range = format!("{high} && {}", lt_const("req_word", kb, depth));
     with_write_request(
         &text,
         &write_request_regs(
@@ -269,14 +281,8 @@ end
                 kb + sg - 1
             ),
             &[
-                (
-                    "we_odd",
-                    format!("{} && req_word[0]", lt_const("req_word", kb, depth)),
-                ),
-                (
-                    "we_even",
-                    format!("{} && ~req_word[0]", lt_const("req_word", kb, depth)),
-                ),
+                ("we_odd", format!("{in_range} && req_word[0]")),
+                ("we_even", format!("{in_range} && ~req_word[0]")),
             ],
         ),
     )
@@ -490,6 +496,15 @@ pub fn out_mem_verilog(max_rows: usize) -> String {
 reg [63:0] pair_q;
 reg second_q;
 reg in_range_q;
+// OUT reads 0 until a job writes it (block RAM initial contents; no X in
+// 4-state simulation, also for the SPI bridge's read look-ahead)
+integer init_row;
+initial begin
+  for (init_row = 0; init_row <= {rm}; init_row = init_row + 1) pairs[init_row] = 64'd0;
+  pair_q = 64'd0;
+  second_q = 1'b0;
+  in_range_q = 1'b0;
+end
 always @(posedge clk) begin
   if (we) pairs[wrow[{rbm}:0]] <= {{wb, wa}};
   pair_q <= pairs[bus_addr[{rb}:1]];

@@ -200,6 +200,16 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
   (docs/numerics.md sections 2 and 3): load TILE (the extended tile image) and ACT (A bit-planes),
   write JOB_M, JOB_Q, JOB_ROWS, JOB_ABITS, write CTRL.START, wait for STATUS.DONE (or the
   interrupt), read OUT. The job registers are copied at start and may be rewritten while a job runs.
+- The extended tile image has `q + L` bits: image bit `i` is tile bit `i mod q` (for `q >= L`:
+  tile bits `[0, q)` then `[0, L)`; for `q < L` the tile repeated, of which only bits below `2q`
+  reach a result). TILE words at or past `TILE_MAX + L` bits are ignored: they never alias onto
+  the tile.
+- From an accepted START on, every STATUS read shows BUSY or DONE until DONE is cleared: DONE
+  reads 1 in the same cycle BUSY falls, so waiting for BUSY = 0 and then checking DONE is safe.
+- CTRL is one register: a write with byte lane 1 selected (every whole-word write) also writes
+  IRQ_ENABLE, so writing `CTRL_START` alone clears the interrupt enable; write
+  `START | IRQ_ENABLE` to keep it. SOFT_RESET and START in one write: the soft reset acts and
+  START is ignored.
 - A successful START clears DONE, ERROR and ERROR_CODE. The start checks run in the order of the
   error codes 2, 3, 4, 5; the first failing one is reported and the job does not start.
 - START while BUSY is refused (code 1) and the running job completes normally. TILE/ACT writes
@@ -213,7 +223,8 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
   DONE, ERROR, ERROR_CODE, CYCLES and JOB_COUNT are cleared. Job registers and memories are kept.
 - After any error the next valid START runs normally: no hardware reset is ever needed.
 - Unmapped addresses are acknowledged; they read 0 and ignore writes. TILE and ACT are write only
-  (read 0); OUT words beyond MAX_ROWS read 0.
+  (read 0); OUT words beyond MAX_ROWS read 0, and every OUT word reads 0 until a job writes it
+  (block RAM initial contents; `rst` and SOFT_RESET keep OUT as it is).
 - Wishbone: classic cycles, registered acknowledge for one cycle: a write is acknowledged one
   cycle after `stb & cyc` (one wait state), a read two cycles after (two wait states: the
   address is registered, then the word selected); read data comes with the ack; a write takes effect at the end of the ack cycle (invisible to
@@ -221,7 +232,10 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
   later (the write is registered next to the block RAM), still before any START can read them.
   `wb_sel` selects the byte lanes of a write: unselected lanes of registers and memory words keep
   their value, and a control bit (START, SOFT_RESET, the W1C bits, IRQ_ENABLE) acts only when its
-  lane is selected. Reads return whole words.
+  lane is selected. Reads return whole words. `wb_ack` is high only while `cyc` and `stb` are:
+  a master may abandon a cycle (drop `cyc`/`stb` before the ack); an abandoned read is never
+  acknowledged later and the next cycle gets its own ack (an abandoned write may still take
+  effect).
 - Cycles of a job: `D * ceil(m / L) * A` issue cycles plus at most {ovh} (pipeline fill and drain).
 
 ## Whole-network engine (register map v2, CFG_FEATURES.ENGINE)
@@ -288,10 +302,14 @@ big-endian. The address increments by 4 after each word (bursts of any length).
   when the address is complete. Each next word is fetched while the previous one is shifted out,
   so a frame reads up to 2 words past the last word clocked out (reads have no side effects in
   this map).
-- MISO is a flip-flop output that changes at most {md} clock cycles after each rising SCK edge,
-  i.e. while SCK is high, and is stable at the master's next rising-edge sample. It is 0 outside
-  read data and is driven also while `cs_n` is high (put a tristate buffer outside if the SPI bus
-  is shared).
+- MISO is a flip-flop output that changes 2 to {md} clock cycles after each rising SCK edge
+  (synchroniser and edge detect), so it holds for at least 2 clock periods after the edge the
+  master samples at, and is stable at the master's next rising-edge sample with a setup margin of
+  `1/f_sck - {md}/f_clk` (one clock period at `f_clk = {ratio} f_sck`) less the output and board
+  delays. At `f_clk = {ratio} f_sck` it changes after the falling SCK edge (SCK is high for only 2
+  clock periods); only above `f_clk = {hi} f_sck` does it change while SCK is still high. It is 0
+  outside read data and is driven also while `cs_n` is high (put a tristate buffer outside if the
+  SPI bus is shared).
 - Raising `cs_n` ends a frame at any bit and resets the bridge's frame state; a Wishbone cycle
   already started completes.
 - Cost: a write of n words takes `8 * (4 + 4 n)` SCK cycles, a read `8 * (5 + 4 n)`.
@@ -306,5 +324,6 @@ Example: read ID_MAGIC: MOSI `{r:02X} 00 00 00 00 00 00 00 00`, MISO `00 00 00 0
         hdr = 4 + spi::READ_DUMMY_BYTES,
         dummy = spi::READ_DUMMY_BYTES,
         md = spi::MISO_DELAY_CYCLES,
+        hi = 2 * spi::MISO_DELAY_CYCLES,
     )
 }

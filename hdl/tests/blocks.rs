@@ -724,16 +724,21 @@ fn control_wishbone_protocol_and_lockstep() {
         }
     }
     // protocol on random traffic (a reference of the ack logic): an access is
-    // a request with no ack and no read in flight; a write access is acked
-    // in the next cycle, a read access in the one after; reset cancels both
-    let mut reading = false;
+    // a request with no ack pending and no read in flight; a write access is
+    // acked in the next cycle, a read access in the one after if the request
+    // is still there (an abandoned read is never acked); the ack output is
+    // high only with a live request (`stb & cyc`); reset cancels both
+    let req_at = |c: usize| stim[c][5] == 1 && stim[c][6] == 1;
+    let (mut reading, mut ack_q) = (false, false);
     for c in scripted + 1..stim.len() {
         let p = &stim[c - 1];
-        let (rst, we, req) = (p[0] == 1, p[3] == 1, p[5] == 1 && p[6] == 1);
-        let access = req && out[c - 1][1] == 0 && !reading;
-        let want = !rst && ((access && we) || reading);
-        assert_eq!(out[c][1] == 1, want, "ack at cycle {c}");
+        let (rst, we, req) = (p[0] == 1, p[3] == 1, req_at(c - 1));
+        let access = req && !ack_q && !reading;
+        let ack_next = !rst && ((access && we) || (reading && req));
         reading = !rst && access && !we;
+        ack_q = ack_next;
+        let want = ack_q && req_at(c);
+        assert_eq!(out[c][1] == 1, want, "ack at cycle {c}");
     }
 }
 
