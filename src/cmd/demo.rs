@@ -389,14 +389,15 @@ pub fn run(a: Args) -> Result<()> {
         md += "\n![latency per inference](latency.svg)\n";
     }
     let report = a.out.join("report.md");
-    std::fs::write(&report, &md).with_context(|| format!("writing {}", report.display()))?;
+    tbn_golden::atomic::write_file(&report, md.as_bytes())
+        .with_context(|| format!("writing {}", report.display()))?;
     let summary = json!({
         "inspect": inspect, "float": float, "integer": integer, "hdl": hdl, "sim": sim, "mcu": mcu, "synth": synth,
         "latency_us": {"fpga": fpga_us, "mcu_optimized": mcu_us, "mcu_baseline": base_us},
     });
-    std::fs::write(
+    tbn_golden::atomic::write_file(
         a.out.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?,
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     if a.json {
         println!("{summary}");

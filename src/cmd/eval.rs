@@ -30,7 +30,7 @@ pub struct Args {
     /// Calibration images (from the training subset) for the integer path.
     #[arg(long, default_value_t = 500)]
     calib: usize,
-    /// Evaluate only the first N images.
+    /// Evaluate only the first N images (N >= 1).
     #[arg(long)]
     limit: Option<usize>,
     /// Print one JSON object.
@@ -42,7 +42,24 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let model = load_model(a.model.as_deref())?;
     let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
+    anyhow::ensure!(
+        a.limit != Some(0),
+        "--limit 0 evaluates nothing: give at least 1"
+    );
     let total = a.limit.map_or(images.count, |l| l.min(images.count));
+    anyhow::ensure!(total > 0, "the data set holds no images");
+    let classes = model.output_shape()?.numel();
+    if let Some((i, l)) = labels
+        .iter()
+        .take(total)
+        .enumerate()
+        .find(|(_, &l)| usize::from(l) >= classes)
+    {
+        anyhow::bail!(
+            "label {l} of image {i} is not one of the model's {classes} classes (0..={})",
+            classes - 1
+        );
+    }
     let program = if a.integer {
         Some(program_for(&model, a.act_bits, a.calib)?)
     } else {
@@ -73,11 +90,7 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let accuracy = if total == 0 {
-        0.0
-    } else {
-        correct as f64 / total as f64
-    };
+    let accuracy = correct as f64 / total as f64;
     let path = if a.integer { "integer" } else { "float" };
     if a.json {
         let mut out = json!({

@@ -277,8 +277,11 @@ fn run_firmware(a: RunArgs) -> Result<()> {
         "flash": flash,
         "firmware": fw,
     });
-    std::fs::write(report_path(), serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", report_path().display()))?;
+    tbn_golden::atomic::write_file(
+        report_path(),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )
+    .with_context(|| format!("writing {}", report_path().display()))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -177,7 +177,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(dir) = latest.parent() {
         std::fs::create_dir_all(dir).ok();
     }
-    std::fs::write(&latest, serde_json::to_string_pretty(&rep)?)
+    tbn_golden::atomic::write_file(&latest, serde_json::to_string_pretty(&rep)?.as_bytes())
         .with_context(|| format!("writing {}", latest.display()))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
