@@ -319,7 +319,7 @@ fn idx_wrapping_dims_gzip_bomb_and_multi_member() {
 
 fn npy(header: &str, data: &[f32]) -> Vec<u8> {
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
