@@ -48,7 +48,24 @@ pub fn fill_dir<T, E: From<Error>>(
     out: impl AsRef<Path>,
     fill: impl FnOnce(&Staged) -> std::result::Result<T, E>,
 ) -> std::result::Result<T, E> {
-    let out = out.as_ref();
+    fill_dir_with(out.as_ref(), false, fill)
+}
+
+/// [`fill_dir`] that keeps the staging folder (a hidden `.<out>.partial-*`
+/// folder next to `out`) when `fill` fails, for the logs an error names;
+/// `out` itself is untouched either way.
+pub fn fill_dir_keep_failed<T, E: From<Error>>(
+    out: impl AsRef<Path>,
+    fill: impl FnOnce(&Staged) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    fill_dir_with(out.as_ref(), true, fill)
+}
+
+fn fill_dir_with<T, E: From<Error>>(
+    out: &Path,
+    keep_failed: bool,
+    fill: impl FnOnce(&Staged) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
     let name = out
         .file_name()
         .map_or("out".into(), |n| n.to_string_lossy().into_owned());
@@ -60,7 +77,15 @@ pub fn fill_dir<T, E: From<Error>>(
         dir: tmp.path().to_path_buf(),
         out: out.to_path_buf(),
     };
-    let value = fill(&staged)?;
+    let value = match fill(&staged) {
+        Ok(v) => v,
+        Err(e) => {
+            if keep_failed {
+                let _ = tmp.keep();
+            }
+            return Err(e);
+        }
+    };
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     move_into(tmp.path(), out)?;
     Ok(value)

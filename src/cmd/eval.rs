@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tbn_golden::float::{argmax, forward};
 
-use super::common::{float_input, load_dataset, load_model, program_for};
+use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
 
 /// Arguments of `tbn eval`.
 #[derive(clap::Args)]
@@ -42,24 +42,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let model = load_model(a.model.as_deref())?;
     let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
-    anyhow::ensure!(
-        a.limit != Some(0),
-        "--limit 0 evaluates nothing: give at least 1"
-    );
-    let total = a.limit.map_or(images.count, |l| l.min(images.count));
-    anyhow::ensure!(total > 0, "the data set holds no images");
-    let classes = model.output_shape()?.numel();
-    if let Some((i, l)) = labels
-        .iter()
-        .take(total)
-        .enumerate()
-        .find(|(_, &l)| usize::from(l) >= classes)
-    {
-        anyhow::bail!(
-            "label {l} of image {i} is not one of the model's {classes} classes (0..={})",
-            classes - 1
-        );
-    }
+    let total = images_to_score(&model, &labels, images.count, a.limit)?;
     let program = if a.integer {
         Some(program_for(&model, a.act_bits, a.calib)?)
     } else {

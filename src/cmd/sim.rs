@@ -10,7 +10,7 @@ use tbn_golden::float::argmax;
 use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, BuildOptions};
 
-use super::common::{float_input, load_dataset, load_model, program_for};
+use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
 
 /// Arguments of `tbn sim`.
 #[derive(clap::Args)]
@@ -48,7 +48,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let model = load_model(a.model.as_deref())?;
     let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
-    let total = a.limit.min(images.count);
+    let total = images_to_score(&model, &labels, images.count, Some(a.limit))?;
     let program = program_for(&model, a.act_bits, a.calib)?;
     let cfg = hw::config_for_lanes(a.lanes);
     let opts = BuildOptions {
