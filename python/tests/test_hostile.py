@@ -84,3 +84,11 @@ def test_read_mnist_refuses_images_and_labels_that_do_not_pair(tmp_path):
     _idx(lb, [5], range(5))
     images, labels = tbnsim.read_mnist(im, lb, count=3)
     assert images.shape == (3, 2, 2) and labels.tolist() == [0, 1, 2]
+
+
+def test_requantize_refuses_accumulators_no_input_can_give(cnn_program_json, tmp_path):
+    stage = _load(tmp_path, cnn_program_json).dense_stages[-1]
+    d = stage.distinct_rows
+    with pytest.raises(ValueError, match="exceeds m"):
+        stage.requantize([(2**31 - 1, 0)] * d)
+    assert len(stage.requantize([(1, 0)] * d)) == stage.rows

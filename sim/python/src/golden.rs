@@ -301,6 +301,18 @@ impl PyStage {
                 acc.len()
             )));
         }
+        // |dot| <= m * 2^A (docs/numerics.md §3): larger pairs cannot come from
+        // an input and could overflow the i64 arithmetic of §4.
+        let bound = (self.inner.geom.m as i64) << self.inner.in_bits;
+        if let Some((j, p)) = acc
+            .iter()
+            .enumerate()
+            .find(|(_, (a, b))| i64::from(*a).abs() > bound || i64::from(*b).abs() > bound)
+        {
+            return Err(PyValueError::new_err(format!(
+                "accumulator pair {j} = {p:?} exceeds m * 2^A = {bound}"
+            )));
+        }
         Ok(self.inner.requantize(&acc))
     }
 
