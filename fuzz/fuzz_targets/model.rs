@@ -4,14 +4,21 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tbn_golden::format::{model_from_binary, model_from_json, model_from_bytes, model_to_binary, model_to_json};
+use tbn_golden::format::{
+    model_from_binary, model_from_bytes, model_from_json, model_to_binary, model_to_json,
+};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(m) = model_from_bytes(data) else { return };
+    let Ok(m) = model_from_bytes(data) else {
+        return;
+    };
     let bin = model_to_binary(&m).expect("a loaded model encodes");
     assert_eq!(model_from_binary(&bin).expect("binary round trip"), m);
     let json = model_to_json(&m).expect("a loaded model encodes");
-    assert_eq!(model_from_json(json.as_bytes()).expect("JSON round trip"), m);
+    assert_eq!(
+        model_from_json(json.as_bytes()).expect("JSON round trip"),
+        m
+    );
     let weights: usize = m
         .layers
         .iter()

@@ -7,9 +7,13 @@ use tbn_driver::kernel::{run, Workspace};
 use tbn_driver::program::{AlignedBytes, Program};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, data)) = data.split_first() else { return };
+    let Some((&sel, data)) = data.split_first() else {
+        return;
+    };
     if sel % 2 == 0 {
-        let Ok(p) = tbn_golden::format::program_from_json(data) else { return };
+        let Ok(p) = tbn_golden::format::program_from_json(data) else {
+            return;
+        };
         let weights: usize = p.dense_stages().map(|d| d.geom.rows * d.geom.m).sum();
         let n: usize = p.input.shape.iter().product();
         if weights <= 1 << 16 && n <= 1 << 12 {
@@ -17,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
         }
     } else {
         let bytes = AlignedBytes::new(data);
-        let Ok(p) = Program::parse(bytes.as_bytes()) else { return };
+        let Ok(p) = Program::parse(bytes.as_bytes()) else {
+            return;
+        };
         for s in p.stages() {
             let _ = s;
         }

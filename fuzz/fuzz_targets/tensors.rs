@@ -7,7 +7,9 @@ use tbn_golden::import::{compress, tensors_from_bytes, CompressOptions};
 use tbn_golden::tile::AlphaMode;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(t) = tensors_from_bytes(data, "w") else { return };
+    let Ok(t) = tensors_from_bytes(data, "w") else {
+        return;
+    };
     for v in t.values() {
         assert_eq!(v.shape.iter().product::<usize>(), v.data.len());
     }

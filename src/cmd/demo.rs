@@ -215,7 +215,11 @@ pub fn run(a: Args) -> Result<()> {
     );
     if sim.get("job_cycles_per_inference").is_some() {
         std::fs::create_dir_all("reports").ok();
-        std::fs::write("reports/sim.json", serde_json::to_string_pretty(&sim)?).ok();
+        tbn_golden::atomic::write_file(
+            "reports/sim.json",
+            serde_json::to_string_pretty(&sim)?.as_bytes(),
+        )
+        .ok();
     }
     let mcu = part(
         "mcu",

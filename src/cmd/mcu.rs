@@ -124,7 +124,7 @@ fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> 
         ("images.bin", &img_bytes),
         ("expected.bin", &expected),
     ] {
-        std::fs::write(gen.join(name), data)
+        tbn_golden::atomic::write_file(gen.join(name), data)
             .with_context(|| format!("writing {}", gen.join(name).display()))?;
     }
     Ok(json!({
