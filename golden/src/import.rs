@@ -37,17 +37,7 @@ const MAX_TENSORS: usize = 4096;
 /// count against [`MAX_TENSOR`] with checked arithmetic, so a hostile header
 /// cannot make the reader allocate what the file does not hold.
 fn npy_precheck(bytes: &[u8]) -> std::result::Result<(usize, Vec<usize>), String> {
-    if bytes.len() < 10 || !bytes.starts_with(b"\x93NUMPY") {
-        return Err("not a .npy array (magic \\x93NUMPY)".into());
-    }
-    let (start, len) = match bytes[6] {
-        1 => (10, usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
-        2 | 3 if bytes.len() >= 12 => (
-            12,
-            u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize,
-        ),
-        v => return Err(format!(".npy format version {v} is not 1, 2 or 3")),
-    };
+    let (start, len) = npy_header_span(bytes)?;
     if len > MAX_NPY_HEADER || start + len > bytes.len() {
         return Err(format!(
             ".npy header of {len} bytes, but the file holds {} after the prefix (limit {MAX_NPY_HEADER})",
@@ -90,6 +80,58 @@ fn npy_precheck(bytes: &[u8]) -> std::result::Result<(usize, Vec<usize>), String
         .ok_or_else(|| format!(".npy shape {dims:?} is not a tuple of sizes"))?;
     checked_product(&dims, MAX_TENSOR, ".npy shape").map_err(|e| e.to_string())?;
     Ok((start + len, dims))
+}
+
+/// Where the header text of a `.npy` starts and how long it says it is.
+fn npy_header_span(bytes: &[u8]) -> std::result::Result<(usize, usize), String> {
+    if bytes.len() < 10 || !bytes.starts_with(b"\x93NUMPY") {
+        return Err("not a .npy array (magic \\x93NUMPY)".into());
+    }
+    match bytes[6] {
+        1 => Ok((10, usize::from(u16::from_le_bytes([bytes[8], bytes[9]])))),
+        2 | 3 if bytes.len() >= 12 => Ok((
+            12,
+            u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize,
+        )),
+        v => Err(format!(".npy format version {v} is not 1, 2 or 3")),
+    }
+}
+
+/// Reads one `.npy` from a stream (an `.npz` member): the header first, then
+/// no more data than the header's shape and dtype justify (plus one byte, to
+/// tell a longer member), so a zip bomb costs no more than an honest array.
+fn npy_from_reader(mut r: impl std::io::Read) -> std::result::Result<Tensor, String> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    (&mut r)
+        .take(12)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    let (start, len) = npy_header_span(&buf)?;
+    if len > MAX_NPY_HEADER {
+        return Err(format!(
+            ".npy header of {len} bytes (limit {MAX_NPY_HEADER})"
+        ));
+    }
+    let want = (start + len).saturating_sub(buf.len()) as u64;
+    (&mut r)
+        .take(want)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    let (data_start, shape) = npy_precheck(&buf)?;
+    let size = match npyz::NpyFile::new(&buf[..data_start])
+        .map_err(|e| e.to_string())?
+        .dtype()
+    {
+        npyz::DType::Plain(t) => t.size_field() as usize,
+        other => return Err(format!("dtype {other:?} is not f32 or f64")),
+    };
+    let data = shape.iter().product::<usize>().saturating_mul(size.min(8));
+    let have = buf.len() - data_start;
+    r.take((data + 1).saturating_sub(have) as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    npy_from_bytes(&buf)
 }
 
 /// Converts a Fortran-order (column-major) array of `shape` to row-major.
@@ -149,33 +191,27 @@ pub fn npy_from_bytes(bytes: &[u8]) -> std::result::Result<Tensor, String> {
 /// Reads every `.npy` array of an `.npz` (zip) archive, each decompressed
 /// only up to what an array within the limits can need.
 fn npz_from_bytes(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Tensor>, String> {
-    use std::io::Read;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
     if zip.len() > MAX_TENSORS {
         return Err(format!("{} arrays (limit {MAX_TENSORS})", zip.len()));
     }
-    let cap = (MAX_TENSOR * 8 + MAX_NPY_HEADER + 12) as u64;
-    let mut total = 0usize;
     let mut out = BTreeMap::new();
+    let mut total = 0usize;
     for i in 0..zip.len() {
-        let mut f = zip.by_index(i).map_err(|e| e.to_string())?;
+        let f = zip.by_index(i).map_err(|e| e.to_string())?;
         let name = f
             .name()
             .strip_suffix(".npy")
             .unwrap_or(f.name())
             .to_string();
-        let mut buf = Vec::new();
-        (&mut f)
-            .take(cap + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("{name}: {e}"))?;
-        total += buf.len();
-        if buf.len() as u64 > cap || total > MAX_INPUT_BYTES {
+        let t = npy_from_reader(f).map_err(|e| format!("{name}: {e}"))?;
+        total += t.data.len();
+        if total > MAX_INPUT_BYTES / 4 {
             return Err(format!(
-                "{name}: decompresses to more than the limits allow (docs/numerics.md §8)"
+                "the arrays hold more than {} values together (docs/numerics.md §8)",
+                MAX_INPUT_BYTES / 4
             ));
         }
-        let t = npy_from_bytes(&buf).map_err(|e| format!("{name}: {e}"))?;
         out.insert(name, t);
     }
     Ok(out)
