@@ -193,7 +193,8 @@ fn eval_refuses_limit_zero_and_foreign_labels() {
         .args(["eval", "--limit", "0"])
         .assert()
         .failure()
-        .stderr(contains("--limit 0"));
+        .stderr(contains("'0' for '--limit"))
+        .stderr(contains("at least 1"));
     let dir = tempfile::tempdir().unwrap();
     let (im, lb) = (dir.path().join("i.idx"), dir.path().join("l.idx"));
     idx_file(&im, &[3, 28, 28], &[0; 3 * 784]);

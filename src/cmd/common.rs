@@ -23,6 +23,16 @@ pub fn load_dataset(images: Option<&Path>, labels: Option<&Path>) -> Result<(Ima
     Ok(read_dataset(&im, &lb)?)
 }
 
+/// Parses a count that must be at least 1 (`--limit 0` would evaluate
+/// nothing and still exit 0).
+pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// How many of `count` images to score with `--limit`: at least one, and
 /// every label among them one of the model's classes (else the accuracy
 /// would silently count a label the model cannot predict as a miss).

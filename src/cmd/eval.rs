@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long, default_value_t = 500)]
     calib: usize,
     /// Evaluate only the first N images (N >= 1).
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::at_least_one)]
     limit: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]

@@ -24,8 +24,8 @@ pub struct Args {
     /// IDX labels (default: bundled MNIST test labels).
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Run only the first N images.
-    #[arg(long, default_value_t = 100)]
+    /// Run only the first N images (N >= 1).
+    #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     limit: usize,
     /// Lanes of the simulated core.
     #[arg(long, default_value_t = 32)]
