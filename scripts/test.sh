@@ -29,7 +29,8 @@ step "cargo test (workspace)"
 mkdir -p target
 failed=0
 cargo test --workspace --release --no-fail-fast 2>&1 | tee target/cargo-test.log || failed=1
-skipped=$(cat "$TBN_SKIP_LOG" 2>/dev/null | wc -l)
+skipped=0
+[ -f "$TBN_SKIP_LOG" ] && skipped=$(wc -l < "$TBN_SKIP_LOG")
 grep -E "^test result: " target/cargo-test.log | awk -v k="$skipped" \
     '{p+=$4; f+=$6; i+=$8} END {printf "cargo: %d passed, %d failed, %d ignored, %d skipped (tool missing)\n", p-k, f, i, k}'
 if [ "$skipped" -gt 0 ]; then cat "$TBN_SKIP_LOG"; fi

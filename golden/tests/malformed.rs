@@ -568,3 +568,23 @@ fn saves_are_atomic() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
+
+/// Found by fuzzing (tensors target, a 10 s timeout): a .npy header of 60
+/// nested braces sent the literal parser into exponential backtracking.
+#[test]
+fn npy_header_nesting_is_refused_fast() {
+    let header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, {}'shape': (3, 6, ), }}",
+        "{".repeat(60)
+    );
+    let t = std::time::Instant::now();
+    let e = tbn_golden::import::tensors_from_bytes(&npy(&header, &[0.0; 18]), "w").unwrap_err();
+    assert!(e.contains("more than 4 brackets"), "{e}");
+    assert!(t.elapsed().as_secs() < 2, "{:?}", t.elapsed());
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/regressions/tensors/timeout-npy-nested-braces"
+    ))
+    .unwrap();
+    assert!(tbn_golden::import::tensors_from_bytes(&raw, "w").is_err());
+}
