@@ -31,6 +31,10 @@ for t in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
     rustup target list --installed | grep -qx "$t" || { log "rustup target add $t"; rustup target add "$t"; }
 done
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+# Coverage-guided fuzzing (scripts/fuzz.sh): libFuzzer needs a nightly
+# toolchain; the project itself builds on stable.
+rustup toolchain list | grep -q '^nightly' || { log "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }
+command -v cargo-fuzz >/dev/null || { log "cargo install cargo-fuzz"; cargo install --locked cargo-fuzz; }
 
 # --- Python virtualenv ------------------------------------------------------
 VENV=.venv

@@ -257,3 +257,117 @@ fn sim_reference_engine_system_figures_and_compare() {
         .failure()
         .stderr(contains("not the expected report"));
 }
+
+fn idx_file(path: &std::path::Path, dims: &[u32], data: &[u8]) {
+    let mut v = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        v.extend_from_slice(&d.to_be_bytes());
+    }
+    v.extend_from_slice(data);
+    std::fs::write(path, v).unwrap();
+}
+
+/// Issue 17: `eval` refuses `--limit 0` and labels the model has no class for.
+#[test]
+fn eval_refuses_limit_zero_and_foreign_labels() {
+    tbn()
+        .args(["eval", "--limit", "0"])
+        .assert()
+        .failure()
+        .stderr(contains("'0' for '--limit"))
+        .stderr(contains("at least 1"));
+    let dir = tempfile::tempdir().unwrap();
+    let (im, lb) = (dir.path().join("i.idx"), dir.path().join("l.idx"));
+    idx_file(&im, &[3, 28, 28], &[0; 3 * 784]);
+    idx_file(&lb, &[3], &[1, 12, 3]);
+    tbn()
+        .args(["eval", "--images"])
+        .arg(&im)
+        .arg("--labels")
+        .arg(&lb)
+        .assert()
+        .failure()
+        .stderr(contains("label 12 of image 1"));
+}
+
+/// Issue 17: alphas of 3e38 overflow f32: an error, not `null` logits and class 0.
+#[test]
+fn infer_refuses_non_finite_logits() {
+    use tbn_golden::model::{Layer, Linear, Model, Shape, TiledWeights};
+    let m = Model::new(
+        "huge",
+        Shape::Vector(784),
+        vec![Layer::Linear(Linear {
+            name: "fc".into(),
+            in_features: 784,
+            out_features: 10,
+            weights: TiledWeights {
+                p: 1,
+                tile: tbn_golden::tile::Tile::zeros(7840),
+                alphas: vec![3e38],
+            },
+            bias: None,
+        })],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.json");
+    tbn_golden::format::save_model_json(&m, &path).unwrap();
+    tbn()
+        .args(["infer", "--index", "1", "--model"])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(contains("non-finite"));
+}
+
+/// Issue 17: overflowing sizes are refused by `inspect` and `convert`, and a
+/// failed `convert` leaves the old output whole and no temporary file.
+#[test]
+fn overflowing_model_and_failed_convert() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("big.json");
+    let layer = r#"{"linear": {"name": "fc", "in_features": 4294967296, "out_features": 4294967296, "weights": {"p": 1, "tile_bits": 0, "tile": "", "alphas": [1.0]}}}"#;
+    std::fs::write(
+        &bad,
+        format!(
+            r#"{{"format": "tbn-model", "version": 1, "tile_bit_order": "", "name": "x", "input_shape": [4294967296], "layers": [{layer}]}}"#
+        ),
+    )
+    .unwrap();
+    tbn()
+        .arg("inspect")
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(contains("more than"));
+    tbn()
+        .arg("convert")
+        .arg(&bad)
+        .arg(dir.path().join("out.tbn"))
+        .assert()
+        .failure()
+        .stderr(contains("more than"));
+    let out = dir.path().join("out.json");
+    tbn()
+        .arg("convert")
+        .arg(crate_path("data/reference/tbn_mnist_mlp_p4.json"))
+        .arg(&out)
+        .assert()
+        .success();
+    let before = std::fs::read(&out).unwrap();
+    // The output's folder is a file: the write fails before anything is replaced.
+    tbn()
+        .arg("convert")
+        .arg(crate_path("data/reference/tbn_mnist_mlp_p4.json"))
+        .arg(out.join("x.tbn"))
+        .assert()
+        .failure();
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    let n = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(n, 2, "only big.json and out.json");
+}
+
+fn crate_path(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}

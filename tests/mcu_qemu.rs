@@ -11,7 +11,9 @@ fn firmware_in_qemu_matches_golden_on_100_images() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: qemu-system-arm is not installed (apt-get install qemu-system-arm)");
+        tbn_hdl::testbench::skip_missing_tool(format_args!(
+            "qemu-system-arm is not installed (apt-get install qemu-system-arm)"
+        ));
         return;
     }
     let out = Command::new(env!("CARGO_BIN_EXE_tbn"))

@@ -26,6 +26,9 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
+    /// A computation produced a value that is not finite (an overflow of f32).
+    #[error("non-finite result: {0}")]
+    NonFinite(String),
     /// An unsupported combination that is otherwise well formed.
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -127,6 +127,9 @@ fn check_input(model: &Model, x: &[f32]) -> Result<Vec<Shape>> {
             model.input_shape
         )));
     }
+    if let Some(k) = x.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite(format!("input value {k} is {}", x[k])));
+    }
     Ok(shapes)
 }
 
@@ -252,7 +255,7 @@ fn run_traced(
 ) -> Result<Vec<f32>> {
     let mut shape = model.input_shape;
     let mut x = x.to_vec();
-    for layer in &model.layers {
+    for (i, layer) in model.layers.iter().enumerate() {
         let out_shape = layer.output_shape(shape).map_err(Error::Shape)?;
         x = match layer {
             Layer::Linear(_) | Layer::Conv2d(_) => dense(layer, &x, shape),
@@ -277,6 +280,16 @@ fn run_traced(
             }
             Layer::Flatten => x,
         };
+        // An overflow to inf or NaN must not pass silently: ReLU would map NaN
+        // to 0 and argmax would pick class 0.
+        if let Some(k) = x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "layer {} ({}) output {k} is {} (f32 overflow: check the alphas, biases and batch-norm gains)",
+                i,
+                layer.name(),
+                x[k]
+            )));
+        }
         if let Some(t) = trace.as_deref_mut() {
             t.push(x.clone());
         }

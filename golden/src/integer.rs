@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::float::{forward_trace, im2col, maxpool, Patches};
 use crate::kernels::{accumulators, PackedRows, Planes};
 use crate::layout::RowGeometry;
+use crate::limits::{MAX_BIAS, MAX_LAYERS, MAX_MACS, MAX_ROW_LEN, MAX_TRACE, MAX_WEIGHTS};
 use crate::model::{Layer, Model, Shape};
 use crate::tile::Tile;
 
@@ -145,6 +146,7 @@ pub struct Program {
     /// The integer input.
     pub input: InputSpec,
     /// Stages in order.
+    #[serde(deserialize_with = "crate::format::max_layers")]
     pub stages: Vec<Stage>,
 }
 
@@ -208,7 +210,20 @@ impl DenseStage {
             name: self.name.clone(),
             msg,
         };
-        if g.rows == 0 || g.m == 0 || g.p == 0 || g.rows * g.m != g.p * g.q || g.q < g.m {
+        if g.m > MAX_ROW_LEN {
+            return Err(err(format!(
+                "row length m = {} exceeds the limit of {MAX_ROW_LEN} (docs/numerics.md §8)",
+                g.m
+            )));
+        }
+        let n = g.rows.checked_mul(g.m).filter(|&n| n <= MAX_WEIGHTS);
+        let Some(n) = n else {
+            return Err(err(format!(
+                "{} rows x {} = more than {MAX_WEIGHTS} weights (docs/numerics.md §8)",
+                g.rows, g.m
+            )));
+        };
+        if g.rows == 0 || g.m == 0 || g.p == 0 || g.p.checked_mul(g.q) != Some(n) || g.q < g.m {
             return Err(err(format!("impossible geometry {g:?}")));
         }
         if self.tile.len() != g.q {
@@ -245,9 +260,30 @@ impl DenseStage {
                 g.rows
             )));
         }
+        if let Some(b) = self
+            .bias
+            .iter()
+            .find(|b| b.unsigned_abs() > MAX_BIAS as u64)
+        {
+            return Err(err(format!(
+                "bias {b} is beyond +-2^62 (docs/numerics.md §4)"
+            )));
+        }
         if self.shift > 62 || !(1..=8).contains(&self.in_bits) || !(1..=8).contains(&self.out_bits)
         {
             return Err(err("shift or bit widths out of range".into()));
+        }
+        if self.act == Activation::Sign && self.out_bits != 1 {
+            return Err(err(format!(
+                "a sign stage outputs 1 bit, not {}",
+                self.out_bits
+            )));
+        }
+        if !(self.out_scale.is_finite() && self.out_scale > 0.0) {
+            return Err(err(format!(
+                "output scale {} must be finite and positive",
+                self.out_scale
+            )));
         }
         if self.in_bits == 1 && self.in_signed {
             return Err(err(
@@ -376,17 +412,45 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Runs a conv stage: im2col, accumulators per position, requantize, CHW out.
-fn conv_stage(
-    d: &DenseStage,
-    cg: &ConvGeom,
-    x: &[i32],
-    acc: impl Fn(&[i32], &[bool]) -> Vec<(i32, i32)>,
-) -> Vec<i64> {
-    let conv = crate::model::Conv2d {
+/// Output shape of a (validated) dense stage for an input of `shape`, or
+/// what does not fit.
+fn dense_output_shape(d: &DenseStage, shape: Shape) -> std::result::Result<Shape, String> {
+    let g = &d.geom;
+    let Some(cg) = &d.conv else {
+        if shape.numel() != g.m {
+            return Err(format!("a linear stage of m = {} inputs gets {shape}", g.m));
+        }
+        return Ok(Shape::Vector(g.rows));
+    };
+    let (ih, iw) = cg.in_hw;
+    if shape != Shape::Chw(cg.in_channels, ih, iw) {
+        return Err(format!(
+            "conv input {}x{ih}x{iw}, the stage before gives {shape}",
+            cg.in_channels
+        ));
+    }
+    let conv = conv_layer(cg, g.rows);
+    if conv.row_len() != g.m {
+        return Err(format!(
+            "conv row length {} x {} x {} is not m = {}",
+            cg.in_channels, cg.kernel.0, cg.kernel.1, g.m
+        ));
+    }
+    match conv.out_hw(ih, iw) {
+        Some(o) if o == cg.out_hw => Ok(Shape::Chw(g.rows, o.0, o.1)),
+        _ => Err(format!(
+            "conv kernel {:?}, stride {}, padding {} on {ih}x{iw} do not give {:?}",
+            cg.kernel, cg.stride, cg.padding, cg.out_hw
+        )),
+    }
+}
+
+/// The float-model conv layer with a stage's geometry (for im2col).
+fn conv_layer(cg: &ConvGeom, rows: usize) -> crate::model::Conv2d {
+    crate::model::Conv2d {
         name: String::new(),
         in_channels: cg.in_channels,
-        out_channels: d.geom.rows,
+        out_channels: rows,
         kernel: cg.kernel,
         stride: cg.stride,
         padding: cg.padding,
@@ -396,7 +460,17 @@ fn conv_stage(
             alphas: vec![],
         },
         bias: None,
-    };
+    }
+}
+
+/// Runs a conv stage: im2col, accumulators per position, requantize, CHW out.
+fn conv_stage(
+    d: &DenseStage,
+    cg: &ConvGeom,
+    x: &[i32],
+    acc: impl Fn(&[i32], &[bool]) -> Vec<(i32, i32)>,
+) -> Vec<i64> {
+    let conv = conv_layer(cg, d.geom.rows);
     let Patches {
         values: patches,
         valid,
@@ -412,21 +486,103 @@ fn conv_stage(
 }
 
 impl Program {
-    /// Checks every stage.
+    /// Checks every stage and that the stages chain: each stage's input shape
+    /// and value code (bits, signedness) are what the one before produces,
+    /// within the limits of docs/numerics.md §8. A validated program runs
+    /// without panics.
     pub fn validate(&self) -> Result<()> {
-        if !(1..=8).contains(&self.input.bits) {
-            return Err(Error::format("program", "input bits must be 1..=8"));
+        let bad = |msg: String| Error::format("program", msg);
+        let inp = &self.input;
+        if !(1..=8).contains(&inp.bits) || (inp.bits == 1 && inp.signed) {
+            return Err(bad(format!(
+                "input bits {} (signed: {}) must be 1..=8, and 1-bit inputs are unsigned sign bits",
+                inp.bits, inp.signed
+            )));
         }
-        for s in &self.stages {
-            if let Stage::Dense(d) = s {
-                d.validate()?;
+        if !(inp.scale.is_finite() && inp.scale > 0.0) {
+            return Err(bad(format!(
+                "input scale {} must be finite and positive",
+                inp.scale
+            )));
+        }
+        if self.stages.is_empty() || self.stages.len() > MAX_LAYERS {
+            return Err(bad(format!(
+                "{} stages: a program has 1 to {MAX_LAYERS}",
+                self.stages.len()
+            )));
+        }
+        let mut shape = Shape::from_dims(&inp.shape)?;
+        let mut code = (inp.bits, inp.signed);
+        let mut after_logits = false;
+        let (mut trace, mut macs) = (shape.numel(), 0u64);
+        for (i, stage) in self.stages.iter().enumerate() {
+            let at = |msg: String| bad(format!("stage {i}: {msg}"));
+            shape = match stage {
+                Stage::Dense(d) => {
+                    d.validate().map_err(|e| at(e.to_string()))?;
+                    if after_logits {
+                        return Err(at("a dense stage cannot follow the logits stage".into()));
+                    }
+                    if (d.in_bits, d.in_signed) != code {
+                        return Err(at(format!(
+                            "takes {}-bit {} inputs, the stage before gives {}-bit {}",
+                            d.in_bits,
+                            if d.in_signed { "signed" } else { "unsigned" },
+                            code.0,
+                            if code.1 { "signed" } else { "unsigned" }
+                        )));
+                    }
+                    let out = dense_output_shape(d, shape).map_err(at)?;
+                    macs =
+                        macs.saturating_add((out.numel() as u64).saturating_mul(d.geom.m as u64));
+                    code = match d.act {
+                        Activation::Relu => (d.out_bits, false),
+                        Activation::Signed => (d.out_bits, d.out_bits > 1),
+                        Activation::Sign => (1, false),
+                        Activation::Logits => {
+                            after_logits = true;
+                            (d.out_bits, true)
+                        }
+                    };
+                    out
+                }
+                Stage::MaxPool {
+                    kernel,
+                    stride,
+                    in_chw,
+                } => {
+                    let (c, h, w) = *in_chw;
+                    if shape != Shape::Chw(c, h, w) {
+                        return Err(at(format!(
+                            "max-pool input {c}x{h}x{w}, the stage before gives {shape}"
+                        )));
+                    }
+                    if *kernel == 0 || *stride == 0 || h < *kernel || w < *kernel {
+                        return Err(at(format!(
+                            "max-pool kernel {kernel}, stride {stride} do not fit {shape}"
+                        )));
+                    }
+                    Shape::Chw(c, (h - kernel) / stride + 1, (w - kernel) / stride + 1)
+                }
+                Stage::Flatten => Shape::Vector(shape.numel()),
+            };
+            trace = trace.saturating_add(shape.check(&format!("output of stage {i}"))?);
+            if trace > MAX_TRACE || macs > MAX_MACS {
+                return Err(at(format!(
+                    "up to here the program needs {trace} values and {macs} multiply-accumulates \
+                     per inference, beyond the limits of {MAX_TRACE} and {MAX_MACS} (docs/numerics.md §8)"
+                )));
             }
         }
         Ok(())
     }
 
     fn check_input(&self, x: &[i32]) -> Result<()> {
-        let n: usize = self.input.shape.iter().product();
+        let n = crate::limits::checked_product(
+            &self.input.shape,
+            crate::limits::MAX_ACTIVATION,
+            "program input shape",
+        )?;
         if x.len() != n {
             return Err(Error::Shape(format!(
                 "input has {} values, the program expects {n}",

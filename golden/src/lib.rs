@@ -8,6 +8,7 @@
 //! ([`import`]).
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod error;
 pub mod float;
 pub mod format;
@@ -16,6 +17,7 @@ pub mod import;
 pub mod integer;
 pub mod kernels;
 pub mod layout;
+pub mod limits;
 pub mod model;
 pub mod tile;
 

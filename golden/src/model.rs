@@ -2,6 +2,9 @@
 //! consumer (float and integer inference, the hardware, the MCU) can rely on it.
 
 use crate::error::{Error, Result};
+use crate::limits::{
+    checked_product, MAX_ACTIVATION, MAX_LAYERS, MAX_MACS, MAX_ROW_LEN, MAX_TRACE, MAX_WEIGHTS,
+};
 use crate::tile::Tile;
 
 /// Shape of an activation tensor.
@@ -14,12 +17,23 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// Number of elements.
+    /// Number of elements (saturating: a validated shape holds at most
+    /// [`MAX_ACTIVATION`] elements).
     pub fn numel(&self) -> usize {
         match *self {
             Shape::Vector(n) => n,
-            Shape::Chw(c, h, w) => c * h * w,
+            Shape::Chw(c, h, w) => c.saturating_mul(h).saturating_mul(w),
         }
+    }
+
+    /// Checks that the shape has at most [`MAX_ACTIVATION`] elements, none zero.
+    pub fn check(&self, what: &str) -> Result<usize> {
+        let dims = self.dims();
+        let n = checked_product(&dims, MAX_ACTIVATION, what)?;
+        if n == 0 {
+            return Err(Error::Shape(format!("{what} {self} has no elements")));
+        }
+        Ok(n)
     }
 
     /// The shape as a list of dimensions.
@@ -32,13 +46,17 @@ impl Shape {
 
     /// A shape from a list of 1 or 3 dimensions.
     pub fn from_dims(d: &[usize]) -> Result<Shape> {
-        match *d {
-            [n] if n > 0 => Ok(Shape::Vector(n)),
-            [c, h, w] if c * h * w > 0 => Ok(Shape::Chw(c, h, w)),
-            _ => Err(Error::Shape(format!(
-                "input shape {d:?} must be [n] or [channels, height, width] with no zero"
-            ))),
-        }
+        let s = match *d {
+            [n] if n > 0 => Shape::Vector(n),
+            [c, h, w] if c > 0 && h > 0 && w > 0 => Shape::Chw(c, h, w),
+            _ => {
+                return Err(Error::Shape(format!(
+                    "input shape {d:?} must be [n] or [channels, height, width] with no zero"
+                )))
+            }
+        };
+        s.check("input shape")?;
+        Ok(s)
     }
 }
 
@@ -97,7 +115,19 @@ impl TiledWeights {
 
     /// Checks the weights for a layer of `rows` rows of length `m`.
     fn validate(&self, rows: usize, m: usize) -> std::result::Result<(), String> {
-        let n = rows * m;
+        if m > MAX_ROW_LEN {
+            return Err(format!(
+                "row length m = {m} exceeds the limit of {MAX_ROW_LEN} (docs/numerics.md §8)"
+            ));
+        }
+        let n = rows
+            .checked_mul(m)
+            .filter(|&n| n <= MAX_WEIGHTS)
+            .ok_or_else(|| {
+                format!(
+                    "{rows} rows x {m} = more than {MAX_WEIGHTS} weights (the limit of docs/numerics.md §8)"
+                )
+            })?;
         if self.p == 0 || !n.is_multiple_of(self.p) {
             return Err(format!(
                 "compression p = {} does not divide the {n} weights",
@@ -174,16 +204,20 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    /// Row length `in * kh * kw`.
+    /// Row length `in * kh * kw` (saturating; validated layers have at most
+    /// [`MAX_ROW_LEN`]).
     pub fn row_len(&self) -> usize {
-        self.in_channels * self.kernel.0 * self.kernel.1
+        self.in_channels
+            .saturating_mul(self.kernel.0)
+            .saturating_mul(self.kernel.1)
     }
 
     /// Output height and width for an input of `h x w`, if positive.
     pub fn out_hw(&self, h: usize, w: usize) -> Option<(usize, usize)> {
         let (kh, kw) = self.kernel;
-        let ph = h + 2 * self.padding;
-        let pw = w + 2 * self.padding;
+        let pad2 = self.padding.checked_mul(2)?;
+        let ph = h.checked_add(pad2)?;
+        let pw = w.checked_add(pad2)?;
         if ph < kh || pw < kw || self.stride == 0 {
             return None;
         }
@@ -309,9 +343,12 @@ impl Layer {
                         c.in_channels
                     ));
                 }
-                let (oh, ow) = c
-                    .out_hw(h, w)
-                    .ok_or_else(|| format!("kernel {:?} does not fit input {input}", c.kernel))?;
+                let (oh, ow) = c.out_hw(h, w).ok_or_else(|| {
+                    format!(
+                        "kernel {:?} with padding {} does not fit input {input}",
+                        c.kernel, c.padding
+                    )
+                })?;
                 Ok(Shape::Chw(c.out_channels, oh, ow))
             }
             Layer::BatchNorm(b) => {
@@ -384,6 +421,15 @@ impl Layer {
                 if b.var.iter().any(|v| v + b.eps <= 0.0) {
                     return Err("var + eps must be positive".into());
                 }
+                if let Some(i) = b
+                    .affine()
+                    .iter()
+                    .position(|(g, o)| !g.is_finite() || !o.is_finite())
+                {
+                    return Err(format!(
+                        "channel {i}: gamma / sqrt(var + eps) or its offset overflows f32"
+                    ));
+                }
                 Ok(())
             }
             _ => Ok(()),
@@ -424,11 +470,21 @@ impl Model {
 
     /// Checks every layer and the shapes between them; returns the output shape
     /// of every layer.
+    /// Enforces the limits of docs/numerics.md §8 (layer count, tensor sizes,
+    /// work per inference) with checked arithmetic.
     pub fn validate(&self) -> Result<Vec<Shape>> {
         if self.layers.is_empty() {
             return Err(Error::Shape("the model has no layers".into()));
         }
+        if self.layers.len() > MAX_LAYERS {
+            return Err(Error::Shape(format!(
+                "{} layers exceed the limit of {MAX_LAYERS} (docs/numerics.md §8)",
+                self.layers.len()
+            )));
+        }
         let mut shape = self.input_shape;
+        let mut trace = shape.check("input shape")?;
+        let mut macs: u64 = 0;
         let mut shapes = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
             let err = |msg: String| Error::Layer {
@@ -437,9 +493,24 @@ impl Model {
                 msg,
             };
             layer.validate_params().map_err(err)?;
-            shape = layer
+            let out = layer
                 .output_shape(shape)
                 .map_err(|m| Error::Shape(format!("layer {i} ({}) {m}", layer.name())))?;
+            let n = out.check(&format!("output of layer {i} ({})", layer.name()))?;
+            trace = trace.saturating_add(n);
+            if let Some((_, m)) = layer.rows_and_len() {
+                // Every output value is one row of m MACs.
+                macs = macs.saturating_add((n as u64).saturating_mul(m as u64));
+            }
+            if trace > MAX_TRACE || macs > MAX_MACS {
+                return Err(Error::Shape(format!(
+                    "up to layer {i} ({}) the model needs {trace} activation values and {macs} \
+                     multiply-accumulates per inference, beyond the limits of {MAX_TRACE} and \
+                     {MAX_MACS} (docs/numerics.md §8)",
+                    layer.name()
+                )));
+            }
+            shape = out;
             shapes.push(shape);
         }
         Ok(shapes)

@@ -18,7 +18,7 @@ fn icarus_or_skip() -> bool {
     if have_tool("iverilog") {
         true
     } else {
-        eprintln!("SKIP: iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         false
     }
 }

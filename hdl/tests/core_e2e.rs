@@ -20,7 +20,7 @@ fn small_config(lanes: usize) -> Config {
 
 fn run_random(lanes: usize, jobs: usize, seed: u64) {
     if !have_tool("iverilog") {
-        eprintln!("SKIP: iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         return;
     }
     println!("seed = {seed}, lanes = {lanes}");

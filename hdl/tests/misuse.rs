@@ -140,7 +140,7 @@ fn skip() -> bool {
     if have_tool("iverilog") {
         false
     } else {
-        eprintln!("SKIP: iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         true
     }
 }

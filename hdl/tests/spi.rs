@@ -249,7 +249,7 @@ fn bridge_stimulus(rng: &mut impl Rng, cycles: usize) -> Vec<Vec<u128>> {
 #[test]
 fn bridge_rust_model_matches_verilog() {
     if !have_tool("iverilog") {
-        eprintln!("SKIP: iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         return;
     }
     let seed = 0x5b1_u64;
@@ -328,7 +328,7 @@ fn spi_top_rust_model_id_scratch() {
 #[test]
 fn spi_top_verilog_id_scratch() {
     if !have_tool("iverilog") {
-        eprintln!("SKIP: iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         return;
     }
     let cfg = small_cfg(8);
@@ -415,7 +415,7 @@ fn spi_top_rust_model_layer_vs_golden() {
 #[test]
 fn spi_top_verilog_layer_vs_golden() {
     if !have_tool("iverilog") {
-        eprintln!("SKIP: iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         return;
     }
     let seed = 2024;

@@ -22,7 +22,7 @@ fn cfg(lanes: usize) -> Config {
 
 fn lint(lanes: usize) {
     if !have_tool("verilator") {
-        eprintln!("SKIP: verilator not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("verilator not found on PATH"));
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -90,7 +90,7 @@ fn validate_and_icarus_compile() {
             rust_hdl::prelude::yosys_validate(&format!("tbn_hdl_validate_{l}"), &as_top)
                 .unwrap_or_else(|e| panic!("yosys_validate L={l}: {e:?}"));
         } else {
-            eprintln!("SKIP: yosys not found on PATH");
+            tbn_hdl::testbench::skip_missing_tool(format_args!("yosys not found on PATH"));
         }
         if have_tool("iverilog") {
             let dir = tempfile::tempdir().unwrap();
@@ -114,7 +114,7 @@ fn validate_and_icarus_compile() {
                 String::from_utf8_lossy(&out.stderr)
             );
         } else {
-            eprintln!("SKIP: iverilog not found on PATH");
+            tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         }
     }
 }
@@ -186,7 +186,7 @@ fn synth(config: Config) -> (usize, usize) {
 #[test]
 fn synth_ice40_up5k_recommended_config_fits() {
     if !have_tool("yosys") {
-        eprintln!("SKIP: yosys not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("yosys not found on PATH"));
         return;
     }
     let c = Config::up5k();

@@ -23,6 +23,46 @@ pub fn load_dataset(images: Option<&Path>, labels: Option<&Path>) -> Result<(Ima
     Ok(read_dataset(&im, &lb)?)
 }
 
+/// Parses a count that must be at least 1 (`--limit 0` would evaluate
+/// nothing and still exit 0).
+pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// How many of `count` images to score with `--limit`: at least one, and
+/// every label among them one of the model's classes (else the accuracy
+/// would silently count a label the model cannot predict as a miss).
+pub fn images_to_score(
+    model: &Model,
+    labels: &[u8],
+    count: usize,
+    limit: Option<usize>,
+) -> Result<usize> {
+    anyhow::ensure!(
+        limit != Some(0),
+        "--limit 0 evaluates nothing: give at least 1"
+    );
+    let total = limit.map_or(count, |l| l.min(count));
+    anyhow::ensure!(total > 0, "the data set holds no images");
+    let classes = model.output_shape()?.numel();
+    if let Some((i, l)) = labels
+        .iter()
+        .take(total)
+        .enumerate()
+        .find(|(_, &l)| usize::from(l) >= classes)
+    {
+        anyhow::bail!(
+            "label {l} of image {i} is not one of the model's {classes} classes (0..={})",
+            classes - 1
+        );
+    }
+    Ok(total)
+}
+
 /// Float input of image `i`, shaped for the model (pixel / 255).
 pub fn float_input(model: &Model, images: &Images, i: usize) -> Result<Vec<f32>> {
     let x = images.image_f32(i);

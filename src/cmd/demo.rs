@@ -422,7 +422,8 @@ pub fn run(a: Args) -> Result<()> {
         md += "\n![latency per inference](latency.svg)\n";
     }
     let report = a.out.join("report.md");
-    std::fs::write(&report, &md).with_context(|| format!("writing {}", report.display()))?;
+    tbn_golden::atomic::write_file(&report, md.as_bytes())
+        .with_context(|| format!("writing {}", report.display()))?;
     let summary = json!({
         "inspect": inspect, "float": float, "integer": integer, "hdl": hdl, "sim": sim, "engine": engine,
         "mcu": mcu, "synth": synth,
@@ -431,9 +432,9 @@ pub fn run(a: Args) -> Result<()> {
             "mcu_plus_accelerator_spi_estimate": sys_us(1), "accelerator_compute_estimate": sys_us(2),
         },
     });
-    std::fs::write(
+    tbn_golden::atomic::write_file(
         a.out.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?,
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     if a.json {
         println!("{summary}");

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tbn_golden::float::{argmax, forward};
 
-use super::common::{float_input, load_dataset, load_model, program_for};
+use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
 
 /// Arguments of `tbn eval`.
 #[derive(clap::Args)]
@@ -30,8 +30,8 @@ pub struct Args {
     /// Calibration images (from the training subset) for the integer path.
     #[arg(long, default_value_t = 500)]
     pub(crate) calib: usize,
-    /// Evaluate only the first N images.
-    #[arg(long)]
+    /// Evaluate only the first N images (N >= 1).
+    #[arg(long, value_parser = super::common::at_least_one)]
     pub(crate) limit: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
@@ -42,7 +42,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let model = load_model(a.model.as_deref())?;
     let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
-    let total = a.limit.map_or(images.count, |l| l.min(images.count));
+    let total = images_to_score(&model, &labels, images.count, a.limit)?;
     let program = if a.integer {
         Some(program_for(&model, a.act_bits, a.calib)?)
     } else {

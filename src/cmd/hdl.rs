@@ -56,9 +56,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 max_in: a.max_in,
                 max_rows: a.max_rows,
             };
-            let report = tbn_hdl::emit(&cfg, &a.out)
-                .with_context(|| format!("emitting the accelerator into {}", a.out.display()))?;
-            for f in &report.files {
+            // Generated in a staging folder and moved in only when complete.
+            let files = tbn_golden::atomic::fill_dir(&a.out, |s| -> anyhow::Result<_> {
+                let report = tbn_hdl::emit(&cfg, s.path())?;
+                Ok(report
+                    .files
+                    .iter()
+                    .map(|f| s.final_path(f))
+                    .collect::<Vec<_>>())
+            })
+            .with_context(|| format!("emitting the accelerator into {}", a.out.display()))?;
+            for f in &files {
                 println!("wrote {}", f.display());
             }
             Ok(())
@@ -67,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let page = tbn_hdl::regdoc::page();
             match a.out {
                 Some(path) => {
-                    std::fs::write(&path, page)
+                    tbn_golden::atomic::write_file(&path, page.as_bytes())
                         .with_context(|| format!("writing {}", path.display()))?;
                     println!("wrote {}", path.display());
                 }

@@ -36,8 +36,8 @@ pub struct RunArgs {
     /// Model file (default: the bundled reference model).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Number of MNIST test images embedded and checked.
-    #[arg(long, default_value_t = 100)]
+    /// Number of MNIST test images embedded and checked (>= 1).
+    #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     images: usize,
     /// Activation bits of hidden stages (1..=8).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
@@ -125,7 +125,7 @@ fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> 
         ("images.bin", &img_bytes),
         ("expected.bin", &expected),
     ] {
-        std::fs::write(gen.join(name), data)
+        tbn_golden::atomic::write_file(gen.join(name), data)
             .with_context(|| format!("writing {}", gen.join(name).display()))?;
     }
     Ok(json!({

@@ -183,12 +183,11 @@ pub fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
         .with_context(|| format!("{} is not the expected report", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically (a temporary name in the same folder, then rename).
+/// Writes `bytes` to `path` atomically (`tbn_golden::atomic`), creating its folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+    tbn_golden::atomic::write_file(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -29,7 +29,7 @@ use tbn_golden::Model;
 use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, BuildOptions, DriverBus};
 
-use super::common::{float_input, load_dataset, load_model, program_for};
+use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
 use super::report::{
     self, BusKind, Clocks, EngineKind, HostWork, LayerFigures, SimReport, SynthFigures,
 };
@@ -47,8 +47,8 @@ pub struct Args {
     /// IDX labels (default: bundled MNIST test labels).
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Run only the first N images.
-    #[arg(long, default_value_t = 100)]
+    /// Run only the first N images (N >= 1).
+    #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     limit: usize,
     /// Lanes of the simulated core.
     #[arg(long, default_value_t = 32)]
@@ -201,7 +201,7 @@ impl Tally {
 pub fn run(a: Args) -> Result<()> {
     let model = load_model(a.model.as_deref())?;
     let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
-    let total = a.limit.min(images.count);
+    let total = images_to_score(&model, &labels, images.count, Some(a.limit))?;
     let program = program_for(&model, a.act_bits, a.calib)?;
     let clocks = clocks(&a)?;
     let inputs = |i: usize| -> Result<Vec<i32>> {

@@ -108,18 +108,30 @@ pub fn run(a: Args) -> Result<()> {
                 .map(PathBuf::from)
                 .find(|p| p.is_file())
         });
-        let spec = SweepSpec {
-            device: a.device,
-            lanes,
-            freq_mhz: freq,
-            base,
-            out_dir: out,
-            program,
-            cycles_json,
-            seed: Some(a.seed),
-        };
-        let res = sweep::run(&spec, |i, n, l| {
-            eprintln!("[{}/{}] {} L = {l} ...", i + 1, n, spec.device.name())
+        // Built in a staging folder and moved into `out` only when complete.
+        let res = tbn_golden::atomic::fill_dir_keep_failed(&out, |st| -> Result<_> {
+            let spec = SweepSpec {
+                device: a.device,
+                lanes,
+                freq_mhz: freq,
+                base,
+                out_dir: st.path().to_path_buf(),
+                program,
+                cycles_json,
+                seed: Some(a.seed),
+            };
+            let mut res = sweep::run(&spec, |i, n, l| {
+                eprintln!("[{}/{}] {} L = {l} ...", i + 1, n, spec.device.name())
+            })?;
+            for f in &mut res.files {
+                *f = st.final_path(f);
+            }
+            // sweep.json lists the files: with their final paths.
+            tbn_golden::atomic::write_file(
+                st.path().join("sweep.json"),
+                serde_json::to_string_pretty(&res)?.as_bytes(),
+            )?;
+            Ok(res)
         })?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&res)?);
@@ -148,36 +160,42 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("reports/synth/{}-L{lanes}", a.device.name())));
-    let d = design::emit_standalone(&cfg, &out.join("rtl"))?;
-    let mut spec = FlowSpec::new(a.device, d.sources.clone(), &d.top, &out);
-    spec.freq_mhz = freq;
-    spec.allow_timing_fail = a.allow_timing_fail;
-    spec.seed = Some(a.seed);
-    spec.pack = !a.no_pack;
-    spec.config = Some(serde_json::to_value(cfg)?);
     eprintln!(
-        "synthesising {} (L = {lanes}, TILE_MAX = {}) for {} at {freq} MHz into {}",
-        d.top,
+        "synthesising L = {lanes}, TILE_MAX = {} for {} at {freq} MHz into {}",
         cfg.tile_max,
         a.device,
         out.display()
     );
-    let rep = match tbn_synth::run(&spec) {
-        Ok(r) => r,
-        Err(e @ SynthError::TimingFailed { .. }) => {
-            if let SynthError::TimingFailed { report, .. } = &e {
-                eprint!("{}", report.table());
+    // Built in a staging folder and moved into `out` only when complete; a
+    // failed run keeps its staging folder (the error names its logs).
+    let rep = tbn_golden::atomic::fill_dir_keep_failed(&out, |st| -> Result<_> {
+        let d = design::emit_standalone(&cfg, &st.path().join("rtl"))?;
+        let mut spec = FlowSpec::new(a.device, d.sources.clone(), &d.top, st.path());
+        spec.freq_mhz = freq;
+        spec.allow_timing_fail = a.allow_timing_fail;
+        spec.seed = Some(a.seed);
+        spec.pack = !a.no_pack;
+        spec.config = Some(serde_json::to_value(cfg)?);
+        let mut rep = match tbn_synth::run(&spec) {
+            Ok(r) => r,
+            Err(e @ SynthError::TimingFailed { .. }) => {
+                if let SynthError::TimingFailed { report, .. } = &e {
+                    eprint!("{}", report.table());
+                }
+                return Err(e.into());
             }
-            return Err(e.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
+            Err(e) => return Err(e.into()),
+        };
+        rep.bitstream = rep.bitstream.map(|b| st.final_path(&b));
+        tbn_synth::flow::write_report(&rep, st.path())?;
+        Ok(rep)
+    })?;
     // The latest result, where `tbn compare` looks for it.
     let latest = PathBuf::from("reports/synth.json");
     if let Some(dir) = latest.parent() {
         std::fs::create_dir_all(dir).ok();
     }
-    std::fs::write(&latest, serde_json::to_string_pretty(&rep)?)
+    tbn_golden::atomic::write_file(&latest, serde_json::to_string_pretty(&rep)?.as_bytes())
         .with_context(|| format!("writing {}", latest.display()))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);

@@ -40,11 +40,11 @@ pub struct Args {
     /// Test IDX labels.
     #[arg(long)]
     test_labels: Option<PathBuf>,
-    /// Use only the first N training images.
-    #[arg(long)]
+    /// Use only the first N training images (N >= 1).
+    #[arg(long, value_parser = super::common::at_least_one)]
     train_limit: Option<usize>,
-    /// Use only the first N test images.
-    #[arg(long)]
+    /// Use only the first N test images (N >= 1).
+    #[arg(long, value_parser = super::common::at_least_one)]
     test_limit: Option<usize>,
     /// Epochs.
     #[arg(long, default_value_t = 30)]

@@ -7,7 +7,7 @@ use tbn_synth::{design, flow, tools, Device, Family, FlowSpec};
 #[test]
 fn eight_lane_accelerator_synthesises_for_the_icebreaker() {
     if let Err(e) = tools::toolchain(Family::Ice40) {
-        eprintln!("SKIPPED: iCE40 tools missing: {e}");
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iCE40 tools missing: {e}"));
         return;
     }
     let cfg = tbn_hdl::Config {

@@ -14,7 +14,7 @@ fn have_ice40() -> bool {
     match tools::toolchain(Family::Ice40) {
         Ok(_) => true,
         Err(e) => {
-            eprintln!("SKIPPED: iCE40 tools missing: {e}");
+            tbn_hdl::testbench::skip_missing_tool(format_args!("iCE40 tools missing: {e}"));
             false
         }
     }

@@ -55,7 +55,9 @@ fn inputs(s: &DenseStage, rng: &mut impl Rng) -> Vec<i32> {
 #[test]
 fn core_netlist_matches_golden_accumulators() {
     if let Err(e) = tools::toolchain(Family::Ice40).and_then(|_| tools::icarus()) {
-        eprintln!("SKIPPED: gate-level check needs yosys and Icarus Verilog: {e}");
+        tbn_hdl::testbench::skip_missing_tool(format_args!(
+            "gate-level check needs yosys and Icarus Verilog: {e}"
+        ));
         return;
     }
     let seed: u64 = std::env::var("TBN_SEED")

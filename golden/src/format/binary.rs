@@ -66,8 +66,16 @@ pub fn model_from_binary(bytes: &[u8]) -> Result<Model> {
             ),
         ));
     }
-    let (rec, rest): (ModelRec<Vec<u8>>, &[u8]) = postcard::take_from_bytes(&bytes[6..])
-        .map_err(|e| Error::format(what, format!("truncated or corrupt payload: {e}")))?;
+    let (rec, rest): (ModelRec<Vec<u8>>, &[u8]) =
+        postcard::take_from_bytes(&bytes[6..]).map_err(|e| match e {
+            // postcard drops the message of a custom error: the only one our
+            // records raise is the layer-count limit.
+            postcard::Error::SerdeDeCustom => Error::format(
+                what,
+                "more than 1024 layers, or a corrupt payload (docs/numerics.md §8)",
+            ),
+            e => Error::format(what, format!("truncated or corrupt payload: {e}")),
+        })?;
     if !rest.is_empty() {
         return Err(Error::format(
             what,

@@ -36,16 +36,13 @@ pub fn model_to_json(m: &Model) -> Result<String> {
 
 /// Parses and validates a model in the project's JSON.
 pub fn model_from_json(bytes: &[u8]) -> Result<Model> {
-    let v: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| Error::format("model JSON", e.to_string()))?;
-    let format = v.get("format").and_then(|f| f.as_str());
-    if format != Some(JSON_FORMAT) {
+    let (format, version) = super::Header::parse(bytes, "model JSON")?;
+    if format.as_deref() != Some(JSON_FORMAT) {
         return Err(Error::format(
             "model JSON",
             format!("format is {format:?}, expected \"{JSON_FORMAT}\""),
         ));
     }
-    let version = v.get("version").and_then(|f| f.as_u64());
     if version != Some(u64::from(JSON_VERSION)) {
         return Err(Error::format(
             "model JSON",
@@ -55,7 +52,7 @@ pub fn model_from_json(bytes: &[u8]) -> Result<Model> {
         ));
     }
     let file: JsonFile =
-        serde_json::from_value(v).map_err(|e| Error::format("model JSON", e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| Error::format("model JSON", e.to_string()))?;
     file.model
         .into_model(|hex, bits| Tile::from_hex_msb(hex, bits))
 }

@@ -12,10 +12,13 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::integer::Program;
+use crate::limits::MAX_INPUT_BYTES;
 use crate::model::Model;
 
 pub use binary::{model_from_binary, model_to_binary, BINARY_MAGIC, BINARY_VERSION};
 pub use json::{model_from_json, model_to_json, JSON_FORMAT, JSON_VERSION};
+#[doc(hidden)]
+pub use records::max_layers;
 pub use reference::model_from_reference;
 
 /// The formats [`load_model`] recognises.
@@ -30,11 +33,52 @@ pub enum ModelFormat {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    if len > MAX_INPUT_BYTES as u64 {
+        return Err(Error::format(
+            path.display().to_string(),
+            format!("{len} bytes is beyond the limit of {MAX_INPUT_BYTES} (docs/numerics.md §8)"),
+        ));
+    }
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
+/// The top-level fields that tell the JSON formats apart, read without
+/// building the whole document (other fields are skipped, not stored).
+#[derive(serde::Deserialize)]
+pub(crate) struct Probe {
+    #[serde(default)]
+    pub format: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub weight_rule: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub tile_bit_order: Option<serde::de::IgnoredAny>,
+}
+
+/// `format` and `version` of a project JSON file (other fields skipped).
+#[derive(serde::Deserialize)]
+pub(crate) struct Header {
+    #[serde(default)]
+    pub format: Option<serde_json::Value>,
+    #[serde(default)]
+    pub version: Option<serde_json::Value>,
+}
+
+impl Header {
+    pub(crate) fn parse(bytes: &[u8], what: &str) -> Result<(Option<String>, Option<u64>)> {
+        let h: Header =
+            serde_json::from_slice(bytes).map_err(|e| Error::format(what, e.to_string()))?;
+        Ok((
+            h.format.as_ref().and_then(|f| f.as_str()).map(String::from),
+            h.version.as_ref().and_then(|v| v.as_u64()),
+        ))
+    }
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    crate::atomic::write_file(path, bytes)
 }
 
 /// Detects the format of a model file's content.
@@ -49,11 +93,11 @@ pub fn detect(bytes: &[u8]) -> Result<ModelFormat> {
             "neither a TBN binary model (magic TBNM) nor a JSON object",
         ));
     }
-    let v: serde_json::Value =
+    let v: Probe =
         serde_json::from_slice(bytes).map_err(|e| Error::format("model JSON", e.to_string()))?;
-    if v.get("format").is_some() {
+    if v.format.is_some() {
         Ok(ModelFormat::Json)
-    } else if v.get("weight_rule").is_some() || v.get("tile_bit_order").is_some() {
+    } else if v.weight_rule.is_some() || v.tile_bit_order.is_some() {
         Ok(ModelFormat::Reference)
     } else {
         Err(Error::format(
@@ -116,14 +160,9 @@ pub fn program_to_json(p: &Program) -> Result<String> {
 
 /// Parses an integer program from JSON and validates it.
 pub fn program_from_json(bytes: &[u8]) -> Result<Program> {
-    let v: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| Error::format("program JSON", e.to_string()))?;
-    match (
-        v.get("format").and_then(|f| f.as_str()),
-        v.get("version").and_then(|f| f.as_u64()),
-    ) {
-        (Some(PROGRAM_FORMAT), Some(1)) => {}
-        (Some(PROGRAM_FORMAT), ver) => {
+    match Header::parse(bytes, "program JSON")? {
+        (Some(f), Some(1)) if f == PROGRAM_FORMAT => {}
+        (Some(f), ver) if f == PROGRAM_FORMAT => {
             return Err(Error::format(
                 "program JSON",
                 format!("unsupported version {ver:?} (this build reads 1)"),
@@ -137,7 +176,7 @@ pub fn program_from_json(bytes: &[u8]) -> Result<Program> {
         }
     }
     let f: ProgramFile =
-        serde_json::from_value(v).map_err(|e| Error::format("program JSON", e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| Error::format("program JSON", e.to_string()))?;
     f.program.validate()?;
     Ok(f.program)
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::limits::MAX_LAYERS;
 use crate::model::{BatchNorm, Conv2d, Layer, Linear, Model, Shape, TiledWeights};
 use crate::tile::Tile;
 
@@ -56,10 +57,45 @@ pub(crate) enum LayerRec<T> {
 
 /// A model record.
 #[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub(crate) struct ModelRec<T> {
     pub name: String,
     pub input_shape: Vec<usize>,
+    #[serde(deserialize_with = "max_layers")]
     pub layers: Vec<LayerRec<T>>,
+}
+
+/// Deserializes a list of at most [`MAX_LAYERS`] elements, failing as soon as
+/// the input holds more (a file of a million one-byte layers is refused
+/// before it costs a million layers of memory).
+pub fn max_layers<'de, D, E>(d: D) -> std::result::Result<Vec<E>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    E: Deserialize<'de>,
+{
+    struct Bounded<E>(std::marker::PhantomData<E>);
+    impl<'de, E: Deserialize<'de>> serde::de::Visitor<'de> for Bounded<E> {
+        type Value = Vec<E>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_LAYERS} layers")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Vec<E>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(e) = seq.next_element()? {
+                if out.len() == MAX_LAYERS {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {MAX_LAYERS} layers (the limit of docs/numerics.md §8)"
+                    )));
+                }
+                out.push(e);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Bounded(std::marker::PhantomData))
 }
 
 fn weights_rec<T>(

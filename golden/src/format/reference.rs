@@ -10,6 +10,7 @@ use crate::tile::Tile;
 
 #[derive(Deserialize)]
 struct RefFile {
+    #[serde(deserialize_with = "super::records::max_layers")]
     layers: Vec<RefLayer>,
     #[serde(default)]
     description: String,

@@ -6,6 +6,7 @@ docs/numerics.md) through the same Rust code the CLI uses.
 
 from __future__ import annotations
 
+import operator
 import os
 from dataclasses import dataclass
 
@@ -140,9 +141,21 @@ def compress(weights, p: int, alpha_mode: str = "per_copy", scores=None, name: s
     s = w if scores is None else np.asarray(scores, dtype=np.float32)
     if s.size != w.size:
         raise ValueError(f"scores have {s.size} elements, weights {w.size}")
-    q, words = _native.tile_from_scores(s.ravel().tolist(), int(p))
-    alphas = _native.alphas_from(w.ravel().tolist(), int(p), alpha_mode)
-    return TiledLayer(tile_bits(words, q), rows, m, int(p), alphas, name)
+    p = _count(p, "p")
+    q, words = _native.tile_from_scores(s.ravel().tolist(), p)
+    alphas = _native.alphas_from(w.ravel().tolist(), p, alpha_mode)
+    return TiledLayer(tile_bits(words, q), rows, m, p, alphas, name)
+
+
+def _count(v, what: str) -> int:
+    """``v`` as a positive integer; a float such as 4.7 (or 4.0) is refused, not truncated."""
+    try:
+        n = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {v!r}") from None
+    if n < 1:
+        raise ValueError(f"{what} must be >= 1, got {n}")
+    return n
 
 
 @dataclass
@@ -271,10 +284,13 @@ def read_mnist(images_path, labels_path=None, count: int | None = None):
     n, r, c, pix = _native.read_images(os.fspath(images_path))
     imgs = np.frombuffer(pix, dtype=np.uint8).reshape(n, r, c)
     if count is not None:
-        imgs = imgs[:count]
+        imgs = imgs[:_count(count, "count")]
     if labels_path is None:
         return imgs
     labels = np.frombuffer(_native.read_labels(os.fspath(labels_path)), dtype=np.uint8)
+    if labels.shape[0] != n:
+        raise ValueError(f"{os.fspath(images_path)} holds {n} images but "
+                         f"{os.fspath(labels_path)} holds {labels.shape[0]} labels")
     if count is not None:
         labels = labels[:count]
     return imgs, labels

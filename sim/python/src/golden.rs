@@ -57,7 +57,12 @@ fn tile_from_words(words: &[u32], q: usize) -> PyResult<Tile> {
 
 /// Checks an input vector against a program's input spec (length and range).
 pub fn check_program_input(p: &Program, x: &[i32]) -> Result<(), String> {
-    let n: usize = p.input.shape.iter().product();
+    let n = tbn_golden::limits::checked_product(
+        &p.input.shape,
+        tbn_golden::limits::MAX_ACTIVATION,
+        "input shape",
+    )
+    .map_err(|e| e.to_string())?;
     if x.len() != n {
         return Err(format!(
             "{} values for a program whose input has {n} ({:?})",
@@ -121,7 +126,16 @@ impl PyStage {
         in_signed: bool,
         name: &str,
     ) -> PyResult<PyStage> {
-        if rows == 0 || m == 0 || p == 0 || !(rows * m).is_multiple_of(p) {
+        let n = rows
+            .checked_mul(m)
+            .filter(|&n| n <= tbn_golden::limits::MAX_WEIGHTS)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "rows x m = {rows} x {m} exceeds {} weights",
+                    tbn_golden::limits::MAX_WEIGHTS
+                ))
+            })?;
+        if rows == 0 || m == 0 || p == 0 || !n.is_multiple_of(p) {
             return Err(PyValueError::new_err(format!(
                 "p = {p} does not divide rows x m = {rows} x {m}"
             )));
@@ -131,7 +145,7 @@ impl PyStage {
                 "input bits {in_bits} not in 1..=8"
             )));
         }
-        let q = rows * m / p;
+        let q = n / p;
         let alphas = match alphas.len() {
             1 => vec![alphas[0]; p],
             n if n == p => alphas,
@@ -285,6 +299,18 @@ impl PyStage {
             return Err(PyValueError::new_err(format!(
                 "{} accumulator pairs for a stage with {d} distinct rows",
                 acc.len()
+            )));
+        }
+        // |dot| <= m * 2^A (docs/numerics.md §3): larger pairs cannot come from
+        // an input and could overflow the i64 arithmetic of §4.
+        let bound = (self.inner.geom.m as i64) << self.inner.in_bits;
+        if let Some((j, p)) = acc
+            .iter()
+            .enumerate()
+            .find(|(_, (a, b))| i64::from(*a).abs() > bound || i64::from(*b).abs() > bound)
+        {
+            return Err(PyValueError::new_err(format!(
+                "accumulator pair {j} = {p:?} exceeds m * 2^A = {bound}"
             )));
         }
         Ok(self.inner.requantize(&acc))
@@ -470,12 +496,21 @@ impl PyModel {
         bias: Option<Vec<f32>>,
         name: &str,
     ) -> PyResult<PyModel> {
-        if rows == 0 || m == 0 || p == 0 || !(rows * m).is_multiple_of(p) {
+        let n = rows
+            .checked_mul(m)
+            .filter(|&n| n <= tbn_golden::limits::MAX_WEIGHTS)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "rows x m = {rows} x {m} exceeds {} weights",
+                    tbn_golden::limits::MAX_WEIGHTS
+                ))
+            })?;
+        if rows == 0 || m == 0 || p == 0 || !n.is_multiple_of(p) {
             return Err(PyValueError::new_err(format!(
                 "p = {p} does not divide rows x m = {rows} x {m}"
             )));
         }
-        let q = rows * m / p;
+        let q = n / p;
         let layer = Layer::Linear(Linear {
             name: name.to_string(),
             in_features: m,
