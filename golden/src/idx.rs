@@ -44,7 +44,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
         return Err(Error::format(
             path.display().to_string(),
             format!(
-                "{len} bytes is beyond the IDX limit of {MAX_INPUT_BYTES} (docs/numerics.md §8)"
+                "{len} bytes is beyond the IDX limit of {MAX_INPUT_BYTES} (docs/numerics.md §9)"
             ),
         ));
     }

@@ -212,7 +212,7 @@ fn npz_from_bytes(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Tensor>,
         total += t.data.len();
         if total > MAX_INPUT_BYTES / 4 {
             return Err(format!(
-                "the arrays hold more than {} values together (docs/numerics.md §8)",
+                "the arrays hold more than {} values together (docs/numerics.md §9)",
                 MAX_INPUT_BYTES / 4
             ));
         }
@@ -281,7 +281,7 @@ pub fn read_tensors(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tensor>> 
     if len > MAX_INPUT_BYTES as u64 {
         return Err(fmt_err(
             path,
-            format!("{len} bytes is beyond the limit of {MAX_INPUT_BYTES} (docs/numerics.md §8)"),
+            format!("{len} bytes is beyond the limit of {MAX_INPUT_BYTES} (docs/numerics.md §9)"),
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;

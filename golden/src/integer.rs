@@ -212,14 +212,14 @@ impl DenseStage {
         };
         if g.m > MAX_ROW_LEN {
             return Err(err(format!(
-                "row length m = {} exceeds the limit of {MAX_ROW_LEN} (docs/numerics.md §8)",
+                "row length m = {} exceeds the limit of {MAX_ROW_LEN} (docs/numerics.md §9)",
                 g.m
             )));
         }
         let n = g.rows.checked_mul(g.m).filter(|&n| n <= MAX_WEIGHTS);
         let Some(n) = n else {
             return Err(err(format!(
-                "{} rows x {} = more than {MAX_WEIGHTS} weights (docs/numerics.md §8)",
+                "{} rows x {} = more than {MAX_WEIGHTS} weights (docs/numerics.md §9)",
                 g.rows, g.m
             )));
         };
@@ -488,7 +488,7 @@ fn conv_stage(
 impl Program {
     /// Checks every stage and that the stages chain: each stage's input shape
     /// and value code (bits, signedness) are what the one before produces,
-    /// within the limits of docs/numerics.md §8. A validated program runs
+    /// within the limits of docs/numerics.md §9. A validated program runs
     /// without panics.
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Error::format("program", msg);
@@ -570,7 +570,7 @@ impl Program {
             if trace > MAX_TRACE || macs > MAX_MACS {
                 return Err(at(format!(
                     "up to here the program needs {trace} values and {macs} multiply-accumulates \
-                     per inference, beyond the limits of {MAX_TRACE} and {MAX_MACS} (docs/numerics.md §8)"
+                     per inference, beyond the limits of {MAX_TRACE} and {MAX_MACS} (docs/numerics.md §9)"
                 )));
             }
         }

@@ -1,4 +1,4 @@
-//! Size limits every loader enforces (docs/numerics.md §8), and checked size
+//! Size limits every loader enforces (docs/numerics.md §9), and checked size
 //! arithmetic. A file within these limits can be loaded and run in bounded
 //! memory and time; anything beyond them is rejected with an error that names
 //! the limit, before any allocation sized by the file's claims.
@@ -43,7 +43,7 @@ pub fn checked_product(dims: &[usize], limit: usize, what: &str) -> Result<usize
 
 fn too_large(what: &str, dims: &[usize], limit: usize) -> Error {
     Error::Shape(format!(
-        "{what} {dims:?} has more than {limit} elements (the limit of docs/numerics.md §8)"
+        "{what} {dims:?} has more than {limit} elements (the limit of docs/numerics.md §9)"
     ))
 }
 

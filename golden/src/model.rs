@@ -117,7 +117,7 @@ impl TiledWeights {
     fn validate(&self, rows: usize, m: usize) -> std::result::Result<(), String> {
         if m > MAX_ROW_LEN {
             return Err(format!(
-                "row length m = {m} exceeds the limit of {MAX_ROW_LEN} (docs/numerics.md §8)"
+                "row length m = {m} exceeds the limit of {MAX_ROW_LEN} (docs/numerics.md §9)"
             ));
         }
         let n = rows
@@ -125,7 +125,7 @@ impl TiledWeights {
             .filter(|&n| n <= MAX_WEIGHTS)
             .ok_or_else(|| {
                 format!(
-                    "{rows} rows x {m} = more than {MAX_WEIGHTS} weights (the limit of docs/numerics.md §8)"
+                    "{rows} rows x {m} = more than {MAX_WEIGHTS} weights (the limit of docs/numerics.md §9)"
                 )
             })?;
         if self.p == 0 || !n.is_multiple_of(self.p) {
@@ -470,7 +470,7 @@ impl Model {
 
     /// Checks every layer and the shapes between them; returns the output shape
     /// of every layer.
-    /// Enforces the limits of docs/numerics.md §8 (layer count, tensor sizes,
+    /// Enforces the limits of docs/numerics.md §9 (layer count, tensor sizes,
     /// work per inference) with checked arithmetic.
     pub fn validate(&self) -> Result<Vec<Shape>> {
         if self.layers.is_empty() {
@@ -478,7 +478,7 @@ impl Model {
         }
         if self.layers.len() > MAX_LAYERS {
             return Err(Error::Shape(format!(
-                "{} layers exceed the limit of {MAX_LAYERS} (docs/numerics.md §8)",
+                "{} layers exceed the limit of {MAX_LAYERS} (docs/numerics.md §9)",
                 self.layers.len()
             )));
         }
@@ -506,7 +506,7 @@ impl Model {
                 return Err(Error::Shape(format!(
                     "up to layer {i} ({}) the model needs {trace} activation values and {macs} \
                      multiply-accumulates per inference, beyond the limits of {MAX_TRACE} and \
-                     {MAX_MACS} (docs/numerics.md §8)",
+                     {MAX_MACS} (docs/numerics.md §9)",
                     layer.name()
                 )));
             }

@@ -72,7 +72,7 @@ pub fn model_from_binary(bytes: &[u8]) -> Result<Model> {
             // records raise is the layer-count limit.
             postcard::Error::SerdeDeCustom => Error::format(
                 what,
-                "more than 1024 layers, or a corrupt payload (docs/numerics.md §8)",
+                "more than 1024 layers, or a corrupt payload (docs/numerics.md §9)",
             ),
             e => Error::format(what, format!("truncated or corrupt payload: {e}")),
         })?;

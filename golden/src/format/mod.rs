@@ -39,7 +39,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     if len > MAX_INPUT_BYTES as u64 {
         return Err(Error::format(
             path.display().to_string(),
-            format!("{len} bytes is beyond the limit of {MAX_INPUT_BYTES} (docs/numerics.md §8)"),
+            format!("{len} bytes is beyond the limit of {MAX_INPUT_BYTES} (docs/numerics.md §9)"),
         ));
     }
     std::fs::read(path).map_err(|e| Error::io(path, e))

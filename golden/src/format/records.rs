@@ -87,7 +87,7 @@ where
             while let Some(e) = seq.next_element()? {
                 if out.len() == MAX_LAYERS {
                     return Err(serde::de::Error::custom(format!(
-                        "more than {MAX_LAYERS} layers (the limit of docs/numerics.md §8)"
+                        "more than {MAX_LAYERS} layers (the limit of docs/numerics.md §9)"
                     )));
                 }
                 out.push(e);
