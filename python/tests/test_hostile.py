@@ -53,7 +53,7 @@ def test_valid_program_still_loads_and_runs(tmp_path, cnn_program_json):
     assert len(p.run([0] * 784)) == 10
 
 
-@pytest.mark.parametrize("offset", [0x2, 0x80000, 0x80000 + 0x30, 0xFFFFFFFC])
+@pytest.mark.parametrize("offset", [0x2, 0x100000, 0x100000 + 0x30, 0xFFFFFFFC])
 def test_register_access_outside_the_window_is_refused(accelerator, offset):
     with pytest.raises(ValueError):
         accelerator.write32(offset, 0x12345678)
