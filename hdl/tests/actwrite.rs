@@ -7,6 +7,8 @@
 //! `k div 32` of plane `b` is bit `b` of value `k`), and the range errors
 //! against `byte_in_range`.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::Block;
@@ -209,15 +211,5 @@ fn writer_verilog_matches_model_and_planes_match_values() {
 
 #[test]
 fn verilator_lint_clean() {
-    let mut b = ActWriter::default();
-    let v = block_verilog(&mut b);
-    let dir = tempfile::tempdir().unwrap();
-    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
-        Ok(Some(())) => {}
-        Ok(None) => {
-            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
-            eprintln!("SKIP: verilator not found on PATH");
-        }
-        Err(report) => panic!("{report}"),
-    }
+    common::assert_lint_clean(&mut ActWriter::default());
 }

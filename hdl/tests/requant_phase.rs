@@ -11,6 +11,8 @@
 //! the packer path) and random stages (straddles, every kind and width).
 //! The phase's cycles are printed against the ideal (one cycle per row).
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::Block;
@@ -400,15 +402,5 @@ fn random_stage_requant_phases_match_golden() {
 
 #[test]
 fn verilator_lint_clean() {
-    let mut b = ReqPhase::<18>::new(19, 52);
-    let v = block_verilog(&mut b);
-    let dir = tempfile::tempdir().unwrap();
-    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
-        Ok(Some(())) => {}
-        Ok(None) => {
-            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
-            eprintln!("SKIP: verilator not found on PATH");
-        }
-        Err(report) => panic!("{report}"),
-    }
+    common::assert_lint_clean(&mut ReqPhase::<18>::new(19, 52));
 }
