@@ -13,11 +13,7 @@ fn run_json(args: &[&str]) -> Option<serde_json::Value> {
     let out = tbn().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && stderr.contains("no GPU adapter") {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI requires a GPU adapter: {stderr}"
-        );
-        eprintln!("SKIP: {stderr}");
+        tbn_golden::test_policy::skip_missing_tool(stderr);
         return None;
     }
     assert!(out.status.success(), "tbn {args:?}: {stderr}");

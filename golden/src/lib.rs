@@ -19,6 +19,7 @@ pub mod kernels;
 pub mod layout;
 pub mod limits;
 pub mod model;
+pub mod test_policy;
 pub mod tile;
 
 pub use error::{Error, Result};

@@ -146,6 +146,48 @@ fn lcg(state: &mut u64) -> u64 {
     *state >> 33
 }
 
+/// The integer program of one `n x n` linear layer with tile period `p`
+/// (`q = n * n / p` bits in `tile`): 8-bit unsigned inputs, one multiplier
+/// `mult` for every row, no bias, no shift, i64 logits out.
+pub fn linear_logits_program(
+    name: String,
+    n: usize,
+    p: usize,
+    tile: Tile,
+    alpha_q: Vec<u16>,
+    mult: i32,
+) -> Program {
+    Program {
+        name,
+        input: InputSpec {
+            bits: 8,
+            signed: false,
+            scale: 1.0,
+            shape: vec![n],
+        },
+        stages: vec![Stage::Dense(DenseStage {
+            name: "fc".into(),
+            geom: RowGeometry {
+                rows: n,
+                m: n,
+                q: n * n / p,
+                p,
+            },
+            conv: None,
+            tile,
+            alpha_q,
+            mult: vec![mult],
+            bias: vec![],
+            shift: 0,
+            in_bits: 8,
+            in_signed: false,
+            act: Activation::Logits,
+            out_bits: 8,
+            out_scale: 1.0,
+        })],
+    }
+}
+
 /// Benchmarks an `n x n` layer with compression `p` on `vectors` inputs.
 pub fn bench_layer(
     gpu: &Gpu,
@@ -173,35 +215,8 @@ pub fn bench_layer(
             bias: None,
         })],
     )?;
-    let program = Program {
-        name: model.name.clone(),
-        input: InputSpec {
-            bits: 8,
-            signed: false,
-            scale: 1.0,
-            shape: vec![n],
-        },
-        stages: vec![Stage::Dense(DenseStage {
-            name: "fc".into(),
-            geom: RowGeometry {
-                rows: n,
-                m: n,
-                q,
-                p,
-            },
-            conv: None,
-            tile,
-            alpha_q: (0..p).map(|c| (1000 * (c + 1)) as u16).collect(),
-            mult: vec![1],
-            bias: vec![],
-            shift: 0,
-            in_bits: 8,
-            in_signed: false,
-            act: Activation::Logits,
-            out_bits: 8,
-            out_scale: 1.0,
-        })],
-    };
+    let alpha_q = (0..p).map(|c| (1000 * (c + 1)) as u16).collect();
+    let program = linear_logits_program(model.name.clone(), n, p, tile, alpha_q, 1);
     let xi: Vec<Vec<i32>> = (0..vectors)
         .map(|_| (0..n).map(|_| (lcg(&mut s) & 255) as i32).collect())
         .collect();

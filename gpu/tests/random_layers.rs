@@ -12,6 +12,7 @@ use tbn_golden::integer::{
 };
 use tbn_golden::layout::RowGeometry;
 use tbn_golden::tile::Tile;
+use tbn_gpu::bench::linear_logits_program;
 use tbn_gpu::GpuProgram;
 
 const LAYERS: u64 = 240;
@@ -214,31 +215,9 @@ fn large_layer_keeps_only_tile_and_alphas() {
     let (rows, m, p) = (4096, 4096, 4);
     let q = rows * m / p;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let stage = DenseStage {
-        name: "fc4096".into(),
-        geom: RowGeometry { rows, m, q, p },
-        conv: None,
-        tile: Tile::from_bools(&(0..q).map(|_| rng.gen_bool(0.5)).collect::<Vec<_>>()),
-        alpha_q: vec![30000, 20000, 10000, 32767],
-        mult: vec![3],
-        bias: vec![],
-        shift: 0,
-        in_bits: 8,
-        in_signed: false,
-        act: Activation::Logits,
-        out_bits: 8,
-        out_scale: 1.0,
-    };
-    let program = Program {
-        name: "fc4096".into(),
-        input: InputSpec {
-            bits: 8,
-            signed: false,
-            scale: 1.0,
-            shape: vec![m],
-        },
-        stages: vec![Stage::Dense(stage)],
-    };
+    let tile = Tile::from_bools(&(0..q).map(|_| rng.gen_bool(0.5)).collect::<Vec<_>>());
+    let alpha_q = vec![30000, 20000, 10000, 32767];
+    let program = linear_logits_program("fc4096".into(), m, p, tile, alpha_q, 3);
     let gp = GpuProgram::new(&gpu, &program, 1).unwrap();
     let mem = &gp.memory()[0];
     eprintln!(

@@ -39,28 +39,9 @@ pub enum TbError {
     Io(#[from] std::io::Error),
 }
 
-/// Reports that a test cannot run because a tool is missing. With
-/// `TBN_REQUIRE_TOOLS=1` (scripts/test.sh, i.e. CI, sets it) that is a test
-/// failure: this panics. Elsewhere it prints `SKIP: <what>` and, when
-/// `TBN_SKIP_LOG` names a file, appends a line there, so the suite's summary
-/// counts skipped tests instead of calling them passed.
-pub fn skip_missing_tool(what: impl std::fmt::Display) {
-    if std::env::var("TBN_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-        panic!("a required tool is missing (TBN_REQUIRE_TOOLS=1): {what}");
-    }
-    eprintln!("SKIP: {what}");
-    if let Ok(log) = std::env::var("TBN_SKIP_LOG") {
-        use std::io::Write;
-        let test = std::thread::current().name().unwrap_or("?").to_string();
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-        {
-            let _ = writeln!(f, "SKIP {test}: {what}");
-        }
-    }
-}
+/// The one missing-tool policy of the project's tests (re-exported here for
+/// the hdl, sim and synth tests).
+pub use tbn_golden::test_policy::skip_missing_tool;
 
 /// Whether a program is on PATH.
 pub fn have_tool(name: &str) -> bool {

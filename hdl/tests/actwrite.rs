@@ -7,6 +7,8 @@
 //! `k div 32` of plane `b` is bit `b` of value `k`), and the range errors
 //! against `byte_in_range`.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::Block;
@@ -146,8 +148,7 @@ fn writer_verilog_matches_model_and_planes_match_values() {
         let dir = tempfile::tempdir().unwrap();
         lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
     } else {
-        assert!(std::env::var("CI").is_err(), "iverilog missing in CI");
-        eprintln!("SKIP (Verilog part): iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH (the Verilog part)");
         let mut b = ActWriter::default();
         b.connect_all();
         run_model(&mut b, &stim).unwrap()
@@ -209,15 +210,5 @@ fn writer_verilog_matches_model_and_planes_match_values() {
 
 #[test]
 fn verilator_lint_clean() {
-    let mut b = ActWriter::default();
-    let v = block_verilog(&mut b);
-    let dir = tempfile::tempdir().unwrap();
-    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
-        Ok(Some(())) => {}
-        Ok(None) => {
-            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
-            eprintln!("SKIP: verilator not found on PATH");
-        }
-        Err(report) => panic!("{report}"),
-    }
+    common::assert_lint_clean(&mut ActWriter::default());
 }

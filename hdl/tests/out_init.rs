@@ -4,7 +4,7 @@
 
 use tbn_driver::regmap;
 use tbn_hdl::spi::read_frame;
-use tbn_hdl::testbench::{have_tool, run_icarus, run_spi_steps, BusOp, SpiStep, SpiTiming};
+use tbn_hdl::testbench::{have_tool, run_icarus, skip_missing_tool, run_spi_steps, BusOp, SpiStep, SpiTiming};
 use tbn_hdl::{core_verilog, spi_top_verilog, Config};
 
 fn cfg() -> Config {
@@ -20,11 +20,7 @@ fn icarus_or_skip() -> bool {
     if have_tool("iverilog") {
         return true;
     }
-    let required = ["CI", "TBN_REQUIRE_TOOLS"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty() && s != "0" && s != "false"));
-    assert!(!required, "iverilog not found (apt-get install iverilog)");
-    eprintln!("SKIP: iverilog not found on PATH");
+    skip_missing_tool("iverilog not found on PATH (apt-get install iverilog)");
     false
 }
 

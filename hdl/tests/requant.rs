@@ -7,6 +7,8 @@
 //! Icarus cycle by cycle, with the rounding and saturation boundaries of
 //! every shift, and the Verilog's outputs against the definition.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tbn_golden::integer::{Activation, DenseStage};
@@ -301,8 +303,7 @@ use rust_hdl::prelude::Block;
 #[test]
 fn verilog_matches_model_on_boundaries_and_random_stages() {
     if !have_tool("iverilog") {
-        assert!(std::env::var("CI").is_err(), "iverilog missing in CI");
-        eprintln!("SKIP: iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH");
         return;
     }
     let seed = seed();
@@ -410,17 +411,7 @@ fn verilog_matches_model_on_boundaries_and_random_stages() {
 
 #[test]
 fn verilator_lint_clean() {
-    let mut b = Requant::new(19, 52);
-    let v = block_verilog(&mut b);
-    let dir = tempfile::tempdir().unwrap();
-    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
-        Ok(Some(())) => {}
-        Ok(None) => {
-            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
-            eprintln!("SKIP: verilator not found on PATH");
-        }
-        Err(report) => panic!("{report}"),
-    }
+    common::assert_lint_clean(&mut Requant::new(19, 52));
 }
 
 /// yosys `synth_ice40 -dsp` maps the three products of the UP5K
@@ -429,8 +420,7 @@ fn verilator_lint_clean() {
 #[test]
 fn yosys_maps_the_products_to_sb_mac16() {
     if !have_tool("yosys") {
-        assert!(std::env::var("CI").is_err(), "yosys missing in CI");
-        eprintln!("SKIP: yosys not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool("yosys not found on PATH");
         return;
     }
     let mut b = Requant::new(19, 52);

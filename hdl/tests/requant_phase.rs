@@ -11,6 +11,8 @@
 //! the packer path) and random stages (straddles, every kind and width).
 //! The phase's cycles are printed against the ideal (one cycle per row).
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::Block;
@@ -69,8 +71,7 @@ fn run_block(stim: &[Vec<u128>]) -> Vec<Vec<u128>> {
         let dir = tempfile::tempdir().unwrap();
         lockstep(&mut b, &v, "top", stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
     } else {
-        assert!(std::env::var("CI").is_err(), "iverilog missing in CI");
-        eprintln!("SKIP (Verilog part): iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH (the Verilog part)");
         let mut b = mk();
         b.connect_all();
         run_model(&mut b, stim).unwrap()
@@ -400,15 +401,5 @@ fn random_stage_requant_phases_match_golden() {
 
 #[test]
 fn verilator_lint_clean() {
-    let mut b = ReqPhase::<18>::new(19, 52);
-    let v = block_verilog(&mut b);
-    let dir = tempfile::tempdir().unwrap();
-    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
-        Ok(Some(())) => {}
-        Ok(None) => {
-            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
-            eprintln!("SKIP: verilator not found on PATH");
-        }
-        Err(report) => panic!("{report}"),
-    }
+    common::assert_lint_clean(&mut ReqPhase::<18>::new(19, 52));
 }

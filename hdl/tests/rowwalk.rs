@@ -4,6 +4,8 @@
 //! `tbn_golden::layout::RowGeometry` on random valid geometries (straddling
 //! rows, `P < rows`, `P >= rows`, one row), with aborts mid-walk.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tbn_golden::layout::RowGeometry;
@@ -73,8 +75,7 @@ fn run<B: Lockstep>(mk: impl Fn() -> B, geoms: &[(RowGeometry, Option<usize>)], 
         let dir = tempfile::tempdir().unwrap();
         lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
     } else {
-        assert!(std::env::var("CI").is_err(), "iverilog missing in CI");
-        eprintln!("SKIP (Verilog part): iverilog not found on PATH");
+        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH (the Verilog part)");
         let mut b = mk();
         b.connect_all();
         run_model(&mut b, &stim).unwrap()
@@ -175,15 +176,5 @@ fn walker_matches_row_geometry() {
 
 #[test]
 fn verilator_lint_clean() {
-    let mut b = RowWalker::<18>::default();
-    let v = block_verilog(&mut b);
-    let dir = tempfile::tempdir().unwrap();
-    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
-        Ok(Some(())) => {}
-        Ok(None) => {
-            assert!(std::env::var("CI").is_err(), "verilator missing in CI");
-            eprintln!("SKIP: verilator not found on PATH");
-        }
-        Err(report) => panic!("{report}"),
-    }
+    common::assert_lint_clean(&mut RowWalker::<18>::default());
 }

@@ -16,10 +16,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use tbn_driver::bus::Bus;
 use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
 use tbn_driver::image::compile::compile;
-use tbn_driver::image::format::Target;
+use tbn_driver::image::format::{Descriptor, Target};
 use tbn_driver::image::Image;
 use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
 use tbn_driver::program::{AlignedBytes, Program as Compact};
@@ -27,7 +28,7 @@ use tbn_golden::float::argmax;
 use tbn_golden::integer::Program;
 use tbn_golden::Model;
 use tbn_sim::network::NetworkRunner;
-use tbn_sim::{hw, BuildOptions, DriverBus};
+use tbn_sim::{hw, Accelerator, BuildOptions, DriverBus};
 
 use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
 use super::report::{
@@ -267,6 +268,21 @@ fn print_human(r: &SimReport) {
     println!("  basis: {}", r.basis);
 }
 
+/// Builds (Verilator) and opens the `--lanes` core on the `--bus`, with
+/// tracing compiled in when `--trace` or the trace environment asks for it.
+fn open_accelerator(a: &Args) -> Result<Accelerator> {
+    let cfg = hw::config_for_lanes(a.lanes);
+    let opts = BuildOptions {
+        trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
+        ..BuildOptions::default()
+    };
+    match a.bus {
+        BusKind::Wishbone => hw::open_core(&cfg, &opts),
+        BusKind::Spi => hw::open_spi_top(&cfg, &opts),
+    }
+    .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))
+}
+
 fn run_rtl_jobs(
     a: &Args,
     model: &Model,
@@ -279,16 +295,7 @@ fn run_rtl_jobs(
         bail!("--engine rtl-jobs --bus spi simulates the standalone top at its SCK = f_clk / {} with one data line; --sck-mhz and --spi-lines apply to --engine reference", tbn_hdl::spi::MIN_CLOCK_RATIO);
     }
     let total = labels.len();
-    let cfg = hw::config_for_lanes(a.lanes);
-    let opts = BuildOptions {
-        trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
-        ..BuildOptions::default()
-    };
-    let mut acc = match a.bus {
-        BusKind::Wishbone => hw::open_core(&cfg, &opts),
-        BusKind::Spi => hw::open_spi_top(&cfg, &opts),
-    }
-    .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))?;
+    let mut acc = open_accelerator(a)?;
     if let Some(t) = &a.trace {
         acc.dut().trace_open(t)?;
     }
@@ -421,6 +428,47 @@ fn link_model(a: &Args) -> LinkModel {
     }
 }
 
+/// One INFER per image through the driver, its logits tallied against the
+/// golden program's; returns the tally and the wall-clock seconds.
+fn infer_all<B: Bus>(
+    a: &Args,
+    tbn: &mut Tbn<B>,
+    program: &Program,
+    labels: &[u8],
+    input: impl Fn(usize) -> Result<Vec<i32>>,
+    n_out: usize,
+) -> Result<(Tally, f64)> {
+    let runner = program.runner();
+    let bar = progress(a, labels.len());
+    let mut tally = Tally::default();
+    let mut logits = vec![0i64; n_out];
+    let start = std::time::Instant::now();
+    for (i, &label) in labels.iter().enumerate() {
+        let x = input(i)?;
+        let golden = runner.run(&x)?;
+        tbn.infer(&x, &mut logits)
+            .with_context(|| format!("image {i}"))?;
+        tally.add(i, label, &logits, &golden);
+        bar.set_position(i as u64 + 1);
+    }
+    bar.finish_and_clear();
+    Ok((tally, start.elapsed().as_secs_f64()))
+}
+
+/// The report's figures of layer `l` of a model image.
+fn layer_figures(l: usize, d: &Descriptor, compute_cycles: u64, ideal_cycles: u64) -> LayerFigures {
+    LayerFigures {
+        name: format!("layer{l}"),
+        m: d.m,
+        q: d.q,
+        rows: d.rows,
+        distinct_rows: d.d,
+        abits: d.in_bits as u8,
+        compute_cycles,
+        ideal_cycles,
+    }
+}
+
 /// The model image through the driver on the Verilated engine (Wishbone core
 /// or the standalone SPI top): one INFER per image, cycles from the core's
 /// CYCLES and LAYER_CYCLES registers, link counted from the driver's
@@ -437,16 +485,7 @@ fn run_rtl_engine(
         bail!("--engine rtl --bus spi simulates the standalone top's own SPI clock; --sck-mhz and --spi-lines apply to --engine reference");
     }
     let total = labels.len();
-    let cfg = hw::config_for_lanes(a.lanes);
-    let opts = BuildOptions {
-        trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
-        ..BuildOptions::default()
-    };
-    let mut acc = match a.bus {
-        BusKind::Wishbone => hw::open_core(&cfg, &opts),
-        BusKind::Spi => hw::open_spi_top(&cfg, &opts),
-    }
-    .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))?;
+    let mut acc = open_accelerator(a)?;
     let half = match acc.link() {
         tbn_sim::Link::Spi(s) => Some(s.half_period),
         _ => None,
@@ -469,21 +508,7 @@ fn run_rtl_engine(
     let count0 = tbn.job_count()?;
     tbn.bus().tally = Default::default();
     let c0 = tbn.bus().inner().0.dut().cycles();
-    let runner = program.runner();
-    let bar = progress(a, total);
-    let mut tally = Tally::default();
-    let mut logits = vec![0i64; n_out];
-    let start = std::time::Instant::now();
-    for (i, &label) in labels.iter().enumerate() {
-        let x = input(i)?;
-        let golden = runner.run(&x)?;
-        tbn.infer(&x, &mut logits)
-            .with_context(|| format!("image {i}"))?;
-        tally.add(i, label, &logits, &golden);
-        bar.set_position(i as u64 + 1);
-    }
-    bar.finish_and_clear();
-    let seconds = start.elapsed().as_secs_f64();
+    let (tally, seconds) = infer_all(a, &mut tbn, program, labels, input, n_out)?;
     let sim_cycles = (tbn.bus().inner().0.dut().cycles() - c0) as f64;
     let link_tally = tbn.bus().tally;
     // The engine's timing does not depend on the data: the counters of the
@@ -505,16 +530,7 @@ fn run_rtl_engine(
         .map(|l| {
             let d = image.descriptor(l).expect("descriptor");
             ideal += u64::from(d.ideal_cycles);
-            LayerFigures {
-                name: format!("layer{l}"),
-                m: d.m,
-                q: d.q,
-                rows: d.rows,
-                distinct_rows: d.d,
-                abits: d.in_bits as u8,
-                compute_cycles: u64::from(layer_buf[l]),
-                ideal_cycles: u64::from(d.ideal_cycles),
-            }
+            layer_figures(l, &d, u64::from(layer_buf[l]), u64::from(d.ideal_cycles))
         })
         .collect();
     let rep = SimReport {
@@ -582,21 +598,7 @@ fn run_reference(
     tbn.bus().tally = Default::default();
     let count0 = tbn.job_count()?;
     tbn.bus().tally = Default::default();
-    let runner = program.runner();
-    let bar = progress(a, total);
-    let mut tally = Tally::default();
-    let mut logits = vec![0i64; n_out];
-    let start = std::time::Instant::now();
-    for (i, &label) in labels.iter().enumerate() {
-        let x = input(i)?;
-        let golden = runner.run(&x)?;
-        tbn.infer(&x, &mut logits)
-            .with_context(|| format!("image {i}"))?;
-        tally.add(i, label, &logits, &golden);
-        bar.set_position(i as u64 + 1);
-    }
-    bar.finish_and_clear();
-    let seconds = start.elapsed().as_secs_f64();
+    let (tally, seconds) = infer_all(a, &mut tbn, program, labels, input, n_out)?;
     let link_tally = tbn.bus().tally;
     let starts = tbn.job_count()?.wrapping_sub(count0);
     let n = total.max(1) as f64;
@@ -612,16 +614,7 @@ fn run_reference(
         .iter()
         .zip(&cm.per_layer)
         .enumerate()
-        .map(|(l, (d, &c))| LayerFigures {
-            name: format!("layer{l}"),
-            m: d.m,
-            q: d.q,
-            rows: d.rows,
-            distinct_rows: d.d,
-            abits: d.in_bits as u8,
-            compute_cycles: c,
-            ideal_cycles: c,
-        })
+        .map(|(l, (d, &c))| layer_figures(l, d, c, c))
         .collect();
     let rep = SimReport {
         model: model.name.clone(),

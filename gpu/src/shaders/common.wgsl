@@ -1,5 +1,5 @@
 // Shared by both paths: stage parameters, thread indexing, the tile window
-// reader and the im2col lane map. Concatenated in front of integer.wgsl /
+// reader, the im2col lane map and the max-pool window. Concatenated in front of integer.wgsl /
 // float.wgsl (see src/kernels.rs); the Rust mirror is `kernels::Params`.
 
 struct Params {
@@ -49,6 +49,20 @@ const WG: u32 = 64u;
 // Flat thread index of a 2-D dispatch (at most 65,535 workgroups per dimension).
 fn thread_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
+}
+
+// Thread `i` of a kernel with `per_item` threads per item (image x output
+// position): its item, index within the item, image and position.
+struct Item {
+    item: u32,
+    idx: u32,
+    img: u32,
+    pos: u32,
+}
+
+fn item_of(i: u32, per_item: u32) -> Item {
+    let item = i / per_item;
+    return Item(item, i % per_item, item / P.positions, item % P.positions);
 }
 
 // Tile bits [start, start + 32), LSB first. Reads past the tile's end are
@@ -114,4 +128,17 @@ fn segment(r: u32) -> vec3<u32> {
     let start = r * P.m;
     let o = start % P.q;
     return vec3<u32>(start / P.q, o, min(P.m, P.q - o));
+}
+
+// Max pooling of CHW values, thread `i` = one output value: where its
+// window's first value is in act_in (window rows P.in_w apart) and where the
+// maximum goes in act_out.
+fn pool_at(i: u32) -> vec2<u32> {
+    let per = P.in_c * P.out_h * P.out_w;
+    let img = i / per;
+    let ch = (i % per) / (P.out_h * P.out_w);
+    let oy = (i % (P.out_h * P.out_w)) / P.out_w;
+    let ox = i % P.out_w;
+    let first = img * P.in_len + ch * P.in_h * P.in_w + oy * P.pool_s * P.in_w + ox * P.pool_s;
+    return vec2<u32>(first, img * P.out_len + i % per);
 }

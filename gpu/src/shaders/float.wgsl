@@ -25,10 +25,8 @@ fn dot_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     if (i >= P.batch * P.positions * P.d) {
         return;
     }
-    let item = i / P.d;
-    let img = item / P.positions;
-    let pos = item % P.positions;
-    let seg = segment(i % P.d);
+    let it = item_of(i, P.d);
+    let seg = segment(it.idx);
     let len_a = seg.z;
     var sa = 0.0;
     var sb = 0.0;
@@ -39,7 +37,7 @@ fn dot_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
             if (k >= P.m) {
                 break;
             }
-            let x = lane_value(img, pos, k);
+            let x = lane_value(it.img, it.pos, k);
             let v = select(-x, x, ((t >> l) & 1u) == 1u);
             if (k < len_a) {
                 sa += v;
@@ -59,13 +57,11 @@ fn dense_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (i >= P.batch * P.positions * P.rows) {
         return;
     }
-    let item = i / P.rows;
-    let r = i % P.rows;
-    let img = item / P.positions;
-    let pos = item % P.positions;
+    let it = item_of(i, P.rows);
+    let r = it.idx;
     var s = 0.0;
     for (var k = 0u; k < P.m; k++) {
-        s += bitcast<f32>(tile[r * P.m + k]) * lane_value(img, pos, k);
+        s += bitcast<f32>(tile[r * P.m + k]) * lane_value(it.img, it.pos, k);
     }
     sums[2u * i] = s;
     sums[2u * i + 1u] = 0.0;
@@ -78,12 +74,10 @@ fn expand_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (i >= P.batch * P.positions * P.rows) {
         return;
     }
-    let item = i / P.rows;
-    let r = i % P.rows;
-    let img = item / P.positions;
-    let pos = item % P.positions;
+    let it = item_of(i, P.rows);
+    let r = it.idx;
     let seg = segment(r);
-    let k = 2u * (item * P.d + r % P.period);
+    let k = 2u * (it.item * P.d + r % P.period);
     var y = alphas[seg.x] * sums[k];
     if (seg.z < P.m) {
         y += alphas[seg.x + 1u] * sums[k + 1u];
@@ -99,26 +93,21 @@ fn expand_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     } else if (P.act == 2u) {
         y = select(-1.0, 1.0, y > 0.0);
     }
-    act_out[img * P.out_len + r * P.positions + pos] = y;
+    act_out[it.img * P.out_len + r * P.positions + it.pos] = y;
 }
 
 @compute @workgroup_size(64)
 fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = thread_index(gid, nwg);
-    let per = P.in_c * P.out_h * P.out_w;
-    if (i >= P.batch * per) {
+    if (i >= P.batch * P.in_c * P.out_h * P.out_w) {
         return;
     }
-    let img = i / per;
-    let ch = (i % per) / (P.out_h * P.out_w);
-    let oy = (i % (P.out_h * P.out_w)) / P.out_w;
-    let ox = i % P.out_w;
-    let base = img * P.in_len + ch * P.in_h * P.in_w;
-    var best = act_in[base + oy * P.pool_s * P.in_w + ox * P.pool_s];
+    let at = pool_at(i);
+    var best = act_in[at.x];
     for (var ky = 0u; ky < P.pool_k; ky++) {
         for (var kx = 0u; kx < P.pool_k; kx++) {
-            best = max(best, act_in[base + (oy * P.pool_s + ky) * P.in_w + ox * P.pool_s + kx]);
+            best = max(best, act_in[at.x + ky * P.in_w + kx]);
         }
     }
-    act_out[img * P.out_len + i % per] = best;
+    act_out[at.y] = best;
 }

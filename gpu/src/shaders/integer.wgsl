@@ -79,10 +79,8 @@ fn pack_planes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (i >= P.batch * P.positions * P.wpr) {
         return;
     }
-    let item = i / P.wpr;
-    let w = i % P.wpr;
-    let img = item / P.positions;
-    let pos = item % P.positions;
+    let it = item_of(i, P.wpr);
+    let w = it.idx;
     var pl: array<u32, 8>;
     var valid = 0u;
     for (var l = 0u; l < 32u; l++) {
@@ -90,17 +88,17 @@ fn pack_planes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         if (k >= P.m) {
             break;
         }
-        let src = lane_source(pos, k);
+        let src = lane_source(it.pos, k);
         if (src < 0) {
             continue;
         }
         valid |= 1u << l;
-        let v = bitcast<u32>(act_in[img * P.in_len + u32(src)]);
+        let v = bitcast<u32>(act_in[it.img * P.in_len + u32(src)]);
         for (var b = 0u; b < P.bits; b++) {
             pl[b] |= ((v >> b) & 1u) << l;
         }
     }
-    let base = item * (P.bits + 1u) * P.wpr;
+    let base = it.item * (P.bits + 1u) * P.wpr;
     for (var b = 0u; b < P.bits; b++) {
         planes[base + b * P.wpr + w] = pl[b];
     }
@@ -157,13 +155,11 @@ fn requantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (i >= P.batch * P.positions * P.rows) {
         return;
     }
-    let item = i / P.rows;
-    let r = i % P.rows;
-    let img = item / P.positions;
-    let pos = item % P.positions;
+    let it = item_of(i, P.rows);
+    let r = it.idx;
     let seg = segment(r);
     let c = seg.x;
-    let k = 2u * (item * P.d + r % P.period);
+    let k = 2u * (it.item * P.d + r % P.period);
     var a = mul64(i64_of(i32(alpha_q[c])), i64_of(acc[k]));
     if (seg.z < P.m) {
         a = add64(a, mul64(i64_of(i32(alpha_q[c + 1u])), i64_of(acc[k + 1u])));
@@ -176,11 +172,11 @@ fn requantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (P.has_bias == 1u) {
         v = add64(v, vec2<u32>(bias[2u * r], bias[2u * r + 1u]));
     }
-    let o = img * P.out_len + r * P.positions + pos;
+    let o = it.img * P.out_len + r * P.positions + it.pos;
     if (P.act == 3u) {
         // Logits: the i64 itself, as (lo, hi).
-        act_out[img * P.out_len + 2u * (r * P.positions + pos)] = bitcast<i32>(v.x);
-        act_out[img * P.out_len + 2u * (r * P.positions + pos) + 1u] = bitcast<i32>(v.y);
+        act_out[it.img * P.out_len + 2u * (r * P.positions + it.pos)] = bitcast<i32>(v.x);
+        act_out[it.img * P.out_len + 2u * (r * P.positions + it.pos) + 1u] = bitcast<i32>(v.y);
         return;
     }
     if (P.act == 2u) {
@@ -204,20 +200,15 @@ fn requantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = thread_index(gid, nwg);
-    let per = P.in_c * P.out_h * P.out_w;
-    if (i >= P.batch * per) {
+    if (i >= P.batch * P.in_c * P.out_h * P.out_w) {
         return;
     }
-    let img = i / per;
-    let ch = (i % per) / (P.out_h * P.out_w);
-    let oy = (i % (P.out_h * P.out_w)) / P.out_w;
-    let ox = i % P.out_w;
-    let base = img * P.in_len + ch * P.in_h * P.in_w;
-    var best = act_in[base + oy * P.pool_s * P.in_w + ox * P.pool_s];
+    let at = pool_at(i);
+    var best = act_in[at.x];
     for (var ky = 0u; ky < P.pool_k; ky++) {
         for (var kx = 0u; kx < P.pool_k; kx++) {
-            best = max(best, act_in[base + (oy * P.pool_s + ky) * P.in_w + ox * P.pool_s + kx]);
+            best = max(best, act_in[at.x + ky * P.in_w + kx]);
         }
     }
-    act_out[img * P.out_len + i % per] = best;
+    act_out[at.y] = best;
 }

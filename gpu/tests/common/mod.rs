@@ -10,10 +10,7 @@ pub fn gpu_or_skip() -> Option<Gpu> {
             Some(g)
         }
         Err(e @ GpuError::NoAdapter(_)) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI requires a GPU adapter: {e}");
-            }
-            eprintln!("SKIP: {e}");
+            tbn_golden::test_policy::skip_missing_tool(format!("{e} (apt-get install mesa-vulkan-drivers)"));
             None
         }
         Err(e) => panic!("opening the GPU: {e}"),

@@ -78,3 +78,17 @@ pub fn random_job(
         return (job, expected);
     }
 }
+
+/// Verilator lint (`tbn_hdl::rtlsim::lint_block`) of one block's emitted
+/// Verilog: panics with the report unless clean.
+pub fn assert_lint_clean<B: rust_hdl::prelude::Block>(b: &mut B) {
+    let v = tbn_hdl::rtlsim::block_verilog(b);
+    let dir = tempfile::tempdir().unwrap();
+    match tbn_hdl::rtlsim::lint_block(&v, dir.path()) {
+        Ok(Some(())) => {}
+        Ok(None) => {
+            tbn_hdl::testbench::skip_missing_tool("verilator not found on PATH");
+        }
+        Err(report) => panic!("{report}"),
+    }
+}
