@@ -4,7 +4,9 @@
 
 use tbn_driver::regmap;
 use tbn_hdl::spi::read_frame;
-use tbn_hdl::testbench::{have_tool, run_icarus, skip_missing_tool, run_spi_steps, BusOp, SpiStep, SpiTiming};
+use tbn_hdl::testbench::{
+    have_tool, run_icarus, run_spi_steps, skip_missing_tool, BusOp, SpiStep, SpiTiming,
+};
 use tbn_hdl::{core_verilog, spi_top_verilog, Config};
 
 fn cfg() -> Config {

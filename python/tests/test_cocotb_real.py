@@ -50,9 +50,15 @@ def test_real_cocotb(sim, verilog, tmp_path):
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env.pop("TBN_TRACE", None)
     results = tmp_path / "results.xml"
-    # The simulator build is kept per (simulator, Verilog) in the model cache, so
-    # a second run does not re-verilate (make rebuilds it when the sources change).
-    digest = hashlib.sha256(verilog.read_bytes()).hexdigest()[:16]
+    # The simulator build is kept per (simulator, Verilog, cocotb installation) in
+    # the model cache, so a second run does not re-verilate (make rebuilds it when
+    # the sources change). The executable links cocotb's VPI library by its path,
+    # so a build made with another (since deleted) venv must not be reused.
+    import cocotb
+
+    key = verilog.read_bytes() + str(pathlib.Path(cocotb.__file__).resolve()).encode()
+    key += getattr(cocotb, "__version__", "").encode()
+    digest = hashlib.sha256(key).hexdigest()[:16]
     sim_build = cache_dir() / "cocotb" / f"{sim}-{digest}"
     sim_build.mkdir(parents=True, exist_ok=True)
     source = sim_build / "tbn_core.v"

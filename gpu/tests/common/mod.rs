@@ -10,7 +10,9 @@ pub fn gpu_or_skip() -> Option<Gpu> {
             Some(g)
         }
         Err(e @ GpuError::NoAdapter(_)) => {
-            tbn_golden::test_policy::skip_missing_tool(format!("{e} (apt-get install mesa-vulkan-drivers)"));
+            tbn_golden::test_policy::skip_missing_tool(format!(
+                "{e} (apt-get install mesa-vulkan-drivers)"
+            ));
             None
         }
         Err(e) => panic!("opening the GPU: {e}"),
