@@ -30,7 +30,9 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup
 for t in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
     rustup target list --installed | grep -qx "$t" || { log "rustup target add $t"; rustup target add "$t"; }
 done
-rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+for c in clippy rustfmt; do
+    rustup component list --installed | grep -q "^$c" || { log "rustup component add $c"; rustup component add "$c"; }
+done
 # Coverage-guided fuzzing (scripts/fuzz.sh): libFuzzer needs a nightly
 # toolchain; the project itself builds on stable.
 rustup toolchain list | grep -q '^nightly' || { log "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }

@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub(crate) act_bits: u8,
     /// Calibration images (from the training subset) for the integer path.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     pub(crate) calib: usize,
     /// Evaluate only the first N images (N >= 1).
     #[arg(long, value_parser = super::common::at_least_one)]

@@ -32,7 +32,7 @@ struct EvalArgs {
     #[command(flatten)]
     eval: eval::Args,
     /// Images per GPU batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = super::common::at_least_one)]
     batch: usize,
     /// Also run the golden model on the CPU and count disagreements
     /// (integer: logits not identical; float: class differs).
@@ -46,19 +46,19 @@ struct BenchArgs {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Test images to time per kernel.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 2048, value_parser = super::common::at_least_one)]
     images: usize,
     /// Images per GPU batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = super::common::at_least_one)]
     batch: usize,
     /// Side of the square layer benchmarked on its own (0: skip).
     #[arg(long, default_value_t = 4096)]
     layer: usize,
     /// Compression of that layer.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::common::at_least_one)]
     layer_p: usize,
     /// Input vectors timed on that layer.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::common::at_least_one)]
     layer_vectors: usize,
     /// Print one JSON object.
     #[arg(long)]

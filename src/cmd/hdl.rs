@@ -23,16 +23,16 @@ enum HdlCommand {
 #[derive(clap::Args)]
 struct EmitArgs {
     /// Lanes L (tile bits per cycle): 8, 16, 32, 64, 128 or 256.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
     lanes: usize,
     /// Largest tile length q in bits (TILE_MAX, power of two).
-    #[arg(long, default_value_t = 32768)]
+    #[arg(long, default_value_t = 32768, value_parser = super::common::at_least_one)]
     tile_bits: usize,
     /// Largest row length m (MAX_IN, power of two).
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 4096, value_parser = super::common::at_least_one)]
     max_in: usize,
     /// Largest number of rows per job (MAX_ROWS, power of two).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = super::common::at_least_one)]
     max_rows: usize,
     /// Output directory.
     #[arg(long)]

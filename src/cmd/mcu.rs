@@ -4,8 +4,6 @@
 //! instructions per inference of the optimized and baseline kernels, flash
 //! and RAM use, and whether every output matched the golden model.
 
-pub mod convert;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -43,10 +41,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
     act_bits: u8,
     /// Calibration images from the training subset.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     calib: usize,
     /// QEMU timeout in seconds.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// Print the report as JSON.
     #[arg(long)]
@@ -74,10 +72,10 @@ pub fn report_path() -> PathBuf {
 fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> Result<Value> {
     let model = load_model(model_path)?;
     let prog = program_for(&model, act_bits, calib)?;
-    let bytes =
-        convert::program_bytes(&prog, Some(&model)).context("encoding the program for the MCU")?;
-    let int_only =
-        convert::program_bytes(&prog, None).context("encoding the program for the MCU")?;
+    let bytes = tbn_host::convert::program_bytes(&prog, Some(&model))
+        .context("encoding the program for the MCU")?;
+    let int_only = tbn_host::convert::program_bytes(&prog, None)
+        .context("encoding the program for the MCU")?;
     let (images, _labels) = load_dataset(None, None)?;
     ensure!(
         n > 0 && n <= images.count,
@@ -118,16 +116,20 @@ fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> 
     }
     expected.extend_from_slice(&logits);
     expected.extend_from_slice(&float_preds);
+    // The three inputs belong together: written as one folder, swapped in whole
+    // (a previous run's report.json goes with the inputs it was made from).
     let gen = firmware_dir().join("gen");
-    std::fs::create_dir_all(&gen).with_context(|| format!("creating {}", gen.display()))?;
-    for (name, data) in [
-        ("program.bin", &bytes),
-        ("images.bin", &img_bytes),
-        ("expected.bin", &expected),
-    ] {
-        tbn_golden::atomic::write_file(gen.join(name), data)
-            .with_context(|| format!("writing {}", gen.join(name).display()))?;
-    }
+    tbn_golden::atomic::fill_dir(&gen, |st| -> Result<()> {
+        for (name, data) in [
+            ("program.bin", &bytes),
+            ("images.bin", &img_bytes),
+            ("expected.bin", &expected),
+        ] {
+            std::fs::write(st.path().join(name), data)
+                .with_context(|| format!("writing {}", gen.join(name).display()))?;
+        }
+        Ok(())
+    })?;
     Ok(json!({
         "model": model.name,
         "program_bytes": bytes.len(),

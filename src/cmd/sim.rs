@@ -19,7 +19,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tbn_driver::bus::Bus;
 use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
-use tbn_driver::image::compile::compile;
 use tbn_driver::image::format::{Descriptor, Target};
 use tbn_driver::image::Image;
 use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
@@ -27,6 +26,7 @@ use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::float::argmax;
 use tbn_golden::integer::Program;
 use tbn_golden::Model;
+use tbn_host::compile::compile;
 use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, Accelerator, BuildOptions, DriverBus};
 
@@ -52,13 +52,13 @@ pub struct Args {
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     limit: usize,
     /// Lanes of the simulated core.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
     lanes: usize,
     /// Activation bits of the integer program.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
     act_bits: u8,
     /// Calibration images (from the training subset).
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     calib: usize,
     /// Which accelerator runs the model.
     #[arg(long, value_enum, default_value_t = EngineKind::RtlJobs)]
@@ -407,8 +407,8 @@ fn run_rtl_jobs(
 
 /// The program as a model image for `target` (also written to `--image-out`).
 fn compile_image(a: &Args, program: &Program, target: &Target) -> Result<Image> {
-    let bytes = super::mcu::convert::program_bytes(program, None)
-        .context("encoding the integer program")?;
+    let bytes =
+        tbn_host::convert::program_bytes(program, None).context("encoding the integer program")?;
     let aligned = AlignedBytes::new(&bytes);
     let compact = Compact::parse(aligned.as_bytes()).context("parsing the integer program")?;
     let image = compile(&compact, target).context("compiling the model image")?;

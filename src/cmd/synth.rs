@@ -23,15 +23,15 @@ pub struct Args {
     #[arg(long)]
     freq: Option<f64>,
     /// Tile memory size in bits (TILE_MAX; rounded up to a power of two).
-    #[arg(long, default_value_t = 32768)]
+    #[arg(long, default_value_t = 32768, value_parser = super::common::at_least_one)]
     tile_bits: usize,
     /// Largest row length m (MAX_IN; rounded up to a power of two). The default
     /// covers the reference MNIST model (m = 784) and leaves block RAM for the tile.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = super::common::at_least_one)]
     max_in: usize,
     /// Largest number of distinct rows per job (MAX_ROWS; rounded up to a power of two).
     /// The default covers the reference MNIST model (32 distinct rows).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = super::common::at_least_one)]
     max_rows: usize,
     /// Output folder (default reports/synth/<device>-L<lanes>, or reports/synth/sweep-<device>).
     #[arg(long)]
@@ -61,10 +61,9 @@ pub struct Args {
 
 fn parse_lanes(s: &str) -> Result<Vec<usize>> {
     s.split(',')
-        .map(|t| {
-            t.trim()
-                .parse::<usize>()
-                .with_context(|| format!("--lanes: '{t}' is not a number"))
+        .map(|t| match t.trim().parse::<usize>() {
+            Ok(0) => bail!("--lanes: 0 lanes (give 8, 16, 32, 64, 128 or 256)"),
+            r => r.with_context(|| format!("--lanes: '{t}' is not a number")),
         })
         .collect()
 }
