@@ -334,7 +334,7 @@ fn zero_counts_are_usage_errors() {
     }
     // --lanes of synth is a list parsed after clap: still an error before any work.
     tbn()
-        .args(["synth", "--lanes", "0"])
+        .args(["synth", "--device", "up5k", "--lanes", "0"])
         .assert()
         .failure()
         .stderr(contains("0 lanes"));
