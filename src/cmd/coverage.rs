@@ -24,7 +24,7 @@ pub struct Args {
     /// MNIST test images to run through the reference model.
     #[arg(long, default_value_t = 4, value_parser = super::common::at_least_one)]
     images: usize,
-    /// Folder for coverage.dat (default: a temporary folder).
+    /// Folder for coverage.dat, replaced as a whole (default: a temporary folder).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Fail unless line coverage reaches this fraction.

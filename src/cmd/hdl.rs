@@ -34,7 +34,7 @@ struct EmitArgs {
     /// Largest number of rows per job (MAX_ROWS, power of two).
     #[arg(long, default_value_t = 1024, value_parser = super::common::at_least_one)]
     max_rows: usize,
-    /// Output directory.
+    /// Output folder, replaced as a whole once the run succeeded.
     #[arg(long)]
     out: PathBuf,
 }

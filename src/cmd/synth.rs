@@ -33,7 +33,7 @@ pub struct Args {
     /// The default covers the reference MNIST model (32 distinct rows).
     #[arg(long, default_value_t = 256, value_parser = super::common::at_least_one)]
     max_rows: usize,
-    /// Output folder (default reports/synth/<device>-L<lanes>, or reports/synth/sweep-<device>).
+    /// Output folder, replaced as a whole once the run succeeded (default reports/synth/<device>-L<lanes>, or reports/synth/sweep-<device>).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Print the report as JSON.
