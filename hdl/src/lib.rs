@@ -12,14 +12,17 @@ pub mod engine;
 pub mod formal;
 pub mod mem;
 pub mod regdoc;
+pub mod regfile;
 pub mod reqphase;
 pub mod requant;
 pub mod rowwalk;
 pub mod rtlsim;
 pub mod seq;
 pub mod spi;
+pub mod startcheck;
 pub mod testbench;
 pub mod util;
+pub mod wishbone;
 
 use std::path::{Path, PathBuf};
 
