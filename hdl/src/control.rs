@@ -154,8 +154,8 @@ impl Logic for Control {
         self.regs.rst.next = self.rst.val();
         self.regs.reg_write_access.next = self.bus.reg_write_access.val();
         self.regs.reg_index.next = self.bus.reg_index.val();
-        self.regs.bus_data.next = self.wb_dat_w.val();
-        self.regs.bus_sel.next = self.wb_sel.val();
+        self.regs.bus_ctrl_bits.next = self.wb_dat_w.val().get_bits::<2>(0);
+        self.regs.bus_sel_lane0.next = self.wb_sel.val().get_bit(0);
         self.regs.write_regs.next = self.bus.write_regs.val();
         self.regs.write_tile.next = self.bus.write_tile.val();
         self.regs.write_act.next = self.bus.write_act.val();
@@ -173,7 +173,7 @@ impl Logic for Control {
         self.checks.job_m.next = self.regs.job_m.val();
         self.checks.job_q.next = self.regs.job_q.val();
         self.checks.job_rows.next = self.regs.job_rows.val();
-        self.checks.job_abits.next = self.regs.job_abits.val().get_bits::<4>(0);
+        self.checks.job_abits.next = self.regs.job_abits.val();
         self.checks.seq_busy.next = self.seq_busy.val();
         self.regs.check_fail.next = self.checks.fail.val();
         self.regs.check_code.next = self.checks.fail_code.val();
@@ -185,7 +185,7 @@ impl Logic for Control {
         self.job_m.next = self.regs.job_m.val().get_bits::<24>(0);
         self.job_q.next = self.regs.job_q.val().get_bits::<24>(0);
         self.job_rows.next = self.regs.job_rows.val().get_bits::<14>(0);
-        self.job_abits.next = self.regs.job_abits.val().get_bits::<4>(0);
-        self.job_signed.next = self.regs.job_abits.val().get_bit(8);
+        self.job_abits.next = self.regs.job_abits.val();
+        self.job_signed.next = self.regs.job_signed.val();
     }
 }

@@ -30,10 +30,10 @@ pub struct RegFile {
     pub reg_write_access: Signal<In, Bit>,
     /// Register index on the bus (access cycle).
     pub reg_index: Signal<In, Bits<6>>,
-    /// Write data on the bus (access cycle: CTRL's START and SOFT_RESET bits).
-    pub bus_data: Signal<In, Bits<32>>,
-    /// Byte lanes on the bus (access cycle).
-    pub bus_sel: Signal<In, Bits<4>>,
+    /// Bits 1:0 of the write data on the bus (access cycle: CTRL's SOFT_RESET and START).
+    pub bus_ctrl_bits: Signal<In, Bits<2>>,
+    /// Byte lane 0 selected on the bus (access cycle).
+    pub bus_sel_lane0: Signal<In, Bit>,
     /// The registered register write acts in this cycle.
     pub write_regs: Signal<In, Bit>,
     /// The registered TILE window write acts in this cycle.
@@ -72,8 +72,10 @@ pub struct RegFile {
     pub job_q: Signal<Out, Bits<32>>,
     /// JOB_ROWS.
     pub job_rows: Signal<Out, Bits<32>>,
-    /// JOB_ABITS.
-    pub job_abits: Signal<Out, Bits<32>>,
+    /// A (JOB_ABITS bits 3:0).
+    pub job_abits: Signal<Out, Bits<4>>,
+    /// SIGNED (JOB_ABITS bit 8).
+    pub job_signed: Signal<Out, Bit>,
     id_magic: Constant<Bits<32>>,
     id_version: Constant<Bits<32>>,
     cfg_lanes: Constant<Bits<32>>,
@@ -139,8 +141,8 @@ impl RegFile {
             rst: Default::default(),
             reg_write_access: Default::default(),
             reg_index: Default::default(),
-            bus_data: Default::default(),
-            bus_sel: Default::default(),
+            bus_ctrl_bits: Default::default(),
+            bus_sel_lane0: Default::default(),
             write_regs: Default::default(),
             write_tile: Default::default(),
             write_act: Default::default(),
@@ -161,6 +163,7 @@ impl RegFile {
             job_q: Default::default(),
             job_rows: Default::default(),
             job_abits: Default::default(),
+            job_signed: Default::default(),
             id_magic: c32(regmap::MAGIC),
             id_version: c32(regmap::VERSION),
             cfg_lanes: c32(id.lanes),
@@ -257,14 +260,14 @@ impl Logic for RegFile {
         self.sel_ctrl.d.next = self.reg_index.val() == self.idx_ctrl.val();
         self.soft_reset_req.next = self.reg_write_access.val()
             & (self.reg_index.val() == self.idx_ctrl.val())
-            & self.bus_sel.val().get_bit(0)
-            & self.bus_data.val().get_bit(1);
+            & self.bus_sel_lane0.val()
+            & self.bus_ctrl_bits.val().get_bit(1);
         // START (SOFT_RESET in the same write wins)
         self.start_req.d.next = self.reg_write_access.val()
             & (self.reg_index.val() == self.idx_ctrl.val())
-            & self.bus_sel.val().get_bit(0)
-            & self.bus_data.val().get_bit(0)
-            & !self.bus_data.val().get_bit(1);
+            & self.bus_sel_lane0.val()
+            & self.bus_ctrl_bits.val().get_bit(0)
+            & !self.bus_ctrl_bits.val().get_bit(1);
         // the abort (soft reset, or reset) is a flip-flop: it fans out to the
         // whole datapath. A soft reset acts in the write cycle; the reset's
         // clearing of the job state follows the reset by one cycle, in which
@@ -303,7 +306,8 @@ impl Logic for RegFile {
         self.job_m.next = self.job_m_reg.q.val();
         self.job_q.next = self.job_q_reg.q.val();
         self.job_rows.next = self.job_rows_reg.q.val();
-        self.job_abits.next = self.job_abits_reg.q.val();
+        self.job_abits.next = self.job_abits_reg.q.val().get_bits::<4>(0);
+        self.job_signed.next = self.job_abits_reg.q.val().get_bit(8);
         // reads
         self.rdata.next = self.rdata_q.q.val();
         self.rdata_q.d.next = 0.into();

@@ -232,8 +232,8 @@ lockstep_block!(
 );
 lockstep_block!(
     crate::regfile::RegFile,
-    inputs [rst, reg_write_access, reg_index, bus_data, bus_sel, write_regs, write_tile, write_act, write_data, write_sel, read_index, check_fail, check_code, seq_busy, seq_done],
-    outputs [rdata, irq, tile_we, act_we, seq_start, seq_abort, job_m, job_q, job_rows, job_abits]
+    inputs [rst, reg_write_access, reg_index, bus_ctrl_bits, bus_sel_lane0, write_regs, write_tile, write_act, write_data, write_sel, read_index, check_fail, check_code, seq_busy, seq_done],
+    outputs [rdata, irq, tile_we, act_we, seq_start, seq_abort, job_m, job_q, job_rows, job_abits, job_signed]
 );
 lockstep_block!(
     crate::startcheck::StartCheck,

@@ -51,8 +51,8 @@ impl In {
             self.rst as u32,
             self.reg_write_access as u32,
             self.reg_index,
-            self.bus_data,
-            self.bus_sel,
+            self.bus_data & 3,
+            self.bus_sel & 1,
             self.write_regs as u32,
             self.write_tile as u32,
             self.write_act as u32,
@@ -98,7 +98,7 @@ fn index(off: u32) -> u32 {
 }
 
 impl RegRef {
-    /// rdata, irq, tile_we, act_we, seq_start, seq_abort, job_m, job_q, job_rows, job_abits.
+    /// rdata, irq, tile_we, act_we, seq_start, seq_abort, job_m, job_q, job_rows, A, SIGNED.
     fn outputs(&self, i: &In) -> Vec<u128> {
         [
             self.rdata,
@@ -110,7 +110,8 @@ impl RegRef {
             self.job[0],
             self.job[1],
             self.job[2],
-            self.job[3],
+            self.job[3] & 0xF,
+            (self.job[3] >> 8) & 1,
         ]
         .iter()
         .map(|&v| v as u128)
