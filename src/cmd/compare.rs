@@ -66,7 +66,13 @@ pub fn accelerator_rows(sim: Option<&SimReport>) -> Vec<LatencyRow> {
             note: "no system report: run `tbn sim --engine reference --bus spi --json`".into(),
         }];
     };
-    let kind = if s.estimate { "estimate" } else { "measured" };
+    // Times at an assumed clock are estimates even for measured cycles.
+    let clock_assumed = s.clocks.fmax_source.starts_with("assumed");
+    let kind = match (s.estimate, clock_assumed) {
+        (true, _) => "estimate",
+        (false, true) => "estimate: measured cycles at an assumed clock",
+        (false, false) => "measured",
+    };
     let engine = match s.engine {
         EngineKind::RtlJobs => "single-layer core RTL, one job per layer",
         EngineKind::Rtl => "whole-network engine RTL",
@@ -78,8 +84,6 @@ pub fn accelerator_rows(sim: Option<&SimReport>) -> Vec<LatencyRow> {
         }
         _ => "Wishbone".into(),
     };
-    // Times at an assumed clock are estimates even for measured cycles.
-    let clock_assumed = s.clocks.fmax_source.starts_with("assumed");
     vec![
         LatencyRow {
             label: format!("MCU + accelerator, end to end ({engine}; {link})"),
@@ -95,7 +99,7 @@ pub fn accelerator_rows(sim: Option<&SimReport>) -> Vec<LatencyRow> {
             ),
         },
         LatencyRow {
-            label: format!("accelerator compute only (L = {})", s.lanes),
+            label: format!("accelerator compute only ({engine}; L = {})", s.lanes),
             work: format!("{:.0} cycles", s.compute_cycles),
             us: Some(s.compute_us),
             estimate: s.estimate || clock_assumed,
