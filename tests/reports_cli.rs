@@ -265,7 +265,7 @@ fn readme_results_block_is_up_to_date() {
         text.ends_with("<!-- DEMO-RESULTS:END -->\ntail\n"),
         "{text}"
     );
-    assert!(!text.contains("old"));
+    assert!(!text.contains("\nold\n"));
     // No markers: a clear error.
     std::fs::write(&readme, "# x\n").unwrap();
     tbn()

@@ -169,19 +169,26 @@ fn latency(r: &LatencyRow) -> (String, String) {
 /// The demo's figures as (what, figure) rows; a part that did not run says why.
 pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
     let mut rows = Vec::new();
-    let images = |n: Option<usize>| n.map_or("all 10,000".to_string(), |n| thousands(n as u64));
+    let images = |n: Option<usize>| n.map_or("all".to_string(), |n| thousands(n as u64));
     for (name, part) in [
-        ("float", &d.float),
-        ("integer, 8-bit activations", &d.integer),
+        ("float path", &d.float),
+        ("integer path, 8-bit activations", &d.integer),
     ] {
         rows.push((
             format!(
-                "accuracy, golden {name} path ({} test images)",
+                "accuracy, golden {name} ({} test images)",
                 images(d.images.eval)
             ),
             part.ok().map_or_else(
                 || part.why(),
-                |r| format!("{:.2}% ({} / {})", 100.0 * r.accuracy, r.correct, r.total),
+                |r| {
+                    format!(
+                        "{:.2}% ({} / {})",
+                        100.0 * r.accuracy,
+                        thousands(r.correct as u64),
+                        thousands(r.total as u64)
+                    )
+                },
             ),
         ));
     }
