@@ -51,4 +51,21 @@ log "pip install -r python/requirements.txt -r python/requirements-synth.txt (in
 # The tbnsim extension (pyo3, built by maturin; incremental after the first time).
 log "building the tbnsim Python extension (python/install.sh)"
 bash python/install.sh >/dev/null
+# cocotb 2.x in its own virtualenv (python/tests/test_cocotb_real.py runs the
+# cocotb testbench under it with Icarus); tbnsim's pure-Python compat layer and
+# the extension built above come from python/src through a .pth file.
+VENV2=.venv-cocotb2
+if [ ! -x "$VENV2/bin/python" ]; then
+    log "creating virtualenv $VENV2"
+    python3 -m venv "$VENV2"
+fi
+log "pip install -r python/requirements-cocotb2.txt (into $VENV2)"
+"$VENV2/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-cocotb2.txt
+"$VENV2/bin/python" - <<'PY'
+import pathlib, sysconfig
+pth = pathlib.Path(sysconfig.get_paths()["purelib"]) / "tbnsim.pth"
+src = str(pathlib.Path("python/src").resolve())
+if not pth.is_file() or pth.read_text().strip() != src:
+    pth.write_text(src + "\n")
+PY
 log "ready"

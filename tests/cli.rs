@@ -242,7 +242,7 @@ fn sim_reference_engine_system_figures_and_compare() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("MCU + accelerator, end to end (SPI x1 at 12.00 MHz)"),
+        text.contains("MCU + accelerator, end to end (whole-network engine, reference model; SPI x1 at 12.00 MHz)"),
         "{text}"
     );
     assert!(text.contains("accelerator compute only"), "{text}");

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 use tbn_sim::{hw, regress, BuildOptions};
+
+use crate::reports::VerifyReport;
 
 /// Arguments of `tbn verify`.
 #[derive(clap::Args)]
@@ -102,7 +103,11 @@ pub fn run(a: Args) -> Result<()> {
         reports.push(report);
     }
     if a.json {
-        println!("{}", json!({ "ok": !failed, "reports": reports }));
+        let report = VerifyReport {
+            ok: !failed,
+            reports,
+        };
+        println!("{}", serde_json::to_string(&report)?);
     }
     if failed {
         bail!("the RTL disagrees with the golden model (see the seeds above)");
