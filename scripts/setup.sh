@@ -30,7 +30,9 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup
 for t in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
     rustup target list --installed | grep -qx "$t" || { log "rustup target add $t"; rustup target add "$t"; }
 done
-rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+for c in clippy rustfmt; do
+    rustup component list --installed | grep -q "^$c" || { log "rustup component add $c"; rustup component add "$c"; }
+done
 # Coverage-guided fuzzing (scripts/fuzz.sh): libFuzzer needs a nightly
 # toolchain; the project itself builds on stable.
 rustup toolchain list | grep -q '^nightly' || { log "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }
@@ -49,4 +51,21 @@ log "pip install -r python/requirements.txt -r python/requirements-synth.txt (in
 # The tbnsim extension (pyo3, built by maturin; incremental after the first time).
 log "building the tbnsim Python extension (python/install.sh)"
 bash python/install.sh >/dev/null
+# cocotb 2.x in its own virtualenv (python/tests/test_cocotb_real.py runs the
+# cocotb testbench under it with Icarus); tbnsim's pure-Python compat layer and
+# the extension built above come from python/src through a .pth file.
+VENV2=.venv-cocotb2
+if [ ! -x "$VENV2/bin/python" ]; then
+    log "creating virtualenv $VENV2"
+    python3 -m venv "$VENV2"
+fi
+log "pip install -r python/requirements-cocotb2.txt (into $VENV2)"
+"$VENV2/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-cocotb2.txt
+"$VENV2/bin/python" - <<'PY'
+import pathlib, sysconfig
+pth = pathlib.Path(sysconfig.get_paths()["purelib"]) / "tbnsim.pth"
+src = str(pathlib.Path("python/src").resolve())
+if not pth.is_file() or pth.read_text().strip() != src:
+    pth.write_text(src + "\n")
+PY
 log "ready"

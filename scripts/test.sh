@@ -19,6 +19,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "rust-version (inherited by every crate, not above the toolchain)"
+bash scripts/check-rust-version.sh
+
 step "cargo clippy (workspace, all targets)"
 cargo clippy --workspace --all-targets --release -- -D warnings
 

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod paths;
+mod reports;
 
 use clap::{Parser, Subcommand};
 
@@ -31,8 +32,10 @@ enum Command {
     Convert(cmd::convert::Args),
     /// Run the model on a Cortex-M4 in QEMU (optimized vs baseline kernel).
     Mcu(cmd::mcu::Args),
-    /// Compare the MCU kernel with the accelerator.
+    /// Compare the MCU alone, the MCU + accelerator and the GPU (from the reports).
     Compare(cmd::compare::Args),
+    /// Generated documents: the README's results block from the demo's report.
+    Report(cmd::report::Args),
     /// FPGA synthesis (yosys + nextpnr): resources, fmax, bitstream; or a lane sweep.
     Synth(cmd::synth::Args),
     /// Train a Tiled Bit Network (or binary / f32 baseline) on IDX data and save it.
@@ -61,6 +64,7 @@ fn main() {
         Command::Convert(a) => cmd::convert::run(a),
         Command::Mcu(a) => cmd::mcu::run(a),
         Command::Compare(a) => cmd::compare::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Synth(a) => cmd::synth::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Hdl(a) => cmd::hdl::run(a),

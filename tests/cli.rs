@@ -242,7 +242,7 @@ fn sim_reference_engine_system_figures_and_compare() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("MCU + accelerator, end to end (SPI x1 at 12.00 MHz)"),
+        text.contains("MCU + accelerator, end to end (whole-network engine, reference model; SPI x1 at 12.00 MHz)"),
         "{text}"
     );
     assert!(text.contains("accelerator compute only"), "{text}");
@@ -288,6 +288,56 @@ fn eval_refuses_limit_zero_and_foreign_labels() {
         .assert()
         .failure()
         .stderr(contains("label 12 of image 1"));
+}
+
+/// Issue 17: a count of 0 is a usage error (exit 2, naming the flag), never a
+/// run that does nothing and exits 0.
+#[test]
+fn zero_counts_are_usage_errors() {
+    let cases: &[&[&str]] = &[
+        &["eval", "--calib", "0"],
+        &["infer", "--calib", "0"],
+        &["quantize", "--calib", "0"],
+        &["compress", "--weights", "w.npy", "--p", "0"],
+        &["compress", "--weights", "w.npy", "--stride", "0"],
+        &["verify", "--seeds", "0"],
+        &["verify", "--lanes", "32,0"],
+        &["sim", "--lanes", "0"],
+        &["sim", "--calib", "0"],
+        &["coverage", "--seeds", "0"],
+        &["coverage", "--lanes", "0"],
+        &["coverage", "--images", "0"],
+        &["hdl", "emit", "--out", "x", "--lanes", "0"],
+        &["hdl", "emit", "--out", "x", "--tile-bits", "0"],
+        &["hdl", "emit", "--out", "x", "--max-in", "0"],
+        &["hdl", "emit", "--out", "x", "--max-rows", "0"],
+        &["synth", "--max-rows", "0"],
+        &["synth", "--tile-bits", "0"],
+        &["train", "--epochs", "0"],
+        &["train", "--batch", "0"],
+        &["train", "--p", "0"],
+        &["train", "--threads", "0"],
+        &["mcu", "run", "--images", "0"],
+        &["mcu", "run", "--calib", "0"],
+        &["mcu", "run", "--timeout", "0"],
+        &["gpu", "eval", "--batch", "0"],
+        &["gpu", "bench", "--images", "0"],
+        &["gpu", "bench", "--layer-vectors", "0"],
+    ];
+    for args in cases {
+        let flag = args[args.len() - 2];
+        tbn()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(contains(format!("for '{flag}")));
+    }
+    // --lanes of synth is a list parsed after clap: still an error before any work.
+    tbn()
+        .args(["synth", "--device", "up5k", "--lanes", "0"])
+        .assert()
+        .failure()
+        .stderr(contains("0 lanes"));
 }
 
 /// Issue 17: alphas of 3e38 overflow f32: an error, not `null` logits and class 0.
@@ -370,4 +420,55 @@ fn overflowing_model_and_failed_convert() {
 
 fn crate_path(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Issue 17: an output folder is replaced as a whole, and only when the run
+/// succeeded: an error after the output folder was started leaves the previous
+/// one exactly as it was; the current directory is never an output folder.
+#[test]
+fn output_folders_are_swapped_in_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("rtl");
+    tbn()
+        .args(["hdl", "emit", "--lanes", "8", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let core = std::fs::read(out.join("tbn_core.v")).unwrap();
+    std::fs::write(out.join("note.txt"), "kept until a run succeeds").unwrap();
+    // 7 lanes is refused by the generator, inside the run.
+    tbn()
+        .args(["hdl", "emit", "--lanes", "7", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("lanes"));
+    assert_eq!(std::fs::read(out.join("tbn_core.v")).unwrap(), core);
+    assert!(out.join("note.txt").is_file());
+    let names = |p: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names(d.path()), ["rtl"], "no staging folder left");
+    tbn()
+        .args(["hdl", "emit", "--lanes", "16", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(
+        !out.join("note.txt").exists(),
+        "the new folder replaced the old"
+    );
+    assert_ne!(std::fs::read(out.join("tbn_core.v")).unwrap(), core);
+    for here in [".", ".."] {
+        tbn()
+            .current_dir(&out)
+            .args(["hdl", "emit", "--out", here])
+            .assert()
+            .failure()
+            .stderr(contains("current directory"));
+    }
+    assert!(out.join("tbn_core.v").is_file());
 }

@@ -73,38 +73,6 @@ fn check_len(buffer: &'static str, need: usize, have: usize) -> Result<(), Kerne
 // Requantization (docs/numerics.md section 4)
 // ---------------------------------------------------------------------------
 
-/// The stage output of one row from `v = acc * M + B`, by activation.
-/// Logits return `v` itself.
-#[inline]
-pub fn requantize_value(v: i64, shift: u32, act: Activation, out_bits: u8) -> i64 {
-    let rounded = || {
-        if shift == 0 {
-            v
-        } else {
-            v.wrapping_add(1i64 << (shift - 1)) >> shift
-        }
-    };
-    match act {
-        Activation::Relu => rounded().clamp(0, (1i64 << out_bits) - 1),
-        Activation::Signed => {
-            rounded().clamp(-(1i64 << (out_bits - 1)), (1i64 << (out_bits - 1)) - 1)
-        }
-        Activation::Sign => (v > 0) as i64,
-        Activation::Logits => v,
-    }
-}
-
-/// `acc_r * M_r + B_r` for a row whose accumulator pair is `(dot_a, dot_b)`,
-/// copy `c`, straddling or not.
-#[inline]
-pub fn row_value(d: &Dense<'_>, r: usize, c: usize, straddles: bool, pair: (i32, i32)) -> i64 {
-    let mut acc = d.alpha_q.get(c) as i64 * pair.0 as i64;
-    if straddles {
-        acc += d.alpha_q.get(c + 1) as i64 * pair.1 as i64;
-    }
-    acc.wrapping_mul(d.mult(r) as i64).wrapping_add(d.bias(r))
-}
-
 /// Requantizes every row of a dense stage from the distinct rows'
 /// accumulator pairs, calling `out(r, value)` for row `r` in order.
 /// This is what the accelerator's host does with its output memory.

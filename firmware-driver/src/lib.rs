@@ -18,6 +18,7 @@ extern crate std;
 
 pub mod bus;
 pub mod driver;
+pub mod geometry;
 pub mod image;
 pub mod kernel;
 pub mod link;

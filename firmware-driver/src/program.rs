@@ -176,63 +176,9 @@ impl Activation {
     }
 }
 
-/// Row geometry of a dense stage (docs/numerics.md section 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Geometry {
-    /// Rows (output features or channels).
-    pub rows: usize,
-    /// Row length.
-    pub m: usize,
-    /// Tile length in bits.
-    pub q: usize,
-    /// Compression factor (tile copies).
-    pub p: usize,
-}
-
-/// One row's place in the tile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Segment {
-    /// Tile offset where the row starts.
-    pub offset: usize,
-    /// Copy index of segment a.
-    pub copy: usize,
-    /// Length of segment a (`< m` for a straddling row).
-    pub len_a: usize,
-}
-
-const fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        let t = a % b;
-        a = b;
-        b = t;
-    }
-    a
-}
-
-impl Geometry {
-    /// Period `P = q / gcd(m, q)` of the row offsets.
-    pub fn period(&self) -> usize {
-        self.q / gcd(self.m, self.q)
-    }
-
-    /// Number of distinct rows `D = min(rows, P)`.
-    pub fn distinct_rows(&self) -> usize {
-        self.rows.min(self.period())
-    }
-
-    /// Offset, copy and first-segment length of row `r`.
-    pub fn segment(&self, r: usize) -> Segment {
-        // r * m fits in u64 for all rows allowed by the limits.
-        let flat = r as u64 * self.m as u64;
-        let offset = (flat % self.q as u64) as usize;
-        let copy = (flat / self.q as u64) as usize;
-        Segment {
-            offset,
-            copy,
-            len_a: self.m.min(self.q - offset),
-        }
-    }
-}
+/// Row geometry of a dense stage (docs/numerics.md section 2): the one
+/// implementation, shared with the golden model.
+pub use crate::geometry::{RowGeometry, Segment};
 
 /// Convolution geometry of a dense stage run as im2col.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -417,7 +363,7 @@ impl FloatParams<'_> {
 #[derive(Clone, Copy, Debug)]
 pub struct Dense<'a> {
     /// Row geometry.
-    pub geom: Geometry,
+    pub geom: RowGeometry,
     /// Convolution geometry (None: linear).
     pub conv: Option<ConvGeom>,
     /// Input coding.
@@ -1075,7 +1021,7 @@ fn parse_dense<'a>(
     };
     let tile = words_in_place(r.take(4 * q.div_ceil(32))?)?;
     Ok(Dense {
-        geom: Geometry { rows, m, q, p },
+        geom: RowGeometry { rows, m, q, p },
         conv,
         input,
         act,
@@ -1134,7 +1080,7 @@ mod encode {
     #[derive(Clone, Debug)]
     pub struct DenseSpec<'a> {
         /// Row geometry.
-        pub geom: Geometry,
+        pub geom: RowGeometry,
         /// Convolution geometry.
         pub conv: Option<ConvGeom>,
         /// Input coding.

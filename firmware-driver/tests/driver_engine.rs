@@ -5,9 +5,7 @@
 //! its documented error code and recovery. Randomized tests print their seed.
 
 mod common;
-#[path = "../../src/cmd/mcu/convert.rs"]
-#[allow(dead_code)]
-mod convert;
+use tbn_host::convert;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,12 +16,12 @@ use rand::Rng;
 use tbn_driver::bus::{Bus, BusError, SpiBus};
 use tbn_driver::driver::{DriverError, Tbn};
 use tbn_driver::image::chip::RefChip;
-use tbn_driver::image::compile::compile;
 use tbn_driver::image::format::{self, LoadError, Target};
 use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::{self as rm, ErrorCode};
 use tbn_golden::integer::{self, Activation, Program, Stage};
+use tbn_host::compile::compile;
 
 const RQ: Requant = Requant {
     bias_bits: 30,

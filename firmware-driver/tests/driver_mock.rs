@@ -5,9 +5,7 @@
 //! windows. Randomized tests print their seed.
 
 mod common;
-#[path = "../../src/cmd/mcu/convert.rs"]
-#[allow(dead_code)]
-mod convert;
+use tbn_host::convert;
 
 use common::spi_bridge::BridgeSpi;
 use common::{io, program, random_conv_program, random_dense, random_input, rng, Requant, ACTS};
@@ -225,7 +223,7 @@ impl MockCore {
                 v
             })
             .collect();
-        let period = q / gcd(m, q);
+        let period = tbn_driver::geometry::period(m as u64, q as u64) as usize;
         let rows = d.min(period);
         let stage = DenseStage {
             name: "mock".into(),
@@ -249,14 +247,6 @@ impl MockCore {
         };
         let acc = stage.accumulators_reference(&x, None);
         (0..d).map(|j| acc[j % period]).collect()
-    }
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
     }
 }
 
@@ -513,7 +503,7 @@ fn golden_acc(
     let bools: Vec<bool> = (0..q)
         .map(|j| (tile[j / 32] >> (j % 32)) & 1 == 1)
         .collect();
-    let g = gcd(m, q);
+    let g = tbn_driver::geometry::gcd(m as u64, q as u64) as usize;
     let period = q / g;
     // `period` rows of m form a valid tiled layer with p = m / g copies.
     let stage = DenseStage {
@@ -554,7 +544,7 @@ fn random_jobs_bit_exact_with_golden() {
         let signed = bits > 1 && r.gen_bool(0.5);
         let m = r.gen_range(1..=300usize);
         let q = r.gen_range(m..=(3 * m).min(caps.tile_max as usize));
-        let period = q / gcd(m, q);
+        let period = tbn_driver::geometry::period(m as u64, q as u64) as usize;
         let d = if r.gen_bool(0.8) {
             period.min(caps.max_rows as usize)
         } else {

@@ -2,9 +2,7 @@
 //! on seeded random layers and programs. Every test prints its seed.
 
 mod common;
-#[path = "../../src/cmd/mcu/convert.rs"]
-#[allow(dead_code)]
-mod convert;
+use tbn_host::convert;
 
 use common::{
     geometry, io, random_conv_program, random_dense, random_input, random_tile, rng, Requant, ACTS,

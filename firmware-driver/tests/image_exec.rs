@@ -5,20 +5,18 @@
 //! load checks on corrupted images. Every randomized test prints its seed.
 
 mod common;
-#[path = "../../src/cmd/mcu/convert.rs"]
-#[allow(dead_code)]
-mod convert;
+use tbn_host::convert;
 
 use common::{random_input, random_tile, rng};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use tbn_driver::image::compile::{compile, CompileError};
 use tbn_driver::image::exec::{Engine, ImageError};
 use tbn_driver::image::format::{self, Kind, Limit, LoadError, Target};
 use tbn_driver::image::Image;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::integer::{self, Activation, DenseStage, Program, Stage};
 use tbn_golden::layout::RowGeometry;
+use tbn_host::compile::{compile, CompileError};
 
 const LANES: [u32; 3] = [8, 32, 128];
 

@@ -69,6 +69,40 @@ pub fn value_range(bits: u8, signed: bool) -> (i64, i64) {
     }
 }
 
+/// Accumulator pairs `(dot_a, dot_b)` of every distinct row of a tile of
+/// geometry `geom` for one input vector of `m` values of `in_bits` bits,
+/// element by element (the definition, docs/numerics.md §3): the reference
+/// that the fast kernels, the RTL testbenches and the mock core compare with.
+/// `valid` marks conv padding lanes (invalid lanes contribute 0).
+pub fn accumulators_reference(
+    tile: &Tile,
+    geom: &RowGeometry,
+    in_bits: u8,
+    x: &[i32],
+    valid: Option<&[bool]>,
+) -> Vec<(i32, i32)> {
+    let term = |k: usize, i: usize| -> i64 {
+        if valid.is_some_and(|v| !v[i]) {
+            return 0;
+        }
+        let t: i64 = if tile.get(k) { 1 } else { -1 };
+        let xv = if in_bits == 1 {
+            2 * i64::from(x[i]) - 1
+        } else {
+            i64::from(x[i])
+        };
+        t * xv
+    };
+    (0..geom.distinct_rows())
+        .map(|j| {
+            let s = geom.segment(j);
+            let a: i64 = (0..s.len_a).map(|i| term(s.offset + i, i)).sum();
+            let b: i64 = (s.len_a..geom.m).map(|i| term(i - s.len_a, i)).sum();
+            (a as i32, b as i32)
+        })
+        .collect()
+}
+
 /// im2col geometry of a convolution stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvGeom {
@@ -297,27 +331,7 @@ impl DenseStage {
     /// values, element by element (the definition, docs/numerics.md §3).
     /// `valid` marks conv padding lanes (invalid lanes contribute 0).
     pub fn accumulators_reference(&self, x: &[i32], valid: Option<&[bool]>) -> Vec<(i32, i32)> {
-        let g = &self.geom;
-        let term = |k: usize, i: usize| -> i64 {
-            if valid.is_some_and(|v| !v[i]) {
-                return 0;
-            }
-            let t: i64 = if self.tile.get(k) { 1 } else { -1 };
-            let xv = if self.in_bits == 1 {
-                2 * i64::from(x[i]) - 1
-            } else {
-                i64::from(x[i])
-            };
-            t * xv
-        };
-        (0..g.distinct_rows())
-            .map(|j| {
-                let s = g.segment(j);
-                let a: i64 = (0..s.len_a).map(|i| term(s.offset + i, i)).sum();
-                let b: i64 = (s.len_a..g.m).map(|i| term(i - s.len_a, i)).sum();
-                (a as i32, b as i32)
-            })
-            .collect()
+        accumulators_reference(&self.tile, &self.geom, self.in_bits, x, valid)
     }
 
     /// Accumulator pairs of every distinct row, computed by the fast kernel

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tbn_golden::integer::{Activation, DenseStage, InputSpec, Program, Stage};
 use tbn_golden::layout::RowGeometry;
 use tbn_golden::model::{Layer, Linear, Model, Shape, TiledWeights};
@@ -16,7 +16,7 @@ use crate::integer::GpuProgram;
 use crate::memory::{totals, LayerMemory};
 
 /// One kernel's throughput.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Throughput {
     /// Inputs (images or vectors) run.
     pub inputs: usize,
@@ -39,7 +39,7 @@ fn timed(inputs: usize, mut f: impl FnMut() -> Result<()>) -> Result<Throughput>
 }
 
 /// Resident weight memory of a network.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MemoryReport {
     /// Per weighted layer.
     pub layers: Vec<LayerMemory>,
@@ -64,7 +64,7 @@ impl MemoryReport {
 }
 
 /// TBN float and integer kernels against the dense f32 baseline on one model.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelBench {
     /// Model name.
     pub model: String,
@@ -120,7 +120,7 @@ pub fn bench_model(
 }
 
 /// One large `n x n` linear layer with compression `p`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LayerBench {
     /// Resident memory of the layer.
     pub memory: LayerMemory,

@@ -1,10 +1,10 @@
 //! Weight memory resident on the GPU, layer by layer, against the dense f32
 //! weights the tile stands for.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Resident weight bytes of one tiled layer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerMemory {
     /// Layer name.
     pub name: String,

@@ -6,7 +6,7 @@
 //! block, because every pipeline level of the tree has its own width); the
 //! Rust `update()` is a cycle-exact model of the same pipeline. Both are
 //! tested against each other and against a plain reference
-//! (`tests/blocks_verilog.rs`).
+//! (`tests/blocks.rs`, the engine section).
 //!
 //! Pipeline (edges after the issue cycle `t` in which the sequencer presents
 //! an issue and the memories sample their read addresses):

@@ -12,14 +12,17 @@ pub mod engine;
 pub mod formal;
 pub mod mem;
 pub mod regdoc;
+pub mod regfile;
 pub mod reqphase;
 pub mod requant;
 pub mod rowwalk;
 pub mod rtlsim;
 pub mod seq;
 pub mod spi;
+pub mod startcheck;
 pub mod testbench;
 pub mod util;
+pub mod wishbone;
 
 use std::path::{Path, PathBuf};
 
@@ -206,10 +209,14 @@ pub fn core_verilog(cfg: &Config) -> Result<String, HdlError> {
 /// crate (`Verilog::Custom`): they stay under Verilator's WIDTH check.
 const HAND_WRITTEN: [&str; 4] = ["$tile", "$act", "$out", "$engine"];
 
-/// Verilator metacomments around each module: WIDTH off in the modules
-/// rust-hdl generates (its literals and constants are 32 bits wide whatever
-/// the operand: see docs/hdl.md, "Lint"), on in the hand-written ones and at
-/// the end, so the files build under Verilator's default flags (cocotb's).
+/// Verilator metacomments around each module (docs/hdl.md, "Lint"): WIDTH
+/// off in the modules rust-hdl generates (its literals and constants are 32
+/// bits wide whatever the operand), on in the hand-written ones;
+/// UNUSEDSIGNAL off in the hand-written ones only (their ports have the
+/// fixed widths of the core's address buses, and their pipelines carry a
+/// few fields the Rust model keeps for its own checks), on in the generated
+/// ones; both on at the end. The files build under Verilator's default flags
+/// (cocotb's) with no warning.
 pub fn waive_generated_width(verilog: &str) -> String {
     let mut out = String::with_capacity(verilog.len() + 4096);
     for line in verilog.lines() {
@@ -217,15 +224,15 @@ pub fn waive_generated_width(verilog: &str) -> String {
             let name = rest.split('(').next().unwrap_or("").trim();
             let hand = HAND_WRITTEN.iter().any(|h| name.ends_with(h));
             out.push_str(if hand {
-                "/* verilator lint_on WIDTH */\n"
+                "/* verilator lint_on WIDTH */\n/* verilator lint_off UNUSEDSIGNAL */\n"
             } else {
-                "/* verilator lint_off WIDTH */\n"
+                "/* verilator lint_off WIDTH */\n/* verilator lint_on UNUSEDSIGNAL */\n"
             });
         }
         out.push_str(line);
         out.push('\n');
     }
-    out.push_str("/* verilator lint_on WIDTH */\n");
+    out.push_str("/* verilator lint_on WIDTH */\n/* verilator lint_on UNUSEDSIGNAL */\n");
     out
 }
 

@@ -226,6 +226,21 @@ lockstep_block!(
     outputs [wb_dat_r, wb_ack, irq, tile_we, act_we, mem_sel, mem_addr, mem_data, out_addr, seq_start, seq_abort, job_m, job_q, job_rows, job_abits, job_signed]
 );
 lockstep_block!(
+    crate::wishbone::WbSlave,
+    inputs [rst, wb_adr, wb_dat_w, wb_we, wb_sel, wb_stb, wb_cyc, reg_rdata, out_rdata],
+    outputs [wb_dat_r, wb_ack, out_addr, reg_write_access, reg_index, read_index, write_regs, write_tile, write_act, write_addr, write_data, write_sel]
+);
+lockstep_block!(
+    crate::regfile::RegFile,
+    inputs [rst, reg_write_access, reg_index, bus_ctrl_bits, bus_sel_lane0, write_regs, write_tile, write_act, write_data, write_sel, read_index, check_fail, check_code, seq_busy, seq_done],
+    outputs [rdata, irq, tile_we, act_we, seq_start, seq_abort, job_m, job_q, job_rows, job_abits, job_signed]
+);
+lockstep_block!(
+    crate::startcheck::StartCheck,
+    inputs [job_m, job_q, job_rows, job_abits, seq_busy],
+    outputs [fail, fail_code]
+);
+lockstep_block!(
     crate::seq::Sequencer<18>,
     inputs [abort, start, job_m, job_q, job_rows, job_abits, job_signed, engine_active],
     outputs [busy, done, issue, tile_bit, act_bit, plane, nvalid, segb, neg, xnor_mode, first, last, row]

@@ -259,29 +259,79 @@ pub fn job_ops(job: &Job, lanes: usize) -> Vec<BusOp> {
     ops
 }
 
-/// Reference accumulator pairs of `job` (docs/numerics.md sections 2 and 3),
-/// element by element, for rows `j < job.rows` (row `j` at offset `j*m mod q`).
+/// Reference accumulator pairs of `job` for rows `j < job.rows` (row `j` at
+/// offset `j*m mod q`, so rows past the period repeat): the golden model's
+/// element-by-element reference (docs/numerics.md sections 2 and 3).
 pub fn reference_accumulators(job: &Job) -> Vec<(i32, i32)> {
-    let (m, q) = (job.m, job.q);
-    (0..job.rows)
-        .map(|j| {
-            let o = (j * m) % q;
-            let len_a = m.min(q - o);
-            let term = |k: usize, i: usize| -> i64 {
-                let t = if job.tile[k] { 1 } else { -1 };
-                let xv = if job.abits == 1 {
-                    2 * i64::from(job.x[i] & 1) - 1
-                } else {
-                    i64::from(job.x[i])
-                };
-                t * xv
-            };
-            let a: i64 = (0..len_a).map(|i| term(o + i, i)).sum();
-            let b: i64 = (len_a..m).map(|i| term(i - len_a, i)).sum();
-            (a as i32, b as i32)
-        })
-        .collect()
+    use tbn_golden::layout::RowGeometry;
+    let geom = RowGeometry {
+        rows: job.rows,
+        m: job.m,
+        q: job.q,
+        p: (job.rows * job.m).div_ceil(job.q).max(1),
+    };
+    let tile = tbn_golden::tile::Tile::from_bools(&job.tile);
+    let acc =
+        tbn_golden::integer::accumulators_reference(&tile, &geom, job.abits as u8, &job.x, None);
+    (0..job.rows).map(|j| acc[geom.distinct_of(j)]).collect()
 }
+
+/// A job the core must refuse at START, and the code STATUS must then carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadJob {
+    /// JOB_ABITS: activation bits field.
+    pub abits: u32,
+    /// JOB_ABITS: signed flag.
+    pub signed: bool,
+    /// JOB_M.
+    pub m: u32,
+    /// JOB_Q.
+    pub q: u32,
+    /// JOB_ROWS.
+    pub rows: u32,
+    /// The error code of the first failing check.
+    pub code: regmap::ErrorCode,
+}
+
+/// The invalid jobs of the misuse scenarios, one list for the Icarus test
+/// (hdl/tests/misuse.rs) and the Verilator harness (`tbn_sim::misuse`), for a
+/// core of these capacities: each check of [`regmap::START_CHECK_ORDER`] alone
+/// (0, one past the capacity, far past it) from the valid job A = 4,
+/// m = q = 64, D = 4, then several wrong at once (the first check wins).
+pub fn bad_jobs(max_in: u32, tile_max: u32, max_rows: u32) -> Vec<BadJob> {
+    use regmap::ErrorCode as E;
+    let job = |abits, signed, m, q, rows, code| BadJob {
+        abits,
+        signed,
+        m,
+        q,
+        rows,
+        code,
+    };
+    vec![
+        job(0, false, 64, 64, 4, E::BadActivationBits),
+        job(9, true, 64, 64, 4, E::BadActivationBits),
+        job(0xF, false, 64, 64, 4, E::BadActivationBits),
+        job(4, false, 0, 64, 4, E::BadRowLength),
+        job(4, false, max_in + 1, max_in + 1, 4, E::BadRowLength),
+        job(4, false, 0x100_0000, 64, 4, E::BadRowLength),
+        job(4, false, 64, 63, 4, E::BadTileLength),
+        job(4, false, 64, tile_max + 1, 4, E::BadTileLength),
+        job(4, false, 64, 0xFFFF_FFFF, 4, E::BadTileLength),
+        job(4, false, 64, 64, 0, E::BadRowCount),
+        job(4, false, 64, 64, max_rows + 1, E::BadRowCount),
+        job(4, false, 64, 64, 0x4001, E::BadRowCount),
+        job(0, true, 0, 0, 0, E::BadActivationBits),
+        job(4, true, max_in + 1, 1, 0, E::BadRowLength),
+    ]
+}
+
+/// Byte offsets inside the register map's span that decode to nothing in
+/// any core (neither a job register nor a window of register map v2): they
+/// must be acknowledged, read 0 and ignore writes.
+pub const UNMAPPED_PROBES: [u32; 9] = [
+    0x64, 0xFC, 0x100, 0x3FC, 0x500, 0x2000, 0xFFFC, 0x3_0000, 0x3_FFFC,
+];
 
 /// Timing of the SPI master in [`run_spi_icarus`] (system clock period 10 ns).
 #[derive(Clone, Copy, Debug)]

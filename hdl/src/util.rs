@@ -57,3 +57,18 @@ pub fn index_bits(n: usize) -> usize {
     }
     b
 }
+
+/// A 32-bit constant.
+pub fn c32(v: u32) -> Constant<Bits<32>> {
+    Constant::new((v as u64).to_bits())
+}
+
+/// The bits at and above `limit` (a power of two): `v > limit` is then
+/// `(v & mask) != 0 & v != limit`, two LUT trees instead of a carry chain.
+pub fn high_mask32(limit: u32) -> Constant<Bits<32>> {
+    assert!(
+        limit.is_power_of_two(),
+        "capacity {limit} is a power of two"
+    );
+    c32(!(limit - 1))
+}

@@ -110,7 +110,7 @@ fn must_fail(design: &str, group: Group, what: &str) {
 #[test]
 fn mutant_stale_ack_is_caught() {
     if tools() {
-        let d = mutant("(rd_wait$q & wb_stb & wb_cyc)", "rd_wait$q");
+        let d = mutant("(read_wait$q & wb_stb & wb_cyc)", "read_wait$q");
         let d = d.replace("wb_ack = ack$q & wb_stb & wb_cyc;", "wb_ack = ack$q;");
         must_fail(
             &d,
@@ -125,7 +125,7 @@ fn mutant_stale_ack_is_caught() {
 #[test]
 fn mutant_status_gap_is_caught() {
     if tools() {
-        let d = mutant("(done_f$q | seq_done)", "done_f$q");
+        let d = mutant("(done_flag$q | seq_done)", "done_flag$q");
         must_fail(&d, Group::Status, "bug (a), STATUS neither BUSY nor DONE");
     }
 }

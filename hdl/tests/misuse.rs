@@ -6,7 +6,9 @@
 
 use rand::{Rng, SeedableRng};
 use tbn_driver::regmap::{self, ErrorCode};
-use tbn_hdl::testbench::{have_tool, job_ops, reference_accumulators, run_icarus, BusOp, Job};
+use tbn_hdl::testbench::{
+    bad_jobs, have_tool, job_ops, reference_accumulators, run_icarus, BusOp, Job, UNMAPPED_PROBES,
+};
 use tbn_hdl::{core_verilog, Config};
 
 const CFG: Config = Config {
@@ -212,51 +214,16 @@ fn capacity_checks_refuse_and_recover() {
     s.load(&good);
     let (m, q, rows) = (40u32, 120u32, 3u32);
     let ab = regmap::job_abits(2, true);
-    // (register, bad value, expected code)
-    let cases: Vec<(u32, u32, ErrorCode)> = vec![
-        (
-            regmap::JOB_ABITS,
-            regmap::job_abits(0, false),
-            ErrorCode::BadActivationBits,
-        ),
-        (
-            regmap::JOB_ABITS,
-            regmap::job_abits(9, true),
-            ErrorCode::BadActivationBits,
-        ),
-        (regmap::JOB_ABITS, 0xF, ErrorCode::BadActivationBits),
-        (regmap::JOB_M, 0, ErrorCode::BadRowLength),
-        (
-            regmap::JOB_M,
-            CFG.max_in as u32 + 1,
-            ErrorCode::BadRowLength,
-        ),
-        (regmap::JOB_M, 0x100_0000, ErrorCode::BadRowLength),
-        (regmap::JOB_Q, m - 1, ErrorCode::BadTileLength),
-        (
-            regmap::JOB_Q,
-            CFG.tile_max as u32 + 1,
-            ErrorCode::BadTileLength,
-        ),
-        (regmap::JOB_Q, 0xFFFF_FFFF, ErrorCode::BadTileLength),
-        (regmap::JOB_ROWS, 0, ErrorCode::BadRowCount),
-        (
-            regmap::JOB_ROWS,
-            CFG.max_rows as u32 + 1,
-            ErrorCode::BadRowCount,
-        ),
-        (regmap::JOB_ROWS, 0x4000 + 1, ErrorCode::BadRowCount),
-    ];
-    for (k, &(reg, bad, code)) in cases.iter().enumerate() {
-        s.w(reg, bad);
+    // The invalid jobs shared with the Verilator harness (tbn_sim::misuse).
+    let bad = bad_jobs(CFG.max_in as u32, CFG.tile_max as u32, CFG.max_rows as u32);
+    for (k, b) in bad.iter().enumerate() {
+        s.w(regmap::JOB_ABITS, regmap::job_abits(b.abits, b.signed));
+        s.w(regmap::JOB_M, b.m);
+        s.w(regmap::JOB_Q, b.q);
+        s.w(regmap::JOB_ROWS, b.rows);
         s.w(regmap::CTRL, regmap::CTRL_START);
         s.idle(3);
-        s.status(
-            false,
-            false,
-            Some(code),
-            &format!("case {k}: reg {reg:#x} = {bad:#x}"),
-        );
+        s.status(false, false, Some(b.code), &format!("case {k}: {b:?}"));
         s.r(
             regmap::JOB_COUNT,
             Check::Eq(0),
@@ -267,19 +234,11 @@ fn capacity_checks_refuse_and_recover() {
         s.status(
             false,
             false,
-            Some(code),
+            Some(b.code),
             &format!("case {k}: first code kept"),
         );
         s.w(regmap::STATUS, regmap::STATUS_ERROR);
         s.status(false, false, None, &format!("case {k}: cleared"));
-        // restore the good value
-        let good_val = match reg {
-            regmap::JOB_ABITS => ab,
-            regmap::JOB_M => m,
-            regmap::JOB_Q => q,
-            _ => rows,
-        };
-        s.w(reg, good_val);
     }
     // the check order: A before m before q before rows
     s.w(regmap::JOB_ABITS, 0);
@@ -329,7 +288,7 @@ fn unmapped_addresses_soft_reset_and_irq() {
     let short = job(&mut rng, 50, 75, 3, 1, false);
     let mut s = Script::default();
     // unmapped: acknowledged, read 0, writes ignored
-    for a in [0x40u32, 0xFC, 0x100, 0x8000, 0xFFFC, 0x3_0000, 0x3_FFFC] {
+    for a in UNMAPPED_PROBES {
         s.w(a, 0xFFFF_FFFF);
         s.r(a, Check::Eq(0), &format!("unmapped {a:#x}"));
     }

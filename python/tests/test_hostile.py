@@ -61,6 +61,17 @@ def test_register_access_outside_the_window_is_refused(accelerator, offset):
         accelerator.read32(offset)
 
 
+def test_register_bursts_past_the_map_are_refused(accelerator):
+    # The Rust API's range check (shared with the driver), not a copy in the wrapper.
+    native = accelerator.native
+    with pytest.raises(ValueError, match="outside"):
+        native.write_words(0x100000 - 4, [1, 2])
+    with pytest.raises(ValueError, match="outside"):
+        native.read_words(0x100000 - 4, 2)
+    with pytest.raises(ValueError, match="aligned"):
+        native.read_words(0x2, 1)
+
+
 def test_compress_refuses_a_fractional_p():
     w = np.ones((4, 8), dtype=np.float32)
     with pytest.raises(TypeError, match="p must be an integer"):

@@ -5,12 +5,18 @@
 //! bus-functional model ([`Link`]): the Wishbone master on the core's own port, or
 //! the SPI master on the standalone top's SPI-to-Wishbone bridge.
 
+use tbn_driver::bus::{check_range, BusOp};
 use tbn_driver::regmap as rm;
 
 use crate::bus::{WishboneMaster, WishboneNames};
 use crate::dut::{Dut, Port};
 use crate::error::{Result, SimError};
 use crate::spi::{SpiMaster, SpiNames};
+
+/// The driver's range check ([`check_range`]) as a harness error.
+fn in_map(op: BusOp, offset: u32, words: usize) -> Result<()> {
+    check_range(op, offset, words).map_err(SimError::Offset)
+}
 
 /// 32-bit register access by byte offset from the accelerator's base.
 pub trait RegisterBus {
@@ -162,15 +168,6 @@ pub struct JobResult {
     pub cycles: u32,
 }
 
-/// An error the accelerator reported in STATUS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HwError {
-    /// The decoded code (`None` for an unknown code value).
-    pub code: Option<rm::ErrorCode>,
-    /// The STATUS register.
-    pub status: u32,
-}
-
 /// The accelerator RTL behind a bus-functional model.
 pub struct Accelerator {
     dut: Dut,
@@ -191,8 +188,11 @@ impl std::fmt::Debug for Accelerator {
     }
 }
 
+/// Every access is checked against the register map first: a misaligned or
+/// out-of-map offset is [`SimError::Offset`], never an aliased register.
 impl RegisterBus for Accelerator {
     fn read32(&mut self, offset: u32) -> Result<u32> {
+        in_map(BusOp::Read, offset, 1)?;
         match &mut self.link {
             Link::Wishbone(wb) => wb.read(&mut self.dut, offset >> 2),
             Link::Spi(spi) => spi.read(&mut self.dut, offset),
@@ -200,6 +200,7 @@ impl RegisterBus for Accelerator {
     }
 
     fn write32(&mut self, offset: u32, value: u32) -> Result<()> {
+        in_map(BusOp::Write, offset, 1)?;
         match &mut self.link {
             Link::Wishbone(wb) => wb.write(&mut self.dut, offset >> 2, value),
             Link::Spi(spi) => spi.write(&mut self.dut, offset, value),
@@ -207,6 +208,7 @@ impl RegisterBus for Accelerator {
     }
 
     fn write_words(&mut self, offset: u32, words: &[u32]) -> Result<()> {
+        in_map(BusOp::Write, offset, words.len())?;
         match &mut self.link {
             Link::Wishbone(wb) => {
                 for (i, w) in words.iter().enumerate() {
@@ -224,6 +226,7 @@ impl RegisterBus for Accelerator {
     }
 
     fn read_words(&mut self, offset: u32, n: usize) -> Result<Vec<u32>> {
+        in_map(BusOp::Read, offset, n)?;
         match &mut self.link {
             Link::Wishbone(wb) => (0..n as u32)
                 .map(|i| wb.read(&mut self.dut, (offset >> 2) + i))
@@ -509,14 +512,6 @@ impl Accelerator {
         self.load_activations(x, job.abits, job.signed)?;
         self.run(job)
     }
-
-    /// Decodes STATUS into the hardware error, if the ERROR bit is set.
-    pub fn error_of(status: u32) -> Option<HwError> {
-        (status & rm::STATUS_ERROR != 0).then(|| HwError {
-            code: rm::ErrorCode::from_status(status),
-            status,
-        })
-    }
 }
 
 /// The firmware driver's bus trait over the simulated accelerator, so the real
@@ -525,10 +520,11 @@ impl Accelerator {
 #[derive(Debug)]
 pub struct DriverBus<'a>(pub &'a mut Accelerator);
 
-fn driver_error(e: SimError, op: tbn_driver::bus::BusOp, addr: u32) -> tbn_driver::bus::BusError {
+fn driver_error(e: SimError, op: BusOp, addr: u32) -> tbn_driver::bus::BusError {
     use crate::bus::BusError as B;
     use tbn_driver::bus::BusError as D;
     match e {
+        SimError::Offset(e) => e,
         SimError::Bus(B::Timeout { .. }) => D::Timeout { op, addr },
         SimError::Bus(B::ErrorResponse { .. }) => D::ErrorResponse { op, addr },
         SimError::Bus(B::Retry { .. }) => D::Retry { op, addr },
@@ -547,20 +543,14 @@ fn driver_error(e: SimError, op: tbn_driver::bus::BusOp, addr: u32) -> tbn_drive
 
 impl tbn_driver::bus::Bus for DriverBus<'_> {
     fn read32(&mut self, addr: u32) -> Result<u32, tbn_driver::bus::BusError> {
-        use tbn_driver::bus::{check_range, BusOp};
-        check_range(BusOp::Read, addr, 1)?;
         RegisterBus::read32(self.0, addr).map_err(|e| driver_error(e, BusOp::Read, addr))
     }
 
     fn write32(&mut self, addr: u32, value: u32) -> Result<(), tbn_driver::bus::BusError> {
-        use tbn_driver::bus::{check_range, BusOp};
-        check_range(BusOp::Write, addr, 1)?;
         RegisterBus::write32(self.0, addr, value).map_err(|e| driver_error(e, BusOp::Write, addr))
     }
 
     fn read_block(&mut self, addr: u32, out: &mut [u32]) -> Result<(), tbn_driver::bus::BusError> {
-        use tbn_driver::bus::{check_range, BusOp};
-        check_range(BusOp::Read, addr, out.len())?;
         let words = self
             .0
             .read_words(addr, out.len())
@@ -570,8 +560,6 @@ impl tbn_driver::bus::Bus for DriverBus<'_> {
     }
 
     fn write_block(&mut self, addr: u32, words: &[u32]) -> Result<(), tbn_driver::bus::BusError> {
-        use tbn_driver::bus::{check_range, BusOp};
-        check_range(BusOp::Write, addr, words.len())?;
         self.0
             .write_words(addr, words)
             .map_err(|e| driver_error(e, BusOp::Write, addr))

@@ -52,7 +52,7 @@ impl Tally {
 /// A parsed coverage database.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
-    /// All points (several databases merged add their counts).
+    /// All points.
     pub points: Vec<Point>,
 }
 
@@ -112,33 +112,6 @@ impl Summary {
         let text = std::fs::read_to_string(path)
             .map_err(|e| SimError::io("cannot read coverage data", path, e))?;
         Summary::parse(&text)
-    }
-
-    /// Adds another database's counts (points matched by kind, file, line, comment, hierarchy).
-    pub fn merge(&mut self, other: &Summary) {
-        let mut index: BTreeMap<(String, String, u32, String, String), usize> = BTreeMap::new();
-        for (i, p) in self.points.iter().enumerate() {
-            index.insert(Self::key(p), i);
-        }
-        for p in &other.points {
-            match index.get(&Self::key(p)) {
-                Some(&i) => self.points[i].count += p.count,
-                None => {
-                    index.insert(Self::key(p), self.points.len());
-                    self.points.push(p.clone());
-                }
-            }
-        }
-    }
-
-    fn key(p: &Point) -> (String, String, u32, String, String) {
-        (
-            p.kind.clone(),
-            p.file.clone(),
-            p.line,
-            p.comment.clone(),
-            p.hier.clone(),
-        )
     }
 
     /// Tally of one kind, `None` when there are no points of that kind.

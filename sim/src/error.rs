@@ -81,6 +81,11 @@ pub enum SimError {
     /// A bus transaction failed (timeout, error response, protocol problem).
     #[error(transparent)]
     Bus(#[from] crate::bus::BusError),
+    /// A register access at a misaligned byte offset or outside the register
+    /// map's span (the core decodes only the low address bits, so it would
+    /// alias another register instead of failing).
+    #[error(transparent)]
+    Offset(tbn_driver::bus::BusError),
     /// The accelerator reported or behaved in an unexpected way.
     #[error("accelerator: {0}")]
     Accelerator(String),

@@ -106,27 +106,10 @@ pub fn start_while_busy(acc: &mut Accelerator) -> Result<()> {
 /// failing check (in the documented order) is reported.
 pub fn capacity_errors(acc: &mut Accelerator) -> Result<()> {
     let hw = acc.info();
-    let cases: [(u32, u32, u32, u32, bool, ErrorCode); 10] = [
-        (0, 64, 64, 4, false, ErrorCode::BadActivationBits),
-        (9, 64, 64, 4, false, ErrorCode::BadActivationBits),
-        (4, 0, 64, 4, false, ErrorCode::BadRowLength),
-        (
-            4,
-            hw.max_in + 1,
-            hw.max_in + 1,
-            4,
-            false,
-            ErrorCode::BadRowLength,
-        ),
-        (4, 64, 63, 4, false, ErrorCode::BadTileLength),
-        (4, 64, hw.tile_max + 1, 4, false, ErrorCode::BadTileLength),
-        (4, 64, 64, 0, false, ErrorCode::BadRowCount),
-        (4, 64, 64, hw.max_rows + 1, false, ErrorCode::BadRowCount),
-        // Several wrong: the first in START_CHECK_ORDER wins.
-        (0, 0, 0, 0, true, ErrorCode::BadActivationBits),
-        (4, hw.max_in + 1, 1, 0, true, ErrorCode::BadRowLength),
-    ];
-    for (i, (a, m, q, d, signed, want)) in cases.into_iter().enumerate() {
+    // The invalid jobs shared with the Icarus misuse test (hdl/tests/misuse.rs).
+    let cases = tbn_hdl::testbench::bad_jobs(hw.max_in, hw.tile_max, hw.max_rows);
+    for (i, c) in cases.into_iter().enumerate() {
+        let (a, m, q, d, signed, want) = (c.abits, c.m, c.q, c.rows, c.signed, c.code);
         acc.write32(rm::JOB_M, m)?;
         acc.write32(rm::JOB_Q, q)?;
         acc.write32(rm::JOB_ROWS, d)?;
@@ -172,9 +155,7 @@ pub fn capacity_errors(acc: &mut Accelerator) -> Result<()> {
 /// read-only registers) change nothing.
 pub fn unmapped_addresses(acc: &mut Accelerator) -> Result<()> {
     let hw = acc.info();
-    // Gaps of register map v2 (0x40.. are engine registers, 0x1000 LOGITS).
-    let gaps = [0x64u32, 0x3FC, 0x500, 0x2000, 0xFFFC];
-    for &a in &gaps {
+    for a in tbn_hdl::testbench::UNMAPPED_PROBES {
         acc.write32(a, 0xDEAD_BEEF)?;
         let v = acc.read32(a)?;
         expect(v == 0, || format!("unmapped {a:#x} reads {v:#x}"))?;

@@ -218,3 +218,35 @@ fn ctrl_whole_word_semantics() {
     assert_eq!(status, 0, "soft reset wins, START ignored: {status:#x}");
     assert_eq!(acc.read32(rm::JOB_COUNT).unwrap(), 0, "cleared, no new job");
 }
+
+/// Issue 17: the Rust API refuses misaligned and out-of-map offsets with a
+/// typed error (the driver's own range check) instead of letting the core's
+/// partial address decode alias them onto a register such as SCRATCH.
+#[test]
+fn misaligned_and_out_of_map_offsets_are_refused() {
+    use tbn_driver::bus::BusError;
+    use tbn_sim::SimError;
+    let mut acc = open(32);
+    acc.write32(rm::SCRATCH, 0x1234_5678).unwrap();
+    for off in [rm::SCRATCH + 2, rm::SPAN_BYTES + rm::SCRATCH, u32::MAX - 3] {
+        let e = acc.write32(off, 0xDEAD_BEEF).unwrap_err();
+        assert!(matches!(e, SimError::Offset(_)), "write {off:#x}: {e}");
+        let e = acc.read32(off).unwrap_err();
+        assert!(matches!(e, SimError::Offset(_)), "read {off:#x}: {e}");
+    }
+    let e = acc.write_words(rm::SPAN_BYTES - 4, &[1, 2]).unwrap_err();
+    assert!(
+        matches!(e, SimError::Offset(BusError::OutOfRange { words: 2, .. })),
+        "{e}"
+    );
+    let e = acc.read_words(rm::SPAN_BYTES - 4, 2).unwrap_err();
+    assert!(
+        matches!(e, SimError::Offset(BusError::OutOfRange { .. })),
+        "{e}"
+    );
+    assert_eq!(
+        acc.read32(rm::SCRATCH).unwrap(),
+        0x1234_5678,
+        "nothing aliased"
+    );
+}

@@ -1,17 +1,15 @@
-//! `tbn compare`: the MCU alone against the MCU + accelerator system, from the
-//! typed reports the other commands leave behind (`tbn mcu run` ->
-//! reports/mcu.json, `tbn sim --json` -> reports/sim.json, synthesis ->
-//! reports/synth.json). Three latency rows: MCU alone; MCU + accelerator end to
-//! end over the report's link; accelerator compute only. Every estimate is
-//! labelled as one.
+//! `tbn compare`: the MCU alone, the MCU + accelerator system and the GPU,
+//! from the typed reports the other commands leave behind (`tbn mcu run` ->
+//! firmware/gen/report.json, `tbn sim --json` -> reports/sim.json,
+//! `tbn gpu bench` -> reports/gpu.json). Rows: MCU alone; MCU + accelerator
+//! end to end over the report's link; accelerator compute only; GPU
+//! throughput. Every estimate is labelled as one.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::mcu::report_path;
-use super::report::{self, BusKind, McuReport, SimReport};
-use crate::paths;
+use crate::reports::{self, BusKind, EngineKind, GpuBenchReport, LatencyRow, McuReport, SimReport};
 
 /// Arguments of `tbn compare`.
 #[derive(clap::Args)]
@@ -25,95 +23,154 @@ pub struct Args {
     /// System report of `tbn sim --json` (default reports/sim.json).
     #[arg(long)]
     sim_report: Option<PathBuf>,
-    /// MCU report of `tbn mcu run` (default reports/mcu.json).
+    /// MCU report of `tbn mcu run` (default firmware/gen/report.json).
     #[arg(long)]
     mcu_report: Option<PathBuf>,
+    /// GPU report of `tbn gpu bench` (default reports/gpu.json).
+    #[arg(long)]
+    gpu_report: Option<PathBuf>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
-/// One latency row: label, work, microseconds, how it was obtained.
-pub struct Row {
-    /// What runs.
-    pub label: String,
-    /// Work per inference.
-    pub work: String,
-    /// Latency per inference, microseconds.
-    pub us: Option<f64>,
-    /// Measured or estimated, and from what.
-    pub note: String,
-}
-
-/// The three system rows (MCU alone; MCU + accelerator end to end; accelerator
-/// compute only) from the typed reports.
-pub fn latency_rows(mcu: Option<&McuReport>, sim: Option<&SimReport>, mcu_mhz: f64) -> Vec<Row> {
-    let mut rows = vec![match mcu {
-        Some(m) => Row {
+/// The MCU alone: instructions counted in QEMU at an assumed clock.
+pub fn mcu_row(mcu: Option<&McuReport>, mcu_mhz: f64) -> LatencyRow {
+    match mcu {
+        Some(m) => LatencyRow {
             label: format!("MCU alone (Cortex-M4 @ {mcu_mhz} MHz)"),
-            work: format!("{:.0} instructions", m.optimized_instr_per_inference),
+            work: format!("{} instructions", m.optimized_instr_per_inference),
             us: Some(m.optimized_instr_per_inference as f64 / mcu_mhz),
+            estimate: true,
             note: "estimate: instructions measured in QEMU (-icount), 1 instruction per cycle"
                 .into(),
         },
-        None => Row {
+        None => LatencyRow {
             label: "MCU alone".into(),
             work: "-".into(),
             us: None,
+            estimate: false,
             note: "no MCU report: run `tbn mcu run`".into(),
         },
-    }];
-    match sim {
-        Some(s) => {
-            let kind = if s.estimate { "estimate" } else { "measured" };
-            let link = match (s.bus, s.clocks.sck_mhz) {
-                (BusKind::Spi, Some(f)) => format!(
-                    "SPI x{} at {f:.2} MHz",
-                    s.clocks.spi_lines.unwrap_or(1)
-                ),
-                _ => "Wishbone".into(),
-            };
-            rows.push(Row {
-                label: format!("MCU + accelerator, end to end ({link})"),
-                work: format!(
-                    "{:.0} {} link + {:.0} cycles, {} start(s)",
-                    s.link_cycles, s.link_unit, s.compute_cycles, s.starts_per_inference
-                ),
-                us: Some(s.end_to_end_us),
-                note: format!(
-                    "{kind} ({:?}, fmax {:.1} MHz from {}; logits equal golden on {}/{})",
-                    s.engine, s.clocks.fmax_mhz, s.clocks.fmax_source, s.logits_match, s.total
-                ),
-            });
-            rows.push(Row {
-                label: format!("accelerator compute only (L = {})", s.lanes),
-                work: format!("{:.0} cycles", s.compute_cycles),
-                us: Some(s.compute_us),
-                note: format!("{kind} (cycles / fmax {:.1} MHz)", s.clocks.fmax_mhz),
-            });
-        }
-        None => rows.push(Row {
+    }
+}
+
+/// The MCU + accelerator end to end, and the accelerator's compute alone.
+pub fn accelerator_rows(sim: Option<&SimReport>) -> Vec<LatencyRow> {
+    let Some(s) = sim else {
+        return vec![LatencyRow {
             label: "MCU + accelerator".into(),
             work: "-".into(),
             us: None,
-            note: "no system report: run `tbn sim --engine reference --bus spi --json > reports/sim.json`".into(),
-        }),
+            estimate: false,
+            note: "no system report: run `tbn sim --engine reference --bus spi --json`".into(),
+        }];
+    };
+    // Times at an assumed clock are estimates even for measured cycles.
+    let clock_assumed = s.clocks.fmax_source.starts_with("assumed");
+    let kind = match (s.estimate, clock_assumed) {
+        (true, _) => "estimate",
+        (false, true) => "estimate: measured cycles at an assumed clock",
+        (false, false) => "measured",
+    };
+    let engine = match s.engine {
+        EngineKind::RtlJobs => "single-layer core RTL, one job per layer",
+        EngineKind::Rtl => "whole-network engine RTL",
+        EngineKind::Reference => "whole-network engine, reference model",
+    };
+    let link = match (s.bus, s.clocks.sck_mhz) {
+        (BusKind::Spi, Some(f)) => {
+            format!("SPI x{} at {f:.2} MHz", s.clocks.spi_lines.unwrap_or(1))
+        }
+        _ => "Wishbone".into(),
+    };
+    vec![
+        LatencyRow {
+            label: format!("MCU + accelerator, end to end ({engine}; {link})"),
+            work: format!(
+                "{:.0} {} link + {:.0} cycles, {} start(s)",
+                s.link_cycles, s.link_unit, s.compute_cycles, s.starts_per_inference
+            ),
+            us: Some(s.end_to_end_us),
+            estimate: s.estimate || clock_assumed,
+            note: format!(
+                "{kind} (fmax {:.1} MHz from {}; logits equal golden on {}/{})",
+                s.clocks.fmax_mhz, s.clocks.fmax_source, s.logits_match, s.total
+            ),
+        },
+        LatencyRow {
+            label: format!("accelerator compute only ({engine}; L = {})", s.lanes),
+            work: format!("{:.0} cycles", s.compute_cycles),
+            us: Some(s.compute_us),
+            estimate: s.estimate || clock_assumed,
+            note: format!("{kind} (cycles / fmax {:.1} MHz)", s.clocks.fmax_mhz),
+        },
+    ]
+}
+
+/// The GPU: throughput at the benchmark's batch size (not single-image latency).
+pub fn gpu_row(gpu: Option<&GpuBenchReport>) -> LatencyRow {
+    match gpu {
+        Some(g) => {
+            let (what, t) = match &g.model.tbn_integer {
+                Some(t) => ("TBN integer", t),
+                None => ("TBN float", &g.model.tbn_float),
+            };
+            LatencyRow {
+                label: format!("GPU, {what}, batch {} ({})", g.model.batch, g.device),
+                work: format!("{:.0} images/s", t.per_second),
+                us: (t.per_second > 0.0).then(|| 1e6 / t.per_second),
+                estimate: false,
+                note: "measured: wall time per image at full batches (throughput, not the latency of one image)".into(),
+            }
+        }
+        None => LatencyRow {
+            label: "GPU".into(),
+            work: "-".into(),
+            us: None,
+            estimate: false,
+            note: "no GPU report: run `tbn gpu bench`".into(),
+        },
     }
+}
+
+/// Every row of the comparison.
+pub fn latency_rows(
+    mcu: Option<&McuReport>,
+    sim: Option<&SimReport>,
+    gpu: Option<&GpuBenchReport>,
+    mcu_mhz: f64,
+) -> Vec<LatencyRow> {
+    let mut rows = vec![mcu_row(mcu, mcu_mhz)];
+    rows.extend(accelerator_rows(sim));
+    rows.push(gpu_row(gpu));
     rows
 }
 
 /// Runs `tbn compare`.
 pub fn run(a: Args) -> Result<()> {
+    anyhow::ensure!(
+        a.mcu_mhz.is_finite() && a.mcu_mhz > 0.0,
+        "--mcu-mhz must be a positive number of MHz, not {}",
+        a.mcu_mhz
+    );
     let label = a
         .model
         .as_ref()
         .map_or("reference model".to_string(), |p| p.display().to_string());
-    let sim_path = a
-        .sim_report
-        .clone()
-        .unwrap_or_else(|| paths::project_path("reports/sim.json"));
-    let mcu_path = a.mcu_report.clone().unwrap_or_else(report_path);
-    let sim: Option<SimReport> = report::read(&sim_path)?;
-    let mcu: Option<McuReport> = report::read(&mcu_path)?;
+    let sim: Option<SimReport> =
+        reports::read(&a.sim_report.clone().unwrap_or_else(reports::sim_path))?;
+    let mcu: Option<McuReport> =
+        reports::read(&a.mcu_report.clone().unwrap_or_else(reports::mcu_path))?;
+    let gpu: Option<GpuBenchReport> =
+        reports::read(&a.gpu_report.clone().unwrap_or_else(reports::gpu_path))?;
+    let rows = latency_rows(mcu.as_ref(), sim.as_ref(), gpu.as_ref(), a.mcu_mhz);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
     println!("TBN inference latency, {label}");
-    for r in latency_rows(mcu.as_ref(), sim.as_ref(), a.mcu_mhz) {
+    for r in rows {
         println!(
             "{:<52} {:>34} {:>12}  {}",
             r.label,

@@ -14,7 +14,7 @@ pub struct Args {
     #[arg(long)]
     weights: PathBuf,
     /// Compression factor for layers of at least --min-size weights.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::common::at_least_one)]
     p: usize,
     /// Smaller layers use p = 1.
     #[arg(long, default_value_t = 4096)]
@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     input_shape: Option<Vec<usize>>,
     /// Conv stride.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::common::at_least_one)]
     stride: usize,
     /// Conv zero padding.
     #[arg(long, default_value_t = 0)]

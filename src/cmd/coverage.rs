@@ -16,15 +16,15 @@ use super::common::{float_input, load_dataset, load_model, program_for};
 #[derive(clap::Args)]
 pub struct Args {
     /// Random layers to run.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = super::common::at_least_one)]
     seeds: usize,
     /// Lanes of the core.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
     lanes: usize,
     /// MNIST test images to run through the reference model.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::common::at_least_one)]
     images: usize,
-    /// Folder for coverage.dat (default: a temporary folder).
+    /// Folder for coverage.dat, replaced as a whole (default: a temporary folder).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Fail unless line coverage reaches this fraction.
@@ -71,20 +71,16 @@ pub fn run(a: Args) -> Result<()> {
             }
         }
     }
-    let tmp;
-    let dir = match &a.out {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            tmp = std::env::temp_dir().join(format!("tbn-coverage-{}", std::process::id()));
-            std::fs::create_dir_all(&tmp)?;
-            tmp.clone()
-        }
-    };
-    let dat = dir.join("coverage.dat");
-    acc.dut().coverage_write(&dat)?;
+    let dir = a.out.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tbn-coverage-{}", std::process::id()))
+    });
+    // Written as a whole folder, swapped in only once complete.
+    let dat = tbn_golden::atomic::fill_dir(&dir, |st| -> Result<_> {
+        let dat = st.path().join("coverage.dat");
+        acc.dut().coverage_write(&dat)?;
+        Ok(st.final_path(&dat))
+    })
+    .with_context(|| format!("writing coverage into {}", dir.display()))?;
     let summary = Summary::from_file(&dat)?;
     let line = summary.line_coverage();
     let kinds = summary.kinds();

@@ -1,18 +1,43 @@
 //! `tbn demo`: the whole chain on built-in defaults, side by side: golden
-//! float and integer paths, model bytes, Verilog, the RTL in Verilator, the
-//! firmware in QEMU, and synthesis for the UP5K. Each part runs as its own
-//! `tbn` subcommand (`--json`); a part whose tools are missing says how to
-//! install them instead of failing the demo.
+//! float and integer paths, model bytes, Verilog, synthesis for the UP5K, the
+//! RTL in Verilator, the whole-network engine over SPI and the firmware in
+//! QEMU. Each part calls the command's library function and keeps its typed
+//! report; a part whose tools are missing says how to install them instead
+//! of failing the demo. The result is a [`DemoReport`] (out/demo/summary.json;
+//! with `--results` also docs/results/demo.json and the README's block).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
-use serde_json::{json, Value};
 
-use super::compare::latency_rows;
-use super::report::{McuReport, SimReport};
+use super::compare::{accelerator_rows, mcu_row};
+use super::{eval, hdl, inspect, mcu, report, sim, synth};
+use crate::reports::{self, BusKind, DemoImages, DemoReport, EngineKind, Part};
+
+/// The parts of the demo, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum PartName {
+    /// Layers and storage (`tbn inspect`).
+    Inspect,
+    /// Golden float path (`tbn eval`).
+    Float,
+    /// Golden integer path (`tbn eval --integer`).
+    Integer,
+    /// Verilog (`tbn hdl emit`).
+    Hdl,
+    /// UP5K synthesis (`tbn synth`).
+    Synth,
+    /// Single-layer core RTL in Verilator (`tbn sim`).
+    Sim,
+    /// Whole-network engine over SPI (`tbn sim --engine reference --bus spi`).
+    Engine,
+    /// Firmware in QEMU (`tbn mcu run`).
+    Mcu,
+}
 
 /// Arguments of `tbn demo`.
 #[derive(clap::Args)]
@@ -24,17 +49,33 @@ pub struct Args {
     #[arg(long, default_value_t = 32)]
     lanes: usize,
     /// Images run through the RTL simulation.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = super::common::at_least_one)]
     sim_images: usize,
+    /// Images run through the whole-network engine.
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
+    engine_images: usize,
     /// Images run on the MCU in QEMU.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     mcu_images: usize,
-    /// Skip FPGA synthesis.
+    /// Score the golden paths on the first N test images only (default: all).
+    #[arg(long, value_parser = super::common::at_least_one)]
+    eval_images: Option<usize>,
+    /// A short run for tests: 200 golden images, 3 RTL, 20 engine and 2 MCU
+    /// images, no synthesis (explicit image flags still win).
+    #[arg(long)]
+    quick: bool,
+    /// Parts to skip (comma separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    skip: Vec<PartName>,
+    /// Skip FPGA synthesis (same as --skip synth).
     #[arg(long)]
     no_synth: bool,
     /// Output folder for the Verilog, reports and plot.
     #[arg(long, default_value = "out/demo")]
     out: PathBuf,
+    /// Also write docs/results/demo.json and regenerate the README's results block.
+    #[arg(long, conflicts_with = "quick")]
+    results: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -48,81 +89,67 @@ fn on_path(tool: &str) -> bool {
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
 }
 
-/// Runs `tbn ARGS`, returning its JSON output or why it could not run.
-fn tbn(args: &[String]) -> std::result::Result<Value, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    eprintln!("==> tbn {}", args.join(" "));
-    let out = Command::new(exe)
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(6).collect();
-        return Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    // The JSON object is the last thing printed (whole text, or its last line).
-    serde_json::from_str(text.trim())
-        .or_else(|_| {
-            serde_json::from_str(
-                text.lines()
-                    .rev()
-                    .find(|l| l.starts_with('{'))
-                    .unwrap_or(""),
-            )
-        })
-        .map_err(|e| format!("unreadable JSON from tbn {}: {e}", args.join(" ")))
+/// Runs the parts in turn, each with a progress line.
+struct Steps {
+    skip: BTreeSet<PartName>,
+    done: usize,
+    total: usize,
 }
 
-fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
-}
-
-/// One part of the demo: its result, or the reason it was skipped.
-fn part(name: &str, needs: &[(&str, &str)], args: Vec<String>) -> Value {
-    for (tool, install) in needs {
-        if !on_path(tool) {
-            let msg =
-                format!("{tool} not found: install it with `{install}` (or run scripts/setup.sh)");
-            eprintln!("==> {name}: skipped, {msg}");
-            return json!({"skipped": msg});
+impl Steps {
+    /// Runs one part: skipped when asked or when a tool is missing, else `f`.
+    /// `spinner` shows a spinner for parts without a progress bar of their own.
+    fn run<T>(
+        &mut self,
+        name: PartName,
+        what: &str,
+        needs: &[(&str, &str)],
+        spinner: bool,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Part<T> {
+        self.done += 1;
+        let tag = format!("[{}/{}] {what}", self.done, self.total);
+        if self.skip.contains(&name) {
+            eprintln!("{tag}: skipped (--skip)");
+            return Part::Skipped("--skip".into());
+        }
+        for (tool, install) in needs {
+            if !on_path(tool) {
+                let msg = format!(
+                    "{tool} not found: install it with `{install}` (or run scripts/setup.sh)"
+                );
+                eprintln!("{tag}: skipped, {msg}");
+                return Part::Skipped(msg);
+            }
+        }
+        let bar = if spinner {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("template"),
+            );
+            b.set_message(tag.clone());
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        } else {
+            eprintln!("{tag}");
+            ProgressBar::hidden()
+        };
+        let start = Instant::now();
+        let out = f();
+        bar.finish_and_clear();
+        let secs = start.elapsed().as_secs_f64();
+        match out {
+            Ok(t) => {
+                eprintln!("{tag}: done in {secs:.1} s");
+                Part::Ok(t)
+            }
+            Err(e) => {
+                let e = format!("{e:#}");
+                eprintln!("{tag}: failed after {secs:.1} s: {e}");
+                Part::Failed(e)
+            }
         }
     }
-    match tbn(&args) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("==> {name}: failed:\n{e}");
-            json!({"failed": e})
-        }
-    }
-}
-
-fn num(v: &Value, path: &[&str]) -> Option<f64> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    cur.as_f64()
-}
-
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(|| "n/a".into(), |x| format!("{x:.digits$}"))
-}
-
-/// The reason a part was skipped or failed: its `error:` line, else its last line.
-fn why(v: &Value) -> String {
-    let text = v
-        .get("skipped")
-        .or_else(|| v.get("failed"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .or_else(|| text.lines().last())
-        .unwrap_or("");
-    line.chars().take(200).collect()
 }
 
 /// Draws the latency comparison as an SVG bar chart (no fonts needed).
@@ -170,281 +197,261 @@ fn plot_latency(path: &Path, bars: &[(String, f64)]) -> Result<()> {
 
 /// Runs `tbn demo`.
 pub fn run(a: Args) -> Result<()> {
+    let start = Instant::now();
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let model = a
         .model
         .clone()
         .unwrap_or_else(crate::paths::reference_model);
-    let m = model.display().to_string();
-    let lanes = a.lanes.to_string();
-    let out = |p: &str| a.out.join(p).display().to_string();
-
-    let inspect = part("inspect", &[], s(&["inspect", &m, "--json"]));
-    let float = part("float", &[], s(&["eval", "--model", &m, "--json"]));
-    let integer = part(
-        "integer",
-        &[],
-        s(&["eval", "--model", &m, "--integer", "--json"]),
-    );
-    let hdl_dir = out("hdl");
-    let hdl = {
-        eprintln!("==> tbn hdl emit --lanes {lanes} --out {hdl_dir}");
-        let exe = std::env::current_exe()?;
-        match Command::new(exe)
-            .args(["hdl", "emit", "--lanes", &lanes, "--out", &hdl_dir])
-            .output()
-        {
-            Ok(o) if o.status.success() => json!({"out": hdl_dir}),
-            Ok(o) => json!({"failed": String::from_utf8_lossy(&o.stderr).trim().to_string()}),
-            Err(e) => json!({"failed": e.to_string()}),
+    let pick = |flag: usize, default: usize, quick: usize| {
+        if a.quick && flag == default {
+            quick
+        } else {
+            flag
         }
     };
-    let sim = part(
-        "sim",
-        &[
-            ("verilator", "apt-get install verilator"),
-            ("g++", "apt-get install g++"),
-        ],
-        s(&[
-            "sim",
-            "--model",
-            &m,
-            "--lanes",
-            &lanes,
-            "--limit",
-            &a.sim_images.to_string(),
-            "--json",
-        ]),
-    );
-    let mcu = part(
-        "mcu",
-        &[("qemu-system-arm", "apt-get install qemu-system-arm")],
-        s(&[
-            "mcu",
-            "run",
-            "--model",
-            &m,
-            "--images",
-            &a.mcu_images.to_string(),
-            "--json",
-        ]),
-    );
-    let synth = if a.no_synth {
-        json!({"skipped": "--no-synth"})
-    } else {
-        part(
-            "synth",
-            &[
-                ("yosys", "apt-get install yosys"),
-                (
-                    "nextpnr-ice40",
-                    "apt-get install nextpnr-ice40 fpga-icestorm",
-                ),
-            ],
-            // Report the achieved fmax even when it misses the 48 MHz target.
-            s(&[
-                "synth",
-                "--device",
-                "up5k",
-                "--lanes",
-                &lanes,
-                "--out",
-                &out("synth-up5k"),
-                "--allow-timing-fail",
-                "--json",
-            ]),
-        )
+    let images = DemoImages {
+        eval: a.eval_images.or(a.quick.then_some(200)),
+        sim: pick(a.sim_images, 200, 3),
+        engine: pick(a.engine_images, 500, 20),
+        mcu: pick(a.mcu_images, 100, 2),
     };
-
-    let fmax = num(&synth, &["fmax_mhz"]);
-    // The whole-network engine over SPI, at the synthesized fmax when there is one.
-    let mut engine_args = s(&[
-        "sim",
-        "--model",
-        &m,
-        "--lanes",
-        &lanes,
-        "--engine",
-        "reference",
-        "--bus",
-        "spi",
-        "--limit",
-        "500",
-        "--json",
-    ]);
-    if let Some(f) = fmax {
-        engine_args.extend(s(&["--fmax-mhz", &f.to_string()]));
+    let mut skip: BTreeSet<PartName> = a.skip.iter().copied().collect();
+    if a.no_synth || a.quick {
+        skip.insert(PartName::Synth);
     }
-    let engine = part("engine", &[], engine_args);
-    let engine_rep: Option<SimReport> = serde_json::from_value(engine.clone()).ok();
-    let jobs_rep: Option<SimReport> = serde_json::from_value(sim.clone()).ok();
-    let mcu_rep: Option<McuReport> = serde_json::from_value(mcu.clone()).ok();
-
-    let bytes = |k: &str| num(&inspect, &["bytes", k]);
-    let cycles = jobs_rep.as_ref().map(|r| r.compute_cycles);
-    let resource = |key: &str| {
-        synth
-            .get("resources")
-            .and_then(Value::as_array)
-            .and_then(|rs| {
-                rs.iter()
-                    .find(|r| r["key"] == key)
-                    .map(|r| format!("{} / {}", r["used"], r["available"]))
-            })
+    let mut steps = Steps {
+        skip,
+        done: 0,
+        total: 8,
     };
-    let opt = num(&mcu, &["optimized_instr_per_inference"]);
-    let base = num(&mcu, &["baseline_instr_per_inference"]);
-    let mcu_us = opt.map(|i| i / MCU_MHZ);
-    let base_us = base.map(|i| i / MCU_MHZ);
-    let system = latency_rows(mcu_rep.as_ref(), engine_rep.as_ref(), MCU_MHZ);
-
-    let pct = |v: &Value| num(v, &["accuracy"]).map(|x| 100.0 * x);
-    let mut rows: Vec<(String, String)> = vec![
-        (
-            "accuracy, float path (10,000 images)".into(),
-            format!("{}%", fmt_opt(pct(&float), 2)),
-        ),
-        (
-            "accuracy, integer path, 8-bit activations".into(),
-            format!("{}%", fmt_opt(pct(&integer), 2)),
-        ),
-        (
-            format!("accuracy, RTL in Verilator ({} images)", a.sim_images),
-            if let Some(r) = &jobs_rep {
-                format!(
-                    "{:.2}% (logits identical to golden: {} / {})",
-                    100.0 * r.accuracy,
-                    r.logits_match,
-                    r.total
-                )
-            } else {
-                why(&sim)
-            },
-        ),
-        (
-            format!(
-                "MCU in QEMU ({} images): integer logits equal golden",
-                a.mcu_images
-            ),
-            if mcu.get("int_logits_match").is_some() {
-                format!("{} / {}", mcu["int_logits_match"], mcu["images"])
-            } else {
-                why(&mcu)
-            },
-        ),
-        (
-            "model bytes: f32 / binary / TBN".into(),
-            format!(
-                "{} / {} / {}",
-                fmt_opt(bytes("f32"), 0),
-                fmt_opt(bytes("binary"), 0),
-                fmt_opt(bytes("tbn"), 0)
-            ),
-        ),
-        (
-            format!(
-                "RTL cycles per inference, single-layer core, one job per layer (L = {})",
-                a.lanes
-            ),
-            format!(
-                "{} (efficiency vs lane-bound ideal {}; {} starts per inference)",
-                fmt_opt(cycles, 0),
-                fmt_opt(jobs_rep.as_ref().map(|r| r.efficiency), 3),
-                fmt_opt(jobs_rep.as_ref().map(|r| r.starts_per_inference), 0)
-            ),
-        ),
-        (
-            "MCU instructions per inference: optimized / paper-style baseline".into(),
-            format!(
-                "{} / {} ({}x)",
-                fmt_opt(opt, 0),
-                fmt_opt(base, 0),
-                fmt_opt(num(&mcu, &["speedup"]), 1)
-            ),
-        ),
-        (
-            format!("UP5K, L = {}: LUTs, BRAM, fmax", a.lanes),
-            if synth.get("resources").is_some() {
-                format!(
-                    "{} LUT, {} BRAM, fmax {} MHz (48 MHz target met: {})",
-                    resource("lut").unwrap_or_default(),
-                    resource("bram").unwrap_or_default(),
-                    fmt_opt(fmax, 1),
-                    synth["timing_met"]
-                )
-            } else {
-                why(&synth)
-            },
-        ),
-        (
-            format!(
-                "latency on MCU at {MCU_MHZ} MHz, 1 instr/cycle (estimate): optimized / baseline"
-            ),
-            format!("{} us / {} us", fmt_opt(mcu_us, 0), fmt_opt(base_us, 0)),
-        ),
+    let lanes = a.lanes;
+    let verilator = [
+        ("verilator", "apt-get install verilator"),
+        ("g++", "apt-get install g++"),
     ];
-    for r in &system {
-        rows.push((
-            format!("latency: {}", r.label),
-            format!("{} us ({}; {})", fmt_opt(r.us, 1), r.work, r.note),
-        ));
+
+    let inspect = steps.run(
+        PartName::Inspect,
+        "model layers and storage",
+        &[],
+        false,
+        || inspect::inspect(&model),
+    );
+    let eval_args = |integer: bool| eval::Args {
+        model: Some(model.clone()),
+        images: None,
+        labels: None,
+        integer,
+        act_bits: 8,
+        calib: 500,
+        limit: images.eval,
+        json: false,
+    };
+    let float = steps.run(PartName::Float, "golden float path", &[], false, || {
+        eval::evaluate(&eval_args(false))
+    });
+    let integer = steps.run(PartName::Integer, "golden integer path", &[], false, || {
+        eval::evaluate(&eval_args(true))
+    });
+    let hdl = steps.run(PartName::Hdl, "Verilog", &[], true, || {
+        hdl::emit(&hdl::EmitArgs {
+            lanes,
+            tile_bits: 32768,
+            max_in: 4096,
+            max_rows: 1024,
+            out: a.out.join("hdl"),
+        })
+    });
+    let synth = steps.run(
+        PartName::Synth,
+        "UP5K synthesis (yosys, nextpnr)",
+        &[
+            ("yosys", "apt-get install yosys"),
+            (
+                "nextpnr-ice40",
+                "apt-get install nextpnr-ice40 fpga-icestorm",
+            ),
+        ],
+        true,
+        || {
+            // Report the achieved fmax even when it misses the 48 MHz target.
+            synth::synthesize(&synth::Args {
+                device: tbn_synth::Device::Up5k,
+                lanes: Some(lanes.to_string()),
+                freq: None,
+                tile_bits: 32768,
+                max_in: 1024,
+                max_rows: 256,
+                out: Some(a.out.join("synth-up5k")),
+                json: false,
+                allow_timing_fail: true,
+                sweep: false,
+                sim_report: vec![],
+                model: None,
+                seed: 1,
+                no_pack: false,
+            })
+        },
+    );
+    // The times use the synthesized fmax (`synthesize` left its report in
+    // reports/synth.json; the sim reports name it as their clock's source).
+    let synth_report = synth.ok().map(|_| reports::synth_path());
+    let sim_args = |engine: EngineKind, bus: BusKind, limit: usize| sim::Args {
+        model: Some(model.clone()),
+        images: None,
+        labels: None,
+        limit,
+        lanes,
+        act_bits: 8,
+        calib: 500,
+        engine,
+        bus,
+        sck_mhz: None,
+        spi_lines: 1,
+        fmax_mhz: None,
+        synth_report: synth_report.clone(),
+        image_out: None,
+        trace: None,
+        json: false,
+    };
+    let sim = steps.run(
+        PartName::Sim,
+        "single-layer core RTL in Verilator",
+        &verilator,
+        false,
+        || {
+            sim::simulate(&sim_args(
+                EngineKind::RtlJobs,
+                BusKind::Wishbone,
+                images.sim,
+            ))
+        },
+    );
+    let engine = steps.run(
+        PartName::Engine,
+        "whole-network engine (reference model) over SPI",
+        &[],
+        false,
+        || {
+            sim::simulate(&sim_args(
+                EngineKind::Reference,
+                BusKind::Spi,
+                images.engine,
+            ))
+        },
+    );
+    let mcu = steps.run(
+        PartName::Mcu,
+        "firmware in QEMU (Cortex-M4)",
+        &[("qemu-system-arm", "apt-get install qemu-system-arm")],
+        true,
+        || {
+            mcu::run_on_mcu(&mcu::RunArgs {
+                model: Some(model.clone()),
+                images: images.mcu,
+                act_bits: 8,
+                calib: 500,
+                timeout: 120,
+                json: false,
+            })
+        },
+    );
+    for (name, part) in [("RTL", &sim), ("engine", &engine)] {
+        if let Some(r) = part.ok().filter(|r| r.first_mismatch.is_some()) {
+            eprintln!(
+                "warning: {name} logits differ from golden on {} of {} images",
+                r.total - r.logits_match,
+                r.total
+            );
+        }
     }
-    if engine_rep.is_none() {
-        rows.push(("whole-network engine".into(), why(&engine)));
+
+    let mut latency = vec![mcu_row(mcu.ok(), MCU_MHZ)];
+    for part in [&sim, &engine] {
+        if let Some(r) = part.ok() {
+            latency.extend(accelerator_rows(Some(r)));
+        }
     }
-    if hdl.get("failed").is_some() {
-        rows.push(("Verilog".into(), why(&hdl)));
-    } else {
-        rows.push(("Verilog".into(), hdl_dir.clone()));
-    }
+    let demo = DemoReport {
+        model: model.clone(),
+        lanes: lanes as u32,
+        mcu_mhz: MCU_MHZ,
+        images,
+        inspect,
+        float,
+        integer,
+        hdl,
+        sim,
+        engine,
+        mcu,
+        synth,
+        latency,
+        seconds: start.elapsed().as_secs_f64(),
+    };
 
     let mut bars = Vec::new();
-    let sys_us = |i: usize| system.get(i).and_then(|r| r.us);
-    for (n, v) in [
-        ("MCU baseline", base_us),
-        ("MCU alone", mcu_us),
-        ("MCU+FPGA SPI (est.)", sys_us(1)),
-        ("FPGA compute (est.)", sys_us(2)),
-    ] {
-        if let Some(v) = v {
-            bars.push((n.to_string(), v));
+    if let Some(m) = demo.mcu.ok() {
+        bars.push((
+            "MCU baseline (est.)".to_string(),
+            m.baseline_instr_per_inference as f64 / MCU_MHZ,
+        ));
+    }
+    for r in &demo.latency {
+        if let Some(us) = r.us {
+            let name = if r.label.starts_with("MCU alone") {
+                "MCU alone"
+            } else if r.label.contains("single-layer") {
+                "MCU+FPGA jobs"
+            } else if r.label.starts_with("MCU + accelerator") {
+                "MCU+FPGA engine"
+            } else {
+                "FPGA compute"
+            };
+            let est = if r.estimate { " (est.)" } else { "" };
+            bars.push((format!("{name}{est}"), us));
         }
     }
     let plot = a.out.join("latency.svg");
     if !bars.is_empty() {
         plot_latency(&plot, &bars)?;
     }
-    let mut md = String::from("# TBN demo report\n\n| | |\n| --- | --- |\n");
-    for (k, v) in &rows {
-        md += &format!("| {k} | {v} |\n");
-    }
+    let rows = report::rows(&demo);
+    let mut md = String::from("# TBN demo report\n\n");
+    md += &report::markdown_table(&rows);
     if !bars.is_empty() {
         md += "\n![latency per inference](latency.svg)\n";
     }
-    let report = a.out.join("report.md");
-    tbn_golden::atomic::write_file(&report, md.as_bytes())
-        .with_context(|| format!("writing {}", report.display()))?;
-    let summary = json!({
-        "inspect": inspect, "float": float, "integer": integer, "hdl": hdl, "sim": sim, "engine": engine,
-        "mcu": mcu, "synth": synth,
-        "latency_us": {
-            "mcu_alone": mcu_us, "mcu_baseline": base_us,
-            "mcu_plus_accelerator_spi_estimate": sys_us(1), "accelerator_compute_estimate": sys_us(2),
-        },
-    });
-    tbn_golden::atomic::write_file(
-        a.out.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?.as_bytes(),
-    )?;
+    let report_md = a.out.join("report.md");
+    tbn_golden::atomic::write_file(&report_md, md.as_bytes())
+        .with_context(|| format!("writing {}", report_md.display()))?;
+    let summary = a.out.join("summary.json");
+    reports::write(&summary, &demo)?;
+    if a.results {
+        let results = reports::demo_results_path();
+        reports::write(&results, &demo)?;
+        let readme = crate::paths::project_path("README.md");
+        report::update_readme(&readme, &demo, Path::new("docs/results/demo.json"), false)?;
+        eprintln!(
+            "wrote {} and the results block of {}",
+            results.display(),
+            readme.display()
+        );
+    }
     if a.json {
-        println!("{summary}");
+        println!("{}", serde_json::to_string(&demo)?);
     } else {
         let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
         println!();
         for (k, v) in &rows {
             println!("{k:<w$}  {v}");
         }
-        println!("\nreport: {} (plot: {})", report.display(), plot.display());
+        println!(
+            "\nreport: {} (summary: {}, plot: {})",
+            report_md.display(),
+            summary.display(),
+            plot.display()
+        );
     }
     Ok(())
 }

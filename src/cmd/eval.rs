@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use tbn_golden::float::{argmax, forward};
 
 use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
+use crate::reports::{EvalPath, EvalReport};
 
 /// Arguments of `tbn eval`.
 #[derive(clap::Args)]
@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub(crate) act_bits: u8,
     /// Calibration images (from the training subset) for the integer path.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     pub(crate) calib: usize,
     /// Evaluate only the first N images (N >= 1).
     #[arg(long, value_parser = super::common::at_least_one)]
@@ -40,6 +40,29 @@ pub struct Args {
 
 /// Runs `tbn eval`.
 pub fn run(a: Args) -> Result<()> {
+    let report = evaluate(&a)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_line(&report);
+    }
+    Ok(())
+}
+
+/// One line: model, path, correct / total, accuracy.
+pub fn print_line(r: &EvalReport) {
+    println!(
+        "{} ({} path): {}/{} correct, accuracy {:.2}%",
+        r.model,
+        r.path,
+        r.correct,
+        r.total,
+        100.0 * r.accuracy
+    );
+}
+
+/// Scores the model on the data set (a progress bar unless `--json`).
+pub fn evaluate(a: &Args) -> Result<EvalReport> {
     let model = load_model(a.model.as_deref())?;
     let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
     let total = images_to_score(&model, &labels, images.count, a.limit)?;
@@ -78,55 +101,17 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         correct as f64 / total as f64
     };
-    EvalReport {
+    Ok(EvalReport {
         model: model.name.clone(),
-        path: if a.integer { "integer" } else { "float" },
+        path: if a.integer {
+            EvalPath::Integer
+        } else {
+            EvalPath::Float
+        },
         correct,
         total,
         accuracy,
         seconds: start.elapsed().as_secs_f64(),
         act_bits: a.integer.then_some(a.act_bits),
-    }
-    .print(a.json, &serde_json::Map::new());
-    Ok(())
-}
-
-/// The report of `tbn eval` (and of `tbn gpu eval`, which adds keys).
-#[derive(Serialize)]
-pub struct EvalReport {
-    /// Model name.
-    pub model: String,
-    /// "float" or "integer".
-    pub path: &'static str,
-    /// Correctly classified images.
-    pub correct: usize,
-    /// Images evaluated.
-    pub total: usize,
-    /// correct / total.
-    pub accuracy: f64,
-    /// Wall time.
-    pub seconds: f64,
-    /// Activation bits of the integer path.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub act_bits: Option<u8>,
-}
-
-impl EvalReport {
-    /// Prints one JSON object (the report's keys, then `extra`) or one line.
-    pub fn print(&self, json: bool, extra: &serde_json::Map<String, serde_json::Value>) {
-        if json {
-            let mut v = serde_json::to_value(self).expect("plain data");
-            v.as_object_mut().expect("object").extend(extra.clone());
-            println!("{v}");
-        } else {
-            println!(
-                "{} ({} path): {}/{} correct, accuracy {:.2}%",
-                self.model,
-                self.path,
-                self.correct,
-                self.total,
-                100.0 * self.accuracy
-            );
-        }
-    }
+    })
 }

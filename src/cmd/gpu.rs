@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use serde_json::{json, Map};
 use tbn_golden::float::{argmax, forward};
 use tbn_golden::integer::mnist_input;
 use tbn_gpu::bench::{bench_layer, bench_model};
 use tbn_gpu::{Gpu, GpuModel, GpuProgram, Weights};
 
 use super::common::{load_dataset, load_model, program_for};
-use super::eval::{self, EvalReport};
+use super::eval;
+use crate::reports::{self, EvalPath, EvalReport, GpuBenchReport, GpuEvalReport};
 
 /// Arguments of `tbn gpu`.
 #[derive(clap::Args)]
@@ -32,7 +32,7 @@ struct EvalArgs {
     #[command(flatten)]
     eval: eval::Args,
     /// Images per GPU batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = super::common::at_least_one)]
     batch: usize,
     /// Also run the golden model on the CPU and count disagreements
     /// (integer: logits not identical; float: class differs).
@@ -46,19 +46,19 @@ struct BenchArgs {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Test images to time per kernel.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 2048, value_parser = super::common::at_least_one)]
     images: usize,
     /// Images per GPU batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = super::common::at_least_one)]
     batch: usize,
     /// Side of the square layer benchmarked on its own (0: skip).
     #[arg(long, default_value_t = 4096)]
     layer: usize,
     /// Compression of that layer.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::common::at_least_one)]
     layer_p: usize,
     /// Input vectors timed on that layer.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::common::at_least_one)]
     layer_vectors: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -91,7 +91,7 @@ fn eval_on(gpu: &Gpu, a: EvalArgs) -> Result<()> {
     let batch = a.batch.min(total.max(1));
     let start = std::time::Instant::now();
     let seconds;
-    let mut extra = Map::new();
+    let (mut logits_differ, mut classes_differ, mut max_rel) = (None, None, None);
     let classes: Vec<usize> = if e.integer {
         let program = program_for(&model, e.act_bits, e.calib)?;
         let xs: Vec<Vec<i32>> = (0..total).map(|i| mnist_input(images.image(i))).collect();
@@ -103,7 +103,7 @@ fn eval_on(gpu: &Gpu, a: EvalArgs) -> Result<()> {
             for (x, y) in xs.iter().zip(&ys) {
                 differ += usize::from(runner.run(x)? != *y);
             }
-            extra.insert("golden_logits_differ".into(), json!(differ));
+            logits_differ = Some(differ);
         }
         ys.iter().map(|y| argmax(y)).collect()
     } else {
@@ -120,8 +120,8 @@ fn eval_on(gpu: &Gpu, a: EvalArgs) -> Result<()> {
                     worst = worst.max(f64::from((a - b).abs() / scale));
                 }
             }
-            extra.insert("golden_classes_differ".into(), json!(differ));
-            extra.insert("golden_max_rel_diff".into(), json!(worst));
+            classes_differ = Some(differ);
+            max_rel = Some(worst);
         }
         ys.iter().map(|y| argmax(y)).collect()
     };
@@ -130,24 +130,44 @@ fn eval_on(gpu: &Gpu, a: EvalArgs) -> Result<()> {
         .zip(&labels)
         .filter(|(c, l)| **c == **l as usize)
         .count();
-    extra.insert("device".into(), json!(gpu.describe()));
-    EvalReport {
-        model: model.name.clone(),
-        path: if e.integer { "integer" } else { "float" },
-        correct,
-        total,
-        accuracy: if total == 0 {
-            0.0
-        } else {
-            correct as f64 / total as f64
+    let report = GpuEvalReport {
+        eval: EvalReport {
+            model: model.name.clone(),
+            path: if e.integer {
+                EvalPath::Integer
+            } else {
+                EvalPath::Float
+            },
+            correct,
+            total,
+            accuracy: if total == 0 {
+                0.0
+            } else {
+                correct as f64 / total as f64
+            },
+            seconds,
+            act_bits: e.integer.then_some(e.act_bits),
         },
-        seconds,
-        act_bits: e.integer.then_some(e.act_bits),
-    }
-    .print(e.json, &extra);
-    if !e.json {
-        for (k, v) in &extra {
-            println!("  {k}: {v}");
+        device: gpu.describe(),
+        golden_logits_differ: logits_differ,
+        golden_classes_differ: classes_differ,
+        golden_max_rel_diff: max_rel,
+    };
+    if e.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        eval::print_line(&report.eval);
+        println!("  device: {}", report.device);
+        for (k, v) in [
+            ("golden_logits_differ", report.golden_logits_differ),
+            ("golden_classes_differ", report.golden_classes_differ),
+        ] {
+            if let Some(v) = v {
+                println!("  {k}: {v}");
+            }
+        }
+        if let Some(v) = report.golden_max_rel_diff {
+            println!("  golden_max_rel_diff: {v}");
         }
     }
     Ok(())
@@ -171,11 +191,18 @@ fn bench_on(gpu: &Gpu, a: BenchArgs) -> Result<()> {
     } else {
         None
     };
-    let report = json!({ "device": gpu.describe(), "model": m, "layer": layer });
+    let report = GpuBenchReport {
+        device: gpu.describe(),
+        model: m,
+        layer,
+    };
+    // The latest benchmark, where `tbn compare` looks for it.
+    reports::write(&reports::gpu_path(), &report)?;
     if a.json {
-        println!("{report}");
+        println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
+    let (m, layer) = (&report.model, &report.layer);
     println!("adapter: {}", gpu.describe());
     println!("model {} (batch {}):", m.model, m.batch);
     let line = |what: &str, t: &tbn_gpu::bench::Throughput| {

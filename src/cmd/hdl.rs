@@ -3,6 +3,8 @@
 use anyhow::Context;
 use std::path::PathBuf;
 
+use crate::reports::HdlFiles;
+
 /// Arguments of `tbn hdl`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,22 +23,22 @@ enum HdlCommand {
 }
 
 #[derive(clap::Args)]
-struct EmitArgs {
+pub(crate) struct EmitArgs {
     /// Lanes L (tile bits per cycle): 8, 16, 32, 64, 128 or 256.
-    #[arg(long, default_value_t = 32)]
-    lanes: usize,
+    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
+    pub(crate) lanes: usize,
     /// Largest tile length q in bits (TILE_MAX, power of two).
-    #[arg(long, default_value_t = 32768)]
-    tile_bits: usize,
+    #[arg(long, default_value_t = 32768, value_parser = super::common::at_least_one)]
+    pub(crate) tile_bits: usize,
     /// Largest row length m (MAX_IN, power of two).
-    #[arg(long, default_value_t = 4096)]
-    max_in: usize,
+    #[arg(long, default_value_t = 4096, value_parser = super::common::at_least_one)]
+    pub(crate) max_in: usize,
     /// Largest number of rows per job (MAX_ROWS, power of two).
-    #[arg(long, default_value_t = 1024)]
-    max_rows: usize,
-    /// Output directory.
+    #[arg(long, default_value_t = 1024, value_parser = super::common::at_least_one)]
+    pub(crate) max_rows: usize,
+    /// Output folder, replaced as a whole once the run succeeded.
     #[arg(long)]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -50,23 +52,7 @@ struct RegmapArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         HdlCommand::Emit(a) => {
-            let cfg = tbn_hdl::Config {
-                lanes: a.lanes,
-                tile_max: a.tile_bits,
-                max_in: a.max_in,
-                max_rows: a.max_rows,
-            };
-            // Generated in a staging folder and moved in only when complete.
-            let files = tbn_golden::atomic::fill_dir(&a.out, |s| -> anyhow::Result<_> {
-                let report = tbn_hdl::emit(&cfg, s.path())?;
-                Ok(report
-                    .files
-                    .iter()
-                    .map(|f| s.final_path(f))
-                    .collect::<Vec<_>>())
-            })
-            .with_context(|| format!("emitting the accelerator into {}", a.out.display()))?;
-            for f in &files {
+            for f in &emit(&a)?.files {
                 println!("wrote {}", f.display());
             }
             Ok(())
@@ -84,4 +70,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes the core Verilog, the SPI top, the register map and the manifest
+/// into `a.out` (generated in a staging folder, moved in when complete).
+pub(crate) fn emit(a: &EmitArgs) -> anyhow::Result<HdlFiles> {
+    let cfg = tbn_hdl::Config {
+        lanes: a.lanes,
+        tile_max: a.tile_bits,
+        max_in: a.max_in,
+        max_rows: a.max_rows,
+    };
+    let files = tbn_golden::atomic::fill_dir(&a.out, |s| -> anyhow::Result<_> {
+        let report = tbn_hdl::emit(&cfg, s.path())?;
+        Ok(report
+            .files
+            .iter()
+            .map(|f| s.final_path(f))
+            .collect::<Vec<_>>())
+    })
+    .with_context(|| format!("emitting the accelerator into {}", a.out.display()))?;
+    Ok(HdlFiles {
+        out: a.out.clone(),
+        files,
+    })
 }

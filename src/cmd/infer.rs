@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
     act_bits: u8,
     /// Calibration images for the integer path.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     calib: usize,
     /// Print one JSON object.
     #[arg(long)]

@@ -1,22 +1,22 @@
 //! `tbn inspect`: layers, compression and storage of a model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde_json::json;
 use tbn_golden::model::Layer;
 
 use super::common::load_model;
+use crate::reports::{InspectReport, LayerStorage, StorageBytes};
 
 /// Arguments of `tbn inspect`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Model file (project JSON or binary, or the authors' reference JSON).
     #[arg(default_value_os_t = crate::paths::reference_model())]
-    model: PathBuf,
+    pub(crate) model: PathBuf,
     /// Print one JSON object.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Storage of one weighted layer in bytes: (tbn, binary, f32).
@@ -37,56 +37,73 @@ fn bytes(layer: &Layer) -> Option<(usize, usize, usize)> {
 
 /// Runs `tbn inspect`.
 pub fn run(a: Args) -> Result<()> {
-    let model = load_model(Some(&a.model))?;
-    let shapes = model.validate()?;
-    let mut rows = Vec::new();
-    let (mut tbn, mut bin, mut f32b) = (0, 0, 0);
-    for (i, l) in model.layers.iter().enumerate() {
-        let mut r = json!({"index": i, "kind": l.kind(), "name": l.name(), "output_shape": shapes[i].dims()});
-        if let (Some(w), Some((t, b, f))) = (l.weights(), bytes(l)) {
-            tbn += t;
-            bin += b;
-            f32b += f;
-            r["p"] = json!(w.p);
-            r["tile_bits"] = json!(w.q());
-            r["weights"] = json!(w.p * w.q());
-            r["alphas"] = json!(w.alphas.len());
-            r["bytes"] = json!({"tbn": t, "binary": b, "f32": f});
-        }
-        rows.push(r);
-    }
+    let r = inspect(&a.model)?;
     if a.json {
-        let out = json!({
-            "name": model.name, "input_shape": model.input_shape.dims(), "layers": rows,
-            "bytes": {"tbn": tbn, "binary": bin, "f32": f32b},
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
-    println!("model {} input {}", model.name, model.input_shape);
+    println!("model {} input {:?}", r.name, r.input_shape);
     println!(
         "{:>3}  {:<10} {:<10} {:>14} {:>4} {:>9} {:>10} {:>10} {:>10}",
         "#", "kind", "name", "output", "p", "tile bits", "TBN B", "binary B", "f32 B"
     );
-    for (i, l) in model.layers.iter().enumerate() {
-        let (p, q) = l.weights().map_or((String::new(), String::new()), |w| {
-            (w.p.to_string(), w.q().to_string())
-        });
-        let (t, b, f) = bytes(l).map_or(
-            (String::new(), String::new(), String::new()),
-            |(t, b, f)| (t.to_string(), b.to_string(), f.to_string()),
-        );
+    let cell = |v: Option<usize>| v.map_or(String::new(), |v| v.to_string());
+    for l in &r.layers {
         println!(
-            "{i:>3}  {:<10} {:<10} {:>14} {p:>4} {q:>9} {t:>10} {b:>10} {f:>10}",
-            l.kind(),
-            l.name(),
-            shapes[i].to_string()
+            "{:>3}  {:<10} {:<10} {:>14} {:>4} {:>9} {:>10} {:>10} {:>10}",
+            l.index,
+            l.kind,
+            l.name,
+            format!("{:?}", l.output_shape),
+            cell(l.p),
+            cell(l.tile_bits),
+            cell(l.bytes.map(|b| b.tbn)),
+            cell(l.bytes.map(|b| b.binary)),
+            cell(l.bytes.map(|b| b.f32)),
         );
     }
+    let b = r.bytes;
     println!(
-        "total: TBN {tbn} B, binary {bin} B ({:.2}x TBN), f32 {f32b} B ({:.1}x TBN)",
-        bin as f64 / tbn as f64,
-        f32b as f64 / tbn as f64
+        "total: TBN {} B, binary {} B ({:.2}x TBN), f32 {} B ({:.1}x TBN)",
+        b.tbn,
+        b.binary,
+        b.binary as f64 / b.tbn as f64,
+        b.f32,
+        b.f32 as f64 / b.tbn as f64
     );
     Ok(())
+}
+
+/// The layers and storage of the model in `path`.
+pub fn inspect(path: &Path) -> Result<InspectReport> {
+    let model = load_model(Some(path))?;
+    let shapes = model.validate()?;
+    let mut layers = Vec::new();
+    let mut total = StorageBytes::default();
+    for (i, l) in model.layers.iter().enumerate() {
+        let w = l.weights();
+        let bytes = bytes(l).map(|(tbn, binary, f32)| StorageBytes { tbn, binary, f32 });
+        if let Some(b) = bytes {
+            total.tbn += b.tbn;
+            total.binary += b.binary;
+            total.f32 += b.f32;
+        }
+        layers.push(LayerStorage {
+            index: i,
+            kind: l.kind().to_string(),
+            name: l.name().to_string(),
+            output_shape: shapes[i].dims(),
+            p: w.map(|w| w.p),
+            tile_bits: w.map(|w| w.q()),
+            weights: w.map(|w| w.p * w.q()),
+            alphas: w.map(|w| w.alphas.len()),
+            bytes,
+        });
+    }
+    Ok(InspectReport {
+        name: model.name.clone(),
+        input_shape: model.input_shape.dims(),
+        layers,
+        bytes: total,
+    })
 }

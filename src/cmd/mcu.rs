@@ -4,18 +4,15 @@
 //! instructions per inference of the optimized and baseline kernels, flash
 //! and RAM use, and whether every output matched the golden model.
 
-pub mod convert;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
-use serde_json::{json, Value};
 
 use super::common::{float_input, load_dataset, load_model, program_for};
-use super::report::{write_atomic, McuReport};
 use crate::paths;
+use crate::reports::{self, FirmwareLine, FlashUse, McuReport};
 
 /// Arguments of `tbn mcu`.
 #[derive(clap::Args)]
@@ -35,28 +32,41 @@ enum Action {
 pub struct RunArgs {
     /// Model file (default: the bundled reference model).
     #[arg(long)]
-    model: Option<PathBuf>,
+    pub(crate) model: Option<PathBuf>,
     /// Number of MNIST test images embedded and checked (>= 1).
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
-    images: usize,
+    pub(crate) images: usize,
     /// Activation bits of hidden stages (1..=8).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
-    act_bits: u8,
+    pub(crate) act_bits: u8,
     /// Calibration images from the training subset.
-    #[arg(long, default_value_t = 500)]
-    calib: usize,
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
+    pub(crate) calib: usize,
     /// QEMU timeout in seconds.
-    #[arg(long, default_value_t = 120)]
-    timeout: u64,
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Runs `tbn mcu`.
 pub fn run(a: Args) -> Result<()> {
     match a.action {
-        Action::Run(r) => run_firmware(r),
+        Action::Run(r) => {
+            let report = run_on_mcu(&r)?;
+            if r.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_human(&report);
+            }
+            ensure!(
+                report.ok,
+                "firmware checks failed: {}",
+                serde_json::to_string(&report.firmware)?
+            );
+            Ok(())
+        }
     }
 }
 
@@ -65,19 +75,23 @@ pub fn firmware_dir() -> PathBuf {
     paths::project_path("firmware")
 }
 
-/// Where the last MCU report is kept (read by `tbn compare`).
-pub fn report_path() -> PathBuf {
-    firmware_dir().join("gen").join("report.json")
+/// What [`generate`] embedded in the firmware.
+struct Generated {
+    model: String,
+    program_bytes: u64,
+    program_bytes_integer_only: u64,
+    images_bytes: u64,
+    expected_bytes: u64,
 }
 
 /// Writes firmware/gen/{program,images,expected}.bin for `n` test images.
-fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> Result<Value> {
+fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> Result<Generated> {
     let model = load_model(model_path)?;
     let prog = program_for(&model, act_bits, calib)?;
-    let bytes =
-        convert::program_bytes(&prog, Some(&model)).context("encoding the program for the MCU")?;
-    let int_only =
-        convert::program_bytes(&prog, None).context("encoding the program for the MCU")?;
+    let bytes = tbn_host::convert::program_bytes(&prog, Some(&model))
+        .context("encoding the program for the MCU")?;
+    let int_only = tbn_host::convert::program_bytes(&prog, None)
+        .context("encoding the program for the MCU")?;
     let (images, _labels) = load_dataset(None, None)?;
     ensure!(
         n > 0 && n <= images.count,
@@ -118,23 +132,27 @@ fn generate(model_path: Option<&Path>, n: usize, act_bits: u8, calib: usize) -> 
     }
     expected.extend_from_slice(&logits);
     expected.extend_from_slice(&float_preds);
+    // The three inputs belong together: written as one folder, swapped in whole
+    // (a previous run's report.json goes with the inputs it was made from).
     let gen = firmware_dir().join("gen");
-    std::fs::create_dir_all(&gen).with_context(|| format!("creating {}", gen.display()))?;
-    for (name, data) in [
-        ("program.bin", &bytes),
-        ("images.bin", &img_bytes),
-        ("expected.bin", &expected),
-    ] {
-        tbn_golden::atomic::write_file(gen.join(name), data)
-            .with_context(|| format!("writing {}", gen.join(name).display()))?;
-    }
-    Ok(json!({
-        "model": model.name,
-        "program_bytes": bytes.len(),
-        "program_bytes_integer_only": int_only.len(),
-        "images_bytes": img_bytes.len(),
-        "expected_bytes": expected.len(),
-    }))
+    tbn_golden::atomic::fill_dir(&gen, |st| -> Result<()> {
+        for (name, data) in [
+            ("program.bin", &bytes),
+            ("images.bin", &img_bytes),
+            ("expected.bin", &expected),
+        ] {
+            std::fs::write(st.path().join(name), data)
+                .with_context(|| format!("writing {}", gen.join(name).display()))?;
+        }
+        Ok(())
+    })?;
+    Ok(Generated {
+        model: model.name.clone(),
+        program_bytes: bytes.len() as u64,
+        program_bytes_integer_only: int_only.len() as u64,
+        images_bytes: img_bytes.len() as u64,
+        expected_bytes: expected.len() as u64,
+    })
 }
 
 /// Section sizes of an ELF from `arm-none-eabi-size -A` (None if the tool is missing).
@@ -180,8 +198,8 @@ fn build_firmware() -> Result<PathBuf> {
     Ok(target.join("thumbv7em-none-eabihf/release/tbn-firmware"))
 }
 
-/// Runs the ELF in QEMU under `timeout`; returns the firmware's JSON report and exit status.
-fn run_qemu(elf: &Path, timeout: u64) -> Result<(Value, bool)> {
+/// Runs the ELF in QEMU under `timeout`; returns the firmware's report line and exit status.
+fn run_qemu(elf: &Path, timeout: u64) -> Result<(FirmwareLine, bool)> {
     if Command::new("qemu-system-arm")
         .arg("--version")
         .output()
@@ -224,100 +242,97 @@ fn run_qemu(elf: &Path, timeout: u64) -> Result<(Value, bool)> {
                 String::from_utf8_lossy(&out.stderr)
             )
         })?;
-    let v: Value = serde_json::from_str(line)
-        .with_context(|| format!("firmware report is not JSON: {line}"))?;
+    let v: FirmwareLine = serde_json::from_str(line)
+        .with_context(|| format!("firmware report is not the expected JSON: {line}"))?;
     Ok((v, out.status.success()))
 }
 
-fn run_firmware(a: RunArgs) -> Result<()> {
+/// Builds the firmware for the model, runs it in QEMU and writes the report
+/// to firmware/gen/report.json ([`reports::mcu_path`]).
+pub fn run_on_mcu(a: &RunArgs) -> Result<McuReport> {
     let gen = generate(a.model.as_deref(), a.images, a.act_bits, a.calib)?;
     let elf = build_firmware()?;
     let (fw, exit_ok) = run_qemu(&elf, a.timeout)?;
-    if let Some(err) = fw.get("error") {
-        bail!("firmware error: {err} (code {})", fw["code"]);
+    if let Some(err) = &fw.error {
+        bail!("firmware error: {err} (code {})", fw.code.unwrap_or(-1));
     }
-    let opt = fw["optimized"]["instr_per_inference"].as_u64().unwrap_or(0);
-    let base = fw["baseline"]["instr_per_inference"].as_u64().unwrap_or(0);
+    let opt = fw.optimized.instr_per_inference;
+    let base = fw.baseline.instr_per_inference;
     let ratio = if opt > 0 {
         base as f64 / opt as f64
     } else {
         0.0
     };
-    let mut flash = Value::Null;
-    if let Some(secs) = section_sizes(&elf) {
+    let flash = section_sizes(&elf).map(|secs| {
         let get = |n: &str| {
             secs.iter()
                 .filter(|(s, _)| s == n)
                 .map(|(_, v)| *v)
                 .sum::<u64>()
         };
-        let embedded = gen["program_bytes"].as_u64().unwrap_or(0)
-            + gen["images_bytes"].as_u64().unwrap_or(0)
-            + gen["expected_bytes"].as_u64().unwrap_or(0);
-        let text = get(".text") + get(".vector_table");
-        let rodata = get(".rodata");
-        flash = json!({
-            "code_bytes": text,
-            "rodata_bytes_excluding_embedded_data": rodata.saturating_sub(embedded),
-            "model_bytes": gen["program_bytes"],
-            "test_data_bytes": gen["images_bytes"].as_u64().unwrap_or(0) + gen["expected_bytes"].as_u64().unwrap_or(0),
-            "ram_data_bss_bytes": get(".data") + get(".bss"),
-        });
-    }
-    let u = |v: &Value| v.as_u64().unwrap_or(0);
+        let embedded = gen.program_bytes + gen.images_bytes + gen.expected_bytes;
+        FlashUse {
+            code_bytes: get(".text") + get(".vector_table"),
+            rodata_bytes_excluding_embedded_data: get(".rodata").saturating_sub(embedded),
+            model_bytes: gen.program_bytes,
+            test_data_bytes: gen.images_bytes + gen.expected_bytes,
+            ram_data_bss_bytes: get(".data") + get(".bss"),
+        }
+    });
     let report = McuReport {
-        ok: exit_ok && fw["ok"].as_bool() == Some(true),
-        model: gen["model"].as_str().unwrap_or_default().to_string(),
-        images: u(&fw["images"]),
-        int_logits_match: u(&fw["int_logits_match"]),
-        float_pred_match: u(&fw["float_pred_match"]),
+        ok: exit_ok && fw.ok,
+        model: gen.model,
+        images: fw.images,
+        int_logits_match: fw.int_logits_match,
+        float_pred_match: fw.float_pred_match,
         optimized_instr_per_inference: opt,
         baseline_instr_per_inference: base,
         speedup: (ratio * 100.0).round() / 100.0,
-        program_bytes: u(&gen["program_bytes"]),
-        program_bytes_integer_only: u(&gen["program_bytes_integer_only"]),
-        flash: flash.clone(),
-        firmware: fw.clone(),
+        program_bytes: gen.program_bytes,
+        program_bytes_integer_only: gen.program_bytes_integer_only,
+        flash,
+        firmware: fw,
     };
-    write_atomic(
-        &report_path(),
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    reports::write(&reports::mcu_path(), &report)?;
+    Ok(report)
+}
+
+fn print_human(r: &McuReport) {
+    println!(
+        "MCU: QEMU mps2-an386 (Cortex-M4F), model {}, {} images",
+        r.model, r.images
+    );
+    println!(
+        "  integer logits bit-exact vs golden : {}/{}",
+        r.int_logits_match, r.images
+    );
+    println!(
+        "  float predictions vs golden float  : {}/{}",
+        r.float_pred_match, r.images
+    );
+    println!(
+        "  optimized kernel  : {} instructions/inference",
+        r.optimized_instr_per_inference
+    );
+    println!(
+        "  baseline (float)  : {} instructions/inference",
+        r.baseline_instr_per_inference
+    );
+    println!("  speedup           : {:.1}x", r.speedup);
+    println!(
+        "  model in flash    : {} bytes ({} integer-only)",
+        r.program_bytes, r.program_bytes_integer_only
+    );
+    if let Some(f) = &r.flash {
+        println!("  code in flash     : {} bytes (.text)", f.code_bytes);
         println!(
-            "MCU: QEMU mps2-an386 (Cortex-M4F), model {}, {} images",
-            gen["model"], fw["images"]
+            "  RAM (.data+.bss)  : {} bytes, stack high-water {} bytes",
+            f.ram_data_bss_bytes, r.firmware.stack_bytes
         );
-        println!(
-            "  integer logits bit-exact vs golden : {}/{}",
-            fw["int_logits_match"], fw["images"]
-        );
-        println!(
-            "  float predictions vs golden float  : {}/{}",
-            fw["float_pred_match"], fw["images"]
-        );
-        println!("  optimized kernel  : {opt} instructions/inference");
-        println!("  baseline (float)  : {base} instructions/inference");
-        println!("  speedup           : {ratio:.1}x");
-        println!(
-            "  model in flash    : {} bytes ({} integer-only)",
-            gen["program_bytes"], gen["program_bytes_integer_only"]
-        );
-        if !flash.is_null() {
-            println!(
-                "  code in flash     : {} bytes (.text)",
-                flash["code_bytes"]
-            );
-            println!(
-                "  RAM (.data+.bss)  : {} bytes, stack high-water {} bytes",
-                flash["ram_data_bss_bytes"], fw["stack_bytes"]
-            );
-        }
-        println!("  kernel buffers    : {} bytes", fw["kernel_buffers_bytes"]);
-        println!("  report            : {}", report_path().display());
     }
-    ensure!(report.ok, "firmware checks failed: {fw}");
-    Ok(())
+    println!(
+        "  kernel buffers    : {} bytes",
+        r.firmware.kernel_buffers_bytes
+    );
+    println!("  report            : {}", reports::mcu_path().display());
 }

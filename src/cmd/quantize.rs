@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long)]
     calib_images: Option<PathBuf>,
     /// Number of calibration images.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     calib: usize,
     /// Output program (JSON).
     #[arg(long)]

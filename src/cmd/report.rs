@@ -1,193 +1,323 @@
-//! Typed reports shared by the commands that write them and those that read
-//! them (`tbn sim` writes [`SimReport`]; `tbn compare` and `tbn demo` read it,
-//! and the subset of the MCU and synthesis reports they need).
+//! `tbn report readme [--check]`: the README's results block, generated from
+//! the demo's committed report (docs/results/demo.json, written by
+//! `tbn demo --results`), never edited by hand. `--check` fails when the
+//! README differs from what the report gives (run by the test suite).
+//!
+//! The same rows make the demo's terminal summary and out/demo/report.md.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use anyhow::{bail, Context, Result};
 
-/// Which accelerator produced the figures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum EngineKind {
-    /// The single-layer core in Verilator, one job per dense stage, host
-    /// requantization between jobs (measured RTL).
-    RtlJobs,
-    /// The whole-network engine RTL in Verilator: the model image through
-    /// the driver (`load_model` once, one INFER per image), measured.
-    Rtl,
-    /// The whole-network engine's reference model (`tbn_driver::image`):
-    /// the model image through the driver, compute cycles from the ideal
-    /// cycle model (an estimate until the engine RTL exists).
-    Reference,
+use crate::paths;
+use crate::reports::{self, DemoReport, LatencyRow};
+
+/// Arguments of `tbn report`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
 }
 
-/// The host link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum BusKind {
-    /// The core's Wishbone slave on the host's bus (costs in core clock cycles).
-    Wishbone,
-    /// The SPI bridge of the standalone top (costs in SCK cycles).
-    Spi,
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Rewrite the README block between the DEMO-RESULTS markers from the demo's report.
+    Readme(ReadmeArgs),
 }
 
-/// What the host computes per inference besides moving words.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct HostWork {
-    /// Words the host packs (bit-planes, tile images or input bytes).
-    pub words_packed: f64,
-    /// Rows the host requantizes (0 when the engine requantizes on chip).
-    pub rows_requantized: f64,
+#[derive(clap::Args)]
+struct ReadmeArgs {
+    /// The demo's report (default docs/results/demo.json).
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// The README to update (default README.md).
+    #[arg(long)]
+    readme: Option<PathBuf>,
+    /// Change nothing: fail if the README's block is not what the report gives.
+    #[arg(long)]
+    check: bool,
 }
 
-/// Clocks the time figures use.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Clocks {
-    /// Core clock, MHz.
-    pub fmax_mhz: f64,
-    /// Where `fmax_mhz` comes from.
-    pub fmax_source: String,
-    /// SPI clock, MHz (SPI only).
-    pub sck_mhz: Option<f64>,
-    /// Where `sck_mhz` comes from.
-    pub sck_source: Option<String>,
-    /// SPI data lines (SPI only).
-    pub spi_lines: Option<u32>,
-}
+/// First line of the README's generated block.
+pub const BEGIN: &str = "<!-- DEMO-RESULTS:BEGIN -->";
+/// Last line of the README's generated block.
+pub const END: &str = "<!-- DEMO-RESULTS:END -->";
 
-/// Figures of one dense layer, per inference.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LayerFigures {
-    /// Layer name.
-    pub name: String,
-    /// Row length.
-    pub m: u32,
-    /// Tile length.
-    pub q: u32,
-    /// Rows.
-    pub rows: u32,
-    /// Distinct rows computed.
-    pub distinct_rows: u32,
-    /// Input activation bits.
-    pub abits: u8,
-    /// Compute cycles.
-    pub compute_cycles: u64,
-    /// Ideal cycles of the engine's cycle model (`D ceil(m/L) A + rows`; for
-    /// RTL jobs the job's `D ceil(m/L) A`).
-    pub ideal_cycles: u64,
-}
-
-/// `tbn sim --json`: a model through the accelerator, per inference figures.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SimReport {
-    /// Model name.
-    pub model: String,
-    /// Which accelerator.
-    pub engine: EngineKind,
-    /// True when any figure is an estimate (a model, not a measured RTL run).
-    pub estimate: bool,
-    /// How the figures were obtained.
-    pub basis: String,
-    /// The host link.
-    pub bus: BusKind,
-    /// Lanes.
-    pub lanes: u32,
-    /// Activation bits.
-    pub act_bits: u8,
-    /// Images run.
-    pub total: usize,
-    /// Correct predictions.
-    pub correct: usize,
-    /// `correct / total`.
-    pub accuracy: f64,
-    /// Images whose logits equal the golden integer path's.
-    pub logits_match: usize,
-    /// Images whose predicted class equals golden's.
-    pub predictions_match: usize,
-    /// Core starts (START or INFER) per inference.
-    pub starts_per_inference: f64,
-    /// Link cost per inference ([`SimReport::link_unit`]).
-    pub link_cycles: f64,
-    /// "sck" (SPI) or "clk" (Wishbone).
-    pub link_unit: String,
-    /// Core compute cycles per inference.
-    pub compute_cycles: f64,
-    /// Ideal compute cycles per inference.
-    pub ideal_cycles: u64,
-    /// `ideal_cycles / compute_cycles`.
-    pub efficiency: f64,
-    /// Host work per inference.
-    pub host_work: HostWork,
-    /// Clocks used for the times.
-    pub clocks: Clocks,
-    /// Compute only: `compute_cycles / fmax`, microseconds.
-    pub compute_us: f64,
-    /// End to end per inference (link + compute, see `basis`), microseconds.
-    pub end_to_end_us: f64,
-    /// Per layer.
-    pub layers: Vec<LayerFigures>,
-    /// Wall-clock seconds of the run.
-    pub seconds: f64,
-}
-
-/// `tbn mcu run --json` (also kept in firmware/gen/report.json for `tbn compare`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct McuReport {
-    /// Every firmware check passed.
-    pub ok: bool,
-    /// Model name.
-    pub model: String,
-    /// Images run.
-    pub images: u64,
-    /// Images whose integer logits equal golden.
-    pub int_logits_match: u64,
-    /// Images whose float prediction equals golden float.
-    pub float_pred_match: u64,
-    /// Instructions per inference of the optimized kernel (QEMU -icount).
-    pub optimized_instr_per_inference: u64,
-    /// Instructions per inference of the paper-style baseline.
-    pub baseline_instr_per_inference: u64,
-    /// Baseline over optimized.
-    pub speedup: f64,
-    /// Bytes of the compact program in flash.
-    pub program_bytes: u64,
-    /// Bytes of the integer-only compact program.
-    pub program_bytes_integer_only: u64,
-    /// Flash and RAM use (null when the ELF sections could not be read).
-    pub flash: serde_json::Value,
-    /// The firmware's own report line.
-    pub firmware: serde_json::Value,
-}
-
-/// The fields of a synthesis report (reports/synth.json) that the comparison reads.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct SynthFigures {
-    /// fmax of the worst clock, MHz.
-    pub fmax_mhz: Option<f64>,
-    /// Every clock met its target.
-    #[serde(default)]
-    pub timing_met: bool,
-}
-
-/// Reads a typed JSON report; `Ok(None)` when the file does not exist.
-pub fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .with_context(|| format!("{} is not the expected report", path.display()))
-}
-
-/// Writes `bytes` to `path` atomically (`tbn_golden::atomic`), creating its folder.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+/// Runs `tbn report`.
+pub fn run(a: Args) -> Result<()> {
+    match a.command {
+        Command::Readme(r) => {
+            let from = r.from.unwrap_or_else(reports::demo_results_path);
+            let readme = r.readme.unwrap_or_else(|| paths::project_path("README.md"));
+            let demo: DemoReport = reports::read(&from)?.with_context(|| {
+                format!(
+                    "{} does not exist: write it with `tbn demo --results`",
+                    from.display()
+                )
+            })?;
+            if update_readme(&readme, &demo, &from, r.check)? {
+                println!("{} is up to date with {}", readme.display(), from.display());
+            } else {
+                println!("rewrote the results block of {}", readme.display());
+            }
+            Ok(())
+        }
     }
-    tbn_golden::atomic::write_file(path, bytes)
-        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Puts the block for `demo` into the README at `path`; returns whether it was
+/// already there. With `check`, an error instead of a rewrite.
+pub fn update_readme(path: &Path, demo: &DemoReport, source: &Path, check: bool) -> Result<bool> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
+        bail!("{} has no {BEGIN} ... {END} block", path.display());
+    };
+    if e < b {
+        bail!("{}: {END} comes before {BEGIN}", path.display());
+    }
+    let source = source
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(source);
+    let new = format!(
+        "{}{BEGIN}\n{}{}",
+        &text[..b],
+        readme_block(demo, source),
+        &text[e..]
+    );
+    if new == text {
+        return Ok(true);
+    }
+    if check {
+        bail!(
+            "the results block of {} is stale: regenerate it with `tbn report readme` \
+             (from {})",
+            path.display(),
+            source.display()
+        );
+    }
+    tbn_golden::atomic::write_file(path, new.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(false)
+}
+
+/// The generated block (without the markers).
+pub fn readme_block(demo: &DemoReport, source: &Path) -> String {
+    let mut s = format!(
+        "<!-- Generated by `tbn report readme` from {} (written by `tbn demo --results`); \
+         do not edit by hand. -->\n",
+        source.display()
+    );
+    s += &format!(
+        "One run of `tbn demo` (`bash scripts/demo.sh --results`) on `{}`, L = {} \
+         ({:.0} s on the machine that ran it). Each row names whether it is measured or an \
+         estimate; the report also has a latency plot (`out/demo/latency.svg`).\n\n",
+        demo.model.display(),
+        demo.lanes,
+        demo.seconds
+    );
+    s += &markdown_table(&rows(demo));
+    s
+}
+
+/// A two-column markdown table.
+pub fn markdown_table(rows: &[(String, String)]) -> String {
+    let mut s = String::from("| what | figure |\n| --- | --- |\n");
+    for (k, v) in rows {
+        s += &format!("| {k} | {v} |\n");
+    }
+    s
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "n/a".into(), |x| format!("{x:.digits$}"))
+}
+
+/// Thousands separators, as the rest of the README writes numbers.
+fn thousands(n: u64) -> String {
+    let d = n.to_string();
+    let mut s = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            s.push(',');
+        }
+        s.push(c);
+    }
+    s
+}
+
+/// One latency row as (label, figure).
+fn latency(r: &LatencyRow) -> (String, String) {
+    let what = if r.us.is_none() {
+        ""
+    } else if r.estimate {
+        " (estimate)"
+    } else {
+        " (measured)"
+    };
+    (
+        format!("latency: {}{what}", r.label),
+        format!(
+            "{} ({}; {})",
+            r.us.map_or("n/a".into(), |u| format!("{u:.1} us")),
+            r.work,
+            r.note
+        ),
+    )
+}
+
+/// The demo's figures as (what, figure) rows; a part that did not run says why.
+pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    let images = |n: Option<usize>| n.map_or("all".to_string(), |n| thousands(n as u64));
+    for (name, part) in [
+        ("float path", &d.float),
+        ("integer path, 8-bit activations", &d.integer),
+    ] {
+        rows.push((
+            format!(
+                "accuracy, golden {name} ({} test images)",
+                images(d.images.eval)
+            ),
+            part.ok().map_or_else(
+                || part.why(),
+                |r| {
+                    format!(
+                        "{:.2}% ({} / {})",
+                        100.0 * r.accuracy,
+                        thousands(r.correct as u64),
+                        thousands(r.total as u64)
+                    )
+                },
+            ),
+        ));
+    }
+    rows.push((
+        format!(
+            "RTL in Verilator, single-layer core, L = {} ({} images): accuracy, logits identical to golden",
+            d.lanes, d.images.sim
+        ),
+        d.sim.ok().map_or_else(
+            || d.sim.why(),
+            |r| {
+                format!(
+                    "{:.2}%, {} / {}",
+                    100.0 * r.accuracy,
+                    r.logits_match,
+                    r.total
+                )
+            },
+        ),
+    ));
+    rows.push((
+        format!(
+            "MCU (Cortex-M4, QEMU) ({} images): integer logits identical to golden",
+            d.images.mcu
+        ),
+        d.mcu.ok().map_or_else(
+            || d.mcu.why(),
+            |r| {
+                let ok = if r.ok {
+                    ""
+                } else {
+                    " (firmware checks FAILED)"
+                };
+                format!("{} / {}{ok}", r.int_logits_match, r.images)
+            },
+        ),
+    ));
+    rows.push((
+        "model bytes: f32 / binary / TBN".into(),
+        d.inspect.ok().map_or_else(
+            || d.inspect.why(),
+            |r| {
+                format!(
+                    "{} / {} / {}",
+                    thousands(r.bytes.f32 as u64),
+                    thousands(r.bytes.binary as u64),
+                    thousands(r.bytes.tbn as u64)
+                )
+            },
+        ),
+    ));
+    rows.push((
+        format!(
+            "RTL cycles per inference, single-layer core, one job per layer (L = {}; measured)",
+            d.lanes
+        ),
+        d.sim.ok().map_or_else(
+            || d.sim.why(),
+            |r| {
+                format!(
+                    "{} (efficiency vs lane-bound ideal {:.3}; {} starts per inference)",
+                    thousands(r.compute_cycles.round() as u64),
+                    r.efficiency,
+                    r.starts_per_inference
+                )
+            },
+        ),
+    ));
+    rows.push((
+        "MCU instructions per inference (QEMU -icount): optimized / paper-style baseline".into(),
+        d.mcu.ok().map_or_else(
+            || d.mcu.why(),
+            |r| {
+                format!(
+                    "{} / {} ({:.1}x)",
+                    thousands(r.optimized_instr_per_inference),
+                    thousands(r.baseline_instr_per_inference),
+                    r.speedup
+                )
+            },
+        ),
+    ));
+    rows.push((
+        format!(
+            "UP5K, L = {}, standalone SPI top: LUT4, BRAM, fmax (nextpnr)",
+            d.lanes
+        ),
+        d.synth.ok().map_or_else(
+            || d.synth.why(),
+            |r| {
+                let res = |k: &str| {
+                    r.resource(k).map_or("n/a".into(), |u| {
+                        format!("{} / {}", thousands(u.used), thousands(u.available))
+                    })
+                };
+                format!(
+                    "{} LUT4, {} BRAM, fmax {} MHz (target {} MHz met: {})",
+                    res("lut"),
+                    res("bram"),
+                    fmt_opt(r.fmax_mhz, 1),
+                    r.target_mhz,
+                    r.timing_met
+                )
+            },
+        ),
+    ));
+    if let Some(m) = d.mcu.ok() {
+        rows.push((
+            format!(
+                "latency: MCU paper-style baseline (Cortex-M4 @ {} MHz) (estimate)",
+                d.mcu_mhz
+            ),
+            format!(
+                "{:.1} us ({} instructions; estimate: 1 instruction per cycle)",
+                m.baseline_instr_per_inference as f64 / d.mcu_mhz,
+                thousands(m.baseline_instr_per_inference)
+            ),
+        ));
+    }
+    rows.extend(d.latency.iter().map(latency));
+    if d.engine.ok().is_none() {
+        rows.push(("whole-network engine".into(), d.engine.why()));
+    }
+    rows.push((
+        "Verilog".into(),
+        d.hdl.ok().map_or_else(
+            || d.hdl.why(),
+            |h| format!("{} ({} files)", h.out.display(), h.files.len()),
+        ),
+    ));
+    rows
 }

@@ -19,7 +19,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tbn_driver::bus::Bus;
 use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
-use tbn_driver::image::compile::compile;
 use tbn_driver::image::format::{Descriptor, Target};
 use tbn_driver::image::Image;
 use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
@@ -27,66 +26,66 @@ use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::float::argmax;
 use tbn_golden::integer::Program;
 use tbn_golden::Model;
+use tbn_host::compile::compile;
 use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, Accelerator, BuildOptions, DriverBus};
 
 use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
-use super::report::{
-    self, BusKind, Clocks, EngineKind, HostWork, LayerFigures, SimReport, SynthFigures,
+use crate::reports::{
+    self, BusKind, Clocks, EngineKind, HostWork, LayerFigures, SimReport, SynthReport,
 };
-use crate::paths;
 
 /// Arguments of `tbn sim`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Model file (default: the bundled reference model).
     #[arg(long)]
-    model: Option<PathBuf>,
+    pub(crate) model: Option<PathBuf>,
     /// IDX images (default: bundled MNIST test images).
     #[arg(long)]
-    images: Option<PathBuf>,
+    pub(crate) images: Option<PathBuf>,
     /// IDX labels (default: bundled MNIST test labels).
     #[arg(long)]
-    labels: Option<PathBuf>,
+    pub(crate) labels: Option<PathBuf>,
     /// Run only the first N images (N >= 1).
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
-    limit: usize,
+    pub(crate) limit: usize,
     /// Lanes of the simulated core.
-    #[arg(long, default_value_t = 32)]
-    lanes: usize,
+    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
+    pub(crate) lanes: usize,
     /// Activation bits of the integer program.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]
-    act_bits: u8,
+    pub(crate) act_bits: u8,
     /// Calibration images (from the training subset).
-    #[arg(long, default_value_t = 500)]
-    calib: usize,
+    #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
+    pub(crate) calib: usize,
     /// Which accelerator runs the model.
     #[arg(long, value_enum, default_value_t = EngineKind::RtlJobs)]
-    engine: EngineKind,
+    pub(crate) engine: EngineKind,
     /// Host link.
     #[arg(long, value_enum, default_value_t = BusKind::Wishbone)]
-    bus: BusKind,
+    pub(crate) bus: BusKind,
     /// SPI clock in MHz (default: fmax / 4, what the standalone top's bridge needs today).
     #[arg(long)]
-    sck_mhz: Option<f64>,
+    pub(crate) sck_mhz: Option<f64>,
     /// SPI data lines: 1 (standard) or 4 (quad).
     #[arg(long, default_value_t = 1, value_parser = clap::builder::ValueParser::new(spi_lines))]
-    spi_lines: u32,
+    pub(crate) spi_lines: u32,
     /// Core clock in MHz for the times (default: fmax of reports/synth.json, else the UP5K target 48).
     #[arg(long)]
-    fmax_mhz: Option<f64>,
+    pub(crate) fmax_mhz: Option<f64>,
     /// Synthesis report to take fmax from (default reports/synth.json).
     #[arg(long)]
-    synth_report: Option<PathBuf>,
+    pub(crate) synth_report: Option<PathBuf>,
     /// Write the compiled model image (`--engine reference`) to this file (little-endian words).
     #[arg(long)]
-    image_out: Option<PathBuf>,
+    pub(crate) image_out: Option<PathBuf>,
     /// Write a VCD waveform of the whole run (`--engine rtl-jobs`).
     #[arg(long)]
-    trace: Option<PathBuf>,
+    pub(crate) trace: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 fn spi_lines(s: &str) -> std::result::Result<u32, String> {
@@ -123,11 +122,8 @@ fn clocks(a: &Args) -> Result<Clocks> {
     let (fmax_mhz, fmax_source) = match a.fmax_mhz {
         Some(f) => (f, "--fmax-mhz".to_string()),
         None => {
-            let path = a
-                .synth_report
-                .clone()
-                .unwrap_or_else(|| paths::project_path("reports/synth.json"));
-            match report::read::<SynthFigures>(&path)?.and_then(|r| r.fmax_mhz) {
+            let path = a.synth_report.clone().unwrap_or_else(reports::synth_path);
+            match reports::read::<SynthReport>(&path)?.and_then(|r| r.fmax_mhz) {
                 Some(f) => (f, format!("synthesis report {}", path.display())),
                 None => (
                     48.0,
@@ -200,40 +196,50 @@ impl Tally {
 
 /// Runs `tbn sim`.
 pub fn run(a: Args) -> Result<()> {
-    let model = load_model(a.model.as_deref())?;
-    let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
-    let total = images_to_score(&model, &labels, images.count, Some(a.limit))?;
-    let program = program_for(&model, a.act_bits, a.calib)?;
-    let clocks = clocks(&a)?;
-    let inputs = |i: usize| -> Result<Vec<i32>> {
-        Ok(program.input.quantize(&float_input(&model, &images, i)?))
-    };
-    let (rep, tally) = match a.engine {
-        EngineKind::RtlJobs => {
-            run_rtl_jobs(&a, &model, &program, &labels[..total], inputs, clocks)?
-        }
-        EngineKind::Reference => {
-            run_reference(&a, &model, &program, &labels[..total], inputs, clocks)?
-        }
-        EngineKind::Rtl => run_rtl_engine(&a, &model, &program, &labels[..total], inputs, clocks)?,
-    };
-    let json = serde_json::to_string_pretty(&rep)?;
-    let path = PathBuf::from("reports/sim.json");
-    report::write_atomic(&path, json.as_bytes())?;
+    let rep = simulate(&a)?;
     if a.json {
         println!("{}", serde_json::to_string(&rep)?);
     } else {
         print_human(&rep);
-        println!("  report: {}", path.display());
+        println!("  report: {}", reports::sim_path().display());
     }
-    if tally.same_logits != total {
+    bit_exact(&rep)
+}
+
+/// An error when any image's logits differ from the golden integer path.
+pub fn bit_exact(rep: &SimReport) -> Result<()> {
+    if let Some(first) = rep.first_mismatch {
         bail!(
-            "the accelerator path differs from the golden integer path on {} of {total} images (first: image {})",
-            total - tally.same_logits,
-            tally.first_diff.unwrap_or(0)
+            "the accelerator path differs from the golden integer path on {} of {} images (first: image {first})",
+            rep.total - rep.logits_match,
+            rep.total
         );
     }
     Ok(())
+}
+
+/// Runs the model through the accelerator, writes reports/sim.json and
+/// returns the report (check it with [`bit_exact`]).
+pub fn simulate(a: &Args) -> Result<SimReport> {
+    let model = load_model(a.model.as_deref())?;
+    let (images, labels) = load_dataset(a.images.as_deref(), a.labels.as_deref())?;
+    let total = images_to_score(&model, &labels, images.count, Some(a.limit))?;
+    let program = program_for(&model, a.act_bits, a.calib)?;
+    let clocks = clocks(a)?;
+    let inputs = |i: usize| -> Result<Vec<i32>> {
+        Ok(program.input.quantize(&float_input(&model, &images, i)?))
+    };
+    let (rep, tally) = match a.engine {
+        EngineKind::RtlJobs => run_rtl_jobs(a, &model, &program, &labels[..total], inputs, clocks)?,
+        EngineKind::Reference => {
+            run_reference(a, &model, &program, &labels[..total], inputs, clocks)?
+        }
+        EngineKind::Rtl => run_rtl_engine(a, &model, &program, &labels[..total], inputs, clocks)?,
+    };
+    let mut rep = rep;
+    rep.first_mismatch = (tally.same_logits != total).then(|| tally.first_diff.unwrap_or(0));
+    reports::write(&reports::sim_path(), &rep)?;
+    Ok(rep)
 }
 
 fn print_human(r: &SimReport) {
@@ -381,6 +387,7 @@ fn run_rtl_jobs(
         correct: tally.correct,
         accuracy: tally.correct as f64 / n,
         logits_match: tally.same_logits,
+        first_mismatch: None,
         predictions_match: tally.same_pred,
         starts_per_inference: (acc.jobs() - j0) as f64 / n,
         link_cycles,
@@ -407,13 +414,13 @@ fn run_rtl_jobs(
 
 /// The program as a model image for `target` (also written to `--image-out`).
 fn compile_image(a: &Args, program: &Program, target: &Target) -> Result<Image> {
-    let bytes = super::mcu::convert::program_bytes(program, None)
-        .context("encoding the integer program")?;
+    let bytes =
+        tbn_host::convert::program_bytes(program, None).context("encoding the integer program")?;
     let aligned = AlignedBytes::new(&bytes);
     let compact = Compact::parse(aligned.as_bytes()).context("parsing the integer program")?;
     let image = compile(&compact, target).context("compiling the model image")?;
     if let Some(p) = &a.image_out {
-        report::write_atomic(p, &image.to_le_bytes())?;
+        write_image(p, &image.to_le_bytes())?;
     }
     Ok(image)
 }
@@ -548,6 +555,7 @@ fn run_rtl_engine(
         correct: tally.correct,
         accuracy: tally.correct as f64 / n,
         logits_match: tally.same_logits,
+        first_mismatch: None,
         predictions_match: tally.same_pred,
         starts_per_inference: f64::from(starts) / n,
         link_cycles,
@@ -638,6 +646,7 @@ fn run_reference(
         correct: tally.correct,
         accuracy: tally.correct as f64 / n,
         logits_match: tally.same_logits,
+        first_mismatch: None,
         predictions_match: tally.same_pred,
         starts_per_inference: f64::from(starts) / n,
         link_cycles,
@@ -662,4 +671,13 @@ fn run_reference(
         seconds,
     };
     Ok((rep, tally))
+}
+
+/// Writes the compiled model image atomically, creating its folder.
+fn write_image(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    tbn_golden::atomic::write_file(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }

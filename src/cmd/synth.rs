@@ -6,65 +6,65 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use tbn_synth::sweep::{self, SweepSpec};
 use tbn_synth::tbn_hdl;
-use tbn_synth::{design, Device, FlowSpec, SynthError};
+use tbn_synth::{design, Device, FlowSpec, SynthError, SynthReport};
 
-use crate::paths;
+use crate::{paths, reports};
 
 /// Arguments of `tbn synth`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Target: up5k (iCEBreaker), hx8k (iCE40-HX8K breakout), ecp5-25k or ecp5-85k (ULX3S).
     #[arg(long)]
-    device: Device,
+    pub(crate) device: Device,
     /// Lanes L (8, 16, 32, 64, 128, 256); with --sweep a comma-separated list.
     #[arg(long)]
-    lanes: Option<String>,
+    pub(crate) lanes: Option<String>,
     /// Clock target in MHz (default: 48 for up5k, 100 otherwise).
     #[arg(long)]
-    freq: Option<f64>,
+    pub(crate) freq: Option<f64>,
     /// Tile memory size in bits (TILE_MAX; rounded up to a power of two).
-    #[arg(long, default_value_t = 32768)]
-    tile_bits: usize,
+    #[arg(long, default_value_t = 32768, value_parser = super::common::at_least_one)]
+    pub(crate) tile_bits: usize,
     /// Largest row length m (MAX_IN; rounded up to a power of two). The default
     /// covers the reference MNIST model (m = 784) and leaves block RAM for the tile.
-    #[arg(long, default_value_t = 1024)]
-    max_in: usize,
+    #[arg(long, default_value_t = 1024, value_parser = super::common::at_least_one)]
+    pub(crate) max_in: usize,
     /// Largest number of distinct rows per job (MAX_ROWS; rounded up to a power of two).
     /// The default covers the reference MNIST model (32 distinct rows).
-    #[arg(long, default_value_t = 256)]
-    max_rows: usize,
-    /// Output folder (default reports/synth/<device>-L<lanes>, or reports/synth/sweep-<device>).
+    #[arg(long, default_value_t = 256, value_parser = super::common::at_least_one)]
+    pub(crate) max_rows: usize,
+    /// Output folder, replaced as a whole once the run succeeded (default reports/synth/<device>-L<lanes>, or reports/synth/sweep-<device>).
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Accept a result that misses the clock target (the report says so).
     #[arg(long)]
-    allow_timing_fail: bool,
+    pub(crate) allow_timing_fail: bool,
     /// Sweep over lane counts (default 8,16,32,64,128).
     #[arg(long)]
-    sweep: bool,
-    /// Cycles per inference measured by the RTL simulation (JSON, e.g. from `tbn sim --json`).
-    #[arg(long)]
-    cycles_json: Option<PathBuf>,
+    pub(crate) sweep: bool,
+    /// `tbn sim --json` reports whose measured cycles per inference fill the sweep's
+    /// latency column at their lane counts (repeatable; default reports/sim.json if present).
+    #[arg(long, alias = "cycles-json")]
+    pub(crate) sim_report: Vec<PathBuf>,
     /// Model for the latency column of the sweep (default: the bundled reference MNIST model).
     #[arg(long)]
-    model: Option<PathBuf>,
+    pub(crate) model: Option<PathBuf>,
     /// nextpnr placer seed.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Skip bitstream packing.
     #[arg(long)]
-    no_pack: bool,
+    pub(crate) no_pack: bool,
 }
 
 fn parse_lanes(s: &str) -> Result<Vec<usize>> {
     s.split(',')
-        .map(|t| {
-            t.trim()
-                .parse::<usize>()
-                .with_context(|| format!("--lanes: '{t}' is not a number"))
+        .map(|t| match t.trim().parse::<usize>() {
+            Ok(0) => bail!("--lanes: 0 lanes (give 8, 16, 32, 64, 128 or 256)"),
+            r => r.with_context(|| format!("--lanes: '{t}' is not a number")),
         })
         .collect()
 }
@@ -77,16 +77,21 @@ fn pow2(name: &str, v: usize) -> usize {
     p
 }
 
-/// Runs `tbn synth`.
-pub fn run(a: Args) -> Result<()> {
-    let freq = a.freq.unwrap_or_else(|| a.device.default_freq_mhz());
-    let base = tbn_hdl::Config {
+/// The capacities of the flags (lanes set per point).
+fn base_config(a: &Args) -> tbn_hdl::Config {
+    tbn_hdl::Config {
         lanes: 32,
         tile_max: pow2("--tile-bits", a.tile_bits),
         max_in: pow2("--max-in", a.max_in),
         max_rows: pow2("--max-rows", a.max_rows),
-    };
+    }
+}
+
+/// Runs `tbn synth`.
+pub fn run(a: Args) -> Result<()> {
     if a.sweep {
+        let freq = a.freq.unwrap_or_else(|| a.device.default_freq_mhz());
+        let base = base_config(&a);
         let lanes = match &a.lanes {
             Some(s) => parse_lanes(s)?,
             None => vec![8, 16, 32, 64, 128],
@@ -102,12 +107,10 @@ pub fn run(a: Args) -> Result<()> {
             eprintln!("note: {} not found: no latency column", model.display());
             None
         };
-        let cycles_json = a.cycles_json.clone().or_else(|| {
-            ["reports/sim.json", "out/sim-report.json"]
-                .iter()
-                .map(PathBuf::from)
-                .find(|p| p.is_file())
-        });
+        let mut sim_reports = a.sim_report.clone();
+        if sim_reports.is_empty() && reports::sim_path().is_file() {
+            sim_reports.push(reports::sim_path());
+        }
         // Built in a staging folder and moved into `out` only when complete.
         let res = tbn_golden::atomic::fill_dir_keep_failed(&out, |st| -> Result<_> {
             let spec = SweepSpec {
@@ -117,7 +120,7 @@ pub fn run(a: Args) -> Result<()> {
                 base,
                 out_dir: st.path().to_path_buf(),
                 program,
-                cycles_json,
+                sim_reports,
                 seed: Some(a.seed),
             };
             let mut res = sweep::run(&spec, |i, n, l| {
@@ -145,21 +148,46 @@ pub fn run(a: Args) -> Result<()> {
         return Ok(());
     }
 
-    let lanes = match &a.lanes {
+    let rep = synthesize(&a)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        print!("{}", rep.table());
+        println!("report: {}", out_dir(&a)?.join("report.md").display());
+    }
+    Ok(())
+}
+
+fn single_lanes(a: &Args) -> Result<usize> {
+    match &a.lanes {
         Some(s) => {
             let v = parse_lanes(s)?;
             if v.len() != 1 {
                 bail!("--lanes takes one value without --sweep (got {})", v.len());
             }
-            v[0]
+            Ok(v[0])
         }
         None => bail!("--lanes is required (e.g. --lanes 32)"),
-    };
-    let cfg = tbn_hdl::Config { lanes, ..base };
-    let out = a
-        .out
+    }
+}
+
+fn out_dir(a: &Args) -> Result<PathBuf> {
+    let lanes = single_lanes(a)?;
+    Ok(a.out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("reports/synth/{}-L{lanes}", a.device.name())));
+        .unwrap_or_else(|| PathBuf::from(format!("reports/synth/{}-L{lanes}", a.device.name()))))
+}
+
+/// Synthesizes one configuration (the standalone SPI top) into its folder,
+/// writes reports/synth.json and returns the report.
+pub fn synthesize(a: &Args) -> Result<SynthReport> {
+    let freq = a.freq.unwrap_or_else(|| a.device.default_freq_mhz());
+    let lanes = single_lanes(a)?;
+    let cfg = tbn_hdl::Config {
+        lanes,
+        ..base_config(a)
+    };
+    let out = out_dir(a)?;
     eprintln!(
         "synthesising L = {lanes}, TILE_MAX = {} for {} at {freq} MHz into {}",
         cfg.tile_max,
@@ -190,18 +218,7 @@ pub fn run(a: Args) -> Result<()> {
         tbn_synth::flow::write_report(&rep, st.path())?;
         Ok(rep)
     })?;
-    // The latest result, where `tbn compare` looks for it.
-    let latest = PathBuf::from("reports/synth.json");
-    if let Some(dir) = latest.parent() {
-        std::fs::create_dir_all(dir).ok();
-    }
-    tbn_golden::atomic::write_file(&latest, serde_json::to_string_pretty(&rep)?.as_bytes())
-        .with_context(|| format!("writing {}", latest.display()))?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&rep)?);
-    } else {
-        print!("{}", rep.table());
-        println!("report: {}", out.join("report.md").display());
-    }
-    Ok(())
+    // The latest result, where `tbn sim` and `tbn compare` look for it.
+    reports::write(&reports::synth_path(), &rep)?;
+    Ok(rep)
 }

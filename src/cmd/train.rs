@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, default_value = "mlp:784-128-10")]
     arch: String,
     /// Compression factor of tiled layers (mode tbn).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::common::at_least_one)]
     p: usize,
     /// Weights: tbn (tiled), binary (p = 1 everywhere) or f32 (baseline, not exportable).
     #[arg(long, default_value = "tbn")]
@@ -47,10 +47,10 @@ pub struct Args {
     #[arg(long, value_parser = super::common::at_least_one)]
     test_limit: Option<usize>,
     /// Epochs.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = super::common::at_least_one)]
     epochs: usize,
     /// Mini-batch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::common::at_least_one)]
     batch: usize,
     /// Peak learning rate (Adam, cosine schedule to 0).
     #[arg(long, default_value_t = 1e-2)]
@@ -85,7 +85,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Threads of the tensor library (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::at_least_one)]
     threads: Option<usize>,
     /// Output model (project JSON format); required unless --mode f32 or --sweep.
     #[arg(long)]

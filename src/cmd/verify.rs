@@ -5,20 +5,21 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 use tbn_sim::{hw, regress, BuildOptions};
+
+use crate::reports::VerifyReport;
 
 /// Arguments of `tbn verify`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Number of random layers per lane configuration.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = super::common::at_least_one)]
     seeds: usize,
     /// First seed (layer i uses seed FIRST + i; a failure names its seed).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Lane counts to verify (comma separated), e.g. 8,32,128.
-    #[arg(long, value_delimiter = ',', default_value = "32")]
+    #[arg(long, value_delimiter = ',', default_value = "32", value_parser = super::common::at_least_one)]
     lanes: Vec<usize>,
     /// Write a VCD waveform of the run to this file (one file per lane count).
     #[arg(long)]
@@ -102,7 +103,11 @@ pub fn run(a: Args) -> Result<()> {
         reports.push(report);
     }
     if a.json {
-        println!("{}", json!({ "ok": !failed, "reports": reports }));
+        let report = VerifyReport {
+            ok: !failed,
+            reports,
+        };
+        println!("{}", serde_json::to_string(&report)?);
     }
     if failed {
         bail!("the RTL disagrees with the golden model (see the seeds above)");

@@ -155,16 +155,6 @@ fn staged(out: &Path, file: &Path) -> Result<String> {
     Ok(format!("inputs/{name}"))
 }
 
-/// yosys script for the spec, with source paths as given.
-pub fn yosys_script(spec: &FlowSpec) -> String {
-    let names: Vec<String> = spec
-        .sources
-        .iter()
-        .map(|f| abs(f).display().to_string())
-        .collect();
-    yosys_script_for(spec, &names)
-}
-
 fn yosys_script_for(spec: &FlowSpec, sources: &[String]) -> String {
     let mut s = String::new();
     for f in sources {

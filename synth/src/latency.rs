@@ -1,10 +1,11 @@
-//! Cycles per inference of a model on the accelerator: measured (a JSON file
-//! from the Verilator co-simulation) or the lane-bound ideal.
+//! Cycles per inference of a model on the accelerator: measured (the
+//! `tbn sim --json` report of the Verilator co-simulation) or the lane-bound
+//! ideal.
 
 use crate::error::{Result, SynthError};
-use serde_json::Value;
 use std::path::Path;
 use tbn_golden::integer::{Program, QuantConfig, Stage};
+use tbn_reports::SimReport;
 
 /// Where a cycle count comes from.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -69,109 +70,74 @@ pub fn program_of_model(path: &Path) -> Result<Program> {
     })
 }
 
-fn number(v: &Value) -> Option<u64> {
-    v.as_u64()
-        .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
-}
-
-const CYCLE_KEYS: [&str; 5] = [
-    "cycles_per_inference",
-    // `tbn sim --json` (src/cmd/report.rs `SimReport`).
-    "compute_cycles",
-    "total_cycles",
-    "inference_cycles",
-    "cycles",
-];
-
-fn cycles_in(obj: &serde_json::Map<String, Value>) -> Option<u64> {
-    CYCLE_KEYS.iter().find_map(|k| obj.get(*k).and_then(number))
-}
-
-fn search(v: &Value, lanes: usize, inherited: Option<u64>, out: &mut Option<u64>) {
-    if out.is_some() {
-        return;
-    }
-    match v {
-        Value::Object(o) => {
-            let l = o
-                .get("lanes")
-                .and_then(number)
-                .or_else(|| {
-                    o.get("config")
-                        .and_then(|c| c.get("lanes"))
-                        .and_then(number)
-                })
-                .or(inherited);
-            if l == Some(lanes as u64) {
-                if let Some(c) = cycles_in(o) {
-                    *out = Some(c);
-                    return;
-                }
-            }
-            // {"cycles": {"32": n, ...}}
-            for k in CYCLE_KEYS {
-                if let Some(Value::Object(m)) = o.get(k) {
-                    if let Some(c) = m.get(&lanes.to_string()).and_then(number) {
-                        *out = Some(c);
-                        return;
-                    }
-                }
-            }
-            for (_, child) in o {
-                search(child, lanes, l, out);
-            }
-        }
-        Value::Array(a) => {
-            for child in a {
-                search(child, lanes, inherited, out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Cycles per inference for `lanes` lanes from a JSON report of the RTL
-/// simulation. Accepted shapes (searched recursively): an object with a
-/// `lanes` field (or `config.lanes`) and one of `cycles_per_inference`,
-/// `compute_cycles` (a `tbn sim --json` report), `total_cycles`, `inference_cycles`, `cycles`; or a map
-/// `"cycles_per_inference": {"32": n, ...}`.
-pub fn cycles_from_json(path: &Path, lanes: usize) -> Result<Option<u64>> {
-    let text = std::fs::read_to_string(path).map_err(|e| SynthError::io(path, e))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| SynthError::Parse {
-        what: "simulation cycles JSON".into(),
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let mut out = None;
-    search(&v, lanes, None, &mut out);
-    Ok(out)
+/// Cycles per inference for `lanes` lanes measured by the RTL simulation: the
+/// `compute_cycles` of a `tbn sim --json` report ([`SimReport`], the type
+/// `tbn sim` writes) run at that lane count; `None` when the report is for
+/// another lane count.
+pub fn cycles_from_sim_report(path: &Path, lanes: usize) -> Result<Option<u64>> {
+    let report: SimReport = tbn_reports::read(path)
+        .map_err(|e| SynthError::Parse {
+            what: "simulation report".into(),
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?
+        .ok_or_else(|| SynthError::io(path, std::io::ErrorKind::NotFound.into()))?;
+    Ok((report.lanes as usize == lanes).then(|| report.compute_cycles.round() as u64))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sim_report(lanes: u32, compute_cycles: f64) -> SimReport {
+        use tbn_reports::{BusKind, Clocks, EngineKind, HostWork};
+        SimReport {
+            model: "m".into(),
+            engine: EngineKind::RtlJobs,
+            estimate: false,
+            basis: "test".into(),
+            bus: BusKind::Wishbone,
+            lanes,
+            act_bits: 8,
+            total: 1,
+            correct: 1,
+            accuracy: 1.0,
+            logits_match: 1,
+            predictions_match: 1,
+            first_mismatch: None,
+            starts_per_inference: 2.0,
+            link_cycles: 10.0,
+            link_unit: "clk".into(),
+            compute_cycles,
+            ideal_cycles: 6000,
+            efficiency: 0.9,
+            host_work: HostWork::default(),
+            clocks: Clocks {
+                fmax_mhz: 48.0,
+                fmax_source: "test".into(),
+                sck_mhz: None,
+                sck_source: None,
+                spi_lines: None,
+            },
+            compute_us: 1.0,
+            end_to_end_us: 2.0,
+            layers: vec![],
+            seconds: 0.1,
+        }
+    }
+
     #[test]
-    fn json_shapes_are_found() {
+    fn measured_cycles_come_from_the_typed_sim_report() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.json");
-        std::fs::write(
-            &p,
-            r#"{"runs": [{"config": {"lanes": 16}, "total_cycles": 900}, {"lanes": 32, "cycles_per_inference": 512.0}]}"#,
-        )
-        .unwrap();
-        assert_eq!(cycles_from_json(&p, 32).unwrap(), Some(512));
-        assert_eq!(cycles_from_json(&p, 16).unwrap(), Some(900));
-        assert_eq!(cycles_from_json(&p, 64).unwrap(), None);
-        std::fs::write(&p, r#"{"cycles_per_inference": {"8": 77}}"#).unwrap();
-        assert_eq!(cycles_from_json(&p, 8).unwrap(), Some(77));
-        // A `tbn sim --json` report.
-        std::fs::write(
-            &p,
-            r#"{"lanes": 32, "compute_cycles": 6858.0, "layers": [{"compute_cycles": 6528}]}"#,
-        )
-        .unwrap();
-        assert_eq!(cycles_from_json(&p, 32).unwrap(), Some(6858));
+        let p = dir.path().join("sim.json");
+        tbn_reports::write(&p, &sim_report(32, 6857.6)).unwrap();
+        assert_eq!(cycles_from_sim_report(&p, 32).unwrap(), Some(6858));
+        assert_eq!(cycles_from_sim_report(&p, 64).unwrap(), None);
+        // Another shape (the key `tbn sim` never wrote) is an error naming the file.
+        std::fs::write(&p, r#"{"lanes": 32, "cycles_per_inference": 512}"#).unwrap();
+        let e = cycles_from_sim_report(&p, 32).unwrap_err().to_string();
+        assert!(e.contains("sim.json") && e.contains("SimReport"), "{e}");
+        assert!(cycles_from_sim_report(&dir.path().join("none.json"), 32).is_err());
     }
 
     #[test]

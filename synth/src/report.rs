@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Use of one kind of resource.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResourceUse {
     /// Short key: `lut`, `ff`, `carry`, `bram`, `spram`, `dsp`, `io`, `gb`, `pll`, `lc`.
     pub key: String,
@@ -42,7 +42,7 @@ impl ResourceUse {
 }
 
 /// Achieved frequency of one clock.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClockTiming {
     /// Clock net as named in the design (nextpnr's suffixes removed).
     pub clock: String,
@@ -57,7 +57,7 @@ pub struct ClockTiming {
 }
 
 /// The critical path of the worst clock.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CriticalPath {
     /// Launching clock edge (e.g. `posedge clk`).
     pub from: String,
@@ -112,7 +112,7 @@ impl CriticalPath {
 }
 
 /// The result of one synthesis run.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SynthReport {
     /// The device.
     pub device: Device,

@@ -24,8 +24,9 @@ pub struct SweepSpec {
     pub out_dir: PathBuf,
     /// Reference model for latency (its integer program).
     pub program: Option<Program>,
-    /// Measured cycles (JSON of the RTL simulation), if any.
-    pub cycles_json: Option<PathBuf>,
+    /// `tbn sim --json` reports of the RTL simulation (measured cycles at
+    /// their lane counts; the first report for a lane count wins).
+    pub sim_reports: Vec<PathBuf>,
     /// nextpnr seed.
     pub seed: Option<u64>,
 }
@@ -134,16 +135,16 @@ impl SweepResult {
             .any(|r| r.cycles_source == Some(CyclesSource::LaneBoundIdeal))
         {
             s += "\n(ideal) = lane-bound ideal cycles: sum over layers of distinct rows x ceil(m / L) x A \
-                  (no pipeline fill, job set-up or SPI transfer); pass --cycles-json with the RTL \
-                  simulation's report for measured cycles.\n";
+                  (no pipeline fill, job set-up or SPI transfer); pass --sim-report with the \
+                  `tbn sim --json` report for measured cycles.\n";
         }
         s
     }
 }
 
 fn point_cycles(spec: &SweepSpec, lanes: usize) -> Result<(Option<u64>, Option<CyclesSource>)> {
-    if let Some(p) = &spec.cycles_json {
-        if let Some(c) = latency::cycles_from_json(p, lanes)? {
+    for p in &spec.sim_reports {
+        if let Some(c) = latency::cycles_from_sim_report(p, lanes)? {
             return Ok((
                 Some(c),
                 Some(CyclesSource::Measured(p.display().to_string())),

@@ -109,13 +109,6 @@ pub struct Engine {
     consts: Vec<u32>,
 }
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
 /// Checks one descriptor against what it must be (recomputed here, so a wrong
 /// precomputed field in the compiler is caught before any chip sees it).
 fn check_desc(
@@ -134,7 +127,7 @@ fn check_desc(
     if !(rows * m).is_multiple_of(q) {
         return bad("rows * m = p * q");
     }
-    let period = q / gcd(m, q);
+    let period = crate::geometry::period(m, q);
     if u64::from(d.p) != period {
         return bad("P");
     }

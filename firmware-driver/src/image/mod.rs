@@ -1,20 +1,16 @@
 //! The accelerator model image (docs/model-image.md): its word layout
 //! ([`format`], no_std, shared with the RTL and the driver) and, with the
-//! `std` feature, the compiler from a [`crate::program::Program`] to an image
-//! ([`compile`]) and the independent reference executor of images ([`exec`]).
+//! `std` feature, the image type, a chip model and the independent reference
+//! executor of images ([`exec`]).
 //!
-//! The compiler lives in `tbn-driver` (behind `std`) rather than in a crate
-//! of its own because its input is the driver's validated program view and
-//! its output the words the driver loads: one crate owns the format, its
-//! producer and its consumers, and it stays free of `tbn-golden` (the host
-//! converts a golden program into the compact program first, as for the MCU).
+//! The compiler from a [`crate::program::Program`] to an image is host-side
+//! work and lives in the `tbn-host` crate (`tbn_host::compile`), beside the
+//! conversion of golden programs into compact programs.
 
 pub mod format;
 
 #[cfg(feature = "std")]
 pub mod chip;
-#[cfg(feature = "std")]
-pub mod compile;
 #[cfg(feature = "std")]
 pub mod exec;
 

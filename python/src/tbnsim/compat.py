@@ -2,7 +2,7 @@
 
     from tbnsim.compat import cocotb, test, start_soon, Clock, RisingEdge, ...
 
-Under a real cocotb simulation (cocotb's regression manager imports the module
+Under a real cocotb simulation (1.8.1 or 2.x; cocotb's regression manager imports the module
 inside Icarus or Verilator) these names are cocotb's own; everywhere else they
 are tbnsim's. ``UNDER_COCOTB`` tells which. :func:`is_resolvable` and
 :func:`value_int` smooth over the 4-state values of real simulators (tbnsim is
@@ -22,6 +22,8 @@ def _running_cocotb() -> bool:
 UNDER_COCOTB = _running_cocotb()
 
 if UNDER_COCOTB:
+    # cocotb 1.8.1 (with Verilator 5.006) and cocotb 2.x (with Icarus): the
+    # names below exist in both, except where 2.x moved them.
     import cocotb  # noqa: F401
     from cocotb import start_soon  # noqa: F401
     from cocotb.clock import Clock  # noqa: F401
@@ -32,18 +34,25 @@ if UNDER_COCOTB:
         Event,
         FallingEdge,
         First,
-        Join,
         NextTimeStep,
         ReadOnly,
         ReadWrite,
         RisingEdge,
         Timer,
     )
-    from cocotb.utils import get_sim_time  # noqa: F401
+
+    COCOTB_MAJOR = int(cocotb.__version__.split(".")[0])
+    if COCOTB_MAJOR >= 2:
+        from cocotb.simtime import get_sim_time  # noqa: F401
+        from cocotb.task import Join  # noqa: F401
+    else:
+        from cocotb.triggers import Join  # noqa: F401
+        from cocotb.utils import get_sim_time  # noqa: F401
 
     test = cocotb.test
     SIMULATOR = getattr(cocotb, "SIM_NAME", "cocotb")
 else:
+    COCOTB_MAJOR = 0  # not under cocotb
     from . import _cocotb_shim as cocotb  # noqa: F401
     from .scheduler import Clock, get_sim_time, start_soon  # noqa: F401
     from .testing import test  # noqa: F401
@@ -76,12 +85,15 @@ def value_int(signal) -> int:
     """The port's value as an int (raises ValueError naming X/Z bits under cocotb)."""
     v = signal.value
     if UNDER_COCOTB and not v.is_resolvable:
-        raise ValueError(f"{signal._name} = {v.binstr} has X or Z bits")
+        # str() of a cocotb 2.x LogicArray is its bits; 1.x's BinaryValue has binstr.
+        bits = getattr(v, "binstr", None) or str(v)
+        raise ValueError(f"{getattr(signal, '_name', signal)} = {bits} has X or Z bits")
     return int(v)
 
 
 __all__ = [
     "UNDER_COCOTB",
+    "COCOTB_MAJOR",
     "SIMULATOR",
     "cocotb",
     "test",

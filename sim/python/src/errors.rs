@@ -80,7 +80,8 @@ pub fn sim_err(e: SimError) -> PyErr {
         SimError::NoSuchPort { .. } | SimError::PortUsage { .. } => PortError::new_err(msg),
         SimError::Bus(_) => BusError::new_err(msg),
         SimError::Accelerator(_) => AcceleratorError::new_err(msg),
-        SimError::Invalid(_) => pyo3::exceptions::PyValueError::new_err(msg),
+        // A misaligned or out-of-map register offset is a bad argument.
+        SimError::Invalid(_) | SimError::Offset(_) => pyo3::exceptions::PyValueError::new_err(msg),
         SimError::Golden(_) => GoldenError::new_err(msg),
         _ => TbnError::new_err(msg),
     }

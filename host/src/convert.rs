@@ -1,11 +1,10 @@
 //! Golden integer program (+ the float model it came from) -> the compact
 //! binary program of `tbn_driver::program` that the microcontroller reads
-//! from flash. Lives on the host side so that `tbn-driver` does not depend on
-//! `tbn-golden` (this file is also used by tbn-driver's tests, via `#[path]`).
+//! from flash.
 
 use tbn_driver::program::{
-    encode, Activation, ConvGeom, DenseSpec, EncodeError, FloatSpec, Geometry, ProgramSpec, Shape,
-    StageSpec, ValueCode,
+    encode, Activation, ConvGeom, DenseSpec, EncodeError, FloatSpec, ProgramSpec, RowGeometry,
+    Shape, StageSpec, ValueCode,
 };
 use tbn_golden::integer::{self, Program, Stage};
 use tbn_golden::model::{Layer, Model};
@@ -96,7 +95,7 @@ pub fn program_bytes(prog: &Program, model: Option<&Model>) -> Result<Vec<u8>, E
                     }
                 }
                 let spec = DenseSpec {
-                    geom: Geometry {
+                    geom: RowGeometry {
                         rows: d.geom.rows,
                         m: d.geom.m,
                         q: d.geom.q,

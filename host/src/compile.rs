@@ -1,18 +1,16 @@
-//! The compiler: a validated integer program ([`crate::program::Program`],
+//! The compiler: a validated integer program ([`tbn_driver::program::Program`],
 //! the compact binary the MCU also runs) into a model image for one
 //! accelerator configuration ([`Target`]), applying the exact identities of
 //! docs/model-image.md section 4.
 
-use std::vec::Vec;
-
-use super::format::{
+use tbn_driver::image::format::{
     self, checksum, encode_record, tile_align, tile_words, value_range, Descriptor, Header, Kind,
     Limit, Misfit, Target, BIAS_LIMIT_BITS, CHECKSUM_WORDS, DESC_WORDS, HEADER_WORDS, RECORD_WORDS,
     ROWC_ALIGN,
 };
-use super::Image;
-use crate::program::{Activation, Dense, Program, Stage};
-use crate::regmap;
+use tbn_driver::image::Image;
+use tbn_driver::program::{Activation, Dense, Program, Stage};
+use tbn_driver::regmap;
 
 /// Why a program cannot become an image for a configuration.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -80,13 +78,6 @@ fn word(layer: usize, what: &'static str, v: u64) -> Result<u32, CompileError> {
     })
 }
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
 /// Bits of a signed register that holds every value in `[-v, v]`.
 fn signed_bits(v: u128) -> u32 {
     (128 - v.leading_zeros() + 1).max(2)
@@ -113,7 +104,7 @@ fn kind_of(a: Activation) -> Kind {
 fn compile_layer(l: usize, d: &Dense<'_>, last: bool, lanes: u32) -> Result<Layer, CompileError> {
     let g = d.geom;
     let (m, q, rows) = (g.m as u64, g.q as u64, g.rows as u64);
-    let period = q / gcd(m, q);
+    let period = tbn_driver::geometry::period(m, q);
     let kind = kind_of(d.act);
     let in_bits = u32::from(d.input.bits);
     let in_signed = d.input.signed && in_bits > 1;
@@ -327,5 +318,5 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
     words.push(s1);
     words.push(s2);
     debug_assert_eq!(words.len() as u64, total);
-    Ok(Image { words })
+    Ok(Image::from_words(words))
 }
