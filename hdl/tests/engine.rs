@@ -4,6 +4,7 @@
 //! references: popcounts with `count_ones`, direct dot products, the funnel
 //! shift at every offset, the flush.
 
+mod common;
 #[path = "common/lockstep.rs"]
 mod lockstep;
 
@@ -334,17 +335,7 @@ fn engine_accumulator_all_widths() {
             for _ in 0..3 {
                 let m = rng.gen_range(1..=3 * L);
                 let t: Vec<bool> = (0..m).map(|_| rng.gen_bool(0.5)).collect();
-                let x: Vec<i32> = (0..m)
-                    .map(|_| {
-                        if abits == 1 {
-                            rng.gen_range(0..2)
-                        } else if signed {
-                            rng.gen_range(-(1 << (abits - 1))..(1 << (abits - 1)))
-                        } else {
-                            rng.gen_range(0..(1 << abits))
-                        }
-                    })
-                    .collect();
+                let x: Vec<i32> = common::random_activations(&mut rng, m, abits, signed);
                 let dot: i64 = (0..m)
                     .map(|k| {
                         let tv = if t[k] { 1 } else { -1 };

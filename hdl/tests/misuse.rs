@@ -4,6 +4,8 @@
 //! interrupt; after each error the next valid job must run bit-exactly
 //! without a hardware reset.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use tbn_driver::regmap::{self, ErrorCode};
 use tbn_hdl::testbench::{
@@ -124,17 +126,7 @@ fn job(rng: &mut impl Rng, m: usize, q: usize, rows: usize, abits: usize, signed
         abits,
         signed,
         tile: (0..q).map(|_| rng.gen_bool(0.5)).collect(),
-        x: (0..m)
-            .map(|_| {
-                if abits == 1 {
-                    rng.gen_range(0..2)
-                } else if signed {
-                    rng.gen_range(-(1 << (abits - 1))..(1 << (abits - 1)))
-                } else {
-                    rng.gen_range(0..(1 << abits))
-                }
-            })
-            .collect(),
+        x: common::random_activations(rng, m, abits, signed),
     }
 }
 

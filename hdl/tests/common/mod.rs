@@ -34,17 +34,7 @@ pub fn random_job(
         let abits = rng.gen_range(1..=8usize);
         let signed = abits > 1 && rng.gen_bool(0.5);
         let tile: Vec<bool> = (0..q).map(|_| rng.gen_bool(0.5)).collect();
-        let x: Vec<i32> = (0..m)
-            .map(|_| {
-                if abits == 1 {
-                    rng.gen_range(0..2)
-                } else if signed {
-                    rng.gen_range(-(1 << (abits - 1))..(1 << (abits - 1)))
-                } else {
-                    rng.gen_range(0..(1 << abits))
-                }
-            })
-            .collect();
+        let x: Vec<i32> = random_activations(rng, m, abits, signed);
         let stage = DenseStage {
             name: "t".into(),
             geom,
@@ -91,4 +81,20 @@ pub fn assert_lint_clean<B: rust_hdl::prelude::Block>(b: &mut B) {
         }
         Err(report) => panic!("{report}"),
     }
+}
+
+/// `m` random activations of `abits` bits (signed two's complement when
+/// `signed`; `abits = 1` gives the bits 0/1 the lanes read as -1/+1).
+pub fn random_activations(rng: &mut impl Rng, m: usize, abits: usize, signed: bool) -> Vec<i32> {
+    (0..m)
+        .map(|_| {
+            if abits == 1 {
+                rng.gen_range(0..2)
+            } else if signed {
+                rng.gen_range(-(1 << (abits - 1))..(1 << (abits - 1)))
+            } else {
+                rng.gen_range(0..(1 << abits))
+            }
+        })
+        .collect()
 }
