@@ -126,6 +126,11 @@ impl<T> Part<T> {
         }
     }
 
+    /// Whether it ran and failed.
+    pub fn failed(&self) -> bool {
+        matches!(self, Part::Failed(_))
+    }
+
     /// Why there is no report (the first `error:` line or the last line, short).
     pub fn why(&self) -> String {
         let text = match self {
@@ -186,4 +191,23 @@ pub struct DemoReport {
     pub latency: Vec<LatencyRow>,
     /// Wall-clock seconds of the demo.
     pub seconds: f64,
+}
+
+impl DemoReport {
+    /// The parts that ran and failed (skipped parts are not failures).
+    pub fn failed_parts(&self) -> Vec<&'static str> {
+        [
+            ("inspect", self.inspect.failed()),
+            ("float", self.float.failed()),
+            ("integer", self.integer.failed()),
+            ("hdl", self.hdl.failed()),
+            ("sim", self.sim.failed()),
+            ("engine", self.engine.failed()),
+            ("mcu", self.mcu.failed()),
+            ("synth", self.synth.failed()),
+        ]
+        .into_iter()
+        .filter_map(|(name, failed)| failed.then_some(name))
+        .collect()
+    }
 }

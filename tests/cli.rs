@@ -340,6 +340,26 @@ fn zero_counts_are_usage_errors() {
         .stderr(contains("0 lanes"));
 }
 
+/// Lane counts the core cannot be generated with are usage errors up front
+/// (not a demo that runs its other parts and exits 0).
+#[test]
+fn unsupported_lane_counts_are_usage_errors() {
+    let cases: &[&[&str]] = &[
+        &["demo", "--quick", "--lanes", "12"],
+        &["sim", "--lanes", "48"],
+        &["verify", "--lanes", "8,12"],
+        &["coverage", "--lanes", "512"],
+        &["hdl", "emit", "--out", "x", "--lanes", "4"],
+    ];
+    for args in cases {
+        tbn()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(contains("must be one of [8, 16, 32, 64, 128, 256]"));
+    }
+}
+
 /// Issue 17: alphas of 3e38 overflow f32: an error, not `null` logits and class 0.
 #[test]
 fn infer_refuses_non_finite_logits() {

@@ -224,6 +224,51 @@ fn demo_quick_writes_a_typed_summary() {
         .stderr(contains("cannot be used with"));
 }
 
+/// A model with convolutions: the accelerator parts are skipped with the
+/// reason (not failures); a part that fails makes the demo fail after it
+/// wrote its report.
+#[test]
+fn demo_skips_what_the_model_cannot_run_and_fails_on_a_failed_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let cnn = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json");
+    let out_dir = dir.path().join("demo-cnn");
+    let out = tbn()
+        .current_dir(dir.path())
+        .args(["demo", "--quick", "--skip", "mcu", "--model"])
+        .arg(&cnn)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
+    for part in ["sim", "engine"] {
+        let why = v[part]["skipped"].as_str().unwrap_or_default();
+        assert!(
+            why.contains("convolutions") && why.contains("issue 13"),
+            "{part}: {v}"
+        );
+    }
+    assert!(v["integer"]["ok"]["accuracy"].as_f64().unwrap() > 0.9);
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, b"{ not a model").unwrap();
+    let out_dir = dir.path().join("demo-bad");
+    tbn()
+        .current_dir(dir.path())
+        .args(["demo", "--quick", "--skip", "mcu,sim,engine", "--model"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out_dir)
+        .assert()
+        .failure()
+        .stderr(contains("demo part(s) failed: inspect, float, integer"));
+    assert!(out_dir.join("report.md").is_file());
+}
+
 /// The README's results block is what `tbn report readme` generates from the
 /// committed docs/results/demo.json.
 #[test]

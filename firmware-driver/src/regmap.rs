@@ -112,6 +112,8 @@ pub const ID_MAGIC: u32 = 0x00;
 pub const ID_VERSION: u32 = 0x04;
 /// Configuration: lanes `L` (chunk width in bits processed per cycle).
 pub const CFG_LANES: u32 = 0x08;
+/// The lane counts `L` a core can be generated with (what [`CFG_LANES`] reads).
+pub const LANE_CHOICES: [u32; 6] = [8, 16, 32, 64, 128, 256];
 /// Configuration: `TILE_MAX`, the largest tile length `q` in bits.
 pub const CFG_TILE_MAX: u32 = 0x0C;
 /// Configuration: `MAX_IN`, the largest row length `m`.

@@ -99,7 +99,7 @@ impl Config {
     /// Check every value; the error names the offending one.
     pub fn validate(&self) -> Result<(), HdlError> {
         let e = |s: String| Err(HdlError::Config(s));
-        if ![8, 16, 32, 64, 128, 256].contains(&self.lanes) {
+        if !u32::try_from(self.lanes).is_ok_and(|l| tbn_driver::regmap::LANE_CHOICES.contains(&l)) {
             return e(format!(
                 "lanes = {} (must be 8, 16, 32, 64, 128 or 256)",
                 self.lanes

@@ -209,7 +209,7 @@ fn compile_layer(l: usize, d: &Dense<'_>, last: bool, lanes: u32) -> Result<Laye
 /// Compiles `prog` into a model image for `target`.
 pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileError> {
     let lanes = target.lanes;
-    if !(lanes.is_power_of_two() && (8..=256).contains(&lanes)) {
+    if !regmap::LANE_CHOICES.contains(&lanes) {
         return Err(CompileError::Lanes(lanes));
     }
     let mut dense: Vec<Dense<'_>> = Vec::new();

@@ -33,6 +33,15 @@ pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
+/// Parses a lane count `L`: one of [`tbn_driver::regmap::LANE_CHOICES`].
+pub fn lanes(s: &str) -> std::result::Result<usize, String> {
+    let choices = tbn_driver::regmap::LANE_CHOICES;
+    match s.parse::<u32>() {
+        Ok(l) if choices.contains(&l) => Ok(l as usize),
+        _ => Err(format!("must be one of {choices:?} (lanes per cycle)")),
+    }
+}
+
 /// How many of `count` images to score with `--limit`: at least one, and
 /// every label among them one of the model's classes (else the accuracy
 /// would silently count a label the model cannot predict as a miss).

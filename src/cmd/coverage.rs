@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value_t = 200, value_parser = super::common::at_least_one)]
     seeds: usize,
     /// Lanes of the core.
-    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
+    #[arg(long, default_value_t = 32, value_parser = super::common::lanes)]
     lanes: usize,
     /// MNIST test images to run through the reference model.
     #[arg(long, default_value_t = 4, value_parser = super::common::at_least_one)]

@@ -25,7 +25,7 @@ enum HdlCommand {
 #[derive(clap::Args)]
 pub(crate) struct EmitArgs {
     /// Lanes L (tile bits per cycle): 8, 16, 32, 64, 128 or 256.
-    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
+    #[arg(long, default_value_t = 32, value_parser = super::common::lanes)]
     pub(crate) lanes: usize,
     /// Largest tile length q in bits (TILE_MAX, power of two).
     #[arg(long, default_value_t = 32768, value_parser = super::common::at_least_one)]

@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     pub(crate) limit: usize,
     /// Lanes of the simulated core.
-    #[arg(long, default_value_t = 32, value_parser = super::common::at_least_one)]
+    #[arg(long, default_value_t = 32, value_parser = super::common::lanes)]
     pub(crate) lanes: usize,
     /// Activation bits of the integer program.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=8))]

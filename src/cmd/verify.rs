@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Lane counts to verify (comma separated), e.g. 8,32,128.
-    #[arg(long, value_delimiter = ',', default_value = "32", value_parser = super::common::at_least_one)]
+    #[arg(long, value_delimiter = ',', default_value = "32", value_parser = super::common::lanes)]
     lanes: Vec<usize>,
     /// Write a VCD waveform of the run to this file (one file per lane count).
     #[arg(long)]
