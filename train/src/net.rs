@@ -70,6 +70,36 @@ impl TilePolicy {
     }
 }
 
+/// The activation of every hidden layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    /// Float ReLU (quantized after training by `tbn quantize --act-bits`).
+    #[default]
+    Relu,
+    /// Sign activations (+1 if x > 0 else -1; 1-bit, W1A1) after batch-norm,
+    /// trained with a straight-through estimator (gradient 1 on `[-1, 1]`, 0 outside).
+    Sign,
+    /// ReLU quantized to this many unsigned bits (2..=8) with the fixed step
+    /// [`QUANT_STEP`] after batch-norm, trained quantization-aware with a
+    /// straight-through estimator (gradient 1 on `[0, (2^bits - 1) * step]`).
+    QuantRelu(u8),
+}
+
+impl std::fmt::Display for Act {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Act::Relu => f.write_str("relu"),
+            Act::Sign => f.write_str("sign"),
+            Act::QuantRelu(b) => write!(f, "relu, {b}-bit unsigned"),
+        }
+    }
+}
+
+/// Step of a quantized ReLU: a power of two, so `x / step` is exact in f32 and
+/// f64 alike; batch-norm's learned gain makes a fixed step lose nothing.
+pub const QUANT_STEP: f32 = 0.5;
+
 /// Batch normalisation with learned gamma/beta and running statistics.
 #[derive(Debug)]
 pub struct BatchNormParam {
@@ -107,6 +137,15 @@ pub enum NetLayer {
     BatchNorm(BatchNormParam),
     /// ReLU.
     Relu,
+    /// Sign with a straight-through estimator.
+    Sign,
+    /// Quantized ReLU: `bits` unsigned, step `scale`, straight-through estimator.
+    QuantRelu {
+        /// Output bits.
+        bits: u8,
+        /// Step.
+        scale: f32,
+    },
     /// Max pooling with window and stride `k`.
     MaxPool(usize),
     /// Flatten to `(batch, features)`.
@@ -125,6 +164,8 @@ pub struct NetOptions {
     pub input_dropout: f32,
     /// Dropout rate after every hidden fully connected layer while training.
     pub dropout: f32,
+    /// Activation of every hidden layer.
+    pub act: Act,
 }
 
 /// A trainable network.
@@ -163,6 +204,26 @@ impl Net {
                     "dropout rate {r} must be in [0, 1)"
                 )));
             }
+        }
+        let act_layer = match opts.act {
+            Act::Relu => NetLayer::Relu,
+            Act::Sign => NetLayer::Sign,
+            Act::QuantRelu(bits) if (2..=8).contains(&bits) => NetLayer::QuantRelu {
+                bits,
+                scale: QUANT_STEP,
+            },
+            Act::QuantRelu(bits) => {
+                return Err(TrainError::Config(format!(
+                    "quantized ReLU with {bits} bits: use 2..=8 (1-bit activations are sign \
+                     activations, docs/numerics.md §3: use --act sign)"
+                )))
+            }
+        };
+        if opts.act != Act::Relu && arch.kind == ArchKind::Mlp && !use_bn_mlp {
+            return Err(TrainError::Config(format!(
+                "{} activations are trained as batch-norm then activation: keep --bn on",
+                opts.act
+            )));
         }
         let dev = Device::Cpu;
         let err = |msg: String| TrainError::Arch {
@@ -282,7 +343,7 @@ impl Net {
                         pad: k / 2,
                     });
                     bn(out, &mut layers)?;
-                    layers.push(NetLayer::Relu);
+                    layers.push(act_layer.clone_act());
                     if let Shape::Chw(_, h, w) = shape {
                         shape = Shape::Chw(out, h, w);
                     }
@@ -317,7 +378,7 @@ impl Net {
                     if with_bn {
                         bn(out, &mut layers)?;
                     }
-                    layers.push(NetLayer::Relu);
+                    layers.push(act_layer.clone_act());
                     if opts.dropout > 0.0 {
                         layers.push(NetLayer::Dropout(opts.dropout));
                     }
@@ -390,6 +451,21 @@ impl Net {
                 NetLayer::Conv { w, pad, .. } => x.conv2d(&w.weight()?, *pad, 1, 1, 1)?,
                 NetLayer::BatchNorm(b) => b.forward(&x, train)?,
                 NetLayer::Relu => x.relu()?,
+                NetLayer::Sign => {
+                    // Value: exactly +1 / -1 (`xc - xc` is 0); gradient: that of clamp(x, -1, 1).
+                    let xc = x.clamp(-1f32, 1f32)?;
+                    let s = ((x.gt(0f32)?.to_dtype(candle_core::DType::F32)? * 2.0)? - 1.0)?;
+                    (s + (&xc - xc.detach())?)?
+                }
+                NetLayer::QuantRelu { bits, scale } => {
+                    let hi = ((1u32 << *bits) - 1) as f32;
+                    let xc = x.clamp(0f32, hi * *scale)?;
+                    let q = (((x.detach() / f64::from(*scale))? + 0.5)?
+                        .floor()?
+                        .clamp(0f32, hi)?
+                        * f64::from(*scale))?;
+                    (q + (&xc - xc.detach())?)?
+                }
                 NetLayer::MaxPool(k) => x.max_pool2d(*k)?,
                 NetLayer::Flatten => x.flatten_from(1)?,
                 NetLayer::Dropout(rate) => match (train, rng.as_deref_mut()) {
@@ -506,6 +582,11 @@ impl Net {
                     eps: b.eps as f32,
                 }),
                 NetLayer::Relu => Layer::Relu,
+                NetLayer::Sign => Layer::Sign,
+                NetLayer::QuantRelu { bits, scale } => Layer::QuantRelu {
+                    bits: *bits,
+                    scale: *scale,
+                },
                 NetLayer::MaxPool(k) => Layer::MaxPool2d {
                     kernel: *k,
                     stride: *k,
@@ -518,6 +599,20 @@ impl Net {
             layers.push(layer);
         }
         Ok(Model::new(name, self.input_shape, layers)?)
+    }
+}
+
+impl NetLayer {
+    /// A copy of a parameter-free activation layer.
+    fn clone_act(&self) -> NetLayer {
+        match self {
+            NetLayer::Sign => NetLayer::Sign,
+            NetLayer::QuantRelu { bits, scale } => NetLayer::QuantRelu {
+                bits: *bits,
+                scale: *scale,
+            },
+            _ => NetLayer::Relu,
+        }
     }
 }
 
