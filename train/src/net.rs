@@ -451,21 +451,8 @@ impl Net {
                 NetLayer::Conv { w, pad, .. } => x.conv2d(&w.weight()?, *pad, 1, 1, 1)?,
                 NetLayer::BatchNorm(b) => b.forward(&x, train)?,
                 NetLayer::Relu => x.relu()?,
-                NetLayer::Sign => {
-                    // Value: exactly +1 / -1 (`xc - xc` is 0); gradient: that of clamp(x, -1, 1).
-                    let xc = x.clamp(-1f32, 1f32)?;
-                    let s = ((x.gt(0f32)?.to_dtype(candle_core::DType::F32)? * 2.0)? - 1.0)?;
-                    (s + (&xc - xc.detach())?)?
-                }
-                NetLayer::QuantRelu { bits, scale } => {
-                    let hi = ((1u32 << *bits) - 1) as f32;
-                    let xc = x.clamp(0f32, hi * *scale)?;
-                    let q = (((x.detach() / f64::from(*scale))? + 0.5)?
-                        .floor()?
-                        .clamp(0f32, hi)?
-                        * f64::from(*scale))?;
-                    (q + (&xc - xc.detach())?)?
-                }
+                NetLayer::Sign => sign_ste(&x)?,
+                NetLayer::QuantRelu { bits, scale } => quant_relu_ste(&x, *bits, *scale)?,
                 NetLayer::MaxPool(k) => x.max_pool2d(*k)?,
                 NetLayer::Flatten => x.flatten_from(1)?,
                 NetLayer::Dropout(rate) => match (train, rng.as_deref_mut()) {
@@ -659,9 +646,81 @@ impl BatchNormParam {
     }
 }
 
+/// Sign activation with a straight-through estimator: the value is exactly
+/// +1 if x > 0 else -1 (`xc - detach(xc)` is 0), the gradient that of
+/// `clamp(x, -1, 1)` (1 inside, 0 outside, 1/2 exactly at +-1: candle splits
+/// the gradient of max/min ties).
+pub fn sign_ste(x: &Tensor) -> Result<Tensor> {
+    let xc = x.clamp(-1f32, 1f32)?;
+    let s = ((x.gt(0f32)?.to_dtype(candle_core::DType::F32)? * 2.0)? - 1.0)?;
+    Ok((s + (&xc - xc.detach())?)?)
+}
+
+/// Quantized ReLU with a straight-through estimator: the value is
+/// `scale * clamp(floor(x / scale + 1/2), 0, 2^bits - 1)` (the golden
+/// `quant_relu`), the gradient that of `clamp(x, 0, (2^bits - 1) * scale)`.
+pub fn quant_relu_ste(x: &Tensor, bits: u8, scale: f32) -> Result<Tensor> {
+    let hi = ((1u32 << bits) - 1) as f32;
+    let xc = x.clamp(0f32, hi * scale)?;
+    let q = (((x.detach() / f64::from(scale))? + 0.5)?
+        .floor()?
+        .clamp(0f32, hi)?
+        * f64::from(scale))?;
+    Ok((q + (&xc - xc.detach())?)?)
+}
+
 /// Index of the largest logit per row (ties: lowest index, as docs/numerics.md section 6).
 pub fn predictions(logits: &Tensor) -> Result<Vec<usize>> {
     let (_, c) = logits.dims2()?;
     let v = logits.flatten_all()?.to_vec1::<f32>()?;
     Ok(v.chunks(c).map(tbn_golden::float::argmax).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_quant_relu_ste_values_and_gradients() {
+        let xs = [-2.0f32, -1.0, -0.3, 0.0, 0.2, 0.25, 0.7, 1.0, 1.3, 5.0];
+        let x = Var::from_vec(xs.to_vec(), xs.len(), &Device::Cpu).unwrap();
+        let y = sign_ste(x.as_tensor()).unwrap();
+        let v = y.to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| if a > 0.0 { 1.0 } else { -1.0 })
+            .collect();
+        assert_eq!(v, want, "exactly +-1, zero maps to -1");
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g.get(&x).unwrap().to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| match a.abs() {
+                t if t < 1.0 => 1.0,
+                t if t == 1.0 => 0.5, // candle splits the gradient of max/min ties
+                _ => 0.0,
+            })
+            .collect();
+        assert_eq!(g, want, "gradient of clamp(x, -1, 1)");
+
+        let y = quant_relu_ste(x.as_tensor(), 2, 0.5).unwrap();
+        let v = y.to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| tbn_golden::model::quant_relu(a, 2, 0.5))
+            .collect();
+        assert_eq!(v, want, "equals the golden quant_relu");
+        assert_eq!(v[5], 0.5, "0.25 / 0.5 + 1/2 = 1: ties round up");
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g.get(&x).unwrap().to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| match a {
+                t if t > 0.0 && t < 1.5 => 1.0,
+                t if t == 0.0 || t == 1.5 => 0.5,
+                _ => 0.0,
+            })
+            .collect();
+        assert_eq!(g, want, "gradient of clamp(x, 0, 1.5)");
+    }
 }
