@@ -695,10 +695,15 @@ mod tests {
         let g = g.get(&x).unwrap().to_vec1::<f32>().unwrap();
         let want: Vec<f32> = xs
             .iter()
-            .map(|&a| match a.abs() {
-                t if t < 1.0 => 1.0,
-                t if t == 1.0 => 0.5, // candle splits the gradient of max/min ties
-                _ => 0.0,
+            .map(|&a| {
+                // candle splits the gradient of max/min ties: 1/2 at the ends.
+                if a.abs() < 1.0 {
+                    1.0
+                } else if a.abs() == 1.0 {
+                    0.5
+                } else {
+                    0.0
+                }
             })
             .collect();
         assert_eq!(g, want, "gradient of clamp(x, -1, 1)");
@@ -715,10 +720,14 @@ mod tests {
         let g = g.get(&x).unwrap().to_vec1::<f32>().unwrap();
         let want: Vec<f32> = xs
             .iter()
-            .map(|&a| match a {
-                t if t > 0.0 && t < 1.5 => 1.0,
-                t if t == 0.0 || t == 1.5 => 0.5,
-                _ => 0.0,
+            .map(|&a| {
+                if a > 0.0 && a < 1.5 {
+                    1.0
+                } else if a == 0.0 || a == 1.5 {
+                    0.5
+                } else {
+                    0.0
+                }
             })
             .collect();
         assert_eq!(g, want, "gradient of clamp(x, 0, 1.5)");
