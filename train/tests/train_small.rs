@@ -183,6 +183,20 @@ fn bad_options_are_named_errors() {
     let mut cfg = TrainConfig::new(Arch::parse("mlp:784-10").unwrap());
     cfg.lr = -1.0;
     assert!(train(&cfg, &tr, &te).is_err());
+    // Sign and quantized activations are trained after batch-norm; a 1-bit
+    // ReLU does not exist (docs/numerics.md §3).
+    let mut cfg = TrainConfig::new(Arch::parse("mlp:784-16-10").unwrap());
+    cfg.net.act = tbn_train::Act::Sign;
+    cfg.net.mlp_batch_norm = false;
+    let e = train(&cfg, &tr, &te)
+        .err()
+        .expect("sign without BN")
+        .to_string();
+    assert!(e.contains("batch-norm"), "{e}");
+    cfg.net.mlp_batch_norm = true;
+    cfg.net.act = tbn_train::Act::QuantRelu(1);
+    let e = train(&cfg, &tr, &te).err().expect("1-bit ReLU").to_string();
+    assert!(e.contains("sign"), "{e}");
 }
 
 /// W1A1 and W1A2 (docs/numerics.md §3-§5): the exported model has sign /
