@@ -492,3 +492,77 @@ fn output_folders_are_swapped_in_whole() {
     }
     assert!(out.join("tbn_core.v").is_file());
 }
+
+/// docs/numerics.md §3: `tbn quantize --act-bits 1` on a ReLU model is refused
+/// with an error naming the stage and the fix, and writes no program.
+#[test]
+fn quantize_relu_to_one_bit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json");
+    tbn()
+        .args(["quantize", "--act-bits", "1", "--calib", "20", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("fc1"))
+        .stderr(contains("cannot produce 1-bit activations"))
+        .stderr(contains("--act-bits 2"))
+        .stderr(contains("--act sign"));
+    assert!(!out.exists());
+    tbn()
+        .args(["eval", "--integer", "--act-bits", "1", "--limit", "10"])
+        .assert()
+        .failure()
+        .stderr(contains("cannot produce 1-bit activations"));
+    // A 1-bit ReLU is not trainable either.
+    tbn()
+        .args(["train", "--act", "relu", "--act-bits", "1", "--out"])
+        .arg(dir.path().join("m.json"))
+        .assert()
+        .failure()
+        .stderr(contains("--act sign"));
+}
+
+/// The shipped W1A1 (sign) and W1A2 (2-bit ReLU) MLPs: `tbn quantize` compiles
+/// them at any --act-bits to 1-bit sign / 2-bit stages, and the integer path
+/// classifies the first 1,000 test images within 0.5 points of the float path.
+#[test]
+fn shipped_w1a1_and_w1a2_models_quantize_and_match_float() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, kind, bits) in [("w1a1", "Sign", 1), ("w1a2", "Relu", 2)] {
+        let model = format!("data/models/mlp_784_256_256_10_p4_{name}.json");
+        let prog = dir.path().join(format!("{name}.json"));
+        tbn()
+            .args([
+                "quantize",
+                "--act-bits",
+                "1",
+                "--calib",
+                "50",
+                "--model",
+                &model,
+                "--out",
+            ])
+            .arg(&prog)
+            .assert()
+            .success()
+            .stdout(contains(format!("fc1: A8 in, {kind} out ({bits} bits)")))
+            .stdout(contains(format!(
+                "fc2: A{bits} in, {kind} out ({bits} bits)"
+            )));
+        let eval = |integer: bool| {
+            let mut c = tbn();
+            c.args(["eval", "--model", &model, "--limit", "1000", "--json"]);
+            if integer {
+                c.arg("--integer");
+            }
+            json_of(&c.output().unwrap().stdout)["correct"]
+                .as_i64()
+                .unwrap()
+        };
+        let (f, i) = (eval(false), eval(true));
+        println!("{name}: float {f} / 1000, integer {i} / 1000");
+        assert!(f >= 900, "{name}: float {f} / 1000");
+        assert!((f - i).abs() <= 5, "{name}: float {f}, integer {i}");
+    }
+}

@@ -415,3 +415,35 @@ fn reference_mnist_model_fits_budget_and_matches() {
         );
     }
 }
+
+/// The shipped W1A1 and W1A2 MLPs (sign stages with exact thresholds, 2-bit
+/// ReLU stages): the MCU kernel equals the golden program on 100 test images.
+#[test]
+fn shipped_w1a1_and_w1a2_models_bit_exact() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let imgs = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .expect("mnist");
+    for name in ["w1a1", "w1a2"] {
+        let model = tbn_golden::load_model(format!(
+            "{root}/data/models/mlp_784_256_256_10_p4_{name}.json"
+        ))
+        .expect("model");
+        let calib: Vec<Vec<f32>> = (0..50).map(|i| imgs.image_f32(i)).collect();
+        let cfg = integer::QuantConfig {
+            act_bits: 8,
+            input_bits: 8,
+            input_scale: Some(1.0 / 255.0),
+        };
+        let prog = integer::quantize(&model, &calib, &cfg).expect("quantize");
+        let bytes = compact(&prog, None);
+        println!("{name}: compact program {} bytes", bytes.as_bytes().len());
+        for i in 0..100 {
+            let x = integer::mnist_input(imgs.image(i));
+            assert_eq!(
+                run_kernel(&bytes, &x),
+                prog.run(&x).unwrap(),
+                "{name} image {i}"
+            );
+        }
+    }
+}

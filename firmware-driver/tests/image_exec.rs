@@ -298,6 +298,30 @@ fn trained_mlp_500_images_bit_exact() {
     mnist_bit_exact("data/models/mlp_784_128_10_p4.json", None);
 }
 
+/// The shipped sign-activation (W1A1) and 2-bit (W1A2) MLPs: their programs
+/// (sign stages with exact thresholds, 2-bit ReLU stages) run bit-exact on
+/// the engine image.
+#[test]
+fn trained_w1a1_and_w1a2_mlps_500_images_bit_exact() {
+    for (path, kind, bits) in [
+        (
+            "data/models/mlp_784_256_256_10_p4_w1a1.json",
+            Activation::Sign,
+            1,
+        ),
+        (
+            "data/models/mlp_784_256_256_10_p4_w1a2.json",
+            Activation::Relu,
+            2,
+        ),
+    ] {
+        let (prog, _) = mnist_program(path);
+        let d: Vec<_> = prog.dense_stages().collect();
+        assert_eq!((d[0].act, d[0].out_bits, d[1].in_bits), (kind, bits, bits));
+        mnist_bit_exact(path, None);
+    }
+}
+
 fn small_program() -> Program {
     let mut r = rng("small_program", 7);
     random_program(&mut r, &mut Coverage::default())

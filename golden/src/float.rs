@@ -272,6 +272,10 @@ fn run_traced(
                 .iter()
                 .map(|&v| if v > 0.0 { 1.0 } else { -1.0 })
                 .collect(),
+            Layer::QuantRelu { bits, scale } => x
+                .iter()
+                .map(|&v| crate::model::quant_relu(v, *bits, *scale))
+                .collect(),
             Layer::MaxPool2d { kernel, stride } => {
                 let Shape::Chw(c, h, w) = shape else {
                     unreachable!("validated")

@@ -772,9 +772,16 @@ pub fn quantize(model: &Model, calib: &[Vec<f32>], cfg: &QuantConfig) -> Result<
                     }
                     end += 1;
                 }
+                // A quantization-aware trained ReLU carries its own bits and scale.
+                let mut fixed: Option<(u8, f64)> = None;
                 let act = match model.layers.get(end + 1) {
                     Some(Layer::Relu) => {
                         end += 1;
+                        Activation::Relu
+                    }
+                    Some(Layer::QuantRelu { bits, scale }) => {
+                        end += 1;
+                        fixed = Some((*bits, f64::from(*scale)));
                         Activation::Relu
                     }
                     Some(Layer::Sign) => {
@@ -784,9 +791,44 @@ pub fn quantize(model: &Model, calib: &[Vec<f32>], cfg: &QuantConfig) -> Result<
                     _ if i == last_dense => Activation::Logits,
                     _ => Activation::Signed,
                 };
-                let out_bits = if act == Activation::Sign { 1 } else { cfg.act_bits };
+                let out_bits = match (act, fixed) {
+                    (Activation::Sign, _) => 1,
+                    (_, Some((b, _))) => b,
+                    _ => cfg.act_bits,
+                };
+                if out_bits == 1 && matches!(act, Activation::Relu | Activation::Signed) {
+                    // docs/numerics.md §3: a 1-bit activation is a sign bit (+-1); a
+                    // ReLU (or a hidden stage without activation) cannot be stored in it.
+                    return Err(Error::Unsupported(format!(
+                        "stage {} (layer {}): {} cannot produce 1-bit activations: a 1-bit \
+                         activation is a sign bit (bit 1 = +1, bit 0 = -1, docs/numerics.md §3), \
+                         so the next stage would read 0 as -1. Use --act-bits 2 or more for this \
+                         model, or train a sign-activation model (tbn train --act sign) for A = 1",
+                        stages.iter().filter(|s| matches!(s, Stage::Dense(_))).count(),
+                        layer.name(),
+                        if act == Activation::Relu {
+                            "a ReLU stage"
+                        } else {
+                            "a hidden stage without activation"
+                        }
+                    )));
+                }
+                if act == Activation::Sign {
+                    stages.push(Stage::Dense(sign_stage(
+                        layer, shape, &gain, &offs, s_x, bits, signed,
+                    )?));
+                    bits = 1;
+                    signed = false;
+                    s_x = 1.0;
+                    shape = shapes[end];
+                    i = end + 1;
+                    continue;
+                }
                 let s_y = match act {
                     Activation::Sign | Activation::Logits => 1.0,
+                    Activation::Relu | Activation::Signed if fixed.is_some() => {
+                        fixed.map_or(1.0, |f| f.1)
+                    }
                     Activation::Relu | Activation::Signed => {
                         let (_, hi) = value_range(out_bits, act == Activation::Signed);
                         let mx = f64::from(layer_max[end]);
@@ -822,20 +864,7 @@ pub fn quantize(model: &Model, calib: &[Vec<f32>], cfg: &QuantConfig) -> Result<
                 if bias.iter().all(|&v| v == 0) {
                     bias.clear();
                 }
-                let conv = match layer {
-                    Layer::Conv2d(c) => {
-                        let Shape::Chw(ic, h, wd) = shape else { unreachable!("validated") };
-                        Some(ConvGeom {
-                            in_channels: ic,
-                            in_hw: (h, wd),
-                            kernel: c.kernel,
-                            stride: c.stride,
-                            padding: c.padding,
-                            out_hw: c.out_hw(h, wd).expect("validated"),
-                        })
-                    }
-                    _ => None,
-                };
+                let conv = conv_geom(layer, shape);
                 let out_scale = match act {
                     Activation::Logits => (-(shift as f64)).exp2() as f32,
                     _ => s_y as f32,
@@ -876,4 +905,118 @@ pub fn quantize(model: &Model, calib: &[Vec<f32>], cfg: &QuantConfig) -> Result<
     };
     p.validate()?;
     Ok(p)
+}
+
+/// The im2col geometry of a conv layer on an input of `shape` (None for linear).
+fn conv_geom(layer: &Layer, shape: Shape) -> Option<ConvGeom> {
+    match (layer, shape) {
+        (Layer::Conv2d(c), Shape::Chw(ic, h, wd)) => Some(ConvGeom {
+            in_channels: ic,
+            in_hw: (h, wd),
+            kernel: c.kernel,
+            stride: c.stride,
+            padding: c.padding,
+            out_hw: c.out_hw(h, wd)?,
+        }),
+        _ => None,
+    }
+}
+
+/// Compiles a dense layer followed by (batch-norm and) sign into a sign stage
+/// whose batch-norm is folded into exact integer thresholds (docs/numerics.md
+/// §4, "Sign stages"): per row `M_r` in {+1, 0, -1}, shift 0, and `B_r` such that
+/// `acc_r * M_r + B_r > 0` exactly when the real pre-activation
+/// `g_r * s_x * (alpha_c dot_a + alpha_c+1 dot_b) + b_r` is positive.
+fn sign_stage(
+    layer: &Layer,
+    shape: Shape,
+    gain: &[f64],
+    offs: &[f64],
+    s_x: f64,
+    in_bits: u8,
+    in_signed: bool,
+) -> Result<DenseStage> {
+    let (rows, m) = layer.rows_and_len().expect("weighted");
+    let w = layer.weights().expect("weighted");
+    let geom = RowGeometry {
+        rows,
+        m,
+        q: w.q(),
+        p: w.p,
+    };
+    let alphas = w.alphas_per_copy();
+    let amax = f64::from(alphas.iter().cloned().fold(0f32, f32::max));
+    let s_alpha = if amax > 0.0 {
+        amax / f64::from(ALPHA_CODE_MAX)
+    } else {
+        1.0
+    };
+    let alpha_q: Vec<u16> = alphas
+        .iter()
+        .map(|&a| round_i64(f64::from(a) / s_alpha) as u16)
+        .collect();
+    // |dot| <= m * 2^A (docs/numerics.md §3); thresholds beyond that are clamped,
+    // which keeps |B_r| < 2^15 * 2^26 < 2^62 without changing any output.
+    let dot_max = (m as f64) * f64::from(1u32 << in_bits) + 1.0;
+    let mut mult = Vec::with_capacity(rows);
+    let mut bias = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let seg = geom.segment(r);
+        let (g, b) = (gain[r], offs[r]);
+        // Non-straddling rows: threshold on dot with the exact real alpha, then
+        // scaled by the integer alpha code (exact). Straddling rows mix two
+        // alphas: threshold on acc, exact with respect to the alpha codes.
+        let (k, unit) = if seg.straddles(m) {
+            (g * s_x * s_alpha, 1i64)
+        } else {
+            let aq = i64::from(alpha_q[seg.copy]);
+            let k = if aq == 0 {
+                0.0
+            } else {
+                g * s_x * f64::from(alphas[seg.copy])
+            };
+            (k, aq)
+        };
+        let lim = dot_max
+            * if seg.straddles(m) {
+                2.0 * f64::from(ALPHA_CODE_MAX)
+            } else {
+                1.0
+            };
+        let (mr, br) = if k == 0.0 || !k.is_finite() {
+            (0, i64::from(b > 0.0))
+        } else {
+            let t = (-b / k).clamp(-lim, lim);
+            if k > 0.0 {
+                // y > 0  <=>  dot > t  <=>  dot > floor(t)
+                (1, -unit * (t.floor() as i64))
+            } else {
+                // y > 0  <=>  dot < t  <=>  dot < ceil(t)
+                (-1, unit * (t.ceil() as i64))
+            }
+        };
+        mult.push(mr);
+        bias.push(br);
+    }
+    if mult.iter().all(|&v| v == mult[0]) {
+        mult.truncate(1);
+    }
+    if bias.iter().all(|&v| v == 0) {
+        bias.clear();
+    }
+    Ok(DenseStage {
+        name: layer.name().to_string(),
+        geom,
+        conv: conv_geom(layer, shape),
+        tile: w.tile.clone(),
+        alpha_q,
+        mult,
+        bias,
+        shift: 0,
+        in_bits,
+        in_signed: in_signed && in_bits > 1,
+        act: Activation::Sign,
+        out_bits: 1,
+        out_scale: 1.0,
+    })
 }

@@ -267,6 +267,16 @@ pub enum Layer {
     Relu,
     /// +1 if x > 0 else -1.
     Sign,
+    /// ReLU quantized to `bits`-bit unsigned steps of `scale` (docs/numerics.md §4):
+    /// `scale * clamp(floor(x / scale + 1/2), 0, 2^bits - 1)`. The float form of a
+    /// quantization-aware trained low-bit activation (`bits` 2..=8; 1-bit
+    /// activations are sign activations, [`Layer::Sign`]).
+    QuantRelu {
+        /// Output bits, 2..=8.
+        bits: u8,
+        /// Real value of one step (finite, > 0).
+        scale: f32,
+    },
     /// Max pooling with a square kernel.
     MaxPool2d {
         /// Kernel size.
@@ -287,6 +297,7 @@ impl Layer {
             Layer::BatchNorm(_) => "batchnorm",
             Layer::Relu => "relu",
             Layer::Sign => "sign",
+            Layer::QuantRelu { .. } => "quant_relu",
             Layer::MaxPool2d { .. } => "maxpool2d",
             Layer::Flatten => "flatten",
         }
@@ -364,7 +375,7 @@ impl Layer {
                 }
                 Ok(input)
             }
-            Layer::Relu | Layer::Sign => Ok(input),
+            Layer::Relu | Layer::Sign | Layer::QuantRelu { .. } => Ok(input),
             Layer::MaxPool2d { kernel, stride } => {
                 let Shape::Chw(c, h, w) = input else {
                     return Err(format!("maxpool2d needs a CHW input, gets {input}"));
@@ -432,9 +443,30 @@ impl Layer {
                 }
                 Ok(())
             }
+            Layer::QuantRelu { bits, scale } => {
+                if !(2..=8).contains(bits) {
+                    return Err(format!(
+                        "quant_relu bits = {bits} must be 2..=8 (a 1-bit activation is a sign \
+                         activation, docs/numerics.md §3: use a sign layer)"
+                    ));
+                }
+                if !(scale.is_finite() && *scale > 0.0) {
+                    return Err(format!("quant_relu scale = {scale} must be finite and > 0"));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// The float quantized ReLU of [`Layer::QuantRelu`] for one value (computed in
+/// f64, rounded to f32 once).
+pub fn quant_relu(x: f32, bits: u8, scale: f32) -> f32 {
+    let hi = f64::from((1u32 << bits) - 1);
+    let s = f64::from(scale);
+    let k = (f64::from(x) / s + 0.5).floor().clamp(0.0, hi);
+    (k * s) as f32
 }
 
 fn check_bias(bias: &Option<Vec<f32>>, rows: usize) -> std::result::Result<(), String> {

@@ -67,6 +67,14 @@ impl<'g> GpuModel<'g> {
                             activation = act::SIGN;
                             i += 1;
                         }
+                        Some(Layer::QuantRelu { bits, .. }) => {
+                            return Err(GpuError::Unsupported(format!(
+                                "layer {} (quant_relu, {bits} bits): the GPU float path has no \
+                                 quantized ReLU; use the integer path (--integer), which runs it \
+                                 exactly as a {bits}-bit relu stage",
+                                i + 1
+                            )))
+                        }
                         _ => {}
                     }
                     shape = dense_layer(&mut b, layer, bn, activation, shape, weights)?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use tbn_train::trainer::{train, TrainConfig, TrainReport, DEFAULT_MIN_TILE_SIZE};
-use tbn_train::{Arch, Augment, Dataset, Mode, NetOptions, TilePolicy};
+use tbn_train::{Act, Arch, Augment, Dataset, Mode, NetOptions, TilePolicy};
 
 use crate::paths;
 
@@ -63,6 +63,15 @@ pub struct Args {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     bn: bool,
+    /// Hidden activation: relu, or sign (1-bit +-1 activations after
+    /// batch-norm, straight-through estimator: a W1A1 network).
+    #[arg(long, default_value = "relu", value_parser = ["relu", "sign"])]
+    act: String,
+    /// With --act relu: train the ReLU quantized to this many unsigned bits
+    /// (2..=8, quantization-aware, e.g. 2 for W1A2); without it the ReLU is
+    /// float and `tbn quantize --act-bits` chooses the width after training.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8))]
+    act_bits: Option<u8>,
     /// Dropout rate on the input while training (0 = off).
     #[arg(long, default_value_t = 0.0)]
     input_dropout: f32,
@@ -115,8 +124,8 @@ fn data(
 
 fn summary(r: &TrainReport) -> String {
     let mut s = format!(
-        "{} {} p={} (layer p {:?}): test accuracy {:.2}% after {} epochs, {:.1} s training ({} threads)\n",
-        r.arch, r.mode, r.p, r.layer_p, r.test_accuracy, r.epochs, r.train_seconds, r.threads
+        "{} {} p={} (layer p {:?}), activation {}: test accuracy {:.2}% after {} epochs, {:.1} s training ({} threads)\n",
+        r.arch, r.mode, r.p, r.layer_p, r.activation, r.test_accuracy, r.epochs, r.train_seconds, r.threads
     );
     s += &format!(
         "batch {}, lr {}, weight decay {}, augmentation: shift +-{} px, rotation +-{} deg\n",
@@ -202,10 +211,23 @@ pub fn run(a: Args) -> Result<()> {
     cfg.lr = a.lr;
     cfg.weight_decay = a.weight_decay;
     cfg.seed = a.seed;
+    let act = match (a.act.as_str(), a.act_bits) {
+        ("sign", None | Some(1)) => Act::Sign,
+        ("sign", Some(b)) => anyhow::bail!(
+            "--act sign gives 1-bit activations; --act-bits {b} does not apply (use --act relu --act-bits {b})"
+        ),
+        (_, None) => Act::Relu,
+        (_, Some(1)) => anyhow::bail!(
+            "--act relu --act-bits 1: a 1-bit activation is a sign bit (+-1, docs/numerics.md §3), \
+             not a ReLU; use --act sign for a W1A1 network, or --act-bits 2 or more"
+        ),
+        (_, Some(b)) => Act::QuantRelu(b),
+    };
     cfg.net = NetOptions {
         mlp_batch_norm: a.bn,
         input_dropout: a.input_dropout,
         dropout: a.dropout,
+        act,
     };
     cfg.augment = a.augment.then_some(Augment {
         max_shift: a.shift,

@@ -24,5 +24,5 @@ pub use arch::Arch;
 pub use augment::Augment;
 pub use data::Dataset;
 pub use error::{Result, TrainError};
-pub use net::{Mode, Net, NetOptions, TilePolicy};
+pub use net::{Act, Mode, Net, NetOptions, TilePolicy, QUANT_STEP};
 pub use trainer::{train, TrainConfig, TrainReport, Trained};

@@ -70,6 +70,36 @@ impl TilePolicy {
     }
 }
 
+/// The activation of every hidden layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    /// Float ReLU (quantized after training by `tbn quantize --act-bits`).
+    #[default]
+    Relu,
+    /// Sign activations (+1 if x > 0 else -1; 1-bit, W1A1) after batch-norm,
+    /// trained with a straight-through estimator (gradient 1 on `[-1, 1]`, 0 outside).
+    Sign,
+    /// ReLU quantized to this many unsigned bits (2..=8) with the fixed step
+    /// [`QUANT_STEP`] after batch-norm, trained quantization-aware with a
+    /// straight-through estimator (gradient 1 on `[0, (2^bits - 1) * step]`).
+    QuantRelu(u8),
+}
+
+impl std::fmt::Display for Act {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Act::Relu => f.write_str("relu"),
+            Act::Sign => f.write_str("sign"),
+            Act::QuantRelu(b) => write!(f, "relu, {b}-bit unsigned"),
+        }
+    }
+}
+
+/// Step of a quantized ReLU: a power of two, so `x / step` is exact in f32 and
+/// f64 alike; batch-norm's learned gain makes a fixed step lose nothing.
+pub const QUANT_STEP: f32 = 0.5;
+
 /// Batch normalisation with learned gamma/beta and running statistics.
 #[derive(Debug)]
 pub struct BatchNormParam {
@@ -107,6 +137,15 @@ pub enum NetLayer {
     BatchNorm(BatchNormParam),
     /// ReLU.
     Relu,
+    /// Sign with a straight-through estimator.
+    Sign,
+    /// Quantized ReLU: `bits` unsigned, step `scale`, straight-through estimator.
+    QuantRelu {
+        /// Output bits.
+        bits: u8,
+        /// Step.
+        scale: f32,
+    },
     /// Max pooling with window and stride `k`.
     MaxPool(usize),
     /// Flatten to `(batch, features)`.
@@ -125,6 +164,8 @@ pub struct NetOptions {
     pub input_dropout: f32,
     /// Dropout rate after every hidden fully connected layer while training.
     pub dropout: f32,
+    /// Activation of every hidden layer.
+    pub act: Act,
 }
 
 /// A trainable network.
@@ -163,6 +204,26 @@ impl Net {
                     "dropout rate {r} must be in [0, 1)"
                 )));
             }
+        }
+        let act_layer = match opts.act {
+            Act::Relu => NetLayer::Relu,
+            Act::Sign => NetLayer::Sign,
+            Act::QuantRelu(bits) if (2..=8).contains(&bits) => NetLayer::QuantRelu {
+                bits,
+                scale: QUANT_STEP,
+            },
+            Act::QuantRelu(bits) => {
+                return Err(TrainError::Config(format!(
+                    "quantized ReLU with {bits} bits: use 2..=8 (1-bit activations are sign \
+                     activations, docs/numerics.md §3: use --act sign)"
+                )))
+            }
+        };
+        if opts.act != Act::Relu && arch.kind == ArchKind::Mlp && !use_bn_mlp {
+            return Err(TrainError::Config(format!(
+                "{} activations are trained as batch-norm then activation: keep --bn on",
+                opts.act
+            )));
         }
         let dev = Device::Cpu;
         let err = |msg: String| TrainError::Arch {
@@ -282,7 +343,7 @@ impl Net {
                         pad: k / 2,
                     });
                     bn(out, &mut layers)?;
-                    layers.push(NetLayer::Relu);
+                    layers.push(act_layer.clone_act());
                     if let Shape::Chw(_, h, w) = shape {
                         shape = Shape::Chw(out, h, w);
                     }
@@ -317,7 +378,7 @@ impl Net {
                     if with_bn {
                         bn(out, &mut layers)?;
                     }
-                    layers.push(NetLayer::Relu);
+                    layers.push(act_layer.clone_act());
                     if opts.dropout > 0.0 {
                         layers.push(NetLayer::Dropout(opts.dropout));
                     }
@@ -390,6 +451,8 @@ impl Net {
                 NetLayer::Conv { w, pad, .. } => x.conv2d(&w.weight()?, *pad, 1, 1, 1)?,
                 NetLayer::BatchNorm(b) => b.forward(&x, train)?,
                 NetLayer::Relu => x.relu()?,
+                NetLayer::Sign => sign_ste(&x)?,
+                NetLayer::QuantRelu { bits, scale } => quant_relu_ste(&x, *bits, *scale)?,
                 NetLayer::MaxPool(k) => x.max_pool2d(*k)?,
                 NetLayer::Flatten => x.flatten_from(1)?,
                 NetLayer::Dropout(rate) => match (train, rng.as_deref_mut()) {
@@ -506,6 +569,11 @@ impl Net {
                     eps: b.eps as f32,
                 }),
                 NetLayer::Relu => Layer::Relu,
+                NetLayer::Sign => Layer::Sign,
+                NetLayer::QuantRelu { bits, scale } => Layer::QuantRelu {
+                    bits: *bits,
+                    scale: *scale,
+                },
                 NetLayer::MaxPool(k) => Layer::MaxPool2d {
                     kernel: *k,
                     stride: *k,
@@ -518,6 +586,20 @@ impl Net {
             layers.push(layer);
         }
         Ok(Model::new(name, self.input_shape, layers)?)
+    }
+}
+
+impl NetLayer {
+    /// A copy of a parameter-free activation layer.
+    fn clone_act(&self) -> NetLayer {
+        match self {
+            NetLayer::Sign => NetLayer::Sign,
+            NetLayer::QuantRelu { bits, scale } => NetLayer::QuantRelu {
+                bits: *bits,
+                scale: *scale,
+            },
+            _ => NetLayer::Relu,
+        }
     }
 }
 
@@ -564,9 +646,90 @@ impl BatchNormParam {
     }
 }
 
+/// Sign activation with a straight-through estimator: the value is exactly
+/// +1 if x > 0 else -1 (`xc - detach(xc)` is 0), the gradient that of
+/// `clamp(x, -1, 1)` (1 inside, 0 outside, 1/2 exactly at +-1: candle splits
+/// the gradient of max/min ties).
+pub fn sign_ste(x: &Tensor) -> Result<Tensor> {
+    let xc = x.clamp(-1f32, 1f32)?;
+    let s = ((x.gt(0f32)?.to_dtype(candle_core::DType::F32)? * 2.0)? - 1.0)?;
+    Ok((s + (&xc - xc.detach())?)?)
+}
+
+/// Quantized ReLU with a straight-through estimator: the value is
+/// `scale * clamp(floor(x / scale + 1/2), 0, 2^bits - 1)` (the golden
+/// `quant_relu`), the gradient that of `clamp(x, 0, (2^bits - 1) * scale)`.
+pub fn quant_relu_ste(x: &Tensor, bits: u8, scale: f32) -> Result<Tensor> {
+    let hi = ((1u32 << bits) - 1) as f32;
+    let xc = x.clamp(0f32, hi * scale)?;
+    let q = (((x.detach() / f64::from(scale))? + 0.5)?
+        .floor()?
+        .clamp(0f32, hi)?
+        * f64::from(scale))?;
+    Ok((q + (&xc - xc.detach())?)?)
+}
+
 /// Index of the largest logit per row (ties: lowest index, as docs/numerics.md section 6).
 pub fn predictions(logits: &Tensor) -> Result<Vec<usize>> {
     let (_, c) = logits.dims2()?;
     let v = logits.flatten_all()?.to_vec1::<f32>()?;
     Ok(v.chunks(c).map(tbn_golden::float::argmax).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_quant_relu_ste_values_and_gradients() {
+        let xs = [-2.0f32, -1.0, -0.3, 0.0, 0.2, 0.25, 0.7, 1.0, 1.3, 5.0];
+        let x = Var::from_vec(xs.to_vec(), xs.len(), &Device::Cpu).unwrap();
+        let y = sign_ste(x.as_tensor()).unwrap();
+        let v = y.to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| if a > 0.0 { 1.0 } else { -1.0 })
+            .collect();
+        assert_eq!(v, want, "exactly +-1, zero maps to -1");
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g.get(&x).unwrap().to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| {
+                // candle splits the gradient of max/min ties: 1/2 at the ends.
+                if a.abs() < 1.0 {
+                    1.0
+                } else if a.abs() == 1.0 {
+                    0.5
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        assert_eq!(g, want, "gradient of clamp(x, -1, 1)");
+
+        let y = quant_relu_ste(x.as_tensor(), 2, 0.5).unwrap();
+        let v = y.to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| tbn_golden::model::quant_relu(a, 2, 0.5))
+            .collect();
+        assert_eq!(v, want, "equals the golden quant_relu");
+        assert_eq!(v[5], 0.5, "0.25 / 0.5 + 1/2 = 1: ties round up");
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g.get(&x).unwrap().to_vec1::<f32>().unwrap();
+        let want: Vec<f32> = xs
+            .iter()
+            .map(|&a| {
+                if a > 0.0 && a < 1.5 {
+                    1.0
+                } else if a == 0.0 || a == 1.5 {
+                    0.5
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        assert_eq!(g, want, "gradient of clamp(x, 0, 1.5)");
+    }
 }

@@ -98,6 +98,8 @@ pub struct TrainReport {
     pub mode: Mode,
     /// Requested p (tbn mode).
     pub p: usize,
+    /// Hidden activation (relu, sign, or a quantized relu).
+    pub activation: String,
     /// The p of every weighted layer.
     pub layer_p: Vec<usize>,
     /// Seed.
@@ -389,6 +391,7 @@ pub fn train(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<Train
         arch: cfg.arch.spec.clone(),
         mode: cfg.policy.mode,
         p: cfg.policy.p,
+        activation: cfg.net.act.to_string(),
         layer_p: net.layer_ps(),
         seed: cfg.seed,
         epochs: cfg.epochs,

@@ -183,4 +183,83 @@ fn bad_options_are_named_errors() {
     let mut cfg = TrainConfig::new(Arch::parse("mlp:784-10").unwrap());
     cfg.lr = -1.0;
     assert!(train(&cfg, &tr, &te).is_err());
+    // Sign and quantized activations are trained after batch-norm; a 1-bit
+    // ReLU does not exist (docs/numerics.md §3).
+    let mut cfg = TrainConfig::new(Arch::parse("mlp:784-16-10").unwrap());
+    cfg.net.act = tbn_train::Act::Sign;
+    cfg.net.mlp_batch_norm = false;
+    let e = train(&cfg, &tr, &te)
+        .err()
+        .expect("sign without BN")
+        .to_string();
+    assert!(e.contains("batch-norm"), "{e}");
+    cfg.net.mlp_batch_norm = true;
+    cfg.net.act = tbn_train::Act::QuantRelu(1);
+    let e = train(&cfg, &tr, &te).err().expect("1-bit ReLU").to_string();
+    assert!(e.contains("sign"), "{e}");
+}
+
+/// W1A1 and W1A2 (docs/numerics.md §3-§5): the exported model has sign /
+/// quant_relu layers after batch-norm, the golden float path agrees with the
+/// trained network, and the integer program computes the float model (sign
+/// thresholds are exact; 2-bit ReLU levels differ only at rounding ties).
+#[test]
+fn sign_and_two_bit_activations_train_export_and_quantize() {
+    use tbn_golden::integer::{quantize, Activation, QuantConfig};
+    use tbn_golden::model::Layer;
+    use tbn_train::Act;
+    let (tr, te) = sets(2000, 500);
+    for act in [Act::Sign, Act::QuantRelu(2)] {
+        let mut cfg = TrainConfig::new(Arch::parse("mlp:784-64-64-10").unwrap());
+        cfg.epochs = 2;
+        cfg.batch = 64;
+        cfg.lr = 1e-2;
+        cfg.seed = 5;
+        cfg.policy.min_tile_size = 4096;
+        cfg.net.mlp_batch_norm = true;
+        cfg.net.act = act;
+        println!("seed {} act {act}", cfg.seed);
+        let t = train(&cfg, &tr, &te).unwrap();
+        let r = &t.report;
+        println!("{}", serde_json::to_string(r).unwrap());
+        assert!(r.test_accuracy > 50.0, "{act}: {:.2}%", r.test_accuracy);
+        assert_eq!(r.layer_p, vec![4, 4, 1]);
+        let model = t.model.unwrap();
+        let kinds: Vec<&str> = model.layers.iter().map(|l| l.kind()).collect();
+        let a = if act == Act::Sign {
+            "sign"
+        } else {
+            "quant_relu"
+        };
+        assert_eq!(
+            kinds,
+            ["linear", "batchnorm", a, "linear", "batchnorm", a, "linear"]
+        );
+        if let Layer::QuantRelu { bits, scale } = model.layers[2] {
+            assert_eq!((bits, scale), (2, tbn_train::QUANT_STEP));
+        }
+        // Integer path: --act-bits does not matter for these stages.
+        let calib: Vec<Vec<f32>> = (0..50).map(|i| tr.image(i).to_vec()).collect();
+        let prog = quantize(&model, &calib, &QuantConfig::default()).unwrap();
+        let d: Vec<_> = prog.dense_stages().collect();
+        let want = if act == Act::Sign {
+            (Activation::Sign, 1)
+        } else {
+            (Activation::Relu, 2)
+        };
+        assert_eq!((d[0].act, d[0].out_bits), want);
+        assert_eq!((d[1].act, d[1].out_bits), want);
+        let mut differ = 0;
+        for i in 0..te.count {
+            let x = te.image(i).to_vec();
+            let f = tbn_golden::float::argmax(&tbn_golden::float::forward(&model, &x).unwrap());
+            let n = tbn_golden::float::argmax(&prog.run(&prog.input.quantize(&x)).unwrap());
+            differ += usize::from(f != n);
+        }
+        println!(
+            "{act}: integer and float classes differ on {differ} of {}",
+            te.count
+        );
+        assert!(differ <= te.count / 100, "{act}: {differ} differences");
+    }
 }

@@ -53,6 +53,11 @@ pub(crate) enum LayerRec<T> {
         stride: usize,
     },
     Flatten,
+    /// Appended last: earlier variant indices (the binary format's tags) are unchanged.
+    QuantRelu {
+        bits: u8,
+        scale: f32,
+    },
 }
 
 /// A model record.
@@ -170,6 +175,10 @@ impl<T> ModelRec<T> {
                     stride: *stride,
                 },
                 Layer::Flatten => LayerRec::Flatten,
+                Layer::QuantRelu { bits, scale } => LayerRec::QuantRelu {
+                    bits: *bits,
+                    scale: *scale,
+                },
             })
             .collect();
         ModelRec {
@@ -239,6 +248,7 @@ impl<T> ModelRec<T> {
                 LayerRec::Sign => Layer::Sign,
                 LayerRec::Maxpool2d { kernel, stride } => Layer::MaxPool2d { kernel, stride },
                 LayerRec::Flatten => Layer::Flatten,
+                LayerRec::QuantRelu { bits, scale } => Layer::QuantRelu { bits, scale },
             });
         }
         Model::new(self.name, Shape::from_dims(&self.input_shape)?, layers)
