@@ -103,6 +103,9 @@ pub const SPI_CMD_WRITE: u8 = 0x02;
 pub const SPI_CMD_READ: u8 = 0x03;
 /// Dummy (turnaround) bytes between a read frame's address and its first data byte.
 pub const SPI_READ_DUMMY_BYTES: u32 = 1;
+/// Largest `f_sck / f_clk` the standalone top's SCK-clocked bridge supports
+/// (verified in simulation with independent clocks and random phase).
+pub const SPI_MAX_SCK_PER_CLK: f64 = 1.0;
 
 // ---------------------------------------------------------------- registers
 

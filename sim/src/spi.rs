@@ -5,6 +5,15 @@
 //! byte (`0x02` write, `0x03` read), 3 address bytes (byte address, big-endian),
 //! then 4-byte big-endian data words with the address incrementing by 4. A read
 //! has one turnaround byte after the address before data appears on MISO.
+//!
+//! Two ways to clock SCK:
+//! - by default, SCK edges fall on system clock edges, `half_period` system
+//!   clock cycles per SCK half period (SCK at most `f_clk / 2`);
+//! - with [`SpiMaster::clocks`] set ([`SpiClocks`]), SCK and the system clock
+//!   are two independent clocks with periods in picoseconds (any ratio, SCK
+//!   faster than the system clock too): the master advances both and
+//!   evaluates the model at every edge of either, in time order; every frame
+//!   starts at a random phase of the system clock (seeded).
 
 use crate::dut::{Dut, Port};
 use crate::error::Result;
@@ -51,6 +60,50 @@ impl SpiNames {
     }
 }
 
+/// Independent clocks for the SPI master: SCK and the system clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpiClocks {
+    /// System clock period, picoseconds (even, at least 2).
+    pub clk_period_ps: u64,
+    /// SCK half period, picoseconds (at least 1).
+    pub sck_half_ps: u64,
+    /// Seed of the random phase at each frame start.
+    pub seed: u64,
+}
+
+impl SpiClocks {
+    /// SCK at `ratio * f_clk` (ratio = f_sck / f_clk) with a system clock of
+    /// 20,000 ps (50 MHz), rounded to whole picoseconds.
+    pub fn ratio(ratio: f64, seed: u64) -> SpiClocks {
+        let clk = 20_000u64;
+        SpiClocks {
+            clk_period_ps: clk,
+            sck_half_ps: ((clk as f64 / ratio) / 2.0).round().max(1.0) as u64,
+            seed,
+        }
+    }
+
+    /// The exact ratio f_sck / f_clk of these periods.
+    pub fn sck_per_clk(&self) -> f64 {
+        self.clk_period_ps as f64 / (2 * self.sck_half_ps) as f64
+    }
+}
+
+/// The time-ordered scheduler of the two clocks (state of [`SpiClocks`] mode).
+#[derive(Debug, Clone, Default)]
+struct TwoClock {
+    /// Now, picoseconds.
+    now: u64,
+    /// Time of the next system clock edge.
+    next_edge: u64,
+    /// Level of the system clock.
+    level: bool,
+    /// xorshift state for the random phases.
+    rng: u64,
+    /// Whether the scheduler has been started.
+    started: bool,
+}
+
 /// An SPI mode-0 master driving the pins of a [`Dut`] from the system clock.
 #[derive(Debug, Clone)]
 pub struct SpiMaster {
@@ -65,6 +118,11 @@ pub struct SpiMaster {
     /// Extra turnaround bytes clocked after a read's address (0 = exactly the
     /// one byte of the framing).
     pub extra_turnaround: u32,
+    /// Independent clocks (`None`: SCK edges on system clock edges, `half_period`).
+    pub clocks: Option<SpiClocks>,
+    /// SCK cycles clocked so far (both modes).
+    pub sck_cycles: u64,
+    two: TwoClock,
     bytes: u64,
 }
 
@@ -79,6 +137,9 @@ impl SpiMaster {
             half_period: 2,
             gap: 4,
             extra_turnaround: 0,
+            clocks: None,
+            sck_cycles: 0,
+            two: TwoClock::default(),
             bytes: 0,
         };
         dut.set(m.sck, 0);
@@ -93,18 +154,83 @@ impl SpiMaster {
         self.bytes
     }
 
+    /// Advances time to `t` picoseconds (two-clock mode): every system clock
+    /// edge up to and including `t` happens first, in order.
+    fn advance(&mut self, dut: &mut Dut, t: u64) -> Result<()> {
+        let Some(c) = self.clocks else {
+            return Ok(());
+        };
+        let half = (c.clk_period_ps / 2).max(1);
+        while self.two.next_edge <= t {
+            self.two.level = !self.two.level;
+            dut.clock_edge(self.two.level)?;
+            self.two.next_edge += half;
+        }
+        self.two.now = t;
+        Ok(())
+    }
+
+    /// Waits `d` picoseconds (two-clock mode) or `n` system clock cycles.
+    fn wait(&mut self, dut: &mut Dut, d: u64, n: u64) -> Result<()> {
+        if self.clocks.is_some() {
+            let t = self.two.now + d;
+            self.advance(dut, t)
+        } else {
+            dut.tick_n(n)
+        }
+    }
+
+    /// Starts a frame in two-clock mode: the system clock is low (after
+    /// [`Dut::tick`]) and its next rising edge comes after a random phase.
+    fn start_two_clock(&mut self) {
+        let Some(c) = self.clocks else {
+            return;
+        };
+        if !self.two.started {
+            self.two.rng = c.seed | 1;
+            self.two.started = true;
+        }
+        // xorshift64
+        let mut x = self.two.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.two.rng = x;
+        let half = (c.clk_period_ps / 2).max(1);
+        self.two.level = false;
+        self.two.next_edge = self.two.now + 1 + x % half;
+    }
+
+    /// Ends a frame in two-clock mode: runs on to the end of a system clock
+    /// cycle (clock low), so that [`Dut::tick`] may follow.
+    fn end_two_clock(&mut self, dut: &mut Dut) -> Result<()> {
+        if self.two.level {
+            let t = self.two.next_edge;
+            self.advance(dut, t)?;
+        }
+        Ok(())
+    }
+
     /// One full-duplex byte: MOSI changes while SCK is low, MISO is sampled at
     /// the rising edge.
     fn byte(&mut self, dut: &mut Dut, out: u8) -> Result<u8> {
         let mut inp = 0u8;
+        let (hp, hc) = (
+            self.clocks.map(|c| c.sck_half_ps).unwrap_or(0),
+            self.half_period,
+        );
         for bit in (0..8).rev() {
             dut.set(self.mosi, ((out >> bit) & 1) as u64);
-            dut.tick_n(self.half_period)?;
+            dut.eval();
+            self.wait(dut, hp, hc)?;
             let b = dut.get(self.miso) as u8 & 1;
             inp = (inp << 1) | b;
             dut.set(self.sck, 1);
-            dut.tick_n(self.half_period)?;
+            dut.eval();
+            self.wait(dut, hp, hc)?;
             dut.set(self.sck, 0);
+            dut.eval();
+            self.sck_cycles += 1;
         }
         self.bytes += 1;
         Ok(inp)
@@ -113,16 +239,32 @@ impl SpiMaster {
     /// One frame: `cs_n` low, the bytes of `out` exchanged, `cs_n` high.
     /// Returns the bytes received.
     pub fn frame(&mut self, dut: &mut Dut, out: &[u8]) -> Result<Vec<u8>> {
+        let (hp, hc) = (
+            self.clocks.map(|c| c.sck_half_ps).unwrap_or(0),
+            self.half_period,
+        );
+        if self.clocks.is_some() {
+            self.start_two_clock();
+        }
         dut.set(self.cs_n, 0);
-        dut.tick_n(self.half_period)?;
+        dut.eval();
+        self.wait(dut, hp, hc)?;
         let mut inp = Vec::with_capacity(out.len());
         for &b in out {
             inp.push(self.byte(dut, b)?);
         }
-        dut.tick_n(self.half_period)?;
+        self.wait(dut, hp, hc)?;
         dut.set(self.cs_n, 1);
         dut.set(self.mosi, 0);
-        dut.tick_n(self.gap.max(1))?;
+        dut.eval();
+        if let Some(c) = self.clocks {
+            // cs_n high for one SCK period, and at least `gap` system clock cycles
+            let d = (2 * c.sck_half_ps).max(self.gap * c.clk_period_ps);
+            self.wait(dut, d, 0)?;
+            self.end_two_clock(dut)?;
+        } else {
+            dut.tick_n(self.gap.max(1))?;
+        }
         Ok(inp)
     }
 
