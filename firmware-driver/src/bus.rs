@@ -15,7 +15,8 @@
 //! # SPI framing (docs/register-map.md)
 //!
 //! One frame is one chip-select low period (one `SpiDevice::transaction`),
-//! SPI mode 0, MSB first, `f_clk >= 4 f_sck`:
+//! SPI mode 0, MSB first, `f_sck <= f_clk` (the bridge's serial side is
+//! clocked by SCK; [`crate::regmap::SPI_MAX_SCK_PER_CLK`]):
 //!
 //! ```text
 //! write: 02 A2 A1 A0 D3 D2 D1 D0 [D3 D2 D1 D0 ...]   (address += 4 per word)
@@ -250,10 +251,12 @@ impl Bus for MmioBus {
 /// Each [`Bus`] access is one frame (one `SpiDevice::transaction`, i.e. one
 /// chip-select period); bursts ([`Bus::read_block`], [`Bus::write_block`])
 /// move up to [`SPI_MAX_BURST_WORDS`] words per frame. The device must be
-/// configured for SPI mode 0, MSB first, with `f_sck <= f_clk / 4` of the
-/// accelerator's clock; its chip select must fall at least one accelerator
-/// clock before the first SCK edge and stay high at least two accelerator
-/// clocks between frames (docs/register-map.md, SPI framing).
+/// configured for SPI mode 0, MSB first, with `f_sck <= f_clk` of the
+/// accelerator's clock ([`crate::regmap::SPI_MAX_SCK_PER_CLK`]); its chip
+/// select must fall at least half an SCK period before the first SCK edge and
+/// stay high at least one SCK period between frames (docs/register-map.md,
+/// SPI framing). Faster SCK returns wrong read data (the first word misses
+/// the dummy byte), which [`crate::driver::Tbn::probe`]'s ID check reports.
 #[derive(Debug)]
 pub struct SpiBus<D> {
     dev: D,

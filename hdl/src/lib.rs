@@ -365,6 +365,8 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
             "address_bytes": tbn_driver::regmap::SPI_ADDR_BYTES,
             "read_dummy_bytes": spi::READ_DUMMY_BYTES,
             "min_clock_ratio": spi::MIN_CLOCK_RATIO,
+            "max_sck_per_clk": spi::MAX_SCK_PER_CLK,
+            "sck_clocked": true,
             "power_on_reset_cycles": spi::POR_CYCLES,
         },
         "core_ports": ["clk", "rst", "wb_adr[16:0]", "wb_dat_w[31:0]", "wb_dat_r[31:0]", "wb_we", "wb_sel[3:0]", "wb_stb", "wb_cyc", "wb_ack", "irq"],
