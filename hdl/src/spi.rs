@@ -123,7 +123,11 @@ pub struct SpiBridge {
     s_seen: DFF<Bit>,
     s_cnt: DFF<Bits<5>>,
     s_sr: DFF<Bits<31>>,
-    s_ph: DFF<Bits<2>>,
+    s_last: DFF<Bit>,
+    s_data: DFF<Bit>,
+    s_nocap: DFF<Bit>,
+    s_rdq: DFF<Bit>,
+    s_dv: DFF<Bit>,
     s_tx: DFF<Bits<32>>,
     s_tog: DFF<Bit>,
     h_word: DFF<Bits<32>>,
@@ -144,7 +148,10 @@ pub struct SpiBridge {
     c_write: Constant<Bits<8>>,
     new_frame: Signal<Local, Bit>,
     cnt: Signal<Local, Bits<5>>,
-    ph: Signal<Local, Bits<2>>,
+    last: Signal<Local, Bit>,
+    hdr_done: Signal<Local, Bit>,
+    cap: Signal<Local, Bit>,
+    load: Signal<Local, Bit>,
     word_in: Signal<Local, Bits<32>>,
     cmd: Signal<Local, Bits<8>>,
     pending: Signal<Local, Bit>,
@@ -157,62 +164,71 @@ impl Logic for SpiBridge {
         self.sck_fall.next = (!self.sck.val()).into();
         self.cs_clk.next = self.cs_n.val().into();
         dff_setup!(self, cs_clk, f_tog);
-        dff_setup!(self, sck_clk, s_seen, s_cnt, s_sr, s_ph, s_tx, s_tog, h_word, h_hdr);
+        dff_setup!(
+            self, sck_clk, s_seen, s_cnt, s_sr, s_last, s_data, s_nocap, s_rdq, s_dv, s_tx, s_tog,
+            h_word, h_hdr
+        );
         dff_setup!(self, sck_fall, m_out);
         dff_setup!(self, clk, c_s1, c_s2, c_seen, c_rd, c_wr, cyc, we, adr, rbuf);
         // ---- frame end: toggles at each rising cs_n edge
         self.f_tog.d.next = !self.f_tog.q.val();
-        // ---- SCK domain: the first edge of a frame sees f_tog != s_seen
+        // ---- SCK domain: the first edge of a frame sees f_tog != s_seen.
+        // The enables of the 32-bit registers are one LUT deep: `s_last`
+        // (this edge completes a word), `s_nocap` (a completed word does not
+        // go to the holding register; 0 for the header and write data, and at
+        // power-up) and `s_rdq` (read data: load the transmit register) are
+        // flip-flops.
         self.new_frame.next = self.s_seen.q.val() != self.f_tog.q.val();
         self.cnt.next = self.s_cnt.q.val();
-        self.ph.next = self.s_ph.q.val();
         if self.new_frame.val() {
             self.cnt.next = 0.into();
-            self.ph.next = 0.into();
         }
+        self.last.next = self.s_last.q.val() & !self.new_frame.val();
+        self.hdr_done.next = self.last.val() & !self.s_data.q.val();
+        self.cap.next = self.last.val() & !self.s_nocap.q.val();
+        self.load.next = self.last.val() & self.s_rdq.q.val();
         self.word_in.next = (bit_cast::<32, 31>(self.s_sr.q.val()) << 1)
             | bit_cast::<32, 1>(self.mosi.val().into());
         self.cmd.next = self.word_in.val().get_bits::<8>(24);
         self.s_seen.d.next = self.f_tog.q.val();
         self.s_sr.d.next = self.word_in.val().get_bits::<31>(0);
         self.s_cnt.d.next = self.cnt.val() + 1;
-        self.s_ph.d.next = self.ph.val();
-        self.s_tx.d.next = self.s_tx.q.val() << 1;
+        self.s_last.d.next = !self.new_frame.val() & (self.s_cnt.q.val() == 30);
         if self.new_frame.val() {
-            self.s_tx.d.next = 0.into();
+            self.s_data.d.next = false;
+            self.s_nocap.d.next = false;
+            self.s_rdq.d.next = false;
+            self.s_dv.d.next = false;
         }
-        if self.cnt.val() == 31 {
-            // a 32-bit word is complete
-            if self.ph.val() == 0 {
-                // header: command and address
-                self.h_word.d.next = self.word_in.val();
-                self.h_hdr.d.next = true;
-                self.s_tog.d.next = !self.s_tog.q.val();
-                self.s_ph.d.next = 3.into();
-                if self.cmd.val() == self.c_write.val() {
-                    self.s_ph.d.next = 1.into();
-                }
-                if self.cmd.val() == self.c_read.val() {
-                    // the dummy byte: the next word boundary is 8 bits away
-                    self.s_ph.d.next = 2.into();
-                    self.s_cnt.d.next = 24.into();
-                }
-            }
-            if self.ph.val() == 1 {
-                // write data word
-                self.h_word.d.next = self.word_in.val();
-                self.h_hdr.d.next = false;
-                self.s_tog.d.next = !self.s_tog.q.val();
-            }
-            if self.ph.val() == 2 {
-                // read: shift out the fetched word, request the next one
-                self.s_tx.d.next = self.rbuf.q.val();
-                self.h_hdr.d.next = false;
-                self.s_tog.d.next = !self.s_tog.q.val();
+        if self.last.val() {
+            self.s_data.d.next = true;
+        }
+        if self.hdr_done.val() {
+            // header: command and address
+            self.s_nocap.d.next = self.cmd.val() != self.c_write.val();
+            self.s_rdq.d.next = self.cmd.val() == self.c_read.val();
+            if self.cmd.val() == self.c_read.val() {
+                // the dummy byte: the next word boundary is 8 bits away
+                self.s_cnt.d.next = 24.into();
             }
         }
-        // ---- falling SCK edges: MISO
-        self.m_out.d.next = self.s_tx.q.val().get_bit(31);
+        self.s_tx.d.next = self.s_tx.q.val() << 1;
+        if self.cap.val() {
+            // header or write data word
+            self.h_word.d.next = self.word_in.val();
+        }
+        if self.load.val() {
+            // read: shift out the fetched word
+            self.s_tx.d.next = self.rbuf.q.val();
+            self.s_dv.d.next = true;
+        }
+        if self.cap.val() | self.load.val() {
+            // hand the word over / request the next read
+            self.h_hdr.d.next = !self.s_data.q.val();
+            self.s_tog.d.next = !self.s_tog.q.val();
+        }
+        // ---- falling SCK edges: MISO (0 until the frame's first read word)
+        self.m_out.d.next = self.s_tx.q.val().get_bit(31) & self.s_dv.q.val();
         self.miso.next = self.m_out.q.val() & !self.new_frame.val();
         // ---- system clock domain: synchronise the request toggle
         self.c_s1.d.next = self.s_tog.q.val();
@@ -286,7 +302,11 @@ impl Default for SpiBridge {
             s_seen: Default::default(),
             s_cnt: Default::default(),
             s_sr: Default::default(),
-            s_ph: Default::default(),
+            s_last: Default::default(),
+            s_data: Default::default(),
+            s_nocap: Default::default(),
+            s_rdq: Default::default(),
+            s_dv: Default::default(),
             s_tx: Default::default(),
             s_tog: Default::default(),
             h_word: Default::default(),
@@ -305,7 +325,10 @@ impl Default for SpiBridge {
             c_write: Constant::new((CMD_WRITE as u64).into()),
             new_frame: Default::default(),
             cnt: Default::default(),
-            ph: Default::default(),
+            last: Default::default(),
+            hdr_done: Default::default(),
+            cap: Default::default(),
+            load: Default::default(),
             word_in: Default::default(),
             cmd: Default::default(),
             pending: Default::default(),
