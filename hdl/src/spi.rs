@@ -127,6 +127,9 @@ pub struct SpiBridge {
     s_data: DFF<Bit>,
     s_nocap: DFF<Bit>,
     s_rdq: DFF<Bit>,
+    s_load: DFF<Bit>,
+    s_isrd: DFF<Bit>,
+    s_iswr: DFF<Bit>,
     s_dv: DFF<Bit>,
     s_tx: DFF<Bits<32>>,
     s_tog: DFF<Bit>,
@@ -153,7 +156,6 @@ pub struct SpiBridge {
     cap: Signal<Local, Bit>,
     load: Signal<Local, Bit>,
     word_in: Signal<Local, Bits<32>>,
-    cmd: Signal<Local, Bits<8>>,
     pending: Signal<Local, Bit>,
 }
 
@@ -165,8 +167,8 @@ impl Logic for SpiBridge {
         self.cs_clk.next = self.cs_n.val().into();
         dff_setup!(self, cs_clk, f_tog);
         dff_setup!(
-            self, sck_clk, s_seen, s_cnt, s_sr, s_last, s_data, s_nocap, s_rdq, s_dv, s_tx, s_tog,
-            h_word, h_hdr
+            self, sck_clk, s_seen, s_cnt, s_sr, s_last, s_data, s_nocap, s_rdq, s_load, s_isrd,
+            s_iswr, s_dv, s_tx, s_tog, h_word, h_hdr
         );
         dff_setup!(self, sck_fall, m_out);
         dff_setup!(self, clk, c_s1, c_s2, c_seen, c_rd, c_wr, cyc, we, adr, rbuf);
@@ -186,28 +188,37 @@ impl Logic for SpiBridge {
         self.last.next = self.s_last.q.val() & !self.new_frame.val();
         self.hdr_done.next = self.last.val() & !self.s_data.q.val();
         self.cap.next = self.last.val() & !self.s_nocap.q.val();
-        self.load.next = self.last.val() & self.s_rdq.q.val();
+        self.load.next = self.s_load.q.val();
         self.word_in.next = (bit_cast::<32, 31>(self.s_sr.q.val()) << 1)
             | bit_cast::<32, 1>(self.mosi.val().into());
-        self.cmd.next = self.word_in.val().get_bits::<8>(24);
         self.s_seen.d.next = self.f_tog.q.val();
         self.s_sr.d.next = self.word_in.val().get_bits::<31>(0);
         self.s_cnt.d.next = self.cnt.val() + 1;
         self.s_last.d.next = !self.new_frame.val() & (self.s_cnt.q.val() == 30);
+        // the next edge loads a read word (registered: no frame-start gate, so
+        // a read frame aborted 1 bit before a word boundary may make the next
+        // frame's first edge request one more prefetch; reads have no side
+        // effects, and MISO stays 0: `s_dv` is cleared with priority)
+        self.s_load.d.next =
+            !self.new_frame.val() & (self.s_cnt.q.val() == 30) & self.s_rdq.q.val();
+        if (self.cnt.val() == 7) & !self.s_data.q.val() {
+            // the command byte is complete: decode it now, off the word-end path
+            self.s_isrd.d.next = self.word_in.val().get_bits::<8>(0) == self.c_read.val();
+            self.s_iswr.d.next = self.word_in.val().get_bits::<8>(0) == self.c_write.val();
+        }
         if self.new_frame.val() {
             self.s_data.d.next = false;
             self.s_nocap.d.next = false;
             self.s_rdq.d.next = false;
-            self.s_dv.d.next = false;
         }
         if self.last.val() {
             self.s_data.d.next = true;
         }
         if self.hdr_done.val() {
             // header: command and address
-            self.s_nocap.d.next = self.cmd.val() != self.c_write.val();
-            self.s_rdq.d.next = self.cmd.val() == self.c_read.val();
-            if self.cmd.val() == self.c_read.val() {
+            self.s_nocap.d.next = !self.s_iswr.q.val();
+            self.s_rdq.d.next = self.s_isrd.q.val();
+            if self.s_isrd.q.val() {
                 // the dummy byte: the next word boundary is 8 bits away
                 self.s_cnt.d.next = 24.into();
             }
@@ -226,6 +237,9 @@ impl Logic for SpiBridge {
             // hand the word over / request the next read
             self.h_hdr.d.next = !self.s_data.q.val();
             self.s_tog.d.next = !self.s_tog.q.val();
+        }
+        if self.new_frame.val() {
+            self.s_dv.d.next = false;
         }
         // ---- falling SCK edges: MISO (0 until the frame's first read word)
         self.m_out.d.next = self.s_tx.q.val().get_bit(31) & self.s_dv.q.val();
@@ -306,6 +320,9 @@ impl Default for SpiBridge {
             s_data: Default::default(),
             s_nocap: Default::default(),
             s_rdq: Default::default(),
+            s_load: Default::default(),
+            s_isrd: Default::default(),
+            s_iswr: Default::default(),
             s_dv: Default::default(),
             s_tx: Default::default(),
             s_tog: Default::default(),
@@ -330,7 +347,6 @@ impl Default for SpiBridge {
             cap: Default::default(),
             load: Default::default(),
             word_in: Default::default(),
-            cmd: Default::default(),
             pending: Default::default(),
         }
     }
