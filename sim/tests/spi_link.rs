@@ -180,3 +180,45 @@ fn spi_link_ratio_sweep_margin() {
     println!("largest exact ratio in the sweep: {best:.2}");
     assert!(best >= 1.0);
 }
+
+/// Frames cut short or unknown, at f_sck = f_clk with random phases: an
+/// incomplete trailing word is dropped, an unknown command does nothing, a
+/// read frame aborted inside a word leaves the next frames exact.
+#[test]
+fn spi_link_short_and_unknown_frames_at_full_speed() {
+    let mut acc = open(8);
+    let seed = 31u64;
+    println!("seed {seed}");
+    set_clocks(&mut acc, Some(SpiClocks::ratio(1.0, seed)));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..20 {
+        let keep: u32 = rng.gen();
+        acc.write32(rm::SCRATCH, keep).unwrap();
+        let a = rm::SCRATCH.to_be_bytes();
+        let cut = rng.gen_range(0..4usize);
+        let junk: u32 = rng.gen();
+        let Link::Spi(s) = acc.link() else {
+            unreachable!()
+        };
+        let mut spi = s.clone();
+        // write with an incomplete word of `cut` bytes
+        let mut f = vec![tbn_sim::spi::CMD_WRITE, a[1], a[2], a[3]];
+        f.extend_from_slice(&junk.to_be_bytes()[..cut]);
+        spi.frame(acc.dut(), &f).unwrap();
+        // unknown command with a full word
+        let mut f = vec![0x5A, a[1], a[2], a[3]];
+        f.extend_from_slice(&junk.to_be_bytes());
+        let rx = spi.frame(acc.dut(), &f).unwrap();
+        assert!(rx.iter().all(|&b| b == 0), "MISO 0 for unknown commands");
+        // read aborted after `cut + 1` data bytes
+        let mut f = vec![tbn_sim::spi::CMD_READ, a[1], a[2], a[3], 0];
+        f.extend(std::iter::repeat_n(0u8, cut + 1));
+        let rx = spi.frame(acc.dut(), &f).unwrap();
+        assert_eq!(&rx[5..], &keep.to_be_bytes()[..cut + 1], "partial read");
+        if let Link::Spi(s) = acc.link() {
+            *s = spi;
+        }
+        assert_eq!(acc.read32(rm::SCRATCH).unwrap(), keep, "SCRATCH kept");
+        assert_eq!(acc.read32(rm::ID_MAGIC).unwrap(), rm::MAGIC);
+    }
+}
