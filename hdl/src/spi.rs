@@ -53,6 +53,9 @@ use rust_hdl::prelude::*;
 pub const CMD_WRITE: u8 = tbn_driver::regmap::SPI_CMD_WRITE;
 /// SPI command byte: burst read (`tbn_driver::regmap::SPI_CMD_READ`).
 pub const CMD_READ: u8 = tbn_driver::regmap::SPI_CMD_READ;
+/// SPI command byte: quad burst write, 1-4-4 (command on IO0, address and
+/// data on IO0..IO3; `tbn_driver::regmap::SPI_CMD_QWRITE`).
+pub const CMD_QWRITE: u8 = tbn_driver::regmap::SPI_CMD_QWRITE;
 /// Turnaround bytes between a read's address and its first data byte.
 pub const READ_DUMMY_BYTES: usize = tbn_driver::regmap::SPI_READ_DUMMY_BYTES as usize;
 const _: () = assert!(
@@ -97,6 +100,13 @@ pub struct SpiBridge {
     pub mosi: Signal<In, Bit>,
     /// SPI master in, slave out (changes after falling SCK edges).
     pub miso: Signal<Out, Bit>,
+    /// Quad data lines IO1..IO3 in (bit 0 = IO1; IO0 is `mosi`), sampled at
+    /// rising SCK edges during a [`CMD_QWRITE`] frame's address and data.
+    pub qd_in: Signal<In, Bits<3>>,
+    /// Output enable of the MISO (IO1) pad: 0 while a [`CMD_QWRITE`] frame
+    /// drives IO1 from the master (from the edge that completes the command
+    /// byte to the end of the frame), else 1.
+    pub miso_oe: Signal<Out, Bit>,
     /// Wishbone word address.
     pub wb_adr: Signal<Out, Bits<17>>,
     /// Wishbone write data.
@@ -130,6 +140,8 @@ pub struct SpiBridge {
     s_load: DFF<Bit>,
     s_isrd: DFF<Bit>,
     s_iswr: DFF<Bit>,
+    s_quad: DFF<Bit>,
+    c_qwrite: Constant<Bits<8>>,
     s_dv: DFF<Bit>,
     s_tx: DFF<Bits<32>>,
     s_tog: DFF<Bit>,
@@ -155,6 +167,7 @@ pub struct SpiBridge {
     hdr_done: Signal<Local, Bit>,
     cap: Signal<Local, Bit>,
     load: Signal<Local, Bit>,
+    quad: Signal<Local, Bit>,
     word_in: Signal<Local, Bits<32>>,
     pending: Signal<Local, Bit>,
 }
@@ -168,7 +181,7 @@ impl Logic for SpiBridge {
         dff_setup!(self, cs_clk, f_tog);
         dff_setup!(
             self, sck_clk, s_seen, s_cnt, s_sr, s_last, s_data, s_nocap, s_rdq, s_load, s_isrd,
-            s_iswr, s_dv, s_tx, s_tog, h_word, h_hdr
+            s_iswr, s_quad, s_dv, s_tx, s_tog, h_word, h_hdr
         );
         dff_setup!(self, sck_fall, m_out);
         dff_setup!(self, clk, c_s1, c_s2, c_seen, c_rd, c_wr, cyc, we, adr, rbuf);
@@ -189,12 +202,26 @@ impl Logic for SpiBridge {
         self.hdr_done.next = self.last.val() & !self.s_data.q.val();
         self.cap.next = self.last.val() & !self.s_nocap.q.val();
         self.load.next = self.s_load.q.val();
+        // quad frames: a nibble per edge, IO3 first (`s_quad` is 0 on a
+        // frame's first edge: set from the command byte on)
         self.word_in.next = (bit_cast::<32, 31>(self.s_sr.q.val()) << 1)
             | bit_cast::<32, 1>(self.mosi.val().into());
+        // `s_quad` is stale on a frame's first edge: gated
+        self.quad.next = self.s_quad.q.val() & !self.new_frame.val();
+        if self.quad.val() {
+            self.word_in.next = (bit_cast::<32, 31>(self.s_sr.q.val()) << 4)
+                | (bit_cast::<32, 3>(self.qd_in.val()) << 1)
+                | bit_cast::<32, 1>(self.mosi.val().into());
+        }
         self.s_seen.d.next = self.f_tog.q.val();
         self.s_sr.d.next = self.word_in.val().get_bits::<31>(0);
         self.s_cnt.d.next = self.cnt.val() + 1;
         self.s_last.d.next = !self.new_frame.val() & (self.s_cnt.q.val() == 30);
+        if self.quad.val() {
+            // counts 11, 15, .., 31 in the header, 3, 7, .., 31 per data word
+            self.s_cnt.d.next = self.cnt.val() + 4;
+            self.s_last.d.next = !self.new_frame.val() & (self.s_cnt.q.val() == 27);
+        }
         // the next edge loads a read word (registered: no frame-start gate, so
         // a read frame aborted 1 bit before a word boundary may make the next
         // frame's first edge request one more prefetch; reads have no side
@@ -204,12 +231,19 @@ impl Logic for SpiBridge {
         if (self.cnt.val() == 7) & !self.s_data.q.val() {
             // the command byte is complete: decode it now, off the word-end path
             self.s_isrd.d.next = self.word_in.val().get_bits::<8>(0) == self.c_read.val();
-            self.s_iswr.d.next = self.word_in.val().get_bits::<8>(0) == self.c_write.val();
+            self.s_iswr.d.next = (self.word_in.val().get_bits::<8>(0) == self.c_write.val())
+                | (self.word_in.val().get_bits::<8>(0) == self.c_qwrite.val());
+            if self.word_in.val().get_bits::<8>(0) == self.c_qwrite.val() {
+                // address and data on 4 lines from the next edge
+                self.s_quad.d.next = true;
+                self.s_cnt.d.next = 11.into();
+            }
         }
         if self.new_frame.val() {
             self.s_data.d.next = false;
             self.s_nocap.d.next = false;
             self.s_rdq.d.next = false;
+            self.s_quad.d.next = false;
         }
         if self.last.val() {
             self.s_data.d.next = true;
@@ -244,6 +278,7 @@ impl Logic for SpiBridge {
         // ---- falling SCK edges: MISO (0 until the frame's first read word)
         self.m_out.d.next = self.s_tx.q.val().get_bit(31) & self.s_dv.q.val();
         self.miso.next = self.m_out.q.val() & !self.new_frame.val();
+        self.miso_oe.next = !self.quad.val();
         // ---- system clock domain: synchronise the request toggle
         self.c_s1.d.next = self.s_tog.q.val();
         self.c_s2.d.next = self.c_s1.q.val();
@@ -266,7 +301,8 @@ impl Logic for SpiBridge {
             if self.h_hdr.q.val() {
                 self.adr.d.next = self.h_word.q.val().get_bits::<17>(2);
                 self.c_rd.d.next = self.h_word.q.val().get_bits::<8>(24) == self.c_read.val();
-                self.c_wr.d.next = self.h_word.q.val().get_bits::<8>(24) == self.c_write.val();
+                self.c_wr.d.next = (self.h_word.q.val().get_bits::<8>(24) == self.c_write.val())
+                    | (self.h_word.q.val().get_bits::<8>(24) == self.c_qwrite.val());
                 if self.h_word.q.val().get_bits::<8>(24) == self.c_read.val() {
                     self.cyc.d.next = true;
                     self.we.d.next = false;
@@ -301,6 +337,8 @@ impl Default for SpiBridge {
             cs_n: Default::default(),
             mosi: Default::default(),
             miso: Default::default(),
+            qd_in: Default::default(),
+            miso_oe: Default::default(),
             wb_adr: Default::default(),
             wb_dat_w: Default::default(),
             wb_dat_r: Default::default(),
@@ -323,6 +361,8 @@ impl Default for SpiBridge {
             s_load: Default::default(),
             s_isrd: Default::default(),
             s_iswr: Default::default(),
+            s_quad: Default::default(),
+            c_qwrite: Constant::new((CMD_QWRITE as u64).into()),
             s_dv: Default::default(),
             s_tx: Default::default(),
             s_tog: Default::default(),
@@ -346,6 +386,7 @@ impl Default for SpiBridge {
             hdr_done: Default::default(),
             cap: Default::default(),
             load: Default::default(),
+            quad: Default::default(),
             word_in: Default::default(),
             pending: Default::default(),
         }
@@ -369,8 +410,12 @@ pub struct TbnSpiTop<const L: usize, const W: usize, const N: usize> {
     pub cs_n: Signal<In, Bit>,
     /// SPI data in.
     pub mosi: Signal<In, Bit>,
-    /// SPI data out.
+    /// SPI data out (IO1).
     pub miso: Signal<Out, Bit>,
+    /// Quad data lines IO1..IO3 in (bit 0 = IO1), for [`CMD_QWRITE`] frames.
+    pub qd_in: Signal<In, Bits<3>>,
+    /// Output enable for the MISO (IO1) pad (0 while a quad write drives it).
+    pub miso_oe: Signal<Out, Bit>,
     /// Interrupt (level, active high).
     pub irq: Signal<Out, Bit>,
     por: DFF<Bits<4>>,
@@ -388,6 +433,8 @@ impl<const L: usize, const W: usize, const N: usize> TbnSpiTop<L, W, N> {
             cs_n: Default::default(),
             mosi: Default::default(),
             miso: Default::default(),
+            qd_in: Default::default(),
+            miso_oe: Default::default(),
             irq: Default::default(),
             por: Default::default(),
             por_rst: Default::default(),
@@ -413,6 +460,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for TbnSpiTop<L, W, N
         self.bridge.cs_n.next = self.cs_n.val();
         self.bridge.mosi.next = self.mosi.val();
         self.miso.next = self.bridge.miso.val();
+        self.bridge.qd_in.next = self.qd_in.val();
+        self.miso_oe.next = self.bridge.miso_oe.val();
         self.irq.next = self.core.irq.val();
         self.core.wb_adr.next = self.bridge.wb_adr.val();
         self.core.wb_dat_w.next = self.bridge.wb_dat_w.val();

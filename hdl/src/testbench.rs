@@ -383,7 +383,7 @@ module tbn_spi_tb;
   always #5 clk = ~clk;
   reg sck = 0, cs_n = 1, mosi = 0;
   wire miso, irq;
-  tbn_spi_top dut(.clk(clk), .sck(sck), .cs_n(cs_n), .mosi(mosi), .miso(miso), .irq(irq));
+  tbn_spi_top dut(.clk(clk), .sck(sck), .cs_n(cs_n), .mosi(mosi), .qd_in(3'b000), .miso(miso), .miso_oe(), .irq(irq));
   reg [71:0] ops [0:{last}];
   integer i, k, polls;
   reg [7:0] rx;

@@ -197,13 +197,14 @@ fn bridge_rust_model_framing() {
 /// addresses and lengths, frames aborted mid-byte, random SCK rates and
 /// Wishbone responses) for the lockstep run.
 fn bridge_stimulus(rng: &mut impl Rng, cycles: usize) -> Vec<Vec<u128>> {
-    // inputs: rst, sck, cs_n, mosi, wb_dat_r, wb_ack
+    // inputs: rst, sck, cs_n, mosi, qd_in, wb_dat_r, wb_ack
     let mut pins: Vec<(bool, bool, bool)> = vec![(false, true, false); 4];
     while pins.len() < cycles {
         let half = rng.gen_range(1..=4usize);
-        let cmd = match rng.gen_range(0..10) {
+        let cmd = match rng.gen_range(0..12) {
             0..=4 => 0x02u8,
             5..=8 => 0x03,
+            9..=10 => tbn_hdl::spi::CMD_QWRITE,
             _ => rng.gen(),
         };
         let nbytes = rng.gen_range(1..=16usize);
@@ -240,6 +241,7 @@ fn bridge_stimulus(rng: &mut impl Rng, cycles: usize) -> Vec<Vec<u128>> {
                 sck as u128,
                 cs_n as u128,
                 mosi as u128,
+                rng.gen_range(0..8u32) as u128,
                 rng.gen::<u32>() as u128,
                 rng.gen_bool(0.5) as u128,
             ]
@@ -264,7 +266,10 @@ fn bridge_rust_model_matches_verilog() {
     let dir = tempfile::tempdir().unwrap();
     let out = lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap();
     // the stimulus must actually exercise bus cycles
-    let cycles_with_stb = out.iter().filter(|o| o[5] == 1).count();
+    let cycles_with_stb = out.iter().filter(|o| o[6] == 1).count();
+    let quad_cycles = out.iter().filter(|o| o[1] == 0).count();
+    println!("cycles with MISO disabled (quad writes): {quad_cycles}");
+    assert!(quad_cycles > 50);
     println!("bus request cycles: {cycles_with_stb}");
     assert!(cycles_with_stb > 50);
 }

@@ -22,6 +22,9 @@ use crate::error::Result;
 pub const CMD_WRITE: u8 = 0x02;
 /// SPI command byte: burst read.
 pub const CMD_READ: u8 = 0x03;
+/// SPI command byte: quad burst write (1-4-4: command on IO0, address and
+/// data a nibble per SCK cycle on IO0..IO3, IO3 first).
+pub const CMD_QWRITE: u8 = tbn_driver::regmap::SPI_CMD_QWRITE;
 
 /// Names of the SPI pins on the top module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,10 @@ pub struct SpiNames {
     pub mosi: String,
     /// Master in, slave out.
     pub miso: String,
+    /// Quad data lines IO1..IO3 in (optional pin).
+    pub qd_in: String,
+    /// MISO pad output enable (optional pin).
+    pub miso_oe: String,
 }
 
 impl Default for SpiNames {
@@ -44,6 +51,8 @@ impl Default for SpiNames {
             cs_n: "spi_cs_n".into(),
             mosi: "spi_mosi".into(),
             miso: "spi_miso".into(),
+            qd_in: "spi_qd_in".into(),
+            miso_oe: "spi_miso_oe".into(),
         }
     }
 }
@@ -56,6 +65,8 @@ impl SpiNames {
             cs_n: format!("{prefix}cs_n"),
             mosi: format!("{prefix}mosi"),
             miso: format!("{prefix}miso"),
+            qd_in: format!("{prefix}qd_in"),
+            miso_oe: format!("{prefix}miso_oe"),
         }
     }
 }
@@ -111,6 +122,8 @@ pub struct SpiMaster {
     cs_n: Port,
     mosi: Port,
     miso: Port,
+    qd_in: Option<Port>,
+    miso_oe: Option<Port>,
     /// System clock cycles per SCK half period (the bridge needs at least 2).
     pub half_period: u64,
     /// System clock cycles with `cs_n` high between frames.
@@ -118,6 +131,9 @@ pub struct SpiMaster {
     /// Extra turnaround bytes clocked after a read's address (0 = exactly the
     /// one byte of the framing).
     pub extra_turnaround: u32,
+    /// Burst writes as quad frames ([`CMD_QWRITE`]; needs the `qd_in` and
+    /// `miso_oe` pins). Reads stay on one line.
+    pub quad_writes: bool,
     /// Independent clocks (`None`: SCK edges on system clock edges, `half_period`).
     pub clocks: Option<SpiClocks>,
     /// SCK cycles clocked so far (both modes).
@@ -134,9 +150,12 @@ impl SpiMaster {
             cs_n: dut.input(&names.cs_n)?,
             mosi: dut.input(&names.mosi)?,
             miso: dut.port(&names.miso)?,
+            qd_in: dut.input(&names.qd_in).ok(),
+            miso_oe: dut.port(&names.miso_oe).ok(),
             half_period: 2,
             gap: 4,
             extra_turnaround: 0,
+            quad_writes: false,
             clocks: None,
             sck_cycles: 0,
             two: TwoClock::default(),
@@ -268,8 +287,81 @@ impl SpiMaster {
         Ok(inp)
     }
 
-    /// Burst write of `words` starting at byte address `addr`.
+    /// One nibble on IO0..IO3 (IO3 = bit 3), a quad SCK cycle; the MISO pad
+    /// must be disabled (no contention) at the rising edge.
+    fn nibble(&mut self, dut: &mut Dut, qd: Port, nib: u8) -> Result<()> {
+        let (hp, hc) = (
+            self.clocks.map(|c| c.sck_half_ps).unwrap_or(0),
+            self.half_period,
+        );
+        dut.set(self.mosi, (nib & 1) as u64);
+        dut.set(qd, (nib >> 1) as u64);
+        dut.eval();
+        self.wait(dut, hp, hc)?;
+        if let Some(oe) = self.miso_oe {
+            if dut.get(oe) & 1 != 0 {
+                return Err(crate::bus::BusError::Spi(
+                    "miso_oe is 1 while the master drives IO1 (quad write)".into(),
+                )
+                .into());
+            }
+        }
+        dut.set(self.sck, 1);
+        dut.eval();
+        self.wait(dut, hp, hc)?;
+        dut.set(self.sck, 0);
+        dut.eval();
+        self.sck_cycles += 1;
+        Ok(())
+    }
+
+    /// Quad burst write ([`CMD_QWRITE`]): the command on IO0, then address
+    /// and data a nibble per SCK cycle on IO0..IO3.
+    pub fn write_burst_quad(&mut self, dut: &mut Dut, addr: u32, words: &[u32]) -> Result<()> {
+        let qd = self.qd_in.ok_or_else(|| {
+            crate::bus::BusError::Spi("the top has no qd_in pins for quad frames".into())
+        })?;
+        let (hp, hc) = (
+            self.clocks.map(|c| c.sck_half_ps).unwrap_or(0),
+            self.half_period,
+        );
+        if self.clocks.is_some() {
+            self.start_two_clock();
+        }
+        dut.set(self.cs_n, 0);
+        dut.eval();
+        self.wait(dut, hp, hc)?;
+        self.byte(dut, CMD_QWRITE)?;
+        let mut payload = addr.to_be_bytes()[1..].to_vec();
+        for w in words {
+            payload.extend_from_slice(&w.to_be_bytes());
+        }
+        for b in &payload {
+            self.nibble(dut, qd, b >> 4)?;
+            self.nibble(dut, qd, b & 15)?;
+            self.bytes += 1;
+        }
+        self.wait(dut, hp, hc)?;
+        dut.set(self.cs_n, 1);
+        dut.set(self.mosi, 0);
+        dut.set(qd, 0);
+        dut.eval();
+        if let Some(c) = self.clocks {
+            let d = (2 * c.sck_half_ps).max(self.gap * c.clk_period_ps);
+            self.wait(dut, d, 0)?;
+            self.end_two_clock(dut)?;
+        } else {
+            dut.tick_n(self.gap.max(1))?;
+        }
+        Ok(())
+    }
+
+    /// Burst write of `words` starting at byte address `addr` (a quad frame
+    /// when [`SpiMaster::quad_writes`] is set).
     pub fn write_burst(&mut self, dut: &mut Dut, addr: u32, words: &[u32]) -> Result<()> {
+        if self.quad_writes {
+            return self.write_burst_quad(dut, addr, words);
+        }
         let mut f = Vec::with_capacity(4 + 4 * words.len());
         f.push(CMD_WRITE);
         f.extend_from_slice(&addr.to_be_bytes()[1..]);

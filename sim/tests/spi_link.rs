@@ -222,3 +222,66 @@ fn spi_link_short_and_unknown_frames_at_full_speed() {
         assert_eq!(acc.read32(rm::ID_MAGIC).unwrap(), rm::MAGIC);
     }
 }
+
+fn set_quad(acc: &mut Accelerator, on: bool) {
+    match acc.link() {
+        Link::Spi(s) => s.quad_writes = on,
+        _ => panic!("not an SPI link"),
+    }
+}
+
+/// Quad writes (CMD_QWRITE, 1-4-4) with independent clocks: SCRATCH and
+/// random layers (tiles and bit-planes written on 4 lines, accumulators read
+/// on one) bit-exact against tbn_golden at f_sck / f_clk = 1, 0.77, 0.5 and
+/// 0.25; the MISO pad is disabled whenever the master drives IO1; a quad
+/// write of n words takes 8 + 2 (3 + 4 n) SCK cycles.
+#[test]
+fn spi_link_quad_writes_vs_golden() {
+    let mut acc = open(8);
+    let info = acc.info();
+    set_quad(&mut acc, true);
+    let first: u64 = 1300;
+    println!("quad: layer seeds {first}..{}", first + 16);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(first);
+    let mut prev = None;
+    for (k, seed) in (first..first + 16).enumerate() {
+        let ratio = [1.0, 0.77, 0.5, 0.25][k % 4];
+        set_clocks(&mut acc, Some(SpiClocks::ratio(ratio, seed)));
+        // mostly quad, some single-line writes in between
+        set_quad(&mut acc, k % 3 != 2);
+        let v: u32 = rng.gen();
+        acc.write32(rm::SCRATCH, v).unwrap();
+        assert_eq!(
+            acc.read32(rm::SCRATCH).unwrap(),
+            v,
+            "quad SCRATCH, ratio {ratio}"
+        );
+        let l = regress::random_layer(seed, &info, prev.as_ref()).unwrap();
+        let res = acc.run_layer(&l.job(), &l.x).unwrap();
+        assert_eq!(
+            res.acc,
+            l.stage.accumulators(&l.x),
+            "quad, ratio {ratio} {}",
+            l.describe()
+        );
+        prev = Some(l);
+    }
+    set_quad(&mut acc, true);
+    for n in [1usize, 16, 64] {
+        let s0 = match acc.link() {
+            Link::Spi(s) => s.sck_cycles,
+            _ => unreachable!(),
+        };
+        acc.write_words(rm::TILE_BASE, &vec![0x1234_5678; n])
+            .unwrap();
+        let sck = match acc.link() {
+            Link::Spi(s) => s.sck_cycles - s0,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            sck,
+            8 + 2 * (3 + 4 * n as u64),
+            "quad write cost of {n} words"
+        );
+    }
+}
