@@ -299,6 +299,7 @@ increments by 4 after each word (bursts of any length; the driver uses at most
 | --- | --- | --- |
 | 0x{w:02X} WRITE | `{w:02X} A2 A1 A0 D3 D2 D1 D0 [D3 D2 D1 D0 ...]` | 0 |
 | 0x{r:02X} READ | `{r:02X} A2 A1 A0 XX` then any bytes | 0 for the {hdr} header bytes, then `D3 D2 D1 D0` of each word |
+| 0x{q:02X} QWRITE (quad, 1-4-4) | `{q:02X}` on IO0, then `A2 A1 A0 D3 D2 D1 D0 [...]` on IO0..IO3, a nibble per SCK (IO3 = bit 3, high nibble first) | IO1 is an input from the command byte's last rising edge on (`miso_oe` 0) |
 | other | ignored to the end of the frame | 0 |
 
 - WRITE: each complete 4-byte word becomes one Wishbone write of all byte lanes (started within
@@ -309,6 +310,13 @@ increments by 4 after each word (bursts of any length; the driver uses at most
   the limit `8 / f_sck >= {fetch} / f_clk` (`f_sck <= {maxr} f_clk` with margin). Each next word is
   fetched while the previous one is shifted out (32 SCK periods), so a frame reads up to 2 words
   past the last word clocked out (reads have no side effects in this map).
+- QWRITE: the quad burst write (no quad read: reads move little data). The top has the extra
+  ports `qd_in[2:0]` (IO1..IO3 in; IO0 is `mosi`) and `miso_oe` (1 except from the rising SCK
+  edge that completes a QWRITE command byte to the end of the frame: the master may drive IO1
+  from the next falling edge on). On a board, IO1 is the MISO line: `miso` drives it through a
+  tristate buffer enabled by `miso_oe` (SB_IO output enable) and `qd_in[0]` reads it. There is
+  no turnaround: the address follows the command directly. embedded-hal 1.0 has no quad SPI
+  trait; the driver's `QuadSpi` trait (tbn_driver::bus) is the transport for `SpiBus::quad`.
 - MISO changes after each falling SCK edge (half an SCK period before the master's rising-edge
   sample, less the output and board delays). It is 0 outside read data and is driven also while
   `cs_n` is high (put a tristate buffer outside if the SPI bus is shared).
@@ -317,9 +325,9 @@ increments by 4 after each word (bursts of any length; the driver uses at most
 - Errors: the link has no status byte of its own; bus errors are the core's (STATUS.ERROR and
   ERROR_CODE, read over the link). A frame that violates the timing above returns wrong read data
   (the driver's reads of ID_MAGIC detect a dead or too fast link).
-- Cost: a write of n words takes `8 * (4 + 4 n)` SCK cycles, a read `8 * (5 + 4 n)` (unchanged);
-  at `f_sck = f_clk` that is also the number of system clock cycles, 4 times fewer than with the
-  old bridge at `f_sck = f_clk / 4`.
+- Cost: a write of n words takes `8 * (4 + 4 n)` SCK cycles, a read `8 * (5 + 4 n)` (unchanged),
+  a quad write `8 + 2 * (3 + 4 n)`; at `f_sck = f_clk` SCK cycles are also system clock cycles,
+  4 times fewer than with the old bridge at `f_sck = f_clk / 4`.
 
 Example: read ID_MAGIC: MOSI `{r:02X} 00 00 00 00 00 00 00 00`, MISO `00 00 00 00 00 54 42 4E 31`.
 ",
@@ -329,6 +337,7 @@ Example: read ID_MAGIC: MOSI `{r:02X} 00 00 00 00 00 00 00 00`, MISO `00 00 00 0
         csh = spi::CS_HIGH_MIN_SCK,
         w = spi::CMD_WRITE,
         r = spi::CMD_READ,
+        q = spi::CMD_QWRITE,
         hdr = 4 + spi::READ_DUMMY_BYTES,
         dummy = spi::READ_DUMMY_BYTES,
         fetch = spi::READ_FETCH_MAX_CYCLES,
