@@ -277,11 +277,12 @@ pub fn spi_section() -> String {
 ## SPI framing (standalone top `{top}`)
 
 The standalone top (`tbn_spi_top.v`, compiled together with `tbn_core.v`) has the ports `clk`, `sck`,
-`cs_n`, `mosi` (in), `miso` and `irq` (out). It has no reset pin: an internal power-on reset holds
+`cs_n`, `mosi`, `qd_in[2:0]` (in), `miso`, `miso_oe` and `irq` (out). It has no reset pin: an internal power-on reset holds
 the bridge and the core for {por} clock cycles after configuration; afterwards CTRL.SOFT_RESET is
 the reset.
 
-SPI mode 0 (CPOL 0, CPHA 0), MSB first, one data line each way. The bridge's serial side is clocked
+SPI mode 0 (CPOL 0, CPHA 0), MSB first, one data line each way, plus a quad burst write (QWRITE
+below: address and data on 4 lines). The bridge's serial side is clocked
 by SCK itself (MOSI sampled at rising SCK edges, MISO driven from a flip-flop clocked by falling SCK
 edges) and hands whole 32-bit words to the system clock domain through a toggle handshake with a
 2-flip-flop synchroniser. SCK and the system clock are independent: `f_sck <= {maxr} f_clk`
