@@ -137,6 +137,7 @@ pub struct SpiBridge {
     s_data: DFF<Bit>,
     s_nocap: DFF<Bit>,
     s_rdq: DFF<Bit>,
+    s_noevt: DFF<Bit>,
     s_load: DFF<Bit>,
     s_isrd: DFF<Bit>,
     s_iswr: DFF<Bit>,
@@ -168,6 +169,7 @@ pub struct SpiBridge {
     cap: Signal<Local, Bit>,
     load: Signal<Local, Bit>,
     quad: Signal<Local, Bit>,
+    evt: Signal<Local, Bit>,
     word_in: Signal<Local, Bits<32>>,
     pending: Signal<Local, Bit>,
 }
@@ -180,8 +182,8 @@ impl Logic for SpiBridge {
         self.cs_clk.next = self.cs_n.val().into();
         dff_setup!(self, cs_clk, f_tog);
         dff_setup!(
-            self, sck_clk, s_seen, s_cnt, s_sr, s_last, s_data, s_nocap, s_rdq, s_load, s_isrd,
-            s_iswr, s_quad, s_dv, s_tx, s_tog, h_word, h_hdr
+            self, sck_clk, s_seen, s_cnt, s_sr, s_last, s_data, s_nocap, s_rdq, s_noevt, s_load,
+            s_isrd, s_iswr, s_quad, s_dv, s_tx, s_tog, h_word, h_hdr
         );
         dff_setup!(self, sck_fall, m_out);
         dff_setup!(self, clk, c_s1, c_s2, c_seen, c_rd, c_wr, cyc, we, adr, rbuf);
@@ -202,6 +204,8 @@ impl Logic for SpiBridge {
         self.hdr_done.next = self.last.val() & !self.s_data.q.val();
         self.cap.next = self.last.val() & !self.s_nocap.q.val();
         self.load.next = self.s_load.q.val();
+        // a handshake event (header, write word or read word): one LUT of flops
+        self.evt.next = self.last.val() & !self.s_noevt.q.val();
         // quad frames: a nibble per edge, IO3 first (`s_quad` is 0 on a
         // frame's first edge: set from the command byte on)
         self.word_in.next = (bit_cast::<32, 31>(self.s_sr.q.val()) << 1)
@@ -223,9 +227,10 @@ impl Logic for SpiBridge {
             self.s_last.d.next = !self.new_frame.val() & (self.s_cnt.q.val() == 27);
         }
         // the next edge loads a read word (registered: no frame-start gate, so
-        // a read frame aborted 1 bit before a word boundary may make the next
-        // frame's first edge request one more prefetch; reads have no side
-        // effects, and MISO stays 0: `s_dv` is cleared with priority)
+        // after a read frame aborted 1 bit before a word boundary the next
+        // frame's first edge reloads the transmit register; harmless: the
+        // request toggle is gated by `evt`, and MISO stays 0 because `s_dv`
+        // is cleared with priority)
         self.s_load.d.next =
             !self.new_frame.val() & (self.s_cnt.q.val() == 30) & self.s_rdq.q.val();
         if (self.cnt.val() == 7) & !self.s_data.q.val() {
@@ -242,6 +247,7 @@ impl Logic for SpiBridge {
         if self.new_frame.val() {
             self.s_data.d.next = false;
             self.s_nocap.d.next = false;
+            self.s_noevt.d.next = false;
             self.s_rdq.d.next = false;
             self.s_quad.d.next = false;
         }
@@ -252,6 +258,7 @@ impl Logic for SpiBridge {
             // header: command and address
             self.s_nocap.d.next = !self.s_iswr.q.val();
             self.s_rdq.d.next = self.s_isrd.q.val();
+            self.s_noevt.d.next = !(self.s_iswr.q.val() | self.s_isrd.q.val());
             if self.s_isrd.q.val() {
                 // the dummy byte: the next word boundary is 8 bits away
                 self.s_cnt.d.next = 24.into();
@@ -267,7 +274,7 @@ impl Logic for SpiBridge {
             self.s_tx.d.next = self.rbuf.q.val();
             self.s_dv.d.next = true;
         }
-        if self.cap.val() | self.load.val() {
+        if self.evt.val() {
             // hand the word over / request the next read
             self.h_hdr.d.next = !self.s_data.q.val();
             self.s_tog.d.next = !self.s_tog.q.val();
@@ -358,6 +365,7 @@ impl Default for SpiBridge {
             s_data: Default::default(),
             s_nocap: Default::default(),
             s_rdq: Default::default(),
+            s_noevt: Default::default(),
             s_load: Default::default(),
             s_isrd: Default::default(),
             s_iswr: Default::default(),
@@ -387,6 +395,7 @@ impl Default for SpiBridge {
             cap: Default::default(),
             load: Default::default(),
             quad: Default::default(),
+            evt: Default::default(),
             word_in: Default::default(),
             pending: Default::default(),
         }
