@@ -38,6 +38,11 @@
 //!   address increments by 4 per word. The bridge reads ahead: a frame reads
 //!   up to 2 words past the last word clocked out (reads in this map have no
 //!   side effects).
+//! - [`CMD_QWRITE`] `0x38` (quad, 1-4-4): the command byte on IO0 (`mosi`),
+//!   then the 3 address bytes and the data words a nibble per SCK cycle on
+//!   IO0..IO3 (`mosi`, `qd_in[2:0]`; IO3 is bit 3, high nibble first), no
+//!   turnaround; `miso_oe` is 0 from the rising edge that completes the
+//!   command byte to the end of the frame (IO1 is then an input).
 //! - any other command: the rest of the frame is ignored, MISO stays 0.
 //!
 //! Timing (the master's side): MISO changes after each falling SCK edge, the
