@@ -15,7 +15,8 @@
 //! # SPI framing (docs/register-map.md)
 //!
 //! One frame is one chip-select low period (one `SpiDevice::transaction`),
-//! SPI mode 0, MSB first, `f_clk >= 4 f_sck`:
+//! SPI mode 0, MSB first, `f_sck <= f_clk` (the bridge's serial side is
+//! clocked by SCK; [`crate::regmap::SPI_MAX_SCK_PER_CLK`]):
 //!
 //! ```text
 //! write: 02 A2 A1 A0 D3 D2 D1 D0 [D3 D2 D1 D0 ...]   (address += 4 per word)
@@ -27,7 +28,7 @@
 //! (MISO 0). Data words are big-endian. Bursts longer than
 //! [`SPI_MAX_BURST_WORDS`] are split into several frames.
 
-use crate::regmap::{SPAN_BYTES, SPI_ADDR_BYTES, SPI_READ_DUMMY_BYTES};
+use crate::regmap::{SPAN_BYTES, SPI_ADDR_BYTES, SPI_CMD_QWRITE, SPI_READ_DUMMY_BYTES};
 
 /// SPI bridge commands (re-exported from the register map).
 pub use crate::regmap::{SPI_CMD_READ, SPI_CMD_WRITE};
@@ -250,10 +251,12 @@ impl Bus for MmioBus {
 /// Each [`Bus`] access is one frame (one `SpiDevice::transaction`, i.e. one
 /// chip-select period); bursts ([`Bus::read_block`], [`Bus::write_block`])
 /// move up to [`SPI_MAX_BURST_WORDS`] words per frame. The device must be
-/// configured for SPI mode 0, MSB first, with `f_sck <= f_clk / 4` of the
-/// accelerator's clock; its chip select must fall at least one accelerator
-/// clock before the first SCK edge and stay high at least two accelerator
-/// clocks between frames (docs/register-map.md, SPI framing).
+/// configured for SPI mode 0, MSB first, with `f_sck <= f_clk` of the
+/// accelerator's clock ([`crate::regmap::SPI_MAX_SCK_PER_CLK`]); its chip
+/// select must fall at least half an SCK period before the first SCK edge and
+/// stay high at least one SCK period between frames (docs/register-map.md,
+/// SPI framing). Faster SCK returns wrong read data (the first word misses
+/// the dummy byte), which [`crate::driver::Tbn::probe`]'s ID check reports.
 #[derive(Debug)]
 pub struct SpiBus<D> {
     dev: D,
@@ -341,6 +344,87 @@ impl<D: embedded_hal::spi::SpiDevice> Bus for SpiBus<D> {
             a += 4 * chunk.len() as u32;
         }
         Ok(())
+    }
+
+    fn write_block(&mut self, addr: u32, words: &[u32]) -> Result<(), BusError> {
+        check_range(BusOp::Write, addr, words.len())?;
+        let mut a = addr;
+        for chunk in words.chunks(SPI_MAX_BURST_WORDS) {
+            self.write_frame(a, chunk)?;
+            a += 4 * chunk.len() as u32;
+        }
+        Ok(())
+    }
+}
+
+// -------------------------------------------------------------- quad SPI
+
+/// A quad SPI transport for [`QuadSpiBus`]. embedded-hal 1.0 has no quad SPI
+/// trait, so this crate defines the one operation the bridge needs: a
+/// 1-4-4 write frame (one chip-select period: the command byte on IO0, 8 SCK
+/// cycles, then `payload` on IO0..IO3, 2 SCK cycles per byte, high nibble
+/// first, IO3 = bit 3; no dummy cycles). Implement it over the MCU's
+/// QSPI/OCTOSPI peripheral in indirect write mode (instruction 1 line,
+/// address and data 4 lines, 24-bit address = the first 3 payload bytes).
+pub trait QuadWrite: embedded_hal::spi::ErrorType {
+    /// One 1-4-4 write frame.
+    fn write_1_4_4(&mut self, cmd: u8, payload: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// [`SpiBus`] with quad writes: bursts written with the bridge's QWRITE
+/// ([`SPI_CMD_QWRITE`], docs/register-map.md), `8 + 2 (3 + 4 n)` SCK per
+/// frame instead of `8 (4 + 4 n)`; reads stay single-line SPI frames
+/// (`embedded_hal::spi::SpiDevice`). The device must also drive IO1 only in
+/// quad frames (the bridge's `miso_oe`).
+#[derive(Debug)]
+pub struct QuadSpiBus<D> {
+    inner: SpiBus<D>,
+}
+
+impl<D: embedded_hal::spi::SpiDevice + QuadWrite> QuadSpiBus<D> {
+    /// A bus over the device `dev` (single-line reads, quad writes).
+    pub fn new(dev: D) -> QuadSpiBus<D> {
+        QuadSpiBus {
+            inner: SpiBus::new(dev),
+        }
+    }
+
+    /// Gives the device back.
+    pub fn release(self) -> D {
+        self.inner.release()
+    }
+
+    /// Mutable access to the device.
+    pub fn device(&mut self) -> &mut D {
+        self.inner.device()
+    }
+
+    /// One quad write frame of at most [`SPI_MAX_BURST_WORDS`] words.
+    fn write_frame(&mut self, addr: u32, words: &[u32]) -> Result<(), BusError> {
+        let mut buf = [0u8; 3 + 4 * SPI_MAX_BURST_WORDS];
+        buf[..3].copy_from_slice(&addr.to_be_bytes()[1..]);
+        for (chunk, w) in buf[3..].chunks_exact_mut(4).zip(words) {
+            chunk.copy_from_slice(&w.to_be_bytes());
+        }
+        let n = 3 + 4 * words.len().min(SPI_MAX_BURST_WORDS);
+        self.inner
+            .dev
+            .write_1_4_4(SPI_CMD_QWRITE, &buf[..n])
+            .map_err(|e| SpiBus::<D>::spi_err(BusOp::Write, addr, e))
+    }
+}
+
+impl<D: embedded_hal::spi::SpiDevice + QuadWrite> Bus for QuadSpiBus<D> {
+    fn read32(&mut self, addr: u32) -> Result<u32, BusError> {
+        self.inner.read32(addr)
+    }
+
+    fn write32(&mut self, addr: u32, value: u32) -> Result<(), BusError> {
+        self.write_block(addr, &[value])
+    }
+
+    fn read_block(&mut self, addr: u32, out: &mut [u32]) -> Result<(), BusError> {
+        self.inner.read_block(addr, out)
     }
 
     fn write_block(&mut self, addr: u32, words: &[u32]) -> Result<(), BusError> {

@@ -7,7 +7,8 @@
 //! A frame is a command byte, 3 address bytes, then 4 bytes per word; a read
 //! adds [`crate::regmap::SPI_READ_DUMMY_BYTES`] turnaround byte(s). With
 //! `lines` data lines (1: standard SPI, 4: quad) a byte takes `8 / lines` SCK
-//! cycles. [`crate::bus::SpiBus`] splits bursts into frames of at most
+//! cycles; with 4 lines only writes are quad (the bridge's 1-4-4 QWRITE: the
+//! command byte on one line), reads stay on one line. [`crate::bus::SpiBus`] splits bursts into frames of at most
 //! [`crate::bus::SPI_MAX_BURST_WORDS`] words; the model does the same.
 
 use crate::bus::{Bus, BusError, SPI_MAX_BURST_WORDS};
@@ -76,23 +77,27 @@ impl SpiLink {
         (full, rest)
     }
 
-    fn split_cost(&self, words: u64, header_bytes: u64) -> u64 {
+    fn split_cost(&self, words: u64, frame: impl Fn(u64) -> u64) -> u64 {
         let (full, rest) = self.frames(words.max(1));
-        let frame = |n: u64| self.sck(header_bytes + 4 * n);
         full * frame(self.burst_words as u64) + if rest > 0 { frame(rest) } else { 0 }
     }
 
-    /// SCK cycles to write `words` consecutive words (`8 (4 + 4 n)` per frame on one line).
+    /// SCK cycles to write `words` consecutive words: `8 (4 + 4 n)` per frame
+    /// on one line; with 4 lines the bridge's quad write
+    /// ([`crate::regmap::SPI_CMD_QWRITE`], 1-4-4), `8 + 2 (3 + 4 n)`.
     pub fn write_sck(&self, words: u64) -> u64 {
-        self.split_cost(words, 1 + SPI_ADDR_BYTES as u64)
+        if self.lines == 4 {
+            self.split_cost(words, |n| 8 + 2 * (SPI_ADDR_BYTES as u64 + 4 * n))
+        } else {
+            self.split_cost(words, |n| self.sck(1 + SPI_ADDR_BYTES as u64 + 4 * n))
+        }
     }
 
-    /// SCK cycles to read `words` consecutive words (`8 (5 + 4 n)` per frame on one line).
+    /// SCK cycles to read `words` consecutive words: `8 (5 + 4 n)` per frame.
+    /// Reads use one line whatever `lines` is: the bridge has no quad read.
     pub fn read_sck(&self, words: u64) -> u64 {
-        self.split_cost(
-            words,
-            1 + SPI_ADDR_BYTES as u64 + SPI_READ_DUMMY_BYTES as u64,
-        )
+        let head = 1 + SPI_ADDR_BYTES as u64 + SPI_READ_DUMMY_BYTES as u64;
+        self.split_cost(words, |n| 8 * (head + 4 * n))
     }
 }
 
@@ -193,6 +198,11 @@ mod tests {
         }
         assert_eq!(l.write_sck(65), 8 * (4 + 4 * 64) + 8 * (4 + 4));
         let q = SpiLink { lines: 4, ..l };
-        assert_eq!(q.write_sck(1), 16);
+        // quad writes (1-4-4), single-line reads
+        for n in [1u64, 16, 64] {
+            assert_eq!(q.write_sck(n), 8 + 2 * (3 + 4 * n));
+            assert_eq!(q.read_sck(n), 8 * (5 + 4 * n));
+        }
+        assert_eq!(q.write_sck(65), 8 + 2 * (3 + 4 * 64) + 8 + 2 * (3 + 4));
     }
 }

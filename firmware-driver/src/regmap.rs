@@ -101,8 +101,15 @@ pub const SPI_ADDR_BYTES: u32 = 3;
 pub const SPI_CMD_WRITE: u8 = 0x02;
 /// SPI command byte of the standalone top's bridge: burst read.
 pub const SPI_CMD_READ: u8 = 0x03;
+/// SPI command byte of the standalone top's bridge: quad burst write (1-4-4:
+/// the command on IO0, then the 3 address bytes and the data words on the 4
+/// lines IO0..IO3, a nibble per SCK cycle, IO3 first; no turnaround).
+pub const SPI_CMD_QWRITE: u8 = 0x38;
 /// Dummy (turnaround) bytes between a read frame's address and its first data byte.
 pub const SPI_READ_DUMMY_BYTES: u32 = 1;
+/// Largest `f_sck / f_clk` the standalone top's SCK-clocked bridge supports
+/// (verified in simulation with independent clocks and random phase).
+pub const SPI_MAX_SCK_PER_CLK: f64 = 1.0;
 
 // ---------------------------------------------------------------- registers
 

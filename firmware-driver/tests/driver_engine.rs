@@ -13,7 +13,7 @@ use std::rc::Rc;
 use common::spi_bridge::BridgeSpi;
 use common::{random_dense, random_input, rng, Io, Requant};
 use rand::Rng;
-use tbn_driver::bus::{Bus, BusError, SpiBus};
+use tbn_driver::bus::{Bus, BusError, QuadSpiBus, SpiBus};
 use tbn_driver::driver::{DriverError, Tbn};
 use tbn_driver::image::chip::RefChip;
 use tbn_driver::image::format::{self, LoadError, Target};
@@ -204,6 +204,74 @@ fn reference_mlp_over_spi_one_start_per_image() {
     // 784 input bytes = 196 words, INFER, polls, CLASS, 10 logits: well under
     // the per-layer protocol's ~41,600 SCK.
     assert!(per < 8_500, "{per} SCK per inference");
+}
+
+/// The reference MLP with quad writes (QuadSpiBus: 1-4-4 QWRITE frames,
+/// single-line reads): logits exact, the link model with 4 lines equals the
+/// bridge's frames.
+#[test]
+fn reference_mlp_over_quad_spi_writes() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let model = tbn_golden::load_model(format!("{root}/data/reference/tbn_mnist_mlp_p4.json"))
+        .expect("model");
+    let train =
+        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
+            .unwrap();
+    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .unwrap();
+    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
+    let cfg = integer::QuantConfig {
+        act_bits: 8,
+        input_bits: 8,
+        input_scale: Some(1.0 / 255.0),
+    };
+    let prog = integer::quantize(&model, &calib, &cfg).unwrap();
+    let t = Target {
+        weight_words: 32768,
+        ..target(32)
+    };
+    let img = image(&prog, &t);
+    let chip = Rc::new(RefCell::new(RefChip::new(t)));
+    // The bridge measures SCK from its frames; the counter computes it with
+    // the typed link model: they must agree.
+    let counted = LinkCounter::new(
+        QuadSpiBus::new(BridgeSpi::new(chip.clone())),
+        LinkModel::Spi(SpiLink {
+            lines: 4,
+            ..SpiLink::default()
+        }),
+    );
+    let mut tbn = Tbn::probe(counted).unwrap();
+    let sck = |t: &mut Tbn<LinkCounter<QuadSpiBus<BridgeSpi<RefChip>>>>| {
+        let measured = t.bus().inner().device().sck_cycles();
+        assert_eq!(t.bus().tally.cost, measured, "link model == bridge frames");
+        measured
+    };
+    let before = sck(&mut tbn);
+    tbn.load_model(&img).unwrap();
+    let load_sck = sck(&mut tbn) - before;
+    let mut logits = [0i64; 10];
+    let n = 20;
+    let before = sck(&mut tbn);
+    let starts_before = chip.borrow_mut().read32(rm::JOB_COUNT).unwrap();
+    for i in 0..n {
+        let x = integer::mnist_input(test.image(i));
+        let inf = tbn.infer(&x, &mut logits).unwrap();
+        let want = prog.run(&x).unwrap();
+        assert_eq!(logits[..], want[..], "image {i}");
+        assert_eq!(inf.class, argmax(&want));
+    }
+    let per = (sck(&mut tbn) - before) / n as u64;
+    let starts = chip.borrow_mut().read32(rm::JOB_COUNT).unwrap() - starts_before;
+    assert_eq!(starts, n as u32, "one INFER per image");
+    println!(
+        "reference MLP over SPI with quad writes (driver protocol, reference model with 3 busy polls): \
+         load {load_sck} SCK once ({} words), {per} SCK per inference",
+        img.len()
+    );
+    // 784 input bytes = 196 words, INFER, polls, CLASS, 10 logits: well under
+    // the per-layer protocol's ~41,600 SCK.
+    assert!(per < 3_500, "{per} SCK per inference");
 }
 
 fn loaded(prog: &Program) -> (RefChip, Vec<u32>) {

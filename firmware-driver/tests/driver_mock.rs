@@ -1161,6 +1161,7 @@ fn mnist_reference_model_bit_exact() {
         core: core.clone(),
         frames: vec![],
         fail: false,
+        quad_sck: 0,
     }))
     .unwrap();
     t.bus().device().frames.clear();
@@ -1227,6 +1228,7 @@ fn spi_framing_matches_the_bridge() {
         core: core.clone(),
         frames: vec![],
         fail: false,
+        quad_sck: 0,
     });
     // Single write: 02 A2 A1 A0 D3 D2 D1 D0.
     bus.write32(rm::TILE_BASE + 4, 0x1122_3344).unwrap();
@@ -1305,6 +1307,7 @@ fn driver_over_spi_runs_a_program() {
         core: core.clone(),
         frames: vec![],
         fail: false,
+        quad_sck: 0,
     });
     let mut t = Tbn::probe(bus).unwrap();
     assert_eq!(t.config().lanes, 32);

@@ -277,53 +277,70 @@ pub fn spi_section() -> String {
 ## SPI framing (standalone top `{top}`)
 
 The standalone top (`tbn_spi_top.v`, compiled together with `tbn_core.v`) has the ports `clk`, `sck`,
-`cs_n`, `mosi` (in), `miso` and `irq` (out). It has no reset pin: an internal power-on reset holds
+`cs_n`, `mosi`, `qd_in[2:0]` (in), `miso`, `miso_oe` and `irq` (out). It has no reset pin: an internal power-on reset holds
 the bridge and the core for {por} clock cycles after configuration; afterwards CTRL.SOFT_RESET is
 the reset.
 
-SPI mode 0 (CPOL 0, CPHA 0), MSB first. The bridge samples `sck`, `cs_n` and `mosi` with the system
-clock through 2-flip-flop synchronisers: `f_clk >= {ratio} f_sck`; `cs_n` must fall at least one
-clock period before the first rising SCK edge and stay high at least 2 clock periods between
-frames.
+SPI mode 0 (CPOL 0, CPHA 0), MSB first, one data line each way, plus a quad burst write (QWRITE
+below: address and data on 4 lines). The bridge's serial side is clocked
+by SCK itself (MOSI sampled at rising SCK edges, MISO driven from a flip-flop clocked by falling SCK
+edges) and hands whole 32-bit words to the system clock domain through a toggle handshake with a
+2-flip-flop synchroniser. SCK and the system clock are independent: `f_sck <= {maxr} f_clk`
+(verified in Verilator with independent clocks, random phase and non-integer ratios from 1/8 to
+{maxr}; a sweep still reads exactly at 1.4, sim/tests/spi_link.rs). The old bridge that sampled SCK with the system clock needed `f_clk >= 4 f_sck`; that
+limit is gone. `cs_n` must stay high for at least {csh} SCK period between frames and fall at
+least half an SCK period before the first rising SCK edge. SCK idles low.
 
 A frame is one `cs_n` low period: a command byte, 3 address bytes (byte address, big-endian;
-bits 1:0 are ignored, bits 23:20 too: the map repeats every 1 MiB), then data words of 4 bytes,
-big-endian. The address increments by 4 after each word (bursts of any length).
+bits 1:0 are ignored, bits 23:19 too), then data words of 4 bytes, big-endian. The address
+increments by 4 after each word (bursts of any length; the driver uses at most
+`SPI_MAX_BURST_WORDS` words per frame).
 
 | Command | MOSI | MISO |
 | --- | --- | --- |
 | 0x{w:02X} WRITE | `{w:02X} A2 A1 A0 D3 D2 D1 D0 [D3 D2 D1 D0 ...]` | 0 |
 | 0x{r:02X} READ | `{r:02X} A2 A1 A0 XX` then any bytes | 0 for the {hdr} header bytes, then `D3 D2 D1 D0` of each word |
+| 0x{q:02X} QWRITE (quad, 1-4-4) | `{q:02X}` on IO0, then `A2 A1 A0 D3 D2 D1 D0 [...]` on IO0..IO3, a nibble per SCK (IO3 = bit 3, high nibble first) | IO1 is an input from the command byte's last rising edge on (`miso_oe` 0) |
 | other | ignored to the end of the frame | 0 |
 
-- WRITE: each complete 4-byte word becomes one Wishbone write of all byte lanes; an incomplete
-  trailing word is dropped.
-- READ: {dummy} dummy (turnaround) byte `XX` follows the address; the first Wishbone read starts
-  when the address is complete. Each next word is fetched while the previous one is shifted out,
-  so a frame reads up to 2 words past the last word clocked out (reads have no side effects in
-  this map).
-- MISO is a flip-flop output that changes 2 to {md} clock cycles after each rising SCK edge
-  (synchroniser and edge detect), so it holds for at least 2 clock periods after the edge the
-  master samples at, and is stable at the master's next rising-edge sample with a setup margin of
-  `1/f_sck - {md}/f_clk` (one clock period at `f_clk = {ratio} f_sck`) less the output and board
-  delays. At `f_clk = {ratio} f_sck` it changes after the falling SCK edge (SCK is high for only 2
-  clock periods); only above `f_clk = {hi} f_sck` does it change while SCK is still high. It is 0
-  outside read data and is driven also while `cs_n` is high (put a tristate buffer outside if the
-  SPI bus is shared).
-- Raising `cs_n` ends a frame at any bit and resets the bridge's frame state; a Wishbone cycle
-  already started completes.
-- Cost: a write of n words takes `8 * (4 + 4 n)` SCK cycles, a read `8 * (5 + 4 n)`.
+- WRITE: each complete 4-byte word becomes one Wishbone write of all byte lanes (started within
+  4 clock cycles of the word's last rising SCK edge); an incomplete trailing word is dropped.
+- READ: {dummy} dummy (turnaround) byte `XX` follows the address. The first Wishbone read starts
+  when the address is complete and must land within the dummy byte's 8 SCK periods: it takes at
+  most {fetch} clock cycles (synchroniser, Wishbone read with 2 wait states, capture, phase), hence
+  the limit `8 / f_sck >= {fetch} / f_clk` (`f_sck <= {maxr} f_clk` with margin). Each next word is
+  fetched while the previous one is shifted out (32 SCK periods), so a frame reads up to 2 words
+  past the last word clocked out (reads have no side effects in this map).
+- QWRITE: the quad burst write (no quad read: reads move little data). The top has the extra
+  ports `qd_in[2:0]` (IO1..IO3 in; IO0 is `mosi`) and `miso_oe` (1 except from the rising SCK
+  edge that completes a QWRITE command byte to the end of the frame: the master may drive IO1
+  from the next falling edge on). On a board, IO1 is the MISO line: `miso` drives it through a
+  tristate buffer enabled by `miso_oe` (SB_IO output enable) and `qd_in[0]` reads it. There is
+  no turnaround: the address follows the command directly. embedded-hal 1.0 has no quad SPI
+  trait; the driver's `QuadSpi` trait (tbn_driver::bus) is the transport for `SpiBus::quad`.
+- MISO changes after each falling SCK edge (half an SCK period before the master's rising-edge
+  sample, less the output and board delays). It is 0 outside read data and is driven also while
+  `cs_n` is high (put a tristate buffer outside if the SPI bus is shared).
+- Raising `cs_n` ends a frame at any bit; the next frame's first SCK edge restarts the bridge's
+  frame state. A Wishbone cycle already started completes.
+- Errors: the link has no status byte of its own; bus errors are the core's (STATUS.ERROR and
+  ERROR_CODE, read over the link). A frame that violates the timing above returns wrong read data
+  (the driver's reads of ID_MAGIC detect a dead or too fast link).
+- Cost: a write of n words takes `8 * (4 + 4 n)` SCK cycles, a read `8 * (5 + 4 n)` (unchanged),
+  a quad write `8 + 2 * (3 + 4 n)`; at `f_sck = f_clk` SCK cycles are also system clock cycles,
+  4 times fewer than with the old bridge at `f_sck = f_clk / 4`.
 
 Example: read ID_MAGIC: MOSI `{r:02X} 00 00 00 00 00 00 00 00`, MISO `00 00 00 00 00 54 42 4E 31`.
 ",
         top = spi::SPI_TOP,
         por = spi::POR_CYCLES,
-        ratio = spi::MIN_CLOCK_RATIO,
+        maxr = spi::MAX_SCK_PER_CLK,
+        csh = spi::CS_HIGH_MIN_SCK,
         w = spi::CMD_WRITE,
         r = spi::CMD_READ,
+        q = spi::CMD_QWRITE,
         hdr = 4 + spi::READ_DUMMY_BYTES,
         dummy = spi::READ_DUMMY_BYTES,
-        md = spi::MISO_DELAY_CYCLES,
-        hi = 2 * spi::MISO_DELAY_CYCLES,
+        fetch = spi::READ_FETCH_MAX_CYCLES,
     )
 }

@@ -252,8 +252,8 @@ lockstep_block!(
 );
 lockstep_block!(
     crate::spi::SpiBridge,
-    inputs [rst, sck, cs_n, mosi, wb_dat_r, wb_ack],
-    outputs [miso, wb_adr, wb_dat_w, wb_we, wb_sel, wb_stb, wb_cyc]
+    inputs [rst, sck, cs_n, mosi, qd_in, wb_dat_r, wb_ack],
+    outputs [miso, miso_oe, wb_adr, wb_dat_w, wb_we, wb_sel, wb_stb, wb_cyc]
 );
 
 /// Outputs of the Rust model for each cycle of `stimulus` (one vector of

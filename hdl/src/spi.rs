@@ -1,10 +1,29 @@
 //! SPI-to-Wishbone bridge and the standalone top `tbn_spi_top`.
 //!
-//! The bridge is an SPI mode-0 slave (CPOL = 0, CPHA = 0, MSB first) clocked
-//! by the system clock: `sck`, `cs_n` and `mosi` pass through 2-flip-flop
-//! synchronisers, a third `sck` flip-flop detects the rising edge, MOSI is
-//! shifted in at each detected rising edge, and a Wishbone B4 classic master
-//! state machine performs one bus cycle per complete data word.
+//! The bridge is an SPI mode-0 slave (CPOL = 0, CPHA = 0, MSB first) whose
+//! serial side is clocked by SCK itself, so the link runs at SCK rates up to
+//! the system clock's ([`MAX_SCK_PER_CLK`]) instead of a quarter of it:
+//!
+//! - **SCK domain** (rising SCK edges): a 5-bit bit counter and a 31-bit
+//!   shift register assemble 32-bit words (the command byte and the 3 address
+//!   bytes form the first word, the *header*). At each completed word the
+//!   bridge copies it into a holding register and toggles a request flip-flop;
+//!   in a read frame it instead loads the transmit register from the core's
+//!   read buffer and toggles the request (fetch the next word).
+//! - **Falling SCK edges**: one flip-flop drives MISO from the transmit
+//!   register's MSB, half an SCK period before the master samples it.
+//! - **Frame start**: a flip-flop clocked by the rising `cs_n` edge toggles at
+//!   every frame end; the first SCK edge of the next frame sees it differ from
+//!   its copy and restarts the frame state (no asynchronous reset needed).
+//! - **Clock-domain crossing** (toggle handshake): the request toggle crosses
+//!   into the system clock domain through a 2-flip-flop synchroniser; the
+//!   holding register is stable for the 32 SCK periods until the next word,
+//!   so the core domain reads it directly. The core domain answers with
+//!   Wishbone cycles (header: latch the address, start the first read; write
+//!   data: one write; read request: prefetch the next word into the read
+//!   buffer), which the SCK domain samples only a documented number of SCK
+//!   cycles later (the dummy byte for the first word, a whole word for the
+//!   others).
 //!
 //! # Framing (see docs/register-map.md, "SPI framing")
 //!
@@ -16,18 +35,21 @@
 //!   trailing word is dropped.
 //! - [`CMD_READ`] `0x03`: [`READ_DUMMY_BYTES`] turnaround byte (MISO 0), then
 //!   4-byte big-endian words on MISO for as long as the master clocks; the
-//!   address increments by 4 per word. The bridge reads ahead: a frame
-//!   reads up to 2 words past the last word clocked out (reads in this map
-//!   have no side effects).
+//!   address increments by 4 per word. The bridge reads ahead: a frame reads
+//!   up to 2 words past the last word clocked out (reads in this map have no
+//!   side effects).
+//! - [`CMD_QWRITE`] `0x38` (quad, 1-4-4): the command byte on IO0 (`mosi`),
+//!   then the 3 address bytes and the data words a nibble per SCK cycle on
+//!   IO0..IO3 (`mosi`, `qd_in[2:0]`; IO3 is bit 3, high nibble first), no
+//!   turnaround; `miso_oe` is 0 from the rising edge that completes the
+//!   command byte to the end of the frame (IO1 is then an input).
 //! - any other command: the rest of the frame is ignored, MISO stays 0.
 //!
-//! MISO is a flip-flop output that changes at most 3 system clock cycles after
-//! each rising SCK edge (it holds across the edge the master samples): the
-//! master samples at the rising edge as usual for mode 0. Requirements:
-//! `f_clk >= 4 f_sck`, `cs_n` falls at least one clock period before the first
-//! rising SCK edge and stays high at least 2 clock periods between frames.
-//! Raising `cs_n` ends the frame at any bit (the state resets; a bus cycle
-//! already started completes).
+//! Timing (the master's side): MISO changes after each falling SCK edge, the
+//! master samples at the rising edge. `f_sck <= MAX_SCK_PER_CLK * f_clk`
+//! (the read's first word must be fetched within the 8 dummy SCK periods:
+//! [`READ_FETCH_MAX_CYCLES`] system clock cycles); `cs_n` high for at least
+//! [`CS_HIGH_MIN_SCK`] SCK period between frames.
 
 use crate::core::TbnCore;
 use rust_hdl::prelude::*;
@@ -36,40 +58,60 @@ use rust_hdl::prelude::*;
 pub const CMD_WRITE: u8 = tbn_driver::regmap::SPI_CMD_WRITE;
 /// SPI command byte: burst read (`tbn_driver::regmap::SPI_CMD_READ`).
 pub const CMD_READ: u8 = tbn_driver::regmap::SPI_CMD_READ;
+/// SPI command byte: quad burst write, 1-4-4 (command on IO0, address and
+/// data on IO0..IO3; `tbn_driver::regmap::SPI_CMD_QWRITE`).
+pub const CMD_QWRITE: u8 = tbn_driver::regmap::SPI_CMD_QWRITE;
 /// Turnaround bytes between a read's address and its first data byte.
 pub const READ_DUMMY_BYTES: usize = tbn_driver::regmap::SPI_READ_DUMMY_BYTES as usize;
 const _: () = assert!(
     READ_DUMMY_BYTES == 1,
     "the bridge implements one dummy byte"
 );
-/// Largest delay, in system clock cycles, from a rising SCK edge to the MISO update.
-pub const MISO_DELAY_CYCLES: usize = 3;
-/// Smallest supported ratio `f_clk / f_sck`.
-pub const MIN_CLOCK_RATIO: usize = 4;
+/// Largest supported ratio `f_sck / f_clk` (verified in simulation with
+/// independent clocks and random phase, docs/register-map.md).
+pub const MAX_SCK_PER_CLK: f64 = tbn_driver::regmap::SPI_MAX_SCK_PER_CLK;
+/// Smallest supported ratio `f_clk / f_sck` (rounded up to an integer): 1,
+/// SCK may run as fast as the system clock. (Before the SCK-clocked bridge it
+/// was 4.)
+pub const MIN_CLOCK_RATIO: usize = 1;
+/// System clock cycles from the rising SCK edge that completes a read's
+/// header to the first word in the read buffer, at most (2-flip-flop
+/// synchroniser, accept, Wishbone read with 2 wait states, capture, plus one
+/// cycle of phase): the 8 dummy SCK periods must cover it.
+pub const READ_FETCH_MAX_CYCLES: usize = 7;
+/// SCK periods `cs_n` must stay high between frames, at least.
+pub const CS_HIGH_MIN_SCK: usize = 1;
 /// Cycles the standalone top holds its internal power-on reset.
 pub const POR_CYCLES: usize = 15;
 /// Name of the standalone top module.
 pub const SPI_TOP: &str = "tbn_spi_top";
 
-/// The SPI-to-Wishbone bridge (SPI mode 0 slave, Wishbone B4 classic master).
+/// The SPI-to-Wishbone bridge (SPI mode 0 slave, Wishbone B4 classic master),
+/// serial side clocked by `sck` (see the module documentation).
 ///
-/// Only [`READ_DUMMY_BYTES`] = 1 is implemented (the bridge's state machine
-/// starts the first read after the address and loads the shift register at
-/// the end of byte 4).
+/// `rst` resets the system clock side only; the SCK side needs no reset (its
+/// flip-flops start at 0, and every frame restarts it).
 #[derive(LogicBlock)]
 pub struct SpiBridge {
     /// System clock.
     pub clk: Signal<In, Clock>,
-    /// Synchronous reset, active high.
+    /// Synchronous reset of the system clock side, active high.
     pub rst: Signal<In, Bit>,
-    /// SPI clock (asynchronous to `clk`).
+    /// SPI clock (asynchronous to `clk`; clocks the serial side).
     pub sck: Signal<In, Bit>,
-    /// SPI chip select, active low (asynchronous).
+    /// SPI chip select, active low (its rising edge ends a frame).
     pub cs_n: Signal<In, Bit>,
-    /// SPI master out, slave in (asynchronous).
+    /// SPI master out, slave in (sampled at rising SCK edges).
     pub mosi: Signal<In, Bit>,
-    /// SPI master in, slave out (registered).
+    /// SPI master in, slave out (changes after falling SCK edges).
     pub miso: Signal<Out, Bit>,
+    /// Quad data lines IO1..IO3 in (bit 0 = IO1; IO0 is `mosi`), sampled at
+    /// rising SCK edges during a [`CMD_QWRITE`] frame's address and data.
+    pub qd_in: Signal<In, Bits<3>>,
+    /// Output enable of the MISO (IO1) pad: 0 while a [`CMD_QWRITE`] frame
+    /// drives IO1 from the master (from the edge that completes the command
+    /// byte to the end of the frame), else 1.
+    pub miso_oe: Signal<Out, Bit>,
     /// Wishbone word address.
     pub wb_adr: Signal<Out, Bits<17>>,
     /// Wishbone write data.
@@ -86,142 +128,212 @@ pub struct SpiBridge {
     pub wb_cyc: Signal<Out, Bit>,
     /// Wishbone acknowledge.
     pub wb_ack: Signal<In, Bit>,
-    sck1: DFF<Bit>,
-    sck2: DFF<Bit>,
-    sck3: DFF<Bit>,
-    cs1: DFF<Bit>,
-    cs2: DFF<Bit>,
-    mosi1: DFF<Bit>,
-    mosi2: DFF<Bit>,
-    bitcnt: DFF<Bits<3>>,
-    shift_in: DFF<Bits<7>>,
-    byte_idx: DFF<Bits<3>>,
-    dbyte: DFF<Bits<2>>,
-    addr: DFF<Bits<24>>,
-    wdata: DFF<Bits<24>>,
-    tx: DFF<Bits<32>>,
-    rbuf: DFF<Bits<32>>,
+    // clocks derived from the pins
+    sck_clk: Signal<Local, Clock>,
+    sck_fall: Signal<Local, Clock>,
+    cs_clk: Signal<Local, Clock>,
+    // cs_n rising edge domain
+    f_tog: DFF<Bit>,
+    // SCK domain
+    s_seen: DFF<Bit>,
+    s_cnt: DFF<Bits<5>>,
+    s_sr: DFF<Bits<31>>,
+    s_last: DFF<Bit>,
+    s_data: DFF<Bit>,
+    s_nocap: DFF<Bit>,
+    s_rdq: DFF<Bit>,
+    s_noevt: DFF<Bit>,
+    s_load: DFF<Bit>,
+    s_isrd: DFF<Bit>,
+    s_iswr: DFF<Bit>,
+    s_quad: DFF<Bit>,
+    c_qwrite: Constant<Bits<8>>,
+    s_dv: DFF<Bit>,
+    s_tx: DFF<Bits<32>>,
+    s_tog: DFF<Bit>,
+    h_word: DFF<Bits<32>>,
+    h_hdr: DFF<Bit>,
+    // falling SCK edges
+    m_out: DFF<Bit>,
+    // system clock domain
+    c_s1: DFF<Bit>,
+    c_s2: DFF<Bit>,
+    c_seen: DFF<Bit>,
+    c_rd: DFF<Bit>,
+    c_wr: DFF<Bit>,
     cyc: DFF<Bit>,
     we: DFF<Bit>,
     adr: DFF<Bits<17>>,
-    dat_w: DFF<Bits<32>>,
+    rbuf: DFF<Bits<32>>,
     c_read: Constant<Bits<8>>,
     c_write: Constant<Bits<8>>,
-    rise: Signal<Local, Bit>,
-    byte_done: Signal<Local, Bit>,
-    byte_in: Signal<Local, Bits<8>>,
-    addr_next: Signal<Local, Bits<24>>,
-    addr_inc: Signal<Local, Bits<24>>,
+    new_frame: Signal<Local, Bit>,
+    cnt: Signal<Local, Bits<5>>,
+    last: Signal<Local, Bit>,
+    hdr_done: Signal<Local, Bit>,
+    cap: Signal<Local, Bit>,
+    load: Signal<Local, Bit>,
+    quad: Signal<Local, Bit>,
+    evt: Signal<Local, Bit>,
     word_in: Signal<Local, Bits<32>>,
-    is_read: DFF<Bit>,
-    is_write: DFF<Bit>,
-    bit7: DFF<Bit>,
+    pending: Signal<Local, Bit>,
 }
 
 impl Logic for SpiBridge {
     #[hdl_gen]
     fn update(&mut self) {
+        self.sck_clk.next = self.sck.val().into();
+        self.sck_fall.next = (!self.sck.val()).into();
+        self.cs_clk.next = self.cs_n.val().into();
+        dff_setup!(self, cs_clk, f_tog);
         dff_setup!(
-            self, clk, sck1, sck2, sck3, cs1, cs2, mosi1, mosi2, bitcnt, shift_in, byte_idx, dbyte,
-            addr, wdata, tx, rbuf, cyc, we, adr, dat_w, is_read, is_write, bit7
+            self, sck_clk, s_seen, s_cnt, s_sr, s_last, s_data, s_nocap, s_rdq, s_noevt, s_load,
+            s_isrd, s_iswr, s_quad, s_dv, s_tx, s_tog, h_word, h_hdr
         );
-        // 2-FF synchronisers (sck3: edge detect)
-        self.sck1.d.next = self.sck.val();
-        self.sck2.d.next = self.sck1.q.val();
-        self.sck3.d.next = self.sck2.q.val();
-        self.cs1.d.next = self.cs_n.val();
-        self.cs2.d.next = self.cs1.q.val();
-        self.mosi1.d.next = self.mosi.val();
-        self.mosi2.d.next = self.mosi1.q.val();
-        self.rise.next = self.sck2.q.val() & !self.sck3.q.val() & !self.cs2.q.val();
-        // "bit 7 of the byte" and the command decode are flip-flops, set
-        // when the bit counter / the command byte are: the enables of the
-        // 32-bit bus registers stay two LUT levels deep
-        self.byte_done.next = self.rise.val() & self.bit7.q.val();
-        self.byte_in.next = (bit_cast::<8, 7>(self.shift_in.q.val()) << 1)
-            | bit_cast::<8, 1>(self.mosi2.q.val().into());
-        self.addr_next.next = (self.addr.q.val() << 8) | bit_cast::<24, 8>(self.byte_in.val());
-        self.addr_inc.next = self.addr.q.val() + 4;
-        self.word_in.next =
-            (bit_cast::<32, 24>(self.wdata.q.val()) << 8) | bit_cast::<32, 8>(self.byte_in.val());
-        // outputs
-        self.miso.next = self.tx.q.val().get_bit(31);
+        dff_setup!(self, sck_fall, m_out);
+        dff_setup!(self, clk, c_s1, c_s2, c_seen, c_rd, c_wr, cyc, we, adr, rbuf);
+        // ---- frame end: toggles at each rising cs_n edge
+        self.f_tog.d.next = !self.f_tog.q.val();
+        // ---- SCK domain: the first edge of a frame sees f_tog != s_seen.
+        // The enables of the 32-bit registers are one LUT deep: `s_last`
+        // (this edge completes a word), `s_nocap` (a completed word does not
+        // go to the holding register; 0 for the header and write data, and at
+        // power-up) and `s_rdq` (read data: load the transmit register) are
+        // flip-flops.
+        self.new_frame.next = self.s_seen.q.val() != self.f_tog.q.val();
+        self.cnt.next = self.s_cnt.q.val();
+        if self.new_frame.val() {
+            self.cnt.next = 0.into();
+        }
+        self.last.next = self.s_last.q.val() & !self.new_frame.val();
+        self.hdr_done.next = self.last.val() & !self.s_data.q.val();
+        self.cap.next = self.last.val() & !self.s_nocap.q.val();
+        self.load.next = self.s_load.q.val();
+        // a handshake event (header, write word or read word): one LUT of flops
+        self.evt.next = self.last.val() & !self.s_noevt.q.val();
+        // quad frames: a nibble per edge, IO3 first (`s_quad` is 0 on a
+        // frame's first edge: set from the command byte on)
+        self.word_in.next = (bit_cast::<32, 31>(self.s_sr.q.val()) << 1)
+            | bit_cast::<32, 1>(self.mosi.val().into());
+        // `s_quad` is stale on a frame's first edge: gated
+        self.quad.next = self.s_quad.q.val() & !self.new_frame.val();
+        if self.quad.val() {
+            self.word_in.next = (bit_cast::<32, 31>(self.s_sr.q.val()) << 4)
+                | (bit_cast::<32, 3>(self.qd_in.val()) << 1)
+                | bit_cast::<32, 1>(self.mosi.val().into());
+        }
+        self.s_seen.d.next = self.f_tog.q.val();
+        self.s_sr.d.next = self.word_in.val().get_bits::<31>(0);
+        self.s_cnt.d.next = self.cnt.val() + 1;
+        self.s_last.d.next = !self.new_frame.val() & (self.s_cnt.q.val() == 30);
+        if self.quad.val() {
+            // counts 11, 15, .., 31 in the header, 3, 7, .., 31 per data word
+            self.s_cnt.d.next = self.cnt.val() + 4;
+            self.s_last.d.next = !self.new_frame.val() & (self.s_cnt.q.val() == 27);
+        }
+        // the next edge loads a read word (registered: no frame-start gate, so
+        // after a read frame aborted 1 bit before a word boundary the next
+        // frame's first edge reloads the transmit register; harmless: the
+        // request toggle is gated by `evt`, and MISO stays 0 because `s_dv`
+        // is cleared with priority)
+        self.s_load.d.next =
+            !self.new_frame.val() & (self.s_cnt.q.val() == 30) & self.s_rdq.q.val();
+        if (self.cnt.val() == 7) & !self.s_data.q.val() {
+            // the command byte is complete: decode it now, off the word-end path
+            self.s_isrd.d.next = self.word_in.val().get_bits::<8>(0) == self.c_read.val();
+            self.s_iswr.d.next = (self.word_in.val().get_bits::<8>(0) == self.c_write.val())
+                | (self.word_in.val().get_bits::<8>(0) == self.c_qwrite.val());
+            if self.word_in.val().get_bits::<8>(0) == self.c_qwrite.val() {
+                // address and data on 4 lines from the next edge
+                self.s_quad.d.next = true;
+                self.s_cnt.d.next = 11.into();
+            }
+        }
+        if self.new_frame.val() {
+            self.s_data.d.next = false;
+            self.s_nocap.d.next = false;
+            self.s_noevt.d.next = false;
+            self.s_rdq.d.next = false;
+            self.s_quad.d.next = false;
+        }
+        if self.last.val() {
+            self.s_data.d.next = true;
+        }
+        if self.hdr_done.val() {
+            // header: command and address
+            self.s_nocap.d.next = !self.s_iswr.q.val();
+            self.s_rdq.d.next = self.s_isrd.q.val();
+            self.s_noevt.d.next = !(self.s_iswr.q.val() | self.s_isrd.q.val());
+            if self.s_isrd.q.val() {
+                // the dummy byte: the next word boundary is 8 bits away
+                self.s_cnt.d.next = 24.into();
+            }
+        }
+        self.s_tx.d.next = self.s_tx.q.val() << 1;
+        if self.cap.val() {
+            // header or write data word
+            self.h_word.d.next = self.word_in.val();
+        }
+        if self.load.val() {
+            // read: shift out the fetched word
+            self.s_tx.d.next = self.rbuf.q.val();
+            self.s_dv.d.next = true;
+        }
+        if self.evt.val() {
+            // hand the word over / request the next read
+            self.h_hdr.d.next = !self.s_data.q.val();
+            self.s_tog.d.next = !self.s_tog.q.val();
+        }
+        if self.new_frame.val() {
+            self.s_dv.d.next = false;
+        }
+        // ---- falling SCK edges: MISO (0 until the frame's first read word)
+        self.m_out.d.next = self.s_tx.q.val().get_bit(31) & self.s_dv.q.val();
+        self.miso.next = self.m_out.q.val() & !self.new_frame.val();
+        self.miso_oe.next = !self.quad.val();
+        // ---- system clock domain: synchronise the request toggle
+        self.c_s1.d.next = self.s_tog.q.val();
+        self.c_s2.d.next = self.c_s1.q.val();
+        self.pending.next = self.c_s2.q.val() != self.c_seen.q.val();
         self.wb_adr.next = self.adr.q.val();
-        self.wb_dat_w.next = self.dat_w.q.val();
+        self.wb_dat_w.next = self.h_word.q.val();
         self.wb_we.next = self.we.q.val();
         self.wb_sel.next = 15.into();
         self.wb_stb.next = self.cyc.q.val();
         self.wb_cyc.next = self.cyc.q.val();
-        // Wishbone master: end of a bus cycle
         if self.cyc.q.val() & self.wb_ack.val() {
             self.cyc.d.next = false;
-            self.addr.d.next = self.addr_inc.val();
+            self.adr.d.next = self.adr.q.val() + 1;
             if !self.we.q.val() {
                 self.rbuf.d.next = self.wb_dat_r.val();
             }
         }
-        // serial side
-        if self.rise.val() {
-            self.bitcnt.d.next = self.bitcnt.q.val() + 1;
-            self.bit7.d.next = self.bitcnt.q.val() == 6;
-            self.shift_in.d.next = self.byte_in.val().get_bits::<7>(0);
-            self.tx.d.next = self.tx.q.val() << 1;
-        }
-        if self.byte_done.val() {
-            if self.byte_idx.q.val() == 0 {
-                self.is_read.d.next = self.byte_in.val() == self.c_read.val();
-                self.is_write.d.next = self.byte_in.val() == self.c_write.val();
-            }
-            if (self.byte_idx.q.val() != 0) & (self.byte_idx.q.val() != 4) {
-                self.addr.d.next = self.addr_next.val();
-            }
-            if self.byte_idx.q.val() != 4 {
-                self.byte_idx.d.next = self.byte_idx.q.val() + 1;
-            }
-            if (self.byte_idx.q.val() == 3) & self.is_read.q.val() {
-                // first read as soon as the address is complete
-                self.cyc.d.next = true;
-                self.we.d.next = false;
-                self.adr.d.next = self.addr_next.val().get_bits::<17>(2);
-            }
-            if self.byte_idx.q.val() == 4 {
-                self.dbyte.d.next = self.dbyte.q.val() + 1;
-                if self.is_write.q.val() {
-                    self.wdata.d.next = self.word_in.val().get_bits::<24>(0);
-                    if self.dbyte.q.val() == 3 {
-                        self.cyc.d.next = true;
-                        self.we.d.next = true;
-                        self.adr.d.next = self.addr.q.val().get_bits::<17>(2);
-                        self.dat_w.d.next = self.word_in.val();
-                    }
-                }
-                if self.is_read.q.val() & (self.dbyte.q.val() == 0) {
-                    // a word starts: shift out the fetched word, prefetch the next
-                    self.tx.d.next = self.rbuf.q.val();
+        if !self.cyc.q.val() & self.pending.val() {
+            self.c_seen.d.next = self.c_s2.q.val();
+            if self.h_hdr.q.val() {
+                self.adr.d.next = self.h_word.q.val().get_bits::<17>(2);
+                self.c_rd.d.next = self.h_word.q.val().get_bits::<8>(24) == self.c_read.val();
+                self.c_wr.d.next = (self.h_word.q.val().get_bits::<8>(24) == self.c_write.val())
+                    | (self.h_word.q.val().get_bits::<8>(24) == self.c_qwrite.val());
+                if self.h_word.q.val().get_bits::<8>(24) == self.c_read.val() {
                     self.cyc.d.next = true;
                     self.we.d.next = false;
-                    self.adr.d.next = self.addr.q.val().get_bits::<17>(2);
+                }
+            } else {
+                if self.c_rd.q.val() {
+                    self.cyc.d.next = true;
+                    self.we.d.next = false;
+                }
+                if self.c_wr.q.val() {
+                    self.cyc.d.next = true;
+                    self.we.d.next = true;
                 }
             }
         }
-        // frame end: reset the serial state (a started bus cycle completes)
-        if self.cs2.q.val() {
-            self.bitcnt.d.next = 0.into();
-            self.bit7.d.next = false;
-            self.is_read.d.next = false;
-            self.is_write.d.next = false;
-            self.byte_idx.d.next = 0.into();
-            self.dbyte.d.next = 0.into();
-            self.tx.d.next = 0.into();
-        }
         if self.rst.val() {
-            self.bitcnt.d.next = 0.into();
-            self.bit7.d.next = false;
-            self.is_read.d.next = false;
-            self.is_write.d.next = false;
-            self.byte_idx.d.next = 0.into();
-            self.dbyte.d.next = 0.into();
-            self.tx.d.next = 0.into();
+            self.c_seen.d.next = self.c_s2.q.val();
+            self.c_rd.d.next = false;
+            self.c_wr.d.next = false;
             self.cyc.d.next = false;
             self.we.d.next = false;
         }
@@ -237,6 +349,8 @@ impl Default for SpiBridge {
             cs_n: Default::default(),
             mosi: Default::default(),
             miso: Default::default(),
+            qd_in: Default::default(),
+            miso_oe: Default::default(),
             wb_adr: Default::default(),
             wb_dat_w: Default::default(),
             wb_dat_r: Default::default(),
@@ -245,36 +359,50 @@ impl Default for SpiBridge {
             wb_stb: Default::default(),
             wb_cyc: Default::default(),
             wb_ack: Default::default(),
-            sck1: Default::default(),
-            sck2: Default::default(),
-            sck3: Default::default(),
-            cs1: Default::default(),
-            cs2: Default::default(),
-            mosi1: Default::default(),
-            mosi2: Default::default(),
-            bitcnt: Default::default(),
-            shift_in: Default::default(),
-            byte_idx: Default::default(),
-            dbyte: Default::default(),
-            addr: Default::default(),
-            wdata: Default::default(),
-            tx: Default::default(),
-            rbuf: Default::default(),
+            sck_clk: Default::default(),
+            sck_fall: Default::default(),
+            cs_clk: Default::default(),
+            f_tog: Default::default(),
+            s_seen: Default::default(),
+            s_cnt: Default::default(),
+            s_sr: Default::default(),
+            s_last: Default::default(),
+            s_data: Default::default(),
+            s_nocap: Default::default(),
+            s_rdq: Default::default(),
+            s_noevt: Default::default(),
+            s_load: Default::default(),
+            s_isrd: Default::default(),
+            s_iswr: Default::default(),
+            s_quad: Default::default(),
+            c_qwrite: Constant::new((CMD_QWRITE as u64).into()),
+            s_dv: Default::default(),
+            s_tx: Default::default(),
+            s_tog: Default::default(),
+            h_word: Default::default(),
+            h_hdr: Default::default(),
+            m_out: Default::default(),
+            c_s1: Default::default(),
+            c_s2: Default::default(),
+            c_seen: Default::default(),
+            c_rd: Default::default(),
+            c_wr: Default::default(),
             cyc: Default::default(),
             we: Default::default(),
             adr: Default::default(),
-            dat_w: Default::default(),
+            rbuf: Default::default(),
             c_read: Constant::new((CMD_READ as u64).into()),
             c_write: Constant::new((CMD_WRITE as u64).into()),
-            rise: Default::default(),
-            byte_done: Default::default(),
-            byte_in: Default::default(),
-            addr_next: Default::default(),
-            addr_inc: Default::default(),
+            new_frame: Default::default(),
+            cnt: Default::default(),
+            last: Default::default(),
+            hdr_done: Default::default(),
+            cap: Default::default(),
+            load: Default::default(),
+            quad: Default::default(),
+            evt: Default::default(),
             word_in: Default::default(),
-            is_read: Default::default(),
-            is_write: Default::default(),
-            bit7: Default::default(),
+            pending: Default::default(),
         }
     }
 }
@@ -296,8 +424,12 @@ pub struct TbnSpiTop<const L: usize, const W: usize, const N: usize> {
     pub cs_n: Signal<In, Bit>,
     /// SPI data in.
     pub mosi: Signal<In, Bit>,
-    /// SPI data out.
+    /// SPI data out (IO1).
     pub miso: Signal<Out, Bit>,
+    /// Quad data lines IO1..IO3 in (bit 0 = IO1), for [`CMD_QWRITE`] frames.
+    pub qd_in: Signal<In, Bits<3>>,
+    /// Output enable for the MISO (IO1) pad (0 while a quad write drives it).
+    pub miso_oe: Signal<Out, Bit>,
     /// Interrupt (level, active high).
     pub irq: Signal<Out, Bit>,
     por: DFF<Bits<4>>,
@@ -315,6 +447,8 @@ impl<const L: usize, const W: usize, const N: usize> TbnSpiTop<L, W, N> {
             cs_n: Default::default(),
             mosi: Default::default(),
             miso: Default::default(),
+            qd_in: Default::default(),
+            miso_oe: Default::default(),
             irq: Default::default(),
             por: Default::default(),
             por_rst: Default::default(),
@@ -340,6 +474,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for TbnSpiTop<L, W, N
         self.bridge.cs_n.next = self.cs_n.val();
         self.bridge.mosi.next = self.mosi.val();
         self.miso.next = self.bridge.miso.val();
+        self.bridge.qd_in.next = self.qd_in.val();
+        self.miso_oe.next = self.bridge.miso_oe.val();
         self.irq.next = self.core.irq.val();
         self.core.wb_adr.next = self.bridge.wb_adr.val();
         self.core.wb_dat_w.next = self.bridge.wb_dat_w.val();

@@ -336,8 +336,9 @@ pub const UNMAPPED_PROBES: [u32; 9] = [
 /// Timing of the SPI master in [`run_spi_icarus`] (system clock period 10 ns).
 #[derive(Clone, Copy, Debug)]
 pub struct SpiTiming {
-    /// SCK half period in ns (at least 20 for `f_clk >= 4 f_sck`; need not be
-    /// a multiple of the clock period: SCK is asynchronous to `clk`).
+    /// SCK half period in ns (the testbench's clock period is 10 ns: at least
+    /// 5 for `f_sck <= f_clk`; need not be a multiple of the clock period: SCK
+    /// is asynchronous to `clk`).
     pub half_ns: f64,
     /// `cs_n` low to the first SCK edge, and last SCK edge to `cs_n` high, in ns.
     pub setup_ns: f64,
@@ -382,7 +383,7 @@ module tbn_spi_tb;
   always #5 clk = ~clk;
   reg sck = 0, cs_n = 1, mosi = 0;
   wire miso, irq;
-  tbn_spi_top dut(.clk(clk), .sck(sck), .cs_n(cs_n), .mosi(mosi), .miso(miso), .irq(irq));
+  tbn_spi_top dut(.clk(clk), .sck(sck), .cs_n(cs_n), .mosi(mosi), .qd_in(3'b000), .miso(miso), .miso_oe(), .irq(irq));
   reg [71:0] ops [0:{last}];
   integer i, k, polls;
   reg [7:0] rx;

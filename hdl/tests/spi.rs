@@ -102,7 +102,7 @@ impl SpiTarget for BridgeBench {
 
 #[test]
 fn bridge_rust_model_framing() {
-    for (half, wait) in [(2, 0), (3, 0), (2, 3), (5, 1)] {
+    for (half, wait) in [(1, 0), (2, 0), (3, 0), (2, 3), (5, 1)] {
         let mut t = BridgeBench::new(wait);
         // burst write of 3 words at byte address 0x40010
         let words = [0x1122_3344u32, 0xA5A5_0F0F, 0xDEAD_BEEF];
@@ -184,6 +184,7 @@ fn bridge_rust_model_framing() {
         let rx = spi_frame(&mut t, half, &read_frame(0x20, 1)).unwrap();
         assert_eq!(read_frame_words(&rx), vec![0xCAFE_F00D]);
         // a read frame fetches at most 2 words past the last one clocked out
+        // (the first at the address, one per word start)
         for _ in 0..2 * wait + 4 {
             t.cycle().unwrap();
         }
@@ -196,13 +197,14 @@ fn bridge_rust_model_framing() {
 /// addresses and lengths, frames aborted mid-byte, random SCK rates and
 /// Wishbone responses) for the lockstep run.
 fn bridge_stimulus(rng: &mut impl Rng, cycles: usize) -> Vec<Vec<u128>> {
-    // inputs: rst, sck, cs_n, mosi, wb_dat_r, wb_ack
+    // inputs: rst, sck, cs_n, mosi, qd_in, wb_dat_r, wb_ack
     let mut pins: Vec<(bool, bool, bool)> = vec![(false, true, false); 4];
     while pins.len() < cycles {
-        let half = rng.gen_range(2..=4usize);
-        let cmd = match rng.gen_range(0..10) {
+        let half = rng.gen_range(1..=4usize);
+        let cmd = match rng.gen_range(0..12) {
             0..=4 => 0x02u8,
             5..=8 => 0x03,
+            9..=10 => tbn_hdl::spi::CMD_QWRITE,
             _ => rng.gen(),
         };
         let nbytes = rng.gen_range(1..=16usize);
@@ -239,6 +241,7 @@ fn bridge_stimulus(rng: &mut impl Rng, cycles: usize) -> Vec<Vec<u128>> {
                 sck as u128,
                 cs_n as u128,
                 mosi as u128,
+                rng.gen_range(0..8u32) as u128,
                 rng.gen::<u32>() as u128,
                 rng.gen_bool(0.5) as u128,
             ]
@@ -263,7 +266,10 @@ fn bridge_rust_model_matches_verilog() {
     let dir = tempfile::tempdir().unwrap();
     let out = lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap();
     // the stimulus must actually exercise bus cycles
-    let cycles_with_stb = out.iter().filter(|o| o[5] == 1).count();
+    let cycles_with_stb = out.iter().filter(|o| o[6] == 1).count();
+    let quad_cycles = out.iter().filter(|o| o[1] == 0).count();
+    println!("cycles with MISO disabled (quad writes): {quad_cycles}");
+    assert!(quad_cycles > 50);
     println!("bus request cycles: {cycles_with_stb}");
     assert!(cycles_with_stb > 50);
 }
@@ -335,8 +341,10 @@ fn spi_top_verilog_id_scratch() {
     let core = core_verilog(&cfg).unwrap();
     let top = spi_top_verilog(&cfg).unwrap();
     let (ops, expect, _) = id_ops();
-    // SCK half periods 20 ns (f_clk = 4 f_sck exactly), 23 ns and 37 ns (asynchronous)
-    for half in [20.0, 23.0, 37.0] {
+    // SCK half periods (clock period 10 ns): 20 ns (f_sck = f_clk / 4), 23 ns and
+    // 37 ns (asynchronous), and the SCK-clocked bridge's fast range: 5 ns
+    // (f_sck = f_clk), 5.3 ns, 6.1 ns, 7.7 ns and 10 ns (below the old limit)
+    for half in [20.0, 23.0, 37.0, 5.0, 5.3, 6.1, 7.7, 10.0] {
         let timing = SpiTiming {
             half_ns: half,
             setup_ns: half,
@@ -445,5 +453,41 @@ fn spi_top_verilog_layer_vs_golden() {
         )
         .unwrap();
         check_job_values(&vals, &jobs, seed);
+    }
+}
+
+/// The standalone top's emitted Verilog under Icarus (4-state: catches X on
+/// the SCK side, which has no reset) at f_sck = f_clk and non-integer ratios
+/// up to it, with layers end to end bit-exact against tbn_golden.
+#[test]
+fn spi_top_verilog_layers_at_fast_sck() {
+    if !have_tool("iverilog") {
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
+        return;
+    }
+    let seed = 4711;
+    println!("seed = {seed}");
+    let cfg = small_cfg(8);
+    let core = core_verilog(&cfg).unwrap();
+    let top = spi_top_verilog(&cfg).unwrap();
+    // clock period 10 ns: f_sck / f_clk = 1, 0.87, 0.61
+    for (k, half) in [5.0, 5.75, 8.2].into_iter().enumerate() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed + k as u64);
+        let mut ops = Vec::new();
+        let mut jobs = Vec::new();
+        for _ in 0..2 {
+            let (job, acc) = random_job(&mut rng, &cfg, 48, 12);
+            ops.extend(job_ops(&job, cfg.lanes));
+            jobs.push((job, acc));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let timing = SpiTiming {
+            half_ns: half,
+            setup_ns: half + 0.7,
+            gap_ns: 2.0 * half + 1.3,
+        };
+        let vals = run_spi_icarus(&core, &top, &ops, &timing, dir.path()).unwrap();
+        println!("half period {half} ns: {} values", vals.len());
+        check_job_values(&vals, &jobs, seed + k as u64);
     }
 }

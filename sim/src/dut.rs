@@ -443,6 +443,25 @@ impl Dut {
         Ok(ran)
     }
 
+    /// Drives the clock port to `level` and evaluates (for testbenches that
+    /// interleave the clock with other asynchronous clocks, such as SCK); a
+    /// falling edge counts one cycle, as in [`Dut::tick`]. Not traced.
+    pub fn clock_edge(&mut self, level: bool) -> Result<()> {
+        let clk = self.clock_index()?;
+        let p = &self.lib.ports[clk as usize];
+        let port = Port {
+            index: clk,
+            width: p.width,
+            storage: p.storage,
+        };
+        self.set(port, level as u64);
+        self.eval();
+        if !level {
+            self.cycles += 1;
+        }
+        Ok(())
+    }
+
     /// Clock cycles run so far through this handle.
     pub fn cycles(&self) -> u64 {
         self.cycles

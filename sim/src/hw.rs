@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::accel::{Accelerator, LinkKind};
+use crate::accel::{Accelerator, LinkKind, RegisterBus};
 use crate::error::{Result, SimError};
+use crate::spi::SpiClocks;
 use crate::verilate::{build_model_from_text, BuildOptions, Model};
 
 pub use tbn_hdl::Config;
@@ -64,17 +65,38 @@ pub fn spi_top_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
     )
 }
 
-/// Builds the standalone top and returns it behind the bit-level SPI master
-/// (SCK = clk / (2 * half period), at the bridge's minimum clock ratio or slower),
-/// after the power-on reset, identified.
+/// Seed of the SPI master's random frame phases in [`open_spi_top`].
+pub const SPI_PHASE_SEED: u64 = 0x5c4_0001;
+
+/// Builds the standalone top and returns it behind the bit-level SPI master,
+/// after the power-on reset, identified. SCK runs at the system clock's rate
+/// (`f_sck = f_clk`, the bridge's fastest supported ratio with margin), as an
+/// independent clock with a random phase at each frame ([`SPI_PHASE_SEED`]).
 pub fn open_spi_top(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
+    open_spi_top_at(cfg, opts, Some(SpiClocks::ratio(1.0, SPI_PHASE_SEED)))
+}
+
+/// [`open_spi_top`] with the SPI master's clocks chosen: `None` puts SCK
+/// edges on system clock edges at `f_clk / 4`.
+pub fn open_spi_top_at(
+    cfg: &Config,
+    opts: &BuildOptions,
+    clocks: Option<SpiClocks>,
+) -> Result<Accelerator> {
     let model = spi_top_model(cfg, opts)?;
     let mut dut = model.instantiate()?;
     dut.tick_n(tbn_hdl::spi::POR_CYCLES as u64 + 4)?;
     let names = crate::spi::SpiNames::with_prefix("");
-    Accelerator::new_spi(
-        dut,
-        names,
-        (tbn_hdl::spi::MIN_CLOCK_RATIO as u64).div_ceil(2),
-    )
+    let mut acc = Accelerator::new_spi(dut, names, 2)?;
+    if let crate::Link::Spi(s) = acc.link() {
+        s.clocks = clocks;
+    }
+    // identify again at the chosen clocks
+    let magic = acc.read32(tbn_driver::regmap::ID_MAGIC)?;
+    if magic != tbn_driver::regmap::MAGIC {
+        return Err(SimError::Accelerator(format!(
+            "ID_MAGIC over SPI reads {magic:#010x} with {clocks:?}"
+        )));
+    }
+    Ok(acc)
 }

@@ -65,10 +65,10 @@ pub struct Args {
     /// Host link.
     #[arg(long, value_enum, default_value_t = BusKind::Wishbone)]
     pub(crate) bus: BusKind,
-    /// SPI clock in MHz (default: fmax / 4, what the standalone top's bridge needs today).
+    /// SPI clock in MHz (default: fmax; the standalone top's SCK-clocked bridge supports f_sck <= f_clk).
     #[arg(long)]
     pub(crate) sck_mhz: Option<f64>,
-    /// SPI data lines: 1 (standard) or 4 (quad).
+    /// SPI data lines: 1 (standard) or 4 (quad writes, 1-4-4; reads stay on one line).
     #[arg(long, default_value_t = 1, value_parser = clap::builder::ValueParser::new(spi_lines))]
     pub(crate) spi_lines: u32,
     /// Core clock in MHz for the times (default: fmax of reports/synth.json, else the UP5K target 48).
@@ -141,8 +141,8 @@ fn clocks(a: &Args) -> Result<Clocks> {
             let (f, src) = match a.sck_mhz {
                 Some(f) => (f, "--sck-mhz".to_string()),
                 None => (
-                    fmax_mhz / 4.0,
-                    "fmax / 4 (the bridge samples SCK: f_clk >= 4 f_sck)".to_string(),
+                    fmax_mhz,
+                    "fmax (the SCK-clocked bridge supports f_sck <= f_clk)".to_string(),
                 ),
             };
             if !(f.is_finite() && f > 0.0) {
@@ -297,11 +297,15 @@ fn run_rtl_jobs(
     input: impl Fn(usize) -> Result<Vec<i32>>,
     clocks: Clocks,
 ) -> Result<(SimReport, Tally)> {
-    if a.bus == BusKind::Spi && (a.sck_mhz.is_some() || a.spi_lines != 1) {
-        bail!("--engine rtl-jobs --bus spi simulates the standalone top at its SCK = f_clk / {} with one data line; --sck-mhz and --spi-lines apply to --engine reference", tbn_hdl::spi::MIN_CLOCK_RATIO);
+    if a.bus == BusKind::Spi && a.sck_mhz.is_some() {
+        bail!("--engine rtl-jobs --bus spi simulates the standalone top at SCK = f_clk (independent clocks); --sck-mhz applies to --engine reference");
     }
     let total = labels.len();
     let mut acc = open_accelerator(a)?;
+    if let tbn_sim::Link::Spi(s) = acc.link() {
+        // --spi-lines 4: the bridge's quad writes (reads stay on one line)
+        s.quad_writes = a.spi_lines == 4;
+    }
     if let Some(t) = &a.trace {
         acc.dut().trace_open(t)?;
     }
@@ -310,6 +314,7 @@ fn run_rtl_jobs(
     let mut tally = Tally::default();
     let start = std::time::Instant::now();
     let c0 = acc.dut().cycles();
+    let s0 = spi_state(&mut acc).map_or(0, |(s, _)| s);
     let j0 = acc.jobs();
     for (i, &label) in labels.iter().enumerate() {
         let x = input(i)?;
@@ -353,18 +358,17 @@ fn run_rtl_jobs(
         })
         .collect();
     let f = clocks.fmax_mhz;
-    // Over SPI the simulated master clocks SCK at f_clk / MIN_CLOCK_RATIO.
-    let ratio = tbn_hdl::spi::MIN_CLOCK_RATIO as f64;
-    let (link_cycles, link_unit) = match a.bus {
-        BusKind::Wishbone => (sim_cycles - compute, "clk"),
-        BusKind::Spi => ((sim_cycles - compute) / ratio, "sck"),
+    // Over SPI: the SCK cycles the simulated master clocked, at its ratio.
+    let spi = spi_state(&mut acc);
+    let (link_cycles, link_unit) = match (a.bus, spi) {
+        (BusKind::Spi, Some((s1, _))) => ((s1 - s0) as f64 / n, "sck"),
+        _ => (sim_cycles - compute, "clk"),
     };
     let mut clocks = clocks;
-    if a.bus == BusKind::Spi {
-        clocks.sck_mhz = Some(f / ratio);
+    if let Some((_, ratio)) = spi {
+        clocks.sck_mhz = Some(f * ratio);
         clocks.sck_source = Some(format!(
-            "the simulated SPI master: f_clk / {}",
-            tbn_hdl::spi::MIN_CLOCK_RATIO
+            "the simulated SPI master: f_sck = {ratio:.3} f_clk, independent clocks"
         ));
     }
     let rep = SimReport {
@@ -423,6 +427,18 @@ fn compile_image(a: &Args, program: &Program, target: &Target) -> Result<Image> 
         write_image(p, &image.to_le_bytes())?;
     }
     Ok(image)
+}
+
+/// The SPI master's SCK cycles so far and its ratio f_sck / f_clk (None: not SPI).
+fn spi_state(acc: &mut tbn_sim::Accelerator) -> Option<(u64, f64)> {
+    match acc.link() {
+        tbn_sim::Link::Spi(s) => Some((
+            s.sck_cycles,
+            s.clocks
+                .map_or(1.0 / (2 * s.half_period.max(1)) as f64, |c| c.sck_per_clk()),
+        )),
+        _ => None,
+    }
 }
 
 fn link_model(a: &Args) -> LinkModel {
@@ -493,10 +509,7 @@ fn run_rtl_engine(
     }
     let total = labels.len();
     let mut acc = open_accelerator(a)?;
-    let half = match acc.link() {
-        tbn_sim::Link::Spi(s) => Some(s.half_period),
-        _ => None,
-    };
+    let half = spi_state(&mut acc).map(|(_, r)| r);
     let link = match (a.bus, half) {
         (BusKind::Spi, Some(_)) => link_model(a),
         _ => LinkModel::Wishbone,
@@ -528,9 +541,9 @@ fn run_rtl_engine(
     let link_cycles = link_tally.cost as f64 / n;
     let f = clocks.fmax_mhz;
     let mut clocks = clocks;
-    if let Some(h) = half {
-        clocks.sck_mhz = Some(f / (2 * h) as f64);
-        clocks.sck_source = Some(format!("the simulated SPI master: f_clk / {}", 2 * h));
+    if let Some(r) = half {
+        clocks.sck_mhz = Some(f * r);
+        clocks.sck_source = Some(format!("the simulated SPI master: f_sck = {r:.3} f_clk"));
     }
     let mut ideal = 0u64;
     let layers = (0..nl)

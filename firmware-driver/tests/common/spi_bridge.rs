@@ -26,6 +26,8 @@ pub struct BridgeSpi<B: Bus> {
     pub frames: Vec<(Vec<u8>, Vec<u8>)>,
     /// Fail every transaction.
     pub fail: bool,
+    /// SCK cycles of the quad write frames.
+    pub quad_sck: u64,
 }
 
 impl<B: Bus> BridgeSpi<B> {
@@ -35,12 +37,17 @@ impl<B: Bus> BridgeSpi<B> {
             core,
             frames: Vec::new(),
             fail: false,
+            quad_sck: 0,
         }
     }
 
     /// SCK cycles of the recorded frames (8 per byte).
     pub fn sck_cycles(&self) -> u64 {
-        self.frames.iter().map(|f| 8 * f.0.len() as u64).sum()
+        self.frames
+            .iter()
+            .map(|f| 8 * f.0.len() as u64)
+            .sum::<u64>()
+            + self.quad_sck
     }
 }
 
@@ -140,6 +147,25 @@ impl<B: Bus> SpiDevice for BridgeSpi<B> {
             }
         }
         self.frames.push((mosi, miso));
+        Ok(())
+    }
+}
+
+/// The bridge's quad write (1-4-4): the same register effect as a single-line
+/// write frame; recorded with its SCK cycles (8 + 2 per payload byte) in
+/// `quad_sck`.
+impl<B: Bus> tbn_driver::bus::QuadWrite for BridgeSpi<B> {
+    fn write_1_4_4(&mut self, cmd: u8, payload: &[u8]) -> Result<(), MockSpiError> {
+        if self.fail {
+            return Err(MockSpiError);
+        }
+        assert_eq!(cmd, tbn_driver::regmap::SPI_CMD_QWRITE);
+        let mut st = BridgeState::default();
+        self.byte(&mut st, 0x02);
+        for &b in payload {
+            self.byte(&mut st, b);
+        }
+        self.quad_sck += 8 + 2 * payload.len() as u64;
         Ok(())
     }
 }
