@@ -10,6 +10,7 @@ pub mod control;
 pub mod core;
 pub mod engine;
 pub mod formal;
+pub mod loader;
 pub mod mem;
 pub mod regdoc;
 pub mod regfile;
