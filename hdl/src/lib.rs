@@ -12,6 +12,8 @@ pub mod engine;
 pub mod formal;
 pub mod loader;
 pub mod mem;
+pub mod netcore;
+pub mod ram;
 pub mod regdoc;
 pub mod regfile;
 pub mod reqphase;
