@@ -175,7 +175,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pk_data: DFF<Bits<32>>,
     // network sequencer
     state: DFF<Bits<3>>,
-    wait: DFF<Bits<2>>,
+    wcnt: DFF<Bits<2>>,
     layer: DFF<Bits<16>>,
     dk: DFF<Bits<5>>,
     rk: DFF<Bits<4>>,
@@ -285,7 +285,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             pk_we: Default::default(),
             pk_data: Default::default(),
             state: Default::default(),
-            wait: Default::default(),
+            wcnt: Default::default(),
             layer: Default::default(),
             dk: Default::default(),
             rk: Default::default(),
@@ -349,7 +349,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             pk_we,
             pk_data,
             state,
-            wait,
+            wcnt,
             layer,
             dk,
             rk,
@@ -589,10 +589,10 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.cycles.d.next = self.cycles.q.val() + 1;
             self.lcount.d.next = self.lcount.q.val() + 1;
         }
-        if self.wait.q.val() != 0 {
-            self.wait.d.next = self.wait.q.val() - 1;
+        if self.wcnt.q.val() != 0 {
+            self.wcnt.d.next = self.wcnt.q.val() - 1;
         }
-        if (self.state.q.val() == 1) & (self.wait.q.val() == 0) & !self.rq.busy.val() {
+        if (self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq.busy.val() {
             self.state.d.next = 2.into();
             self.dk.d.next = 0.into();
             self.lcount.d.next = 0.into();
@@ -658,9 +658,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if (self.state.q.val() == 3) & self.seq.done.val() {
             self.state.d.next = 4.into();
             self.go_rq.d.next = true;
-            self.wait.d.next = 3.into();
+            self.wcnt.d.next = 3.into();
         }
-        if (self.state.q.val() == 4) & (self.wait.q.val() == 0) & !self.rq.busy.val() {
+        if (self.state.q.val() == 4) & (self.wcnt.q.val() == 0) & !self.rq.busy.val() {
             self.state.d.next = 5.into();
         }
         if self.state.q.val() == 5 {
@@ -745,7 +745,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.code_q.d.next = 0.into();
                 self.cycles.d.next = 0.into();
                 self.state.d.next = 1.into();
-                self.wait.d.next = 3.into();
+                self.wcnt.d.next = 3.into();
                 self.layer.d.next = 0.into();
                 self.rsel.d.next = 0.into();
                 self.wsel.d.next = 0.into();
@@ -797,3 +797,14 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.h_lc_data.next = self.lcyc.rdata.val();
     }
 }
+
+crate::lockstep_block!(
+    NetCore<8, 32, 18>,
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_idx, h_wdata, h_lg_addr, h_lc_addr],
+    outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
+);
+crate::lockstep_block!(
+    NetCore<32, 32, 18>,
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_idx, h_wdata, h_lg_addr, h_lc_addr],
+    outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
+);

@@ -167,6 +167,8 @@ fn image_words(prog: &Program, t: &Target) -> Vec<u32> {
 struct Dut<const L: usize, const W: usize> {
     c: NetCore<L, W, SEQ_NARROW>,
     cycles: u64,
+    /// The input vectors of every cycle (lockstep order), when recording.
+    record: Option<Vec<Vec<u128>>>,
 }
 
 /// Host port inputs of one cycle (all pulses default to 0).
@@ -190,11 +192,33 @@ impl<const L: usize, const W: usize> Dut<L, W> {
         c.connect_all();
         c.clk.next = Clock { clk: false };
         settle(&mut c).unwrap();
-        Dut { c, cycles: 0 }
+        Dut {
+            c,
+            cycles: 0,
+            record: None,
+        }
     }
 
     /// One cycle with inputs `i` (outputs read before the edge).
     fn step(&mut self, i: Cyc) {
+        if let Some(rec) = &mut self.record {
+            let (img, inp) = (i.img.unwrap_or((0, 0)), i.input.unwrap_or((0, 0)));
+            rec.push(vec![
+                i.load_begin as u128,
+                i.load_end as u128,
+                i.infer as u128,
+                i.soft_reset as u128,
+                i.clr_done as u128,
+                i.clr_err as u128,
+                i.img.is_some() as u128,
+                img.0 as u128,
+                i.input.is_some() as u128,
+                inp.0 as u128,
+                i.img.or(i.input).map_or(0, |x| x.1) as u128,
+                i.lg_addr as u128,
+                i.lc_addr as u128,
+            ]);
+        }
         let c = &mut self.c;
         c.h_load_begin.next = i.load_begin;
         c.h_load_end.next = i.load_end;
@@ -539,4 +563,97 @@ fn misuse_codes_and_recovery() {
         ..Default::default()
     });
     assert_eq!(dut.code(), Some(ErrorCode::NoModel as u32));
+}
+
+/// The emitted Verilog of the engine (Icarus) in lockstep with its Rust model
+/// over a load, two inferences (one reusing the input), a corrupted load and
+/// a soft reset mid-inference, at L = 8 and 32.
+#[test]
+fn engine_verilog_in_lockstep() {
+    if !tbn_hdl::testbench::have_tool("iverilog") {
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
+        return;
+    }
+    lockstep_run::<8, 32>(11);
+    lockstep_run::<32, 32>(12);
+}
+
+fn lockstep_run<const L: usize, const W: usize>(seed: u64)
+where
+    NetCore<L, W, SEQ_NARROW>: tbn_hdl::rtlsim::Lockstep,
+{
+    println!("L = {L}: seed {seed}");
+    let cfg = config(L);
+    let t = net_target(&cfg, WEIGHT_BITS);
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    // a small program keeps the Icarus run short
+    let prog = loop {
+        let p = random_program(&mut r);
+        let small = p.dense_stages().all(|d| d.geom.q <= 2000);
+        if small {
+            break p;
+        }
+    };
+    let words = image_words(&prog, &t);
+    let n_out = prog.dense_stages().last().unwrap().geom.rows;
+    let mut dut = Dut::<L, W>::new(&cfg);
+    dut.record = Some(Vec::new());
+    dut.load(&words);
+    let x = random_input(
+        &mut r,
+        prog.input.shape[0],
+        prog.input.bits,
+        prog.input.signed,
+    );
+    let want = prog.run(&x).unwrap();
+    dut.write_input(&x);
+    let (got, _, _) = dut.infer(n_out, 200_000);
+    assert_eq!(got, want);
+    let (got, _, _) = dut.infer(n_out, 200_000);
+    assert_eq!(got, want);
+    for l in 0..prog.dense_stages().count() {
+        dut.step(Cyc {
+            lc_addr: l as u32,
+            ..Default::default()
+        });
+    }
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    for _ in 0..40 {
+        dut.step(Cyc::default());
+    }
+    dut.step(Cyc {
+        soft_reset: true,
+        ..Default::default()
+    });
+    for _ in 0..20 {
+        dut.step(Cyc::default());
+    }
+    dut.write(Cyc {
+        clr_err: true,
+        ..Default::default()
+    });
+    let mut bad = words.clone();
+    bad[20] ^= 1;
+    dut.load(&bad);
+    assert_eq!(dut.code(), Some(ErrorCode::BadChecksum as u32));
+    dut.step(Cyc::default());
+    let stim = dut.record.take().unwrap();
+    println!("{} cycles", stim.len());
+    let mk = || NetCore::<L, W, SEQ_NARROW>::new(&cfg, WEIGHT_BITS);
+    let mut b = mk();
+    let v = tbn_hdl::rtlsim::block_verilog(&mut b);
+    if let Ok(p) = std::env::var("TBN_NET_DUMP") {
+        std::fs::write(p, &v).unwrap();
+    }
+    let mut b = mk();
+    b.connect_all();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tbn_hdl::rtlsim::lockstep(&mut b, &v, "top", &stim, 1, dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // the corrupted load ends in BAD_CHECKSUM in both
+    let last = out.last().unwrap();
+    assert_eq!((last[2], last[3]), (1, ErrorCode::BadChecksum as u128));
 }
