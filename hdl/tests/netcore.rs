@@ -188,7 +188,11 @@ struct Cyc {
 
 impl<const L: usize, const W: usize> Dut<L, W> {
     fn new(cfg: &Config) -> Self {
-        let mut c = NetCore::<L, W, SEQ_NARROW>::new(cfg, WEIGHT_BITS);
+        Self::with_weights(cfg, WEIGHT_BITS)
+    }
+
+    fn with_weights(cfg: &Config, weight_bits: usize) -> Self {
+        let mut c = NetCore::<L, W, SEQ_NARROW>::new(cfg, weight_bits);
         c.connect_all();
         c.clk.next = Clock { clk: false };
         settle(&mut c).unwrap();
@@ -656,4 +660,84 @@ where
     // the corrupted load ends in BAD_CHECKSUM in both
     let last = out.last().unwrap();
     assert_eq!((last[2], last[3]), (1, ErrorCode::BadChecksum as u128));
+}
+
+fn mnist_program(path: &str) -> (Program, tbn_golden::idx::Images) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let model = tbn_golden::load_model(format!("{root}/{path}")).expect("model");
+    let train =
+        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
+            .expect("mnist train");
+    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
+    let cfg = integer::QuantConfig {
+        act_bits: 8,
+        input_bits: 8,
+        input_scale: Some(1.0 / 255.0),
+    };
+    let prog = integer::quantize(&model, &calib, &cfg).expect("quantize");
+    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .expect("mnist test");
+    (prog, test)
+}
+
+/// MNIST MLPs through the engine: `TBN_NET_IMAGES` test images (default 3)
+/// per lane count, logits and class equal to the golden integer path, one
+/// INFER each; cycles against the ideal.
+fn mnist_mlp<const L: usize, const W: usize>(path: &str) {
+    let images: usize = std::env::var("TBN_NET_IMAGES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let cfg = Config {
+        lanes: L,
+        tile_max: 32768,
+        max_in: 1024,
+        max_rows: 256,
+    };
+    let t = net_target(&cfg, 32768);
+    let (prog, test) = mnist_program(path);
+    let words = image_words(&prog, &t);
+    let e = Engine::load(&words, &t).expect("reference load");
+    let ideal = e.cycle_model();
+    let mut dut = Dut::<L, W>::with_weights(&cfg, 32768);
+    dut.load(&words);
+    assert!(dut.c.h_loaded.val(), "loaded ({:?})", dut.code());
+    let runner = prog.runner();
+    let mut measured = 0;
+    for i in 0..images {
+        let x = integer::mnist_input(test.image(i));
+        let want = runner.run(&x).unwrap();
+        dut.write_input(&x);
+        let (got, class, cycles) = dut.infer(want.len(), 4 * ideal.total() + 2000);
+        assert_eq!(got, want, "{path} image {i} L={L}");
+        assert_eq!(class, argmax(&want), "{path} image {i} L={L}");
+        measured = cycles;
+    }
+    let mut per_layer = Vec::new();
+    for l in 0..ideal.per_layer.len() {
+        dut.step(Cyc {
+            lc_addr: l as u32,
+            ..Default::default()
+        });
+        per_layer.push(dut.c.h_lc_data.val().index() as u64);
+    }
+    println!(
+        "{path} L={L}: {images} images bit-exact; cycles per inference {measured} (layers {per_layer:?}), ideal {} (layers {:?}): ideal / measured = {:.4}",
+        ideal.total(),
+        ideal.per_layer,
+        ideal.total() as f64 / measured as f64
+    );
+    assert!(ideal.total() as f64 / measured as f64 >= 0.90, "cycle goal");
+}
+
+#[test]
+fn reference_mlp_bit_exact() {
+    mnist_mlp::<8, 32>("data/reference/tbn_mnist_mlp_p4.json");
+    mnist_mlp::<32, 32>("data/reference/tbn_mnist_mlp_p4.json");
+    mnist_mlp::<128, 128>("data/reference/tbn_mnist_mlp_p4.json");
+}
+
+#[test]
+fn trained_mlp_bit_exact() {
+    mnist_mlp::<32, 32>("data/models/mlp_784_128_10_p4.json");
 }
