@@ -13,6 +13,7 @@ pub mod formal;
 pub mod loader;
 pub mod mem;
 pub mod netcore;
+pub mod nettop;
 pub mod ram;
 pub mod regdoc;
 pub mod regfile;
