@@ -428,3 +428,32 @@ fn top_verilog_in_lockstep_over_a_driver_session() {
     tbn_hdl::rtlsim::lockstep(&mut b, &v, "top", &stim, 1, dir.path())
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Writes the Verilog of the UP5K-configured engine top (L = 32, TILE_MAX
+/// 32768, MAX_IN 1024, MAX_ROWS 256, 32 Kbit weights) to `TBN_NET_EMIT`
+/// (for synthesis estimates; skipped without it).
+#[test]
+fn emit_up5k_top_verilog() {
+    let Ok(path) = std::env::var("TBN_NET_EMIT") else {
+        return;
+    };
+    let mut b = NetTop::<32, 32, SEQ_NARROW>::new(&Config::up5k(), 32768);
+    let v = tbn_hdl::rtlsim::block_verilog(&mut b);
+    std::fs::write(path, v).unwrap();
+}
+
+/// The engine top's Verilog generates (rust-hdl's structural checks) for
+/// every lane count, with the top renamed.
+#[test]
+fn net_core_verilog_for_every_lane_count() {
+    for lanes in [8, 16, 32, 64, 128, 256] {
+        let cfg = Config {
+            lanes,
+            tile_max: 4096,
+            max_in: 512,
+            max_rows: 64,
+        };
+        let v = tbn_hdl::net_core_verilog(&cfg, 8192).expect("generate");
+        assert!(v.contains("module tbn_net_core("), "L = {lanes}");
+    }
+}
