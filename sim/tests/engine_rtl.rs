@@ -1,0 +1,99 @@
+//! The whole-network engine's Verilog (`tbn_hdl::net_core_verilog`, top
+//! `tbn_net_core`) Verilated and driven by the real driver
+//! (`tbn_driver::Tbn::load_model` / `infer`) over the Wishbone master of
+//! this crate: the reference MNIST MLP at L = 32 (UP5K capacities, 32 Kbit
+//! of weights) on `TBN_ENGINE_IMAGES` test images (default 3), logits and
+//! class identical to the golden integer path, one INFER per image; cycles
+//! per inference measured on the bus (link + compute) and from CYCLES.
+
+use tbn_driver::driver::Tbn;
+use tbn_driver::program::{AlignedBytes, Program as Compact};
+use tbn_golden::integer;
+use tbn_hdl::netcore::net_target;
+use tbn_hdl::{net_core_verilog, Config, NET_CORE_TOP};
+use tbn_host::compile::compile;
+use tbn_host::convert;
+use tbn_sim::accel::{Accelerator, DriverBus, LinkKind, RegisterBus};
+use tbn_sim::verilate::build_model_from_text;
+use tbn_sim::BuildOptions;
+
+#[test]
+fn reference_mlp_through_the_verilated_engine_over_wishbone() {
+    if !tbn_hdl::testbench::have_tool("verilator") {
+        tbn_hdl::testbench::skip_missing_tool(format_args!("verilator not found on PATH"));
+        return;
+    }
+    let images: usize = std::env::var("TBN_ENGINE_IMAGES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let cfg = Config::up5k();
+    let weight_bits = 32768;
+    let verilog = net_core_verilog(&cfg, weight_bits).expect("generate");
+    let opts = BuildOptions {
+        top: NET_CORE_TOP.into(),
+        trace: false,
+        ..BuildOptions::default()
+    };
+    let model = build_model_from_text(&[("tbn_net_core.v".into(), verilog.into_bytes())], &opts)
+        .expect("verilate the engine");
+    let dut = model.instantiate().expect("instantiate");
+    let mut acc = Accelerator::new(
+        dut,
+        LinkKind::Wishbone {
+            prefix: "wb_".into(),
+        },
+    )
+    .expect("accelerator");
+
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let net = tbn_golden::load_model(format!("{root}/data/reference/tbn_mnist_mlp_p4.json"))
+        .expect("model");
+    let train =
+        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
+            .expect("mnist train");
+    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
+    let qcfg = integer::QuantConfig {
+        act_bits: 8,
+        input_bits: 8,
+        input_scale: Some(1.0 / 255.0),
+    };
+    let prog = integer::quantize(&net, &calib, &qcfg).expect("quantize");
+    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .expect("mnist test");
+    let t = net_target(&cfg, weight_bits);
+    let bytes = AlignedBytes::new(&convert::program_bytes(&prog, None).expect("encode"));
+    let words = compile(&Compact::parse(bytes.as_bytes()).expect("parse"), &t)
+        .expect("compile")
+        .words()
+        .to_vec();
+
+    let runner = prog.runner();
+    let mut tbn = Tbn::probe(DriverBus(&mut acc)).expect("probe");
+    let c0 = tbn.bus().0.dut().cycles();
+    let info = tbn.load_model(&words).expect("load_model");
+    let load_cycles = tbn.bus().0.dut().cycles() - c0;
+    let (mut bus_cycles, mut compute) = (0u64, 0u64);
+    for i in 0..images {
+        let x = integer::mnist_input(test.image(i));
+        let want = runner.run(&x).unwrap();
+        let mut got = vec![0i64; want.len()];
+        let before = tbn.bus().0.dut().cycles();
+        let r = tbn.infer(&x, &mut got).expect("infer");
+        bus_cycles = tbn.bus().0.dut().cycles() - before;
+        compute = u64::from(RegisterBus::read32(tbn.bus().0, tbn_driver::regmap::CYCLES).unwrap());
+        assert_eq!(got, want, "image {i}: logits");
+        let best = want.iter().max().unwrap();
+        assert_eq!(
+            r.class as usize,
+            want.iter().position(|v| v == best).unwrap(),
+            "image {i}: class"
+        );
+    }
+    println!(
+        "reference MLP, L = 32, Verilated tbn_net_core over Wishbone: {images} images bit-exact; \
+         load {load_cycles} cycles ({} words); per inference {bus_cycles} cycles on the bus \
+         (input, INFER, polls, CLASS, logits), {compute} compute cycles (CYCLES), ideal {}",
+        info.image_words, info.ideal_cycles
+    );
+}
