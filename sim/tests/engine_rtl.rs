@@ -2,7 +2,7 @@
 //! `tbn_net_core`) Verilated and driven by the real driver
 //! (`tbn_driver::Tbn::load_model` / `infer`) over the Wishbone master of
 //! this crate: the reference MNIST MLP at L = 32 (UP5K capacities, 32 Kbit
-//! of weights) on `TBN_ENGINE_IMAGES` test images (default 3), logits and
+//! of weights; `TBN_ENGINE_LANES` for others) on `TBN_ENGINE_IMAGES` test images (default 3), logits and
 //! class identical to the golden integer path, one INFER per image; cycles
 //! per inference measured on the bus (link + compute) and from CYCLES.
 
@@ -27,7 +27,21 @@ fn reference_mlp_through_the_verilated_engine_over_wishbone() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let cfg = Config::up5k();
+    // TBN_ENGINE_LANES="8,32,128" adds lane counts (one Verilator build each)
+    let lanes: Vec<usize> = std::env::var("TBN_ENGINE_LANES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![32]);
+    for l in lanes {
+        run(l, images);
+    }
+}
+
+fn run(lanes: usize, images: usize) {
+    let cfg = Config {
+        lanes,
+        ..Config::up5k()
+    };
     let weight_bits = 32768;
     let verilog = net_core_verilog(&cfg, weight_bits).expect("generate");
     let opts = BuildOptions {
@@ -91,7 +105,7 @@ fn reference_mlp_through_the_verilated_engine_over_wishbone() {
         );
     }
     println!(
-        "reference MLP, L = 32, Verilated tbn_net_core over Wishbone: {images} images bit-exact; \
+        "reference MLP, L = {lanes}, Verilated tbn_net_core over Wishbone: {images} images bit-exact; \
          load {load_cycles} cycles ({} words); per inference {bus_cycles} cycles on the bus \
          (input, INFER, polls, CLASS, logits), {compute} compute cycles (CYCLES), ideal {}",
         info.image_words, info.ideal_cycles
