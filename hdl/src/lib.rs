@@ -10,7 +10,11 @@ pub mod control;
 pub mod core;
 pub mod engine;
 pub mod formal;
+pub mod loader;
 pub mod mem;
+pub mod netcore;
+pub mod nettop;
+pub mod ram;
 pub mod regdoc;
 pub mod regfile;
 pub mod reqphase;
@@ -382,4 +386,45 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
         config: *cfg,
         files,
     })
+}
+
+/// Name of the whole-network engine's top module ([`nettop::NetTop`]).
+pub const NET_CORE_TOP: &str = "tbn_net_core";
+
+/// Verilog of the whole-network engine behind its Wishbone slave (top
+/// [`NET_CORE_TOP`], ports `clk`, `rst`, `wb_adr[17:0]`, `wb_dat_w`,
+/// `wb_dat_r`, `wb_we`, `wb_sel`, `wb_stb`, `wb_cyc`, `wb_ack`, `irq`) for a
+/// validated configuration and a weight memory of `weight_bits` bits (see
+/// [`netcore::net_target`]). Not yet written by [`emit`].
+pub fn net_core_verilog(cfg: &Config, weight_bits: usize) -> Result<String, HdlError> {
+    cfg.validate()?;
+    use crate::nettop::NetTop;
+    macro_rules! gen {
+        ($l:literal, $w:literal, $n:expr) => {{
+            let mut c = NetTop::<$l, $w, { $n }>::new(cfg, weight_bits);
+            c.connect_all();
+            check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
+            Ok(waive_generated_width(&rename_top(
+                &generate_verilog_unchecked(&c),
+                NET_CORE_TOP,
+            )))
+        }};
+    }
+    macro_rules! by_lanes {
+        ($n:expr) => {
+            match cfg.lanes {
+                8 => gen!(8, 32, $n),
+                16 => gen!(16, 32, $n),
+                32 => gen!(32, 32, $n),
+                64 => gen!(64, 64, $n),
+                128 => gen!(128, 128, $n),
+                _ => gen!(256, 256, $n),
+            }
+        };
+    }
+    if seq::seq_width(cfg.tile_max) == seq::SEQ_NARROW {
+        by_lanes!(seq::SEQ_NARROW)
+    } else {
+        by_lanes!(seq::SEQ_WIDE)
+    }
 }

@@ -90,6 +90,8 @@ pub struct ReqPhase<const N: usize> {
     pub logit_row: Signal<Out, Bits<16>>,
     /// v.
     pub logit_v: Signal<Out, Bits<64>>,
+    /// The clamped output (8-bit two's complement; sign: 0/1; logits: 0).
+    pub logit_y: Signal<Out, Bits<8>>,
     /// Phase busy: walking, rows in the unit, or writes pending.
     pub busy: Signal<Out, Bit>,
     walker: RowWalker<N>,
@@ -149,6 +151,7 @@ impl<const N: usize> ReqPhase<N> {
             logit_valid: Default::default(),
             logit_row: Default::default(),
             logit_v: Default::default(),
+            logit_y: Default::default(),
             busy: Default::default(),
             walker: Default::default(),
             rq: Requant::new(dot_bits, v_bits),
@@ -242,6 +245,7 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.logit_valid.next = self.rq.out_valid.val();
         self.logit_row.next = self.rq.out_tag.val() & 0x7FFF;
         self.logit_v.next = self.rq.out_v.val();
+        self.logit_y.next = self.rq.out_y.val();
         self.busy.next = self.walker.busy.val()
             | self.d1_valid.q.val()
             | (self.inflight.q.val() != 0)
@@ -252,5 +256,5 @@ impl<const N: usize> Logic for ReqPhase<N> {
 crate::lockstep_block!(
     ReqPhase<18>,
     inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear],
-    outputs [pair_addr, alpha_idx, mult_row, bias_row, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, busy]
+    outputs [pair_addr, alpha_idx, mult_row, bias_row, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy]
 );

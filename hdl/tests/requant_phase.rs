@@ -80,7 +80,7 @@ fn run_block(stim: &[Vec<u128>]) -> Vec<Vec<u128>> {
 
 /// Collects the plane writes and logits of the outputs
 /// (pair_addr, alpha_idx, mult_row, bias_row, act_we, act_addr, act_data,
-/// range_err, logit_valid, logit_row, logit_v, busy).
+/// range_err, logit_valid, logit_row, logit_v, logit_y, busy).
 fn collect(out: &[Vec<u128>], rows: usize) -> Phase {
     let mut planes = HashMap::new();
     let mut logits = vec![0i64; rows];
@@ -211,7 +211,7 @@ fn run_cases(cases: &mut [Case]) -> Vec<usize> {
                 c.what
             );
         }
-        assert_eq!(o[c.len - 1][11], 0, "{}: idle after the phase", c.what);
+        assert_eq!(o[c.len - 1][12], 0, "{}: idle after the phase", c.what);
         let ph = collect(o, g.rows);
         check(&c.d, &c.want, &ph, &c.what);
         cycles.push(ph.cycles);

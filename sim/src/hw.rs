@@ -38,6 +38,35 @@ pub fn open_core(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
     Accelerator::new(model.instantiate()?, LinkKind::default())
 }
 
+/// Weight (tile section) memory of the whole-network engine models built
+/// here, in bits.
+pub const NET_WEIGHT_BITS: usize = 65536;
+
+/// Builds (or fetches from the cache) the Verilated whole-network engine
+/// (`tbn_hdl::net_core_verilog`, top `tbn_net_core`) for `cfg`.
+pub fn net_core_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
+    let verilog = tbn_hdl::net_core_verilog(cfg, NET_WEIGHT_BITS)
+        .map_err(|e| SimError::Invalid(format!("tbn-hdl cannot generate the engine: {e}")))?;
+    let opts = BuildOptions {
+        top: tbn_hdl::NET_CORE_TOP.to_string(),
+        ..opts.clone()
+    };
+    build_model_from_text(
+        &[(
+            format!("tbn_net_core_l{}.v", cfg.lanes),
+            verilog.into_bytes(),
+        )],
+        &opts,
+    )
+}
+
+/// Builds the whole-network engine and returns it behind the Wishbone
+/// master, reset and identified.
+pub fn open_net_core(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
+    let model = net_core_model(cfg, opts)?;
+    Accelerator::new(model.instantiate()?, LinkKind::default())
+}
+
 /// The path of the Verilog file the model was built from (inside the cache entry).
 pub fn model_sources(model: &Model) -> Vec<PathBuf> {
     std::fs::read_dir(model.dir.join("src"))

@@ -282,9 +282,15 @@ fn open_accelerator(a: &Args) -> Result<Accelerator> {
         trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
         ..BuildOptions::default()
     };
-    match a.bus {
-        BusKind::Wishbone => hw::open_core(&cfg, &opts),
-        BusKind::Spi => hw::open_spi_top(&cfg, &opts),
+    match (a.engine, a.bus) {
+        // the whole-network engine RTL (tbn_net_core)
+        (EngineKind::Rtl, BusKind::Wishbone) => hw::open_net_core(&cfg, &opts),
+        (EngineKind::Rtl, BusKind::Spi) => bail!(
+            "--engine rtl --bus spi: the standalone SPI top does not wrap the whole-network \
+             engine yet (issue 12); use --bus wishbone, or --engine reference for SPI estimates"
+        ),
+        (_, BusKind::Wishbone) => hw::open_core(&cfg, &opts),
+        (_, BusKind::Spi) => hw::open_spi_top(&cfg, &opts),
     }
     .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))
 }

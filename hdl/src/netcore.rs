@@ -1,0 +1,810 @@
+//! The whole-network engine (docs/model-image.md, register map v2): the
+//! image loader, the resident model memories, three activation buffers, the
+//! row sequencer and XNOR-popcount lanes of the job-mode core, the
+//! requantization phase and a network sequencer, behind a plain host port
+//! (pulses and levels; the register decode of IMAGE, INPUT, CTRL, STATUS,
+//! LOGITS, CLASS and LAYER_CYCLES maps onto it one to one).
+//!
+//! Memories (all written by the loader's routing, read by the engine):
+//!
+//! - descriptor memory: 16 words per layer;
+//! - tile memory ([`TileMem`], the job-mode core's two-bank memory): the
+//!   tile section; layer `l`'s window is read at `TILE_BASE * 32 +` the
+//!   sequencer's tile bit address (TILE_BASE is a multiple of
+//!   `max(1, L / 32)` words, so the bit offset inside a lane word is kept);
+//! - constants: two copies of the alpha codes (16 bits each; the pair of
+//!   copies `c`, `c + 1` is read from one copy at `ALPHA_BASE + c` and from
+//!   the other at `+ 1`, so no alignment is needed) and the record words 0,
+//!   1 and 2 in three memories addressed by record (`ROWC_BASE / 4 + r`, or
+//!   `ROWC_BASE / 4` when ROWC_STRIDE is 0);
+//! - the accumulator pairs of the distinct rows of the current layer (64 bits);
+//! - three activation buffers: IN (the host's input, packed on chip by the
+//!   activation writer's packer path), A and B. Layer 0 reads IN, odd
+//!   layers read A, even layers from 2 on read B; layer `l` writes A when `l`
+//!   is even, B when odd; the last layer writes only the logits. The input
+//!   therefore stays for the next INFER;
+//! - logits (64 bits per output) and the per-layer cycle counters.
+//!
+//! Network sequencer, per INFER: flush the packer's partial group and wait
+//! for its writes; per layer: read the 16 descriptor words (17 cycles),
+//! start the row sequencer on the layer's `D` distinct rows (`m`, `q`,
+//! `A_in` from the descriptor) and wait for its last pair write, start the
+//! requantization phase (`ROWS` rows from the pairs, the walker's `P`,
+//! `q - m`) and wait until its last row has left the writer; record the
+//! layer's cycles; after the last layer: CLASS (argmax of the outputs, ties
+//! to the lowest index: a strictly greater output replaces the best, rows
+//! come in increasing order), DONE, JOB_COUNT + 1.
+//!
+//! Host-visible behaviour follows `tbn_driver::image::chip::RefChip` (error
+//! codes, what clears what), with these documented limits of this RTL:
+//! INPUT words must be written in increasing order from word 0 (word 0
+//! restarts the packer), as the driver writes them; every byte of a written
+//! INPUT word is range-checked (the driver pads with zeros); for 16 cycles
+//! after a soft reset INPUT writes are refused with MEMORY_BUSY (rows still
+//! in the requantization pipeline are being discarded).
+
+use crate::engine::{acc_bits_for, Engine};
+use crate::loader::ImageLoader;
+use crate::mem::{ActMem, TileMem};
+use crate::ram::Ram;
+use crate::reqphase::ReqPhase;
+use crate::seq::Sequencer;
+use crate::Config;
+use rust_hdl::prelude::*;
+use tbn_driver::image::format::Target;
+
+/// Most layers of a model image in this configuration.
+pub const NET_MAX_LAYERS: u32 = 16;
+/// Constants memory words.
+pub const NET_CONST_WORDS: u32 = 1024;
+/// Width of the signed requantization value `v` (CFG_FEATURES.V_BITS).
+pub const NET_V_BITS: u32 = 64;
+
+/// The capacities (CFG_* registers) of a whole-network engine built for
+/// `cfg` with a weight (tile section) memory of `weight_bits` bits (at least
+/// `cfg.tile_max`).
+pub fn net_target(cfg: &Config, weight_bits: usize) -> Target {
+    let w = cfg.word_bits();
+    let tile_depth = (weight_bits.max(cfg.tile_max) + cfg.lanes).div_ceil(w);
+    Target {
+        lanes: cfg.lanes as u32,
+        weight_words: (tile_depth * w / 32) as u32,
+        const_words: NET_CONST_WORDS,
+        max_layers: NET_MAX_LAYERS,
+        max_in: cfg.max_in as u32,
+        tile_max: cfg.tile_max as u32,
+        max_d: cfg.max_rows as u32,
+        max_out: cfg.max_in as u32,
+        max_abits: 8,
+        max_logits: cfg.max_in.min(512) as u32,
+        v_bits: NET_V_BITS,
+    }
+}
+
+// Network sequencer states (literals in the generated logic): 0 idle,
+// 1 flush (the packer's partial group), 2 descriptor read, 3 distinct rows
+// (row sequencer and lanes), 4 requantization phase, 5 end of a layer.
+
+/// The whole-network engine.
+#[derive(LogicBlock)]
+pub struct NetCore<const L: usize, const W: usize, const N: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// CTRL.LOAD_BEGIN.
+    pub h_load_begin: Signal<In, Bit>,
+    /// CTRL.LOAD_END.
+    pub h_load_end: Signal<In, Bit>,
+    /// CTRL.INFER.
+    pub h_infer: Signal<In, Bit>,
+    /// CTRL.SOFT_RESET.
+    pub h_soft_reset: Signal<In, Bit>,
+    /// STATUS write 1 to DONE.
+    pub h_clr_done: Signal<In, Bit>,
+    /// STATUS write 1 to ERROR.
+    pub h_clr_err: Signal<In, Bit>,
+    /// IMAGE window write.
+    pub h_img_we: Signal<In, Bit>,
+    /// Its word index.
+    pub h_img_idx: Signal<In, Bits<17>>,
+    /// INPUT window write.
+    pub h_in_we: Signal<In, Bit>,
+    /// Its word index.
+    pub h_in_idx: Signal<In, Bits<14>>,
+    /// Write data (IMAGE and INPUT).
+    pub h_wdata: Signal<In, Bits<32>>,
+    /// LOGITS read: output index.
+    pub h_lg_addr: Signal<In, Bits<16>>,
+    /// LAYER_CYCLES read: layer.
+    pub h_lc_addr: Signal<In, Bits<16>>,
+    /// STATUS.BUSY.
+    pub h_busy: Signal<Out, Bit>,
+    /// STATUS.DONE.
+    pub h_done: Signal<Out, Bit>,
+    /// STATUS.ERROR.
+    pub h_err: Signal<Out, Bit>,
+    /// STATUS.ERROR_CODE.
+    pub h_code: Signal<Out, Bits<4>>,
+    /// STATUS.MODEL_LOADED.
+    pub h_loaded: Signal<Out, Bit>,
+    /// STATUS.LOADING.
+    pub h_loading: Signal<Out, Bit>,
+    /// LOAD_WORDS.
+    pub h_load_words: Signal<Out, Bits<18>>,
+    /// MODEL_LAYERS.
+    pub h_layers: Signal<Out, Bits<8>>,
+    /// CLASS.
+    pub h_class: Signal<Out, Bits<16>>,
+    /// CYCLES.
+    pub h_cycles: Signal<Out, Bits<32>>,
+    /// JOB_COUNT (inferences).
+    pub h_count: Signal<Out, Bits<32>>,
+    /// Output `h_lg_addr` of the last inference (one cycle later).
+    pub h_lg_data: Signal<Out, Bits<64>>,
+    /// Cycles of layer `h_lc_addr` (one cycle later).
+    pub h_lc_data: Signal<Out, Bits<32>>,
+    // blocks
+    loader: ImageLoader,
+    seq: Sequencer<N>,
+    /// The lanes (public for observation in tests).
+    pub engine: Engine<L, W>,
+    tile: TileMem<W>,
+    act_in: ActMem<W>,
+    act_a: ActMem<W>,
+    act_b: ActMem<W>,
+    rq: ReqPhase<N>,
+    desc: Ram<32>,
+    alpha0: Ram<16>,
+    alpha1: Ram<16>,
+    rec_m: Ram<16>,
+    rec_b0: Ram<32>,
+    rec_b1: Ram<32>,
+    pairs: Ram<64>,
+    logits: Ram<64>,
+    lcyc: Ram<32>,
+    // host-side state
+    running: DFF<Bit>,
+    done_q: DFF<Bit>,
+    err_q: DFF<Bit>,
+    code_q: DFF<Bits<4>>,
+    input_bad: DFF<Bit>,
+    cycles: DFF<Bits<32>>,
+    count: DFF<Bits<32>>,
+    class_q: DFF<Bits<16>>,
+    quiet: DFF<Bits<5>>,
+    pk_we: DFF<Bit>,
+    pk_data: DFF<Bits<32>>,
+    // network sequencer
+    state: DFF<Bits<3>>,
+    wcnt: DFF<Bits<2>>,
+    layer: DFF<Bits<16>>,
+    dk: DFF<Bits<5>>,
+    rk: DFF<Bits<4>>,
+    rv: DFF<Bit>,
+    lcount: DFF<Bits<32>>,
+    go_seq: DFF<Bit>,
+    go_rq: DFF<Bit>,
+    rsel: DFF<Bits<2>>,
+    wsel: DFF<Bits<2>>,
+    // descriptor of the current layer
+    d_m: DFF<Bits<24>>,
+    d_q: DFF<Bits<24>>,
+    d_rows: DFF<Bits<16>>,
+    d_d: DFF<Bits<14>>,
+    d_p: DFF<Bits<N>>,
+    d_qmm: DFF<Bits<N>>,
+    d_in_bits: DFF<Bits<4>>,
+    d_in_signed: DFF<Bit>,
+    d_out_bits: DFF<Bits<4>>,
+    d_kind: DFF<Bits<2>>,
+    d_last: DFF<Bit>,
+    d_shift: DFF<Bits<6>>,
+    d_tile_base: DFF<Bits<22>>,
+    d_alpha_base: DFF<Bits<16>>,
+    d_rowc4: DFF<Bits<16>>,
+    d_uniform: DFF<Bit>,
+    // argmax
+    best_key: DFF<Bits<64>>,
+    best_i: DFF<Bits<16>>,
+    // locals
+    busy_any: Signal<Local, Bit>,
+    in_ok: Signal<Local, Bit>,
+    tile_addr: Signal<Local, Bits<22>>,
+    alpha_a_addr: Signal<Local, Bits<16>>,
+    mult_addr: Signal<Local, Bits<16>>,
+    bias_addr: Signal<Local, Bits<16>>,
+    out_val: Signal<Local, Bits<64>>,
+    out_key: Signal<Local, Bits<64>>,
+    y64: Signal<Local, Bits<64>>,
+    act_we_ok: Signal<Local, Bit>,
+    c_sign64: Constant<Bits<64>>,
+    c_sext8: Constant<Bits<64>>,
+    c_all_sel: Constant<Bits<4>>,
+    c_tile_route: Constant<Bits<2>>,
+}
+
+impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
+    /// An engine with the capacities of `cfg` (validated by [`Config::validate`])
+    /// and a weight memory of `weight_bits` bits ([`net_target`]).
+    pub fn new(cfg: &Config, weight_bits: usize) -> Self {
+        let t = net_target(cfg, weight_bits);
+        let dot_bits = acc_bits_for(cfg.max_in) as usize;
+        NetCore {
+            clk: Default::default(),
+            h_load_begin: Default::default(),
+            h_load_end: Default::default(),
+            h_infer: Default::default(),
+            h_soft_reset: Default::default(),
+            h_clr_done: Default::default(),
+            h_clr_err: Default::default(),
+            h_img_we: Default::default(),
+            h_img_idx: Default::default(),
+            h_in_we: Default::default(),
+            h_in_idx: Default::default(),
+            h_wdata: Default::default(),
+            h_lg_addr: Default::default(),
+            h_lc_addr: Default::default(),
+            h_busy: Default::default(),
+            h_done: Default::default(),
+            h_err: Default::default(),
+            h_code: Default::default(),
+            h_loaded: Default::default(),
+            h_loading: Default::default(),
+            h_load_words: Default::default(),
+            h_layers: Default::default(),
+            h_class: Default::default(),
+            h_cycles: Default::default(),
+            h_count: Default::default(),
+            h_lg_data: Default::default(),
+            h_lc_data: Default::default(),
+            loader: ImageLoader::new(&t),
+            seq: Sequencer::new(L, cfg.tile_max),
+            engine: Engine::for_max_in(cfg.max_in),
+            tile: TileMem::new(weight_bits.max(cfg.tile_max), L),
+            act_in: ActMem::new(cfg.max_in),
+            act_a: ActMem::new(cfg.max_in),
+            act_b: ActMem::new(cfg.max_in),
+            rq: ReqPhase::new(dot_bits, NET_V_BITS as usize),
+            desc: Ram::new(16 * t.max_layers as usize),
+            alpha0: Ram::new(t.const_words as usize),
+            alpha1: Ram::new(t.const_words as usize),
+            rec_m: Ram::new(t.const_words as usize / 4),
+            rec_b0: Ram::new(t.const_words as usize / 4),
+            rec_b1: Ram::new(t.const_words as usize / 4),
+            pairs: Ram::new(cfg.max_rows),
+            logits: Ram::new(t.max_logits as usize),
+            lcyc: Ram::new(t.max_layers as usize),
+            running: Default::default(),
+            done_q: Default::default(),
+            err_q: Default::default(),
+            code_q: Default::default(),
+            input_bad: Default::default(),
+            cycles: Default::default(),
+            count: Default::default(),
+            class_q: Default::default(),
+            quiet: Default::default(),
+            pk_we: Default::default(),
+            pk_data: Default::default(),
+            state: Default::default(),
+            wcnt: Default::default(),
+            layer: Default::default(),
+            dk: Default::default(),
+            rk: Default::default(),
+            rv: Default::default(),
+            lcount: Default::default(),
+            go_seq: Default::default(),
+            go_rq: Default::default(),
+            rsel: Default::default(),
+            wsel: Default::default(),
+            d_m: Default::default(),
+            d_q: Default::default(),
+            d_rows: Default::default(),
+            d_d: Default::default(),
+            d_p: Default::default(),
+            d_qmm: Default::default(),
+            d_in_bits: Default::default(),
+            d_in_signed: Default::default(),
+            d_out_bits: Default::default(),
+            d_kind: Default::default(),
+            d_last: Default::default(),
+            d_shift: Default::default(),
+            d_tile_base: Default::default(),
+            d_alpha_base: Default::default(),
+            d_rowc4: Default::default(),
+            d_uniform: Default::default(),
+            best_key: Default::default(),
+            best_i: Default::default(),
+            busy_any: Default::default(),
+            in_ok: Default::default(),
+            tile_addr: Default::default(),
+            alpha_a_addr: Default::default(),
+            mult_addr: Default::default(),
+            bias_addr: Default::default(),
+            out_val: Default::default(),
+            out_key: Default::default(),
+            y64: Default::default(),
+            act_we_ok: Default::default(),
+            c_sign64: Constant::new((1u64 << 63).to_bits()),
+            c_sext8: Constant::new((!0xFFu64).to_bits()),
+            c_all_sel: Constant::new(15u64.to_bits()),
+            c_tile_route: Constant::new(2u64.to_bits()),
+        }
+    }
+}
+
+impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clk,
+            running,
+            done_q,
+            err_q,
+            code_q,
+            input_bad,
+            cycles,
+            count,
+            class_q,
+            quiet,
+            pk_we,
+            pk_data,
+            state,
+            wcnt,
+            layer,
+            dk,
+            rk,
+            rv,
+            lcount,
+            go_seq,
+            go_rq,
+            rsel,
+            wsel,
+            d_m,
+            d_q,
+            d_rows,
+            d_d,
+            d_p,
+            d_qmm,
+            d_in_bits,
+            d_in_signed,
+            d_out_bits,
+            d_kind,
+            d_last,
+            d_shift,
+            d_tile_base,
+            d_alpha_base,
+            d_rowc4,
+            d_uniform,
+            best_key,
+            best_i
+        );
+        self.loader.clk.next = self.clk.val();
+        self.seq.clk.next = self.clk.val();
+        self.engine.clk.next = self.clk.val();
+        self.tile.clk.next = self.clk.val();
+        self.act_in.clk.next = self.clk.val();
+        self.act_a.clk.next = self.clk.val();
+        self.act_b.clk.next = self.clk.val();
+        self.rq.clk.next = self.clk.val();
+        self.desc.clk.next = self.clk.val();
+        self.alpha0.clk.next = self.clk.val();
+        self.alpha1.clk.next = self.clk.val();
+        self.rec_m.clk.next = self.clk.val();
+        self.rec_b0.clk.next = self.clk.val();
+        self.rec_b1.clk.next = self.clk.val();
+        self.pairs.clk.next = self.clk.val();
+        self.logits.clk.next = self.clk.val();
+        self.lcyc.clk.next = self.clk.val();
+
+        // (the loader's error pulse is latched into ERROR at the next edge:
+        // BUSY covers it, so ERROR is valid when BUSY reads 0)
+        self.busy_any.next =
+            self.running.q.val() | self.loader.checking.val() | self.loader.err.val();
+
+        // ---- loader and the model memories ----
+        self.loader.ld_begin.next = self.h_load_begin.val() & !self.busy_any.val();
+        self.loader.ld_end.next = self.h_load_end.val() & !self.busy_any.val();
+        self.loader.abort.next = self.h_soft_reset.val();
+        self.loader.drop.next = false;
+        self.loader.we.next = self.h_img_we.val() & !self.busy_any.val();
+        self.loader.widx.next = self.h_img_idx.val();
+        self.loader.wdata.next = self.h_wdata.val();
+        // descriptors
+        self.desc.we.next = self.loader.r_we.val() & (self.loader.r_sel.val() == 1);
+        self.desc.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
+        self.desc.wdata.next = self.loader.r_data.val();
+        self.desc.raddr.next = (self.layer.q.val() << 4) | bit_cast::<16, 5>(self.dk.q.val() & 15);
+        // tiles
+        self.tile.bus_we.next =
+            self.loader.r_we.val() & (self.loader.r_sel.val() == self.c_tile_route.val());
+        self.tile.bus_addr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
+        self.tile.bus_data.next = self.loader.r_data.val();
+        self.tile.bus_sel.next = self.c_all_sel.val();
+        // constants: alpha copies and the record words 0, 1, 2
+        self.alpha0.we.next = self.loader.r_we.val() & (self.loader.r_sel.val() == 3);
+        self.alpha0.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
+        self.alpha0.wdata.next = bit_cast::<16, 32>(self.loader.r_data.val());
+        self.alpha1.we.next = self.loader.r_we.val() & (self.loader.r_sel.val() == 3);
+        self.alpha1.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
+        self.alpha1.wdata.next = bit_cast::<16, 32>(self.loader.r_data.val());
+        self.rec_b0.we.next = self.loader.r_we.val()
+            & (self.loader.r_sel.val() == 3)
+            & ((self.loader.r_addr.val() & 3) == 0);
+        self.rec_b1.we.next = self.loader.r_we.val()
+            & (self.loader.r_sel.val() == 3)
+            & ((self.loader.r_addr.val() & 3) == 1);
+        self.rec_m.we.next = self.loader.r_we.val()
+            & (self.loader.r_sel.val() == 3)
+            & ((self.loader.r_addr.val() & 3) == 2);
+        self.rec_b0.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val() >> 2);
+        self.rec_b1.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val() >> 2);
+        self.rec_m.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val() >> 2);
+        self.rec_b0.wdata.next = self.loader.r_data.val();
+        self.rec_b1.wdata.next = self.loader.r_data.val();
+        self.rec_m.wdata.next = bit_cast::<16, 32>(self.loader.r_data.val());
+
+        // ---- datapath: sequencer, memories, lanes (as the job-mode core) ----
+        self.seq.abort.next = self.h_soft_reset.val();
+        self.seq.start.next = self.go_seq.q.val();
+        self.seq.job_m.next = self.d_m.q.val();
+        self.seq.job_q.next = self.d_q.q.val();
+        self.seq.job_rows.next = self.d_d.q.val();
+        self.seq.job_abits.next = self.d_in_bits.q.val();
+        self.seq.job_signed.next = self.d_in_signed.q.val();
+        self.seq.engine_active.next = self.engine.active.val();
+        self.tile_addr.next = self.seq.tile_bit.val() + self.d_tile_base.q.val();
+        self.tile.rd_bit.next = self.tile_addr.val();
+        self.act_in.rd_plane.next = self.seq.plane.val();
+        self.act_in.rd_bit.next = self.seq.act_bit.val();
+        self.act_a.rd_plane.next = self.seq.plane.val();
+        self.act_a.rd_bit.next = self.seq.act_bit.val();
+        self.act_b.rd_plane.next = self.seq.plane.val();
+        self.act_b.rd_bit.next = self.seq.act_bit.val();
+        self.engine.flush.next = self.h_soft_reset.val();
+        self.engine.in_valid.next = self.seq.issue.val();
+        self.engine.in_bit_off.next = self.tile_addr.val().get_bits::<8>(0);
+        self.engine.in_abit.next = self.seq.act_bit.val().get_bits::<8>(0);
+        self.engine.in_nvalid.next = self.seq.nvalid.val();
+        self.engine.in_segb.next = self.seq.segb.val();
+        self.engine.in_plane.next = self.seq.plane.val();
+        self.engine.in_neg.next = self.seq.neg.val();
+        self.engine.in_xnor.next = self.seq.xnor_mode.val();
+        self.engine.in_first.next = self.seq.first.val();
+        self.engine.in_last.next = self.seq.last.val();
+        self.engine.in_row.next = self.seq.row.val();
+        self.engine.tile_lo.next = self.tile.lo.val();
+        self.engine.tile_hi.next = self.tile.hi.val();
+        self.engine.act_word.next = self.act_in.word.val();
+        if self.rsel.q.val() == 1 {
+            self.engine.act_word.next = self.act_a.word.val();
+        }
+        if self.rsel.q.val() == 2 {
+            self.engine.act_word.next = self.act_b.word.val();
+        }
+        self.pairs.we.next = self.engine.out_we.val();
+        self.pairs.waddr.next = bit_cast::<16, 13>(self.engine.out_row.val());
+        self.pairs.wdata.next = (bit_cast::<64, 32>(self.engine.out_b.val()) << 32)
+            | bit_cast::<64, 32>(self.engine.out_a.val());
+
+        // ---- requantization phase ----
+        self.rq.start.next = self.go_rq.q.val();
+        self.rq.cancel.next = self.h_soft_reset.val();
+        self.rq.d_m.next = bit_cast::<N, 24>(self.d_m.q.val());
+        self.rq.d_qmm.next = self.d_qmm.q.val();
+        self.rq.d_rows.next = self.d_rows.q.val();
+        self.rq.d_period.next = self.d_p.q.val();
+        self.rq.d_shift.next = self.d_shift.q.val();
+        self.rq.d_kind.next = self.d_kind.q.val();
+        self.rq.d_out_bits.next = self.d_out_bits.q.val();
+        // the writer packs the host's input with the input's planes
+        if self.state.q.val() < 2 {
+            self.rq.d_out_bits.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
+        }
+        self.pairs.raddr.next = self.rq.pair_addr.val();
+        self.rq.pair_a.next = self.pairs.rdata.val().get_bits::<32>(0);
+        self.rq.pair_b.next = self.pairs.rdata.val().get_bits::<32>(32);
+        self.alpha_a_addr.next = self.d_alpha_base.q.val() + self.rq.alpha_idx.val();
+        self.alpha0.raddr.next = self.alpha_a_addr.val();
+        self.alpha1.raddr.next = self.alpha_a_addr.val() + 1;
+        self.rq.alpha_a.next = self.alpha0.rdata.val();
+        self.rq.alpha_b.next = self.alpha1.rdata.val();
+        self.mult_addr.next = self.d_rowc4.q.val();
+        self.bias_addr.next = self.d_rowc4.q.val();
+        if !self.d_uniform.q.val() {
+            self.mult_addr.next = self.d_rowc4.q.val() + self.rq.mult_row.val();
+            self.bias_addr.next = self.d_rowc4.q.val() + self.rq.bias_row.val();
+        }
+        self.rec_m.raddr.next = self.mult_addr.val();
+        self.rec_b0.raddr.next = self.bias_addr.val();
+        self.rec_b1.raddr.next = self.bias_addr.val();
+        self.rq.mult.next = self.rec_m.rdata.val();
+        self.rq.bias.next = (bit_cast::<64, 32>(self.rec_b1.rdata.val()) << 32)
+            | bit_cast::<64, 32>(self.rec_b0.rdata.val());
+        // packer path: INPUT words, registered (word 0 restarts the packer)
+        self.in_ok.next = self.h_in_we.val()
+            & !self.busy_any.val()
+            & self.loader.loaded.val()
+            & (self.quiet.q.val() == 0);
+        self.pk_we.d.next = self.in_ok.val();
+        self.pk_data.d.next = self.h_wdata.val();
+        self.rq.pk_we.next = self.pk_we.q.val();
+        self.rq.pk_data.next = self.pk_data.q.val();
+        self.rq.in_bits.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
+        self.rq.in_signed.next = self.loader.hdr_in_fmt.val().get_bit(8);
+        self.rq.in_flush.next = false;
+        self.rq.wr_clear.next =
+            (self.quiet.q.val() != 0) | (self.in_ok.val() & (self.h_in_idx.val() == 0));
+        // activation writes: the packer into IN, layer outputs into A or B
+        self.act_we_ok.next = self.rq.act_we.val() & (self.quiet.q.val() == 0);
+        self.act_in.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 0);
+        self.act_a.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 1);
+        self.act_b.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 2);
+        self.act_in.bus_addr.next = self.rq.act_addr.val();
+        self.act_a.bus_addr.next = self.rq.act_addr.val();
+        self.act_b.bus_addr.next = self.rq.act_addr.val();
+        self.act_in.bus_data.next = self.rq.act_data.val();
+        self.act_a.bus_data.next = self.rq.act_data.val();
+        self.act_b.bus_data.next = self.rq.act_data.val();
+        self.act_in.bus_sel.next = self.c_all_sel.val();
+        self.act_a.bus_sel.next = self.c_all_sel.val();
+        self.act_b.bus_sel.next = self.c_all_sel.val();
+        if self.rq.range_err.val() {
+            self.input_bad.d.next = true;
+        }
+        if self.quiet.q.val() != 0 {
+            self.quiet.d.next = self.quiet.q.val() - 1;
+        }
+
+        // ---- outputs of the last layer: logits and argmax ----
+        self.y64.next = bit_cast::<64, 8>(self.rq.logit_y.val());
+        if (self.d_kind.q.val() == 1) & self.rq.logit_y.val().get_bit(7) {
+            self.y64.next = bit_cast::<64, 8>(self.rq.logit_y.val()) | self.c_sext8.val();
+        }
+        self.out_val.next = self.y64.val();
+        if self.d_kind.q.val() == 3 {
+            self.out_val.next = self.rq.logit_v.val();
+        }
+        self.out_key.next = self.out_val.val() ^ self.c_sign64.val();
+        self.logits.we.next = false;
+        self.logits.waddr.next = self.rq.logit_row.val();
+        self.logits.wdata.next = self.out_val.val();
+        self.logits.raddr.next = self.h_lg_addr.val();
+        if self.rq.logit_valid.val() & (self.state.q.val() == 4) & self.d_last.q.val() {
+            self.logits.we.next = true;
+            if (self.rq.logit_row.val() == 0) | (self.out_key.val() > self.best_key.q.val()) {
+                self.best_key.d.next = self.out_key.val();
+                self.best_i.d.next = self.rq.logit_row.val();
+            }
+        }
+        self.lcyc.we.next = false;
+        self.lcyc.waddr.next = self.layer.q.val();
+        self.lcyc.wdata.next = self.lcount.q.val();
+        self.lcyc.raddr.next = self.h_lc_addr.val();
+
+        // ---- network sequencer ----
+        self.go_seq.d.next = false;
+        self.go_rq.d.next = false;
+        self.rv.d.next = false;
+        if self.running.q.val() {
+            self.cycles.d.next = self.cycles.q.val() + 1;
+            self.lcount.d.next = self.lcount.q.val() + 1;
+        }
+        if self.wcnt.q.val() != 0 {
+            self.wcnt.d.next = self.wcnt.q.val() - 1;
+        }
+        if (self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq.busy.val() {
+            self.state.d.next = 2.into();
+            self.dk.d.next = 0.into();
+            self.lcount.d.next = 0.into();
+        }
+        if self.state.q.val() == 2 {
+            // word dk is read now and captured next cycle
+            self.dk.d.next = self.dk.q.val() + 1;
+            self.rv.d.next = self.dk.q.val() < 16;
+            self.rk.d.next = self.dk.q.val().get_bits::<4>(0);
+            if self.dk.q.val() == 16 {
+                self.state.d.next = 3.into();
+                self.go_seq.d.next = true;
+                self.wsel.d.next = 2.into();
+                if !self.layer.q.val().get_bit(0) {
+                    self.wsel.d.next = 1.into();
+                }
+            }
+        }
+        if self.rv.q.val() {
+            if self.rk.q.val() == 0 {
+                self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 1 {
+                self.d_q.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 2 {
+                self.d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 3 {
+                self.d_d.d.next = bit_cast::<14, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 4 {
+                self.d_p.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 5 {
+                self.d_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 7 {
+                self.d_in_bits.d.next = self.desc.rdata.val().get_bits::<4>(0);
+                self.d_in_signed.d.next = self.desc.rdata.val().get_bit(8);
+            }
+            if self.rk.q.val() == 8 {
+                self.d_out_bits.d.next = self.desc.rdata.val().get_bits::<4>(0);
+                self.d_kind.d.next = self.desc.rdata.val().get_bits::<2>(16);
+                self.d_last.d.next = self.desc.rdata.val().get_bit(24);
+            }
+            if self.rk.q.val() == 9 {
+                self.d_shift.d.next = self.desc.rdata.val().get_bits::<6>(0);
+            }
+            if self.rk.q.val() == 10 {
+                self.d_tile_base.d.next = bit_cast::<22, 32>(self.desc.rdata.val()) << 5;
+            }
+            if self.rk.q.val() == 11 {
+                self.d_alpha_base.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 12 {
+                self.d_rowc4.d.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 2);
+            }
+            if self.rk.q.val() == 13 {
+                self.d_uniform.d.next = self.desc.rdata.val() == 0;
+            }
+        }
+        if (self.state.q.val() == 3) & self.seq.done.val() {
+            self.state.d.next = 4.into();
+            self.go_rq.d.next = true;
+            self.wcnt.d.next = 3.into();
+        }
+        if (self.state.q.val() == 4) & (self.wcnt.q.val() == 0) & !self.rq.busy.val() {
+            self.state.d.next = 5.into();
+        }
+        if self.state.q.val() == 5 {
+            self.lcyc.we.next = true;
+            if self.d_last.q.val() {
+                self.state.d.next = 0.into();
+                self.running.d.next = false;
+                self.done_q.d.next = true;
+                self.count.d.next = self.count.q.val() + 1;
+                self.class_q.d.next = self.best_i.q.val();
+                self.wsel.d.next = 0.into();
+            } else {
+                self.state.d.next = 2.into();
+                self.layer.d.next = self.layer.q.val() + 1;
+                self.dk.d.next = 0.into();
+                self.lcount.d.next = 0.into();
+                self.rsel.d.next = 1.into();
+                if self.layer.q.val().get_bit(0) {
+                    self.rsel.d.next = 2.into();
+                }
+            }
+        }
+
+        // ---- host actions (the first error is kept until ERROR is cleared) ----
+        if self.loader.err.val() & !self.err_q.q.val() {
+            self.code_q.d.next = self.loader.err_code.val();
+        }
+        if self.loader.err.val() {
+            self.err_q.d.next = true;
+        }
+        if (self.h_load_begin.val() | self.h_load_end.val()) & self.busy_any.val() {
+            if !self.err_q.q.val() {
+                self.code_q.d.next = 1.into();
+            }
+            self.err_q.d.next = true;
+        }
+        if self.h_load_begin.val() & !self.busy_any.val() {
+            self.input_bad.d.next = false;
+        }
+        if self.h_img_we.val() & self.busy_any.val() {
+            if !self.err_q.q.val() {
+                self.code_q.d.next = 6.into();
+            }
+            self.err_q.d.next = true;
+        }
+        if self.h_in_we.val() {
+            if self.busy_any.val() | (self.quiet.q.val() != 0) {
+                if !self.err_q.q.val() {
+                    self.code_q.d.next = 6.into();
+                }
+                self.err_q.d.next = true;
+            } else if !self.loader.loaded.val() {
+                if !self.err_q.q.val() {
+                    self.code_q.d.next = 7.into();
+                }
+                self.err_q.d.next = true;
+            }
+        }
+        if self.h_infer.val() {
+            if self.busy_any.val() {
+                if !self.err_q.q.val() {
+                    self.code_q.d.next = 1.into();
+                }
+                self.err_q.d.next = true;
+            } else if !self.loader.loaded.val() {
+                if !self.err_q.q.val() {
+                    self.code_q.d.next = 7.into();
+                }
+                self.err_q.d.next = true;
+            } else if self.input_bad.q.val() | self.rq.range_err.val() {
+                self.input_bad.d.next = false;
+                if !self.err_q.q.val() {
+                    self.code_q.d.next = 13.into();
+                }
+                self.err_q.d.next = true;
+            } else {
+                // accepted: flush the packer's partial group, then layer 0
+                self.input_bad.d.next = false;
+                self.running.d.next = true;
+                self.done_q.d.next = false;
+                self.err_q.d.next = false;
+                self.code_q.d.next = 0.into();
+                self.cycles.d.next = 0.into();
+                self.state.d.next = 1.into();
+                self.wcnt.d.next = 3.into();
+                self.layer.d.next = 0.into();
+                self.rsel.d.next = 0.into();
+                self.wsel.d.next = 0.into();
+                self.rq.in_flush.next = true;
+            }
+        }
+        if self.h_clr_done.val() {
+            self.done_q.d.next = false;
+        }
+        if self.h_clr_err.val() {
+            self.err_q.d.next = false;
+            self.code_q.d.next = 0.into();
+        }
+        if self.h_soft_reset.val() {
+            self.running.d.next = false;
+            self.state.d.next = 0.into();
+            self.done_q.d.next = false;
+            self.err_q.d.next = false;
+            self.code_q.d.next = 0.into();
+            self.cycles.d.next = 0.into();
+            self.count.d.next = 0.into();
+            self.input_bad.d.next = false;
+            self.quiet.d.next = 16.into();
+            self.wsel.d.next = 0.into();
+            self.go_seq.d.next = false;
+            self.go_rq.d.next = false;
+            if self.running.q.val() {
+                self.err_q.d.next = true;
+                self.code_q.d.next = 14.into();
+            }
+        }
+
+        // ---- host outputs ----
+        self.h_busy.next = self.busy_any.val();
+        self.h_done.next = self.done_q.q.val();
+        self.h_err.next = self.err_q.q.val();
+        self.h_code.next = self.code_q.q.val();
+        self.h_loaded.next = self.loader.loaded.val();
+        self.h_loading.next = self.loader.loading.val();
+        self.h_load_words.next = self.loader.load_words.val();
+        self.h_layers.next = 0.into();
+        if self.loader.loaded.val() {
+            self.h_layers.next = self.loader.hdr_layers.val();
+        }
+        self.h_class.next = self.class_q.q.val();
+        self.h_cycles.next = self.cycles.q.val();
+        self.h_count.next = self.count.q.val();
+        self.h_lg_data.next = self.logits.rdata.val();
+        self.h_lc_data.next = self.lcyc.rdata.val();
+    }
+}
+
+crate::lockstep_block!(
+    NetCore<8, 32, 18>,
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_idx, h_wdata, h_lg_addr, h_lc_addr],
+    outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
+);
+crate::lockstep_block!(
+    NetCore<32, 32, 18>,
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_idx, h_wdata, h_lg_addr, h_lc_addr],
+    outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
+);

@@ -1,0 +1,332 @@
+//! The whole-network engine behind a Wishbone B4 classic 32-bit slave and
+//! the register map v2 decode (docs/register-map.md; the values come from
+//! `tbn_driver::regmap`): the top `tbn_net_core`. It has the engine only
+//! (CFG_FEATURES.ENGINE, no single-layer job mode: JOB_* read 0, START is
+//! ignored, TILE/ACT/OUT read 0 and ignore writes).
+//!
+//! Wishbone timing as the job-mode core's slave: registered acknowledge for
+//! one cycle, writes one wait state (the write acts in the ack cycle, from a
+//! registered request), reads two (the access cycle registers the address
+//! and presents the LOGITS / LAYER_CYCLES read addresses to their block
+//! RAMs, the next cycle selects the word, the ack comes with it). `wb_ack`
+//! is gated by the live cycle. Word address regions: registers (below
+//! 0x40), LAYER_CYCLES (0x100..0x13F), LOGITS (0x400..0x7FF), INPUT
+//! (0x2000..0x3FFF), IMAGE (0x20000..0x3FFFF); everything else reads 0 and
+//! ignores writes.
+
+use crate::netcore::{net_target, NetCore};
+use crate::util::c32;
+use crate::Config;
+use rust_hdl::prelude::*;
+use tbn_driver::regmap as rm;
+
+/// The engine's Wishbone top.
+#[derive(LogicBlock)]
+pub struct NetTop<const L: usize, const W: usize, const N: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Synchronous reset (acts as a soft reset; clears SCRATCH and IRQ_ENABLE).
+    pub rst: Signal<In, Bit>,
+    /// Word address (byte offset >> 2).
+    pub wb_adr: Signal<In, Bits<18>>,
+    /// Write data.
+    pub wb_dat_w: Signal<In, Bits<32>>,
+    /// Read data.
+    pub wb_dat_r: Signal<Out, Bits<32>>,
+    /// Write enable.
+    pub wb_we: Signal<In, Bit>,
+    /// Byte lanes of writes.
+    pub wb_sel: Signal<In, Bits<4>>,
+    /// Strobe.
+    pub wb_stb: Signal<In, Bit>,
+    /// Cycle.
+    pub wb_cyc: Signal<In, Bit>,
+    /// Acknowledge.
+    pub wb_ack: Signal<Out, Bit>,
+    /// Interrupt: IRQ_ENABLE and (DONE or ERROR).
+    pub irq: Signal<Out, Bit>,
+    /// The engine (public for observation in tests).
+    pub net: NetCore<L, W, N>,
+    ack_q: DFF<Bit>,
+    rd_pend: DFF<Bit>,
+    r_adr: DFF<Bits<18>>,
+    rdata_q: DFF<Bits<32>>,
+    w_q: DFF<Bit>,
+    w_adr: DFF<Bits<18>>,
+    w_data: DFF<Bits<32>>,
+    w_sel: DFF<Bits<4>>,
+    scratch: DFF<Bits<32>>,
+    irq_en: DFF<Bit>,
+    acc: Signal<Local, Bit>,
+    w_reg: Signal<Local, Bit>,
+    rsel: Signal<Local, Bits<32>>,
+    status: Signal<Local, Bits<32>>,
+    bmask: Signal<Local, Bits<32>>,
+    bm0: Signal<Local, Bits<32>>,
+    bm1: Signal<Local, Bits<32>>,
+    bm2: Signal<Local, Bits<32>>,
+    bm3: Signal<Local, Bits<32>>,
+    c_b0: Constant<Bits<32>>,
+    c_b1: Constant<Bits<32>>,
+    c_b2: Constant<Bits<32>>,
+    c_b3: Constant<Bits<32>>,
+    c_magic: Constant<Bits<32>>,
+    c_version: Constant<Bits<32>>,
+    c_lanes: Constant<Bits<32>>,
+    c_tile_max: Constant<Bits<32>>,
+    c_max_in: Constant<Bits<32>>,
+    c_max_rows: Constant<Bits<32>>,
+    c_max_abits: Constant<Bits<32>>,
+    c_features: Constant<Bits<32>>,
+    c_weight: Constant<Bits<32>>,
+    c_const: Constant<Bits<32>>,
+    c_layers: Constant<Bits<32>>,
+    c_max_out: Constant<Bits<32>>,
+    c_max_logits: Constant<Bits<32>>,
+}
+
+impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
+    /// The top for `cfg` with a weight memory of `weight_bits` bits.
+    pub fn new(cfg: &Config, weight_bits: usize) -> Self {
+        let t = net_target(cfg, weight_bits);
+        NetTop {
+            clk: Default::default(),
+            rst: Default::default(),
+            wb_adr: Default::default(),
+            wb_dat_w: Default::default(),
+            wb_dat_r: Default::default(),
+            wb_we: Default::default(),
+            wb_sel: Default::default(),
+            wb_stb: Default::default(),
+            wb_cyc: Default::default(),
+            wb_ack: Default::default(),
+            irq: Default::default(),
+            net: NetCore::new(cfg, weight_bits),
+            ack_q: Default::default(),
+            rd_pend: Default::default(),
+            r_adr: Default::default(),
+            rdata_q: Default::default(),
+            w_q: Default::default(),
+            w_adr: Default::default(),
+            w_data: Default::default(),
+            w_sel: Default::default(),
+            scratch: Default::default(),
+            irq_en: Default::default(),
+            acc: Default::default(),
+            w_reg: Default::default(),
+            rsel: Default::default(),
+            status: Default::default(),
+            bmask: Default::default(),
+            bm0: Default::default(),
+            bm1: Default::default(),
+            bm2: Default::default(),
+            bm3: Default::default(),
+            c_b0: c32(0xFF),
+            c_b1: c32(0xFF00),
+            c_b2: c32(0xFF_0000),
+            c_b3: c32(0xFF00_0000),
+            c_magic: c32(rm::MAGIC),
+            c_version: c32(rm::VERSION),
+            c_lanes: c32(t.lanes),
+            c_tile_max: c32(t.tile_max),
+            c_max_in: c32(t.max_in),
+            c_max_rows: c32(t.max_d),
+            c_max_abits: c32(t.max_abits),
+            c_features: c32(rm::CFG_FEATURES_ENGINE | (t.v_bits << rm::CFG_FEATURES_V_BITS_SHIFT)),
+            c_weight: c32(t.weight_words),
+            c_const: c32(t.const_words),
+            c_layers: c32(t.max_layers),
+            c_max_out: c32(t.max_out),
+            c_max_logits: c32(t.max_logits),
+        }
+    }
+}
+
+impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clk, ack_q, rd_pend, r_adr, rdata_q, w_q, w_adr, w_data, w_sel, scratch, irq_en
+        );
+        self.net.clk.next = self.clk.val();
+        // ---- read select (the cycle after the access) ----
+        self.status.next = bit_cast::<32, 1>(self.net.h_busy.val().into())
+            | (bit_cast::<32, 1>(self.net.h_done.val().into()) << 1)
+            | (bit_cast::<32, 1>(self.net.h_err.val().into()) << 2)
+            | (bit_cast::<32, 1>(self.net.h_loaded.val().into()) << 3)
+            | (bit_cast::<32, 1>(self.net.h_loading.val().into()) << 4)
+            | (bit_cast::<32, 4>(self.net.h_code.val()) << 8);
+        self.rsel.next = 0.into();
+        if (self.r_adr.q.val() >> 6) == 0 {
+            if self.r_adr.q.val() == 0 {
+                self.rsel.next = self.c_magic.val();
+            }
+            if self.r_adr.q.val() == 1 {
+                self.rsel.next = self.c_version.val();
+            }
+            if self.r_adr.q.val() == 2 {
+                self.rsel.next = self.c_lanes.val();
+            }
+            if self.r_adr.q.val() == 3 {
+                self.rsel.next = self.c_tile_max.val();
+            }
+            if self.r_adr.q.val() == 4 {
+                self.rsel.next = self.c_max_in.val();
+            }
+            if self.r_adr.q.val() == 5 {
+                self.rsel.next = self.c_max_rows.val();
+            }
+            if self.r_adr.q.val() == 6 {
+                self.rsel.next = self.c_max_abits.val();
+            }
+            if self.r_adr.q.val() == 7 {
+                self.rsel.next = self.scratch.q.val();
+            }
+            if self.r_adr.q.val() == 8 {
+                self.rsel.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
+            }
+            if self.r_adr.q.val() == 9 {
+                self.rsel.next = self.status.val();
+            }
+            if self.r_adr.q.val() == 10 {
+                self.rsel.next = self.net.h_cycles.val();
+            }
+            if self.r_adr.q.val() == 11 {
+                self.rsel.next = self.net.h_count.val();
+            }
+            if self.r_adr.q.val() == 16 {
+                self.rsel.next = self.c_features.val();
+            }
+            if self.r_adr.q.val() == 17 {
+                self.rsel.next = self.c_weight.val();
+            }
+            if self.r_adr.q.val() == 18 {
+                self.rsel.next = self.c_const.val();
+            }
+            if self.r_adr.q.val() == 19 {
+                self.rsel.next = self.c_layers.val();
+            }
+            if self.r_adr.q.val() == 20 {
+                self.rsel.next = self.c_max_out.val();
+            }
+            if self.r_adr.q.val() == 21 {
+                self.rsel.next = self.c_max_logits.val();
+            }
+            if self.r_adr.q.val() == 22 {
+                self.rsel.next = bit_cast::<32, 18>(self.net.h_load_words.val());
+            }
+            if self.r_adr.q.val() == 23 {
+                self.rsel.next = bit_cast::<32, 8>(self.net.h_layers.val());
+            }
+            if self.r_adr.q.val() == 24 {
+                self.rsel.next = bit_cast::<32, 16>(self.net.h_class.val());
+            }
+        }
+        if ((self.r_adr.q.val() >> 6) == 4)
+            & (bit_cast::<8, 18>(self.r_adr.q.val() & 0x3F) < self.net.h_layers.val())
+        {
+            self.rsel.next = self.net.h_lc_data.val();
+        }
+        if (self.r_adr.q.val() >> 10) == 1 {
+            self.rsel.next = self.net.h_lg_data.val().get_bits::<32>(0);
+            if self.r_adr.q.val().get_bit(0) {
+                self.rsel.next = self.net.h_lg_data.val().get_bits::<32>(32);
+            }
+        }
+        // ---- handshake ----
+        self.acc.next =
+            self.wb_stb.val() & self.wb_cyc.val() & !self.ack_q.q.val() & !self.rd_pend.q.val();
+        self.ack_q.d.next = false;
+        self.w_q.d.next = false;
+        self.rd_pend.d.next = false;
+        if self.acc.val() & self.wb_we.val() {
+            self.w_q.d.next = true;
+            self.ack_q.d.next = true;
+        }
+        if self.acc.val() & !self.wb_we.val() {
+            self.rd_pend.d.next = true;
+        }
+        if self.acc.val() {
+            self.r_adr.d.next = self.wb_adr.val();
+            self.w_adr.d.next = self.wb_adr.val();
+            self.w_data.d.next = self.wb_dat_w.val();
+            self.w_sel.d.next = self.wb_sel.val();
+        }
+        if self.rd_pend.q.val() {
+            // an abandoned read is not acknowledged later
+            self.ack_q.d.next = self.wb_stb.val() & self.wb_cyc.val();
+            self.rdata_q.d.next = self.rsel.val();
+        }
+        // ---- engine reads: the block RAMs see the address in the access cycle ----
+        self.net.h_lg_addr.next = bit_cast::<16, 18>((self.wb_adr.val() >> 1) & 0x1FF);
+        self.net.h_lc_addr.next = bit_cast::<16, 18>(self.wb_adr.val() & 0x3F);
+        // ---- writes (the registered request acts now) ----
+        self.w_reg.next = self.w_q.q.val() & ((self.w_adr.q.val() >> 6) == 0);
+        self.net.h_load_begin.next = false;
+        self.net.h_load_end.next = false;
+        self.net.h_infer.next = false;
+        self.net.h_soft_reset.next = self.rst.val();
+        self.net.h_clr_done.next = false;
+        self.net.h_clr_err.next = false;
+        // byte-lane mask of the registered write (no local reads itself:
+        // a combinational block must not read what it assigns)
+        self.bm0.next = 0.into();
+        self.bm1.next = 0.into();
+        self.bm2.next = 0.into();
+        self.bm3.next = 0.into();
+        if self.w_sel.q.val().get_bit(0) {
+            self.bm0.next = self.c_b0.val();
+        }
+        if self.w_sel.q.val().get_bit(1) {
+            self.bm1.next = self.c_b1.val();
+        }
+        if self.w_sel.q.val().get_bit(2) {
+            self.bm2.next = self.c_b2.val();
+        }
+        if self.w_sel.q.val().get_bit(3) {
+            self.bm3.next = self.c_b3.val();
+        }
+        self.bmask.next = self.bm0.val() | self.bm1.val() | self.bm2.val() | self.bm3.val();
+        if self.w_reg.val() & (self.w_adr.q.val() == 7) {
+            self.scratch.d.next = (self.scratch.q.val() & !self.bmask.val())
+                | (self.w_data.q.val() & self.bmask.val());
+        }
+        if self.w_reg.val() & (self.w_adr.q.val() == 8) {
+            if self.w_sel.q.val().get_bit(0) {
+                if self.w_data.q.val().get_bit(1) {
+                    self.net.h_soft_reset.next = true;
+                } else {
+                    self.net.h_load_begin.next = self.w_data.q.val().get_bit(2);
+                    self.net.h_load_end.next = self.w_data.q.val().get_bit(3);
+                    self.net.h_infer.next = self.w_data.q.val().get_bit(4);
+                }
+            }
+            if self.w_sel.q.val().get_bit(1) {
+                self.irq_en.d.next = self.w_data.q.val().get_bit(8);
+            }
+        }
+        if self.w_reg.val() & (self.w_adr.q.val() == 9) & self.w_sel.q.val().get_bit(0) {
+            self.net.h_clr_done.next = self.w_data.q.val().get_bit(1);
+            self.net.h_clr_err.next = self.w_data.q.val().get_bit(2);
+        }
+        self.net.h_img_we.next = self.w_q.q.val() & self.w_adr.q.val().get_bit(17);
+        self.net.h_img_idx.next = self.w_adr.q.val().get_bits::<17>(0);
+        self.net.h_in_we.next = self.w_q.q.val() & ((self.w_adr.q.val() >> 13) == 1);
+        self.net.h_in_idx.next = self.w_adr.q.val().get_bits::<14>(0) & 0x1FFF;
+        self.net.h_wdata.next = self.w_data.q.val();
+        if self.rst.val() {
+            self.scratch.d.next = 0.into();
+            self.irq_en.d.next = false;
+        }
+        // ---- outputs ----
+        self.wb_ack.next = self.ack_q.q.val() & self.wb_stb.val() & self.wb_cyc.val();
+        self.wb_dat_r.next = self.rdata_q.q.val();
+        self.irq.next = self.irq_en.q.val() & (self.net.h_done.val() | self.net.h_err.val());
+    }
+}
+
+crate::lockstep_block!(
+    NetTop<32, 32, 18>,
+    inputs [rst, wb_adr, wb_dat_w, wb_we, wb_sel, wb_stb, wb_cyc],
+    outputs [wb_dat_r, wb_ack, irq]
+);

@@ -1,0 +1,743 @@
+//! The whole-network engine (`tbn_hdl::netcore::NetCore`), simulated cycle by
+//! cycle (the blocks' Rust models), driven through its host port as the
+//! register decode will drive it (one IMAGE or INPUT write every other
+//! cycle, CTRL pulses, polling BUSY), bit-exact against the reference
+//! executor (`tbn_driver::image::exec::Engine`) and the golden integer path
+//! (`Program::run`): random multi-layer programs (2-4 dense stages, m not a
+//! multiple of 32, q mostly not a multiple of m, p 1..8, A 1..8 signed and
+//! unsigned, relu / signed / sign hidden layers, logits last, uniform and
+//! per-row multipliers, biases) at L = 8, 32 and 128, seeds printed; one
+//! START per inference; cycles against the ideal of docs/model-image.md
+//! section 7; misuse codes against `RefChip`'s.
+//!
+//! `TBN_NET_PROGRAMS` sets the number of random programs per lane count
+//! (default 4 in CI).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_hdl::prelude::*;
+use tbn_driver::image::exec::Engine;
+use tbn_driver::image::format::Target;
+use tbn_driver::program::{AlignedBytes, Program as Compact};
+use tbn_driver::regmap::ErrorCode;
+use tbn_golden::integer::{self, Activation, DenseStage, InputSpec, Program, Stage};
+use tbn_golden::layout::RowGeometry;
+use tbn_golden::tile::Tile;
+use tbn_hdl::netcore::{net_target, NetCore};
+use tbn_hdl::rtlsim::settle;
+use tbn_hdl::seq::SEQ_NARROW;
+use tbn_hdl::util::low_u64;
+use tbn_hdl::Config;
+use tbn_host::compile::compile;
+use tbn_host::convert;
+
+const WEIGHT_BITS: usize = 1 << 16;
+
+fn config(lanes: usize) -> Config {
+    Config {
+        lanes,
+        tile_max: 16384,
+        max_in: 256,
+        max_rows: 128,
+    }
+}
+
+/// A width that is not a multiple of 32.
+fn width(r: &mut ChaCha8Rng, lo: usize, hi: usize) -> usize {
+    let w = r.gen_range(lo..=hi);
+    if w.is_multiple_of(32) {
+        w + 1
+    } else {
+        w
+    }
+}
+
+/// A geometry with `p <= 8`, preferring `q` not a multiple of `m`.
+fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
+    let n = rows * m;
+    let ps: Vec<usize> = (1..=rows.min(8)).filter(|p| n.is_multiple_of(*p)).collect();
+    let straddling: Vec<usize> = ps
+        .iter()
+        .copied()
+        .filter(|p| !(n / p).is_multiple_of(m))
+        .collect();
+    let pool = if !straddling.is_empty() && r.gen_bool(0.7) {
+        &straddling
+    } else {
+        &ps
+    };
+    let p = pool[r.gen_range(0..pool.len())];
+    RowGeometry {
+        rows,
+        m,
+        q: n / p,
+        p,
+    }
+}
+
+/// A random program (the generator of firmware-driver/tests/image_exec.rs,
+/// sizes within [`config`]).
+fn random_program(r: &mut ChaCha8Rng) -> Program {
+    let nst = r.gen_range(2..=4);
+    let in_bits = r.gen_range(1..=8u8);
+    let in_signed = in_bits > 1 && r.gen_bool(0.5);
+    let n_in = width(r, 1, 150);
+    let (mut bits, mut signed, mut m) = (in_bits, in_signed, n_in);
+    let mut stages = Vec::new();
+    for s in 0..nst {
+        let last = s + 1 == nst;
+        let rows = if last {
+            r.gen_range(1..=12)
+        } else {
+            width(r, 2, 90)
+        };
+        let act = if last {
+            Activation::Logits
+        } else {
+            [Activation::Relu, Activation::Signed, Activation::Sign][r.gen_range(0..3)]
+        };
+        let out_bits = match act {
+            Activation::Sign => 1,
+            _ => r.gen_range(2..=8),
+        };
+        let geom = geometry(r, rows, m);
+        let mult: Vec<i32> = if r.gen_bool(0.5) {
+            (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
+        } else {
+            vec![r.gen_range(-32767..=32767)]
+        };
+        let bias: Vec<i64> = if r.gen_bool(0.5) {
+            let bb = r.gen_range(0..=44);
+            (0..rows)
+                .map(|_| r.gen_range(-(1i64 << bb)..=(1i64 << bb)))
+                .collect()
+        } else {
+            vec![]
+        };
+        let shift = if r.gen_bool(0.15) {
+            0
+        } else {
+            r.gen_range(1..=40)
+        };
+        stages.push(Stage::Dense(DenseStage {
+            name: format!("fc{s}"),
+            geom,
+            conv: None,
+            tile: Tile::from_bools(&(0..geom.q).map(|_| r.gen_bool(0.5)).collect::<Vec<_>>()),
+            alpha_q: (0..geom.p).map(|_| r.gen_range(0..=32767)).collect(),
+            mult,
+            bias,
+            shift,
+            in_bits: bits,
+            in_signed: signed,
+            act,
+            out_bits,
+            out_scale: 1.0,
+        }));
+        bits = out_bits;
+        signed = act == Activation::Signed;
+        m = rows;
+    }
+    let prog = Program {
+        name: "t".into(),
+        input: InputSpec {
+            bits: in_bits,
+            signed: in_signed,
+            scale: 1.0,
+            shape: vec![n_in],
+        },
+        stages,
+    };
+    prog.validate().expect("valid program");
+    prog
+}
+
+fn random_input(r: &mut ChaCha8Rng, n: usize, bits: u8, signed: bool) -> Vec<i32> {
+    let (lo, hi) = integer::value_range(bits, signed);
+    (0..n).map(|_| r.gen_range(lo..=hi) as i32).collect()
+}
+
+fn image_words(prog: &Program, t: &Target) -> Vec<u32> {
+    let bytes = AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"));
+    let compact = Compact::parse(bytes.as_bytes()).expect("parse");
+    compile(&compact, t).expect("compile").words().to_vec()
+}
+
+/// The engine under test and its host port, one clock cycle at a time.
+struct Dut<const L: usize, const W: usize> {
+    c: NetCore<L, W, SEQ_NARROW>,
+    cycles: u64,
+    /// The input vectors of every cycle (lockstep order), when recording.
+    record: Option<Vec<Vec<u128>>>,
+}
+
+/// Host port inputs of one cycle (all pulses default to 0).
+#[derive(Default, Clone, Copy)]
+struct Cyc {
+    load_begin: bool,
+    load_end: bool,
+    infer: bool,
+    soft_reset: bool,
+    clr_done: bool,
+    clr_err: bool,
+    img: Option<(u32, u32)>,
+    input: Option<(u32, u32)>,
+    lg_addr: u32,
+    lc_addr: u32,
+}
+
+impl<const L: usize, const W: usize> Dut<L, W> {
+    fn new(cfg: &Config) -> Self {
+        Self::with_weights(cfg, WEIGHT_BITS)
+    }
+
+    fn with_weights(cfg: &Config, weight_bits: usize) -> Self {
+        let mut c = NetCore::<L, W, SEQ_NARROW>::new(cfg, weight_bits);
+        c.connect_all();
+        c.clk.next = Clock { clk: false };
+        settle(&mut c).unwrap();
+        Dut {
+            c,
+            cycles: 0,
+            record: None,
+        }
+    }
+
+    /// One cycle with inputs `i` (outputs read before the edge).
+    fn step(&mut self, i: Cyc) {
+        if let Some(rec) = &mut self.record {
+            let (img, inp) = (i.img.unwrap_or((0, 0)), i.input.unwrap_or((0, 0)));
+            rec.push(vec![
+                i.load_begin as u128,
+                i.load_end as u128,
+                i.infer as u128,
+                i.soft_reset as u128,
+                i.clr_done as u128,
+                i.clr_err as u128,
+                i.img.is_some() as u128,
+                img.0 as u128,
+                i.input.is_some() as u128,
+                inp.0 as u128,
+                i.img.or(i.input).map_or(0, |x| x.1) as u128,
+                i.lg_addr as u128,
+                i.lc_addr as u128,
+            ]);
+        }
+        let c = &mut self.c;
+        c.h_load_begin.next = i.load_begin;
+        c.h_load_end.next = i.load_end;
+        c.h_infer.next = i.infer;
+        c.h_soft_reset.next = i.soft_reset;
+        c.h_clr_done.next = i.clr_done;
+        c.h_clr_err.next = i.clr_err;
+        c.h_img_we.next = i.img.is_some();
+        c.h_img_idx.next = (i.img.map_or(0, |x| x.0) as u64).to_bits();
+        c.h_in_we.next = i.input.is_some();
+        c.h_in_idx.next = (i.input.map_or(0, |x| x.0) as u64).to_bits();
+        c.h_wdata.next = (i.img.or(i.input).map_or(0, |x| x.1) as u64).to_bits();
+        c.h_lg_addr.next = (i.lg_addr as u64).to_bits();
+        c.h_lc_addr.next = (i.lc_addr as u64).to_bits();
+        settle(c).unwrap();
+        if std::env::var("TBN_NET_DEBUG").is_ok() && c.engine.out_we.val() {
+            println!(
+                "pair row {} a {} b {}",
+                c.engine.out_row.val().index(),
+                low_u64(c.engine.out_a.val()) as u32 as i32,
+                low_u64(c.engine.out_b.val()) as u32 as i32
+            );
+        }
+        c.clk.next = Clock { clk: true };
+        settle(c).unwrap();
+        c.clk.next = Clock { clk: false };
+        settle(c).unwrap();
+        self.cycles += 1;
+    }
+
+    /// A bus write: the write cycle and one idle cycle (Wishbone's registered ack).
+    fn write(&mut self, i: Cyc) {
+        self.step(i);
+        self.step(Cyc::default());
+    }
+
+    fn busy(&self) -> bool {
+        self.c.h_busy.val()
+    }
+
+    fn code(&self) -> Option<u32> {
+        self.c
+            .h_err
+            .val()
+            .then(|| self.c.h_code.val().index() as u32)
+    }
+
+    /// Wait for BUSY = 0 (at most `limit` cycles).
+    fn wait_idle(&mut self, limit: u64) -> u64 {
+        let t0 = self.cycles;
+        self.step(Cyc::default());
+        while self.busy() {
+            assert!(
+                self.cycles - t0 < limit,
+                "BUSY for more than {limit} cycles"
+            );
+            self.step(Cyc::default());
+        }
+        self.cycles - t0
+    }
+
+    fn load(&mut self, words: &[u32]) {
+        self.write(Cyc {
+            load_begin: true,
+            ..Default::default()
+        });
+        for (i, &w) in words.iter().enumerate() {
+            self.write(Cyc {
+                img: Some((i as u32, w)),
+                ..Default::default()
+            });
+        }
+        self.write(Cyc {
+            load_end: true,
+            ..Default::default()
+        });
+        self.wait_idle(16);
+    }
+
+    fn write_input(&mut self, x: &[i32]) {
+        for (k, chunk) in x.chunks(4).enumerate() {
+            let mut w = 0u32;
+            for (j, &v) in chunk.iter().enumerate() {
+                w |= u32::from(v as i8 as u8) << (8 * j);
+            }
+            self.write(Cyc {
+                input: Some((k as u32, w)),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// INFER, wait, read the outputs and the class; (logits, class, cycles).
+    fn infer(&mut self, n_out: usize, limit: u64) -> (Vec<i64>, usize, u64) {
+        self.write(Cyc {
+            infer: true,
+            ..Default::default()
+        });
+        self.wait_idle(limit);
+        assert!(self.c.h_done.val(), "DONE after the inference");
+        assert_eq!(self.code(), None, "no error");
+        let cycles = self.c.h_cycles.val().index() as u64;
+        let mut out = Vec::new();
+        for i in 0..n_out {
+            self.step(Cyc {
+                lg_addr: i as u32,
+                ..Default::default()
+            });
+            out.push(low_u64(self.c.h_lg_data.val()) as i64);
+        }
+        (out, self.c.h_class.val().index(), cycles)
+    }
+}
+
+fn argmax(v: &[i64]) -> usize {
+    let best = v.iter().max().expect("outputs");
+    v.iter().position(|x| x == best).expect("max")
+}
+
+/// `programs` random programs, `inputs` inputs each, at lane count `L`.
+fn random_programs<const L: usize, const W: usize>(programs: u64, inputs: usize, seed0: u64) {
+    let cfg = config(L);
+    let t = net_target(&cfg, WEIGHT_BITS);
+    let (mut ideal_sum, mut measured_sum) = (0u64, 0u64);
+    for seed in seed0..seed0 + programs {
+        println!("L = {L}: seed {seed}");
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        let prog = random_program(&mut r);
+        let words = image_words(&prog, &t);
+        let e = Engine::load(&words, &t).expect("reference load");
+        if std::env::var("TBN_NET_DEBUG").is_ok() {
+            for l in 0..e.header().num_layers as usize {
+                println!(
+                    "{:?}",
+                    tbn_driver::image::format::Descriptor::decode(&words[16 + 16 * l..32 + 16 * l])
+                );
+            }
+        }
+        let mut dut = Dut::<L, W>::new(&cfg);
+        dut.load(&words);
+        assert!(
+            dut.c.h_loaded.val(),
+            "seed {seed}: loaded ({:?})",
+            dut.code()
+        );
+        let ideal = e.cycle_model();
+        let mut x: Vec<i32> = Vec::new();
+        for k in 0..inputs {
+            // the input is kept: some inferences reuse the previous one
+            let rewrite = k == 0 || r.gen_bool(0.7);
+            if rewrite {
+                x = random_input(
+                    &mut r,
+                    prog.input.shape[0],
+                    prog.input.bits,
+                    prog.input.signed,
+                );
+            }
+            let want = prog.run(&x).unwrap();
+            if std::env::var("TBN_NET_DEBUG").is_ok() {
+                let hs = prog.runner().run_stages(&x).unwrap();
+                let mut xin: Vec<i32> = x.clone();
+                for (st, h) in prog.dense_stages().zip(&hs) {
+                    println!("stage acc {:?}", st.accumulators(&xin));
+                    xin = h.iter().map(|&v| v as i32).collect();
+                }
+            }
+            let got_ref = e.infer(&x).unwrap();
+            assert_eq!(got_ref.logits, want, "seed {seed}: reference vs golden");
+            if rewrite {
+                dut.write_input(&x);
+            }
+            let (logits, class, cycles) = dut.infer(want.len(), 4 * ideal.total() + 2000);
+            assert_eq!(logits, want, "seed {seed} L={L} input {k}: logits");
+            assert_eq!(class, argmax(&want), "seed {seed} L={L} input {k}: class");
+            ideal_sum += ideal.total();
+            measured_sum += cycles;
+            // once more on the same input, without rewriting it
+            if k == 0 {
+                let (again, _, _) = dut.infer(want.len(), 4 * ideal.total() + 2000);
+                assert_eq!(again, want, "seed {seed}: input kept");
+            }
+        }
+    }
+    println!(
+        "L = {L}: {programs} programs, cycles {measured_sum} vs ideal {ideal_sum}: ideal / measured = {:.3}",
+        ideal_sum as f64 / measured_sum as f64
+    );
+}
+
+fn count() -> u64 {
+    std::env::var("TBN_NET_PROGRAMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4)
+}
+
+#[test]
+fn random_programs_bit_exact_l8() {
+    random_programs::<8, 32>(count(), 2, 1000);
+}
+
+#[test]
+fn random_programs_bit_exact_l32() {
+    random_programs::<32, 32>(count(), 2, 2000);
+}
+
+#[test]
+fn random_programs_bit_exact_l128() {
+    random_programs::<128, 128>(count(), 2, 3000);
+}
+
+/// Misuse: INFER without a model, corrupted images, START while busy, a soft
+/// reset mid-inference, out-of-range input; none hangs, the codes are
+/// RefChip's, and the engine recovers.
+#[test]
+fn misuse_codes_and_recovery() {
+    let cfg = config(32);
+    let t = net_target(&cfg, WEIGHT_BITS);
+    let mut r = ChaCha8Rng::seed_from_u64(77);
+    println!("seed 77");
+    let prog = random_program(&mut r);
+    let words = image_words(&prog, &t);
+    let n_out = match prog.stages.last() {
+        Some(Stage::Dense(d)) => d.geom.rows,
+        _ => unreachable!(),
+    };
+    let mut dut = Dut::<32, 32>::new(&cfg);
+    let clr = Cyc {
+        clr_err: true,
+        clr_done: true,
+        ..Default::default()
+    };
+    // INFER and INPUT with no model
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    assert_eq!(dut.code(), Some(ErrorCode::NoModel as u32));
+    assert!(!dut.busy());
+    dut.write(clr);
+    // corrupted images: magic, version, checksum; then the good one
+    for (i, code) in [
+        (0usize, ErrorCode::BadMagic),
+        (1, ErrorCode::BadVersion),
+        (40, ErrorCode::BadChecksum),
+    ] {
+        let mut w = words.clone();
+        w[i] ^= if i == 1 { 0x0001_0000 } else { 4 };
+        dut.load(&w);
+        assert_eq!(dut.code(), Some(code as u32), "corrupted word {i}");
+        assert!(!dut.c.h_loaded.val());
+        dut.write(clr);
+    }
+    // an image for other lanes does not fit
+    let other = image_words(&prog, &net_target(&config(8), WEIGHT_BITS));
+    dut.load(&other);
+    assert_eq!(dut.code(), Some(ErrorCode::ImageFit as u32));
+    dut.write(clr);
+    dut.load(&words);
+    assert!(dut.c.h_loaded.val());
+    let x = random_input(
+        &mut r,
+        prog.input.shape[0],
+        prog.input.bits,
+        prog.input.signed,
+    );
+    let want = prog.run(&x).unwrap();
+    dut.write_input(&x);
+    // START while busy, INPUT and IMAGE while busy
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    assert!(dut.busy());
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    assert_eq!(dut.code(), Some(ErrorCode::StartWhileBusy as u32));
+    dut.write(Cyc {
+        input: Some((0, 0)),
+        ..Default::default()
+    });
+    assert_eq!(
+        dut.code(),
+        Some(ErrorCode::StartWhileBusy as u32),
+        "first error kept"
+    );
+    dut.wait_idle(100_000);
+    assert!(dut.c.h_done.val());
+    dut.write(clr);
+    // soft reset mid-inference: ABORTED, BUSY 0 at once, the model stays
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    for _ in 0..50 {
+        dut.step(Cyc::default());
+    }
+    assert!(dut.busy());
+    dut.step(Cyc {
+        soft_reset: true,
+        ..Default::default()
+    });
+    dut.step(Cyc::default());
+    assert!(!dut.busy(), "BUSY falls after a soft reset");
+    assert_eq!(dut.code(), Some(ErrorCode::Aborted as u32));
+    assert!(dut.c.h_loaded.val(), "the model stays loaded");
+    dut.write(clr);
+    for _ in 0..20 {
+        dut.step(Cyc::default());
+    }
+    // out-of-range input (only when the format has spare codes)
+    if prog.input.bits < 8 {
+        let bad = if prog.input.signed { 0x7F } else { 0xFF };
+        dut.write(Cyc {
+            input: Some((0, bad)),
+            ..Default::default()
+        });
+        dut.write(Cyc {
+            infer: true,
+            ..Default::default()
+        });
+        assert_eq!(dut.code(), Some(ErrorCode::InputRange as u32));
+        assert!(!dut.busy());
+        dut.write(clr);
+    }
+    // recovery: the same inference, bit-exact
+    dut.write_input(&x);
+    let (got, class, _) = dut.infer(n_out, 100_000);
+    assert_eq!(got, want);
+    assert_eq!(class, argmax(&want));
+    // LOAD_BEGIN drops the model
+    dut.write(Cyc {
+        load_begin: true,
+        ..Default::default()
+    });
+    assert!(!dut.c.h_loaded.val());
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    assert_eq!(dut.code(), Some(ErrorCode::NoModel as u32));
+}
+
+/// The emitted Verilog of the engine (Icarus) in lockstep with its Rust model
+/// over a load, two inferences (one reusing the input), a corrupted load and
+/// a soft reset mid-inference, at L = 8 and 32.
+#[test]
+fn engine_verilog_in_lockstep() {
+    if !tbn_hdl::testbench::have_tool("iverilog") {
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
+        return;
+    }
+    lockstep_run::<8, 32>(11);
+    lockstep_run::<32, 32>(12);
+}
+
+fn lockstep_run<const L: usize, const W: usize>(seed: u64)
+where
+    NetCore<L, W, SEQ_NARROW>: tbn_hdl::rtlsim::Lockstep,
+{
+    println!("L = {L}: seed {seed}");
+    let cfg = config(L);
+    let t = net_target(&cfg, WEIGHT_BITS);
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    // a small program keeps the Icarus run short
+    let prog = loop {
+        let p = random_program(&mut r);
+        let small = p.dense_stages().all(|d| d.geom.q <= 2000);
+        if small {
+            break p;
+        }
+    };
+    let words = image_words(&prog, &t);
+    let n_out = prog.dense_stages().last().unwrap().geom.rows;
+    let mut dut = Dut::<L, W>::new(&cfg);
+    dut.record = Some(Vec::new());
+    dut.load(&words);
+    let x = random_input(
+        &mut r,
+        prog.input.shape[0],
+        prog.input.bits,
+        prog.input.signed,
+    );
+    let want = prog.run(&x).unwrap();
+    dut.write_input(&x);
+    let (got, _, _) = dut.infer(n_out, 200_000);
+    assert_eq!(got, want);
+    let (got, _, _) = dut.infer(n_out, 200_000);
+    assert_eq!(got, want);
+    for l in 0..prog.dense_stages().count() {
+        dut.step(Cyc {
+            lc_addr: l as u32,
+            ..Default::default()
+        });
+    }
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    for _ in 0..40 {
+        dut.step(Cyc::default());
+    }
+    dut.step(Cyc {
+        soft_reset: true,
+        ..Default::default()
+    });
+    for _ in 0..20 {
+        dut.step(Cyc::default());
+    }
+    dut.write(Cyc {
+        clr_err: true,
+        ..Default::default()
+    });
+    let mut bad = words.clone();
+    bad[20] ^= 1;
+    dut.load(&bad);
+    assert_eq!(dut.code(), Some(ErrorCode::BadChecksum as u32));
+    dut.step(Cyc::default());
+    let stim = dut.record.take().unwrap();
+    println!("{} cycles", stim.len());
+    let mk = || NetCore::<L, W, SEQ_NARROW>::new(&cfg, WEIGHT_BITS);
+    let mut b = mk();
+    let v = tbn_hdl::rtlsim::block_verilog(&mut b);
+    if let Ok(p) = std::env::var("TBN_NET_DUMP") {
+        std::fs::write(p, &v).unwrap();
+    }
+    let mut b = mk();
+    b.connect_all();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tbn_hdl::rtlsim::lockstep(&mut b, &v, "top", &stim, 1, dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // the corrupted load ends in BAD_CHECKSUM in both
+    let last = out.last().unwrap();
+    assert_eq!((last[2], last[3]), (1, ErrorCode::BadChecksum as u128));
+}
+
+fn mnist_program(path: &str) -> (Program, tbn_golden::idx::Images) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let model = tbn_golden::load_model(format!("{root}/{path}")).expect("model");
+    let train =
+        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
+            .expect("mnist train");
+    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
+    let cfg = integer::QuantConfig {
+        act_bits: 8,
+        input_bits: 8,
+        input_scale: Some(1.0 / 255.0),
+    };
+    let prog = integer::quantize(&model, &calib, &cfg).expect("quantize");
+    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .expect("mnist test");
+    (prog, test)
+}
+
+/// MNIST MLPs through the engine: `TBN_NET_IMAGES` test images (default 3)
+/// per lane count, logits and class equal to the golden integer path, one
+/// INFER each; cycles against the ideal.
+fn mnist_mlp<const L: usize, const W: usize>(path: &str) {
+    let images: usize = std::env::var("TBN_NET_IMAGES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let cfg = Config {
+        lanes: L,
+        tile_max: 32768,
+        max_in: 1024,
+        max_rows: 256,
+    };
+    let t = net_target(&cfg, 32768);
+    let (prog, test) = mnist_program(path);
+    let words = image_words(&prog, &t);
+    let e = Engine::load(&words, &t).expect("reference load");
+    let ideal = e.cycle_model();
+    let mut dut = Dut::<L, W>::with_weights(&cfg, 32768);
+    dut.load(&words);
+    assert!(dut.c.h_loaded.val(), "loaded ({:?})", dut.code());
+    let runner = prog.runner();
+    let mut measured = 0;
+    for i in 0..images {
+        let x = integer::mnist_input(test.image(i));
+        let want = runner.run(&x).unwrap();
+        dut.write_input(&x);
+        let (got, class, cycles) = dut.infer(want.len(), 4 * ideal.total() + 2000);
+        assert_eq!(got, want, "{path} image {i} L={L}");
+        assert_eq!(class, argmax(&want), "{path} image {i} L={L}");
+        measured = cycles;
+    }
+    let mut per_layer = Vec::new();
+    for l in 0..ideal.per_layer.len() {
+        dut.step(Cyc {
+            lc_addr: l as u32,
+            ..Default::default()
+        });
+        per_layer.push(dut.c.h_lc_data.val().index() as u64);
+    }
+    println!(
+        "{path} L={L}: {images} images bit-exact; cycles per inference {measured} (layers {per_layer:?}), ideal {} (layers {:?}): ideal / measured = {:.4}",
+        ideal.total(),
+        ideal.per_layer,
+        ideal.total() as f64 / measured as f64
+    );
+    assert!(ideal.total() as f64 / measured as f64 >= 0.90, "cycle goal");
+}
+
+#[test]
+fn reference_mlp_bit_exact() {
+    mnist_mlp::<8, 32>("data/reference/tbn_mnist_mlp_p4.json");
+    mnist_mlp::<32, 32>("data/reference/tbn_mnist_mlp_p4.json");
+    mnist_mlp::<128, 128>("data/reference/tbn_mnist_mlp_p4.json");
+}
+
+#[test]
+fn trained_mlp_bit_exact() {
+    mnist_mlp::<32, 32>("data/models/mlp_784_128_10_p4.json");
+}
