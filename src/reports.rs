@@ -126,6 +126,11 @@ impl<T> Part<T> {
         }
     }
 
+    /// A part a report written before it existed does not have.
+    pub fn not_run() -> Self {
+        Part::Skipped("not run (older report)".into())
+    }
+
     /// Whether it ran and failed.
     pub fn failed(&self) -> bool {
         matches!(self, Part::Failed(_))
@@ -156,6 +161,9 @@ pub struct DemoImages {
     pub sim: usize,
     /// Whole-network engine (reference model) over SPI.
     pub engine: usize,
+    /// Whole-network engine RTL in Verilator over Wishbone.
+    #[serde(default)]
+    pub engine_rtl: usize,
     /// Firmware in QEMU.
     pub mcu: usize,
 }
@@ -181,8 +189,11 @@ pub struct DemoReport {
     pub hdl: Part<HdlFiles>,
     /// Single-layer core RTL, one job per layer, Wishbone (measured).
     pub sim: Part<SimReport>,
-    /// Whole-network engine over SPI at the synthesized fmax.
+    /// Whole-network engine's reference model over SPI (estimate).
     pub engine: Part<SimReport>,
+    /// Whole-network engine RTL in Verilator over Wishbone (measured cycles).
+    #[serde(default = "Part::not_run")]
+    pub engine_rtl: Part<SimReport>,
     /// Firmware in QEMU.
     pub mcu: Part<McuReport>,
     /// UP5K synthesis.
@@ -203,6 +214,7 @@ impl DemoReport {
             ("hdl", self.hdl.failed()),
             ("sim", self.sim.failed()),
             ("engine", self.engine.failed()),
+            ("engine-rtl", self.engine_rtl.failed()),
             ("mcu", self.mcu.failed()),
             ("synth", self.synth.failed()),
         ]

@@ -197,7 +197,7 @@ fn demo_quick_writes_a_typed_summary() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("[8/8]"), "{err}");
+    assert!(err.contains("[9/9]"), "{err}");
     let summary = std::fs::read(out_dir.join("summary.json")).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&summary).unwrap();
     assert_eq!(v["images"]["eval"], 200);
@@ -212,6 +212,16 @@ fn demo_quick_writes_a_typed_summary() {
     match v["sim"].get("ok") {
         Some(sim) => assert_eq!(sim["logits_match"], 3),
         None => assert!(v["sim"]["skipped"].as_str().unwrap().contains("not found")),
+    }
+    match v["engine_rtl"].get("ok") {
+        Some(rtl) => {
+            assert_eq!(rtl["logits_match"], 3);
+            assert_eq!(rtl["starts_per_inference"].as_f64(), Some(1.0));
+        }
+        None => assert!(v["engine_rtl"]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("not found")),
     }
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(md.contains("model bytes: f32 / binary / TBN | 406,528 / 12,712 / 3,316"));
@@ -245,7 +255,7 @@ fn demo_skips_what_the_model_cannot_run_and_fails_on_a_failed_part() {
     assert!(out.status.success(), "{err}");
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
-    for part in ["sim", "engine"] {
+    for part in ["sim", "engine", "engine_rtl"] {
         let why = v[part]["skipped"].as_str().unwrap_or_default();
         assert!(
             why.contains("convolutions") && why.contains("issue 13"),

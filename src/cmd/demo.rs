@@ -36,6 +36,8 @@ pub enum PartName {
     Sim,
     /// Whole-network engine over SPI (`tbn sim --engine reference --bus spi`).
     Engine,
+    /// Whole-network engine RTL in Verilator (`tbn sim --engine rtl --bus wishbone`).
+    EngineRtl,
     /// Firmware in QEMU (`tbn mcu run`).
     Mcu,
 }
@@ -52,9 +54,12 @@ pub struct Args {
     /// Images run through the RTL simulation.
     #[arg(long, default_value_t = 200, value_parser = super::common::at_least_one)]
     sim_images: usize,
-    /// Images run through the whole-network engine.
+    /// Images run through the whole-network engine's reference model.
     #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     engine_images: usize,
+    /// Images run through the whole-network engine RTL in Verilator.
+    #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
+    engine_rtl_images: usize,
     /// Images run on the MCU in QEMU.
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     mcu_images: usize,
@@ -221,6 +226,7 @@ pub fn run(a: Args) -> Result<()> {
         eval: a.eval_images.or(a.quick.then_some(200)),
         sim: pick(a.sim_images, 200, 3),
         engine: pick(a.engine_images, 500, 20),
+        engine_rtl: pick(a.engine_rtl_images, 100, 3),
         mcu: pick(a.mcu_images, 100, 2),
     };
     let mut skip: BTreeSet<PartName> = a.skip.iter().copied().collect();
@@ -236,12 +242,13 @@ pub fn run(a: Args) -> Result<()> {
         let why = "the model has convolutions; the accelerator runs dense layers only (issue 13)";
         unsupported.insert(PartName::Sim, why.to_string());
         unsupported.insert(PartName::Engine, why.to_string());
+        unsupported.insert(PartName::EngineRtl, why.to_string());
     }
     let mut steps = Steps {
         skip,
         unsupported,
         done: 0,
-        total: 8,
+        total: 9,
     };
     let lanes = a.lanes;
     let verilator = [
@@ -359,6 +366,19 @@ pub fn run(a: Args) -> Result<()> {
             ))
         },
     );
+    let engine_rtl = steps.run(
+        PartName::EngineRtl,
+        "whole-network engine RTL in Verilator (Wishbone)",
+        &verilator,
+        false,
+        || {
+            sim::simulate(&sim_args(
+                EngineKind::Rtl,
+                BusKind::Wishbone,
+                images.engine_rtl,
+            ))
+        },
+    );
     let mcu = steps.run(
         PartName::Mcu,
         "firmware in QEMU (Cortex-M4)",
@@ -375,7 +395,11 @@ pub fn run(a: Args) -> Result<()> {
             })
         },
     );
-    for (name, part) in [("RTL", &sim), ("engine", &engine)] {
+    for (name, part) in [
+        ("RTL", &sim),
+        ("engine", &engine),
+        ("engine RTL", &engine_rtl),
+    ] {
         if let Some(r) = part.ok().filter(|r| r.first_mismatch.is_some()) {
             eprintln!(
                 "warning: {name} logits differ from golden on {} of {} images",
@@ -386,7 +410,7 @@ pub fn run(a: Args) -> Result<()> {
     }
 
     let mut latency = vec![mcu_row(mcu.ok(), MCU_MHZ)];
-    for part in [&sim, &engine] {
+    for part in [&sim, &engine_rtl, &engine] {
         if let Some(r) = part.ok() {
             latency.extend(accelerator_rows(Some(r)));
         }
@@ -402,6 +426,7 @@ pub fn run(a: Args) -> Result<()> {
         hdl,
         sim,
         engine,
+        engine_rtl,
         mcu,
         synth,
         latency,

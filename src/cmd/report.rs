@@ -211,6 +211,23 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
     ));
     rows.push((
         format!(
+            "RTL in Verilator, whole-network engine, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
+            d.lanes, d.images.engine_rtl
+        ),
+        d.engine_rtl.ok().map_or_else(
+            || d.engine_rtl.why(),
+            |r| {
+                format!(
+                    "{:.2}%, {} / {}",
+                    100.0 * r.accuracy,
+                    r.logits_match,
+                    r.total
+                )
+            },
+        ),
+    ));
+    rows.push((
+        format!(
             "MCU (Cortex-M4, QEMU) ({} images): integer logits identical to golden",
             d.images.mcu
         ),

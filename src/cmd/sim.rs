@@ -124,7 +124,18 @@ fn clocks(a: &Args) -> Result<Clocks> {
         None => {
             let path = a.synth_report.clone().unwrap_or_else(reports::synth_path);
             match reports::read::<SynthReport>(&path)?.and_then(|r| r.fmax_mhz) {
-                Some(f) => (f, format!("synthesis report {}", path.display())),
+                // The report is of the single-layer core (tbn_spi_top): for the
+                // whole-network engine, which is not placed yet, its fmax is an assumption.
+                Some(f) if a.engine == EngineKind::RtlJobs => {
+                    (f, format!("synthesis report {}", path.display()))
+                }
+                Some(f) => (
+                    f,
+                    format!(
+                        "assumed: fmax of the single-layer core in {} (the whole-network engine is not placed yet)",
+                        path.display()
+                    ),
+                ),
                 None => (
                     48.0,
                     "assumed: the UP5K target 48 MHz (no synthesis report)".to_string(),

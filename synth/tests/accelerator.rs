@@ -39,8 +39,8 @@ fn eight_lane_accelerator_synthesises_for_the_icebreaker() {
     }
     assert_eq!(
         rep.resource("io").unwrap().used,
-        6,
-        "clk sck cs_n mosi miso irq"
+        10,
+        "clk sck cs_n mosi miso irq, and the quad-write lines qd_in[2:0] and miso_oe"
     );
     let lc = rep.resource("lc").unwrap();
     assert!(lc.used > 300 && lc.used <= lc.available, "{lc:?}");
