@@ -86,6 +86,11 @@ pub const POR_CYCLES: usize = 15;
 /// Name of the standalone top module.
 pub const SPI_TOP: &str = "tbn_spi_top";
 
+/// The standalone top's pins, one name per FPGA pin (bus bits as nextpnr names them).
+pub const SPI_TOP_PINS: [&str; 10] = [
+    "clk", "sck", "cs_n", "mosi", "qd_in[0]", "qd_in[1]", "qd_in[2]", "miso", "miso_oe", "irq",
+];
+
 /// The SPI-to-Wishbone bridge (SPI mode 0 slave, Wishbone B4 classic master),
 /// serial side clocked by `sck` (see the module documentation).
 ///

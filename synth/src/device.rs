@@ -164,4 +164,27 @@ mod tests {
         let e = "ice65".parse::<Device>().unwrap_err();
         assert!(e.contains("up5k"), "{e}");
     }
+
+    /// Every pin of the standalone top is placed by every board file (nextpnr-ecp5
+    /// refuses an unconstrained IO; nextpnr-ice40 would place it anywhere).
+    #[test]
+    fn board_files_place_every_pin_of_the_standalone_top() {
+        for d in ALL_DEVICES {
+            let text = d.constraints_text();
+            for pin in tbn_hdl::spi::SPI_TOP_PINS {
+                let placed = text.lines().any(|l| {
+                    let l = l.trim();
+                    let quoted = format!("\"{pin}\"");
+                    (l.starts_with("set_io") && l.split_whitespace().any(|w| w == pin))
+                        || (l.starts_with("LOCATE COMP") && l.contains(&quoted))
+                });
+                assert!(
+                    placed,
+                    "{}: {pin} is not placed by {}",
+                    d.name(),
+                    d.constraints_file()
+                );
+            }
+        }
+    }
 }
