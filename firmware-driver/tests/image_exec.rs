@@ -6,16 +6,16 @@
 
 mod common;
 use tbn_host::convert;
+use tbn_host::random;
 
-use common::{random_input, random_tile, rng};
+use common::{random_input, rng};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tbn_driver::image::exec::{Engine, ImageError};
 use tbn_driver::image::format::{self, Kind, Limit, LoadError, Target};
 use tbn_driver::image::Image;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
-use tbn_golden::integer::{self, Activation, DenseStage, Program, Stage};
-use tbn_golden::layout::RowGeometry;
+use tbn_golden::integer::{self, Activation, Program, Stage};
 use tbn_host::compile::{compile, CompileError};
 
 const LANES: [u32; 3] = [8, 32, 128];
@@ -70,39 +70,6 @@ fn engine(prog: &Program, lanes: u32) -> Engine {
     Engine::load(img.words(), &t).expect("load")
 }
 
-/// A geometry with `p <= 8`, preferring `q` not a multiple of `m` (straddles).
-fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
-    let n = rows * m;
-    let ps: Vec<usize> = (1..=rows.min(8)).filter(|p| n.is_multiple_of(*p)).collect();
-    let straddling: Vec<usize> = ps
-        .iter()
-        .copied()
-        .filter(|p| !(n / p).is_multiple_of(m))
-        .collect();
-    let pool = if !straddling.is_empty() && r.gen_bool(0.7) {
-        &straddling
-    } else {
-        &ps
-    };
-    let p = pool[r.gen_range(0..pool.len())];
-    RowGeometry {
-        rows,
-        m,
-        q: n / p,
-        p,
-    }
-}
-
-/// A width that is not a multiple of 32.
-fn width(r: &mut ChaCha8Rng, lo: usize, hi: usize) -> usize {
-    let w = r.gen_range(lo..=hi);
-    if w.is_multiple_of(32) {
-        w + 1
-    } else {
-        w
-    }
-}
-
 /// Facts about the random programs, to show every identity was exercised.
 #[derive(Default, Debug)]
 struct Coverage {
@@ -115,94 +82,49 @@ struct Coverage {
     sign_inputs: usize,
 }
 
-fn random_program(r: &mut ChaCha8Rng, cov: &mut Coverage) -> Program {
-    let nst = r.gen_range(2..=4);
-    let in_bits = r.gen_range(1..=8u8);
-    let in_signed = in_bits > 1 && r.gen_bool(0.5);
-    let n_in = width(r, 1, 150);
-    let (mut bits, mut signed, mut m) = (in_bits, in_signed, n_in);
-    let mut stages = Vec::new();
-    for s in 0..nst {
-        let last = s + 1 == nst;
-        let rows = if last {
-            r.gen_range(1..=12)
-        } else {
-            width(r, 2, 90)
-        };
-        // The compact program format ends with a logits stage.
-        let act = if last {
-            Activation::Logits
-        } else {
-            [Activation::Relu, Activation::Signed, Activation::Sign][r.gen_range(0..3)]
-        };
-        let out_bits = match act {
-            Activation::Sign => 1,
-            _ => r.gen_range(2..=8),
-        };
-        let geom = geometry(r, rows, m);
-        if !geom.q.is_multiple_of(m) {
-            cov.straddling_layers += 1;
+impl Coverage {
+    fn add(&mut self, prog: &Program) {
+        for d in prog.dense_stages() {
+            if !d.geom.q.is_multiple_of(d.geom.m) {
+                self.straddling_layers += 1;
+            }
+            if d.shift > 0 && matches!(d.act, Activation::Relu | Activation::Signed) {
+                self.shifted += 1;
+            }
+            if d.mult.len() > 1 || d.bias.len() > 1 {
+                self.per_row_records += 1;
+            } else {
+                self.uniform_records += 1;
+            }
+            self.kinds[match d.act {
+                Activation::Relu => 0,
+                Activation::Signed => 1,
+                Activation::Sign => 2,
+                Activation::Logits => 3,
+            }] += 1;
+            if d.in_bits == 1 {
+                self.sign_inputs += 1;
+            } else if d.in_signed {
+                self.signed_inputs += 1;
+            }
         }
-        let mult: Vec<i32> = if r.gen_bool(0.5) {
-            (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
-        } else {
-            vec![r.gen_range(-32767..=32767)]
-        };
-        let bias: Vec<i64> = if r.gen_bool(0.5) {
-            let bb = r.gen_range(0..=44);
-            (0..rows)
-                .map(|_| r.gen_range(-(1i64 << bb)..=(1i64 << bb)))
-                .collect()
-        } else {
-            vec![]
-        };
-        let shift = if r.gen_bool(0.15) {
-            0
-        } else {
-            r.gen_range(1..=40)
-        };
-        if shift > 0 && matches!(act, Activation::Relu | Activation::Signed) {
-            cov.shifted += 1;
-        }
-        if mult.len() > 1 || bias.len() > 1 {
-            cov.per_row_records += 1;
-        } else {
-            cov.uniform_records += 1;
-        }
-        cov.kinds[match act {
-            Activation::Relu => 0,
-            Activation::Signed => 1,
-            Activation::Sign => 2,
-            Activation::Logits => 3,
-        }] += 1;
-        if bits == 1 {
-            cov.sign_inputs += 1;
-        } else if signed {
-            cov.signed_inputs += 1;
-        }
-        stages.push(Stage::Dense(DenseStage {
-            name: format!("fc{s}"),
-            geom,
-            conv: None,
-            tile: random_tile(r, geom.q),
-            alpha_q: (0..geom.p).map(|_| r.gen_range(0..=32767)).collect(),
-            mult,
-            bias,
-            shift,
-            in_bits: bits,
-            in_signed: signed,
-            act,
-            out_bits,
-            out_scale: 1.0,
-        }));
-        if !last && r.gen_bool(0.2) {
-            stages.push(Stage::Flatten);
-        }
-        bits = out_bits;
-        signed = act == Activation::Signed;
-        m = rows;
     }
-    common::program(vec![n_in], in_bits, in_signed, stages)
+}
+
+/// A random program (the shared generator; flatten stages included).
+fn random_program(r: &mut ChaCha8Rng, cov: &mut Coverage) -> Program {
+    let prog = random::program(
+        r,
+        &random::Sizes {
+            stages: 2..=4,
+            max_in: 150,
+            max_hidden: 90,
+            max_out: 12,
+            flatten: true,
+        },
+    );
+    cov.add(&prog);
+    prog
 }
 
 #[test]

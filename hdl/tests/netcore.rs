@@ -20,9 +20,7 @@ use tbn_driver::image::exec::Engine;
 use tbn_driver::image::format::Target;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::ErrorCode;
-use tbn_golden::integer::{self, Activation, DenseStage, InputSpec, Program, Stage};
-use tbn_golden::layout::RowGeometry;
-use tbn_golden::tile::Tile;
+use tbn_golden::integer::{self, Program, Stage};
 use tbn_hdl::netcore::{net_target, NetCore};
 use tbn_hdl::rtlsim::settle;
 use tbn_hdl::seq::SEQ_NARROW;
@@ -30,6 +28,7 @@ use tbn_hdl::util::low_u64;
 use tbn_hdl::Config;
 use tbn_host::compile::compile;
 use tbn_host::convert;
+use tbn_host::random;
 
 const WEIGHT_BITS: usize = 1 << 16;
 
@@ -42,119 +41,18 @@ fn config(lanes: usize) -> Config {
     }
 }
 
-/// A width that is not a multiple of 32.
-fn width(r: &mut ChaCha8Rng, lo: usize, hi: usize) -> usize {
-    let w = r.gen_range(lo..=hi);
-    if w.is_multiple_of(32) {
-        w + 1
-    } else {
-        w
-    }
-}
-
-/// A geometry with `p <= 8`, preferring `q` not a multiple of `m`.
-fn geometry(r: &mut ChaCha8Rng, rows: usize, m: usize) -> RowGeometry {
-    let n = rows * m;
-    let ps: Vec<usize> = (1..=rows.min(8)).filter(|p| n.is_multiple_of(*p)).collect();
-    let straddling: Vec<usize> = ps
-        .iter()
-        .copied()
-        .filter(|p| !(n / p).is_multiple_of(m))
-        .collect();
-    let pool = if !straddling.is_empty() && r.gen_bool(0.7) {
-        &straddling
-    } else {
-        &ps
-    };
-    let p = pool[r.gen_range(0..pool.len())];
-    RowGeometry {
-        rows,
-        m,
-        q: n / p,
-        p,
-    }
-}
-
-/// A random program (the generator of firmware-driver/tests/image_exec.rs,
-/// sizes within [`config`]).
+/// A random program (sizes within [`config`]).
 fn random_program(r: &mut ChaCha8Rng) -> Program {
-    let nst = r.gen_range(2..=4);
-    let in_bits = r.gen_range(1..=8u8);
-    let in_signed = in_bits > 1 && r.gen_bool(0.5);
-    let n_in = width(r, 1, 150);
-    let (mut bits, mut signed, mut m) = (in_bits, in_signed, n_in);
-    let mut stages = Vec::new();
-    for s in 0..nst {
-        let last = s + 1 == nst;
-        let rows = if last {
-            r.gen_range(1..=12)
-        } else {
-            width(r, 2, 90)
-        };
-        let act = if last {
-            Activation::Logits
-        } else {
-            [Activation::Relu, Activation::Signed, Activation::Sign][r.gen_range(0..3)]
-        };
-        let out_bits = match act {
-            Activation::Sign => 1,
-            _ => r.gen_range(2..=8),
-        };
-        let geom = geometry(r, rows, m);
-        let mult: Vec<i32> = if r.gen_bool(0.5) {
-            (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
-        } else {
-            vec![r.gen_range(-32767..=32767)]
-        };
-        let bias: Vec<i64> = if r.gen_bool(0.5) {
-            let bb = r.gen_range(0..=44);
-            (0..rows)
-                .map(|_| r.gen_range(-(1i64 << bb)..=(1i64 << bb)))
-                .collect()
-        } else {
-            vec![]
-        };
-        let shift = if r.gen_bool(0.15) {
-            0
-        } else {
-            r.gen_range(1..=40)
-        };
-        stages.push(Stage::Dense(DenseStage {
-            name: format!("fc{s}"),
-            geom,
-            conv: None,
-            tile: Tile::from_bools(&(0..geom.q).map(|_| r.gen_bool(0.5)).collect::<Vec<_>>()),
-            alpha_q: (0..geom.p).map(|_| r.gen_range(0..=32767)).collect(),
-            mult,
-            bias,
-            shift,
-            in_bits: bits,
-            in_signed: signed,
-            act,
-            out_bits,
-            out_scale: 1.0,
-        }));
-        bits = out_bits;
-        signed = act == Activation::Signed;
-        m = rows;
-    }
-    let prog = Program {
-        name: "t".into(),
-        input: InputSpec {
-            bits: in_bits,
-            signed: in_signed,
-            scale: 1.0,
-            shape: vec![n_in],
+    random::program(
+        r,
+        &random::Sizes {
+            stages: 2..=4,
+            max_in: 150,
+            max_hidden: 90,
+            max_out: 12,
+            flatten: false,
         },
-        stages,
-    };
-    prog.validate().expect("valid program");
-    prog
-}
-
-fn random_input(r: &mut ChaCha8Rng, n: usize, bits: u8, signed: bool) -> Vec<i32> {
-    let (lo, hi) = integer::value_range(bits, signed);
-    (0..n).map(|_| r.gen_range(lo..=hi) as i32).collect()
+    )
 }
 
 fn image_words(prog: &Program, t: &Target) -> Vec<u32> {
@@ -374,7 +272,7 @@ fn random_programs<const L: usize, const W: usize>(programs: u64, inputs: usize,
             // the input is kept: some inferences reuse the previous one
             let rewrite = k == 0 || r.gen_bool(0.7);
             if rewrite {
-                x = random_input(
+                x = random::input(
                     &mut r,
                     prog.input.shape[0],
                     prog.input.bits,
@@ -484,7 +382,7 @@ fn misuse_codes_and_recovery() {
     dut.write(clr);
     dut.load(&words);
     assert!(dut.c.h_loaded.val());
-    let x = random_input(
+    let x = random::input(
         &mut r,
         prog.input.shape[0],
         prog.input.bits,
@@ -603,7 +501,7 @@ where
     let mut dut = Dut::<L, W>::new(&cfg);
     dut.record = Some(Vec::new());
     dut.load(&words);
-    let x = random_input(
+    let x = random::input(
         &mut r,
         prog.input.shape[0],
         prog.input.bits,

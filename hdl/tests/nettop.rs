@@ -15,9 +15,7 @@ use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::{self as rm, ErrorCode};
-use tbn_golden::integer::{self, Activation, DenseStage, InputSpec, Program, Stage};
-use tbn_golden::layout::RowGeometry;
-use tbn_golden::tile::Tile;
+use tbn_golden::integer::{self, Program};
 use tbn_hdl::netcore::net_target;
 use tbn_hdl::nettop::NetTop;
 use tbn_hdl::rtlsim::settle;
@@ -26,6 +24,7 @@ use tbn_hdl::util::low_u64;
 use tbn_hdl::Config;
 use tbn_host::compile::compile;
 use tbn_host::convert;
+use tbn_host::random;
 
 const WEIGHT_BITS: usize = 1 << 16;
 
@@ -112,90 +111,18 @@ impl Bus for WbModel {
     }
 }
 
-fn width(r: &mut ChaCha8Rng, lo: usize, hi: usize) -> usize {
-    let w = r.gen_range(lo..=hi);
-    if w.is_multiple_of(32) {
-        w + 1
-    } else {
-        w
-    }
-}
-
 /// A random 2-3 stage program (hidden relu / signed / sign, logits last).
 fn random_program(r: &mut ChaCha8Rng) -> Program {
-    let nst = r.gen_range(2..=3);
-    let in_bits = r.gen_range(1..=8u8);
-    let in_signed = in_bits > 1 && r.gen_bool(0.5);
-    let n_in = width(r, 1, 100);
-    let (mut bits, mut signed, mut m) = (in_bits, in_signed, n_in);
-    let mut stages = Vec::new();
-    for s in 0..nst {
-        let last = s + 1 == nst;
-        let rows = if last {
-            r.gen_range(1..=12)
-        } else {
-            width(r, 2, 60)
-        };
-        let act = if last {
-            Activation::Logits
-        } else {
-            [Activation::Relu, Activation::Signed, Activation::Sign][r.gen_range(0..3)]
-        };
-        let out_bits = if act == Activation::Sign {
-            1
-        } else {
-            r.gen_range(2..=8)
-        };
-        let n = rows * m;
-        let ps: Vec<usize> = (1..=rows.min(8)).filter(|p| n.is_multiple_of(*p)).collect();
-        let p = ps[r.gen_range(0..ps.len())];
-        let geom = RowGeometry {
-            rows,
-            m,
-            q: n / p,
-            p,
-        };
-        stages.push(Stage::Dense(DenseStage {
-            name: format!("fc{s}"),
-            geom,
-            conv: None,
-            tile: Tile::from_bools(&(0..geom.q).map(|_| r.gen_bool(0.5)).collect::<Vec<_>>()),
-            alpha_q: (0..p).map(|_| r.gen_range(0..=32767)).collect(),
-            mult: if r.gen_bool(0.5) {
-                (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
-            } else {
-                vec![r.gen_range(-32767..=32767)]
-            },
-            bias: if r.gen_bool(0.5) {
-                (0..rows)
-                    .map(|_| r.gen_range(-(1i64 << 30)..(1i64 << 30)))
-                    .collect()
-            } else {
-                vec![]
-            },
-            shift: r.gen_range(0..=30),
-            in_bits: bits,
-            in_signed: signed,
-            act,
-            out_bits,
-            out_scale: 1.0,
-        }));
-        bits = out_bits;
-        signed = act == Activation::Signed;
-        m = rows;
-    }
-    let prog = Program {
-        name: "t".into(),
-        input: InputSpec {
-            bits: in_bits,
-            signed: in_signed,
-            scale: 1.0,
-            shape: vec![n_in],
+    random::program(
+        r,
+        &random::Sizes {
+            stages: 2..=3,
+            max_in: 100,
+            max_hidden: 60,
+            max_out: 12,
+            flatten: false,
         },
-        stages,
-    };
-    prog.validate().expect("valid");
-    prog
+    )
 }
 
 fn image(prog: &Program) -> Vec<u32> {

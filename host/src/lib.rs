@@ -6,6 +6,7 @@
 //!   MCU reads from flash.
 //! - [`compile`]: a validated compact program into the accelerator's model
 //!   image (docs/model-image.md) for one configuration.
+//! - [`random`]: seeded random programs for the engine's bit-exact tests.
 //!
 //! The formats and their no_std consumers (program view, image layout,
 //! reference executor, driver) stay in `tbn-driver`; this crate owns the
@@ -16,3 +17,4 @@
 
 pub mod compile;
 pub mod convert;
+pub mod random;

@@ -118,10 +118,15 @@ fn run(lanes: usize, images: usize) {
 /// printed (`TBN_ENGINE_PROGRAMS`, default 5).
 #[test]
 fn random_programs_through_the_verilated_engine() {
-    use rand::{Rng, SeedableRng};
-    use tbn_golden::integer::{Activation, DenseStage, InputSpec, Program, Stage};
-    use tbn_golden::layout::RowGeometry;
-    use tbn_golden::tile::Tile;
+    use rand::SeedableRng;
+    use tbn_host::random::{self, Sizes};
+    const SIZES: Sizes = Sizes {
+        stages: 2..=3,
+        max_in: 100,
+        max_hidden: 60,
+        max_out: 12,
+        flatten: false,
+    };
     if !tbn_hdl::testbench::have_tool("verilator") {
         tbn_hdl::testbench::skip_missing_tool(format_args!("verilator not found on PATH"));
         return;
@@ -152,78 +157,8 @@ fn random_programs_through_the_verilated_engine() {
     for seed in 4000..4000 + programs {
         println!("seed {seed}");
         let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let nst = r.gen_range(2..=3);
-        let in_bits = r.gen_range(1..=8u8);
-        let in_signed = in_bits > 1 && r.gen_bool(0.5);
-        let n_in: usize = r.gen_range(1..=100) | 1;
-        let (mut bits, mut signed, mut m) = (in_bits, in_signed, n_in);
-        let mut stages = Vec::new();
-        for s in 0..nst {
-            let last = s + 1 == nst;
-            let rows: usize = if last {
-                r.gen_range(1..=12)
-            } else {
-                r.gen_range(2..=60) | 1
-            };
-            let act = if last {
-                Activation::Logits
-            } else {
-                [Activation::Relu, Activation::Signed, Activation::Sign][r.gen_range(0..3)]
-            };
-            let out_bits = if act == Activation::Sign {
-                1
-            } else {
-                r.gen_range(2..=8)
-            };
-            let n = rows * m;
-            let ps: Vec<usize> = (1..=rows.min(8)).filter(|p| n.is_multiple_of(*p)).collect();
-            let p = ps[r.gen_range(0..ps.len())];
-            let geom = RowGeometry {
-                rows,
-                m,
-                q: n / p,
-                p,
-            };
-            stages.push(Stage::Dense(DenseStage {
-                name: format!("fc{s}"),
-                geom,
-                conv: None,
-                tile: Tile::from_bools(&(0..geom.q).map(|_| r.gen_bool(0.5)).collect::<Vec<_>>()),
-                alpha_q: (0..p).map(|_| r.gen_range(0..=32767)).collect(),
-                mult: if r.gen_bool(0.5) {
-                    (0..rows).map(|_| r.gen_range(-32767..=32767)).collect()
-                } else {
-                    vec![r.gen_range(-32767..=32767)]
-                },
-                bias: if r.gen_bool(0.5) {
-                    (0..rows)
-                        .map(|_| r.gen_range(-(1i64 << 30)..(1i64 << 30)))
-                        .collect()
-                } else {
-                    vec![]
-                },
-                shift: r.gen_range(0..=30),
-                in_bits: bits,
-                in_signed: signed,
-                act,
-                out_bits,
-                out_scale: 1.0,
-            }));
-            bits = out_bits;
-            signed = act == Activation::Signed;
-            m = rows;
-        }
-        let prog = Program {
-            name: "t".into(),
-            input: InputSpec {
-                bits: in_bits,
-                signed: in_signed,
-                scale: 1.0,
-                shape: vec![n_in],
-            },
-            stages,
-        };
-        prog.validate().expect("valid");
+        let prog = random::program(&mut r, &SIZES);
+        let (n_in, in_bits, in_signed) = (prog.input.shape[0], prog.input.bits, prog.input.signed);
         let bytes = AlignedBytes::new(&convert::program_bytes(&prog, None).expect("encode"));
         let words = compile(&Compact::parse(bytes.as_bytes()).expect("parse"), &t)
             .expect("compile")
@@ -231,8 +166,7 @@ fn random_programs_through_the_verilated_engine() {
             .to_vec();
         let info = tbn.load_model(&words).expect("load_model");
         for _ in 0..2 {
-            let (lo, hi) = integer::value_range(in_bits, in_signed);
-            let x: Vec<i32> = (0..n_in).map(|_| r.gen_range(lo..=hi) as i32).collect();
+            let x = random::input(&mut r, n_in, in_bits, in_signed);
             let want = prog.run(&x).unwrap();
             let mut got = vec![0i64; info.num_out as usize];
             tbn.infer(&x, &mut got).expect("infer");

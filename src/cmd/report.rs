@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::paths;
-use crate::reports::{self, DemoReport, LatencyRow};
+use crate::reports::{self, DemoReport, LatencyRow, Part, SimReport};
 
 /// Arguments of `tbn report`.
 #[derive(clap::Args)]
@@ -197,34 +197,14 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
             "RTL in Verilator, single-layer core, L = {} ({} images): accuracy, logits identical to golden",
             d.lanes, d.images.sim
         ),
-        d.sim.ok().map_or_else(
-            || d.sim.why(),
-            |r| {
-                format!(
-                    "{:.2}%, {} / {}",
-                    100.0 * r.accuracy,
-                    r.logits_match,
-                    r.total
-                )
-            },
-        ),
+        rtl_accuracy(&d.sim),
     ));
     rows.push((
         format!(
             "RTL in Verilator, whole-network engine, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
             d.lanes, d.images.engine_rtl
         ),
-        d.engine_rtl.ok().map_or_else(
-            || d.engine_rtl.why(),
-            |r| {
-                format!(
-                    "{:.2}%, {} / {}",
-                    100.0 * r.accuracy,
-                    r.logits_match,
-                    r.total
-                )
-            },
-        ),
+        rtl_accuracy(&d.engine_rtl),
     ));
     rows.push((
         format!(
@@ -337,4 +317,19 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
         ),
     ));
     rows
+}
+
+/// "accuracy%, logits-identical / total" of an RTL run, or why it did not run.
+fn rtl_accuracy(part: &Part<SimReport>) -> String {
+    part.ok().map_or_else(
+        || part.why(),
+        |r| {
+            format!(
+                "{:.2}%, {} / {}",
+                100.0 * r.accuracy,
+                r.logits_match,
+                r.total
+            )
+        },
+    )
 }
