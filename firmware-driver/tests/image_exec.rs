@@ -164,21 +164,8 @@ fn random_programs_bit_exact() {
 }
 
 fn mnist_program(path: &str) -> (Program, tbn_golden::idx::Images) {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let model = tbn_golden::load_model(format!("{root}/{path}")).expect("model");
-    let train =
-        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
-            .expect("mnist train");
-    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
-    let cfg = integer::QuantConfig {
-        act_bits: 8,
-        input_bits: 8,
-        input_scale: Some(1.0 / 255.0),
-    };
-    let prog = integer::quantize(&model, &calib, &cfg).expect("quantize");
-    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
-        .expect("mnist test");
-    (prog, test)
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    tbn_host::mnist::program_and_test_images(root, path).expect("MNIST program")
 }
 
 fn mnist_bit_exact(path: &str, want_ideal_l32: Option<u64>) {

@@ -7,6 +7,7 @@
 //! - [`compile`]: a validated compact program into the accelerator's model
 //!   image (docs/model-image.md) for one configuration.
 //! - [`random`]: seeded random programs for the engine's bit-exact tests.
+//! - [`mnist`]: a model quantized for the bundled MNIST data, with its test images.
 //!
 //! The formats and their no_std consumers (program view, image layout,
 //! reference executor, driver) stay in `tbn-driver`; this crate owns the
@@ -17,4 +18,5 @@
 
 pub mod compile;
 pub mod convert;
+pub mod mnist;
 pub mod random;
