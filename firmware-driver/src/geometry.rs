@@ -68,7 +68,17 @@ impl Segment {
 impl RowGeometry {
     /// Period after which row offsets repeat: `q / gcd(m, q)`.
     pub fn period(&self) -> usize {
-        period(self.m as u64, self.q as u64) as usize
+        // In the native word: on a 32-bit MCU a u64 remainder is a library
+        // call (__aeabi_uldivmod), which cost the kernel 2% of its instructions.
+        let (mut a, mut b) = (self.m, self.q);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        if self.q == 0 {
+            0
+        } else {
+            self.q / a
+        }
     }
 
     /// Number of distinct rows `D = min(rows, period)`.
@@ -124,6 +134,22 @@ mod tests {
                 len_a: 784
             }
         );
+    }
+
+    /// The native-word period equals the u64 `period` (every m, q up to 300).
+    #[test]
+    fn period_in_the_native_word_equals_the_u64_one() {
+        for m in 1..=300usize {
+            for q in 0..=300usize {
+                let g = RowGeometry {
+                    rows: 1,
+                    m,
+                    q,
+                    p: 1,
+                };
+                assert_eq!(g.period() as u64, period(m as u64, q as u64), "m {m} q {q}");
+            }
+        }
     }
 
     #[test]
