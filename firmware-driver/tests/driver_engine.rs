@@ -146,21 +146,10 @@ fn load_and_infer_random_programs_mmio_and_spi() {
 /// driver's protocol measured from the bridge's frames.
 #[test]
 fn reference_mlp_over_spi_one_start_per_image() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let model = tbn_golden::load_model(format!("{root}/data/reference/tbn_mnist_mlp_p4.json"))
-        .expect("model");
-    let train =
-        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
-            .unwrap();
-    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
-        .unwrap();
-    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
-    let cfg = integer::QuantConfig {
-        act_bits: 8,
-        input_bits: 8,
-        input_scale: Some(1.0 / 255.0),
-    };
-    let prog = integer::quantize(&model, &calib, &cfg).unwrap();
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let (prog, test) =
+        tbn_host::mnist::program_and_test_images(root, "data/reference/tbn_mnist_mlp_p4.json")
+            .expect("MNIST program");
     let t = Target {
         weight_words: 32768,
         ..target(32)
@@ -211,21 +200,10 @@ fn reference_mlp_over_spi_one_start_per_image() {
 /// bridge's frames.
 #[test]
 fn reference_mlp_over_quad_spi_writes() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let model = tbn_golden::load_model(format!("{root}/data/reference/tbn_mnist_mlp_p4.json"))
-        .expect("model");
-    let train =
-        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
-            .unwrap();
-    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
-        .unwrap();
-    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
-    let cfg = integer::QuantConfig {
-        act_bits: 8,
-        input_bits: 8,
-        input_scale: Some(1.0 / 255.0),
-    };
-    let prog = integer::quantize(&model, &calib, &cfg).unwrap();
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let (prog, test) =
+        tbn_host::mnist::program_and_test_images(root, "data/reference/tbn_mnist_mlp_p4.json")
+            .expect("MNIST program");
     let t = Target {
         weight_words: 32768,
         ..target(32)

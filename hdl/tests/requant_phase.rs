@@ -25,8 +25,6 @@ use tbn_hdl::requant::{kind, REQUANT_BIAS_DELAY};
 use tbn_hdl::rtlsim::{block_verilog, lockstep, run_model};
 use tbn_hdl::testbench::have_tool;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-
 fn seed() -> u64 {
     std::env::var("TBN_SEED")
         .ok()
@@ -240,18 +238,10 @@ fn check(d: &DenseStage, want: &[i64], ph: &Phase, what: &str) {
 
 #[test]
 fn reference_mlp_requant_phases_match_golden() {
-    let model = tbn_golden::load_model(format!("{ROOT}/reference/tbn_mnist_mlp_p4.json")).unwrap();
-    let train = tbn_golden::idx::read_images(format!("{ROOT}/mnist/train10k-images-idx3-ubyte.gz"))
-        .unwrap();
-    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
-    let cfg = integer::QuantConfig {
-        act_bits: 8,
-        input_bits: 8,
-        input_scale: Some(1.0 / 255.0),
-    };
-    let prog = integer::quantize(&model, &calib, &cfg).unwrap();
-    let test =
-        tbn_golden::idx::read_images(format!("{ROOT}/mnist/t10k-images-idx3-ubyte.gz")).unwrap();
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let (prog, test) =
+        tbn_host::mnist::program_and_test_images(root, "data/reference/tbn_mnist_mlp_p4.json")
+            .unwrap();
     let runner = prog.runner();
     let mut cases = Vec::new();
     for i in 0..10 {

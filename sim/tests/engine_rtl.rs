@@ -60,21 +60,10 @@ fn run(lanes: usize, images: usize) {
     )
     .expect("accelerator");
 
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let net = tbn_golden::load_model(format!("{root}/data/reference/tbn_mnist_mlp_p4.json"))
-        .expect("model");
-    let train =
-        tbn_golden::idx::read_images(format!("{root}/data/mnist/train10k-images-idx3-ubyte.gz"))
-            .expect("mnist train");
-    let calib: Vec<Vec<f32>> = (0..500).map(|i| train.image_f32(i)).collect();
-    let qcfg = integer::QuantConfig {
-        act_bits: 8,
-        input_bits: 8,
-        input_scale: Some(1.0 / 255.0),
-    };
-    let prog = integer::quantize(&net, &calib, &qcfg).expect("quantize");
-    let test = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
-        .expect("mnist test");
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let (prog, test) =
+        tbn_host::mnist::program_and_test_images(root, "data/reference/tbn_mnist_mlp_p4.json")
+            .expect("MNIST program");
     let t = net_target(&cfg, weight_bits);
     let bytes = AlignedBytes::new(&convert::program_bytes(&prog, None).expect("encode"));
     let words = compile(&Compact::parse(bytes.as_bytes()).expect("parse"), &t)
