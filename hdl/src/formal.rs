@@ -233,8 +233,9 @@ pub fn regmap_header() -> String {
     s += &idx("JOB_ROWS", regmap::JOB_ROWS);
     s += &idx("JOB_ABITS", regmap::JOB_ABITS);
     // the engine's INPUT window is word address bits 17:13 equal to this
-    const _: () =
-        assert!(regmap::INPUT_SIZE >> 2 == 1 << 13 && (regmap::INPUT_BASE >> 2) % (1 << 13) == 0);
+    const _: () = assert!(
+        regmap::INPUT_SIZE >> 2 == 1 << 13 && (regmap::INPUT_BASE >> 2).is_multiple_of(1 << 13)
+    );
     s += &format!(
         "`define TBN_IDX_INPUT_HI 5'd{}\n",
         (regmap::INPUT_BASE >> 2) >> 13
