@@ -217,8 +217,9 @@ impl RegisterBus for Accelerator {
                 Ok(())
             }
             Link::Spi(spi) => {
-                for (i, chunk) in words.chunks(256).enumerate() {
-                    spi.write_burst(&mut self.dut, offset + 1024 * i as u32, chunk)?;
+                let k = spi.max_burst_words.max(1);
+                for (i, chunk) in words.chunks(k).enumerate() {
+                    spi.write_burst(&mut self.dut, offset + 4 * (k * i) as u32, chunk)?;
                 }
                 Ok(())
             }
@@ -235,7 +236,7 @@ impl RegisterBus for Accelerator {
                 let mut out = Vec::with_capacity(n);
                 let mut done = 0usize;
                 while done < n {
-                    let k = (n - done).min(256);
+                    let k = (n - done).min(spi.max_burst_words.max(1));
                     out.extend(spi.read_burst(&mut self.dut, offset + 4 * done as u32, k)?);
                     done += k;
                 }
