@@ -232,7 +232,8 @@ fn bridge_stimulus(rng: &mut impl Rng, cycles: usize) -> Vec<Vec<u128>> {
             _ => rng.gen(),
         };
         let nbytes = rng.gen_range(1..=16usize);
-        let mut bytes = vec![cmd, rng.gen_range(0..8), rng.gen(), rng.gen()];
+        // address bytes over the whole 24-bit range (bits 23:20 ignored, bit 19 on the bus)
+        let mut bytes = vec![cmd, rng.gen(), rng.gen(), rng.gen()];
         bytes.extend((0..nbytes).map(|_| rng.gen::<u8>()));
         let nbits = if rng.gen_bool(0.2) {
             rng.gen_range(1..8 * bytes.len())

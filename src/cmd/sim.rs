@@ -335,7 +335,7 @@ fn run_rtl_jobs(
     clocks: Clocks,
 ) -> Result<(SimReport, Tally)> {
     if a.bus == BusKind::Spi && a.sck_mhz.is_some() {
-        bail!("--engine rtl-jobs --bus spi simulates the standalone top at SCK = f_clk (independent clocks); --sck-mhz applies to --engine reference");
+        bail!("--engine rtl-jobs --bus spi simulates the standalone top at SCK = f_clk (independent clocks); --sck-mhz applies to --engine reference and --engine rtl");
     }
     let total = labels.len();
     let mut acc = open_accelerator(a)?;
