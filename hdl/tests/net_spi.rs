@@ -7,10 +7,8 @@
 //! - the emitted Verilog under Icarus (4-state, asynchronous SCK at
 //!   f_sck = f_clk and below): identification, and a whole model load
 //!   through the IMAGE window (byte address bit 19, which the single-layer
-//!   top ignores) up to the LOAD_END verdict and LOAD_WORDS / MODEL_LAYERS.
-//!   (Inferences are not run under Icarus: vvp stops at the engine top's
-//!   first INFER, the known issue of hdl/tests/nettop.rs; the Verilated top
-//!   runs them in sim/tests/engine_spi.rs.)
+//!   top ignores) up to the LOAD_END verdict and LOAD_WORDS / MODEL_LAYERS,
+//!   then one inference (STATUS, CLASS and logits vs golden).
 //! - the generator for every lane count: module name and pins (widths).
 
 use rand::SeedableRng;
@@ -260,7 +258,8 @@ fn icarus_top(cfg: &Config) -> String {
 
 /// Identification, then a whole model image through the IMAGE window (byte
 /// address bit 19) and LOAD_END: MODEL_LOADED, LOAD_WORDS = the image's
-/// words, MODEL_LAYERS, no error; at SCK half periods 5 ns (f_sck = f_clk,
+/// words, MODEL_LAYERS, no error; then one inference whose class and
+/// logits equal golden; at SCK half periods 5 ns (f_sck = f_clk,
 /// clock period 10 ns), 6.1 ns and 23 ns.
 #[test]
 fn net_spi_top_verilog_loads_a_model() {
@@ -294,6 +293,30 @@ fn net_spi_top_verilog_loads_a_model() {
     ops.push(BusOp::Idle(rm::LOAD_END_MAX_CYCLES + 16));
     ops.push(BusOp::Read(rm::STATUS));
     ops.push(BusOp::Read(rm::MODEL_LAYERS));
+    // one inference: the input words, INFER, the documented cycle bound,
+    // then STATUS, CLASS and the logits (two words each)
+    let mut r = ChaCha8Rng::seed_from_u64(seed + 1);
+    let x = random::input(
+        &mut r,
+        info.num_in as usize,
+        prog.input.bits,
+        prog.input.signed,
+    );
+    let want = prog.run(&x).unwrap();
+    for w in 0..rm::input_words(info.num_in) {
+        ops.push(BusOp::Write(rm::INPUT_BASE + 4 * w, rm::input_word(&x, w)));
+    }
+    ops.push(BusOp::Write(rm::CTRL, rm::CTRL_INFER));
+    let bound = info.ideal_cycles
+        + u64::from(info.layers) * u64::from(rm::LAYER_OVERHEAD_MAX_CYCLES)
+        + u64::from(rm::INFER_OVERHEAD_MAX_CYCLES);
+    ops.push(BusOp::Idle(bound as u32));
+    ops.push(BusOp::Read(rm::STATUS));
+    ops.push(BusOp::Read(rm::CLASS));
+    for k in 0..info.num_out {
+        ops.push(BusOp::Read(rm::logit_offset(k, false)));
+        ops.push(BusOp::Read(rm::logit_offset(k, true)));
+    }
     let features = rm::CFG_FEATURES_ENGINE
         | (net_target(&cfg, WEIGHT_BITS).v_bits << rm::CFG_FEATURES_V_BITS_SHIFT);
     let expect = vec![
@@ -305,7 +328,13 @@ fn net_spi_top_verilog_loads_a_model() {
         words.len() as u32,
         rm::STATUS_MODEL_LOADED,
         info.layers,
+        rm::STATUS_MODEL_LOADED | rm::STATUS_DONE,
+        argmax(&want),
     ];
+    let expect: Vec<u32> = expect
+        .into_iter()
+        .chain(want.iter().flat_map(|v| [*v as u32, (*v >> 32) as u32]))
+        .collect();
     for half in [5.0, 6.1, 23.0] {
         let timing = SpiTiming {
             half_ns: half,
@@ -316,7 +345,7 @@ fn net_spi_top_verilog_loads_a_model() {
         let got = run_spi_icarus("", &top, &ops, &timing, dir.path()).unwrap();
         assert_eq!(got, expect, "half period {half} ns (seed {seed})");
         println!(
-            "half period {half} ns: {} image words loaded through bit 19",
+            "half period {half} ns: {} image words loaded through bit 19, one inference bit-exact",
             words.len()
         );
     }
