@@ -159,7 +159,7 @@ pub struct DemoImages {
     pub eval: Option<usize>,
     /// Single-layer core RTL in Verilator.
     pub sim: usize,
-    /// Whole-network engine (reference model) over SPI.
+    /// Whole-network engine RTL in Verilator over SPI.
     pub engine: usize,
     /// Whole-network engine RTL in Verilator over Wishbone.
     #[serde(default)]
@@ -189,7 +189,7 @@ pub struct DemoReport {
     pub hdl: Part<HdlFiles>,
     /// Single-layer core RTL, one job per layer, Wishbone (measured).
     pub sim: Part<SimReport>,
-    /// Whole-network engine's reference model over SPI (estimate).
+    /// Whole-network engine RTL in Verilator behind its SPI top (measured cycles).
     pub engine: Part<SimReport>,
     /// Whole-network engine RTL in Verilator over Wishbone (measured cycles).
     #[serde(default = "Part::not_run")]

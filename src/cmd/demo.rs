@@ -1,6 +1,6 @@
 //! `tbn demo`: the whole chain on built-in defaults, side by side: golden
 //! float and integer paths, model bytes, Verilog, synthesis for the UP5K, the
-//! RTL in Verilator, the whole-network engine over SPI and the firmware in
+//! RTL in Verilator, the whole-network engine RTL over SPI and Wishbone and the firmware in
 //! QEMU. Each part calls the command's library function and keeps its typed
 //! report; a part whose tools are missing says how to install them instead
 //! of failing the demo. The result is a [`DemoReport`] (out/demo/summary.json;
@@ -34,7 +34,7 @@ pub enum PartName {
     Synth,
     /// Single-layer core RTL in Verilator (`tbn sim`).
     Sim,
-    /// Whole-network engine over SPI (`tbn sim --engine reference --bus spi`).
+    /// Whole-network engine RTL in Verilator behind its SPI top (`tbn sim --engine rtl --bus spi`).
     Engine,
     /// Whole-network engine RTL in Verilator (`tbn sim --engine rtl --bus wishbone`).
     EngineRtl,
@@ -54,10 +54,10 @@ pub struct Args {
     /// Images run through the RTL simulation.
     #[arg(long, default_value_t = 200, value_parser = super::common::at_least_one)]
     sim_images: usize,
-    /// Images run through the whole-network engine's reference model.
+    /// Images run through the whole-network engine RTL over SPI (Verilator).
     #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     engine_images: usize,
-    /// Images run through the whole-network engine RTL in Verilator.
+    /// Images run through the whole-network engine RTL over Wishbone (Verilator).
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     engine_rtl_images: usize,
     /// Images run on the MCU in QEMU.
@@ -355,16 +355,10 @@ pub fn run(a: Args) -> Result<()> {
     );
     let engine = steps.run(
         PartName::Engine,
-        "whole-network engine (reference model) over SPI",
-        &[],
+        "whole-network engine RTL in Verilator (SPI top)",
+        &verilator,
         false,
-        || {
-            sim::simulate(&sim_args(
-                EngineKind::Reference,
-                BusKind::Spi,
-                images.engine,
-            ))
-        },
+        || sim::simulate(&sim_args(EngineKind::Rtl, BusKind::Spi, images.engine)),
     );
     let engine_rtl = steps.run(
         PartName::EngineRtl,

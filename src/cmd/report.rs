@@ -201,10 +201,17 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
     ));
     rows.push((
         format!(
-            "RTL in Verilator, whole-network engine, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
+            "RTL in Verilator, whole-network engine over Wishbone, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
             d.lanes, d.images.engine_rtl
         ),
         rtl_accuracy(&d.engine_rtl),
+    ));
+    rows.push((
+        format!(
+            "RTL in Verilator, whole-network engine SPI top, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
+            d.lanes, d.images.engine
+        ),
+        rtl_accuracy(&d.engine),
     ));
     rows.push((
         format!(
