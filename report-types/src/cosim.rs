@@ -16,6 +16,9 @@ pub struct CosimClocks {
     pub sck_mhz: f64,
     /// Where the SPI clock comes from.
     pub sck_source: String,
+    /// Whether the driver's MCU time between frames advanced the RTL's clock
+    /// (false: frames back to back, as `tbn sim --engine rtl --bus spi`).
+    pub mcu_time: bool,
     /// QEMU's `-icount shift` (2^shift ns of virtual time per instruction).
     pub icount_shift: u32,
 }
@@ -75,9 +78,9 @@ pub struct CosimReport {
     pub mcu_logits_match: usize,
     /// Mean end to end per inference through the accelerator, us.
     pub end_to_end_us: f64,
-    /// Mean of the same without the driver's MCU time (link + engine only, as
-    /// `tbn sim --engine rtl --bus spi` counts it), us.
-    pub accelerator_side_us: f64,
+    /// Of the end to end, the mean time the MCU spent in the driver between
+    /// the inference's frames (`mcu_gap_clk_cycles / fmax`), us.
+    pub driver_us: f64,
     /// Mean MCU kernel alone per inference at the MCU clock, us.
     pub mcu_alone_us: f64,
     /// Means per inference.
@@ -92,9 +95,10 @@ pub struct CosimReport {
     pub frames: f64,
     /// Mean MCU kernel instructions per inference.
     pub mcu_instructions: f64,
-    /// MCU instructions of `load_model` (transport waits excluded, transport
-    /// work included).
+    /// MCU instructions in the driver's `load_model` (the transport apart).
     pub load_model_instructions: u64,
+    /// MCU instructions of the transport during `load_model` (waits excluded).
+    pub load_model_transport_instructions: u64,
     /// Words of the model image.
     pub image_words: u64,
     /// The clocks.

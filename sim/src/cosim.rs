@@ -73,10 +73,12 @@ pub fn crc8(bytes: &[u8]) -> u8 {
 /// A fault the bridge injects (for the failure tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Flip one bit of the reply to the `n`-th SPI frame (0-based).
+    /// Flip one bit of the reply to the `n`-th SPI frame (0-based) counted
+    /// from the first inference's begin marker.
     CorruptReply(u64),
-    /// Stop answering at the `n`-th SPI frame (keep the channel open, read
-    /// and drop everything until the firmware closes it).
+    /// Stop answering at the `n`-th SPI frame counted from the first
+    /// inference's begin marker (keep the channel open, read and drop
+    /// everything until the firmware closes it).
     Stall(u64),
 }
 
@@ -129,6 +131,10 @@ pub struct Bridge {
     clocks: BridgeClocks,
     /// Fault to inject.
     pub fault: Option<Fault>,
+    /// Advance the RTL's clock by the driver's MCU time between frames
+    /// (default true; false plays the frames back to back, as a host driver
+    /// with no time of its own, `tbn sim --engine rtl --bus spi`).
+    pub mcu_time: bool,
     /// Fractional accelerator cycles carried between gaps.
     carry: f64,
     gap_cycles_total: u64,
@@ -192,6 +198,7 @@ impl Bridge {
             acc,
             clocks,
             fault: None,
+            mcu_time: true,
             carry: 0.0,
             gap_cycles_total: 0,
             gap_instr_total: 0,
@@ -213,6 +220,9 @@ impl Bridge {
 
     /// Advances the accelerator's clock by `instr` MCU instructions' time.
     fn advance(&mut self, instr: u32) -> Result<()> {
+        if !self.mcu_time {
+            return Ok(());
+        }
         let exact = f64::from(instr) * self.clocks.clk_hz / self.clocks.mcu_hz + self.carry;
         let n = exact.floor();
         self.carry = exact - n;
@@ -257,6 +267,8 @@ impl Bridge {
     pub fn serve<S: Read + Write>(&mut self, s: &mut S) -> Result<BridgeOutcome> {
         let mut out = BridgeOutcome::default();
         let mut mark: Option<Mark> = None;
+        // SPI frames before the first inference (faults count from there)
+        let mut first_inference: Option<u64> = None;
         loop {
             let mut head = [0u8; 9];
             if !read_full(s, &mut head[..1], "reading a request")? {
@@ -293,7 +305,7 @@ impl Bridge {
             }
             match kind {
                 KIND_XFER => {
-                    let n = out.frames;
+                    let n = first_inference.map_or(u64::MAX, |f| out.frames - f);
                     if self.fault == Some(Fault::Stall(n)) {
                         out.fault_injected = self.fault;
                         // read and drop until the firmware gives up and closes
@@ -333,6 +345,7 @@ impl Bridge {
                         .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
                     match code {
                         MARK_BEGIN => {
+                            first_inference.get_or_insert(out.frames);
                             mark = Some(Mark {
                                 index,
                                 frames: out.frames,

@@ -94,6 +94,10 @@ pub struct Args {
     /// UART polls the firmware makes before a wait for the bridge is a timeout.
     #[arg(long, default_value_t = 20_000_000, value_parser = clap::value_parser!(u32).range(1000..))]
     pub(crate) firmware_wait_polls: u32,
+    /// Play the frames back to back: the driver's MCU time does not advance
+    /// the RTL's clock (the timing `tbn sim --engine rtl --bus spi` assumes).
+    #[arg(long)]
+    pub(crate) no_mcu_time: bool,
     /// Inject a fault (failure tests): the run must fail with the driver's typed error.
     #[arg(long, value_enum)]
     pub(crate) inject: Option<Inject>,
@@ -137,6 +141,8 @@ struct FwLine {
     mcu_logits_match: usize,
     #[serde(default)]
     load_model_instructions: u64,
+    #[serde(default)]
+    load_model_transport_instructions: u64,
     #[serde(default)]
     image_words: u64,
     #[serde(default)]
@@ -348,6 +354,7 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
             clk_hz: fmax_mhz * 1e6,
         },
     )?;
+    bridge.mcu_time = !a.no_mcu_time;
     bridge.fault = match a.inject {
         Some(Inject::CorruptReply) => Some(Fault::CorruptReply(2)),
         Some(Inject::Stall) => Some(Fault::Stall(2)),
@@ -427,7 +434,7 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
         class_match: fw_line.class_match,
         mcu_logits_match: fw_line.mcu_logits_match,
         end_to_end_us: mean(&|r| r.end_to_end_us),
-        accelerator_side_us: mean(&|r| (r.clk_cycles - r.mcu_gap_clk_cycles) as f64 / f),
+        driver_us: mean(&|r| r.mcu_gap_clk_cycles as f64 / f),
         mcu_alone_us: mcu_instr / a.mcu_mhz,
         driver_instructions: mean(&|r| r.driver_instructions as f64),
         transport_instructions: mean(&|r| r.transport_instructions as f64),
@@ -436,6 +443,7 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
         frames: mean(&|r| r.frames as f64),
         mcu_instructions: mcu_instr,
         load_model_instructions: fw_line.load_model_instructions,
+        load_model_transport_instructions: fw_line.load_model_transport_instructions,
         image_words: fw_line.image_words,
         clocks: CosimClocks {
             mcu_mhz: a.mcu_mhz,
@@ -446,6 +454,7 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
                 "{sck_source}; simulated f_sck = {:.4} f_clk, independent clocks, random phase per frame",
                 clocks.sck_per_clk()
             ),
+            mcu_time: !a.no_mcu_time,
             icount_shift: ICOUNT_SHIFT,
         },
         inferences,
@@ -607,9 +616,11 @@ fn print_human(r: &CosimReport) {
         r.driver_instructions, r.transport_instructions, r.frames, r.sck_cycles, r.clk_cycles
     );
     println!(
-        "  at MCU {:.0} MHz, fmax {:.1} MHz, SCK {:.2} MHz: end to end {:.1} us (accelerator side {:.1} us); MCU alone {:.1} us ({:.0} instructions)",
+        "  at MCU {:.0} MHz, fmax {:.1} MHz, SCK {:.2} MHz: end to end {:.1} us (of which driver {:.1} us){}; MCU alone {:.1} us ({:.0} instructions)",
         r.clocks.mcu_mhz, r.clocks.fmax_mhz, r.clocks.sck_mhz, r.end_to_end_us,
-        r.accelerator_side_us, r.mcu_alone_us, r.mcu_instructions
+        r.driver_us,
+        if r.clocks.mcu_time { "" } else { " [--no-mcu-time: frames back to back]" },
+        r.mcu_alone_us, r.mcu_instructions
     );
     println!("  fmax: {}", r.clocks.fmax_source);
     println!("  report: {}", cosim_path().display());

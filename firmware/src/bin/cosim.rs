@@ -649,15 +649,12 @@ fn main() -> ! {
     };
 
     // The accelerator over SPI over UART.
-    let dev = UartSpi::new(calib);
-    let mut tbn = match Tbn::probe(SpiBus::new(dev)) {
+    let mut dev = UartSpi::new(calib);
+    let mut tbn = match Tbn::probe(SpiBus::new(&mut dev)) {
         Ok(t) => t,
-        Err(e) => {
-            // the device is gone with the bus; its last error is not reachable
-            fail_driver("probe", &e, None)
-        }
+        Err(e) => fail_driver("probe", &e, dev.last_error),
     };
-    let last_err = |t: &mut Tbn<SpiBus<UartSpi>>| t.bus().device().last_error;
+    let last_err = |t: &mut Tbn<SpiBus<&mut UartSpi>>| t.bus().device().last_error;
 
     if faults & FAULT_INFER_WITHOUT_MODEL != 0 {
         // A raw INFER with no model loaded: the chip must flag NO_MODEL.
@@ -677,6 +674,7 @@ fn main() -> ! {
     if faults & FAULT_CORRUPT_IMAGE != 0 {
         img[0] ^= 0x0000_0100;
     }
+    let l_st0 = tbn.bus().device().stats;
     let t_load = now();
     let model = match tbn.load_model(&img[..image_words]) {
         Ok(m) => m,
@@ -685,7 +683,12 @@ fn main() -> ! {
             fail_driver("load_model", &e, t)
         }
     };
-    let load_instr = calib.instr(now() - t_load);
+    let t_loaded = now();
+    let l_st1 = tbn.bus().device().stats;
+    let load_instr = calib.instr((t_loaded - t_load).saturating_sub(l_st1.ticks - l_st0.ticks));
+    let load_transport = calib.instr(
+        (l_st1.ticks - l_st0.ticks).saturating_sub(l_st1.wait_ticks - l_st0.wait_ticks),
+    );
     if model.num_out as usize != n_logits || model.num_in as usize != in_len {
         fail("the loaded model's shape differs from the expected outputs");
     }
@@ -752,7 +755,7 @@ fn main() -> ! {
         b,
         "{{\"ok\":{ok},\"images\":{n_images},\"logits_match\":{logits_match},\"class_match\":{class_match},\
 \"mcu_logits_match\":{mcu_match},\"calibration\":{{\"instructions\":{},\"ticks\":{}}},\
-\"load_model_instructions\":{load_instr},\"image_words\":{image_words},\"inferences\":[",
+\"load_model_instructions\":{load_instr},\"load_model_transport_instructions\":{load_transport},\"image_words\":{image_words},\"inferences\":[",
         calib.instr, calib.ticks
     );
     for (i, r) in rows[..n_images].iter().enumerate() {
