@@ -234,19 +234,21 @@ impl UartSpi {
         Ok(())
     }
 
+    /// One received byte. The polling loop lies between two clock reads and
+    /// counts as waiting whether or not the byte was already there, so the
+    /// transport's own instructions (outside the loop, the clock reads'
+    /// overhead included) do not depend on how fast the host answered.
     fn get(&mut self) -> Result<u8, TransportError> {
-        if Self::state() & STATE_RXFULL == 0 {
-            let t0 = now();
-            let mut n = 0u32;
-            while Self::state() & STATE_RXFULL == 0 {
-                n += 1;
-                if n >= WAIT_POLLS.load(Ordering::Relaxed) {
-                    self.stats.wait_ticks += now() - t0;
-                    return Err(TransportError::Timeout { receiving: true });
-                }
+        let t0 = now();
+        let mut n = 0u32;
+        while Self::state() & STATE_RXFULL == 0 {
+            n += 1;
+            if n >= WAIT_POLLS.load(Ordering::Relaxed) {
+                self.stats.wait_ticks += now() - t0;
+                return Err(TransportError::Timeout { receiving: true });
             }
-            self.stats.wait_ticks += now() - t0;
         }
+        self.stats.wait_ticks += now() - t0;
         // SAFETY: as in new.
         Ok(unsafe { core::ptr::read_volatile(reg(UART_DATA)) } as u8)
     }
