@@ -19,7 +19,11 @@ fn main() {
             "tbn cosim",
         )
     } else {
-        ("gen", &["program.bin", "images.bin", "expected.bin"], "tbn mcu run")
+        (
+            "gen",
+            &["program.bin", "images.bin", "expected.bin"],
+            "tbn mcu run",
+        )
     };
     for f in files {
         let p = dir.join(folder).join(f);

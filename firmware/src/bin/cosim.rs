@@ -44,10 +44,7 @@ static PROGRAM: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/gen-cosim/program.bin"
 )));
-static IMAGES: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/gen-cosim/images.bin"
-));
+static IMAGES: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/gen-cosim/images.bin"));
 static EXPECTED: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/gen-cosim/expected.bin"
@@ -186,7 +183,11 @@ static CRC8: [u8; 256] = {
         let mut c = i as u8;
         let mut k = 0;
         while k < 8 {
-            c = if c & 0x80 != 0 { (c << 1) ^ 0x07 } else { c << 1 };
+            c = if c & 0x80 != 0 {
+                (c << 1) ^ 0x07
+            } else {
+                c << 1
+            };
             k += 1;
         }
         t[i] = c;
@@ -256,9 +257,17 @@ impl UartSpi {
     /// One request of `kind` with the first `len` bytes of `self.mosi` (or
     /// `extra` when given) and its reply's payload into `self.mosi`. Returns
     /// the reply's length.
-    fn exchange(&mut self, kind: u8, len: usize, extra: Option<&[u8]>) -> Result<usize, TransportError> {
+    fn exchange(
+        &mut self,
+        kind: u8,
+        len: usize,
+        extra: Option<&[u8]>,
+    ) -> Result<usize, TransportError> {
         let t0 = now();
-        let gap = self.calib.instr(t0.saturating_sub(self.last_end)).min(u32::MAX as u64) as u32;
+        let gap = self
+            .calib
+            .instr(t0.saturating_sub(self.last_end))
+            .min(u32::MAX as u64) as u32;
         let r = self.exchange_inner(kind, len, extra, gap);
         let t1 = now();
         self.stats.ticks += t1 - t0;
@@ -325,7 +334,9 @@ impl UartSpi {
             return Err(TransportError::BadCheck { got: check, want });
         }
         if rh[0] != kind || rh[1] != seq {
-            return Err(TransportError::BadReply { what: "kind or sequence" });
+            return Err(TransportError::BadReply {
+                what: "kind or sequence",
+            });
         }
         if rh[2] != 0 {
             return Err(TransportError::HostStatus { status: rh[2] });
@@ -440,7 +451,10 @@ impl core::fmt::Write for Esc<'_> {
     }
 }
 
-static mut OUT: Buf = Buf { b: [0; 16384], n: 0 };
+static mut OUT: Buf = Buf {
+    b: [0; 16384],
+    n: 0,
+};
 
 fn out() -> &'static mut Buf {
     // SAFETY: single-threaded firmware; OUT is only used through this.
@@ -606,7 +620,7 @@ fn main() -> ! {
         || in_len > MAX_ACT
         || IMAGES.len() < n_images * in_len
         || exp.len() < classes_at + n_images
-        || IMAGE.0.len() % 4 != 0
+        || !IMAGE.0.len().is_multiple_of(4)
         || IMAGE.0.len() / 4 > MAX_IMAGE_WORDS
     {
         fail("gen-cosim inputs do not fit the firmware's buffers");
@@ -688,9 +702,8 @@ fn main() -> ! {
     let t_loaded = now();
     let l_st1 = tbn.bus().device().stats;
     let load_instr = calib.instr((t_loaded - t_load).saturating_sub(l_st1.ticks - l_st0.ticks));
-    let load_transport = calib.instr(
-        (l_st1.ticks - l_st0.ticks).saturating_sub(l_st1.wait_ticks - l_st0.wait_ticks),
-    );
+    let load_transport = calib
+        .instr((l_st1.ticks - l_st0.ticks).saturating_sub(l_st1.wait_ticks - l_st0.wait_ticks));
     if model.num_out as usize != n_logits || model.num_in as usize != in_len {
         fail("the loaded model's shape differs from the expected outputs");
     }
