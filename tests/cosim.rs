@@ -81,6 +81,20 @@ fn reference_mlp_through_firmware_and_rtl_is_bit_exact() {
     assert!(e2e > drv && drv > 0.0, "{e2e} {drv}");
     assert!(r["mcu_alone_us"].as_f64().unwrap() > 0.0);
     assert_eq!(r["clocks"]["mcu_mhz"], 64.0);
+    // the bridge's view of the driver's time (gaps between frames) and the
+    // firmware's own measurement agree (the difference: the measuring code)
+    let g = &r["driver_gaps"];
+    let gaps: f64 = [
+        "input", "ctrl", "status", "class", "logits", "tail", "other",
+    ]
+    .iter()
+    .map(|k| g[k].as_f64().unwrap())
+    .sum();
+    let drv_instr = r["driver_instructions"].as_f64().unwrap();
+    assert!(
+        (gaps - drv_instr).abs() < 0.02 * drv_instr,
+        "gaps {gaps} vs driver {drv_instr}"
+    );
 }
 
 /// A failing run: not successful, in time, with `needles` in its output.

@@ -23,6 +23,26 @@ pub struct CosimClocks {
     pub icount_shift: u32,
 }
 
+/// The driver's MCU instructions between the frames of an inference (mean
+/// per inference), by the frame that follows them, as the bridge saw them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CosimDriverGaps {
+    /// Before the input writes (checking and packing the input, framing).
+    pub input: f64,
+    /// Before the CTRL write (INFER).
+    pub ctrl: f64,
+    /// Before the STATUS polls.
+    pub status: f64,
+    /// Before the CLASS read.
+    pub class: f64,
+    /// Before the logits reads.
+    pub logits: f64,
+    /// After the last frame (decoding the logits, returning).
+    pub tail: f64,
+    /// Before any other frame.
+    pub other: f64,
+}
+
 /// One inference through the firmware's driver and the RTL.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CosimInference {
@@ -85,6 +105,9 @@ pub struct CosimReport {
     pub mcu_alone_us: f64,
     /// Means per inference.
     pub driver_instructions: f64,
+    /// The driver's instructions between frames by the frame that follows
+    /// (means per inference; their sum is the driver's time on the timeline).
+    pub driver_gaps: CosimDriverGaps,
     /// Mean transport instructions per inference.
     pub transport_instructions: f64,
     /// Mean SCK cycles per inference.

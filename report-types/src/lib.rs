@@ -22,7 +22,7 @@ pub mod inspect;
 pub mod mcu;
 pub mod sim;
 
-pub use cosim::{CosimClocks, CosimInference, CosimReport};
+pub use cosim::{CosimClocks, CosimDriverGaps, CosimInference, CosimReport};
 pub use eval::{EvalPath, EvalReport};
 pub use file::{read, write, ReportError};
 pub use inspect::{InspectReport, LayerStorage, StorageBytes};

@@ -91,6 +91,49 @@ pub struct BridgeClocks {
     pub clk_hz: f64,
 }
 
+/// The driver's MCU instructions between frames of one inference, by the
+/// frame that follows them (what the driver was preparing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DriverGaps {
+    /// Before the input writes (checking and packing the input, framing).
+    pub input: u64,
+    /// Before the CTRL write (INFER).
+    pub ctrl: u64,
+    /// Before the STATUS polls.
+    pub status: u64,
+    /// Before the CLASS read.
+    pub class: u64,
+    /// Before the logits reads.
+    pub logits: u64,
+    /// After the last frame (decoding the logits, returning).
+    pub tail: u64,
+    /// Before any other frame.
+    pub other: u64,
+}
+
+impl DriverGaps {
+    fn add(&mut self, frame: &[u8], instr: u64) {
+        let cmd = frame.first().copied().unwrap_or(0);
+        let addr = frame
+            .get(1..4)
+            .map_or(u32::MAX, |a| u32::from_be_bytes([0, a[0], a[1], a[2]]));
+        use tbn_driver::regmap as rm;
+        let slot = match (cmd, addr) {
+            (crate::spi::CMD_WRITE, a) if a >= rm::INPUT_BASE => &mut self.input,
+            (crate::spi::CMD_WRITE, rm::CTRL) => &mut self.ctrl,
+            (crate::spi::CMD_READ, rm::STATUS) => &mut self.status,
+            (crate::spi::CMD_READ, rm::CLASS) => &mut self.class,
+            (crate::spi::CMD_READ, a)
+                if (rm::LOGITS_BASE..rm::LOGITS_BASE + rm::LOGITS_SIZE).contains(&a) =>
+            {
+                &mut self.logits
+            }
+            _ => &mut self.other,
+        };
+        *slot += instr;
+    }
+}
+
 /// Figures of one inference, between its begin and end markers.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct InferenceFigures {
@@ -108,6 +151,8 @@ pub struct InferenceFigures {
     pub mcu_gap_clk_cycles: u64,
     /// MCU instructions the firmware reported between frames (the driver's own work).
     pub mcu_gap_instructions: u64,
+    /// The same by the frame that follows.
+    pub driver_gaps: DriverGaps,
 }
 
 /// What the bridge saw.
@@ -267,6 +312,7 @@ impl Bridge {
     pub fn serve<S: Read + Write>(&mut self, s: &mut S) -> Result<BridgeOutcome> {
         let mut out = BridgeOutcome::default();
         let mut mark: Option<Mark> = None;
+        let mut gaps = DriverGaps::default();
         // SPI frames before the first inference (faults count from there)
         let mut first_inference: Option<u64> = None;
         loop {
@@ -319,6 +365,9 @@ impl Bridge {
                             }
                         }
                     }
+                    if mark.is_some() {
+                        gaps.add(&body, u64::from(gap));
+                    }
                     if let Err(e) = self.advance(gap) {
                         Self::reply(s, kind, seq, STATUS_SIM_ERROR, &[], false)?;
                         return Err(e);
@@ -346,6 +395,7 @@ impl Bridge {
                     match code {
                         MARK_BEGIN => {
                             first_inference.get_or_insert(out.frames);
+                            gaps = DriverGaps::default();
                             mark = Some(Mark {
                                 index,
                                 frames: out.frames,
@@ -359,6 +409,7 @@ impl Bridge {
                         MARK_END => {
                             // the driver's tail after the last frame
                             self.advance(gap)?;
+                            gaps.tail += u64::from(gap);
                             if let Some(m) = mark.take() {
                                 let sck = self.sck();
                                 out.inferences.push(InferenceFigures {
@@ -369,6 +420,7 @@ impl Bridge {
                                     clk_cycles: self.acc.dut().cycles() - m.clk,
                                     mcu_gap_clk_cycles: self.gap_cycles_total - m.gap_clk,
                                     mcu_gap_instructions: self.gap_instr_total - m.gap_instr,
+                                    driver_gaps: gaps,
                                 });
                             }
                         }

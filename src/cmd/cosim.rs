@@ -32,7 +32,9 @@ use tbn_sim::cosim::{Bridge, BridgeClocks, BridgeOutcome, Fault};
 use tbn_sim::{hw, BuildOptions, DriverBus};
 
 use super::common::{float_input, load_dataset, load_model, program_for};
-use crate::reports::{self, CosimClocks, CosimInference, CosimReport, SynthReport};
+use crate::reports::{
+    self, CosimClocks, CosimDriverGaps, CosimInference, CosimReport, SynthReport,
+};
 
 /// QEMU's `-icount shift`: 64 ns of virtual time per instruction, so the
 /// 25 MHz SysTick (40 ns) resolves single instructions.
@@ -421,6 +423,23 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
     let cnt = inferences.len().max(1) as f64;
     let mean = |g: &dyn Fn(&CosimInference) -> f64| inferences.iter().map(g).sum::<f64>() / cnt;
     let mcu_instr = mean(&|r| r.mcu_instructions as f64);
+    let hmean = |g: &dyn Fn(&tbn_sim::cosim::DriverGaps) -> u64| {
+        outcome
+            .inferences
+            .iter()
+            .map(|h| g(&h.driver_gaps) as f64)
+            .sum::<f64>()
+            / cnt
+    };
+    let driver_gaps = CosimDriverGaps {
+        input: hmean(&|g| g.input),
+        ctrl: hmean(&|g| g.ctrl),
+        status: hmean(&|g| g.status),
+        class: hmean(&|g| g.class),
+        logits: hmean(&|g| g.logits),
+        tail: hmean(&|g| g.tail),
+        other: hmean(&|g| g.other),
+    };
     let rep = CosimReport {
         ok: exit_ok
             && fw_line.ok
@@ -437,6 +456,7 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
         driver_us: mean(&|r| r.mcu_gap_clk_cycles as f64 / f),
         mcu_alone_us: mcu_instr / a.mcu_mhz,
         driver_instructions: mean(&|r| r.driver_instructions as f64),
+        driver_gaps,
         transport_instructions: mean(&|r| r.transport_instructions as f64),
         sck_cycles: mean(&|r| r.sck_cycles as f64),
         clk_cycles: mean(&|r| r.clk_cycles as f64),
@@ -621,6 +641,11 @@ fn print_human(r: &CosimReport) {
         r.driver_us,
         if r.clocks.mcu_time { "" } else { " [--no-mcu-time: frames back to back]" },
         r.mcu_alone_us, r.mcu_instructions
+    );
+    let g = &r.driver_gaps;
+    println!(
+        "  driver instructions before: input writes {:.0}, CTRL {:.0}, STATUS polls {:.0}, CLASS {:.0}, logits {:.0}; after the last frame {:.0}",
+        g.input, g.ctrl, g.status, g.class, g.logits, g.tail
     );
     println!("  fmax: {}", r.clocks.fmax_source);
     println!("  report: {}", cosim_path().display());
