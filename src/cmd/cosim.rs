@@ -584,7 +584,10 @@ fn run_qemu(elf: &Path, bridge: &mut Bridge, a: &Args) -> Result<(FwLine, Bridge
         bridge.serve(&mut s).map_err(anyhow::Error::from)
     });
     if served.is_err() {
-        let _ = child.kill();
+        // `timeout` passes SIGTERM on to QEMU (a SIGKILL would orphan it)
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
     }
     let mut stdout = String::new();
     let mut stderr = String::new();
