@@ -348,6 +348,19 @@ impl Accelerator {
         &mut self.dut
     }
 
+    /// One raw SPI frame through the SPI master: `cs_n` low, the bytes of
+    /// `out` exchanged bit by bit, `cs_n` high; returns the bytes sampled on
+    /// MISO (for a bridge that replays frames built elsewhere, e.g. by the
+    /// firmware of [`crate::cosim`]). An error when the link is not SPI.
+    pub fn spi_frame(&mut self, out: &[u8]) -> Result<Vec<u8>> {
+        match &mut self.link {
+            Link::Spi(spi) => spi.frame(&mut self.dut, out),
+            Link::Wishbone(_) => Err(SimError::Invalid(
+                "spi_frame: this accelerator is behind a Wishbone master, not SPI".into(),
+            )),
+        }
+    }
+
     /// The bus model in use.
     pub fn link(&mut self) -> &mut Link {
         &mut self.link
