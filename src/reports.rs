@@ -166,6 +166,9 @@ pub struct DemoImages {
     pub engine_rtl: usize,
     /// Firmware in QEMU.
     pub mcu: usize,
+    /// Firmware in QEMU driving the engine RTL (co-simulation).
+    #[serde(default)]
+    pub cosim: usize,
 }
 
 /// `tbn demo` (out/demo/summary.json; docs/results/demo.json with `--results`).
@@ -196,6 +199,9 @@ pub struct DemoReport {
     pub engine_rtl: Part<SimReport>,
     /// Firmware in QEMU.
     pub mcu: Part<McuReport>,
+    /// Firmware in QEMU driving the engine RTL over SPI (`tbn cosim`).
+    #[serde(default = "Part::not_run")]
+    pub cosim: Part<CosimReport>,
     /// UP5K synthesis.
     pub synth: Part<SynthReport>,
     /// The latency rows (MCU alone; MCU + accelerator; accelerator compute).
@@ -216,6 +222,7 @@ impl DemoReport {
             ("engine", self.engine.failed()),
             ("engine-rtl", self.engine_rtl.failed()),
             ("mcu", self.mcu.failed()),
+            ("cosim", self.cosim.failed()),
             ("synth", self.synth.failed()),
         ]
         .into_iter()

@@ -108,6 +108,19 @@ pub struct Args {
     pub(crate) json: bool,
 }
 
+impl Args {
+    /// The command-line defaults (the library callers' starting point, e.g.
+    /// `tbn demo`).
+    pub(crate) fn defaults() -> Args {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: Args,
+        }
+        <Defaults as clap::Parser>::parse_from(["cosim"]).args
+    }
+}
+
 /// One inference as the firmware reports it.
 #[derive(Debug, Deserialize)]
 struct FwInference {

@@ -215,6 +215,21 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
     ));
     rows.push((
         format!(
+            "firmware in QEMU driving the engine RTL over SPI ({} images): logits and class identical to golden",
+            d.images.cosim
+        ),
+        d.cosim.ok().map_or_else(
+            || d.cosim.why(),
+            |c| {
+                format!(
+                    "{} / {} (class {} / {}; the firmware's own kernel {} / {})",
+                    c.logits_match, c.total, c.class_match, c.total, c.mcu_logits_match, c.total
+                )
+            },
+        ),
+    ));
+    rows.push((
+        format!(
             "MCU (Cortex-M4, QEMU) ({} images): integer logits identical to golden",
             d.images.mcu
         ),
