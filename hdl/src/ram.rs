@@ -93,7 +93,12 @@ pub fn ram_verilog(d: usize, depth: usize) -> String {
 reg [{dm}:0] rq;
 integer i;
 initial begin
+  // (simulation only: an initial value keeps yosys from merging the read
+  // register into the block RAM, which then costs LUTs; the FPGA's rdata
+  // before the first read is not used)
+`ifndef SYNTHESIS
   rq = 0;
+`endif
   for (i = 0; i < {n}; i = i + 1) mem[i] = 0;
 end
 always @(posedge clk) begin
