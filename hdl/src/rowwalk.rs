@@ -9,7 +9,10 @@
 //! down-counter of the rows left marks the last row.
 //!
 //! Rows come one per cycle from the third cycle after START (START loads
-//! the descriptor; a priming cycle advances from a virtual row -1).
+//! the descriptor and row 0's state: offset 0, which wraps iff `q = m` and
+//! never straddles; a priming cycle waits). `j` wraps when `j + 1 = P` (the
+//! incrementer's output), and `left` counts the rows left including the
+//! current one (no subtractor at START).
 //! `N` is the width of the offset arithmetic (the sequencer's
 //! [`crate::seq::seq_width`]): offsets are below `q <= TILE_MAX`.
 
@@ -54,7 +57,7 @@ pub struct RowWalker<const N: usize> {
     left: DFF<Bits<16>>,
     p_m: DFF<Bits<N>>,
     p_qmm: DFF<Bits<N>>,
-    p_pm1: DFF<Bits<N>>,
+    p_per: DFF<Bits<N>>,
     o_valid: DFF<Bit>,
     o_row: DFF<Bits<16>>,
     o_j: DFF<Bits<16>>,
@@ -74,6 +77,7 @@ pub struct RowWalker<const N: usize> {
     p_2qmm: DFF<Bits<N>>,
     p_q2m: DFF<Bits<N>>,
     j_wrap: Signal<Local, Bit>,
+    j_inc: Signal<Local, Bits<N>>,
     c_sign: Constant<Bits<N>>,
 }
 
@@ -102,7 +106,7 @@ impl<const N: usize> Default for RowWalker<N> {
             left: Default::default(),
             p_m: Default::default(),
             p_qmm: Default::default(),
-            p_pm1: Default::default(),
+            p_per: Default::default(),
             o_valid: Default::default(),
             o_row: Default::default(),
             o_j: Default::default(),
@@ -122,6 +126,7 @@ impl<const N: usize> Default for RowWalker<N> {
             p_2qmm: Default::default(),
             p_q2m: Default::default(),
             j_wrap: Default::default(),
+            j_inc: Default::default(),
             c_sign: Constant::new((1u64 << (N - 1)).to_bits()),
         }
     }
@@ -131,7 +136,7 @@ impl<const N: usize> Logic for RowWalker<N> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, running, r, j, c, o, left, p_m, p_qmm, p_pm1, o_valid, o_row, o_j, o_c,
+            self, clk, running, r, j, c, o, left, p_m, p_qmm, p_per, o_valid, o_row, o_j, o_c,
             o_strad, o_last, ge_q, gt_q, p_2qmm, p_q2m, priming
         );
         // o + m >= q iff o >= q - m (`ge_q`), and the row straddles iff
@@ -146,13 +151,15 @@ impl<const N: usize> Logic for RowWalker<N> {
         self.ge_n.next = ((self.o.q.val() - self.p_q2m.q.val()) & self.c_sign.val()) == 0;
         self.gt_w.next = ((self.p_2qmm.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
         self.gt_n.next = ((self.p_q2m.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
-        self.j_wrap.next = bit_cast::<N, 16>(self.j.q.val()) == self.p_pm1.q.val();
+        // j wraps after P - 1: j + 1 == P (modulo 2^N, as j == P - 1), from
+        // the incrementer j needs anyway (no P - 1 at START)
+        self.j_inc.next = bit_cast::<N, 16>(self.j.q.val()) + 1;
+        self.j_wrap.next = self.j_inc.val() == self.p_per.q.val();
         self.o_valid.d.next = false;
-        // a row advance: every running cycle, and the priming cycle after
-        // START (from the virtual row -1 at offset -m, which neither wraps
-        // nor straddles, to row 0: the flags of row 0 come from the same
-        // candidates, so START loads constants only)
-        if self.running.q.val() | self.priming.q.val() {
+        // a row advance: every running cycle (START loads row 0: offset 0,
+        // which wraps iff q = m and never straddles; the priming cycle after
+        // START only waits)
+        if self.running.q.val() {
             if self.ge_q.q.val() {
                 self.o.d.next = self.sub.val();
                 self.ge_q.d.next = self.ge_w.val();
@@ -174,19 +181,19 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.o_j.d.next = self.j.q.val();
             self.o_c.d.next = self.c.q.val();
             self.o_strad.d.next = self.gt_q.q.val();
-            self.o_last.d.next = self.left.q.val() == 0;
+            self.o_last.d.next = self.left.q.val() == 1;
             // advance to row r + 1
             self.r.d.next = self.r.q.val() + 1;
             self.left.d.next = self.left.q.val() - 1;
             if self.j_wrap.val() {
                 self.j.d.next = 0.into();
             } else {
-                self.j.d.next = self.j.q.val() + 1;
+                self.j.d.next = bit_cast::<16, N>(self.j_inc.val());
             }
             if self.ge_q.q.val() {
                 self.c.d.next = self.c.q.val() + 1;
             }
-            if self.left.q.val() == 0 {
+            if self.left.q.val() == 1 {
                 self.running.d.next = false;
             }
         }
@@ -196,13 +203,14 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.r.d.next = 0.into();
             self.j.d.next = 0.into();
             self.c.d.next = 0.into();
-            self.o.d.next = self.c_zero.val() - self.d_m.val();
-            self.ge_q.d.next = false;
+            self.o.d.next = self.c_zero.val();
+            self.ge_q.d.next = self.d_qmm.val() == self.c_zero.val();
             self.gt_q.d.next = false;
-            self.left.d.next = self.d_rows.val() - 1;
+            // rows left including the current one (the last row has 1)
+            self.left.d.next = self.d_rows.val();
             self.p_m.d.next = self.d_m.val();
             self.p_qmm.d.next = self.d_qmm.val();
-            self.p_pm1.d.next = self.d_period.val() - 1;
+            self.p_per.d.next = self.d_period.val();
             self.p_2qmm.d.next = self.d_qmm.val() << 1;
             self.p_q2m.d.next = self.d_qmm.val() - self.d_m.val();
         }
