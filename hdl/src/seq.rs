@@ -109,7 +109,6 @@ pub struct Sequencer<const N: usize> {
     pre_m_minus_q: DFF<Bits<N>>,
     pre_m_eq_q: DFF<Bit>,
     pre_q_minus_2m: DFF<Bits<N>>,
-    pre_2q_minus_2m: DFF<Bits<N>>,
     pre_one_chunk: DFF<Bit>,
     pre_one_row: DFF<Bit>,
     pre_rows_minus_2: DFF<Bits<14>>,
@@ -264,7 +263,6 @@ impl<const N: usize> Sequencer<N> {
             sign_bit: Constant::new((1u64 << (N - 1)).to_bits()),
             pre_m_minus_q: Default::default(),
             pre_q_minus_2m: Default::default(),
-            pre_2q_minus_2m: Default::default(),
             pre_one_chunk: Default::default(),
             pre_one_row: Default::default(),
             pre_rows_minus_2: Default::default(),
@@ -324,7 +322,6 @@ impl<const N: usize> Logic for Sequencer<N> {
             last_row_q,
             pre_m_minus_q,
             pre_q_minus_2m,
-            pre_2q_minus_2m,
             pre_one_chunk,
             pre_one_row,
             pre_rows_minus_2,
@@ -398,7 +395,6 @@ impl<const N: usize> Logic for Sequencer<N> {
         if ((self.q_n.val() - (self.m_n.val() << 1)) & self.sign_bit.val()) != 0 {
             self.pre_q_minus_2m.d.next = 0.into();
         }
-        self.pre_2q_minus_2m.d.next = (self.q_n.val() - self.m_n.val()) << 1;
         self.pre_one_chunk.d.next =
             ((self.m_n.val() & self.mask_ge_l.val()) == 0) | (self.m_n.val() == self.lanes.val());
         self.pre_one_row.d.next = self.job_rows.val() == 1;
@@ -474,7 +470,9 @@ impl<const N: usize> Logic for Sequencer<N> {
                 if !self.last_chunk.val() {
                     self.lanes_left.d.next = self.lanes_left.q.val() - self.lanes.val();
                     self.last_chunk_q.d.next = self.lanes_left_le_2l.val();
-                    self.act_start.d.next = self.act_start.q.val() + self.lanes.val();
+                    // (a multiple of L: the low bits are constant 0)
+                    self.act_start.d.next =
+                        (self.act_start.q.val() + self.lanes.val()) & self.mask_ge_l.val();
                     self.dist_to_end.d.next = self.dist_next_chunk.val();
                     self.segb_reg.d.next = self.segb_next_chunk.val();
                     self.next_chunk_wraps_q.d.next = self.wraps_after_chunk.val();
@@ -524,7 +522,8 @@ impl<const N: usize> Logic for Sequencer<N> {
                 self.held_row_step.d.next = 0.into();
             }
             self.held_cmp_q_2m.d.next = self.offset_top.val() - self.pre_q_minus_2m.q.val();
-            self.held_cmp_2q_2m.d.next = self.offset_top.val() - self.pre_2q_minus_2m.q.val();
+            // T - 2(q - m) = T + 2(m - q) modulo 2^N: no subtractor (T is one bit)
+            self.held_cmp_2q_2m.d.next = self.offset_top.val() + (self.pre_m_minus_q.q.val() << 1);
         }
         if self.idle.val() | self.row_advance.val() {
             if self.next_row_wraps.q.val() {
