@@ -6,13 +6,14 @@
 //! 2.2): an offset register `o` advances by `m` and wraps at `q` (one
 //! comparison with the descriptor's `q - m`: `o + m >= q` iff
 //! `o >= q - m`; the row straddles iff `o > q - m`), `j` wraps at `P`, and a
-//! down-counter of the rows left marks the last row.
+//! comparison of `r + 1` (the row counter's incrementer) with ROWS marks
+//! the last row.
 //!
 //! Rows come one per cycle from the third cycle after START (START loads
 //! the descriptor and row 0's state: offset 0, which wraps iff `q = m` and
 //! never straddles; a priming cycle waits). `j` wraps when `j + 1 = P` (the
-//! incrementer's output), and `left` counts the rows left including the
-//! current one (no subtractor at START).
+//! incrementer's output), and row `r` is the last when `r + 1 = ROWS` (no
+//! down-counter, no subtractor at START).
 //! `N` is the width of the offset arithmetic (the sequencer's
 //! [`crate::seq::seq_width`]): offsets are below `q <= TILE_MAX`.
 
@@ -54,7 +55,9 @@ pub struct RowWalker<const N: usize> {
     j: DFF<Bits<16>>,
     c: DFF<Bits<16>>,
     o: DFF<Bits<N>>,
-    left: DFF<Bits<16>>,
+    p_rows: DFF<Bits<16>>,
+    r_inc: Signal<Local, Bits<16>>,
+    r_last: Signal<Local, Bit>,
     p_m: DFF<Bits<N>>,
     p_qmm: DFF<Bits<N>>,
     p_per: DFF<Bits<N>>,
@@ -103,7 +106,9 @@ impl<const N: usize> Default for RowWalker<N> {
             j: Default::default(),
             c: Default::default(),
             o: Default::default(),
-            left: Default::default(),
+            p_rows: Default::default(),
+            r_inc: Default::default(),
+            r_last: Default::default(),
             p_m: Default::default(),
             p_qmm: Default::default(),
             p_per: Default::default(),
@@ -136,7 +141,7 @@ impl<const N: usize> Logic for RowWalker<N> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, running, r, j, c, o, left, p_m, p_qmm, p_per, o_valid, o_row, o_j, o_c,
+            self, clk, running, r, j, c, o, p_rows, p_m, p_qmm, p_per, o_valid, o_row, o_j, o_c,
             o_strad, o_last, ge_q, gt_q, p_2qmm, p_q2m, priming
         );
         // o + m >= q iff o >= q - m (`ge_q`), and the row straddles iff
@@ -155,6 +160,9 @@ impl<const N: usize> Logic for RowWalker<N> {
         // the incrementer j needs anyway (no P - 1 at START)
         self.j_inc.next = bit_cast::<N, 16>(self.j.q.val()) + 1;
         self.j_wrap.next = self.j_inc.val() == self.p_per.q.val();
+        // row r is the last when r + 1 = ROWS (modulo 2^16: ROWS = 0 walks 2^16 rows)
+        self.r_inc.next = self.r.q.val() + 1;
+        self.r_last.next = self.r_inc.val() == self.p_rows.q.val();
         self.o_valid.d.next = false;
         // a row advance: every running cycle (START loads row 0: offset 0,
         // which wraps iff q = m and never straddles; the priming cycle after
@@ -181,10 +189,9 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.o_j.d.next = self.j.q.val();
             self.o_c.d.next = self.c.q.val();
             self.o_strad.d.next = self.gt_q.q.val();
-            self.o_last.d.next = self.left.q.val() == 1;
+            self.o_last.d.next = self.r_last.val();
             // advance to row r + 1
-            self.r.d.next = self.r.q.val() + 1;
-            self.left.d.next = self.left.q.val() - 1;
+            self.r.d.next = self.r_inc.val();
             if self.j_wrap.val() {
                 self.j.d.next = 0.into();
             } else {
@@ -193,7 +200,7 @@ impl<const N: usize> Logic for RowWalker<N> {
             if self.ge_q.q.val() {
                 self.c.d.next = self.c.q.val() + 1;
             }
-            if self.left.q.val() == 1 {
+            if self.r_last.val() {
                 self.running.d.next = false;
             }
         }
@@ -206,8 +213,7 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.o.d.next = self.c_zero.val();
             self.ge_q.d.next = self.d_qmm.val() == self.c_zero.val();
             self.gt_q.d.next = false;
-            // rows left including the current one (the last row has 1)
-            self.left.d.next = self.d_rows.val();
+            self.p_rows.d.next = self.d_rows.val();
             self.p_m.d.next = self.d_m.val();
             self.p_qmm.d.next = self.d_qmm.val();
             self.p_per.d.next = self.d_period.val();
