@@ -140,12 +140,11 @@ pub struct Sequencer<const N: usize> {
     below_2l_next_row: Signal<Local, Bit>,
     segb_next_chunk: Signal<Local, Bits<9>>,
     segb_next_row: Signal<Local, Bits<9>>,
-    offset_ge_2q_2m: Signal<Local, Bit>,
-    offset_ge_q_2m: Signal<Local, Bit>,
-    offset_wrapped: Signal<Local, Bits<N>>,
-    offset_plain: Signal<Local, Bits<N>>,
-    dist_wrapped: Signal<Local, Bits<N>>,
-    dist_plain: Signal<Local, Bits<N>>,
+    step_sel: Signal<Local, Bits<N>>,
+    cmp_sel: Signal<Local, Bits<N>>,
+    offset_ge_next: Signal<Local, Bit>,
+    offset_next: Signal<Local, Bits<N>>,
+    dist_next: Signal<Local, Bits<N>>,
 }
 
 /// Width of the sequencer arithmetic for tiles of up to `tile_max` bits:
@@ -231,12 +230,11 @@ impl<const N: usize> Sequencer<N> {
             held_row_step: Default::default(),
             pre_m_eq_q: Default::default(),
             idle: Default::default(),
-            offset_ge_2q_2m: Default::default(),
-            offset_ge_q_2m: Default::default(),
-            offset_wrapped: Default::default(),
-            offset_plain: Default::default(),
-            dist_wrapped: Default::default(),
-            dist_plain: Default::default(),
+            step_sel: Default::default(),
+            cmp_sel: Default::default(),
+            offset_ge_next: Default::default(),
+            offset_next: Default::default(),
+            dist_next: Default::default(),
             hold_row_minus_1: Default::default(),
             row_advance: Default::default(),
             held_cmp_q_2m: Default::default(),
@@ -353,30 +351,29 @@ impl<const N: usize> Logic for Sequencer<N> {
         // registered with the distance (see the flags below)
         self.next_chunk_wraps.next = self.next_chunk_wraps_q.q.val();
         self.wrapped_start.next = self.lanes.val() - self.dist_to_end.q.val();
-        // candidates of the offset state's next values (see below), each one
-        // adder or one comparator on registers; the row advance selects
-        // among them with the registered wrap flag (one LUT after each chain).
+        // the offset state's next values (see below): one adder or one
+        // comparator each, on registers, with the operand selected by the
+        // registered wrap flag (one LUT before each chain: a multiplexed
+        // operand instead of two candidate chains and a multiplexer after them).
         // Offsets and thresholds are below 2 TILE_MAX: the comparators are
         // log2(TILE_MAX) + 1 bits
         // (o >= t is the carry out of o + (T - t), T = 2 TILE_MAX: the
         // complements are kept in `held_cmp_*`, so each comparator is one plain adder)
-        self.offset_ge_2q_2m.next = (((self.next_row_offset.q.val() & self.offset_mask.val())
-            + self.held_cmp_2q_2m.q.val())
-            & self.offset_top.val())
-            != 0;
-        self.offset_ge_q_2m.next = (((self.next_row_offset.q.val() & self.offset_mask.val())
-            + self.held_cmp_q_2m.q.val())
+        self.step_sel.next = self.held_row_step.q.val();
+        self.cmp_sel.next = self.held_cmp_q_2m.q.val();
+        if self.next_row_wraps.q.val() {
+            self.step_sel.next = self.held_m_minus_q.q.val();
+            self.cmp_sel.next = self.held_cmp_2q_2m.q.val();
+        }
+        self.offset_ge_next.next = (((self.next_row_offset.q.val() & self.offset_mask.val())
+            + self.cmp_sel.val())
             & self.offset_top.val())
             != 0;
         // (offsets and distances are in [0, q]: modulo 2 TILE_MAX arithmetic)
-        self.offset_wrapped.next =
-            (self.next_row_offset.q.val() + self.held_m_minus_q.q.val()) & self.offset_mask.val();
-        self.offset_plain.next =
-            (self.next_row_offset.q.val() + self.held_row_step.q.val()) & self.offset_mask.val();
-        self.dist_wrapped.next =
-            (self.next_row_dist.q.val() - self.held_m_minus_q.q.val()) & self.offset_mask.val();
-        self.dist_plain.next =
-            (self.next_row_dist.q.val() - self.held_row_step.q.val()) & self.offset_mask.val();
+        self.offset_next.next =
+            (self.next_row_offset.q.val() + self.step_sel.val()) & self.offset_mask.val();
+        self.dist_next.next =
+            (self.next_row_dist.q.val() - self.step_sel.val()) & self.offset_mask.val();
         self.m_n.next = bit_cast::<N, 24>(self.job_m.val());
         self.q_n.next = bit_cast::<N, 24>(self.job_q.val());
         // job constants, precomputed every cycle from the job registers
@@ -526,15 +523,9 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.held_cmp_2q_2m.d.next = self.offset_top.val() + (self.pre_m_minus_q.q.val() << 1);
         }
         if self.idle.val() | self.row_advance.val() {
-            if self.next_row_wraps.q.val() {
-                self.next_row_wraps.d.next = self.offset_ge_2q_2m.val();
-                self.next_row_offset.d.next = self.offset_wrapped.val();
-                self.next_row_dist.d.next = self.dist_wrapped.val();
-            } else {
-                self.next_row_wraps.d.next = self.offset_ge_q_2m.val();
-                self.next_row_offset.d.next = self.offset_plain.val();
-                self.next_row_dist.d.next = self.dist_plain.val();
-            }
+            self.next_row_wraps.d.next = self.offset_ge_next.val();
+            self.next_row_offset.d.next = self.offset_next.val();
+            self.next_row_dist.d.next = self.dist_next.val();
             if self.hold_row_minus_1.val() {
                 self.next_row_wraps.d.next = false;
                 self.next_row_offset.d.next = 0.into();
