@@ -67,12 +67,11 @@ pub struct RowWalker<const N: usize> {
     o_c: DFF<Bits<16>>,
     o_strad: DFF<Bit>,
     o_last: DFF<Bit>,
-    sub: Signal<Local, Bits<N>>,
-    add: Signal<Local, Bits<N>>,
-    ge_w: Signal<Local, Bit>,
-    ge_n: Signal<Local, Bit>,
-    gt_w: Signal<Local, Bit>,
-    gt_n: Signal<Local, Bit>,
+    step: Signal<Local, Bits<N>>,
+    o_next: Signal<Local, Bits<N>>,
+    thr: Signal<Local, Bits<N>>,
+    ge_next: Signal<Local, Bit>,
+    gt_next: Signal<Local, Bit>,
     ge_q: DFF<Bit>,
     gt_q: DFF<Bit>,
     priming: DFF<Bit>,
@@ -118,12 +117,11 @@ impl<const N: usize> Default for RowWalker<N> {
             o_c: Default::default(),
             o_strad: Default::default(),
             o_last: Default::default(),
-            sub: Default::default(),
-            add: Default::default(),
-            ge_w: Default::default(),
-            ge_n: Default::default(),
-            gt_w: Default::default(),
-            gt_n: Default::default(),
+            step: Default::default(),
+            o_next: Default::default(),
+            thr: Default::default(),
+            ge_next: Default::default(),
+            gt_next: Default::default(),
             ge_q: Default::default(),
             gt_q: Default::default(),
             priming: Default::default(),
@@ -149,13 +147,20 @@ impl<const N: usize> Logic for RowWalker<N> {
         // candidates that are each one carry chain from `o` (after a wrap,
         // o' = o - (q - m): o' >= q - m iff o >= 2(q - m); else o' = o + m:
         // o' >= q - m iff o >= q - 2m), selected by the registered flag
-        // (offsets, q and m below 2^(N-2): signs decide)
-        self.sub.next = self.o.q.val() - self.p_qmm.q.val();
-        self.add.next = self.o.q.val() + self.p_m.q.val();
-        self.ge_w.next = ((self.o.q.val() - self.p_2qmm.q.val()) & self.c_sign.val()) == 0;
-        self.ge_n.next = ((self.o.q.val() - self.p_q2m.q.val()) & self.c_sign.val()) == 0;
-        self.gt_w.next = ((self.p_2qmm.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
-        self.gt_n.next = ((self.p_q2m.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
+        // (offsets, q and m below 2^(N-2): signs decide). Each is one chain
+        // whose operand the flag selects (a LUT before the chain, not two
+        // chains and a multiplexer): o - (q - m) = o + ~(q - m) + 1.
+        self.step.next = self.p_m.q.val();
+        self.thr.next = self.p_q2m.q.val();
+        if self.ge_q.q.val() {
+            self.step.next = !self.p_qmm.q.val();
+            self.thr.next = self.p_2qmm.q.val();
+        }
+        self.o_next.next = self.o.q.val()
+            + self.step.val()
+            + bit_cast::<N, 1>(self.ge_q.q.val().into());
+        self.ge_next.next = ((self.o.q.val() - self.thr.val()) & self.c_sign.val()) == 0;
+        self.gt_next.next = ((self.thr.val() - self.o.q.val()) & self.c_sign.val()) != 0;
         // j wraps after P - 1: j + 1 == P (modulo 2^N, as j == P - 1), from
         // the incrementer j needs anyway (no P - 1 at START)
         self.j_inc.next = bit_cast::<N, 16>(self.j.q.val()) + 1;
@@ -168,15 +173,9 @@ impl<const N: usize> Logic for RowWalker<N> {
         // which wraps iff q = m and never straddles; the priming cycle after
         // START only waits)
         if self.running.q.val() {
-            if self.ge_q.q.val() {
-                self.o.d.next = self.sub.val();
-                self.ge_q.d.next = self.ge_w.val();
-                self.gt_q.d.next = self.gt_w.val();
-            } else {
-                self.o.d.next = self.add.val();
-                self.ge_q.d.next = self.ge_n.val();
-                self.gt_q.d.next = self.gt_n.val();
-            }
+            self.o.d.next = self.o_next.val();
+            self.ge_q.d.next = self.ge_next.val();
+            self.gt_q.d.next = self.gt_next.val();
         }
         self.priming.d.next = false;
         if self.priming.q.val() {
