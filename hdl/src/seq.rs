@@ -133,7 +133,8 @@ pub struct Sequencer<const N: usize> {
     dist_next_chunk: Signal<Local, Bits<N>>,
     next_chunk_wraps: Signal<Local, Bit>,
     dist_below_2l: Signal<Local, Bit>,
-    wrapped_start: Signal<Local, Bits<N>>,
+    chunk_opnd: Signal<Local, Bits<N>>,
+    next_chunk_start: Signal<Local, Bits<N>>,
     wraps_after_chunk: Signal<Local, Bit>,
     below_2l_after_chunk: Signal<Local, Bit>,
     wraps_next_row: Signal<Local, Bit>,
@@ -254,7 +255,8 @@ impl<const N: usize> Sequencer<N> {
             last_chunk: Default::default(),
             dist_next_chunk: Default::default(),
             next_chunk_wraps: Default::default(),
-            wrapped_start: Default::default(),
+            chunk_opnd: Default::default(),
+            next_chunk_start: Default::default(),
             last_row: Default::default(),
             m_n: Default::default(),
             q_n: Default::default(),
@@ -350,7 +352,15 @@ impl<const N: usize> Logic for Sequencer<N> {
         // the next chunk starts at or past the tile end (distance <= L, or already past)
         // registered with the distance (see the flags below)
         self.next_chunk_wraps.next = self.next_chunk_wraps_q.q.val();
-        self.wrapped_start.next = self.lanes.val() - self.dist_to_end.q.val();
+        // the next chunk's start: L - distance when it wraps (as ~distance + L
+        // + 1), else start + L: one chain, its operand selected by the flag
+        self.chunk_opnd.next = self.chunk_start.q.val();
+        if self.next_chunk_wraps.val() {
+            self.chunk_opnd.next = !self.dist_to_end.q.val();
+        }
+        self.next_chunk_start.next = self.chunk_opnd.val()
+            + self.lanes.val()
+            + bit_cast::<N, 1>(self.next_chunk_wraps.val().into());
         // the offset state's next values (see below): one adder or one
         // comparator each, on registers, with the operand selected by the
         // registered wrap flag (one LUT before each chain: a multiplexed
@@ -474,11 +484,7 @@ impl<const N: usize> Logic for Sequencer<N> {
                     self.segb_reg.d.next = self.segb_next_chunk.val();
                     self.next_chunk_wraps_q.d.next = self.wraps_after_chunk.val();
                     self.dist_below_2l_q.d.next = self.below_2l_after_chunk.val();
-                    if self.next_chunk_wraps.val() {
-                        self.chunk_start.d.next = self.wrapped_start.val();
-                    } else {
-                        self.chunk_start.d.next = self.chunk_start.q.val() + self.lanes.val();
-                    }
+                    self.chunk_start.d.next = self.next_chunk_start.val();
                 } else if self.last_row.val() {
                     self.running.d.next = false;
                     self.draining.d.next = true;
