@@ -156,9 +156,8 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.step.next = !self.p_qmm.q.val();
             self.thr.next = self.p_2qmm.q.val();
         }
-        self.o_next.next = self.o.q.val()
-            + self.step.val()
-            + bit_cast::<N, 1>(self.ge_q.q.val().into());
+        self.o_next.next =
+            self.o.q.val() + self.step.val() + bit_cast::<N, 1>(self.ge_q.q.val().into());
         self.ge_next.next = ((self.o.q.val() - self.thr.val()) & self.c_sign.val()) == 0;
         self.gt_next.next = ((self.thr.val() - self.o.q.val()) & self.c_sign.val()) != 0;
         // j wraps after P - 1: j + 1 == P (modulo 2^N, as j == P - 1), from

@@ -318,7 +318,10 @@ fn loader_checks_and_routes_like_the_reference() {
         loads.push(Load::plain(v, &format!("fit: word {field} = {bad}")));
     }
     // empty tile or constants section (the section walk skips it)
-    for (field, name) in [(5usize, "empty tile section"), (6, "empty constants section")] {
+    for (field, name) in [
+        (5usize, "empty tile section"),
+        (6, "empty constants section"),
+    ] {
         let w = image(&mut rng);
         let h = Header::decode(&w[..16]);
         let (ts, cs) = (16 + 16 * h.num_layers as usize, h.tile_words as usize);
