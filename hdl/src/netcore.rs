@@ -214,7 +214,6 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     bias_addr: Signal<Local, Bits<16>>,
     out_val: Signal<Local, Bits<64>>,
     out_key: Signal<Local, Bits<64>>,
-    key_sum: Signal<Local, Bits<64>>,
     y64: Signal<Local, Bits<64>>,
     act_we_ok: Signal<Local, Bit>,
     c_sign64: Constant<Bits<64>>,
@@ -322,7 +321,6 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             bias_addr: Default::default(),
             out_val: Default::default(),
             out_key: Default::default(),
-            key_sum: Default::default(),
             y64: Default::default(),
             act_we_ok: Default::default(),
             c_sign64: Constant::new((1u64 << 63).to_bits()),
@@ -567,23 +565,14 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.out_val.next = self.rq.logit_v.val();
         }
         self.out_key.next = self.out_val.val() ^ self.c_sign64.val();
-        // `best_key` holds the complement of the best key: key > best iff
-        // key + ~best carries out of 64 bits, i.e. bit 63 of the halves' sum
-        // plus the carry of bit 0: a comparator whose operands are both plain
-        // nets (no inverter LUT per bit)
-        self.key_sum.next = (self.out_key.val() >> 1)
-            + (self.best_key.q.val() >> 1)
-            + bit_cast::<64, 1>(
-                (self.out_key.val().get_bit(0) & self.best_key.q.val().get_bit(0)).into(),
-            );
         self.logits.we.next = false;
         self.logits.waddr.next = self.rq.logit_row.val();
         self.logits.wdata.next = self.out_val.val();
         self.logits.raddr.next = self.h_lg_addr.val();
         if self.rq.logit_valid.val() & (self.state.q.val() == 4) & self.d_last.q.val() {
             self.logits.we.next = true;
-            if (self.rq.logit_row.val() == 0) | self.key_sum.val().get_bit(63) {
-                self.best_key.d.next = !self.out_key.val();
+            if (self.rq.logit_row.val() == 0) | (self.out_key.val() > self.best_key.q.val()) {
+                self.best_key.d.next = self.out_key.val();
                 self.best_i.d.next = self.rq.logit_row.val();
             }
         }
