@@ -13,7 +13,11 @@
 //! is complete (or after the stage's last value), the collection is copied
 //! into a write buffer and its `planes` words are written on the following
 //! cycles, one per cycle, while the next group is collected (a group takes at
-//! least 16 cycles, a write burst at most 8). A stage's partial last group
+//! least 16 cycles, a write burst at most 8). The buffer holds lanes 0..15
+//! only: at most two values per cycle, the next group has written at most
+//! lanes 0..15 when the burst writes its last plane (plane `p` is written in
+//! the `p + 1`-th cycle after the copy), so lanes 16..31 of every plane word
+//! are read from the collection itself (128 flip-flops less). A stage's partial last group
 //! may complete during the previous group's burst: its copy waits for the
 //! burst to end (no values follow it, so the collection holds). `in_last` without values
 //! flushes a partial group (the end of the host's input). Lanes of a partial last group
@@ -132,7 +136,10 @@ impl WriterModel {
             self.wr_plane = (self.wr_plane + 1) & 7;
         }
         if copy_old && !writing_old {
-            self.buf = self.coll;
+            // lanes 0..15 only: see `outputs`
+            for p in 0..8 {
+                self.buf[p] = self.coll[p] & 0xFFFF;
+            }
             self.writing = true;
             self.wr_plane = 0;
             self.wr_word = self.copy_group;
@@ -189,7 +196,9 @@ impl WriterModel {
         WriterOut {
             we: self.writing,
             addr: (u16::from(self.wr_plane) << 11) | (self.wr_word & 0x7FF),
-            data: self.buf[self.wr_plane as usize],
+            // lanes 16..31 straight from the collection (see the module doc)
+            data: (self.coll[self.wr_plane as usize] & 0xFFFF_0000)
+                | self.buf[self.wr_plane as usize],
             busy: self.copy_q || self.writing || self.pk_second,
             range_err: self.range_err,
         }
@@ -310,7 +319,8 @@ reg [4:0] n; reg [10:0] grp; reg copy_q; reg [10:0] copy_grp;
 wire [7:1] pkb0 = pk_data[7:1]; wire [7:1] pkb1 = pk_data[15:9]; wire [7:1] pkb2 = pk_data[23:17]; wire [7:1] pkb3 = pk_data[31:25];
 reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg [3:0] planes_q;
 reg [31:0] c0; reg [31:0] c1; reg [31:0] c2; reg [31:0] c3; reg [31:0] c4; reg [31:0] c5; reg [31:0] c6; reg [31:0] c7;
-reg [31:0] b0; reg [31:0] b1; reg [31:0] b2; reg [31:0] b3; reg [31:0] b4; reg [31:0] b5; reg [31:0] b6; reg [31:0] b7;
+// write buffer: lanes 0..15 of each plane (16..31 are read from the collection)
+reg [15:0] b0; reg [15:0] b1; reg [15:0] b2; reg [15:0] b3; reg [15:0] b4; reg [15:0] b5; reg [15:0] b6; reg [15:0] b7;
 // the group completes when lane 31 is written (n = 31, or n = 30 with two
 // values) or with the stage's last values (no adder on this path)
 // (flags of n registered with it: n >= 30, n = 31, n != 0)
@@ -348,7 +358,7 @@ wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q
     wr_plane <= wr_plane + 3'd1;
   end
   if (copy_q & ~writing) begin
-    b0 <= c0; b1 <= c1; b2 <= c2; b3 <= c3; b4 <= c4; b5 <= c5; b6 <= c6; b7 <= c7;
+    b0 <= c0[15:0]; b1 <= c1[15:0]; b2 <= c2[15:0]; b3 <= c3[15:0]; b4 <= c4[15:0]; b5 <= c5[15:0]; b6 <= c6[15:0]; b7 <= c7[15:0];
     writing <= 1'b1; wr_plane <= 3'd0; wr_word <= copy_grp;
   end
   planes_q <= planes;
@@ -377,8 +387,10 @@ end
 reg [31:0] wsel;
 always @(*) begin
   case (wr_plane)
-    3'd0: wsel = b0; 3'd1: wsel = b1; 3'd2: wsel = b2; 3'd3: wsel = b3;
-    3'd4: wsel = b4; 3'd5: wsel = b5; 3'd6: wsel = b6; default: wsel = b7;
+    3'd0: wsel = {c0[31:16], b0}; 3'd1: wsel = {c1[31:16], b1};
+    3'd2: wsel = {c2[31:16], b2}; 3'd3: wsel = {c3[31:16], b3};
+    3'd4: wsel = {c4[31:16], b4}; 3'd5: wsel = {c5[31:16], b5};
+    3'd6: wsel = {c6[31:16], b6}; default: wsel = {c7[31:16], b7};
   endcase
   we = writing; addr = {wr_plane, wr_word}; data = wsel;
   busy = copy_q | writing | pk_second; range_err = range_q;

@@ -16,9 +16,11 @@
 //! - `t+3`: window (`L` bits at `bit_off` of `{tile_hi, tile_lo}`) and the
 //!   activation slice registered (`s2`);
 //! - `t+4 .. t+3+log2 L`: adder tree levels (one register per level);
-//! - `t+4+log2 L`: term `(sum - L) << plane` (narrow, sign-extended) and its sign-plane flag;
-//! - `t+5+log2 L`: accumulators (add the term, or subtract it on the sign
-//!   plane); `out_we` is high in that cycle for the last issue of a row.
+//! - `t+4+log2 L`: term `(sum - L) << plane` (narrow, sign-extended; its
+//!   complement on the sign plane) and its sign-plane flag;
+//! - `t+5+log2 L`: accumulators (add the term, plus the sign-plane flag as
+//!   the carry in, so the sign plane subtracts with the same adder); `out_we`
+//!   is high in that cycle for the last issue of a row.
 
 use crate::util::*;
 use rust_hdl::prelude::*;
@@ -496,8 +498,9 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         }
         v += "end\n";
     }
-    v += "// term: (sum - L) << plane in narrow two's complement (the sign plane's\n\
-          // negation happens in the accumulator: subtract instead of add)\n";
+    v += "// term: (sum - L) << plane in narrow two's complement; on the sign plane\n\
+          // its complement (the accumulator adds the term and `term_neg` as the\n\
+          // carry in: base - t = base + ~t + 1, one adder without a mux)\n";
     let cw = lg + 3; // sum - L in [-L, L]
     let sw = cw + 7; // shifted by plane <= 7
     for seg in ["a", "b"] {
@@ -517,7 +520,7 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     );
     let _ = writeln!(
         v,
-        "always @(posedge clk) begin\n  term_v <= lvl{lg}_v & ~flush; term_first <= lvl{lg}_side[17]; term_last <= lvl{lg}_side[16]; term_row <= lvl{lg}_side[12:0];\n  term_neg <= lvl{lg}_side[18];\n  term_a <= {{{{{ext}{{shifted_a[{sm}]}}}}, shifted_a}}; term_b <= {{{{{ext}{{shifted_b[{sm}]}}}}, shifted_b}};\nend",
+        "always @(posedge clk) begin\n  term_v <= lvl{lg}_v & ~flush; term_first <= lvl{lg}_side[17]; term_last <= lvl{lg}_side[16]; term_row <= lvl{lg}_side[12:0];\n  term_neg <= lvl{lg}_side[18];\n  term_a <= {{{{{ext}{{shifted_a[{sm}]}}}}, shifted_a}} ^ {{{ab}{{lvl{lg}_side[18]}}}};\n  term_b <= {{{{{ext}{{shifted_b[{sm}]}}}}, shifted_b}} ^ {{{ab}{{lvl{lg}_side[18]}}}};\nend",
         ext = ab - sw,
         sm = sw - 1,
     );
@@ -529,7 +532,11 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
          wire [{am}:0] base_a = term_first ? {ab}'d0 : acc_a;\nwire [{am}:0] base_b = term_first ? {ab}'d0 : acc_b;",
         am = ab - 1
     );
-    v += "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last; acc_row <= term_row;\n  if (term_v) begin\n    acc_a <= term_neg ? (base_a - term_a) : (base_a + term_a);\n    acc_b <= term_neg ? (base_b - term_b) : (base_b + term_b);\n  end\nend\n";
+    let _ = writeln!(
+        v,
+        "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last; acc_row <= term_row;\n  if (term_v) begin\n    acc_a <= base_a + term_a + {{{z}'d0, term_neg}};\n    acc_b <= base_b + term_b + {{{z}'d0, term_neg}};\n  end\nend",
+        z = ab - 1
+    );
     let (oa, ob) = if ab >= 32 {
         ("acc_a".to_string(), "acc_b".to_string())
     } else {

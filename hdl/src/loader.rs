@@ -31,10 +31,13 @@
 //!   word enters the sums when it leaves that window (`s1 += last2` on the
 //!   write, `s2 += s1` one cycle later). At LOAD_END, `(s1, s2)` must equal
 //!   `(last2, last1)`.
-//! - The section sizes: `16 + 16 NUM_LAYERS + TILE_WORDS + CONST_WORDS + 2`
-//!   must equal both TOTAL_WORDS and the word counter. The counter is below
-//!   2^18, so any of NUM_LAYERS >= 2^16, TILE_WORDS or CONST_WORDS >= 2^20
-//!   fails the check; the rest is a 22-bit sum.
+//! - The section sizes: the header keeps NUM_LAYERS (16 bits), TILE_WORDS
+//!   and CONST_WORDS (20 bits) and TOTAL_WORDS (18 bits), each with a "too
+//!   large" flag: the word counter is below 2^18, so any of NUM_LAYERS >=
+//!   2^16, TILE_WORDS or CONST_WORDS >= 2^20, TOTAL_WORDS >= 2^18 fails the
+//!   LOAD_SEQUENCE check; the section bounds are then exact 22-bit sums.
+//!   `16 + 16 NUM_LAYERS + TILE_WORDS + CONST_WORDS + 2` equals the word
+//!   counter iff the section walk below ended on the second checksum word.
 //!
 //! Routing (`r_we`, `r_sel`, `r_addr`, `r_data`), two cycles after the
 //! accepted write: `r_sel` 1 descriptor memory (address = index - 16), 2 tile
@@ -42,9 +45,14 @@
 //! section start); words at or beyond a memory's capacity (16 words per
 //! layer up to CFG_MAX_LAYERS, CFG_WEIGHT_WORDS, CFG_CONST_WORDS) are not
 //! routed (the fit check fails for such images). Header and checksum words
-//! are not routed. The section bounds are computed from the header
-//! registers in a registered chain that settles within 3 cycles of word 6,
-//! long before word 16 can arrive.
+//! are not routed. No subtractor or magnitude comparator per section: the
+//! accepted words come in index order, so a section walk follows them (a
+//! word whose index equals a section start, one equality per bound, begins
+//! that section at address 0, any other word takes the next address of its
+//! predecessor's section; a word past the capacity, one equality with a
+//! constant, ends the routing until the next section). The section bounds
+//! are computed from the header registers in a registered chain that
+//! settles within 3 cycles of word 6, long before word 16 can arrive.
 
 use rust_hdl::prelude::*;
 use tbn_driver::image::format::{Target, MAGIC, VERSION_MAJOR};
@@ -133,19 +141,29 @@ pub struct ImageLoader {
     magic_ok: DFF<Bit>,
     ver_ok: DFF<Bit>,
     fit_bad: DFF<Bit>,
-    total: DFF<Bits<32>>,
-    nl: DFF<Bits<32>>,
-    tile_w: DFF<Bits<32>>,
-    const_w: DFF<Bits<32>>,
+    // header sizes: the low bits the bounds need, and "too large" flags
+    total: DFF<Bits<18>>,
+    total_hi: DFF<Bit>,
+    nl: DFF<Bits<16>>,
+    nl_hi: DFF<Bit>,
+    tile_w: DFF<Bits<20>>,
+    tile_hi: DFF<Bit>,
+    const_w: DFF<Bits<20>>,
+    const_hi: DFF<Bit>,
     num_in: DFF<Bits<17>>,
     num_out: DFF<Bits<17>>,
     in_fmt: DFF<Bits<9>>,
     loaded_q: DFF<Bit>,
-    // section bounds (22 bits) and the "too big" flag
-    big: DFF<Bit>,
+    // section bounds (22 bits)
     tile_start: DFF<Bits<22>>,
     const_start: DFF<Bits<22>>,
     csum_start: DFF<Bits<22>>,
+    // the section walk (stage 1): section of the last accepted word (0
+    // header, 1 descriptors, 2 tiles, 3 constants, 4 checksum and beyond),
+    // its address in the section, and "past the section's capacity"
+    sec: DFF<Bits<3>>,
+    rel: DFF<Bits<17>>,
+    over: DFF<Bit>,
     // stage 1: the accepted write, registered
     a1_we: DFF<Bit>,
     a1_idx: DFF<Bits<17>>,
@@ -165,10 +183,11 @@ pub struct ImageLoader {
     accept: Signal<Local, Bit>,
     cap: Signal<Local, Bits<32>>,
     idx22: Signal<Local, Bits<22>>,
-    rel_desc: Signal<Local, Bits<22>>,
-    rel_tile: Signal<Local, Bits<22>>,
-    rel_const: Signal<Local, Bits<22>>,
-    implied: Signal<Local, Bits<22>>,
+    big: Signal<Local, Bit>,
+    full: Signal<Local, Bit>,
+    sec_n: Signal<Local, Bits<3>>,
+    rel_n: Signal<Local, Bits<17>>,
+    over_n: Signal<Local, Bit>,
     // constants
     c_magic: Constant<Bits<32>>,
     c_major: Constant<Bits<32>>,
@@ -184,17 +203,17 @@ pub struct ImageLoader {
     c_max_logits: Constant<Bits<32>>,
     c_v_bits: Constant<Bits<32>>,
     c_all: Constant<Bits<32>>,
-    c_nl_high: Constant<Bits<32>>,
-    c_sec_high: Constant<Bits<32>>,
-    c_total_high: Constant<Bits<32>>,
-    c_desc_cap: Constant<Bits<22>>,
-    c_tile_cap: Constant<Bits<22>>,
-    c_const_cap: Constant<Bits<22>>,
+    c_desc_last: Constant<Bits<17>>,
+    c_tile_last: Constant<Bits<17>>,
+    c_const_last: Constant<Bits<17>>,
 }
 
-/// A capacity as a 22-bit constant (saturated: every routed address is below 2^17).
-fn cap22(v: u64) -> Constant<Bits<22>> {
-    Constant::new(v.min((1 << 22) - 1).to_bits())
+/// The last routed address of a memory of `cap` words (at least 1) as a
+/// 17-bit constant, saturated: a section address stays below 2^17 - 16, so
+/// a saturated value is never reached, as `address < cap` then always holds.
+fn last17(cap: u64) -> Constant<Bits<17>> {
+    assert!(cap >= 1, "a routed memory has at least one word");
+    Constant::new((cap - 1).min((1 << 17) - 1).to_bits())
 }
 
 impl ImageLoader {
@@ -235,17 +254,23 @@ impl ImageLoader {
             ver_ok: Default::default(),
             fit_bad: Default::default(),
             total: Default::default(),
+            total_hi: Default::default(),
             nl: Default::default(),
+            nl_hi: Default::default(),
             tile_w: Default::default(),
+            tile_hi: Default::default(),
             const_w: Default::default(),
+            const_hi: Default::default(),
             num_in: Default::default(),
             num_out: Default::default(),
             in_fmt: Default::default(),
             loaded_q: Default::default(),
-            big: Default::default(),
             tile_start: Default::default(),
             const_start: Default::default(),
             csum_start: Default::default(),
+            sec: Default::default(),
+            rel: Default::default(),
+            over: Default::default(),
             a1_we: Default::default(),
             a1_idx: Default::default(),
             a1_data: Default::default(),
@@ -261,10 +286,11 @@ impl ImageLoader {
             accept: Default::default(),
             cap: Default::default(),
             idx22: Default::default(),
-            rel_desc: Default::default(),
-            rel_tile: Default::default(),
-            rel_const: Default::default(),
-            implied: Default::default(),
+            big: Default::default(),
+            full: Default::default(),
+            sec_n: Default::default(),
+            rel_n: Default::default(),
+            over_n: Default::default(),
             c_magic: c32(MAGIC),
             c_major: c32(VERSION_MAJOR),
             c_lanes: c32(t.lanes),
@@ -279,12 +305,9 @@ impl ImageLoader {
             c_max_logits: c32(t.max_logits),
             c_v_bits: c32(t.v_bits),
             c_all: c32(u32::MAX),
-            c_nl_high: c32(!0xFFFF),
-            c_sec_high: c32(!0xF_FFFF),
-            c_total_high: c32(!0x3_FFFF),
-            c_desc_cap: cap22(16 * u64::from(t.max_layers)),
-            c_tile_cap: cap22(u64::from(t.weight_words)),
-            c_const_cap: cap22(u64::from(t.const_words)),
+            c_desc_last: last17(16 * u64::from(t.max_layers)),
+            c_tile_last: last17(u64::from(t.weight_words)),
+            c_const_last: last17(u64::from(t.const_words)),
         }
     }
 }
@@ -307,17 +330,23 @@ impl Logic for ImageLoader {
             ver_ok,
             fit_bad,
             total,
+            total_hi,
             nl,
+            nl_hi,
             tile_w,
+            tile_hi,
             const_w,
+            const_hi,
             num_in,
             num_out,
             in_fmt,
             loaded_q,
-            big,
             tile_start,
             const_start,
             csum_start,
+            sec,
+            rel,
+            over,
             a1_we,
             a1_idx,
             a1_data,
@@ -389,22 +418,26 @@ impl Logic for ImageLoader {
                 self.ver_ok.d.next = (self.a1_data.q.val() >> 16) == self.c_major.val();
             }
             if self.a1_idx.q.val() == 2 {
-                self.total.d.next = self.a1_data.q.val();
+                self.total.d.next = bit_cast::<18, 32>(self.a1_data.q.val());
+                self.total_hi.d.next = (self.a1_data.q.val() >> 18) != 0;
             }
             if (self.a1_idx.q.val() == 3) & (self.a1_data.q.val() != self.c_lanes.val()) {
                 self.fit_bad.d.next = true;
             }
             if self.a1_idx.q.val() == 4 {
-                self.nl.d.next = self.a1_data.q.val();
+                self.nl.d.next = bit_cast::<16, 32>(self.a1_data.q.val());
+                self.nl_hi.d.next = (self.a1_data.q.val() >> 16) != 0;
                 if self.a1_data.q.val() == 0 {
                     self.fit_bad.d.next = true;
                 }
             }
             if self.a1_idx.q.val() == 5 {
-                self.tile_w.d.next = self.a1_data.q.val();
+                self.tile_w.d.next = bit_cast::<20, 32>(self.a1_data.q.val());
+                self.tile_hi.d.next = (self.a1_data.q.val() >> 20) != 0;
             }
             if self.a1_idx.q.val() == 6 {
-                self.const_w.d.next = self.a1_data.q.val();
+                self.const_w.d.next = bit_cast::<20, 32>(self.a1_data.q.val());
+                self.const_hi.d.next = (self.a1_data.q.val() >> 20) != 0;
             }
             if self.a1_idx.q.val() == 12 {
                 self.num_in.d.next = bit_cast::<17, 32>(self.a1_data.q.val());
@@ -416,47 +449,76 @@ impl Logic for ImageLoader {
                 self.in_fmt.d.next = bit_cast::<9, 32>(self.a1_data.q.val());
             }
         }
-        // ---- section bounds (a registered chain from the header registers) ----
-        self.big.d.next = ((self.nl.q.val() & self.c_nl_high.val()) != 0)
-            | ((self.tile_w.q.val() & self.c_sec_high.val()) != 0)
-            | ((self.const_w.q.val() & self.c_sec_high.val()) != 0);
-        self.tile_start.d.next = (bit_cast::<22, 32>(self.nl.q.val()) << 4) + 16;
-        self.const_start.d.next = self.tile_start.q.val() + bit_cast::<22, 32>(self.tile_w.q.val());
+        // ---- section bounds (a registered chain from the header registers;
+        // exact below 2^22 unless `big`) ----
+        self.big.next = self.nl_hi.q.val() | self.tile_hi.q.val() | self.const_hi.q.val();
+        self.tile_start.d.next = (bit_cast::<22, 16>(self.nl.q.val()) << 4) + 16;
+        self.const_start.d.next = self.tile_start.q.val() + bit_cast::<22, 20>(self.tile_w.q.val());
         self.csum_start.d.next =
-            self.const_start.q.val() + bit_cast::<22, 32>(self.const_w.q.val());
+            self.const_start.q.val() + bit_cast::<22, 20>(self.const_w.q.val());
         // ---- stage 2: route the word ----
+        // Accepted words come in index order, so the section walk follows
+        // them: a word whose index equals a section's start (the bounds are
+        // at least 16 and increase, the last equal one wins, so empty
+        // sections are skipped) begins that section at address 0; any other
+        // word is the next address of the last word's section. A word at or
+        // past the section's capacity is dropped (`over`, until the next
+        // section).
         self.idx22.next = bit_cast::<22, 17>(self.a1_idx.q.val());
-        self.rel_desc.next = self.idx22.val() - 16;
-        self.rel_tile.next = self.idx22.val() - self.tile_start.q.val();
-        self.rel_const.next = self.idx22.val() - self.const_start.q.val();
-        self.o_we.d.next = false;
-        self.o_sel.d.next = 0.into();
-        self.o_data.d.next = self.a1_data.q.val();
-        self.o_addr.d.next = bit_cast::<17, 22>(self.rel_desc.val());
-        if self.a1_we.q.val() & (self.idx22.val() >= 16) {
-            if self.idx22.val() < self.tile_start.q.val() {
-                self.o_sel.d.next = 1.into();
-                self.o_we.d.next = self.rel_desc.val() < self.c_desc_cap.val();
-            } else if self.idx22.val() < self.const_start.q.val() {
-                self.o_sel.d.next = 2.into();
-                self.o_addr.d.next = bit_cast::<17, 22>(self.rel_tile.val());
-                self.o_we.d.next = self.rel_tile.val() < self.c_tile_cap.val();
-            } else if self.idx22.val() < self.csum_start.q.val() {
-                self.o_sel.d.next = 3.into();
-                self.o_addr.d.next = bit_cast::<17, 22>(self.rel_const.val());
-                self.o_we.d.next = self.rel_const.val() < self.c_const_cap.val();
-            }
+        self.full.next = false;
+        if self.sec.q.val() == 1 {
+            self.full.next = self.rel.q.val() == self.c_desc_last.val();
         }
+        if self.sec.q.val() == 2 {
+            self.full.next = self.rel.q.val() == self.c_tile_last.val();
+        }
+        if self.sec.q.val() == 3 {
+            self.full.next = self.rel.q.val() == self.c_const_last.val();
+        }
+        self.sec_n.next = self.sec.q.val();
+        self.rel_n.next = self.rel.q.val() + 1;
+        self.over_n.next = self.over.q.val() | self.full.val();
+        if self.idx22.val() == self.csum_start.q.val() {
+            self.sec_n.next = 4.into();
+            self.rel_n.next = 0.into();
+            self.over_n.next = false;
+        } else if self.idx22.val() == self.const_start.q.val() {
+            self.sec_n.next = 3.into();
+            self.rel_n.next = 0.into();
+            self.over_n.next = false;
+        } else if self.idx22.val() == self.tile_start.q.val() {
+            self.sec_n.next = 2.into();
+            self.rel_n.next = 0.into();
+            self.over_n.next = false;
+        } else if self.a1_idx.q.val() == 16 {
+            self.sec_n.next = 1.into();
+            self.rel_n.next = 0.into();
+            self.over_n.next = false;
+        }
+        if self.a1_we.q.val() {
+            self.sec.d.next = self.sec_n.val();
+            self.rel.d.next = self.rel_n.val();
+            self.over.d.next = self.over_n.val();
+        }
+        self.o_we.d.next = self.a1_we.q.val()
+            & (self.sec_n.val() != 0)
+            & !self.sec_n.val().get_bit(2)
+            & !self.over_n.val();
+        self.o_sel.d.next = self.sec_n.val().get_bits::<2>(0);
+        self.o_data.d.next = self.a1_data.q.val();
+        self.o_addr.d.next = self.rel_n.val();
         // ---- LOAD_END checks ----
-        self.implied.next = self.csum_start.q.val() + 2;
         self.err_q.d.next = false;
         if self.chk.q.val() == 1 {
-            // the last write's s2 update has landed (LOAD_END follows it by
-            // at least 2 cycles); the flags of the checks
-            self.seq_bad.d.next = self.big.q.val()
-                | (self.implied.val() != bit_cast::<22, 18>(self.count.q.val()))
-                | ((self.total.q.val() & self.c_total_high.val()) != 0)
-                | (bit_cast::<18, 32>(self.total.q.val()) != self.count.q.val())
+            // the last write's s2 update and section walk have landed
+            // (LOAD_END follows it by at least 2 cycles); the flags of the
+            // checks. Unless `big`, the section sizes add up to the word
+            // count iff the walk ended on the second checksum word.
+            self.seq_bad.d.next = self.big.val()
+                | (self.sec.q.val() != 4)
+                | (self.rel.q.val() != 1)
+                | self.total_hi.q.val()
+                | (self.total.q.val() != self.count.q.val())
                 | self.ooo.q.val();
             self.csum_bad.d.next =
                 (self.s1.q.val() != self.last2.q.val()) | (self.s2.q.val() != self.last1.q.val());
@@ -513,9 +575,16 @@ impl Logic for ImageLoader {
             self.ver_ok.d.next = false;
             self.fit_bad.d.next = false;
             self.total.d.next = 0.into();
+            self.total_hi.d.next = false;
             self.nl.d.next = 0.into();
+            self.nl_hi.d.next = false;
             self.tile_w.d.next = 0.into();
+            self.tile_hi.d.next = false;
             self.const_w.d.next = 0.into();
+            self.const_hi.d.next = false;
+            self.sec.d.next = 0.into();
+            self.rel.d.next = 0.into();
+            self.over.d.next = false;
             self.num_in.d.next = 0.into();
             self.num_out.d.next = 0.into();
             self.in_fmt.d.next = 0.into();
@@ -543,7 +612,7 @@ impl Logic for ImageLoader {
         self.loaded.next = self.loaded_q.q.val();
         self.err.next = self.err_q.q.val();
         self.err_code.next = self.code_q.q.val();
-        self.hdr_layers.next = bit_cast::<8, 32>(self.nl.q.val());
+        self.hdr_layers.next = bit_cast::<8, 16>(self.nl.q.val());
         self.hdr_num_in.next = self.num_in.q.val();
         self.hdr_num_out.next = self.num_out.q.val();
         self.hdr_in_fmt.next = self.in_fmt.q.val();

@@ -1,11 +1,16 @@
 //! A plain simple-dual-port block RAM of the whole-network engine: one write
 //! port, one registered read port (the word at `raddr` in cycle `t` is on
 //! `rdata` in cycle `t + 1`; a read of the address written in the same cycle
-//! returns the old word). `D`-bit words, `depth` words (a power of two; a
+//! returns the old word in the model and in simulation, and is undefined on
+//! the FPGA: the array is `(* no_rw_check *)`, as in `mem.rs`, so yosys maps
+//! it to block RAM without collision logic, which cost about 30-75 FF and
+//! 25-75 LUT4 per instance. `D`-bit words, `depth` words (a power of two; a
 //! write at or beyond `depth` is dropped, a read address wraps modulo
 //! `depth`). Used for the descriptor, constants, accumulator-pair, logits
-//! and layer-cycle memories ([`crate::netcore`]); yosys infers block RAM
-//! (SB_RAM40_4K on iCE40) from it.
+//! and layer-cycle memories ([`crate::netcore`]), none of which the engine
+//! reads in a cycle it writes the same word (only a host read of LOGITS or
+//! LAYER_CYCLES while BUSY can meet a write, and reads undefined data then);
+//! yosys infers block RAM (SB_RAM40_4K on iCE40) from it.
 
 use crate::util::*;
 use rust_hdl::prelude::*;
@@ -84,11 +89,16 @@ pub fn ram_verilog(d: usize, depth: usize) -> String {
     };
     format!(
         "\
-reg [{dm}:0] mem [0:{nm}];
+(* no_rw_check *) reg [{dm}:0] mem [0:{nm}];
 reg [{dm}:0] rq;
 integer i;
 initial begin
+  // (simulation only: an initial value keeps yosys from merging the read
+  // register into the block RAM, which then costs LUTs; the FPGA's rdata
+  // before the first read is not used)
+`ifndef SYNTHESIS
   rq = 0;
+`endif
   for (i = 0; i < {n}; i = i + 1) mem[i] = 0;
 end
 always @(posedge clk) begin

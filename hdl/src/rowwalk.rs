@@ -6,10 +6,14 @@
 //! 2.2): an offset register `o` advances by `m` and wraps at `q` (one
 //! comparison with the descriptor's `q - m`: `o + m >= q` iff
 //! `o >= q - m`; the row straddles iff `o > q - m`), `j` wraps at `P`, and a
-//! down-counter of the rows left marks the last row.
+//! comparison of `r + 1` (the row counter's incrementer) with ROWS marks
+//! the last row.
 //!
 //! Rows come one per cycle from the third cycle after START (START loads
-//! the descriptor; a priming cycle advances from a virtual row -1).
+//! the descriptor and row 0's state: offset 0, which wraps iff `q = m` and
+//! never straddles; a priming cycle waits). `j` wraps when `j + 1 = P` (the
+//! incrementer's output), and row `r` is the last when `r + 1 = ROWS` (no
+//! down-counter, no subtractor at START).
 //! `N` is the width of the offset arithmetic (the sequencer's
 //! [`crate::seq::seq_width`]): offsets are below `q <= TILE_MAX`.
 
@@ -51,22 +55,23 @@ pub struct RowWalker<const N: usize> {
     j: DFF<Bits<16>>,
     c: DFF<Bits<16>>,
     o: DFF<Bits<N>>,
-    left: DFF<Bits<16>>,
+    p_rows: DFF<Bits<16>>,
+    r_inc: Signal<Local, Bits<16>>,
+    r_last: Signal<Local, Bit>,
     p_m: DFF<Bits<N>>,
     p_qmm: DFF<Bits<N>>,
-    p_pm1: DFF<Bits<N>>,
+    p_per: DFF<Bits<N>>,
     o_valid: DFF<Bit>,
     o_row: DFF<Bits<16>>,
     o_j: DFF<Bits<16>>,
     o_c: DFF<Bits<16>>,
     o_strad: DFF<Bit>,
     o_last: DFF<Bit>,
-    sub: Signal<Local, Bits<N>>,
-    add: Signal<Local, Bits<N>>,
-    ge_w: Signal<Local, Bit>,
-    ge_n: Signal<Local, Bit>,
-    gt_w: Signal<Local, Bit>,
-    gt_n: Signal<Local, Bit>,
+    step: Signal<Local, Bits<N>>,
+    o_next: Signal<Local, Bits<N>>,
+    thr: Signal<Local, Bits<N>>,
+    ge_next: Signal<Local, Bit>,
+    gt_next: Signal<Local, Bit>,
     ge_q: DFF<Bit>,
     gt_q: DFF<Bit>,
     priming: DFF<Bit>,
@@ -74,6 +79,7 @@ pub struct RowWalker<const N: usize> {
     p_2qmm: DFF<Bits<N>>,
     p_q2m: DFF<Bits<N>>,
     j_wrap: Signal<Local, Bit>,
+    j_inc: Signal<Local, Bits<N>>,
     c_sign: Constant<Bits<N>>,
 }
 
@@ -99,22 +105,23 @@ impl<const N: usize> Default for RowWalker<N> {
             j: Default::default(),
             c: Default::default(),
             o: Default::default(),
-            left: Default::default(),
+            p_rows: Default::default(),
+            r_inc: Default::default(),
+            r_last: Default::default(),
             p_m: Default::default(),
             p_qmm: Default::default(),
-            p_pm1: Default::default(),
+            p_per: Default::default(),
             o_valid: Default::default(),
             o_row: Default::default(),
             o_j: Default::default(),
             o_c: Default::default(),
             o_strad: Default::default(),
             o_last: Default::default(),
-            sub: Default::default(),
-            add: Default::default(),
-            ge_w: Default::default(),
-            ge_n: Default::default(),
-            gt_w: Default::default(),
-            gt_n: Default::default(),
+            step: Default::default(),
+            o_next: Default::default(),
+            thr: Default::default(),
+            ge_next: Default::default(),
+            gt_next: Default::default(),
             ge_q: Default::default(),
             gt_q: Default::default(),
             priming: Default::default(),
@@ -122,6 +129,7 @@ impl<const N: usize> Default for RowWalker<N> {
             p_2qmm: Default::default(),
             p_q2m: Default::default(),
             j_wrap: Default::default(),
+            j_inc: Default::default(),
             c_sign: Constant::new((1u64 << (N - 1)).to_bits()),
         }
     }
@@ -131,7 +139,7 @@ impl<const N: usize> Logic for RowWalker<N> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, running, r, j, c, o, left, p_m, p_qmm, p_pm1, o_valid, o_row, o_j, o_c,
+            self, clk, running, r, j, c, o, p_rows, p_m, p_qmm, p_per, o_valid, o_row, o_j, o_c,
             o_strad, o_last, ge_q, gt_q, p_2qmm, p_q2m, priming
         );
         // o + m >= q iff o >= q - m (`ge_q`), and the row straddles iff
@@ -139,29 +147,34 @@ impl<const N: usize> Logic for RowWalker<N> {
         // candidates that are each one carry chain from `o` (after a wrap,
         // o' = o - (q - m): o' >= q - m iff o >= 2(q - m); else o' = o + m:
         // o' >= q - m iff o >= q - 2m), selected by the registered flag
-        // (offsets, q and m below 2^(N-2): signs decide)
-        self.sub.next = self.o.q.val() - self.p_qmm.q.val();
-        self.add.next = self.o.q.val() + self.p_m.q.val();
-        self.ge_w.next = ((self.o.q.val() - self.p_2qmm.q.val()) & self.c_sign.val()) == 0;
-        self.ge_n.next = ((self.o.q.val() - self.p_q2m.q.val()) & self.c_sign.val()) == 0;
-        self.gt_w.next = ((self.p_2qmm.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
-        self.gt_n.next = ((self.p_q2m.q.val() - self.o.q.val()) & self.c_sign.val()) != 0;
-        self.j_wrap.next = bit_cast::<N, 16>(self.j.q.val()) == self.p_pm1.q.val();
+        // (offsets, q and m below 2^(N-2): signs decide). Each is one chain
+        // whose operand the flag selects (a LUT before the chain, not two
+        // chains and a multiplexer): o - (q - m) = o + ~(q - m) + 1.
+        self.step.next = self.p_m.q.val();
+        self.thr.next = self.p_q2m.q.val();
+        if self.ge_q.q.val() {
+            self.step.next = !self.p_qmm.q.val();
+            self.thr.next = self.p_2qmm.q.val();
+        }
+        self.o_next.next =
+            self.o.q.val() + self.step.val() + bit_cast::<N, 1>(self.ge_q.q.val().into());
+        self.ge_next.next = ((self.o.q.val() - self.thr.val()) & self.c_sign.val()) == 0;
+        self.gt_next.next = ((self.thr.val() - self.o.q.val()) & self.c_sign.val()) != 0;
+        // j wraps after P - 1: j + 1 == P (modulo 2^N, as j == P - 1), from
+        // the incrementer j needs anyway (no P - 1 at START)
+        self.j_inc.next = bit_cast::<N, 16>(self.j.q.val()) + 1;
+        self.j_wrap.next = self.j_inc.val() == self.p_per.q.val();
+        // row r is the last when r + 1 = ROWS (modulo 2^16: ROWS = 0 walks 2^16 rows)
+        self.r_inc.next = self.r.q.val() + 1;
+        self.r_last.next = self.r_inc.val() == self.p_rows.q.val();
         self.o_valid.d.next = false;
-        // a row advance: every running cycle, and the priming cycle after
-        // START (from the virtual row -1 at offset -m, which neither wraps
-        // nor straddles, to row 0: the flags of row 0 come from the same
-        // candidates, so START loads constants only)
-        if self.running.q.val() | self.priming.q.val() {
-            if self.ge_q.q.val() {
-                self.o.d.next = self.sub.val();
-                self.ge_q.d.next = self.ge_w.val();
-                self.gt_q.d.next = self.gt_w.val();
-            } else {
-                self.o.d.next = self.add.val();
-                self.ge_q.d.next = self.ge_n.val();
-                self.gt_q.d.next = self.gt_n.val();
-            }
+        // a row advance: every running cycle (START loads row 0: offset 0,
+        // which wraps iff q = m and never straddles; the priming cycle after
+        // START only waits)
+        if self.running.q.val() {
+            self.o.d.next = self.o_next.val();
+            self.ge_q.d.next = self.ge_next.val();
+            self.gt_q.d.next = self.gt_next.val();
         }
         self.priming.d.next = false;
         if self.priming.q.val() {
@@ -174,19 +187,18 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.o_j.d.next = self.j.q.val();
             self.o_c.d.next = self.c.q.val();
             self.o_strad.d.next = self.gt_q.q.val();
-            self.o_last.d.next = self.left.q.val() == 0;
+            self.o_last.d.next = self.r_last.val();
             // advance to row r + 1
-            self.r.d.next = self.r.q.val() + 1;
-            self.left.d.next = self.left.q.val() - 1;
+            self.r.d.next = self.r_inc.val();
             if self.j_wrap.val() {
                 self.j.d.next = 0.into();
             } else {
-                self.j.d.next = self.j.q.val() + 1;
+                self.j.d.next = bit_cast::<16, N>(self.j_inc.val());
             }
             if self.ge_q.q.val() {
                 self.c.d.next = self.c.q.val() + 1;
             }
-            if self.left.q.val() == 0 {
+            if self.r_last.val() {
                 self.running.d.next = false;
             }
         }
@@ -196,13 +208,13 @@ impl<const N: usize> Logic for RowWalker<N> {
             self.r.d.next = 0.into();
             self.j.d.next = 0.into();
             self.c.d.next = 0.into();
-            self.o.d.next = self.c_zero.val() - self.d_m.val();
-            self.ge_q.d.next = false;
+            self.o.d.next = self.c_zero.val();
+            self.ge_q.d.next = self.d_qmm.val() == self.c_zero.val();
             self.gt_q.d.next = false;
-            self.left.d.next = self.d_rows.val() - 1;
+            self.p_rows.d.next = self.d_rows.val();
             self.p_m.d.next = self.d_m.val();
             self.p_qmm.d.next = self.d_qmm.val();
-            self.p_pm1.d.next = self.d_period.val() - 1;
+            self.p_per.d.next = self.d_period.val();
             self.p_2qmm.d.next = self.d_qmm.val() << 1;
             self.p_q2m.d.next = self.d_qmm.val() - self.d_m.val();
         }

@@ -109,7 +109,6 @@ pub struct Sequencer<const N: usize> {
     pre_m_minus_q: DFF<Bits<N>>,
     pre_m_eq_q: DFF<Bit>,
     pre_q_minus_2m: DFF<Bits<N>>,
-    pre_2q_minus_2m: DFF<Bits<N>>,
     pre_one_chunk: DFF<Bit>,
     pre_one_row: DFF<Bit>,
     pre_rows_minus_2: DFF<Bits<14>>,
@@ -134,19 +133,19 @@ pub struct Sequencer<const N: usize> {
     dist_next_chunk: Signal<Local, Bits<N>>,
     next_chunk_wraps: Signal<Local, Bit>,
     dist_below_2l: Signal<Local, Bit>,
-    wrapped_start: Signal<Local, Bits<N>>,
+    chunk_opnd: Signal<Local, Bits<N>>,
+    next_chunk_start: Signal<Local, Bits<N>>,
     wraps_after_chunk: Signal<Local, Bit>,
     below_2l_after_chunk: Signal<Local, Bit>,
     wraps_next_row: Signal<Local, Bit>,
     below_2l_next_row: Signal<Local, Bit>,
     segb_next_chunk: Signal<Local, Bits<9>>,
     segb_next_row: Signal<Local, Bits<9>>,
-    offset_ge_2q_2m: Signal<Local, Bit>,
-    offset_ge_q_2m: Signal<Local, Bit>,
-    offset_wrapped: Signal<Local, Bits<N>>,
-    offset_plain: Signal<Local, Bits<N>>,
-    dist_wrapped: Signal<Local, Bits<N>>,
-    dist_plain: Signal<Local, Bits<N>>,
+    step_sel: Signal<Local, Bits<N>>,
+    cmp_sel: Signal<Local, Bits<N>>,
+    offset_ge_next: Signal<Local, Bit>,
+    offset_next: Signal<Local, Bits<N>>,
+    dist_next: Signal<Local, Bits<N>>,
 }
 
 /// Width of the sequencer arithmetic for tiles of up to `tile_max` bits:
@@ -232,12 +231,11 @@ impl<const N: usize> Sequencer<N> {
             held_row_step: Default::default(),
             pre_m_eq_q: Default::default(),
             idle: Default::default(),
-            offset_ge_2q_2m: Default::default(),
-            offset_ge_q_2m: Default::default(),
-            offset_wrapped: Default::default(),
-            offset_plain: Default::default(),
-            dist_wrapped: Default::default(),
-            dist_plain: Default::default(),
+            step_sel: Default::default(),
+            cmp_sel: Default::default(),
+            offset_ge_next: Default::default(),
+            offset_next: Default::default(),
+            dist_next: Default::default(),
             hold_row_minus_1: Default::default(),
             row_advance: Default::default(),
             held_cmp_q_2m: Default::default(),
@@ -257,14 +255,14 @@ impl<const N: usize> Sequencer<N> {
             last_chunk: Default::default(),
             dist_next_chunk: Default::default(),
             next_chunk_wraps: Default::default(),
-            wrapped_start: Default::default(),
+            chunk_opnd: Default::default(),
+            next_chunk_start: Default::default(),
             last_row: Default::default(),
             m_n: Default::default(),
             q_n: Default::default(),
             sign_bit: Constant::new((1u64 << (N - 1)).to_bits()),
             pre_m_minus_q: Default::default(),
             pre_q_minus_2m: Default::default(),
-            pre_2q_minus_2m: Default::default(),
             pre_one_chunk: Default::default(),
             pre_one_row: Default::default(),
             pre_rows_minus_2: Default::default(),
@@ -324,7 +322,6 @@ impl<const N: usize> Logic for Sequencer<N> {
             last_row_q,
             pre_m_minus_q,
             pre_q_minus_2m,
-            pre_2q_minus_2m,
             pre_one_chunk,
             pre_one_row,
             pre_rows_minus_2,
@@ -355,31 +352,38 @@ impl<const N: usize> Logic for Sequencer<N> {
         // the next chunk starts at or past the tile end (distance <= L, or already past)
         // registered with the distance (see the flags below)
         self.next_chunk_wraps.next = self.next_chunk_wraps_q.q.val();
-        self.wrapped_start.next = self.lanes.val() - self.dist_to_end.q.val();
-        // candidates of the offset state's next values (see below), each one
-        // adder or one comparator on registers; the row advance selects
-        // among them with the registered wrap flag (one LUT after each chain).
+        // the next chunk's start: L - distance when it wraps (as ~distance + L
+        // + 1), else start + L: one chain, its operand selected by the flag
+        self.chunk_opnd.next = self.chunk_start.q.val();
+        if self.next_chunk_wraps.val() {
+            self.chunk_opnd.next = !self.dist_to_end.q.val();
+        }
+        self.next_chunk_start.next = self.chunk_opnd.val()
+            + self.lanes.val()
+            + bit_cast::<N, 1>(self.next_chunk_wraps.val().into());
+        // the offset state's next values (see below): one adder or one
+        // comparator each, on registers, with the operand selected by the
+        // registered wrap flag (one LUT before each chain: a multiplexed
+        // operand instead of two candidate chains and a multiplexer after them).
         // Offsets and thresholds are below 2 TILE_MAX: the comparators are
         // log2(TILE_MAX) + 1 bits
         // (o >= t is the carry out of o + (T - t), T = 2 TILE_MAX: the
         // complements are kept in `held_cmp_*`, so each comparator is one plain adder)
-        self.offset_ge_2q_2m.next = (((self.next_row_offset.q.val() & self.offset_mask.val())
-            + self.held_cmp_2q_2m.q.val())
-            & self.offset_top.val())
-            != 0;
-        self.offset_ge_q_2m.next = (((self.next_row_offset.q.val() & self.offset_mask.val())
-            + self.held_cmp_q_2m.q.val())
+        self.step_sel.next = self.held_row_step.q.val();
+        self.cmp_sel.next = self.held_cmp_q_2m.q.val();
+        if self.next_row_wraps.q.val() {
+            self.step_sel.next = self.held_m_minus_q.q.val();
+            self.cmp_sel.next = self.held_cmp_2q_2m.q.val();
+        }
+        self.offset_ge_next.next = (((self.next_row_offset.q.val() & self.offset_mask.val())
+            + self.cmp_sel.val())
             & self.offset_top.val())
             != 0;
         // (offsets and distances are in [0, q]: modulo 2 TILE_MAX arithmetic)
-        self.offset_wrapped.next =
-            (self.next_row_offset.q.val() + self.held_m_minus_q.q.val()) & self.offset_mask.val();
-        self.offset_plain.next =
-            (self.next_row_offset.q.val() + self.held_row_step.q.val()) & self.offset_mask.val();
-        self.dist_wrapped.next =
-            (self.next_row_dist.q.val() - self.held_m_minus_q.q.val()) & self.offset_mask.val();
-        self.dist_plain.next =
-            (self.next_row_dist.q.val() - self.held_row_step.q.val()) & self.offset_mask.val();
+        self.offset_next.next =
+            (self.next_row_offset.q.val() + self.step_sel.val()) & self.offset_mask.val();
+        self.dist_next.next =
+            (self.next_row_dist.q.val() - self.step_sel.val()) & self.offset_mask.val();
         self.m_n.next = bit_cast::<N, 24>(self.job_m.val());
         self.q_n.next = bit_cast::<N, 24>(self.job_q.val());
         // job constants, precomputed every cycle from the job registers
@@ -398,7 +402,6 @@ impl<const N: usize> Logic for Sequencer<N> {
         if ((self.q_n.val() - (self.m_n.val() << 1)) & self.sign_bit.val()) != 0 {
             self.pre_q_minus_2m.d.next = 0.into();
         }
-        self.pre_2q_minus_2m.d.next = (self.q_n.val() - self.m_n.val()) << 1;
         self.pre_one_chunk.d.next =
             ((self.m_n.val() & self.mask_ge_l.val()) == 0) | (self.m_n.val() == self.lanes.val());
         self.pre_one_row.d.next = self.job_rows.val() == 1;
@@ -474,16 +477,14 @@ impl<const N: usize> Logic for Sequencer<N> {
                 if !self.last_chunk.val() {
                     self.lanes_left.d.next = self.lanes_left.q.val() - self.lanes.val();
                     self.last_chunk_q.d.next = self.lanes_left_le_2l.val();
-                    self.act_start.d.next = self.act_start.q.val() + self.lanes.val();
+                    // (a multiple of L: the low bits are constant 0)
+                    self.act_start.d.next =
+                        (self.act_start.q.val() + self.lanes.val()) & self.mask_ge_l.val();
                     self.dist_to_end.d.next = self.dist_next_chunk.val();
                     self.segb_reg.d.next = self.segb_next_chunk.val();
                     self.next_chunk_wraps_q.d.next = self.wraps_after_chunk.val();
                     self.dist_below_2l_q.d.next = self.below_2l_after_chunk.val();
-                    if self.next_chunk_wraps.val() {
-                        self.chunk_start.d.next = self.wrapped_start.val();
-                    } else {
-                        self.chunk_start.d.next = self.chunk_start.q.val() + self.lanes.val();
-                    }
+                    self.chunk_start.d.next = self.next_chunk_start.val();
                 } else if self.last_row.val() {
                     self.running.d.next = false;
                     self.draining.d.next = true;
@@ -524,18 +525,13 @@ impl<const N: usize> Logic for Sequencer<N> {
                 self.held_row_step.d.next = 0.into();
             }
             self.held_cmp_q_2m.d.next = self.offset_top.val() - self.pre_q_minus_2m.q.val();
-            self.held_cmp_2q_2m.d.next = self.offset_top.val() - self.pre_2q_minus_2m.q.val();
+            // T - 2(q - m) = T + 2(m - q) modulo 2^N: no subtractor (T is one bit)
+            self.held_cmp_2q_2m.d.next = self.offset_top.val() + (self.pre_m_minus_q.q.val() << 1);
         }
         if self.idle.val() | self.row_advance.val() {
-            if self.next_row_wraps.q.val() {
-                self.next_row_wraps.d.next = self.offset_ge_2q_2m.val();
-                self.next_row_offset.d.next = self.offset_wrapped.val();
-                self.next_row_dist.d.next = self.dist_wrapped.val();
-            } else {
-                self.next_row_wraps.d.next = self.offset_ge_q_2m.val();
-                self.next_row_offset.d.next = self.offset_plain.val();
-                self.next_row_dist.d.next = self.dist_plain.val();
-            }
+            self.next_row_wraps.d.next = self.offset_ge_next.val();
+            self.next_row_offset.d.next = self.offset_next.val();
+            self.next_row_dist.d.next = self.dist_next.val();
             if self.hold_row_minus_1.val() {
                 self.next_row_wraps.d.next = false;
                 self.next_row_offset.d.next = 0.into();

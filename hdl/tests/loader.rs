@@ -317,6 +317,28 @@ fn loader_checks_and_routes_like_the_reference() {
         seal(&mut v);
         loads.push(Load::plain(v, &format!("fit: word {field} = {bad}")));
     }
+    // empty tile or constants section (the section walk skips it)
+    for (field, name) in [
+        (5usize, "empty tile section"),
+        (6, "empty constants section"),
+    ] {
+        let w = image(&mut rng);
+        let h = Header::decode(&w[..16]);
+        let (ts, cs) = (16 + 16 * h.num_layers as usize, h.tile_words as usize);
+        let mut v = w[..16].to_vec();
+        v[field] = 0;
+        v.extend_from_slice(&w[16..ts]);
+        if field == 6 {
+            v.extend_from_slice(&w[ts..ts + cs]);
+        } else {
+            v.extend_from_slice(&w[ts + cs..w.len() - 2]);
+        }
+        v[2] = v.len() as u32 + 2;
+        v.push(0);
+        v.push(0);
+        seal(&mut v);
+        loads.push(Load::plain(v, name));
+    }
     // LOAD_END without LOAD_BEGIN, and a soft reset mid-load
     let mut l = Load::plain(image(&mut rng), "no begin");
     l.begin = false;
