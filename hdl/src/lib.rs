@@ -397,11 +397,18 @@ pub const NET_CORE_TOP: &str = "tbn_net_core";
 /// validated configuration and a weight memory of `weight_bits` bits (see
 /// [`netcore::net_target`]). Not yet written by [`emit`].
 pub fn net_core_verilog(cfg: &Config, weight_bits: usize) -> Result<String, HdlError> {
+    net_core_verilog_mem(cfg, &netcore::NetMem::new(cfg, weight_bits))
+}
+
+/// [`net_core_verilog`] with the memories `mem` (e.g.
+/// [`netcore::NetMem::up5k`]: the tile section in the UP5K's SPRAM).
+pub fn net_core_verilog_mem(cfg: &Config, mem: &netcore::NetMem) -> Result<String, HdlError> {
     cfg.validate()?;
+    mem.validate(cfg)?;
     use crate::nettop::NetTop;
     macro_rules! gen {
         ($l:literal, $w:literal, $n:expr) => {{
-            let mut c = NetTop::<$l, $w, { $n }>::new(cfg, weight_bits);
+            let mut c = NetTop::<$l, $w, { $n }>::with_mem(cfg, mem);
             c.connect_all();
             check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
             Ok(waive_generated_width(&rename_top(

@@ -32,11 +32,30 @@ pub struct TileMem<const W: usize> {
     _words: Vec<u32>,
     _depth: usize,
     _pending: Option<(usize, Bits<32>, Bits<4>)>,
+    _single_port: bool,
+    _even_q: Bits<W>,
+    _odd_q: Bits<W>,
+    _odd_first: bool,
 }
 
 impl<const W: usize> TileMem<W> {
     /// A tile memory holding `tile_max + lanes` bits.
     pub fn new(tile_max: usize, lanes: usize) -> Self {
+        Self::build(tile_max, lanes, false)
+    }
+
+    /// The same memory with single-port banks (one address per bank: the
+    /// registered write request's while it writes, else the read's), which
+    /// yosys 0.23 maps to SB_SPRAM256KA with `synth_ice40 -spram` (iCE40
+    /// UP5K: 16K x 16 bits each; a bank of 16,384 `W = 32`-bit words is two
+    /// of them). A bank's read register holds its word in the cycle the
+    /// bank is written (the SPRAM's "no change" read-during-write); the
+    /// engine writes the tile only while a model is being loaded.
+    pub fn single_port(tile_max: usize, lanes: usize) -> Self {
+        Self::build(tile_max, lanes, true)
+    }
+
+    fn build(tile_max: usize, lanes: usize, single_port: bool) -> Self {
         let depth = (tile_max + lanes).div_ceil(W);
         TileMem {
             clk: Default::default(),
@@ -50,7 +69,16 @@ impl<const W: usize> TileMem<W> {
             _words: vec![0; depth * W / 32],
             _depth: depth,
             _pending: None,
+            _single_port: single_port,
+            _even_q: Default::default(),
+            _odd_q: Default::default(),
+            _odd_first: false,
         }
+    }
+
+    /// Words of `W` bits.
+    pub fn depth(&self) -> usize {
+        self._depth
     }
 
     fn word(&self, k: usize) -> Bits<W> {
@@ -68,14 +96,33 @@ impl<const W: usize> Logic for TileMem<W> {
     fn update(&mut self) {
         if self.clk.pos_edge() {
             let k = (low_u64(self.rd_bit.val()) as usize) / W;
-            self.lo.next = self.word(k);
-            self.hi.next = self.word(k + 1);
+            // the even bank answers the even word of k, k + 1, the odd bank the odd one
+            let (ke, ko) = if k % 2 == 0 { (k, k + 1) } else { (k + 1, k) };
+            let (mut even, mut odd) = (self.word(ke), self.word(ko));
             // the write request registered in the previous cycle lands now
             if let Some((a, data, sel)) = self._pending.take() {
                 if a < self._depth * (W / 32) {
                     let old = self._words[a];
                     self._words[a] = merge_bytes(old, data, sel);
+                    // single port: the written bank's read register holds
+                    if self._single_port {
+                        if (a / (W / 32)) % 2 == 0 {
+                            even = self._even_q;
+                        } else {
+                            odd = self._odd_q;
+                        }
+                    }
                 }
+            }
+            self._even_q = even;
+            self._odd_q = odd;
+            self._odd_first = k % 2 == 1;
+            if self._odd_first {
+                self.lo.next = odd;
+                self.hi.next = even;
+            } else {
+                self.lo.next = even;
+                self.hi.next = odd;
             }
             if self.bus_we.val() {
                 let a = low_u64(self.bus_addr.val()) as usize;
@@ -88,7 +135,11 @@ impl<const W: usize> Logic for TileMem<W> {
         self.hi.connect();
     }
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(tile_mem_verilog(W, self._depth))
+        Verilog::Custom(if self._single_port {
+            tile_mem_single_port_verilog(W, self._depth)
+        } else {
+            tile_mem_verilog(W, self._depth)
+        })
     }
 }
 
@@ -203,6 +254,15 @@ fn lt_const(sig: &str, bits: usize, c: usize) -> String {
 
 /// Verilog body of the tile memory (`depth` words of `w` bits).
 pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
+    tile_mem_body(w, depth, false)
+}
+
+/// Verilog body of the single-port tile memory ([`TileMem::single_port`]).
+pub fn tile_mem_single_port_verilog(w: usize, depth: usize) -> String {
+    tile_mem_body(w, depth, true)
+}
+
+fn tile_mem_body(w: usize, depth: usize, single_port: bool) -> String {
     let wg = log2(w);
     let kb = index_bits(depth).max(2);
     let de = depth.div_ceil(2);
@@ -217,6 +277,84 @@ pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
     } else {
         String::new()
     };
+    let (odd_at, even_at) = if single_port {
+        ("a_odd".to_string(), "a_even".to_string())
+    } else {
+        (format!("wr_word[{ob}:1]"), format!("wr_word[{}:1]", kb - 1))
+    };
+    let (reads, writes) = if single_port {
+        (
+            String::new(),
+            format!(
+                "\
+// one address per bank (single port: SB_SPRAM256KA with synth_ice40 -spram)
+wire [{obm1}:0] a_odd = bus_we_odd ? wr_word[{ob}:1] : rd_word[{ob}:1];
+wire [{kbm2}:0] a_even = bus_we_even ? wr_word[{kbm}:1] : rd_next[{kbm}:1];
+always @(posedge clk) begin
+  odd_first <= rd_word[0];
+  if (bus_we_odd)
+    {wodd}
+  else
+    odd_q <= bank_odd[a_odd];
+  if (bus_we_even)
+    {weven}
+  else
+    even_q <= bank_even[a_even];
+end
+",
+                obm1 = ob - 1,
+                kbm2 = kb - 2,
+                kbm = kb - 1,
+                wodd = slice_writes(
+                    &format!("bank_odd[{odd_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+                weven = slice_writes(
+                    &format!("bank_even[{even_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+            ),
+        )
+    } else {
+        (
+            format!(
+                "\
+always @(posedge clk) begin
+  even_q <= bank_even[rd_next[{kbm}:1]];
+  odd_q <= bank_odd[rd_word[{ob}:1]];
+  odd_first <= rd_word[0];
+end
+",
+                kbm = kb - 1
+            ),
+            format!(
+                "\
+always @(posedge clk) begin
+  if (bus_we_odd)
+    {wodd}
+  if (bus_we_even)
+    {weven}
+end
+",
+                wodd = slice_writes(
+                    &format!("bank_odd[{odd_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+                weven = slice_writes(
+                    &format!("bank_even[{even_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+            ),
+        )
+    };
     let text = format!(
         "\
 (* no_rw_check *) reg [{wm}:0] bank_even [0:{dem}];
@@ -226,42 +364,18 @@ wire [{kbm}:0] rd_next = rd_word + {kb}'d1;
 reg [{wm}:0] even_q;
 reg [{wm}:0] odd_q;
 reg odd_first;
-always @(posedge clk) begin
-  even_q <= bank_even[rd_next[{kbm}:1]];
-  odd_q <= bank_odd[rd_word[{obm}:1]];
-  odd_first <= rd_word[0];
-end
-always @(*) begin
+{reads}always @(*) begin
   lo = odd_first ? odd_q : even_q;
   hi = odd_first ? even_q : odd_q;
 end
 wire [{kbm}:0] wr_word = bus_addr[{wtop}:{sg}];
-{wr_slice}always @(posedge clk) begin
-  if (bus_we_odd)
-    {wodd}
-  if (bus_we_even)
-    {weven}
-end
-",
+{wr_slice}{writes}",
         wm = w - 1,
         dem = de - 1,
         dom = dodd - 1,
         kbm = kb - 1,
-        obm = ob,
         rtop = kb + wg - 1,
         wtop = kb + sg - 1,
-        wodd = slice_writes(
-            &format!("bank_odd[wr_word[{ob}:1]]"),
-            slices,
-            "wr_slice",
-            "bus_data"
-        ),
-        weven = slice_writes(
-            &format!("bank_even[wr_word[{}:1]]", kb - 1),
-            slices,
-            "wr_slice",
-            "bus_data"
-        ),
     );
     // the whole window address is decoded: a word at or past the image end
     // is ignored, never folded onto the start of the tile (issue 17 (b))

@@ -16,7 +16,7 @@ use tbn_driver::image::chip::RefChip;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::{self as rm, ErrorCode};
 use tbn_golden::integer::{self, Program};
-use tbn_hdl::netcore::net_target;
+use tbn_hdl::netcore::{net_target, NetMem};
 use tbn_hdl::nettop::NetTop;
 use tbn_hdl::rtlsim::settle;
 use tbn_hdl::seq::SEQ_NARROW;
@@ -357,14 +357,16 @@ fn top_verilog_in_lockstep_over_a_driver_session() {
 }
 
 /// Writes the Verilog of the UP5K-configured engine top (L = 32, TILE_MAX
-/// 32768, MAX_IN 1024, MAX_ROWS 256, 32 Kbit weights) to `TBN_NET_EMIT`
-/// (for synthesis estimates; skipped without it).
+/// 32768, MAX_IN 1024, MAX_ROWS 256, the UP5K memories `NetMem::up5k`: 1
+/// Mbit of weights in SPRAM) to `TBN_NET_EMIT` (for synthesis; skipped
+/// without it).
 #[test]
 fn emit_up5k_top_verilog() {
     let Ok(path) = std::env::var("TBN_NET_EMIT") else {
         return;
     };
-    let mut b = NetTop::<32, 32, SEQ_NARROW>::new(&Config::up5k(), 32768);
+    let cfg = Config::up5k();
+    let mut b = NetTop::<32, 32, SEQ_NARROW>::with_mem(&cfg, &NetMem::up5k(&cfg));
     let v = tbn_hdl::rtlsim::block_verilog(&mut b);
     std::fs::write(path, v).unwrap();
 }
