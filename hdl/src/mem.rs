@@ -97,7 +97,11 @@ impl<const W: usize> Logic for TileMem<W> {
         if self.clk.pos_edge() {
             let k = (low_u64(self.rd_bit.val()) as usize) / W;
             // the even bank answers the even word of k, k + 1, the odd bank the odd one
-            let (ke, ko) = if k % 2 == 0 { (k, k + 1) } else { (k + 1, k) };
+            let (ke, ko) = if k.is_multiple_of(2) {
+                (k, k + 1)
+            } else {
+                (k + 1, k)
+            };
             let (mut even, mut odd) = (self.word(ke), self.word(ko));
             // the write request registered in the previous cycle lands now
             if let Some((a, data, sel)) = self._pending.take() {
@@ -106,7 +110,7 @@ impl<const W: usize> Logic for TileMem<W> {
                     self._words[a] = merge_bytes(old, data, sel);
                     // single port: the written bank's read register holds
                     if self._single_port {
-                        if (a / (W / 32)) % 2 == 0 {
+                        if (a / (W / 32)).is_multiple_of(2) {
                             even = self._even_q;
                         } else {
                             odd = self._odd_q;

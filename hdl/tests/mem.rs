@@ -129,26 +129,34 @@ fn single_port_tile_memory_rust_vs_verilog() {
         let mut held = 0;
         for c in init..stim.len() {
             let k = stim[c - 1][4] as usize / w;
-            let (ke, ko) = if k % 2 == 0 { (k, k + 1) } else { (k + 1, k) };
+            let (ke, ko) = if k.is_multiple_of(2) {
+                (k, k + 1)
+            } else {
+                (k + 1, k)
+            };
             let (mut even, mut odd) = (word(&image, ke), word(&image, ko));
             let req = &stim[c - 2];
             let lands = req[0] == 1 && (req[2] as usize) < words32;
             if lands {
                 // the previous cycle's word of the written bank
                 let kp = stim[c - 2][4] as usize / w;
-                let (pe, po) = if kp % 2 == 0 {
+                let (pe, po) = if kp.is_multiple_of(2) {
                     (out[c - 1][0], out[c - 1][1])
                 } else {
                     (out[c - 1][1], out[c - 1][0])
                 };
-                if (req[2] as usize / (w / 32)) % 2 == 0 {
+                if (req[2] as usize / (w / 32)).is_multiple_of(2) {
                     even = pe;
                 } else {
                     odd = po;
                 }
                 held += 1;
             }
-            let (lo, hi) = if k % 2 == 0 { (even, odd) } else { (odd, even) };
+            let (lo, hi) = if k.is_multiple_of(2) {
+                (even, odd)
+            } else {
+                (odd, even)
+            };
             assert_eq!(out[c][0], lo, "lo, cycle {c}");
             assert_eq!(out[c][1], hi, "hi, cycle {c}");
             if lands {
