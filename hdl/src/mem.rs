@@ -10,7 +10,11 @@ use rust_hdl::prelude::*;
 
 /// Tile memory: the extended tile image in `W`-bit words, split into an
 /// even and an odd bank; a read at bit address `s` returns the word holding
-/// bit `s` (`lo`) and the next word (`hi`) one cycle later.
+/// bit `s` (`lo`) and the next word (`hi`) one cycle later. The read word
+/// address is `s / W + rd_base`, the next word's `s / W + rd_base1` (the
+/// user gives `rd_base1 = rd_base + 1` from a register: two adders side by
+/// side instead of a window-base adder followed by the `+ 1` one; the
+/// job-mode core gives 0 and 1, which synthesis folds away).
 #[derive(LogicBlock)]
 pub struct TileMem<const W: usize> {
     /// Clock.
@@ -23,8 +27,12 @@ pub struct TileMem<const W: usize> {
     pub bus_data: Signal<In, Bits<32>>,
     /// Bus byte-lane selects (bit i: write bits 8i+7..8i).
     pub bus_sel: Signal<In, Bits<4>>,
-    /// Read bit address (window start).
+    /// Read bit address (window start), relative to `rd_base`.
     pub rd_bit: Signal<In, Bits<22>>,
+    /// Read base in `W`-bit words.
+    pub rd_base: Signal<In, Bits<16>>,
+    /// `rd_base + 1`.
+    pub rd_base1: Signal<In, Bits<16>>,
     /// Word containing the window start.
     pub lo: Signal<Out, Bits<W>>,
     /// The following word.
@@ -64,6 +72,8 @@ impl<const W: usize> TileMem<W> {
             bus_data: Default::default(),
             bus_sel: Default::default(),
             rd_bit: Default::default(),
+            rd_base: Default::default(),
+            rd_base1: Default::default(),
             lo: Default::default(),
             hi: Default::default(),
             _words: vec![0; depth * W / 32],
@@ -95,14 +105,12 @@ impl<const W: usize> TileMem<W> {
 impl<const W: usize> Logic for TileMem<W> {
     fn update(&mut self) {
         if self.clk.pos_edge() {
-            let k = (low_u64(self.rd_bit.val()) as usize) / W;
-            // the even bank answers the even word of k, k + 1, the odd bank the odd one
-            let (ke, ko) = if k.is_multiple_of(2) {
-                (k, k + 1)
-            } else {
-                (k + 1, k)
-            };
-            let (mut even, mut odd) = (self.word(ke), self.word(ko));
+            let rw = (low_u64(self.rd_bit.val()) as usize) / W;
+            let k = rw + low_u64(self.rd_base.val()) as usize;
+            let kn = rw + low_u64(self.rd_base1.val()) as usize;
+            // the even bank is read at kn / 2, the odd one at k / 2 (with
+            // kn = k + 1: the even and the odd word of k, k + 1)
+            let (mut even, mut odd) = (self.word(kn & !1), self.word(k | 1));
             // the write request registered in the previous cycle lands now
             if let Some((a, data, sel)) = self._pending.take() {
                 if a < self._depth * (W / 32) {
@@ -363,8 +371,8 @@ end
         "\
 (* no_rw_check *) reg [{wm}:0] bank_even [0:{dem}];
 (* no_rw_check *) reg [{wm}:0] bank_odd [0:{dom}];
-wire [{kbm}:0] rd_word = rd_bit[{rtop}:{wg}];
-wire [{kbm}:0] rd_next = rd_word + {kb}'d1;
+wire [{kbm}:0] rd_word = rd_bit[{rtop}:{wg}] + rd_base[{kbm}:0];
+wire [{kbm}:0] rd_next = rd_bit[{rtop}:{wg}] + rd_base1[{kbm}:0];
 reg [{wm}:0] even_q;
 reg [{wm}:0] odd_q;
 reg odd_first;

@@ -300,6 +300,8 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     d_last: DFF<Bit>,
     d_shift: DFF<Bits<6>>,
     d_tile_base: DFF<Bits<22>>,
+    d_tile_w: DFF<Bits<16>>,
+    d_tile_w1: DFF<Bits<16>>,
     d_alpha_base: DFF<Bits<16>>,
     d_rowc4: DFF<Bits<16>>,
     d_uniform: DFF<Bit>,
@@ -310,6 +312,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     busy_any: Signal<Local, Bit>,
     in_ok: Signal<Local, Bit>,
     tile_addr: Signal<Local, Bits<22>>,
+    tile_w_rd: Signal<Local, Bits<16>>,
     alpha_a_addr: Signal<Local, Bits<16>>,
     mult_addr: Signal<Local, Bits<16>>,
     bias_addr: Signal<Local, Bits<16>>,
@@ -321,6 +324,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     c_sext8: Constant<Bits<64>>,
     c_all_sel: Constant<Bits<4>>,
     c_tile_route: Constant<Bits<2>>,
+    c_wlog: Constant<Bits<2>>,
 }
 
 impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
@@ -419,6 +423,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             d_last: Default::default(),
             d_shift: Default::default(),
             d_tile_base: Default::default(),
+            d_tile_w: Default::default(),
+            d_tile_w1: Default::default(),
             d_alpha_base: Default::default(),
             d_rowc4: Default::default(),
             d_uniform: Default::default(),
@@ -427,6 +433,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             busy_any: Default::default(),
             in_ok: Default::default(),
             tile_addr: Default::default(),
+            tile_w_rd: Default::default(),
             alpha_a_addr: Default::default(),
             mult_addr: Default::default(),
             bias_addr: Default::default(),
@@ -438,6 +445,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             c_sext8: Constant::new((!0xFFu64).to_bits()),
             c_all_sel: Constant::new(15u64.to_bits()),
             c_tile_route: Constant::new(2u64.to_bits()),
+            c_wlog: Constant::new(((W / 32).trailing_zeros() as u64).to_bits()),
         }
     }
 }
@@ -483,6 +491,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             d_last,
             d_shift,
             d_tile_base,
+            d_tile_w,
+            d_tile_w1,
             d_alpha_base,
             d_rowc4,
             d_uniform,
@@ -559,8 +569,14 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.seq.job_abits.next = self.d_in_bits.q.val();
         self.seq.job_signed.next = self.d_in_signed.q.val();
         self.seq.engine_active.next = self.engine.active.val();
+        // the window's bit offset in the lanes' word (TILE_BASE is a whole
+        // number of W-bit words: this adder is only as wide as the offset)
         self.tile_addr.next = self.seq.tile_bit.val() + self.d_tile_base.q.val();
-        self.tile.rd_bit.next = self.tile_addr.val();
+        // the tile memory adds the base in W-bit words itself, next to its
+        // `+ 1` for the second word: two adders side by side
+        self.tile.rd_bit.next = self.seq.tile_bit.val();
+        self.tile.rd_base.next = self.d_tile_w.q.val();
+        self.tile.rd_base1.next = self.d_tile_w1.q.val();
         self.act_in.rd_plane.next = self.seq.plane.val();
         self.act_in.rd_bit.next = self.seq.act_bit.val();
         self.act_a.rd_plane.next = self.seq.plane.val();
@@ -717,6 +733,17 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 }
             }
         }
+        // TILE_BASE (32-bit words) in W-bit words (a multiple of W / 32)
+        self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val());
+        if self.c_wlog.val() == 1 {
+            self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 1);
+        }
+        if self.c_wlog.val() == 2 {
+            self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 2);
+        }
+        if self.c_wlog.val() == 3 {
+            self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 3);
+        }
         if self.rv.q.val() {
             if self.rk.q.val() == 0 {
                 self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
@@ -750,6 +777,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             }
             if self.rk.q.val() == 10 {
                 self.d_tile_base.d.next = bit_cast::<22, 32>(self.desc.rdata.val()) << 5;
+                self.d_tile_w.d.next = self.tile_w_rd.val();
+                self.d_tile_w1.d.next = self.tile_w_rd.val() + 1;
             }
             if self.rk.q.val() == 11 {
                 self.d_alpha_base.d.next = bit_cast::<16, 32>(self.desc.rdata.val());

@@ -28,7 +28,7 @@ fn tile_memory_rust_vs_verilog() {
         for (a, slot) in image.iter_mut().enumerate() {
             let d: u32 = rng.gen();
             *slot = d;
-            stim.push(vec![1, 0xF, a as u128, d as u128, 0]);
+            stim.push(vec![1, 0xF, a as u128, d as u128, 0, 0, 1]);
         }
         // bus writes land one cycle after the request (registered next to
         // the BRAMs): the first read that sees every initial write is the
@@ -46,6 +46,8 @@ fn tile_memory_rust_vs_verilog() {
                 a as u128,
                 d as u128,
                 rd as u128,
+                0,
+                1,
             ]);
         }
         let out = if w == 32 {
@@ -98,7 +100,7 @@ fn single_port_tile_memory_rust_vs_verilog() {
         for (a, slot) in image.iter_mut().enumerate() {
             let d: u32 = rng.gen();
             *slot = d;
-            stim.push(vec![1, 0xF, a as u128, d as u128, 0]);
+            stim.push(vec![1, 0xF, a as u128, d as u128, 0, 0, 1]);
         }
         let init = stim.len() + 2;
         for _ in 0..800 {
@@ -107,13 +109,17 @@ fn single_port_tile_memory_rust_vs_verilog() {
             let a = rng.gen_range(0..words32 + 4);
             let sel = rng.gen_range(0..16u32);
             let d: u32 = rng.gen();
-            let rd = rng.gen_range(0..(depth - 1) * w);
+            // a window base (in W-bit words) and an offset from it
+            let base = rng.gen_range(0..depth - 1);
+            let rd = rng.gen_range(0..(depth - 1 - base) * w);
             stim.push(vec![
                 we as u128,
                 sel as u128,
                 a as u128,
                 d as u128,
                 rd as u128,
+                base as u128,
+                base as u128 + 1,
             ]);
         }
         let out = if w == 32 {
@@ -128,7 +134,7 @@ fn single_port_tile_memory_rust_vs_verilog() {
         };
         let mut held = 0;
         for c in init..stim.len() {
-            let k = stim[c - 1][4] as usize / w;
+            let k = stim[c - 1][4] as usize / w + stim[c - 1][5] as usize;
             let (ke, ko) = if k.is_multiple_of(2) {
                 (k, k + 1)
             } else {
@@ -139,7 +145,7 @@ fn single_port_tile_memory_rust_vs_verilog() {
             let lands = req[0] == 1 && (req[2] as usize) < words32;
             if lands {
                 // the previous cycle's word of the written bank
-                let kp = stim[c - 2][4] as usize / w;
+                let kp = stim[c - 2][4] as usize / w + stim[c - 2][5] as usize;
                 let (pe, po) = if kp.is_multiple_of(2) {
                     (out[c - 1][0], out[c - 1][1])
                 } else {
