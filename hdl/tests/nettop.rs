@@ -422,7 +422,7 @@ fn up5k_engine_memories_map_to_spram_and_block_ram() {
                 let mut w = l.split_whitespace();
                 (w.next() == Some(cell)).then(|| w.next()?.parse().ok())?
             })
-            .last()
+            .next_back()
             .unwrap_or(0)
     };
     let (spram, bram, luts) = (
