@@ -53,12 +53,15 @@ impl<const W: usize> TileMem<W> {
     }
 
     /// The same memory with single-port banks (one address per bank: the
-    /// registered write request's while it writes, else the read's), which
+    /// bus write's while it writes, else the read's), which
     /// yosys 0.23 maps to SB_SPRAM256KA with `synth_ice40 -spram` (iCE40
     /// UP5K: 16K x 16 bits each; a bank of 16,384 `W = 32`-bit words is two
     /// of them). A bank's read register holds its word in the cycle the
     /// bank is written (the SPRAM's "no change" read-during-write); the
-    /// engine writes the tile only while a model is being loaded.
+    /// engine writes the tile only while a model is being loaded. The bus
+    /// write is not registered again next to the memory (the engine's
+    /// loader drives it from registers): a write lands at the end of its
+    /// own cycle, one cycle earlier than in [`TileMem::new`].
     pub fn single_port(tile_max: usize, lanes: usize) -> Self {
         Self::build(tile_max, lanes, true)
     }
@@ -111,8 +114,21 @@ impl<const W: usize> Logic for TileMem<W> {
             // the even bank is read at kn / 2, the odd one at k / 2 (with
             // kn = k + 1: the even and the odd word of k, k + 1)
             let (mut even, mut odd) = (self.word(kn & !1), self.word(k | 1));
-            // the write request registered in the previous cycle lands now
-            if let Some((a, data, sel)) = self._pending.take() {
+            // the write landing now: the request registered in the previous
+            // cycle (dual port), the bus write itself (single port)
+            let bus = self.bus_we.val().then(|| {
+                (
+                    low_u64(self.bus_addr.val()) as usize,
+                    self.bus_data.val(),
+                    self.bus_sel.val(),
+                )
+            });
+            let landing = if self._single_port {
+                bus
+            } else {
+                std::mem::replace(&mut self._pending, bus)
+            };
+            if let Some((a, data, sel)) = landing {
                 if a < self._depth * (W / 32) {
                     let old = self._words[a];
                     self._words[a] = merge_bytes(old, data, sel);
@@ -135,10 +151,6 @@ impl<const W: usize> Logic for TileMem<W> {
             } else {
                 self.lo.next = even;
                 self.hi.next = odd;
-            }
-            if self.bus_we.val() {
-                let a = low_u64(self.bus_addr.val()) as usize;
-                self._pending = Some((a, self.bus_data.val(), self.bus_sel.val()));
             }
         }
     }
@@ -397,6 +409,20 @@ wire [{kbm}:0] wr_word = bus_addr[{wtop}:{sg}];
         "1'b1".into()
     };
     let in_range = format!("{high} && {}", lt_const("req_word", kb, depth));
+    if single_port {
+        // the bus write straight into the banks (no request register)
+        let at = text.find(" wr_word = ").expect("write part");
+        let start = text[..at].rfind("wire [").expect("write part");
+        return format!(
+            "{}wire [{}:0] req_word = bus_addr[{}:{sg}];\n\
+             wire bus_we_odd = bus_we && {in_range} && req_word[0];\n\
+             wire bus_we_even = bus_we && {in_range} && ~req_word[0];\n{}",
+            &text[..start],
+            kb - 1,
+            kb + sg - 1,
+            &text[start..]
+        );
+    }
     with_write_request(
         &text,
         &write_request_regs(

@@ -82,8 +82,9 @@ fn tile_memory_rust_vs_verilog() {
 }
 
 /// The single-port tile memory (`TileMem::single_port`, the UP5K's SPRAM
-/// form): as the dual-port one, except that a bank's read register holds
-/// its word in the cycle a write lands in that bank.
+/// form): as the dual-port one, except that a write lands at the end of its
+/// own cycle (no request register) and a bank's read register holds its
+/// word in that cycle.
 #[test]
 fn single_port_tile_memory_rust_vs_verilog() {
     if !icarus_or_skip() {
@@ -102,7 +103,7 @@ fn single_port_tile_memory_rust_vs_verilog() {
             *slot = d;
             stim.push(vec![1, 0xF, a as u128, d as u128, 0, 0, 1]);
         }
-        let init = stim.len() + 2;
+        let init = stim.len() + 1;
         for _ in 0..800 {
             // bursts of writes and reads, as a load followed by inferences
             let we = rng.gen_bool(0.4);
@@ -141,7 +142,7 @@ fn single_port_tile_memory_rust_vs_verilog() {
                 (k + 1, k)
             };
             let (mut even, mut odd) = (word(&image, ke), word(&image, ko));
-            let req = &stim[c - 2];
+            let req = &stim[c - 1];
             let lands = req[0] == 1 && (req[2] as usize) < words32;
             if lands {
                 // the previous cycle's word of the written bank
