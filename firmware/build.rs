@@ -9,13 +9,29 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rerun-if-changed=memory.x");
-    for f in ["program.bin", "images.bin", "expected.bin"] {
-        let p = dir.join("gen").join(f);
+    // The co-simulation binary (feature `cosim`, built alone by `tbn cosim`)
+    // embeds gen-cosim/; the MCU binary gen/.
+    let cosim = env::var_os("CARGO_FEATURE_COSIM").is_some();
+    let (folder, files, cmd): (&str, &[&str], &str) = if cosim {
+        (
+            "gen-cosim",
+            &["image.bin", "program.bin", "images.bin", "expected.bin"],
+            "tbn cosim",
+        )
+    } else {
+        (
+            "gen",
+            &["program.bin", "images.bin", "expected.bin"],
+            "tbn mcu run",
+        )
+    };
+    for f in files {
+        let p = dir.join(folder).join(f);
         println!("cargo:rerun-if-changed={}", p.display());
         if !p.exists() {
             panic!(
                 "{} is missing: the firmware embeds a model, images and expected outputs generated on the host; \
-                 run `tbn mcu run` (which writes firmware/gen/ and then builds and runs this firmware)",
+                 run `{cmd}` (which writes firmware/{folder}/ and then builds and runs this firmware)",
                 p.display()
             );
         }

@@ -46,6 +46,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// A model end to end through the accelerator RTL (Verilator): accuracy, cycles.
     Sim(cmd::sim::Args),
+    /// Firmware-in-the-loop: the Cortex-M firmware (QEMU) drives the engine RTL (Verilator) over SPI.
+    Cosim(cmd::cosim::Args),
     /// Line and toggle coverage of the accelerator RTL under the regression.
     Coverage(cmd::coverage::Args),
     /// The TBN kernels on a GPU (wgpu): accuracy and benchmark.
@@ -70,6 +72,7 @@ fn main() {
         Command::Hdl(a) => cmd::hdl::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Sim(a) => cmd::sim::run(a),
+        Command::Cosim(a) => cmd::cosim::run(a),
         Command::Coverage(a) => cmd::coverage::run(a),
         Command::Gpu(a) => cmd::gpu::run(a),
     };

@@ -159,13 +159,16 @@ pub struct DemoImages {
     pub eval: Option<usize>,
     /// Single-layer core RTL in Verilator.
     pub sim: usize,
-    /// Whole-network engine (reference model) over SPI.
+    /// Whole-network engine RTL in Verilator over SPI.
     pub engine: usize,
     /// Whole-network engine RTL in Verilator over Wishbone.
     #[serde(default)]
     pub engine_rtl: usize,
     /// Firmware in QEMU.
     pub mcu: usize,
+    /// Firmware in QEMU driving the engine RTL (co-simulation).
+    #[serde(default)]
+    pub cosim: usize,
 }
 
 /// `tbn demo` (out/demo/summary.json; docs/results/demo.json with `--results`).
@@ -189,13 +192,16 @@ pub struct DemoReport {
     pub hdl: Part<HdlFiles>,
     /// Single-layer core RTL, one job per layer, Wishbone (measured).
     pub sim: Part<SimReport>,
-    /// Whole-network engine's reference model over SPI (estimate).
+    /// Whole-network engine RTL in Verilator behind its SPI top (measured cycles).
     pub engine: Part<SimReport>,
     /// Whole-network engine RTL in Verilator over Wishbone (measured cycles).
     #[serde(default = "Part::not_run")]
     pub engine_rtl: Part<SimReport>,
     /// Firmware in QEMU.
     pub mcu: Part<McuReport>,
+    /// Firmware in QEMU driving the engine RTL over SPI (`tbn cosim`).
+    #[serde(default = "Part::not_run")]
+    pub cosim: Part<CosimReport>,
     /// UP5K synthesis.
     pub synth: Part<SynthReport>,
     /// The latency rows (MCU alone; MCU + accelerator; accelerator compute).
@@ -216,6 +222,7 @@ impl DemoReport {
             ("engine", self.engine.failed()),
             ("engine-rtl", self.engine_rtl.failed()),
             ("mcu", self.mcu.failed()),
+            ("cosim", self.cosim.failed()),
             ("synth", self.synth.failed()),
         ]
         .into_iter()

@@ -197,7 +197,7 @@ fn demo_quick_writes_a_typed_summary() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("[9/9]"), "{err}");
+    assert!(err.contains("[10/10]"), "{err}");
     let summary = std::fs::read(out_dir.join("summary.json")).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&summary).unwrap();
     assert_eq!(v["images"]["eval"], 200);
@@ -207,7 +207,17 @@ fn demo_quick_writes_a_typed_summary() {
     assert_eq!(v["inspect"]["ok"]["bytes"]["tbn"], 3316);
     assert_eq!(v["mcu"]["skipped"], "--skip");
     assert_eq!(v["synth"]["skipped"], "--skip");
-    assert_eq!(v["engine"]["ok"]["logits_match"], 20);
+    match v["engine"].get("ok") {
+        Some(spi) => {
+            assert_eq!(spi["logits_match"], 20);
+            assert_eq!(spi["bus"], "spi");
+            assert_eq!(spi["estimate"], false);
+        }
+        None => assert!(v["engine"]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("not found")),
+    }
     // The RTL part runs when Verilator is installed, else says how to install it.
     match v["sim"].get("ok") {
         Some(sim) => assert_eq!(sim["logits_match"], 3),
@@ -219,6 +229,17 @@ fn demo_quick_writes_a_typed_summary() {
             assert_eq!(rtl["starts_per_inference"].as_f64(), Some(1.0));
         }
         None => assert!(v["engine_rtl"]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("not found")),
+    }
+    // The co-simulation (firmware in QEMU + engine RTL) when QEMU and Verilator are installed.
+    match v["cosim"].get("ok") {
+        Some(c) => {
+            assert_eq!(c["logits_match"], 2);
+            assert_eq!(c["total"], 2);
+        }
+        None => assert!(v["cosim"]["skipped"]
             .as_str()
             .unwrap()
             .contains("not found")),
@@ -255,7 +276,7 @@ fn demo_skips_what_the_model_cannot_run_and_fails_on_a_failed_part() {
     assert!(out.status.success(), "{err}");
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
-    for part in ["sim", "engine", "engine_rtl"] {
+    for part in ["sim", "engine", "engine_rtl", "cosim"] {
         let why = v[part]["skipped"].as_str().unwrap_or_default();
         assert!(
             why.contains("convolutions") && why.contains("issue 13"),
@@ -269,7 +290,13 @@ fn demo_skips_what_the_model_cannot_run_and_fails_on_a_failed_part() {
     let out_dir = dir.path().join("demo-bad");
     tbn()
         .current_dir(dir.path())
-        .args(["demo", "--quick", "--skip", "mcu,sim,engine", "--model"])
+        .args([
+            "demo",
+            "--quick",
+            "--skip",
+            "mcu,sim,engine,cosim",
+            "--model",
+        ])
         .arg(&bad)
         .arg("--out")
         .arg(&out_dir)

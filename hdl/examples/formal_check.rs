@@ -1,5 +1,5 @@
 //! Run one formal property group on the UP5K core:
-//! `formal_check GROUP(wb|status|windows) MODE(bmc|ind) DEPTH DIR`.
+//! `formal_check GROUP(wb|status|windows|seq|net-wb|net-cmds) MODE(bmc|ind) DEPTH DIR`.
 use tbn_hdl::formal::{check, Group, Mode};
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
@@ -7,6 +7,8 @@ fn main() {
         "wb" => Group::Wishbone,
         "status" => Group::Status,
         "seq" => Group::Sequencer,
+        "net-wb" => Group::NetWishbone,
+        "net-cmds" => Group::NetCommands,
         _ => Group::Windows,
     };
     let mode = if a[1] == "ind" {

@@ -1,8 +1,8 @@
-//! Formal checks of the Wishbone slave and the control block with open tools
+//! Formal checks of the Wishbone slaves and the control block with open tools
 //! (yosys `read_verilog -formal` + `write_smt2`, then `yosys-smtbmc` with z3;
 //! no SymbiYosys needed).
 //!
-//! The harness `hdl/formal/ctrl_props.v` wires the emitted control
+//! Job-mode core: the harness `hdl/formal/ctrl_props.v` wires the emitted control
 //! (`tbn_core$ctrl`) and sequencer (`tbn_core$seq`) modules of a core as
 //! `tbn_core` does, leaves the bus master (B4 classic rules only, abandoned
 //! cycles allowed), the reset, the output memory data and the engine's
@@ -10,18 +10,32 @@
 //! ([`Group`]). [`check`] runs one group as a bounded proof of `depth`
 //! cycles from reset, or as a `depth`-step induction (which proves the
 //! properties for every reachable state when it closes).
+//!
+//! Whole-network engine: `hdl/formal/nettop_props.vh` is included inside the
+//! emitted top `tbn_net_core` ([`net_design_verilog`]), whose engine instance
+//! is replaced by a stub with free outputs; groups [`Group::NetWishbone`] and
+//! [`Group::NetCommands`]. Both harnesses share the bus environment and rules
+//! of `hdl/formal/wb_props.vh`.
 
 use std::path::Path;
 use std::process::Command;
 
 use tbn_driver::regmap;
 
-use crate::{core_verilog, split_modules, Config, CORE_TOP};
+use crate::{core_verilog, net_core_verilog, split_modules, Config, CORE_TOP, NET_CORE_TOP};
 
-/// The property harness (Verilog with `assert`/`assume`, read with `-formal`).
+/// The property harness of the job-mode control (Verilog with
+/// `assert`/`assume`, read with `-formal`).
 pub const HARNESS: &str = include_str!("../formal/ctrl_props.v");
 /// Top module of the harness.
 pub const HARNESS_TOP: &str = "tbn_formal";
+/// The properties of the engine's top, included inside `tbn_net_core`.
+pub const NET_PROPS: &str = include_str!("../formal/nettop_props.vh");
+/// The Wishbone environment and bus rules both harnesses include.
+pub const WB_PROPS: &str = include_str!("../formal/wb_props.vh");
+/// Weight memory of the engine top under proof (its size does not matter:
+/// the engine is a stub).
+const NET_WEIGHT_BITS: usize = 32768;
 
 /// A group of properties checked in one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -41,16 +55,30 @@ pub enum Group {
     /// The sequencer's start/busy/done/abort handshake (alone, inputs free,
     /// assuming START only while idle, which [`Group::Status`] proves).
     Sequencer,
+    /// The engine top's Wishbone slave: the rules of [`Group::Wishbone`]
+    /// (whatever the engine answers).
+    NetWishbone,
+    /// The engine top's decode: each engine command (LOAD_BEGIN, LOAD_END,
+    /// INFER, SOFT_RESET, the W1C clears) and each IMAGE / INPUT word write
+    /// comes exactly from its bus write of the previous cycle.
+    NetCommands,
 }
 
 impl Group {
     /// All groups.
-    pub const ALL: [Group; 4] = [
+    pub const ALL: [Group; 6] = [
         Group::Wishbone,
         Group::Status,
         Group::Windows,
         Group::Sequencer,
+        Group::NetWishbone,
+        Group::NetCommands,
     ];
+
+    /// The group is proved on the engine's top (else on the job-mode control).
+    pub fn on_engine(self) -> bool {
+        matches!(self, Group::NetWishbone | Group::NetCommands)
+    }
 
     fn define(self) -> &'static str {
         match self {
@@ -58,6 +86,8 @@ impl Group {
             Group::Status => "FORMAL_STATUS",
             Group::Windows => "FORMAL_WINDOWS",
             Group::Sequencer => "FORMAL_SEQ",
+            Group::NetWishbone => "FORMAL_NET_WB",
+            Group::NetCommands => "FORMAL_NET_CMDS",
         }
     }
 }
@@ -134,6 +164,63 @@ pub fn design_verilog(cfg: &Config) -> Result<String, FormalError> {
         .join("\n"))
 }
 
+/// The engine top `tbn_net_core` for `cfg` with the properties included in
+/// it and its engine instance replaced by a stub whose outputs are free
+/// (`$anyseq`): the design under proof for the `Net*` groups.
+pub fn net_design_verilog(cfg: &Config) -> Result<String, FormalError> {
+    let top = net_core_verilog(cfg, NET_WEIGHT_BITS)?;
+    let engine = format!("{NET_CORE_TOP}$net");
+    let mut out = String::new();
+    let mut found = false;
+    for (name, text) in split_modules(&top) {
+        if name == engine {
+            out += &free_outputs_stub(&text);
+            found = true;
+        } else if name == NET_CORE_TOP {
+            let at = text.rfind("endmodule").ok_or_else(|| FormalError::Tool {
+                tool: "tbn-hdl",
+                detail: "no endmodule in the engine top".into(),
+            })?;
+            out += &text[..at];
+            out += "`include \"nettop_props.vh\"\n";
+            out += &text[at..];
+        } else if !name.starts_with(&format!("{engine}$")) {
+            out += &text;
+        }
+        out.push('\n');
+    }
+    if !found {
+        return Err(FormalError::Tool {
+            tool: "tbn-hdl",
+            detail: format!("the engine top lacks the module {engine}"),
+        });
+    }
+    Ok(out)
+}
+
+/// A module with the ports of `module` (rust-hdl's one-declaration-per-line
+/// port list), its outputs free in every cycle and its inputs unused.
+fn free_outputs_stub(module: &str) -> String {
+    let mut s = String::new();
+    for line in module.lines() {
+        let t = line.trim();
+        if t.starts_with("module ") {
+            s += line;
+            s.push('\n');
+        } else if t.starts_with("input ") {
+            s += &format!("    {t}\n");
+        } else if let Some(decl) = t.strip_prefix("output reg ") {
+            let name = decl
+                .trim_end_matches(';')
+                .split_whitespace()
+                .last()
+                .unwrap_or("");
+            s += &format!("    output wire {decl}\n    assign {name} = $anyseq;\n");
+        }
+    }
+    s + "endmodule\n"
+}
+
 /// `tbn_regmap.vh`: the register word indices the harness uses, from
 /// `tbn_driver::regmap` (the single source of the map).
 pub fn regmap_header() -> String {
@@ -145,6 +232,14 @@ pub fn regmap_header() -> String {
     s += &idx("JOB_Q", regmap::JOB_Q);
     s += &idx("JOB_ROWS", regmap::JOB_ROWS);
     s += &idx("JOB_ABITS", regmap::JOB_ABITS);
+    // the engine's INPUT window is word address bits 17:13 equal to this
+    const _: () = assert!(
+        regmap::INPUT_SIZE >> 2 == 1 << 13 && (regmap::INPUT_BASE >> 2).is_multiple_of(1 << 13)
+    );
+    s += &format!(
+        "`define TBN_IDX_INPUT_HI 5'd{}\n",
+        (regmap::INPUT_BASE >> 2) >> 13
+    );
     let max_code = regmap::ERROR_CODES
         .iter()
         .map(|(c, _)| *c as u32)
@@ -181,11 +276,17 @@ pub fn check(
     depth: usize,
     dir: &Path,
 ) -> Result<Outcome, FormalError> {
-    check_design(&design_verilog(cfg)?, group, mode, depth, dir)
+    let design = if group.on_engine() {
+        net_design_verilog(cfg)?
+    } else {
+        design_verilog(cfg)?
+    };
+    check_design(&design, group, mode, depth, dir)
 }
 
-/// [`check`] on the given control and sequencer Verilog (e.g. a mutant of
-/// [`design_verilog`], to show that a property catches a bug).
+/// [`check`] on the given design (control and sequencer Verilog, or the
+/// engine top for the `Net*` groups; e.g. a mutant of [`design_verilog`] or
+/// [`net_design_verilog`], to show that a property catches a bug).
 pub fn check_design(
     design: &str,
     group: Group,
@@ -197,12 +298,19 @@ pub fn check_design(
     std::fs::write(dir.join("design.v"), design)?;
     std::fs::write(dir.join("tbn_regmap.vh"), regmap_header())?;
     std::fs::write(dir.join("ctrl_props.v"), HARNESS)?;
+    std::fs::write(dir.join("nettop_props.vh"), NET_PROPS)?;
+    std::fs::write(dir.join("wb_props.vh"), WB_PROPS)?;
+    let (sources, top) = if group.on_engine() {
+        ("design.v", NET_CORE_TOP)
+    } else {
+        ("design.v ctrl_props.v", HARNESS_TOP)
+    };
     let tag = group.define().to_lowercase();
     let model = format!("model_{tag}.smt2");
     let t0 = std::time::Instant::now();
     {
         let script = format!(
-            "read_verilog -formal -D{def} design.v ctrl_props.v; prep -top {HARNESS_TOP}; flatten; opt -fast; \
+            "read_verilog -formal -D{def} {sources}; prep -top {top}; flatten; opt -fast; \
              async2sync; dffunmap; write_smt2 {model}",
             def = group.define()
         );

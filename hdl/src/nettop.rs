@@ -59,6 +59,8 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     irq_en: DFF<Bit>,
     acc: Signal<Local, Bit>,
     w_reg: Signal<Local, Bit>,
+    ctrl_w: Signal<Local, Bit>,
+    stat_w: Signal<Local, Bit>,
     rsel: Signal<Local, Bits<32>>,
     status: Signal<Local, Bits<32>>,
     bmask: Signal<Local, Bits<32>>,
@@ -119,6 +121,8 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             irq_en: Default::default(),
             acc: Default::default(),
             w_reg: Default::default(),
+            ctrl_w: Default::default(),
+            stat_w: Default::default(),
             rsel: Default::default(),
             status: Default::default(),
             bmask: Default::default(),
@@ -267,12 +271,24 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         self.net.h_lc_addr.next = bit_cast::<16, 18>(self.wb_adr.val() & 0x3F);
         // ---- writes (the registered request acts now) ----
         self.w_reg.next = self.w_q.q.val() & ((self.w_adr.q.val() >> 6) == 0);
-        self.net.h_load_begin.next = false;
-        self.net.h_load_end.next = false;
-        self.net.h_infer.next = false;
-        self.net.h_soft_reset.next = self.rst.val();
-        self.net.h_clr_done.next = false;
-        self.net.h_clr_err.next = false;
+        // The engine's command inputs are each one assignment (no default
+        // then override): a combinational value that flips twice in one
+        // evaluation wakes the engine's block and, through the status it
+        // returns, this one again; Icarus then never leaves the time step.
+        self.ctrl_w.next =
+            self.w_reg.val() & (self.w_adr.q.val() == 8) & self.w_sel.q.val().get_bit(0);
+        self.stat_w.next =
+            self.w_reg.val() & (self.w_adr.q.val() == 9) & self.w_sel.q.val().get_bit(0);
+        self.net.h_soft_reset.next =
+            self.rst.val() | (self.ctrl_w.val() & self.w_data.q.val().get_bit(1));
+        self.net.h_load_begin.next =
+            self.ctrl_w.val() & !self.w_data.q.val().get_bit(1) & self.w_data.q.val().get_bit(2);
+        self.net.h_load_end.next =
+            self.ctrl_w.val() & !self.w_data.q.val().get_bit(1) & self.w_data.q.val().get_bit(3);
+        self.net.h_infer.next =
+            self.ctrl_w.val() & !self.w_data.q.val().get_bit(1) & self.w_data.q.val().get_bit(4);
+        self.net.h_clr_done.next = self.stat_w.val() & self.w_data.q.val().get_bit(1);
+        self.net.h_clr_err.next = self.stat_w.val() & self.w_data.q.val().get_bit(2);
         // byte-lane mask of the registered write (no local reads itself:
         // a combinational block must not read what it assigns)
         self.bm0.next = 0.into();
@@ -296,23 +312,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             self.scratch.d.next = (self.scratch.q.val() & !self.bmask.val())
                 | (self.w_data.q.val() & self.bmask.val());
         }
-        if self.w_reg.val() & (self.w_adr.q.val() == 8) {
-            if self.w_sel.q.val().get_bit(0) {
-                if self.w_data.q.val().get_bit(1) {
-                    self.net.h_soft_reset.next = true;
-                } else {
-                    self.net.h_load_begin.next = self.w_data.q.val().get_bit(2);
-                    self.net.h_load_end.next = self.w_data.q.val().get_bit(3);
-                    self.net.h_infer.next = self.w_data.q.val().get_bit(4);
-                }
-            }
-            if self.w_sel.q.val().get_bit(1) {
-                self.irq_en.d.next = self.w_data.q.val().get_bit(8);
-            }
-        }
-        if self.w_reg.val() & (self.w_adr.q.val() == 9) & self.w_sel.q.val().get_bit(0) {
-            self.net.h_clr_done.next = self.w_data.q.val().get_bit(1);
-            self.net.h_clr_err.next = self.w_data.q.val().get_bit(2);
+        if self.w_reg.val() & (self.w_adr.q.val() == 8) & self.w_sel.q.val().get_bit(1) {
+            self.irq_en.d.next = self.w_data.q.val().get_bit(8);
         }
         self.net.h_img_we.next = self.w_q.q.val() & self.w_adr.q.val().get_bit(17);
         self.net.h_img_idx.next = self.w_adr.q.val().get_bits::<17>(0);

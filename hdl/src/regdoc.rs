@@ -274,10 +274,12 @@ word address (byte offset >> 2, {wb} bits); the SPI bridge takes byte addresses.
 pub fn spi_section() -> String {
     format!(
         "
-## SPI framing (standalone top `{top}`)
+## SPI framing (standalone tops `{top}` and `{ntop}`)
 
 The standalone top (`tbn_spi_top.v`, compiled together with `tbn_core.v`) has the ports `clk`, `sck`,
-`cs_n`, `mosi`, `qd_in[2:0]` (in), `miso`, `miso_oe` and `irq` (out). It has no reset pin: an internal power-on reset holds
+`cs_n`, `mosi`, `qd_in[2:0]` (in), `miso`, `miso_oe` and `irq` (out). The whole-network engine's
+standalone top `{ntop}` (`tbn_hdl::net_spi_top_verilog`, one file) has the same ports and the same
+bridge. It has no reset pin: an internal power-on reset holds
 the bridge and the core for {por} clock cycles after configuration; afterwards CTRL.SOFT_RESET is
 the reset.
 
@@ -292,7 +294,8 @@ limit is gone. `cs_n` must stay high for at least {csh} SCK period between frame
 least half an SCK period before the first rising SCK edge. SCK idles low.
 
 A frame is one `cs_n` low period: a command byte, 3 address bytes (byte address, big-endian;
-bits 1:0 are ignored, bits 23:19 too), then data words of 4 bytes, big-endian. The address
+bits 19:2 are the {wb}-bit Wishbone word address, bits 1:0 and 23:20 are ignored; `{top}` also
+ignores bit 19, its map ends below the IMAGE window), then data words of 4 bytes, big-endian. The address
 increments by 4 after each word (bursts of any length; the driver uses at most
 `SPI_MAX_BURST_WORDS` words per frame).
 
@@ -333,6 +336,8 @@ increments by 4 after each word (bursts of any length; the driver uses at most
 Example: read ID_MAGIC: MOSI `{r:02X} 00 00 00 00 00 00 00 00`, MISO `00 00 00 00 00 54 42 4E 31`.
 ",
         top = spi::SPI_TOP,
+        ntop = spi::NET_SPI_TOP,
+        wb = regmap::WB_ADDR_BITS,
         por = spi::POR_CYCLES,
         maxr = spi::MAX_SCK_PER_CLK,
         csh = spi::CS_HIGH_MIN_SCK,

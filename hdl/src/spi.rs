@@ -1,4 +1,5 @@
-//! SPI-to-Wishbone bridge and the standalone top `tbn_spi_top`.
+//! SPI-to-Wishbone bridge and the standalone tops `tbn_spi_top` (single-layer
+//! core) and `tbn_net_spi_top` (whole-network engine).
 //!
 //! The bridge is an SPI mode-0 slave (CPOL = 0, CPHA = 0, MSB first) whose
 //! serial side is clocked by SCK itself, so the link runs at SCK rates up to
@@ -28,7 +29,10 @@
 //! # Framing (see docs/register-map.md, "SPI framing")
 //!
 //! One frame is one `cs_n` low period: a command byte, 3 address bytes (byte
-//! address, big-endian; bits 1:0 and 23:19 are ignored), then data:
+//! address, big-endian; bits 19:2 form the Wishbone word address
+//! ([`WB_ADDR_BITS`] bits, `tbn_driver::regmap::WB_ADDR_BITS`), bits 1:0 and
+//! 23:20 are ignored; the single-layer top [`TbnSpiTop`] uses bits 18:2 of
+//! them), then data:
 //!
 //! - [`CMD_WRITE`] `0x02`: 4-byte big-endian words; each complete word is
 //!   written at the address, which then increments by 4. An incomplete
@@ -52,6 +56,7 @@
 //! [`CS_HIGH_MIN_SCK`] SCK period between frames.
 
 use crate::core::TbnCore;
+use crate::nettop::NetTop;
 use rust_hdl::prelude::*;
 
 /// SPI command byte: burst write (`tbn_driver::regmap::SPI_CMD_WRITE`).
@@ -83,8 +88,13 @@ pub const READ_FETCH_MAX_CYCLES: usize = 7;
 pub const CS_HIGH_MIN_SCK: usize = 1;
 /// Cycles the standalone top holds its internal power-on reset.
 pub const POR_CYCLES: usize = 15;
-/// Name of the standalone top module.
+/// Name of the standalone top module (single-layer core).
 pub const SPI_TOP: &str = "tbn_spi_top";
+/// Name of the whole-network engine's standalone top module ([`TbnNetSpiTop`]).
+pub const NET_SPI_TOP: &str = "tbn_net_spi_top";
+/// Width of the bridge's Wishbone word address (byte address bits 19:2).
+pub const WB_ADDR_BITS: usize = tbn_driver::regmap::WB_ADDR_BITS as usize;
+const _: () = assert!(WB_ADDR_BITS == 18, "the bridge's wb_adr is 18 bits wide");
 
 /// The standalone top's pins, one name per FPGA pin (bus bits as nextpnr names them).
 pub const SPI_TOP_PINS: [&str; 10] = [
@@ -117,8 +127,8 @@ pub struct SpiBridge {
     /// drives IO1 from the master (from the edge that completes the command
     /// byte to the end of the frame), else 1.
     pub miso_oe: Signal<Out, Bit>,
-    /// Wishbone word address.
-    pub wb_adr: Signal<Out, Bits<17>>,
+    /// Wishbone word address (byte address bits 19:2).
+    pub wb_adr: Signal<Out, Bits<18>>,
     /// Wishbone write data.
     pub wb_dat_w: Signal<Out, Bits<32>>,
     /// Wishbone read data.
@@ -168,7 +178,7 @@ pub struct SpiBridge {
     c_wr: DFF<Bit>,
     cyc: DFF<Bit>,
     we: DFF<Bit>,
-    adr: DFF<Bits<17>>,
+    adr: DFF<Bits<18>>,
     rbuf: DFF<Bits<32>>,
     c_read: Constant<Bits<8>>,
     c_write: Constant<Bits<8>>,
@@ -316,7 +326,7 @@ impl Logic for SpiBridge {
         if !self.cyc.q.val() & self.pending.val() {
             self.c_seen.d.next = self.c_s2.q.val();
             if self.h_hdr.q.val() {
-                self.adr.d.next = self.h_word.q.val().get_bits::<17>(2);
+                self.adr.d.next = self.h_word.q.val().get_bits::<18>(2);
                 self.c_rd.d.next = self.h_word.q.val().get_bits::<8>(24) == self.c_read.val();
                 self.c_wr.d.next = (self.h_word.q.val().get_bits::<8>(24) == self.c_write.val())
                     | (self.h_word.q.val().get_bits::<8>(24) == self.c_qwrite.val());
@@ -482,7 +492,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for TbnSpiTop<L, W, N
         self.bridge.qd_in.next = self.qd_in.val();
         self.miso_oe.next = self.bridge.miso_oe.val();
         self.irq.next = self.core.irq.val();
-        self.core.wb_adr.next = self.bridge.wb_adr.val();
+        // the single-layer map spans byte addresses below 2^19 (bit 19 ignored)
+        self.core.wb_adr.next = self.bridge.wb_adr.val().get_bits::<17>(0);
         self.core.wb_dat_w.next = self.bridge.wb_dat_w.val();
         self.core.wb_we.next = self.bridge.wb_we.val();
         self.core.wb_sel.next = self.bridge.wb_sel.val();
@@ -490,6 +501,98 @@ impl<const L: usize, const W: usize, const N: usize> Logic for TbnSpiTop<L, W, N
         self.core.wb_cyc.next = self.bridge.wb_cyc.val();
         self.bridge.wb_dat_r.next = self.core.wb_dat_r.val();
         self.bridge.wb_ack.next = self.core.wb_ack.val();
+    }
+}
+
+/// The whole-network engine's standalone top (module [`NET_SPI_TOP`]):
+/// internal power-on reset, [`SpiBridge`] and [`NetTop`] (the engine's
+/// Wishbone slave, top `tbn_net_core` on its own).
+///
+/// The same pins as [`TbnSpiTop`] ([`SPI_TOP_PINS`]: `clk`, `sck`, `cs_n`,
+/// `mosi`, `qd_in[2:0]` in, `miso`, `miso_oe`, `irq` out), so the board
+/// files of `tbn_spi_top` apply. The bridge's whole 18-bit word address goes
+/// to the engine (the IMAGE window is byte address bit 19). The power-on
+/// reset holds the bridge and the engine for the first [`POR_CYCLES`]
+/// cycles; afterwards `CTRL.SOFT_RESET` over SPI is the reset.
+#[derive(LogicBlock)]
+pub struct TbnNetSpiTop<const L: usize, const W: usize, const N: usize> {
+    /// System clock.
+    pub clk: Signal<In, Clock>,
+    /// SPI clock.
+    pub sck: Signal<In, Bit>,
+    /// SPI chip select, active low.
+    pub cs_n: Signal<In, Bit>,
+    /// SPI data in (IO0).
+    pub mosi: Signal<In, Bit>,
+    /// SPI data out (IO1).
+    pub miso: Signal<Out, Bit>,
+    /// Quad data lines IO1..IO3 in (bit 0 = IO1), for [`CMD_QWRITE`] frames.
+    pub qd_in: Signal<In, Bits<3>>,
+    /// Output enable for the MISO (IO1) pad (0 while a quad write drives it).
+    pub miso_oe: Signal<Out, Bit>,
+    /// Interrupt (level, active high): IRQ_ENABLE and (DONE or ERROR).
+    pub irq: Signal<Out, Bit>,
+    por: DFF<Bits<4>>,
+    por_rst: Signal<Local, Bit>,
+    bridge: SpiBridge,
+    /// The engine behind its Wishbone slave (public for observation in tests).
+    pub net: NetTop<L, W, N>,
+}
+
+impl<const L: usize, const W: usize, const N: usize> TbnNetSpiTop<L, W, N> {
+    /// The top for `cfg` with a weight memory of `weight_bits` bits (see
+    /// [`crate::netcore::net_target`]).
+    pub fn new(cfg: &crate::Config, weight_bits: usize) -> Self {
+        Self::with_mem(cfg, &crate::netcore::NetMem::new(cfg, weight_bits))
+    }
+
+    /// The top for `cfg` with the engine memories `mem` (e.g.
+    /// [`crate::netcore::NetMem::up5k`]).
+    pub fn with_mem(cfg: &crate::Config, mem: &crate::netcore::NetMem) -> Self {
+        TbnNetSpiTop {
+            clk: Default::default(),
+            sck: Default::default(),
+            cs_n: Default::default(),
+            mosi: Default::default(),
+            miso: Default::default(),
+            qd_in: Default::default(),
+            miso_oe: Default::default(),
+            irq: Default::default(),
+            por: Default::default(),
+            por_rst: Default::default(),
+            bridge: Default::default(),
+            net: NetTop::with_mem(cfg, mem),
+        }
+    }
+}
+
+impl<const L: usize, const W: usize, const N: usize> Logic for TbnNetSpiTop<L, W, N> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clk, por);
+        self.por_rst.next = self.por.q.val() != 15;
+        if self.por_rst.val() {
+            self.por.d.next = self.por.q.val() + 1;
+        }
+        self.bridge.clk.next = self.clk.val();
+        self.net.clk.next = self.clk.val();
+        self.bridge.rst.next = self.por_rst.val();
+        self.net.rst.next = self.por_rst.val();
+        self.bridge.sck.next = self.sck.val();
+        self.bridge.cs_n.next = self.cs_n.val();
+        self.bridge.mosi.next = self.mosi.val();
+        self.miso.next = self.bridge.miso.val();
+        self.bridge.qd_in.next = self.qd_in.val();
+        self.miso_oe.next = self.bridge.miso_oe.val();
+        self.irq.next = self.net.irq.val();
+        self.net.wb_adr.next = self.bridge.wb_adr.val();
+        self.net.wb_dat_w.next = self.bridge.wb_dat_w.val();
+        self.net.wb_we.next = self.bridge.wb_we.val();
+        self.net.wb_sel.next = self.bridge.wb_sel.val();
+        self.net.wb_stb.next = self.bridge.wb_stb.val();
+        self.net.wb_cyc.next = self.bridge.wb_cyc.val();
+        self.bridge.wb_dat_r.next = self.net.wb_dat_r.val();
+        self.bridge.wb_ack.next = self.net.wb_ack.val();
     }
 }
 

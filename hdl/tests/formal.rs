@@ -4,10 +4,16 @@
 //! for a bounded depth of 24 cycles from reset; the Wishbone and window
 //! groups also by k-induction (k = 8; with the bounded proof, for every
 //! reachable state). Mutants
-//! with the bugs (a) and (c) put back must fail. Properties:
-//! hdl/formal/ctrl_props.v; runner: `tbn_hdl::formal`.
+//! with the bugs (a) and (c) put back must fail. The whole-network
+//! engine's top (`tbn_net_core`, its engine a stub with free outputs): its
+//! Wishbone rules and its command / window decode, bounded and by induction,
+//! with two mutants. Properties: hdl/formal/ctrl_props.v,
+//! hdl/formal/nettop_props.vh, hdl/formal/wb_props.vh; runner:
+//! `tbn_hdl::formal`.
 
-use tbn_hdl::formal::{check, check_design, design_verilog, Group, Mode, Outcome};
+use tbn_hdl::formal::{
+    check, check_design, design_verilog, net_design_verilog, Group, Mode, Outcome,
+};
 use tbn_hdl::testbench::{have_tool, skip_missing_tool};
 use tbn_hdl::Config;
 
@@ -127,5 +133,46 @@ fn mutant_status_gap_is_caught() {
     if tools() {
         let d = mutant("(done_flag$q | seq_done)", "done_flag$q");
         must_fail(&d, Group::Status, "bug (a), STATUS neither BUSY nor DONE");
+    }
+}
+
+/// The engine top's Wishbone slave keeps the bus rules whatever the engine
+/// answers (bounded and k-induction).
+#[test]
+fn engine_top_wishbone_rules() {
+    prove(Group::NetWishbone, true);
+}
+
+/// The engine top hands the engine exactly the commands and window writes
+/// the register map defines (bounded and k-induction).
+#[test]
+fn engine_top_command_decode() {
+    prove(Group::NetCommands, true);
+}
+
+fn net_mutant(from: &str, to: &str) -> String {
+    let d = net_design_verilog(&Config::up5k()).unwrap();
+    assert!(d.contains(from), "mutation site {from:?} not found");
+    d.replace(from, to)
+}
+
+/// The engine top with its ack not gated by the live cycle: the bus rules fail.
+#[test]
+fn engine_top_mutant_stale_ack_is_caught() {
+    if tools() {
+        let d = net_mutant("wb_ack = ack_q$q & wb_stb & wb_cyc;", "wb_ack = ack_q$q;");
+        must_fail(&d, Group::NetWishbone, "an ack outside the live cycle");
+    }
+}
+
+/// The engine top passing INFER on together with SOFT_RESET: the decode fails.
+#[test]
+fn engine_top_mutant_infer_with_reset_is_caught() {
+    if tools() {
+        let d = net_mutant(
+            "net$h_infer = ctrl_w & ~w_data$q[32'h1] & w_data$q[32'h4];",
+            "net$h_infer = ctrl_w & w_data$q[32'h4];",
+        );
+        must_fail(&d, Group::NetCommands, "INFER acting with SOFT_RESET");
     }
 }

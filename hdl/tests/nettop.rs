@@ -4,8 +4,8 @@
 //! cycle-by-cycle model, against the same calls on the register-level
 //! reference model (`RefChip`) and the golden integer path; misuse at the
 //! register level compared with RefChip (codes, what clears what); and the
-//! emitted Verilog in lockstep with the model over a driver session (up to
-//! its first INFER: see `top_verilog_in_lockstep_over_a_driver_session`).
+//! emitted Verilog in lockstep with the model under Icarus over a whole
+//! driver session.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -299,7 +299,7 @@ fn register_level_misuse_matches_refchip() {
 }
 
 /// The emitted Verilog of the Wishbone top in lockstep with its model over
-/// a driver session, up to the first INFER (see the known issue below).
+/// a whole driver session (probe, load, two inferences).
 #[test]
 fn top_verilog_in_lockstep_over_a_driver_session() {
     if !tbn_hdl::testbench::have_tool("iverilog") {
@@ -310,41 +310,7 @@ fn top_verilog_in_lockstep_over_a_driver_session() {
     wb.record = Some(Vec::new());
     let mut wb = driver_session(700, 2, wb);
     wb.cycle(0, 0, false, false);
-    let mut stim = wb.record.take().unwrap();
-    if let Ok(path) = std::env::var("TBN_TOP_MODEL_OUT") {
-        // the model's outputs over the whole session, in the lockstep
-        // testbench's format (to compare another simulator's run)
-        let mut b = NetTop::<32, 32, SEQ_NARROW>::new(&config(), WEIGHT_BITS);
-        b.connect_all();
-        let out = tbn_hdl::rtlsim::run_model(&mut b, &stim).unwrap();
-        let text: String = out
-            .iter()
-            .map(|o| format!("O {:08x} {:x} {:x}\n", o[0], o[1], o[2]))
-            .collect();
-        std::fs::write(path, text).unwrap();
-    }
-    // KNOWN ISSUE: Icarus 11 (vvp) stops advancing in the cycle the first
-    // INFER write acts in this top, while Verilator 5.006 (`--binary
-    // --timing`, the same dut.v and testbench) runs the whole session and
-    // matches the model on every output of every cycle (checked by hand
-    // with TBN_TOP_MODEL_OUT, docs/hdl.md); the engine alone runs
-    // inferences under Icarus in lockstep (`netcore.rs`). So Icarus compares
-    // the top up to that write (probe, soft reset, the whole load and the
-    // LOAD_END verdict). TBN_TOP_CYCLES overrides the cut.
-    let infer_at = stim
-        .iter()
-        .position(|c| {
-            c[3] == 1
-                && c[5] == 1
-                && c[1] == u128::from(rm::CTRL >> 2)
-                && c[2] & u128::from(rm::CTRL_INFER) != 0
-        })
-        .unwrap_or(stim.len());
-    let cut = std::env::var("TBN_TOP_CYCLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(infer_at);
-    stim.truncate(cut);
+    let stim = wb.record.take().unwrap();
     println!("{} cycles compared", stim.len());
     let mk = || NetTop::<32, 32, SEQ_NARROW>::new(&config(), WEIGHT_BITS);
     let mut b = mk();

@@ -6,6 +6,7 @@
 //! | --- | --- | --- |
 //! | [`SimReport`] (reports/sim.json) | `tbn sim` | `tbn compare`, `tbn demo`, `tbn synth --sweep` (latency column) |
 //! | [`McuReport`] (firmware/gen/report.json) | `tbn mcu run` | `tbn compare`, `tbn demo` |
+//! | [`CosimReport`] (reports/cosim.json) | `tbn cosim` | - |
 //! | [`EvalReport`] | `tbn eval`, `tbn gpu eval` | `tbn demo` |
 //! | [`InspectReport`] | `tbn inspect` | `tbn demo` |
 //!
@@ -14,12 +15,14 @@
 //! benchmark (`tbn_gpu::bench`) and the RTL regression (`tbn_sim::regress`).
 //! The CLI's `reports` module gathers them with the demo's own report.
 
+pub mod cosim;
 pub mod eval;
 pub mod file;
 pub mod inspect;
 pub mod mcu;
 pub mod sim;
 
+pub use cosim::{CosimClocks, CosimDriverGaps, CosimInference, CosimReport};
 pub use eval::{EvalPath, EvalReport};
 pub use file::{read, write, ReportError};
 pub use inspect::{InspectReport, LayerStorage, StorageBytes};

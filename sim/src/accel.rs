@@ -217,8 +217,9 @@ impl RegisterBus for Accelerator {
                 Ok(())
             }
             Link::Spi(spi) => {
-                for (i, chunk) in words.chunks(256).enumerate() {
-                    spi.write_burst(&mut self.dut, offset + 1024 * i as u32, chunk)?;
+                let k = spi.max_burst_words.max(1);
+                for (i, chunk) in words.chunks(k).enumerate() {
+                    spi.write_burst(&mut self.dut, offset + 4 * (k * i) as u32, chunk)?;
                 }
                 Ok(())
             }
@@ -235,7 +236,7 @@ impl RegisterBus for Accelerator {
                 let mut out = Vec::with_capacity(n);
                 let mut done = 0usize;
                 while done < n {
-                    let k = (n - done).min(256);
+                    let k = (n - done).min(spi.max_burst_words.max(1));
                     out.extend(spi.read_burst(&mut self.dut, offset + 4 * done as u32, k)?);
                     done += k;
                 }
@@ -345,6 +346,19 @@ impl Accelerator {
     /// The underlying model (for direct port access, waveforms, coverage).
     pub fn dut(&mut self) -> &mut Dut {
         &mut self.dut
+    }
+
+    /// One raw SPI frame through the SPI master: `cs_n` low, the bytes of
+    /// `out` exchanged bit by bit, `cs_n` high; returns the bytes sampled on
+    /// MISO (for a bridge that replays frames built elsewhere, e.g. by the
+    /// firmware of [`crate::cosim`]). An error when the link is not SPI.
+    pub fn spi_frame(&mut self, out: &[u8]) -> Result<Vec<u8>> {
+        match &mut self.link {
+            Link::Spi(spi) => spi.frame(&mut self.dut, out),
+            Link::Wishbone(_) => Err(SimError::Invalid(
+                "spi_frame: this accelerator is behind a Wishbone master, not SPI".into(),
+            )),
+        }
     }
 
     /// The bus model in use.

@@ -113,6 +113,12 @@ pub fn open_spi_top_at(
     clocks: Option<SpiClocks>,
 ) -> Result<Accelerator> {
     let model = spi_top_model(cfg, opts)?;
+    open_spi_model(&model, clocks)
+}
+
+/// A standalone top's model behind the SPI master: past the power-on reset,
+/// identified at `clocks`.
+fn open_spi_model(model: &Model, clocks: Option<SpiClocks>) -> Result<Accelerator> {
     let mut dut = model.instantiate()?;
     dut.tick_n(tbn_hdl::spi::POR_CYCLES as u64 + 4)?;
     let names = crate::spi::SpiNames::with_prefix("");
@@ -126,6 +132,59 @@ pub fn open_spi_top_at(
         return Err(SimError::Accelerator(format!(
             "ID_MAGIC over SPI reads {magic:#010x} with {clocks:?}"
         )));
+    }
+    Ok(acc)
+}
+
+/// Builds (or fetches from the cache) the whole-network engine's standalone
+/// SPI top (`tbn_hdl::net_spi_top_verilog`, top `tbn_net_spi_top`: power-on
+/// reset, SPI bridge, engine; [`NET_WEIGHT_BITS`] of weights) for `cfg`.
+pub fn net_spi_top_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
+    let verilog = tbn_hdl::net_spi_top_verilog(cfg, NET_WEIGHT_BITS).map_err(|e| {
+        SimError::Invalid(format!("tbn-hdl cannot generate the engine's SPI top: {e}"))
+    })?;
+    let opts = BuildOptions {
+        top: tbn_hdl::spi::NET_SPI_TOP.to_string(),
+        ..opts.clone()
+    };
+    build_model_from_text(
+        &[(
+            format!("tbn_net_spi_top_l{}.v", cfg.lanes),
+            verilog.into_bytes(),
+        )],
+        &opts,
+    )
+}
+
+/// Builds the engine's standalone SPI top and returns it behind the
+/// bit-level SPI master, after the power-on reset, identified: SCK at
+/// `f_sck = f_clk` as an independent clock with a random phase at each frame
+/// ([`SPI_PHASE_SEED`]), bursts of at most the driver's
+/// `tbn_driver::bus::SPI_MAX_BURST_WORDS` words per frame (as its `SpiBus`
+/// frames them), single-line writes.
+pub fn open_net_spi_top(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
+    open_net_spi_top_at(cfg, opts, SpiClocks::ratio(1.0, SPI_PHASE_SEED))
+}
+
+/// [`open_net_spi_top`] at other clocks (`f_sck / f_clk` at most
+/// `tbn_hdl::spi::MAX_SCK_PER_CLK`; a faster SCK is refused, it is outside
+/// the bridge's timing).
+pub fn open_net_spi_top_at(
+    cfg: &Config,
+    opts: &BuildOptions,
+    clocks: SpiClocks,
+) -> Result<Accelerator> {
+    let r = clocks.sck_per_clk();
+    if !(r > 0.0 && r <= tbn_hdl::spi::MAX_SCK_PER_CLK + 1e-9) {
+        return Err(SimError::Invalid(format!(
+            "f_sck / f_clk = {r:.4}: the SPI bridge supports at most {}",
+            tbn_hdl::spi::MAX_SCK_PER_CLK
+        )));
+    }
+    let model = net_spi_top_model(cfg, opts)?;
+    let mut acc = open_spi_model(&model, Some(clocks))?;
+    if let crate::Link::Spi(s) = acc.link() {
+        s.max_burst_words = tbn_driver::bus::SPI_MAX_BURST_WORDS;
     }
     Ok(acc)
 }

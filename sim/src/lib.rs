@@ -11,6 +11,7 @@
 
 pub mod accel;
 pub mod bus;
+pub mod cosim;
 pub mod coverage;
 pub mod dut;
 pub mod error;

@@ -136,6 +136,10 @@ pub struct SpiMaster {
     pub quad_writes: bool,
     /// Independent clocks (`None`: SCK edges on system clock edges, `half_period`).
     pub clocks: Option<SpiClocks>,
+    /// Most words per burst frame in `Accelerator`'s block accesses (longer
+    /// blocks take several frames; default 256; the driver's `SpiBus` uses
+    /// `tbn_driver::bus::SPI_MAX_BURST_WORDS`).
+    pub max_burst_words: usize,
     /// SCK cycles clocked so far (both modes).
     pub sck_cycles: u64,
     two: TwoClock,
@@ -157,6 +161,7 @@ impl SpiMaster {
             extra_turnaround: 0,
             quad_writes: false,
             clocks: None,
+            max_burst_words: 256,
             sck_cycles: 0,
             two: TwoClock::default(),
             bytes: 0,

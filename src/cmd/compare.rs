@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::reports::{self, BusKind, EngineKind, GpuBenchReport, LatencyRow, McuReport, SimReport};
+use crate::reports::{
+    self, BusKind, CosimReport, EngineKind, GpuBenchReport, LatencyRow, McuReport, SimReport,
+};
 
 /// Arguments of `tbn compare`.
 #[derive(clap::Args)]
@@ -106,6 +108,35 @@ pub fn accelerator_rows(sim: Option<&SimReport>) -> Vec<LatencyRow> {
             note: format!("{kind} (cycles / fmax {:.1} MHz)", s.clocks.fmax_mhz),
         },
     ]
+}
+
+/// The deployed system co-simulated: the firmware in QEMU drives the engine
+/// RTL over SPI (`tbn cosim`). Its MCU time is instructions counted in QEMU at
+/// one instruction per cycle, so the row is an estimate, as the MCU alone's.
+pub fn cosim_row(c: &CosimReport) -> LatencyRow {
+    let clock = if c.clocks.fmax_source.starts_with("assumed") {
+        "assumed"
+    } else {
+        "synthesized"
+    };
+    LatencyRow {
+        label: format!(
+            "MCU + accelerator, end to end (firmware in QEMU driving the engine RTL; SPI x1 at {:.2} MHz)",
+            c.clocks.sck_mhz
+        ),
+        work: format!(
+            "{:.0} driver instructions + {:.0} sck link + {:.0} clk cycles in all",
+            c.driver_instructions, c.sck_cycles, c.clk_cycles
+        ),
+        us: Some(c.end_to_end_us),
+        estimate: true,
+        note: format!(
+            "estimate: co-simulation (`tbn cosim`), driver instructions measured in QEMU at 1 per cycle \
+             ({} MHz), link and engine cycles measured in Verilator at the {clock} fmax {:.1} MHz; \
+             the UART transport's {:.0} instructions are not counted; logits equal golden on {}/{}",
+            c.clocks.mcu_mhz, c.clocks.fmax_mhz, c.transport_instructions, c.logits_match, c.total
+        ),
+    }
 }
 
 /// The GPU: throughput at the benchmark's batch size (not single-image latency).

@@ -1,6 +1,6 @@
 //! `tbn demo`: the whole chain on built-in defaults, side by side: golden
 //! float and integer paths, model bytes, Verilog, synthesis for the UP5K, the
-//! RTL in Verilator, the whole-network engine over SPI and the firmware in
+//! RTL in Verilator, the whole-network engine RTL over SPI and Wishbone and the firmware in
 //! QEMU. Each part calls the command's library function and keeps its typed
 //! report; a part whose tools are missing says how to install them instead
 //! of failing the demo. The result is a [`DemoReport`] (out/demo/summary.json;
@@ -15,8 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use tbn_golden::model::Layer;
 
-use super::compare::{accelerator_rows, mcu_row};
-use super::{eval, hdl, inspect, mcu, report, sim, synth};
+use super::compare::{accelerator_rows, cosim_row, mcu_row};
+use super::{cosim, eval, hdl, inspect, mcu, report, sim, synth};
 use crate::reports::{self, BusKind, DemoImages, DemoReport, EngineKind, Part};
 
 /// The parts of the demo, in the order they run.
@@ -34,12 +34,14 @@ pub enum PartName {
     Synth,
     /// Single-layer core RTL in Verilator (`tbn sim`).
     Sim,
-    /// Whole-network engine over SPI (`tbn sim --engine reference --bus spi`).
+    /// Whole-network engine RTL in Verilator behind its SPI top (`tbn sim --engine rtl --bus spi`).
     Engine,
     /// Whole-network engine RTL in Verilator (`tbn sim --engine rtl --bus wishbone`).
     EngineRtl,
     /// Firmware in QEMU (`tbn mcu run`).
     Mcu,
+    /// Firmware in QEMU driving the engine RTL over SPI (`tbn cosim`).
+    Cosim,
 }
 
 /// Arguments of `tbn demo`.
@@ -54,12 +56,15 @@ pub struct Args {
     /// Images run through the RTL simulation.
     #[arg(long, default_value_t = 200, value_parser = super::common::at_least_one)]
     sim_images: usize,
-    /// Images run through the whole-network engine's reference model.
+    /// Images run through the whole-network engine RTL over SPI (Verilator).
     #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     engine_images: usize,
-    /// Images run through the whole-network engine RTL in Verilator.
+    /// Images run through the whole-network engine RTL over Wishbone (Verilator).
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     engine_rtl_images: usize,
+    /// Images the firmware classifies through the engine RTL (`tbn cosim`, 1..=256).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=256))]
+    cosim_images: u32,
     /// Images run on the MCU in QEMU.
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     mcu_images: usize,
@@ -228,6 +233,7 @@ pub fn run(a: Args) -> Result<()> {
         engine: pick(a.engine_images, 500, 20),
         engine_rtl: pick(a.engine_rtl_images, 100, 3),
         mcu: pick(a.mcu_images, 100, 2),
+        cosim: pick(a.cosim_images as usize, 20, 2),
     };
     let mut skip: BTreeSet<PartName> = a.skip.iter().copied().collect();
     if a.no_synth || a.quick {
@@ -243,12 +249,13 @@ pub fn run(a: Args) -> Result<()> {
         unsupported.insert(PartName::Sim, why.to_string());
         unsupported.insert(PartName::Engine, why.to_string());
         unsupported.insert(PartName::EngineRtl, why.to_string());
+        unsupported.insert(PartName::Cosim, why.to_string());
     }
     let mut steps = Steps {
         skip,
         unsupported,
         done: 0,
-        total: 9,
+        total: 10,
     };
     let lanes = a.lanes;
     let verilator = [
@@ -357,16 +364,10 @@ pub fn run(a: Args) -> Result<()> {
     );
     let engine = steps.run(
         PartName::Engine,
-        "whole-network engine (reference model) over SPI",
-        &[],
+        "whole-network engine RTL in Verilator (SPI top)",
+        &verilator,
         false,
-        || {
-            sim::simulate(&sim_args(
-                EngineKind::Reference,
-                BusKind::Spi,
-                images.engine,
-            ))
-        },
+        || sim::simulate(&sim_args(EngineKind::Rtl, BusKind::Spi, images.engine)),
     );
     let engine_rtl = steps.run(
         PartName::EngineRtl,
@@ -397,6 +398,31 @@ pub fn run(a: Args) -> Result<()> {
             })
         },
     );
+    let cosim = steps.run(
+        PartName::Cosim,
+        "firmware in QEMU driving the engine RTL over SPI (co-simulation)",
+        &[
+            ("qemu-system-arm", "apt-get install qemu-system-arm"),
+            verilator[0],
+        ],
+        true,
+        || {
+            cosim::cosimulate(&cosim::Args {
+                model: Some(model.clone()),
+                images: images.cosim as u32,
+                lanes,
+                synth_report: synth_report.clone(),
+                ..cosim::Args::defaults()
+            })
+        },
+    );
+    if let Some(c) = cosim.ok().filter(|c| c.logits_match < c.total) {
+        eprintln!(
+            "warning: co-simulation logits differ from golden on {} of {} images",
+            c.total - c.logits_match,
+            c.total
+        );
+    }
     for (name, part) in [
         ("RTL", &sim),
         ("engine", &engine),
@@ -412,6 +438,9 @@ pub fn run(a: Args) -> Result<()> {
     }
 
     let mut latency = vec![mcu_row(mcu.ok(), MCU_MHZ)];
+    if let Some(c) = cosim.ok() {
+        latency.push(cosim_row(c));
+    }
     for part in [&sim, &engine_rtl, &engine] {
         if let Some(r) = part.ok() {
             latency.extend(accelerator_rows(Some(r)));
@@ -430,6 +459,7 @@ pub fn run(a: Args) -> Result<()> {
         engine,
         engine_rtl,
         mcu,
+        cosim,
         synth,
         latency,
         seconds: start.elapsed().as_secs_f64(),
@@ -446,6 +476,8 @@ pub fn run(a: Args) -> Result<()> {
         if let Some(us) = r.us {
             let name = if r.label.starts_with("MCU alone") {
                 "MCU alone"
+            } else if r.label.contains("firmware in QEMU") {
+                "MCU+FPGA co-sim"
             } else if r.label.contains("single-layer") {
                 "MCU+FPGA jobs"
             } else if r.label.starts_with("MCU + accelerator") {

@@ -4,6 +4,7 @@ pub mod common;
 pub mod compare;
 pub mod compress;
 pub mod convert;
+pub mod cosim;
 pub mod coverage;
 pub mod demo;
 pub mod eval;

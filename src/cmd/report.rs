@@ -201,10 +201,32 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
     ));
     rows.push((
         format!(
-            "RTL in Verilator, whole-network engine, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
+            "RTL in Verilator, whole-network engine over Wishbone, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
             d.lanes, d.images.engine_rtl
         ),
         rtl_accuracy(&d.engine_rtl),
+    ));
+    rows.push((
+        format!(
+            "RTL in Verilator, whole-network engine SPI top, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
+            d.lanes, d.images.engine
+        ),
+        rtl_accuracy(&d.engine),
+    ));
+    rows.push((
+        format!(
+            "firmware in QEMU driving the engine RTL over SPI ({} images): logits and class identical to golden",
+            d.images.cosim
+        ),
+        d.cosim.ok().map_or_else(
+            || d.cosim.why(),
+            |c| {
+                format!(
+                    "{} / {} (class {} / {}; the firmware's own kernel {} / {})",
+                    c.logits_match, c.total, c.class_match, c.total, c.mcu_logits_match, c.total
+                )
+            },
+        ),
     ));
     rows.push((
         format!(

@@ -9,7 +9,11 @@
 //! through the driver on the engine's reference model, with compute cycles
 //! from the engine's ideal cycle model (an estimate until the engine RTL lands);
 //! `--engine rtl` runs the same image through the driver on the Verilated
-//! engine (it reports that the core has no engine until the engine RTL lands).
+//! whole-network engine: `--bus wishbone` on its Wishbone top
+//! (`tbn_net_core`), `--bus spi` on its standalone SPI top (`tbn_net_spi_top`)
+//! behind a bit-level SPI master with SCK at `--sck-mhz` (default fmax) as an
+//! independent clock, quad writes with `--spi-lines 4` (measured: SCK cycles
+//! clocked, simulated clk cycles).
 //! The report is also written to reports/sim.json (read by `tbn compare`).
 
 use std::path::PathBuf;
@@ -66,9 +70,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = BusKind::Wishbone)]
     pub(crate) bus: BusKind,
     /// SPI clock in MHz (default: fmax; the standalone top's SCK-clocked bridge supports f_sck <= f_clk).
+    /// `--engine rtl` simulates the engine's SPI top at f_sck / f_clk = this / fmax; `--engine rtl-jobs` only at f_sck = f_clk.
     #[arg(long)]
     pub(crate) sck_mhz: Option<f64>,
-    /// SPI data lines: 1 (standard) or 4 (quad writes, 1-4-4; reads stay on one line).
+    /// SPI data lines: 1 (standard) or 4 (quad writes, 1-4-4; reads stay on one line; simulated by `--engine rtl` and `rtl-jobs`).
     #[arg(long, default_value_t = 1, value_parser = clap::builder::ValueParser::new(spi_lines))]
     pub(crate) spi_lines: u32,
     /// Core clock in MHz for the times (default: fmax of reports/synth.json, else the UP5K target 48).
@@ -296,10 +301,25 @@ fn open_accelerator(a: &Args) -> Result<Accelerator> {
     match (a.engine, a.bus) {
         // the whole-network engine RTL (tbn_net_core)
         (EngineKind::Rtl, BusKind::Wishbone) => hw::open_net_core(&cfg, &opts),
-        (EngineKind::Rtl, BusKind::Spi) => bail!(
-            "--engine rtl --bus spi: the standalone SPI top does not wrap the whole-network \
-             engine yet (issue 12); use --bus wishbone, or --engine reference for SPI estimates"
-        ),
+        // the engine's standalone SPI top (tbn_net_spi_top) at f_sck / f_clk
+        // = --sck-mhz / fmax (default 1), independent clocks
+        (EngineKind::Rtl, BusKind::Spi) => {
+            let c = clocks(a)?;
+            let ratio = c.sck_mhz.unwrap_or(c.fmax_mhz) / c.fmax_mhz;
+            if ratio > tbn_hdl::spi::MAX_SCK_PER_CLK + 1e-9 {
+                bail!(
+                    "--sck-mhz {:.2} is above fmax {:.2} MHz: the SPI bridge supports f_sck <= {} f_clk",
+                    c.sck_mhz.unwrap_or(0.0),
+                    c.fmax_mhz,
+                    tbn_hdl::spi::MAX_SCK_PER_CLK
+                );
+            }
+            hw::open_net_spi_top_at(
+                &cfg,
+                &opts,
+                tbn_sim::spi::SpiClocks::ratio(ratio, hw::SPI_PHASE_SEED),
+            )
+        }
         (_, BusKind::Wishbone) => hw::open_core(&cfg, &opts),
         (_, BusKind::Spi) => hw::open_spi_top(&cfg, &opts),
     }
@@ -315,7 +335,7 @@ fn run_rtl_jobs(
     clocks: Clocks,
 ) -> Result<(SimReport, Tally)> {
     if a.bus == BusKind::Spi && a.sck_mhz.is_some() {
-        bail!("--engine rtl-jobs --bus spi simulates the standalone top at SCK = f_clk (independent clocks); --sck-mhz applies to --engine reference");
+        bail!("--engine rtl-jobs --bus spi simulates the standalone top at SCK = f_clk (independent clocks); --sck-mhz applies to --engine reference and --engine rtl");
     }
     let total = labels.len();
     let mut acc = open_accelerator(a)?;
@@ -521,11 +541,12 @@ fn run_rtl_engine(
     input: impl Fn(usize) -> Result<Vec<i32>>,
     clocks: Clocks,
 ) -> Result<(SimReport, Tally)> {
-    if a.bus == BusKind::Spi && (a.sck_mhz.is_some() || a.spi_lines != 1) {
-        bail!("--engine rtl --bus spi simulates the standalone top's own SPI clock; --sck-mhz and --spi-lines apply to --engine reference");
-    }
     let total = labels.len();
     let mut acc = open_accelerator(a)?;
+    if let tbn_sim::Link::Spi(s) = acc.link() {
+        // --spi-lines 4: the bridge's quad writes (reads stay on one line)
+        s.quad_writes = a.spi_lines == 4;
+    }
     let half = spi_state(&mut acc).map(|(_, r)| r);
     let link = match (a.bus, half) {
         (BusKind::Spi, Some(_)) => link_model(a),
@@ -545,8 +566,10 @@ fn run_rtl_engine(
     let count0 = tbn.job_count()?;
     tbn.bus().tally = Default::default();
     let c0 = tbn.bus().inner().0.dut().cycles();
+    let s0 = spi_state(&mut *tbn.bus().inner().0).map_or(0, |(s, _)| s);
     let (tally, seconds) = infer_all(a, &mut tbn, program, labels, input, n_out)?;
     let sim_cycles = (tbn.bus().inner().0.dut().cycles() - c0) as f64;
+    let s1 = spi_state(&mut *tbn.bus().inner().0).map_or(0, |(s, _)| s);
     let link_tally = tbn.bus().tally;
     // The engine's timing does not depend on the data: the counters of the
     // last inference, read after the timed loop, stand for every inference.
@@ -555,12 +578,20 @@ fn run_rtl_engine(
     tbn.layer_cycles(&mut layer_buf)?;
     let starts = tbn.job_count()?.wrapping_sub(count0);
     let n = total.max(1) as f64;
-    let link_cycles = link_tally.cost as f64 / n;
+    // Over SPI: the SCK cycles the simulated master clocked (measured); the
+    // driver's cost model (tbn_driver::link) is quoted in the basis.
+    let modeled_link = link_tally.cost as f64 / n;
+    let link_cycles = match half {
+        Some(_) => (s1 - s0) as f64 / n,
+        None => modeled_link,
+    };
     let f = clocks.fmax_mhz;
     let mut clocks = clocks;
     if let Some(r) = half {
         clocks.sck_mhz = Some(f * r);
-        clocks.sck_source = Some(format!("the simulated SPI master: f_sck = {r:.3} f_clk"));
+        clocks.sck_source = Some(format!(
+            "the simulated SPI master: f_sck = {r:.4} f_clk, independent clocks, random phase per frame"
+        ));
     }
     let mut ideal = 0u64;
     let layers = (0..nl)
@@ -574,10 +605,23 @@ fn run_rtl_engine(
         model: model.name.clone(),
         engine: EngineKind::Rtl,
         estimate: false,
-        basis: "Verilator run of the whole-network engine RTL: load_model once, one INFER per image through \
-                tbn_driver; compute = the CYCLES register (last inference); link = the driver's accesses under the cost model of \
-                tbn_driver::link; end to end = simulated cycles per inference / fmax"
-            .into(),
+        basis: match half {
+            None => "Verilator run of the whole-network engine RTL (tbn_net_core) over Wishbone: load_model once, \
+                     one INFER per image through tbn_driver; compute = the CYCLES register (last inference); link = the \
+                     driver's accesses under the cost model of tbn_driver::link; end to end = simulated cycles per \
+                     inference / fmax"
+                .into(),
+            Some(_) => format!(
+                "Verilator run of the whole-network engine's standalone SPI top (tbn_net_spi_top: SPI bridge + engine \
+                 RTL), bit-level SPI master with SCK and clk as independent clocks: load_model once, one INFER per \
+                 image through tbn_driver ({} writes, single-line reads, at most {} words per frame as the driver's \
+                 SpiBus); compute = the CYCLES register (last inference); link = SCK cycles clocked per inference \
+                 (input, INFER, STATUS polls, CLASS, logits; the driver's link cost model predicts {modeled_link:.0}); \
+                 end to end = simulated clk cycles per inference (frames, gaps between frames, compute) / fmax",
+                if a.spi_lines == 4 { "quad (QWRITE)" } else { "single-line" },
+                tbn_driver::bus::SPI_MAX_BURST_WORDS
+            ),
+        },
         bus: a.bus,
         lanes: a.lanes as u32,
         act_bits: a.act_bits,

@@ -58,9 +58,9 @@ pub struct Args {
     /// Skip bitstream packing.
     #[arg(long)]
     pub(crate) no_pack: bool,
-    /// Synthesize the whole-network engine (`tbn_net_core`) instead of the
-    /// single-layer core's SPI top; on the UP5K with its memory configuration
-    /// (`NetMem::up5k`: tiles in SPRAM). Needs --ooc for now.
+    /// Synthesize the whole-network engine's SPI top (`tbn_net_spi_top`)
+    /// instead of the single-layer core's; on the UP5K with its memory
+    /// configuration (`NetMem::up5k`: tiles in SPRAM).
     #[arg(long)]
     pub(crate) engine: bool,
     /// With --engine: out of context (the engine inside a shift-register
@@ -186,7 +186,13 @@ fn single_lanes(a: &Args) -> Result<usize> {
 
 fn out_dir(a: &Args) -> Result<PathBuf> {
     let lanes = single_lanes(a)?;
-    let what = if a.engine { "-engine-ooc" } else { "" };
+    let what = if a.ooc {
+        "-engine-ooc"
+    } else if a.engine {
+        "-engine"
+    } else {
+        ""
+    };
     Ok(a.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("reports/synth/{}-L{lanes}{what}", a.device.name()))
     }))
@@ -211,12 +217,6 @@ pub fn synthesize(a: &Args) -> Result<SynthReport> {
         ..base_config(a)
     };
     let out = out_dir(a)?;
-    if a.engine && !a.ooc {
-        bail!(
-            "--engine: the engine's SPI top is not in this build yet; \
-             --engine --ooc synthesizes tbn_net_core out of context"
-        );
-    }
     cfg.validate()?;
     let mem = engine_mem(a, &cfg);
     if a.engine {
@@ -224,8 +224,10 @@ pub fn synthesize(a: &Args) -> Result<SynthReport> {
     }
     eprintln!(
         "synthesising {} L = {lanes}, TILE_MAX = {} for {} at {freq} MHz (seed {}) into {}",
-        if a.engine {
+        if a.ooc {
             "the whole-network engine (out of context)"
+        } else if a.engine {
+            "the whole-network engine's SPI top"
         } else {
             "the single-layer core"
         },
@@ -237,8 +239,10 @@ pub fn synthesize(a: &Args) -> Result<SynthReport> {
     // Built in a staging folder and moved into `out` only when complete; a
     // failed run keeps its staging folder (the error names its logs).
     let rep = tbn_golden::atomic::fill_dir_keep_failed(&out, |st| -> Result<_> {
-        let d = if a.engine {
+        let d = if a.ooc {
             design::emit_engine_ooc(&cfg, &mem, &st.path().join("rtl"))?
+        } else if a.engine {
+            design::emit_engine_spi(&cfg, &mem, &st.path().join("rtl"))?
         } else {
             design::emit_standalone(&cfg, &st.path().join("rtl"))?
         };
@@ -248,7 +252,7 @@ pub fn synthesize(a: &Args) -> Result<SynthReport> {
         spec.seed = Some(a.seed);
         spec.pack = !a.no_pack;
         spec.config = Some(if a.engine {
-            serde_json::json!({ "config": cfg, "net_mem": mem, "out_of_context": true })
+            serde_json::json!({ "config": cfg, "net_mem": mem, "out_of_context": a.ooc })
         } else {
             serde_json::to_value(cfg)?
         });

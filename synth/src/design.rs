@@ -145,3 +145,39 @@ endmodule
         core = tbn_hdl::NET_CORE_TOP
     )
 }
+
+/// Emit the whole-network engine's standalone top (`tbn_hdl::spi::NET_SPI_TOP`:
+/// SPI slave -> Wishbone -> `tbn_net_core`, the pins of the single-layer
+/// SPI top, placed by the board files) for `cfg` and the memories `mem`
+/// into `dir`. Returns the sources and top.
+pub fn emit_engine_spi(
+    cfg: &tbn_hdl::Config,
+    mem: &tbn_hdl::netcore::NetMem,
+    dir: &Path,
+) -> Result<Design> {
+    std::fs::create_dir_all(dir).map_err(|e| SynthError::io(dir, e))?;
+    let top = tbn_hdl::spi::NET_SPI_TOP;
+    let path = dir.join(format!("{top}.v"));
+    let text = tbn_hdl::net_spi_top_verilog_mem(cfg, mem)?;
+    std::fs::write(&path, text).map_err(|e| SynthError::io(&path, e))?;
+    let manifest = serde_json::json!({
+        "generator": "tbn-hdl",
+        "version": env!("CARGO_PKG_VERSION"),
+        "config": cfg,
+        "net_mem": mem,
+        "top": top,
+        "standalone_ports": tbn_hdl::spi::SPI_TOP_PINS,
+    });
+    let mpath = dir.join("manifest.json");
+    std::fs::write(
+        &mpath,
+        serde_json::to_string_pretty(&manifest).expect("json"),
+    )
+    .map_err(|e| SynthError::io(&mpath, e))?;
+    Ok(Design {
+        sources: vec![path],
+        top: top.to_string(),
+        config: *cfg,
+        manifest,
+    })
+}

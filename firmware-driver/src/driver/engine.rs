@@ -178,9 +178,7 @@ impl<B: Bus> Tbn<B> {
         let mut w = 0u32;
         while w < words {
             let n = (words - w).min(SPI_MAX_BURST_WORDS as u32);
-            for (i, slot) in buf.iter_mut().enumerate().take(n as usize) {
-                *slot = rm::input_word(input, w + i as u32);
-            }
+            rm::pack_input_words(&input[4 * w as usize..], &mut buf[..n as usize]);
             self.bus
                 .write_block(rm::INPUT_BASE + 4 * w, &buf[..n as usize])?;
             w += n;
