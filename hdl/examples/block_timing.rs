@@ -1,6 +1,7 @@
 //! Emit one engine block for an out-of-context timing run on a small FPGA:
 //! `block_timing BLOCK OUT_DIR` with BLOCK `requant` (UP5K widths: 19-bit
-//! dots, 52-bit v), `actwrite`, `rowwalk` or `reqphase` (the three together). Writes `OUT_DIR/block.v`: the
+//! dots, 52-bit v), `actwrite`, `rowwalk`, `reqphase` (the three together), `tile_spram` (the
+//! UP5K engine's tile memory in SPRAM: add `-spram`) or `pair_ram` (its alpha memory). Writes `OUT_DIR/block.v`: the
 //! block (module `blk`) inside a wrapper `timing_top(clk, din, dout)` whose
 //! block inputs come from a shift register fed by `din` and whose registered
 //! outputs are XOR-reduced to `dout`, so every path of the block is
@@ -60,6 +61,13 @@ fn main() {
             tbn_hdl::engine::acc_bits_for(1024) as usize,
             52,
         )),
+        // the UP5K engine's memories: the tile section in single-port banks
+        // (SPRAM with `synth_ice40 -spram`) and the alpha pair memory
+        "tile_spram" => wrap(tbn_hdl::mem::TileMem::<32>::single_port(
+            tbn_hdl::netcore::UP5K_SPRAM_BITS - 32,
+            32,
+        )),
+        "pair_ram" => wrap(tbn_hdl::ram::PairRam::<16>::new(1024)),
         other => panic!("unknown block {other}"),
     };
     std::fs::write(dir.join("block.v"), v).expect("write");

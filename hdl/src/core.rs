@@ -114,6 +114,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for TbnCore<L, W, N> 
         self.ctrl.seq_done.next = self.seq.done.val();
         // memories, datapath side
         self.tile.rd_bit.next = self.seq.tile_bit.val();
+        self.tile.rd_base.next = 0.into();
+        self.tile.rd_base1.next = 1.into();
         self.act.rd_plane.next = self.seq.plane.val();
         self.act.rd_bit.next = self.seq.act_bit.val();
         // engine

@@ -10,7 +10,11 @@ use rust_hdl::prelude::*;
 
 /// Tile memory: the extended tile image in `W`-bit words, split into an
 /// even and an odd bank; a read at bit address `s` returns the word holding
-/// bit `s` (`lo`) and the next word (`hi`) one cycle later.
+/// bit `s` (`lo`) and the next word (`hi`) one cycle later. The read word
+/// address is `s / W + rd_base`, the next word's `s / W + rd_base1` (the
+/// user gives `rd_base1 = rd_base + 1` from a register: two adders side by
+/// side instead of a window-base adder followed by the `+ 1` one; the
+/// job-mode core gives 0 and 1, which synthesis folds away).
 #[derive(LogicBlock)]
 pub struct TileMem<const W: usize> {
     /// Clock.
@@ -23,8 +27,12 @@ pub struct TileMem<const W: usize> {
     pub bus_data: Signal<In, Bits<32>>,
     /// Bus byte-lane selects (bit i: write bits 8i+7..8i).
     pub bus_sel: Signal<In, Bits<4>>,
-    /// Read bit address (window start).
+    /// Read bit address (window start), relative to `rd_base`.
     pub rd_bit: Signal<In, Bits<22>>,
+    /// Read base in `W`-bit words.
+    pub rd_base: Signal<In, Bits<16>>,
+    /// `rd_base + 1`.
+    pub rd_base1: Signal<In, Bits<16>>,
     /// Word containing the window start.
     pub lo: Signal<Out, Bits<W>>,
     /// The following word.
@@ -32,11 +40,33 @@ pub struct TileMem<const W: usize> {
     _words: Vec<u32>,
     _depth: usize,
     _pending: Option<(usize, Bits<32>, Bits<4>)>,
+    _single_port: bool,
+    _even_q: Bits<W>,
+    _odd_q: Bits<W>,
+    _odd_first: bool,
 }
 
 impl<const W: usize> TileMem<W> {
     /// A tile memory holding `tile_max + lanes` bits.
     pub fn new(tile_max: usize, lanes: usize) -> Self {
+        Self::build(tile_max, lanes, false)
+    }
+
+    /// The same memory with single-port banks (one address per bank: the
+    /// bus write's while it writes, else the read's), which
+    /// yosys 0.23 maps to SB_SPRAM256KA with `synth_ice40 -spram` (iCE40
+    /// UP5K: 16K x 16 bits each; a bank of 16,384 `W = 32`-bit words is two
+    /// of them). A bank's read register holds its word in the cycle the
+    /// bank is written (the SPRAM's "no change" read-during-write); the
+    /// engine writes the tile only while a model is being loaded. The bus
+    /// write is not registered again next to the memory (the engine's
+    /// loader drives it from registers): a write lands at the end of its
+    /// own cycle, one cycle earlier than in [`TileMem::new`].
+    pub fn single_port(tile_max: usize, lanes: usize) -> Self {
+        Self::build(tile_max, lanes, true)
+    }
+
+    fn build(tile_max: usize, lanes: usize, single_port: bool) -> Self {
         let depth = (tile_max + lanes).div_ceil(W);
         TileMem {
             clk: Default::default(),
@@ -45,12 +75,23 @@ impl<const W: usize> TileMem<W> {
             bus_data: Default::default(),
             bus_sel: Default::default(),
             rd_bit: Default::default(),
+            rd_base: Default::default(),
+            rd_base1: Default::default(),
             lo: Default::default(),
             hi: Default::default(),
             _words: vec![0; depth * W / 32],
             _depth: depth,
             _pending: None,
+            _single_port: single_port,
+            _even_q: Default::default(),
+            _odd_q: Default::default(),
+            _odd_first: false,
         }
+    }
+
+    /// Words of `W` bits.
+    pub fn depth(&self) -> usize {
+        self._depth
     }
 
     fn word(&self, k: usize) -> Bits<W> {
@@ -67,19 +108,49 @@ impl<const W: usize> TileMem<W> {
 impl<const W: usize> Logic for TileMem<W> {
     fn update(&mut self) {
         if self.clk.pos_edge() {
-            let k = (low_u64(self.rd_bit.val()) as usize) / W;
-            self.lo.next = self.word(k);
-            self.hi.next = self.word(k + 1);
-            // the write request registered in the previous cycle lands now
-            if let Some((a, data, sel)) = self._pending.take() {
+            let rw = (low_u64(self.rd_bit.val()) as usize) / W;
+            let k = rw + low_u64(self.rd_base.val()) as usize;
+            let kn = rw + low_u64(self.rd_base1.val()) as usize;
+            // the even bank is read at kn / 2, the odd one at k / 2 (with
+            // kn = k + 1: the even and the odd word of k, k + 1)
+            let (mut even, mut odd) = (self.word(kn & !1), self.word(k | 1));
+            // the write landing now: the request registered in the previous
+            // cycle (dual port), the bus write itself (single port)
+            let bus = self.bus_we.val().then(|| {
+                (
+                    low_u64(self.bus_addr.val()) as usize,
+                    self.bus_data.val(),
+                    self.bus_sel.val(),
+                )
+            });
+            let landing = if self._single_port {
+                bus
+            } else {
+                std::mem::replace(&mut self._pending, bus)
+            };
+            if let Some((a, data, sel)) = landing {
                 if a < self._depth * (W / 32) {
                     let old = self._words[a];
                     self._words[a] = merge_bytes(old, data, sel);
+                    // single port: the written bank's read register holds
+                    if self._single_port {
+                        if (a / (W / 32)).is_multiple_of(2) {
+                            even = self._even_q;
+                        } else {
+                            odd = self._odd_q;
+                        }
+                    }
                 }
             }
-            if self.bus_we.val() {
-                let a = low_u64(self.bus_addr.val()) as usize;
-                self._pending = Some((a, self.bus_data.val(), self.bus_sel.val()));
+            self._even_q = even;
+            self._odd_q = odd;
+            self._odd_first = k % 2 == 1;
+            if self._odd_first {
+                self.lo.next = odd;
+                self.hi.next = even;
+            } else {
+                self.lo.next = even;
+                self.hi.next = odd;
             }
         }
     }
@@ -88,7 +159,11 @@ impl<const W: usize> Logic for TileMem<W> {
         self.hi.connect();
     }
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(tile_mem_verilog(W, self._depth))
+        Verilog::Custom(if self._single_port {
+            tile_mem_single_port_verilog(W, self._depth)
+        } else {
+            tile_mem_verilog(W, self._depth)
+        })
     }
 }
 
@@ -203,6 +278,15 @@ fn lt_const(sig: &str, bits: usize, c: usize) -> String {
 
 /// Verilog body of the tile memory (`depth` words of `w` bits).
 pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
+    tile_mem_body(w, depth, false)
+}
+
+/// Verilog body of the single-port tile memory ([`TileMem::single_port`]).
+pub fn tile_mem_single_port_verilog(w: usize, depth: usize) -> String {
+    tile_mem_body(w, depth, true)
+}
+
+fn tile_mem_body(w: usize, depth: usize, single_port: bool) -> String {
     let wg = log2(w);
     let kb = index_bits(depth).max(2);
     let de = depth.div_ceil(2);
@@ -217,51 +301,105 @@ pub fn tile_mem_verilog(w: usize, depth: usize) -> String {
     } else {
         String::new()
     };
-    let text = format!(
-        "\
-(* no_rw_check *) reg [{wm}:0] bank_even [0:{dem}];
-(* no_rw_check *) reg [{wm}:0] bank_odd [0:{dom}];
-wire [{kbm}:0] rd_word = rd_bit[{rtop}:{wg}];
-wire [{kbm}:0] rd_next = rd_word + {kb}'d1;
-reg [{wm}:0] even_q;
-reg [{wm}:0] odd_q;
-reg odd_first;
+    let (odd_at, even_at) = if single_port {
+        ("a_odd".to_string(), "a_even".to_string())
+    } else {
+        (format!("wr_word[{ob}:1]"), format!("wr_word[{}:1]", kb - 1))
+    };
+    let (reads, writes) = if single_port {
+        (
+            String::new(),
+            format!(
+                "\
+// one address per bank (single port: SB_SPRAM256KA with synth_ice40 -spram)
+wire [{obm1}:0] a_odd = bus_we_odd ? wr_word[{ob}:1] : rd_word[{ob}:1];
+wire [{kbm2}:0] a_even = bus_we_even ? wr_word[{kbm}:1] : rd_next[{kbm}:1];
+always @(posedge clk) begin
+  odd_first <= rd_word[0];
+  if (bus_we_odd)
+    {wodd}
+  else
+    odd_q <= bank_odd[a_odd];
+  if (bus_we_even)
+    {weven}
+  else
+    even_q <= bank_even[a_even];
+end
+",
+                obm1 = ob - 1,
+                kbm2 = kb - 2,
+                kbm = kb - 1,
+                wodd = slice_writes(
+                    &format!("bank_odd[{odd_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+                weven = slice_writes(
+                    &format!("bank_even[{even_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+            ),
+        )
+    } else {
+        (
+            format!(
+                "\
 always @(posedge clk) begin
   even_q <= bank_even[rd_next[{kbm}:1]];
-  odd_q <= bank_odd[rd_word[{obm}:1]];
+  odd_q <= bank_odd[rd_word[{ob}:1]];
   odd_first <= rd_word[0];
 end
-always @(*) begin
-  lo = odd_first ? odd_q : even_q;
-  hi = odd_first ? even_q : odd_q;
-end
-wire [{kbm}:0] wr_word = bus_addr[{wtop}:{sg}];
-{wr_slice}always @(posedge clk) begin
+",
+                kbm = kb - 1
+            ),
+            format!(
+                "\
+always @(posedge clk) begin
   if (bus_we_odd)
     {wodd}
   if (bus_we_even)
     {weven}
 end
 ",
+                wodd = slice_writes(
+                    &format!("bank_odd[{odd_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+                weven = slice_writes(
+                    &format!("bank_even[{even_at}]"),
+                    slices,
+                    "wr_slice",
+                    "bus_data"
+                ),
+            ),
+        )
+    };
+    let text = format!(
+        "\
+(* no_rw_check *) reg [{wm}:0] bank_even [0:{dem}];
+(* no_rw_check *) reg [{wm}:0] bank_odd [0:{dom}];
+wire [{kbm}:0] rd_word = rd_bit[{rtop}:{wg}] + rd_base[{kbm}:0];
+wire [{kbm}:0] rd_next = rd_bit[{rtop}:{wg}] + rd_base1[{kbm}:0];
+reg [{wm}:0] even_q;
+reg [{wm}:0] odd_q;
+reg odd_first;
+{reads}always @(*) begin
+  lo = odd_first ? odd_q : even_q;
+  hi = odd_first ? even_q : odd_q;
+end
+wire [{kbm}:0] wr_word = bus_addr[{wtop}:{sg}];
+{wr_slice}{writes}",
         wm = w - 1,
         dem = de - 1,
         dom = dodd - 1,
         kbm = kb - 1,
-        obm = ob,
         rtop = kb + wg - 1,
         wtop = kb + sg - 1,
-        wodd = slice_writes(
-            &format!("bank_odd[wr_word[{ob}:1]]"),
-            slices,
-            "wr_slice",
-            "bus_data"
-        ),
-        weven = slice_writes(
-            &format!("bank_even[wr_word[{}:1]]", kb - 1),
-            slices,
-            "wr_slice",
-            "bus_data"
-        ),
     );
     // the whole window address is decoded: a word at or past the image end
     // is ignored, never folded onto the start of the tile (issue 17 (b))
@@ -271,6 +409,20 @@ end
         "1'b1".into()
     };
     let in_range = format!("{high} && {}", lt_const("req_word", kb, depth));
+    if single_port {
+        // the bus write straight into the banks (no request register)
+        let at = text.find(" wr_word = ").expect("write part");
+        let start = text[..at].rfind("wire [").expect("write part");
+        return format!(
+            "{}wire [{}:0] req_word = bus_addr[{}:{sg}];\n\
+             wire bus_we_odd = bus_we && {in_range} && req_word[0];\n\
+             wire bus_we_even = bus_we && {in_range} && ~req_word[0];\n{}",
+            &text[..start],
+            kb - 1,
+            kb + sg - 1,
+            &text[start..]
+        );
+    }
     with_write_request(
         &text,
         &write_request_regs(

@@ -12,10 +12,12 @@
 //!   tile section; layer `l`'s window is read at `TILE_BASE * 32 +` the
 //!   sequencer's tile bit address (TILE_BASE is a multiple of
 //!   `max(1, L / 32)` words, so the bit offset inside a lane word is kept);
-//! - constants: two copies of the alpha codes (16 bits each; the pair of
-//!   copies `c`, `c + 1` is read from one copy at `ALPHA_BASE + c` and from
-//!   the other at `+ 1`, so no alignment is needed) and the record words 0,
-//!   1 and 2 in three memories addressed by record (`ROWC_BASE / 4 + r`, or
+//!   With [`NetMem::tile_single_port`] the banks are single-port (the
+//!   UP5K's SPRAM);
+//! - constants: the alpha codes (16 bits each) in a [`PairRam`] (even and
+//!   odd banks: the pair of copies `c`, `c + 1` is read at `ALPHA_BASE + c`
+//!   in one cycle, so no alignment is needed) and the record words 0, 1 and
+//!   2 in three memories addressed by record (`ROWC_BASE / 4 + r`, or
 //!   `ROWC_BASE / 4` when ROWC_STRIDE is 0);
 //! - the accumulator pairs of the distinct rows of the current layer (64 bits);
 //! - three activation buffers: IN (the host's input, packed on chip by the
@@ -46,10 +48,10 @@
 use crate::engine::{acc_bits_for, Engine};
 use crate::loader::ImageLoader;
 use crate::mem::{ActMem, TileMem};
-use crate::ram::Ram;
+use crate::ram::{PairRam, Ram};
 use crate::reqphase::ReqPhase;
 use crate::seq::Sequencer;
-use crate::Config;
+use crate::{Config, HdlError};
 use rust_hdl::prelude::*;
 use tbn_driver::image::format::Target;
 
@@ -60,24 +62,124 @@ pub const NET_CONST_WORDS: u32 = 1024;
 /// Width of the signed requantization value `v` (CFG_FEATURES.V_BITS).
 pub const NET_V_BITS: u32 = 64;
 
+/// SPRAM bits of the iCE40 UP5K (four SB_SPRAM256KA of 16K x 16).
+pub const UP5K_SPRAM_BITS: usize = 4 * 16384 * 16;
+
+/// The memory configuration of a whole-network engine: the capacities
+/// that are not in [`Config`] and the tile memory's style. [`net_target`]
+/// and [`net_target_mem`] report them (CFG_* registers, checked at model
+/// load: IMAGE_FIT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetMem {
+    /// Weight (tile section) memory in bits, at least `tile_max`; the
+    /// memory holds `weight_bits + L` bits rounded up to whole words.
+    pub weight_bits: usize,
+    /// Constants memory words (a power of two, at least 4).
+    pub const_words: u32,
+    /// Most layers (descriptor and layer-cycle memories).
+    pub max_layers: u32,
+    /// Most network outputs (LOGITS memory words).
+    pub max_logits: u32,
+    /// Width of the signed requantization value `v` (CFG_FEATURES.V_BITS, 40 to 64).
+    pub v_bits: u32,
+    /// Tile memory in single-port banks ([`TileMem::single_port`]: the
+    /// UP5K's SPRAM with `synth_ice40 -spram`); else simple dual-port block RAM.
+    pub tile_single_port: bool,
+}
+
+impl NetMem {
+    /// The default memories for `cfg` and a weight memory of `weight_bits`
+    /// bits: [`NET_CONST_WORDS`] constants, [`NET_MAX_LAYERS`] layers,
+    /// `min(MAX_IN, 512)` logits, V = [`NET_V_BITS`], block RAM.
+    pub fn new(cfg: &Config, weight_bits: usize) -> Self {
+        NetMem {
+            weight_bits,
+            const_words: NET_CONST_WORDS,
+            max_layers: NET_MAX_LAYERS,
+            max_logits: cfg.max_in.min(512) as u32,
+            v_bits: NET_V_BITS,
+            tile_single_port: false,
+        }
+    }
+
+    /// The iCE40 UP5K configuration (with [`Config::up5k`], docs/hdl.md):
+    /// the tile section in the four SPRAMs (two banks of 16,384 32-bit
+    /// words: `weight_bits = 2^20 - L`, CFG_WEIGHT_WORDS 32,768), 1,024
+    /// constant words (the trained MLP's per-row records need 564), 16
+    /// layers, 256 logits, V = 52 (the reference MLP needs 49, the trained
+    /// one 46). Block RAM: 27 SB_RAM40_4K of 30 (docs/hdl.md).
+    pub fn up5k(cfg: &Config) -> Self {
+        NetMem {
+            weight_bits: UP5K_SPRAM_BITS - cfg.lanes,
+            const_words: 1024,
+            max_layers: 16,
+            max_logits: 256,
+            v_bits: 52,
+            tile_single_port: true,
+        }
+    }
+
+    /// Check the values against `cfg`; the error names the offending one.
+    pub fn validate(&self, cfg: &Config) -> Result<(), HdlError> {
+        let e = |s: String| Err(HdlError::Config(s));
+        if self.weight_bits < cfg.tile_max || self.weight_bits + cfg.lanes > 1 << 21 {
+            return e(format!(
+                "weight_bits = {} (must be at least tile_max = {} and at most 2^21 - L)",
+                self.weight_bits, cfg.tile_max
+            ));
+        }
+        if !self.const_words.is_power_of_two() || !(4..=65536).contains(&self.const_words) {
+            return e(format!(
+                "const_words = {} (must be a power of two between 4 and 65536)",
+                self.const_words
+            ));
+        }
+        if !(1..=4096).contains(&self.max_layers) {
+            return e(format!(
+                "max_layers = {} (must be between 1 and 4096)",
+                self.max_layers
+            ));
+        }
+        if !(1..=65536).contains(&self.max_logits) {
+            return e(format!(
+                "max_logits = {} (must be between 1 and 65536)",
+                self.max_logits
+            ));
+        }
+        if !(40..=64).contains(&self.v_bits) {
+            return e(format!(
+                "v_bits = {} (must be between 40 and 64)",
+                self.v_bits
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The capacities (CFG_* registers) of a whole-network engine built for
 /// `cfg` with a weight (tile section) memory of `weight_bits` bits (at least
-/// `cfg.tile_max`).
+/// `cfg.tile_max`) and the default memories ([`NetMem::new`]).
 pub fn net_target(cfg: &Config, weight_bits: usize) -> Target {
+    net_target_mem(cfg, &NetMem::new(cfg, weight_bits))
+}
+
+/// The capacities (CFG_* registers) of a whole-network engine built for
+/// `cfg` with the memories `mem`.
+pub fn net_target_mem(cfg: &Config, mem: &NetMem) -> Target {
     let w = cfg.word_bits();
-    let tile_depth = (weight_bits.max(cfg.tile_max) + cfg.lanes).div_ceil(w);
+    let tile_depth = (mem.weight_bits.max(cfg.tile_max) + cfg.lanes).div_ceil(w);
     Target {
         lanes: cfg.lanes as u32,
         weight_words: (tile_depth * w / 32) as u32,
-        const_words: NET_CONST_WORDS,
-        max_layers: NET_MAX_LAYERS,
+        const_words: mem.const_words,
+        max_layers: mem.max_layers,
         max_in: cfg.max_in as u32,
         tile_max: cfg.tile_max as u32,
         max_d: cfg.max_rows as u32,
         max_out: cfg.max_in as u32,
         max_abits: 8,
-        max_logits: cfg.max_in.min(512) as u32,
-        v_bits: NET_V_BITS,
+        max_logits: mem.max_logits,
+        v_bits: mem.v_bits,
     }
 }
 
@@ -153,8 +255,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     act_b: ActMem<W>,
     rq: ReqPhase<N>,
     desc: Ram<32>,
-    alpha0: Ram<16>,
-    alpha1: Ram<16>,
+    alpha: PairRam<16>,
     rec_m: Ram<16>,
     rec_b0: Ram<32>,
     rec_b1: Ram<32>,
@@ -199,6 +300,8 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     d_last: DFF<Bit>,
     d_shift: DFF<Bits<6>>,
     d_tile_base: DFF<Bits<22>>,
+    d_tile_w: DFF<Bits<16>>,
+    d_tile_w1: DFF<Bits<16>>,
     d_alpha_base: DFF<Bits<16>>,
     d_rowc4: DFF<Bits<16>>,
     d_uniform: DFF<Bit>,
@@ -209,6 +312,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     busy_any: Signal<Local, Bit>,
     in_ok: Signal<Local, Bit>,
     tile_addr: Signal<Local, Bits<22>>,
+    tile_w_rd: Signal<Local, Bits<16>>,
     alpha_a_addr: Signal<Local, Bits<16>>,
     mult_addr: Signal<Local, Bits<16>>,
     bias_addr: Signal<Local, Bits<16>>,
@@ -220,13 +324,21 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     c_sext8: Constant<Bits<64>>,
     c_all_sel: Constant<Bits<4>>,
     c_tile_route: Constant<Bits<2>>,
+    c_wlog: Constant<Bits<2>>,
 }
 
 impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
     /// An engine with the capacities of `cfg` (validated by [`Config::validate`])
     /// and a weight memory of `weight_bits` bits ([`net_target`]).
     pub fn new(cfg: &Config, weight_bits: usize) -> Self {
-        let t = net_target(cfg, weight_bits);
+        Self::with_mem(cfg, &NetMem::new(cfg, weight_bits))
+    }
+
+    /// An engine with the capacities of `cfg` (validated by [`Config::validate`])
+    /// and the memories `mem` (validated by [`NetMem::validate`]; [`net_target_mem`]).
+    pub fn with_mem(cfg: &Config, mem: &NetMem) -> Self {
+        let t = net_target_mem(cfg, mem);
+        let weight_bits = mem.weight_bits.max(cfg.tile_max);
         let dot_bits = acc_bits_for(cfg.max_in) as usize;
         NetCore {
             clk: Default::default(),
@@ -259,14 +371,17 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             loader: ImageLoader::new(&t),
             seq: Sequencer::new(L, cfg.tile_max),
             engine: Engine::for_max_in(cfg.max_in),
-            tile: TileMem::new(weight_bits.max(cfg.tile_max), L),
+            tile: if mem.tile_single_port {
+                TileMem::single_port(weight_bits, L)
+            } else {
+                TileMem::new(weight_bits, L)
+            },
             act_in: ActMem::new(cfg.max_in),
             act_a: ActMem::new(cfg.max_in),
             act_b: ActMem::new(cfg.max_in),
-            rq: ReqPhase::new(dot_bits, NET_V_BITS as usize),
+            rq: ReqPhase::new(dot_bits, t.v_bits as usize),
             desc: Ram::new(16 * t.max_layers as usize),
-            alpha0: Ram::new(t.const_words as usize),
-            alpha1: Ram::new(t.const_words as usize),
+            alpha: PairRam::new(t.const_words as usize),
             rec_m: Ram::new(t.const_words as usize / 4),
             rec_b0: Ram::new(t.const_words as usize / 4),
             rec_b1: Ram::new(t.const_words as usize / 4),
@@ -308,6 +423,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             d_last: Default::default(),
             d_shift: Default::default(),
             d_tile_base: Default::default(),
+            d_tile_w: Default::default(),
+            d_tile_w1: Default::default(),
             d_alpha_base: Default::default(),
             d_rowc4: Default::default(),
             d_uniform: Default::default(),
@@ -316,6 +433,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             busy_any: Default::default(),
             in_ok: Default::default(),
             tile_addr: Default::default(),
+            tile_w_rd: Default::default(),
             alpha_a_addr: Default::default(),
             mult_addr: Default::default(),
             bias_addr: Default::default(),
@@ -327,6 +445,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             c_sext8: Constant::new((!0xFFu64).to_bits()),
             c_all_sel: Constant::new(15u64.to_bits()),
             c_tile_route: Constant::new(2u64.to_bits()),
+            c_wlog: Constant::new(((W / 32).trailing_zeros() as u64).to_bits()),
         }
     }
 }
@@ -372,6 +491,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             d_last,
             d_shift,
             d_tile_base,
+            d_tile_w,
+            d_tile_w1,
             d_alpha_base,
             d_rowc4,
             d_uniform,
@@ -387,8 +508,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.act_b.clk.next = self.clk.val();
         self.rq.clk.next = self.clk.val();
         self.desc.clk.next = self.clk.val();
-        self.alpha0.clk.next = self.clk.val();
-        self.alpha1.clk.next = self.clk.val();
+        self.alpha.clk.next = self.clk.val();
         self.rec_m.clk.next = self.clk.val();
         self.rec_b0.clk.next = self.clk.val();
         self.rec_b1.clk.next = self.clk.val();
@@ -421,12 +541,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.tile.bus_data.next = self.loader.r_data.val();
         self.tile.bus_sel.next = self.c_all_sel.val();
         // constants: alpha copies and the record words 0, 1, 2
-        self.alpha0.we.next = self.loader.r_we.val() & (self.loader.r_sel.val() == 3);
-        self.alpha0.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
-        self.alpha0.wdata.next = bit_cast::<16, 32>(self.loader.r_data.val());
-        self.alpha1.we.next = self.loader.r_we.val() & (self.loader.r_sel.val() == 3);
-        self.alpha1.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
-        self.alpha1.wdata.next = bit_cast::<16, 32>(self.loader.r_data.val());
+        self.alpha.we.next = self.loader.r_we.val() & (self.loader.r_sel.val() == 3);
+        self.alpha.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
+        self.alpha.wdata.next = bit_cast::<16, 32>(self.loader.r_data.val());
         self.rec_b0.we.next = self.loader.r_we.val()
             & (self.loader.r_sel.val() == 3)
             & ((self.loader.r_addr.val() & 3) == 0);
@@ -452,8 +569,14 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.seq.job_abits.next = self.d_in_bits.q.val();
         self.seq.job_signed.next = self.d_in_signed.q.val();
         self.seq.engine_active.next = self.engine.active.val();
+        // the window's bit offset in the lanes' word (TILE_BASE is a whole
+        // number of W-bit words: this adder is only as wide as the offset)
         self.tile_addr.next = self.seq.tile_bit.val() + self.d_tile_base.q.val();
-        self.tile.rd_bit.next = self.tile_addr.val();
+        // the tile memory adds the base in W-bit words itself, next to its
+        // `+ 1` for the second word: two adders side by side
+        self.tile.rd_bit.next = self.seq.tile_bit.val();
+        self.tile.rd_base.next = self.d_tile_w.q.val();
+        self.tile.rd_base1.next = self.d_tile_w1.q.val();
         self.act_in.rd_plane.next = self.seq.plane.val();
         self.act_in.rd_bit.next = self.seq.act_bit.val();
         self.act_a.rd_plane.next = self.seq.plane.val();
@@ -504,10 +627,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.pair_a.next = self.pairs.rdata.val().get_bits::<32>(0);
         self.rq.pair_b.next = self.pairs.rdata.val().get_bits::<32>(32);
         self.alpha_a_addr.next = self.d_alpha_base.q.val() + self.rq.alpha_idx.val();
-        self.alpha0.raddr.next = self.alpha_a_addr.val();
-        self.alpha1.raddr.next = self.alpha_a_addr.val() + 1;
-        self.rq.alpha_a.next = self.alpha0.rdata.val();
-        self.rq.alpha_b.next = self.alpha1.rdata.val();
+        self.alpha.raddr.next = self.alpha_a_addr.val();
+        self.rq.alpha_a.next = self.alpha.rdata0.val();
+        self.rq.alpha_b.next = self.alpha.rdata1.val();
         self.mult_addr.next = self.d_rowc4.q.val();
         self.bias_addr.next = self.d_rowc4.q.val();
         if !self.d_uniform.q.val() {
@@ -611,6 +733,17 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 }
             }
         }
+        // TILE_BASE (32-bit words) in W-bit words (a multiple of W / 32)
+        self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val());
+        if self.c_wlog.val() == 1 {
+            self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 1);
+        }
+        if self.c_wlog.val() == 2 {
+            self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 2);
+        }
+        if self.c_wlog.val() == 3 {
+            self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 3);
+        }
         if self.rv.q.val() {
             if self.rk.q.val() == 0 {
                 self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
@@ -644,6 +777,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             }
             if self.rk.q.val() == 10 {
                 self.d_tile_base.d.next = bit_cast::<22, 32>(self.desc.rdata.val()) << 5;
+                self.d_tile_w.d.next = self.tile_w_rd.val();
+                self.d_tile_w1.d.next = self.tile_w_rd.val() + 1;
             }
             if self.rk.q.val() == 11 {
                 self.d_alpha_base.d.next = bit_cast::<16, 32>(self.desc.rdata.val());

@@ -14,7 +14,7 @@
 //! (0x2000..0x3FFF), IMAGE (0x20000..0x3FFFF); everything else reads 0 and
 //! ignores writes.
 
-use crate::netcore::{net_target, NetCore};
+use crate::netcore::{net_target_mem, NetCore, NetMem};
 use crate::util::c32;
 use crate::Config;
 use rust_hdl::prelude::*;
@@ -90,7 +90,12 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
 impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
     /// The top for `cfg` with a weight memory of `weight_bits` bits.
     pub fn new(cfg: &Config, weight_bits: usize) -> Self {
-        let t = net_target(cfg, weight_bits);
+        Self::with_mem(cfg, &NetMem::new(cfg, weight_bits))
+    }
+
+    /// The top for `cfg` with the memories `mem` ([`NetMem`]).
+    pub fn with_mem(cfg: &Config, mem: &NetMem) -> Self {
+        let t = net_target_mem(cfg, mem);
         NetTop {
             clk: Default::default(),
             rst: Default::default(),
@@ -103,7 +108,7 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             wb_cyc: Default::default(),
             wb_ack: Default::default(),
             irq: Default::default(),
-            net: NetCore::new(cfg, weight_bits),
+            net: NetCore::with_mem(cfg, mem),
             ack_q: Default::default(),
             rd_pend: Default::default(),
             r_adr: Default::default(),

@@ -197,12 +197,12 @@ lockstep_block!(
 );
 lockstep_block!(
     crate::mem::TileMem<32>,
-    inputs [bus_we, bus_sel, bus_addr, bus_data, rd_bit],
+    inputs [bus_we, bus_sel, bus_addr, bus_data, rd_bit, rd_base, rd_base1],
     outputs [lo, hi]
 );
 lockstep_block!(
     crate::mem::TileMem<64>,
-    inputs [bus_we, bus_sel, bus_addr, bus_data, rd_bit],
+    inputs [bus_we, bus_sel, bus_addr, bus_data, rd_bit, rd_base, rd_base1],
     outputs [lo, hi]
 );
 lockstep_block!(

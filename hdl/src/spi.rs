@@ -543,6 +543,12 @@ impl<const L: usize, const W: usize, const N: usize> TbnNetSpiTop<L, W, N> {
     /// The top for `cfg` with a weight memory of `weight_bits` bits (see
     /// [`crate::netcore::net_target`]).
     pub fn new(cfg: &crate::Config, weight_bits: usize) -> Self {
+        Self::with_mem(cfg, &crate::netcore::NetMem::new(cfg, weight_bits))
+    }
+
+    /// The top for `cfg` with the engine memories `mem` (e.g.
+    /// [`crate::netcore::NetMem::up5k`]).
+    pub fn with_mem(cfg: &crate::Config, mem: &crate::netcore::NetMem) -> Self {
         TbnNetSpiTop {
             clk: Default::default(),
             sck: Default::default(),
@@ -555,7 +561,7 @@ impl<const L: usize, const W: usize, const N: usize> TbnNetSpiTop<L, W, N> {
             por: Default::default(),
             por_rst: Default::default(),
             bridge: Default::default(),
-            net: NetTop::new(cfg, weight_bits),
+            net: NetTop::with_mem(cfg, mem),
         }
     }
 }

@@ -28,7 +28,7 @@ fn tile_memory_rust_vs_verilog() {
         for (a, slot) in image.iter_mut().enumerate() {
             let d: u32 = rng.gen();
             *slot = d;
-            stim.push(vec![1, 0xF, a as u128, d as u128, 0]);
+            stim.push(vec![1, 0xF, a as u128, d as u128, 0, 0, 1]);
         }
         // bus writes land one cycle after the request (registered next to
         // the BRAMs): the first read that sees every initial write is the
@@ -46,6 +46,8 @@ fn tile_memory_rust_vs_verilog() {
                 a as u128,
                 d as u128,
                 rd as u128,
+                0,
+                1,
             ]);
         }
         let out = if w == 32 {
@@ -76,6 +78,105 @@ fn tile_memory_rust_vs_verilog() {
                 }
             }
         }
+    }
+}
+
+/// The single-port tile memory (`TileMem::single_port`, the UP5K's SPRAM
+/// form): as the dual-port one, except that a write lands at the end of its
+/// own cycle (no request register) and a bank's read register holds its
+/// word in that cycle.
+#[test]
+fn single_port_tile_memory_rust_vs_verilog() {
+    if !icarus_or_skip() {
+        return;
+    }
+    let seed = 13;
+    println!("seed = {seed}");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for (w, tile_max, lanes) in [(32usize, 256usize, 8usize), (32, 512, 32), (64, 512, 64)] {
+        let depth = (tile_max + lanes).div_ceil(w);
+        let words32 = depth * w / 32;
+        let mut stim = Vec::new();
+        let mut image = vec![0u32; words32];
+        for (a, slot) in image.iter_mut().enumerate() {
+            let d: u32 = rng.gen();
+            *slot = d;
+            stim.push(vec![1, 0xF, a as u128, d as u128, 0, 0, 1]);
+        }
+        let init = stim.len() + 1;
+        for _ in 0..800 {
+            // bursts of writes and reads, as a load followed by inferences
+            let we = rng.gen_bool(0.4);
+            let a = rng.gen_range(0..words32 + 4);
+            let sel = rng.gen_range(0..16u32);
+            let d: u32 = rng.gen();
+            // a window base (in W-bit words) and an offset from it
+            let base = rng.gen_range(0..depth - 1);
+            let rd = rng.gen_range(0..(depth - 1 - base) * w);
+            stim.push(vec![
+                we as u128,
+                sel as u128,
+                a as u128,
+                d as u128,
+                rd as u128,
+                base as u128,
+                base as u128 + 1,
+            ]);
+        }
+        let out = if w == 32 {
+            run_lockstep(|| TileMem::<32>::single_port(tile_max, lanes), &stim, init)
+        } else {
+            run_lockstep(|| TileMem::<64>::single_port(tile_max, lanes), &stim, init)
+        };
+        let word = |img: &[u32], k: usize| -> u128 {
+            (0..w / 32).fold(0u128, |acc, j| {
+                acc | (*img.get(k * w / 32 + j).unwrap_or(&0) as u128) << (32 * j)
+            })
+        };
+        let mut held = 0;
+        for c in init..stim.len() {
+            let k = stim[c - 1][4] as usize / w + stim[c - 1][5] as usize;
+            let (ke, ko) = if k.is_multiple_of(2) {
+                (k, k + 1)
+            } else {
+                (k + 1, k)
+            };
+            let (mut even, mut odd) = (word(&image, ke), word(&image, ko));
+            let req = &stim[c - 1];
+            let lands = req[0] == 1 && (req[2] as usize) < words32;
+            if lands {
+                // the previous cycle's word of the written bank
+                let kp = stim[c - 2][4] as usize / w + stim[c - 2][5] as usize;
+                let (pe, po) = if kp.is_multiple_of(2) {
+                    (out[c - 1][0], out[c - 1][1])
+                } else {
+                    (out[c - 1][1], out[c - 1][0])
+                };
+                if (req[2] as usize / (w / 32)).is_multiple_of(2) {
+                    even = pe;
+                } else {
+                    odd = po;
+                }
+                held += 1;
+            }
+            let (lo, hi) = if k.is_multiple_of(2) {
+                (even, odd)
+            } else {
+                (odd, even)
+            };
+            assert_eq!(out[c][0], lo, "lo, cycle {c}");
+            assert_eq!(out[c][1], hi, "hi, cycle {c}");
+            if lands {
+                let a = req[2] as usize;
+                for b in 0..4 {
+                    if (req[1] >> b) & 1 == 1 {
+                        let m = 0xFFu32 << (8 * b);
+                        image[a] = (image[a] & !m) | (req[3] as u32 & m);
+                    }
+                }
+            }
+        }
+        assert!(held > 100, "writes during reads exercised ({held})");
     }
 }
 

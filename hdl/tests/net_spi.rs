@@ -395,14 +395,16 @@ fn net_spi_top_verilog_for_every_lane_count() {
 }
 
 /// Writes `tbn_net_spi_top` for the UP5K configuration (L = 32, TILE_MAX
-/// 32768, MAX_IN 1024, MAX_ROWS 256, 32 Kbit weights) to `TBN_NET_SPI_EMIT`
+/// 32768, MAX_IN 1024, MAX_ROWS 256, the UP5K memories `NetMem::up5k`: 1
+/// Mbit of weights in SPRAM) to `TBN_NET_SPI_EMIT`
 /// (for synthesis with the board pins of `tbn_spi_top`; skipped without it).
 #[test]
 fn emit_up5k_net_spi_top_verilog() {
     let Ok(path) = std::env::var("TBN_NET_SPI_EMIT") else {
         return;
     };
-    let v = net_spi_top_verilog(&Config::up5k(), 32768).unwrap();
+    let cfg = Config::up5k();
+    let v = tbn_hdl::net_spi_top_verilog_mem(&cfg, &tbn_hdl::netcore::NetMem::up5k(&cfg)).unwrap();
     std::fs::write(&path, v).unwrap();
     println!("wrote {path}");
 }

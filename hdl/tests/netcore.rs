@@ -21,7 +21,7 @@ use tbn_driver::image::format::Target;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::ErrorCode;
 use tbn_golden::integer::{self, Program, Stage};
-use tbn_hdl::netcore::{net_target, NetCore};
+use tbn_hdl::netcore::{net_target, net_target_mem, NetCore, NetMem};
 use tbn_hdl::rtlsim::settle;
 use tbn_hdl::seq::SEQ_NARROW;
 use tbn_hdl::util::low_u64;
@@ -86,11 +86,11 @@ struct Cyc {
 
 impl<const L: usize, const W: usize> Dut<L, W> {
     fn new(cfg: &Config) -> Self {
-        Self::with_weights(cfg, WEIGHT_BITS)
+        Self::with_mem(cfg, &NetMem::new(cfg, WEIGHT_BITS))
     }
 
-    fn with_weights(cfg: &Config, weight_bits: usize) -> Self {
-        let mut c = NetCore::<L, W, SEQ_NARROW>::new(cfg, weight_bits);
+    fn with_mem(cfg: &Config, mem: &NetMem) -> Self {
+        let mut c = NetCore::<L, W, SEQ_NARROW>::with_mem(cfg, mem);
         c.connect_all();
         c.clk.next = Clock { clk: false };
         settle(&mut c).unwrap();
@@ -476,17 +476,30 @@ fn engine_verilog_in_lockstep() {
         tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         return;
     }
-    lockstep_run::<8, 32>(11);
-    lockstep_run::<32, 32>(12);
+    lockstep_run::<8, 32>(11, &config(8), &NetMem::new(&config(8), WEIGHT_BITS));
+    lockstep_run::<32, 32>(12, &config(32), &NetMem::new(&config(32), WEIGHT_BITS));
 }
 
-fn lockstep_run<const L: usize, const W: usize>(seed: u64)
+/// The UP5K memories ([`NetMem::up5k`]: the tile section in single-port
+/// banks of 16,384 words (SPRAM), alpha pair memory, V = 52, 256 logits)
+/// in Verilog under Icarus in lockstep with the model, as
+/// [`engine_verilog_in_lockstep`].
+#[test]
+fn up5k_memories_verilog_in_lockstep() {
+    if !tbn_hdl::testbench::have_tool("iverilog") {
+        tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
+        return;
+    }
+    let cfg = Config::up5k();
+    lockstep_run::<32, 32>(13, &cfg, &NetMem::up5k(&cfg));
+}
+
+fn lockstep_run<const L: usize, const W: usize>(seed: u64, cfg: &Config, mem: &NetMem)
 where
     NetCore<L, W, SEQ_NARROW>: tbn_hdl::rtlsim::Lockstep,
 {
-    println!("L = {L}: seed {seed}");
-    let cfg = config(L);
-    let t = net_target(&cfg, WEIGHT_BITS);
+    println!("L = {L}: seed {seed}, {mem:?}");
+    let t = net_target_mem(cfg, mem);
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     // a small program keeps the Icarus run short
     let prog = loop {
@@ -498,7 +511,7 @@ where
     };
     let words = image_words(&prog, &t);
     let n_out = prog.dense_stages().last().unwrap().geom.rows;
-    let mut dut = Dut::<L, W>::new(&cfg);
+    let mut dut = Dut::<L, W>::with_mem(cfg, mem);
     dut.record = Some(Vec::new());
     dut.load(&words);
     let x = random::input(
@@ -544,7 +557,7 @@ where
     dut.step(Cyc::default());
     let stim = dut.record.take().unwrap();
     println!("{} cycles", stim.len());
-    let mk = || NetCore::<L, W, SEQ_NARROW>::new(&cfg, WEIGHT_BITS);
+    let mk = || NetCore::<L, W, SEQ_NARROW>::with_mem(cfg, mem);
     let mut b = mk();
     let v = tbn_hdl::rtlsim::block_verilog(&mut b);
     if let Ok(p) = std::env::var("TBN_NET_DUMP") {
@@ -569,22 +582,26 @@ fn mnist_program(path: &str) -> (Program, tbn_golden::idx::Images) {
 /// per lane count, logits and class equal to the golden integer path, one
 /// INFER each; cycles against the ideal.
 fn mnist_mlp<const L: usize, const W: usize>(path: &str) {
-    let images: usize = std::env::var("TBN_NET_IMAGES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
     let cfg = Config {
         lanes: L,
         tile_max: 32768,
         max_in: 1024,
         max_rows: 256,
     };
-    let t = net_target(&cfg, 32768);
+    mnist_mlp_mem::<L, W>(path, &cfg, &NetMem::new(&cfg, 32768));
+}
+
+fn mnist_mlp_mem<const L: usize, const W: usize>(path: &str, cfg: &Config, mem: &NetMem) {
+    let images: usize = std::env::var("TBN_NET_IMAGES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let t = net_target_mem(cfg, mem);
     let (prog, test) = mnist_program(path);
     let words = image_words(&prog, &t);
     let e = Engine::load(&words, &t).expect("reference load");
     let ideal = e.cycle_model();
-    let mut dut = Dut::<L, W>::with_weights(&cfg, 32768);
+    let mut dut = Dut::<L, W>::with_mem(cfg, mem);
     dut.load(&words);
     assert!(dut.c.h_loaded.val(), "loaded ({:?})", dut.code());
     let runner = prog.runner();
@@ -625,4 +642,72 @@ fn reference_mlp_bit_exact() {
 #[test]
 fn trained_mlp_bit_exact() {
     mnist_mlp::<32, 32>("data/models/mlp_784_128_10_p4.json");
+}
+
+/// The UP5K memories ([`NetMem::up5k`] with [`Config::up5k`]): their
+/// capacities, and the reference and trained MLPs resident and bit-exact.
+#[test]
+fn up5k_memories_mlps_bit_exact() {
+    let cfg = Config::up5k();
+    let mem = NetMem::up5k(&cfg);
+    mem.validate(&cfg).expect("valid");
+    let t = net_target_mem(&cfg, &mem);
+    // 1 Mbit of tiles in the four SPRAMs (two banks of 16,384 words)
+    assert_eq!(t.weight_words, 32768);
+    assert_eq!(
+        (t.const_words, t.max_layers, t.max_logits, t.v_bits),
+        (1024, 16, 256, 52)
+    );
+    mnist_mlp_mem::<32, 32>("data/reference/tbn_mnist_mlp_p4.json", &cfg, &mem);
+    mnist_mlp_mem::<32, 32>("data/models/mlp_784_128_10_p4.json", &cfg, &mem);
+}
+
+/// Random programs on the UP5K memories (V = 52: programs whose `v` needs
+/// more bits are refused by the compiler for this target and skipped;
+/// seeds 4000+).
+#[test]
+fn up5k_memories_random_programs_bit_exact() {
+    let cfg = Config::up5k();
+    let mem = NetMem::up5k(&cfg);
+    let t = net_target_mem(&cfg, &mem);
+    let (mut ran, mut skipped) = (0, 0);
+    for seed in 4000..4000 + count() {
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        let prog = random_program(&mut r);
+        let bytes = AlignedBytes::new(&convert::program_bytes(&prog, None).expect("encode"));
+        let compact = Compact::parse(bytes.as_bytes()).expect("parse");
+        let words = match compile(&compact, &t) {
+            Ok(img) => img.words().to_vec(),
+            Err(e) => {
+                println!("seed {seed}: not for this target ({e})");
+                skipped += 1;
+                continue;
+            }
+        };
+        println!("UP5K memories: seed {seed}");
+        let mut dut = Dut::<32, 32>::with_mem(&cfg, &mem);
+        dut.load(&words);
+        assert!(
+            dut.c.h_loaded.val(),
+            "seed {seed}: loaded ({:?})",
+            dut.code()
+        );
+        let e = Engine::load(&words, &t).expect("reference load");
+        for _ in 0..2 {
+            let x = random::input(
+                &mut r,
+                prog.input.shape[0],
+                prog.input.bits,
+                prog.input.signed,
+            );
+            let want = prog.run(&x).unwrap();
+            dut.write_input(&x);
+            let (logits, class, _) = dut.infer(want.len(), 4 * e.cycle_model().total() + 2000);
+            assert_eq!(logits, want, "seed {seed}: logits");
+            assert_eq!(class, argmax(&want), "seed {seed}: class");
+        }
+        ran += 1;
+    }
+    println!("UP5K memories: {ran} programs bit-exact, {skipped} skipped");
+    assert!(ran > 0, "no program fits V = 52");
 }

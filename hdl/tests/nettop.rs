@@ -16,7 +16,7 @@ use tbn_driver::image::chip::RefChip;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::{self as rm, ErrorCode};
 use tbn_golden::integer::{self, Program};
-use tbn_hdl::netcore::net_target;
+use tbn_hdl::netcore::{net_target, NetMem};
 use tbn_hdl::nettop::NetTop;
 use tbn_hdl::rtlsim::settle;
 use tbn_hdl::seq::SEQ_NARROW;
@@ -323,14 +323,16 @@ fn top_verilog_in_lockstep_over_a_driver_session() {
 }
 
 /// Writes the Verilog of the UP5K-configured engine top (L = 32, TILE_MAX
-/// 32768, MAX_IN 1024, MAX_ROWS 256, 32 Kbit weights) to `TBN_NET_EMIT`
-/// (for synthesis estimates; skipped without it).
+/// 32768, MAX_IN 1024, MAX_ROWS 256, the UP5K memories `NetMem::up5k`: 1
+/// Mbit of weights in SPRAM) to `TBN_NET_EMIT` (for synthesis; skipped
+/// without it).
 #[test]
 fn emit_up5k_top_verilog() {
     let Ok(path) = std::env::var("TBN_NET_EMIT") else {
         return;
     };
-    let mut b = NetTop::<32, 32, SEQ_NARROW>::new(&Config::up5k(), 32768);
+    let cfg = Config::up5k();
+    let mut b = NetTop::<32, 32, SEQ_NARROW>::with_mem(&cfg, &NetMem::up5k(&cfg));
     let v = tbn_hdl::rtlsim::block_verilog(&mut b);
     std::fs::write(path, v).unwrap();
 }
@@ -349,4 +351,52 @@ fn net_core_verilog_for_every_lane_count() {
         let v = tbn_hdl::net_core_verilog(&cfg, 8192).expect("generate");
         assert!(v.contains("module tbn_net_core("), "L = {lanes}");
     }
+}
+
+/// The UP5K engine's memories map as planned (yosys 0.23 `synth_ice40 -dsp
+/// -spram`): the tile section into the four SB_SPRAM256KA, everything else
+/// into at most 30 SB_RAM40_4K (27 today), no memory left in logic.
+/// Skipped without yosys.
+#[test]
+fn up5k_engine_memories_map_to_spram_and_block_ram() {
+    if !tbn_hdl::testbench::have_tool("yosys") {
+        tbn_hdl::testbench::skip_missing_tool(format_args!("yosys not found on PATH"));
+        return;
+    }
+    let cfg = Config::up5k();
+    let v = tbn_hdl::net_core_verilog_mem(&cfg, &NetMem::up5k(&cfg)).expect("generate");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("net.v"), v).unwrap();
+    let out = std::process::Command::new("yosys")
+        .current_dir(dir.path())
+        .args([
+            "-q",
+            "-p",
+            "read_verilog -sv net.v; synth_ice40 -dsp -spram -top tbn_net_core; tee -o stat.txt stat",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stat = std::fs::read_to_string(dir.path().join("stat.txt")).unwrap();
+    let count = |cell: &str| -> usize {
+        stat.lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next() == Some(cell)).then(|| w.next()?.parse().ok())?
+            })
+            .next_back()
+            .unwrap_or(0)
+    };
+    let (spram, bram, luts) = (
+        count("SB_SPRAM256KA"),
+        count("SB_RAM40_4K"),
+        count("SB_LUT4"),
+    );
+    println!("UP5K engine: SB_SPRAM256KA {spram}, SB_RAM40_4K {bram}, SB_LUT4 {luts}");
+    assert_eq!(spram, 4, "the tile section in the four SPRAMs");
+    assert!((20..=30).contains(&bram), "{bram} SB_RAM40_4K (UP5K: 30)");
 }

@@ -323,6 +323,8 @@ pub fn run(a: Args) -> Result<()> {
                 model: None,
                 seed: 1,
                 no_pack: false,
+                engine: false,
+                ooc: false,
             })
         },
     );

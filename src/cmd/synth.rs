@@ -58,6 +58,16 @@ pub struct Args {
     /// Skip bitstream packing.
     #[arg(long)]
     pub(crate) no_pack: bool,
+    /// Synthesize the whole-network engine's SPI top (`tbn_net_spi_top`)
+    /// instead of the single-layer core's; on the UP5K with its memory
+    /// configuration (`NetMem::up5k`: tiles in SPRAM).
+    #[arg(long)]
+    pub(crate) engine: bool,
+    /// With --engine: out of context (the engine inside a shift-register
+    /// wrapper on the board's clk, mosi and miso pins; its Wishbone ports
+    /// outnumber the package's pins).
+    #[arg(long, requires = "engine")]
+    pub(crate) ooc: bool,
 }
 
 fn parse_lanes(s: &str) -> Result<Vec<usize>> {
@@ -89,6 +99,9 @@ fn base_config(a: &Args) -> tbn_hdl::Config {
 
 /// Runs `tbn synth`.
 pub fn run(a: Args) -> Result<()> {
+    if a.sweep && a.engine {
+        bail!("--sweep sweeps the single-layer core; --engine takes one --lanes value");
+    }
     if a.sweep {
         let freq = a.freq.unwrap_or_else(|| a.device.default_freq_mhz());
         let base = base_config(&a);
@@ -173,9 +186,25 @@ fn single_lanes(a: &Args) -> Result<usize> {
 
 fn out_dir(a: &Args) -> Result<PathBuf> {
     let lanes = single_lanes(a)?;
-    Ok(a.out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("reports/synth/{}-L{lanes}", a.device.name()))))
+    let what = if a.ooc {
+        "-engine-ooc"
+    } else if a.engine {
+        "-engine"
+    } else {
+        ""
+    };
+    Ok(a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("reports/synth/{}-L{lanes}{what}", a.device.name()))
+    }))
+}
+
+/// The engine's memories: the UP5K configuration (tiles in SPRAM) on the
+/// UP5K, else the defaults with a weight memory of TILE_MAX bits.
+fn engine_mem(a: &Args, cfg: &tbn_hdl::Config) -> tbn_hdl::netcore::NetMem {
+    match a.device {
+        tbn_synth::Device::Up5k => tbn_hdl::netcore::NetMem::up5k(cfg),
+        _ => tbn_hdl::netcore::NetMem::new(cfg, cfg.tile_max),
+    }
 }
 
 /// Synthesizes one configuration (the standalone SPI top) into its folder,
@@ -188,22 +217,45 @@ pub fn synthesize(a: &Args) -> Result<SynthReport> {
         ..base_config(a)
     };
     let out = out_dir(a)?;
+    cfg.validate()?;
+    let mem = engine_mem(a, &cfg);
+    if a.engine {
+        mem.validate(&cfg)?;
+    }
     eprintln!(
-        "synthesising L = {lanes}, TILE_MAX = {} for {} at {freq} MHz into {}",
+        "synthesising {} L = {lanes}, TILE_MAX = {} for {} at {freq} MHz (seed {}) into {}",
+        if a.ooc {
+            "the whole-network engine (out of context)"
+        } else if a.engine {
+            "the whole-network engine's SPI top"
+        } else {
+            "the single-layer core"
+        },
         cfg.tile_max,
         a.device,
+        a.seed,
         out.display()
     );
     // Built in a staging folder and moved into `out` only when complete; a
     // failed run keeps its staging folder (the error names its logs).
     let rep = tbn_golden::atomic::fill_dir_keep_failed(&out, |st| -> Result<_> {
-        let d = design::emit_standalone(&cfg, &st.path().join("rtl"))?;
+        let d = if a.ooc {
+            design::emit_engine_ooc(&cfg, &mem, &st.path().join("rtl"))?
+        } else if a.engine {
+            design::emit_engine_spi(&cfg, &mem, &st.path().join("rtl"))?
+        } else {
+            design::emit_standalone(&cfg, &st.path().join("rtl"))?
+        };
         let mut spec = FlowSpec::new(a.device, d.sources.clone(), &d.top, st.path());
         spec.freq_mhz = freq;
         spec.allow_timing_fail = a.allow_timing_fail;
         spec.seed = Some(a.seed);
         spec.pack = !a.no_pack;
-        spec.config = Some(serde_json::to_value(cfg)?);
+        spec.config = Some(if a.engine {
+            serde_json::json!({ "config": cfg, "net_mem": mem, "out_of_context": a.ooc })
+        } else {
+            serde_json::to_value(cfg)?
+        });
         let mut rep = match tbn_synth::run(&spec) {
             Ok(r) => r,
             Err(e @ SynthError::TimingFailed { .. }) => {

@@ -69,3 +69,115 @@ pub fn emit_standalone(cfg: &tbn_hdl::Config, dir: &Path) -> Result<Design> {
         manifest,
     })
 }
+
+/// Top module of the whole-network engine's out-of-context wrapper
+/// ([`emit_engine_ooc`]).
+pub const ENGINE_OOC_TOP: &str = "tbn_net_ooc";
+
+/// Emit the whole-network engine (`tbn_hdl::net_core_verilog_mem`, top
+/// `tbn_net_core`: a Wishbone slave with more ports than the UP5K package
+/// has pins) for `cfg` and the memories `mem` into `dir`, inside an
+/// out-of-context wrapper [`ENGINE_OOC_TOP`]`(clk, mosi, miso)`: the
+/// engine's 58 input bits come from a shift register fed by `mosi`, its 34
+/// output bits are registered and XOR-reduced into `miso`, so every path of
+/// the engine is register to register and the board's `clk`, `mosi` and
+/// `miso` pins place it (the board file's other constraints are `-nowarn`).
+/// The wrapper adds 93 flip-flops and a few LUTs. Returns the sources and top.
+pub fn emit_engine_ooc(
+    cfg: &tbn_hdl::Config,
+    mem: &tbn_hdl::netcore::NetMem,
+    dir: &Path,
+) -> Result<Design> {
+    std::fs::create_dir_all(dir).map_err(|e| SynthError::io(dir, e))?;
+    let core = tbn_hdl::net_core_verilog_mem(cfg, mem)?;
+    let core_path = dir.join(format!("{}.v", tbn_hdl::NET_CORE_TOP));
+    std::fs::write(&core_path, core).map_err(|e| SynthError::io(&core_path, e))?;
+    let top_path = dir.join(format!("{ENGINE_OOC_TOP}.v"));
+    std::fs::write(&top_path, engine_ooc_wrapper()).map_err(|e| SynthError::io(&top_path, e))?;
+    let manifest = serde_json::json!({
+        "generator": "tbn-hdl",
+        "version": env!("CARGO_PKG_VERSION"),
+        "config": cfg,
+        "net_mem": mem,
+        "core_top": tbn_hdl::NET_CORE_TOP,
+        "top": ENGINE_OOC_TOP,
+        "out_of_context": true,
+    });
+    let mpath = dir.join("manifest.json");
+    std::fs::write(
+        &mpath,
+        serde_json::to_string_pretty(&manifest).expect("json"),
+    )
+    .map_err(|e| SynthError::io(&mpath, e))?;
+    Ok(Design {
+        sources: vec![core_path, top_path],
+        top: ENGINE_OOC_TOP.to_string(),
+        config: *cfg,
+        manifest,
+    })
+}
+
+/// The out-of-context wrapper around `tbn_net_core` (see [`emit_engine_ooc`]).
+pub fn engine_ooc_wrapper() -> String {
+    format!(
+        "\
+// {top}: out-of-context timing wrapper of {core} (not a usable top):
+// inputs from a shift register fed by mosi, outputs registered and
+// XOR-reduced into miso.
+module {top}(input clk, input mosi, output reg miso);
+  reg [57:0] sr;
+  wire [31:0] dat_r;
+  wire ack;
+  wire irq;
+  reg [33:0] oq;
+  {core} core(
+    .clk(clk), .rst(sr[0]), .wb_adr(sr[18:1]), .wb_dat_w(sr[50:19]),
+    .wb_we(sr[51]), .wb_sel(sr[55:52]), .wb_stb(sr[56]), .wb_cyc(sr[57]),
+    .wb_dat_r(dat_r), .wb_ack(ack), .irq(irq));
+  always @(posedge clk) begin
+    sr <= {{sr[56:0], mosi}};
+    oq <= {{irq, ack, dat_r}};
+    miso <= ^oq;
+  end
+endmodule
+",
+        top = ENGINE_OOC_TOP,
+        core = tbn_hdl::NET_CORE_TOP
+    )
+}
+
+/// Emit the whole-network engine's standalone top (`tbn_hdl::spi::NET_SPI_TOP`:
+/// SPI slave -> Wishbone -> `tbn_net_core`, the pins of the single-layer
+/// SPI top, placed by the board files) for `cfg` and the memories `mem`
+/// into `dir`. Returns the sources and top.
+pub fn emit_engine_spi(
+    cfg: &tbn_hdl::Config,
+    mem: &tbn_hdl::netcore::NetMem,
+    dir: &Path,
+) -> Result<Design> {
+    std::fs::create_dir_all(dir).map_err(|e| SynthError::io(dir, e))?;
+    let top = tbn_hdl::spi::NET_SPI_TOP;
+    let path = dir.join(format!("{top}.v"));
+    let text = tbn_hdl::net_spi_top_verilog_mem(cfg, mem)?;
+    std::fs::write(&path, text).map_err(|e| SynthError::io(&path, e))?;
+    let manifest = serde_json::json!({
+        "generator": "tbn-hdl",
+        "version": env!("CARGO_PKG_VERSION"),
+        "config": cfg,
+        "net_mem": mem,
+        "top": top,
+        "standalone_ports": tbn_hdl::spi::SPI_TOP_PINS,
+    });
+    let mpath = dir.join("manifest.json");
+    std::fs::write(
+        &mpath,
+        serde_json::to_string_pretty(&manifest).expect("json"),
+    )
+    .map_err(|e| SynthError::io(&mpath, e))?;
+    Ok(Design {
+        sources: vec![path],
+        top: top.to_string(),
+        config: *cfg,
+        manifest,
+    })
+}

@@ -166,8 +166,10 @@ fn yosys_script_for(spec: &FlowSpec, sources: &[String]) -> String {
     s += &format!("hierarchy -check -top {}\n", spec.top);
     match spec.device.family() {
         Family::Ice40 => {
+            // the UP5K's DSPs and SPRAM (single-port memories of 16K x 16:
+            // the engine's tile memory; nothing else maps there)
             let dsp = if spec.device == Device::Up5k {
-                " -dsp"
+                " -dsp -spram"
             } else {
                 ""
             };
