@@ -566,3 +566,47 @@ fn shipped_w1a1_and_w1a2_models_quantize_and_match_float() {
         assert!((f - i).abs() <= 5, "{name}: float {f}, integer {i}");
     }
 }
+
+/// `tbn hdl emit` writes the whole-network engine too: its Wishbone top and
+/// its self-contained SPI top, with the engine's memories and capacities in
+/// the manifest (`--engine-mem up5k`: the tile section in SPRAM, V = 52).
+#[test]
+fn hdl_emit_writes_the_engine_tops() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("rtl");
+    tbn()
+        .args([
+            "hdl",
+            "emit",
+            "--lanes",
+            "32",
+            "--max-in",
+            "1024",
+            "--max-rows",
+            "256",
+            "--engine-mem",
+            "up5k",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("tbn_net_spi_top.v"));
+    let core = std::fs::read_to_string(out.join("tbn_net_core.v")).unwrap();
+    assert!(core.contains("module tbn_net_core("));
+    let top = std::fs::read_to_string(out.join("tbn_net_spi_top.v")).unwrap();
+    assert!(top.contains("module tbn_net_spi_top("));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let e = &m["engine"];
+    assert_eq!(e["standalone_top"], "tbn_net_spi_top");
+    assert_eq!(e["memories"]["tile_single_port"], true);
+    assert_eq!(e["capacities"]["v_bits"], 52);
+    assert_eq!(e["capacities"]["weight_words"], 32768);
+    tbn()
+        .args(["hdl", "emit", "--engine-mem", "sram", "--out"])
+        .arg(d.path().join("x"))
+        .assert()
+        .failure()
+        .stderr(contains("engine-mem"));
+}

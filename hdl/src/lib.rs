@@ -321,11 +321,29 @@ fn write(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), HdlErr
     Ok(())
 }
 
-/// Write the core Verilog ([`CORE_FILE`]), the standalone SPI top
-/// ([`SPI_TOP_FILE`], compiled together with the core), the register map
-/// (markdown, SVD, JSON) and `manifest.json` into `out_dir`.
+/// File of the whole-network engine's Wishbone top written by [`emit`] (module [`NET_CORE_TOP`]).
+pub const NET_CORE_FILE: &str = "tbn_net_core.v";
+/// File of the whole-network engine's standalone SPI top written by [`emit`]
+/// (module [`spi::NET_SPI_TOP`], self-contained).
+pub const NET_SPI_TOP_FILE: &str = "tbn_net_spi_top.v";
+
+/// [`emit_with`] with the default engine memories (`NetMem::new(cfg, cfg.tile_max)`: block RAM).
 pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
+    emit_with(cfg, &netcore::NetMem::new(cfg, cfg.tile_max), out_dir)
+}
+
+/// Write the single-layer core Verilog ([`CORE_FILE`]), its standalone SPI
+/// top ([`SPI_TOP_FILE`], compiled together with the core), the
+/// whole-network engine with the memories `net_mem` behind its Wishbone slave
+/// ([`NET_CORE_FILE`]) and behind the SPI bridge ([`NET_SPI_TOP_FILE`]),
+/// the register map (markdown, SVD, JSON) and `manifest.json` into `out_dir`.
+pub fn emit_with(
+    cfg: &Config,
+    net_mem: &netcore::NetMem,
+    out_dir: &Path,
+) -> Result<EmitReport, HdlError> {
     cfg.validate()?;
+    net_mem.validate(cfg)?;
     std::fs::create_dir_all(out_dir).map_err(|source| HdlError::Io {
         path: out_dir.to_path_buf(),
         source,
@@ -335,6 +353,16 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
     write(
         &out_dir.join(SPI_TOP_FILE),
         &spi_top_verilog(cfg)?,
+        &mut files,
+    )?;
+    write(
+        &out_dir.join(NET_CORE_FILE),
+        &net_core_verilog_mem(cfg, net_mem)?,
+        &mut files,
+    )?;
+    write(
+        &out_dir.join(NET_SPI_TOP_FILE),
+        &net_spi_top_verilog_mem(cfg, net_mem)?,
         &mut files,
     )?;
     write(
@@ -348,6 +376,7 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
         &regdoc::json(),
         &mut files,
     )?;
+    let t = netcore::net_target_mem(cfg, net_mem);
     let manifest = serde_json::json!({
         "generator": "tbn-hdl",
         "version": env!("CARGO_PKG_VERSION"),
@@ -376,6 +405,27 @@ pub fn emit(cfg: &Config, out_dir: &Path) -> Result<EmitReport, HdlError> {
         },
         "core_ports": ["clk", "rst", "wb_adr[16:0]", "wb_dat_w[31:0]", "wb_dat_r[31:0]", "wb_we", "wb_sel[3:0]", "wb_stb", "wb_cyc", "wb_ack", "irq"],
         "pipeline_latency": engine::engine_latency(cfg.lanes),
+        "engine": {
+            "core_top": NET_CORE_TOP,
+            "core_file": NET_CORE_FILE,
+            "core_ports": ["clk", "rst", "wb_adr[17:0]", "wb_dat_w[31:0]", "wb_dat_r[31:0]", "wb_we", "wb_sel[3:0]", "wb_stb", "wb_cyc", "wb_ack", "irq"],
+            "standalone_top": spi::NET_SPI_TOP,
+            "standalone_file": NET_SPI_TOP_FILE,
+            "standalone_sources": [NET_SPI_TOP_FILE],
+            "memories": net_mem,
+            "capacities": {
+                "weight_words": t.weight_words,
+                "const_words": t.const_words,
+                "max_layers": t.max_layers,
+                "max_in": t.max_in,
+                "tile_max": t.tile_max,
+                "max_d": t.max_d,
+                "max_out": t.max_out,
+                "max_abits": t.max_abits,
+                "max_logits": t.max_logits,
+                "v_bits": t.v_bits,
+            },
+        },
     });
     write(
         &out_dir.join("manifest.json"),

@@ -292,6 +292,7 @@ pub fn run(a: Args) -> Result<()> {
             tile_bits: 32768,
             max_in: 4096,
             max_rows: 1024,
+            engine_mem: hdl::EngineMem::Bram,
             out: a.out.join("hdl"),
         })
     });

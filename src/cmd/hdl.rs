@@ -14,9 +14,10 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum HdlCommand {
-    /// Write the core Verilog (tbn_core.v, Wishbone port), the standalone SPI top
-    /// (tbn_spi_top.v, compile it together with tbn_core.v), the register map
-    /// (markdown, SVD, JSON) and manifest.json.
+    /// Write the single-layer core Verilog (tbn_core.v, Wishbone port), its standalone SPI top
+    /// (tbn_spi_top.v, compile it together with tbn_core.v), the whole-network engine behind its
+    /// Wishbone slave (tbn_net_core.v) and behind the SPI bridge (tbn_net_spi_top.v), the
+    /// register map (markdown, SVD, JSON) and manifest.json.
     Emit(EmitArgs),
     /// Write the register-map page (docs/register-map.md) generated from the driver's register map.
     Regmap(RegmapArgs),
@@ -36,9 +37,23 @@ pub(crate) struct EmitArgs {
     /// Largest number of rows per job (MAX_ROWS, power of two).
     #[arg(long, default_value_t = 1024, value_parser = super::common::at_least_one)]
     pub(crate) max_rows: usize,
+    /// Memories of the whole-network engine: `bram` (block RAM, a tile
+    /// section of TILE_MAX bits) or `up5k` (the tile section in the iCE40
+    /// UP5K's four SPRAMs, 1 Mbit; constants, logits and V sized for the UP5K).
+    #[arg(long, value_enum, default_value_t = EngineMem::Bram)]
+    pub(crate) engine_mem: EngineMem,
     /// Output folder, replaced as a whole once the run succeeded.
     #[arg(long)]
     pub(crate) out: PathBuf,
+}
+
+/// Memories of the whole-network engine (`tbn_hdl::netcore::NetMem`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EngineMem {
+    /// Block RAM (`NetMem::new(cfg, TILE_MAX)`).
+    Bram,
+    /// The UP5K configuration (`NetMem::up5k`).
+    Up5k,
 }
 
 #[derive(clap::Args)]
@@ -82,7 +97,11 @@ pub(crate) fn emit(a: &EmitArgs) -> anyhow::Result<HdlFiles> {
         max_rows: a.max_rows,
     };
     let files = tbn_golden::atomic::fill_dir(&a.out, |s| -> anyhow::Result<_> {
-        let report = tbn_hdl::emit(&cfg, s.path())?;
+        let mem = match a.engine_mem {
+            EngineMem::Bram => tbn_hdl::netcore::NetMem::new(&cfg, cfg.tile_max),
+            EngineMem::Up5k => tbn_hdl::netcore::NetMem::up5k(&cfg),
+        };
+        let report = tbn_hdl::emit_with(&cfg, &mem, s.path())?;
         Ok(report
             .files
             .iter()
