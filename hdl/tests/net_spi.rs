@@ -17,7 +17,6 @@ use rust_hdl::prelude::*;
 use tbn_driver::bus::{Bus, BusError, SPI_MAX_BURST_WORDS};
 use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
-use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap as rm;
 use tbn_golden::integer::Program;
 use tbn_hdl::netcore::net_target;
@@ -29,8 +28,8 @@ use tbn_hdl::spi::{
 };
 use tbn_hdl::testbench::{have_tool, run_spi_icarus, BusOp, SpiTiming};
 use tbn_hdl::{net_spi_top_verilog, Config};
-use tbn_host::compile::compile;
-use tbn_host::{convert, random};
+use tbn_host::compile::program_image;
+use tbn_host::random;
 
 const WEIGHT_BITS: usize = 1 << 16;
 
@@ -165,28 +164,16 @@ impl Bus for SpiModel {
 
 /// A random 2-3 stage program (hidden relu / signed / sign, logits last).
 fn random_program(r: &mut ChaCha8Rng) -> Program {
-    random::program(
-        r,
-        &random::Sizes {
-            stages: 2..=3,
-            max_in: 100,
-            max_hidden: 60,
-            max_out: 12,
-            flatten: false,
-        },
-    )
+    random::program(r, &random::SMALL)
 }
 
 fn image(prog: &Program, cfg: &Config) -> Vec<u32> {
     let t = net_target(cfg, WEIGHT_BITS);
-    let bytes = AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"));
-    let c = Compact::parse(bytes.as_bytes()).expect("parse");
-    compile(&c, &t).expect("compile").words().to_vec()
+    program_image(prog, &t).expect("image").words().to_vec()
 }
 
 fn argmax(v: &[i64]) -> u32 {
-    let best = v.iter().max().unwrap();
-    v.iter().position(|x| x == best).unwrap() as u32
+    tbn_golden::float::argmax(v) as u32
 }
 
 /// The driver over SPI on the model: load a random program, `inputs`

@@ -26,7 +26,7 @@ use tbn_hdl::rtlsim::settle;
 use tbn_hdl::seq::SEQ_NARROW;
 use tbn_hdl::util::low_u64;
 use tbn_hdl::Config;
-use tbn_host::compile::compile;
+use tbn_host::compile::{compile, program_image};
 use tbn_host::convert;
 use tbn_host::random;
 
@@ -56,9 +56,7 @@ fn random_program(r: &mut ChaCha8Rng) -> Program {
 }
 
 fn image_words(prog: &Program, t: &Target) -> Vec<u32> {
-    let bytes = AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"));
-    let compact = Compact::parse(bytes.as_bytes()).expect("parse");
-    compile(&compact, t).expect("compile").words().to_vec()
+    program_image(prog, t).expect("image").words().to_vec()
 }
 
 /// The engine under test and its host port, one clock cycle at a time.

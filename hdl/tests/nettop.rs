@@ -13,7 +13,6 @@ use rust_hdl::prelude::*;
 use tbn_driver::bus::{Bus, BusError};
 use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
-use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_driver::regmap::{self as rm, ErrorCode};
 use tbn_golden::integer::{self, Program};
 use tbn_hdl::netcore::{net_target, NetMem};
@@ -22,8 +21,7 @@ use tbn_hdl::rtlsim::settle;
 use tbn_hdl::seq::SEQ_NARROW;
 use tbn_hdl::util::low_u64;
 use tbn_hdl::Config;
-use tbn_host::compile::compile;
-use tbn_host::convert;
+use tbn_host::compile::program_image;
 use tbn_host::random;
 
 const WEIGHT_BITS: usize = 1 << 16;
@@ -113,28 +111,16 @@ impl Bus for WbModel {
 
 /// A random 2-3 stage program (hidden relu / signed / sign, logits last).
 fn random_program(r: &mut ChaCha8Rng) -> Program {
-    random::program(
-        r,
-        &random::Sizes {
-            stages: 2..=3,
-            max_in: 100,
-            max_hidden: 60,
-            max_out: 12,
-            flatten: false,
-        },
-    )
+    random::program(r, &random::SMALL)
 }
 
 fn image(prog: &Program) -> Vec<u32> {
     let t = net_target(&config(), WEIGHT_BITS);
-    let bytes = AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"));
-    let c = Compact::parse(bytes.as_bytes()).expect("parse");
-    compile(&c, &t).expect("compile").words().to_vec()
+    program_image(prog, &t).expect("image").words().to_vec()
 }
 
 fn argmax(v: &[i64]) -> u32 {
-    let best = v.iter().max().unwrap();
-    v.iter().position(|x| x == best).unwrap() as u32
+    tbn_golden::float::argmax(v) as u32
 }
 
 /// The driver's session on the RTL model and on RefChip: the same logits,

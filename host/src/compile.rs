@@ -320,3 +320,29 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
     debug_assert_eq!(words.len() as u64, total);
     Ok(Image::from_words(words))
 }
+
+/// Why a golden program cannot become a model image.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramImageError {
+    /// The program has no compact encoding (e.g. a stage the format lacks).
+    #[error("encoding the integer program: {0}")]
+    Encode(#[from] tbn_driver::program::EncodeError),
+    /// The encoding does not parse back (a bug of the encoder).
+    #[error("parsing the integer program: {0}")]
+    Parse(#[from] tbn_driver::program::ParseError),
+    /// The program does not fit the configuration or the image format.
+    #[error("compiling the model image: {0}")]
+    Compile(#[from] CompileError),
+}
+
+/// The model image of a golden integer program for `target`: its compact
+/// encoding ([`crate::convert::program_bytes`]), parsed and [`compile`]d.
+pub fn program_image(
+    program: &tbn_golden::integer::Program,
+    target: &Target,
+) -> Result<Image, ProgramImageError> {
+    let bytes = crate::convert::program_bytes(program, None)?;
+    let aligned = tbn_driver::program::AlignedBytes::new(&bytes);
+    let compact = Program::parse(aligned.as_bytes())?;
+    Ok(compile(&compact, target)?)
+}

@@ -32,6 +32,16 @@ pub struct Sizes {
     pub flatten: bool,
 }
 
+/// Small programs for the engine tests that run whole driver sessions
+/// (2-3 stages, at most 100 inputs, 60 hidden, 12 outputs).
+pub const SMALL: Sizes = Sizes {
+    stages: 2..=3,
+    max_in: 100,
+    max_hidden: 60,
+    max_out: 12,
+    flatten: false,
+};
+
 /// A width in `lo..=hi` that is not a multiple of 32 (32 gives 33).
 pub fn width(r: &mut impl Rng, lo: usize, hi: usize) -> usize {
     let w = r.gen_range(lo..=hi);

@@ -7,12 +7,10 @@
 //! per inference measured on the bus (link + compute) and from CYCLES.
 
 use tbn_driver::driver::Tbn;
-use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::integer;
 use tbn_hdl::netcore::net_target;
 use tbn_hdl::{net_core_verilog, Config, NET_CORE_TOP};
-use tbn_host::compile::compile;
-use tbn_host::convert;
+use tbn_host::compile::program_image;
 use tbn_sim::accel::{Accelerator, DriverBus, LinkKind, RegisterBus};
 use tbn_sim::verilate::build_model_from_text;
 use tbn_sim::BuildOptions;
@@ -65,11 +63,7 @@ fn run(lanes: usize, images: usize) {
         tbn_host::mnist::program_and_test_images(root, "data/reference/tbn_mnist_mlp_p4.json")
             .expect("MNIST program");
     let t = net_target(&cfg, weight_bits);
-    let bytes = AlignedBytes::new(&convert::program_bytes(&prog, None).expect("encode"));
-    let words = compile(&Compact::parse(bytes.as_bytes()).expect("parse"), &t)
-        .expect("compile")
-        .words()
-        .to_vec();
+    let words = program_image(&prog, &t).expect("image").words().to_vec();
 
     let runner = prog.runner();
     let mut tbn = Tbn::probe(DriverBus(&mut acc)).expect("probe");
@@ -108,14 +102,7 @@ fn run(lanes: usize, images: usize) {
 #[test]
 fn random_programs_through_the_verilated_engine() {
     use rand::SeedableRng;
-    use tbn_host::random::{self, Sizes};
-    const SIZES: Sizes = Sizes {
-        stages: 2..=3,
-        max_in: 100,
-        max_hidden: 60,
-        max_out: 12,
-        flatten: false,
-    };
+    use tbn_host::random;
     if !tbn_hdl::testbench::have_tool("verilator") {
         tbn_hdl::testbench::skip_missing_tool(format_args!("verilator not found on PATH"));
         return;
@@ -146,13 +133,9 @@ fn random_programs_through_the_verilated_engine() {
     for seed in 4000..4000 + programs {
         println!("seed {seed}");
         let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let prog = random::program(&mut r, &SIZES);
+        let prog = random::program(&mut r, &random::SMALL);
         let (n_in, in_bits, in_signed) = (prog.input.shape[0], prog.input.bits, prog.input.signed);
-        let bytes = AlignedBytes::new(&convert::program_bytes(&prog, None).expect("encode"));
-        let words = compile(&Compact::parse(bytes.as_bytes()).expect("parse"), &t)
-            .expect("compile")
-            .words()
-            .to_vec();
+        let words = program_image(&prog, &t).expect("image").words().to_vec();
         let info = tbn.load_model(&words).expect("load_model");
         for _ in 0..2 {
             let x = random::input(&mut r, n_in, in_bits, in_signed);

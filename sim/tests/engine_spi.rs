@@ -17,10 +17,8 @@
 //!   default 3 each; seeds printed).
 
 use tbn_driver::driver::Tbn;
-use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::integer;
-use tbn_host::compile::compile;
-use tbn_host::convert;
+use tbn_host::compile::program_image;
 use tbn_sim::accel::{Accelerator, DriverBus};
 use tbn_sim::spi::SpiClocks;
 use tbn_sim::{hw, BuildOptions, Link};
@@ -60,11 +58,7 @@ fn set_quad(acc: &mut Accelerator, quad: bool) {
 }
 
 fn image_words(prog: &integer::Program, t: &tbn_driver::image::format::Target) -> Vec<u32> {
-    let bytes = AlignedBytes::new(&convert::program_bytes(prog, None).expect("encode"));
-    compile(&Compact::parse(bytes.as_bytes()).expect("parse"), t)
-        .expect("compile")
-        .words()
-        .to_vec()
+    program_image(prog, t).expect("image").words().to_vec()
 }
 
 #[derive(Default)]
@@ -171,14 +165,7 @@ fn mlps_through_the_engine_spi_top() {
 #[test]
 fn random_programs_through_the_engine_spi_top() {
     use rand::SeedableRng;
-    use tbn_host::random::{self, Sizes};
-    const SIZES: Sizes = Sizes {
-        stages: 2..=3,
-        max_in: 100,
-        max_hidden: 60,
-        max_out: 12,
-        flatten: false,
-    };
+    use tbn_host::random;
     if !have_verilator() {
         return;
     }
@@ -194,7 +181,7 @@ fn random_programs_through_the_engine_spi_top() {
         for seed in first..first + programs {
             println!("seed {seed} (f_sck = {ratio} f_clk, quad writes {quad})");
             let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            let prog = random::program(&mut r, &SIZES);
+            let prog = random::program(&mut r, &random::SMALL);
             let (n_in, bits, signed) = (prog.input.shape[0], prog.input.bits, prog.input.signed);
             let info = tbn.load_model(&image_words(&prog, &t)).expect("load_model");
             for _ in 0..2 {

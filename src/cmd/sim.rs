@@ -26,11 +26,9 @@ use tbn_driver::image::chip::RefChip;
 use tbn_driver::image::format::{Descriptor, Target};
 use tbn_driver::image::Image;
 use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
-use tbn_driver::program::{AlignedBytes, Program as Compact};
 use tbn_golden::float::argmax;
 use tbn_golden::integer::Program;
 use tbn_golden::Model;
-use tbn_host::compile::compile;
 use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, Accelerator, BuildOptions, DriverBus};
 
@@ -455,11 +453,7 @@ fn run_rtl_jobs(
 
 /// The program as a model image for `target` (also written to `--image-out`).
 fn compile_image(a: &Args, program: &Program, target: &Target) -> Result<Image> {
-    let bytes =
-        tbn_host::convert::program_bytes(program, None).context("encoding the integer program")?;
-    let aligned = AlignedBytes::new(&bytes);
-    let compact = Compact::parse(aligned.as_bytes()).context("parsing the integer program")?;
-    let image = compile(&compact, target).context("compiling the model image")?;
+    let image = tbn_host::compile::program_image(program, target)?;
     if let Some(p) = &a.image_out {
         write_image(p, &image.to_le_bytes())?;
     }
