@@ -149,39 +149,41 @@ impl Config {
 }
 
 /// Run `$body` with `$core` bound to a `$ty::<L, W, N>` built by
-/// `$ty::new(tile_max, max_in, max_rows)` (`N`: [`seq::seq_width`]).
+/// `$ty::<L, W, N>::$ctor(args)` for the configuration's lanes (`W =
+/// max(L, 32)`, `N`: [`seq::seq_width`]), e.g.
+/// `with_lanes!(cfg, TbnCore::new(cfg.tile_max, cfg.max_in, cfg.max_rows), c => ...)`.
 macro_rules! with_lanes {
-    ($cfg:expr, $ty:ident, $core:ident => $body:expr) => {
+    ($cfg:expr, $ty:ident :: $ctor:ident $args:tt, $core:ident => $body:expr) => {
         if $crate::seq::seq_width($cfg.tile_max) == $crate::seq::SEQ_NARROW {
-            with_lanes!(@lanes $cfg, $ty, { $crate::seq::SEQ_NARROW }, $core => $body)
+            with_lanes!(@lanes $cfg, $ty, $ctor, $args, { $crate::seq::SEQ_NARROW }, $core => $body)
         } else {
-            with_lanes!(@lanes $cfg, $ty, { $crate::seq::SEQ_WIDE }, $core => $body)
+            with_lanes!(@lanes $cfg, $ty, $ctor, $args, { $crate::seq::SEQ_WIDE }, $core => $body)
         }
     };
-    (@lanes $cfg:expr, $ty:ident, $n:tt, $core:ident => $body:expr) => {
+    (@lanes $cfg:expr, $ty:ident, $ctor:ident, $args:tt, $n:tt, $core:ident => $body:expr) => {
         match $cfg.lanes {
             8 => {
-                let mut $core = $ty::<8, 32, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<8, 32, $n>::$ctor $args;
                 $body
             }
             16 => {
-                let mut $core = $ty::<16, 32, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<16, 32, $n>::$ctor $args;
                 $body
             }
             32 => {
-                let mut $core = $ty::<32, 32, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<32, 32, $n>::$ctor $args;
                 $body
             }
             64 => {
-                let mut $core = $ty::<64, 64, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<64, 64, $n>::$ctor $args;
                 $body
             }
             128 => {
-                let mut $core = $ty::<128, 128, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<128, 128, $n>::$ctor $args;
                 $body
             }
             _ => {
-                let mut $core = $ty::<256, 256, $n>::new($cfg.tile_max, $cfg.max_in, $cfg.max_rows);
+                let mut $core = $ty::<256, 256, $n>::$ctor $args;
                 $body
             }
         }
@@ -199,7 +201,7 @@ pub fn rename_top(verilog: &str, name: &str) -> String {
 pub fn core_verilog(cfg: &Config) -> Result<String, HdlError> {
     cfg.validate()?;
     use crate::core::TbnCore;
-    with_lanes!(cfg, TbnCore, c => {
+    with_lanes!(cfg, TbnCore::new(cfg.tile_max, cfg.max_in, cfg.max_rows), c => {
         c.connect_all();
         check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
         Ok(waive_generated_width(&rename_top(
@@ -269,7 +271,7 @@ pub fn split_modules(verilog: &str) -> Vec<(String, String)> {
 pub fn spi_top_verilog(cfg: &Config) -> Result<String, HdlError> {
     cfg.validate()?;
     use crate::spi::{TbnSpiTop, SPI_TOP};
-    let full = with_lanes!(cfg, TbnSpiTop, t => {
+    let full = with_lanes!(cfg, TbnSpiTop::new(cfg.tile_max, cfg.max_in, cfg.max_rows), t => {
         t.connect_all();
         check_all(&t).map_err(|e| HdlError::Check(format!("{e:?}")))?;
         generate_verilog_unchecked(&t)
@@ -456,34 +458,14 @@ pub fn net_core_verilog_mem(cfg: &Config, mem: &netcore::NetMem) -> Result<Strin
     cfg.validate()?;
     mem.validate(cfg)?;
     use crate::nettop::NetTop;
-    macro_rules! gen {
-        ($l:literal, $w:literal, $n:expr) => {{
-            let mut c = NetTop::<$l, $w, { $n }>::with_mem(cfg, mem);
-            c.connect_all();
-            check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
-            Ok(waive_generated_width(&rename_top(
-                &generate_verilog_unchecked(&c),
-                NET_CORE_TOP,
-            )))
-        }};
-    }
-    macro_rules! by_lanes {
-        ($n:expr) => {
-            match cfg.lanes {
-                8 => gen!(8, 32, $n),
-                16 => gen!(16, 32, $n),
-                32 => gen!(32, 32, $n),
-                64 => gen!(64, 64, $n),
-                128 => gen!(128, 128, $n),
-                _ => gen!(256, 256, $n),
-            }
-        };
-    }
-    if seq::seq_width(cfg.tile_max) == seq::SEQ_NARROW {
-        by_lanes!(seq::SEQ_NARROW)
-    } else {
-        by_lanes!(seq::SEQ_WIDE)
-    }
+    with_lanes!(cfg, NetTop::with_mem(cfg, mem), c => {
+        c.connect_all();
+        check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
+        Ok(waive_generated_width(&rename_top(
+            &generate_verilog_unchecked(&c),
+            NET_CORE_TOP,
+        )))
+    })
 }
 
 /// Verilog of the whole-network engine's standalone top [`spi::NET_SPI_TOP`]
@@ -503,31 +485,11 @@ pub fn net_spi_top_verilog_mem(cfg: &Config, mem: &netcore::NetMem) -> Result<St
     cfg.validate()?;
     mem.validate(cfg)?;
     use crate::spi::{TbnNetSpiTop, NET_SPI_TOP};
-    macro_rules! gen {
-        ($l:literal, $w:literal, $n:expr) => {{
-            let mut t = TbnNetSpiTop::<$l, $w, { $n }>::with_mem(cfg, mem);
-            t.connect_all();
-            check_all(&t).map_err(|e| HdlError::Check(format!("{e:?}")))?;
-            generate_verilog_unchecked(&t)
-        }};
-    }
-    macro_rules! by_lanes {
-        ($n:expr) => {
-            match cfg.lanes {
-                8 => gen!(8, 32, $n),
-                16 => gen!(16, 32, $n),
-                32 => gen!(32, 32, $n),
-                64 => gen!(64, 64, $n),
-                128 => gen!(128, 128, $n),
-                _ => gen!(256, 256, $n),
-            }
-        };
-    }
-    let full = if seq::seq_width(cfg.tile_max) == seq::SEQ_NARROW {
-        by_lanes!(seq::SEQ_NARROW)
-    } else {
-        by_lanes!(seq::SEQ_WIDE)
-    };
+    let full = with_lanes!(cfg, TbnNetSpiTop::with_mem(cfg, mem), t => {
+        t.connect_all();
+        check_all(&t).map_err(|e| HdlError::Check(format!("{e:?}")))?;
+        generate_verilog_unchecked(&t)
+    });
     let text = format!(
         "// {NET_SPI_TOP}: standalone top of the whole-network engine \
          (SPI mode-0 slave -> Wishbone master -> {NET_CORE_TOP}).\n\
