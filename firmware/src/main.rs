@@ -17,12 +17,10 @@ use core::panic::PanicInfo;
 
 use cortex_m::peripheral::{syst::SystClkSource, SYST};
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hio};
+use cortex_m_semihosting::debug;
 use tbn_driver::kernel::{self, FloatWorkspace, Workspace};
 use tbn_driver::program::{ParseError, Program};
-
-#[repr(C, align(4))]
-struct Aligned<T: ?Sized>(T);
+use tbn_firmware::{le_i64, le_u32, Aligned, Buf};
 
 static PROGRAM: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -75,51 +73,10 @@ fn ticks<R>(f: impl FnOnce() -> R) -> (u32, R) {
     (a.wrapping_sub(b) & 0x00FF_FFFF, r)
 }
 
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
-        None => 0,
-    }
-}
-
-fn le_i64(b: &[u8], at: usize) -> i64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        w.copy_from_slice(s);
-    }
-    i64::from_le_bytes(w)
-}
-
-/// A small fixed-capacity string for the JSON report.
-struct Buf {
-    b: [u8; 2048],
-    n: usize,
-}
-
-impl core::fmt::Write for Buf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let bytes = s.as_bytes();
-        let end = self.n + bytes.len();
-        if end > self.b.len() {
-            return Err(core::fmt::Error);
-        }
-        self.b[self.n..end].copy_from_slice(bytes);
-        self.n = end;
-        Ok(())
-    }
-}
-
-fn emit(buf: &Buf) {
-    if let Ok(mut out) = hio::hstdout() {
-        let _ = out.write_all(&buf.b[..buf.n]);
-        let _ = out.write_all(b"\n");
-    }
-}
-
 fn fail(msg: &str, code: u32) -> ! {
-    let mut b = Buf { b: [0; 2048], n: 0 };
+    let mut b = Buf::<2048>::new();
     let _ = write!(b, "{{\"ok\":false,\"error\":\"{msg}\",\"code\":{code}}}");
-    emit(&b);
+    b.print_line();
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::bkpt();
@@ -363,7 +320,7 @@ fn main() -> ! {
         && rejects_bad
         && dsp_ok
         && repeat_equal;
-    let mut b = Buf { b: [0; 2048], n: 0 };
+    let mut b = Buf::<2048>::new();
     let _ = write!(
         b,
         "{{\"ok\":{ok},\"images\":{n_images},\"int_logits_match\":{int_match},\"float_pred_match\":{float_match},\
@@ -410,7 +367,7 @@ fn main() -> ! {
         first = false;
     }
     let _ = write!(b, "]}}}}");
-    emit(&b);
+    b.print_line();
     debug::exit(if ok {
         debug::EXIT_SUCCESS
     } else {

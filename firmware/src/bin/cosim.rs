@@ -32,9 +32,7 @@ use tbn_driver::driver::{DriverError, Tbn};
 use tbn_driver::kernel::{self, Workspace};
 use tbn_driver::program::Program;
 use tbn_driver::regmap as rm;
-
-#[repr(C, align(4))]
-struct Aligned<T: ?Sized>(T);
+use tbn_firmware::{le_i64, le_u32, Aligned, Buf, Esc};
 
 static IMAGE: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -415,48 +413,12 @@ impl SpiDevice for UartSpi {
 
 // ---------------------------------------------------------------- report
 
-/// A fixed-capacity string for the JSON report.
-struct Buf {
-    b: [u8; 16384],
-    n: usize,
-}
+/// The report's text.
+type Report = Buf<16384>;
 
-impl core::fmt::Write for Buf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let bytes = s.as_bytes();
-        let end = self.n + bytes.len();
-        if end > self.b.len() {
-            return Err(core::fmt::Error);
-        }
-        self.b[self.n..end].copy_from_slice(bytes);
-        self.n = end;
-        Ok(())
-    }
-}
+static mut OUT: Report = Report::new();
 
-/// Writes through to a [`Buf`], escaping JSON string characters.
-struct Esc<'a>(&'a mut Buf);
-
-impl core::fmt::Write for Esc<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for ch in s.chars() {
-            match ch {
-                '"' => self.0.write_str("\\\"")?,
-                '\\' => self.0.write_str("\\\\")?,
-                c if (c as u32) < 0x20 => write!(self.0, "\\u{:04x}", c as u32)?,
-                c => self.0.write_char(c)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-static mut OUT: Buf = Buf {
-    b: [0; 16384],
-    n: 0,
-};
-
-fn out() -> &'static mut Buf {
+fn out() -> &'static mut Report {
     // SAFETY: single-threaded firmware; OUT is only used through this.
     unsafe { &mut *core::ptr::addr_of_mut!(OUT) }
 }
@@ -464,7 +426,7 @@ fn out() -> &'static mut Buf {
 fn emit() -> ! {
     let b = out();
     if let Ok(mut o) = hio::hstdout() {
-        let _ = o.write_all(&b.b[..b.n]);
+        let _ = o.write_all(b.bytes());
         let _ = o.write_all(b"\n");
     }
     debug::exit(debug::EXIT_FAILURE);
@@ -476,7 +438,7 @@ fn emit() -> ! {
 fn finish(ok: bool) -> ! {
     let b = out();
     if let Ok(mut o) = hio::hstdout() {
-        let _ = o.write_all(&b.b[..b.n]);
+        let _ = o.write_all(b.bytes());
         let _ = o.write_all(b"\n");
     }
     debug::exit(if ok {
@@ -493,7 +455,7 @@ fn finish(ok: bool) -> ! {
 /// and the transport's last error.
 fn fail_driver(stage: &str, e: &DriverError, t: Option<TransportError>) -> ! {
     let b = out();
-    b.n = 0;
+    b.clear();
     let _ = write!(b, "{{\"ok\":false,\"stage\":\"{stage}\",\"error\":\"");
     let _ = write!(Esc(b), "{e}");
     let _ = write!(b, "\",\"error_debug\":\"");
@@ -515,26 +477,11 @@ fn fail_driver(stage: &str, e: &DriverError, t: Option<TransportError>) -> ! {
 
 fn fail(msg: &str) -> ! {
     let b = out();
-    b.n = 0;
+    b.clear();
     let _ = write!(b, "{{\"ok\":false,\"stage\":\"setup\",\"error\":\"");
     let _ = write!(Esc(b), "{msg}");
     let _ = write!(b, "\",\"error_debug\":null,\"transport_error\":null}}");
     emit()
-}
-
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
-        None => 0,
-    }
-}
-
-fn le_i64(b: &[u8], at: usize) -> i64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        w.copy_from_slice(s);
-    }
-    i64::from_le_bytes(w)
 }
 
 // --------------------------------------------------------------- buffers
@@ -765,7 +712,7 @@ fn main() -> ! {
 
     let ok = logits_match == n_images && class_match == n_images && mcu_match == n_images;
     let b = out();
-    b.n = 0;
+    b.clear();
     let _ = write!(
         b,
         "{{\"ok\":{ok},\"images\":{n_images},\"logits_match\":{logits_match},\"class_match\":{class_match},\
