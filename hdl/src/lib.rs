@@ -211,9 +211,14 @@ pub fn core_verilog(cfg: &Config) -> Result<String, HdlError> {
     })
 }
 
-/// Child blocks of the core whose module bodies are written by hand in this
-/// crate (`Verilog::Custom`): they stay under Verilator's WIDTH check.
-const HAND_WRITTEN: [&str; 4] = ["$tile", "$act", "$out", "$engine"];
+/// Child blocks of the core and of the whole-network engine whose module
+/// bodies are written by hand in this crate (`Verilog::Custom`: memories,
+/// lanes, requantization unit, activation writer): they stay under
+/// Verilator's WIDTH check.
+const HAND_WRITTEN: [&str; 17] = [
+    "$tile", "$act", "$out", "$engine", "$act_in", "$act_a", "$act_b", "$alpha", "$desc", "$lcyc",
+    "$logits", "$pairs", "$rec_b0", "$rec_b1", "$rec_m", "$rq$rq", "$rq$wr",
+];
 
 /// Verilator metacomments around each module (docs/hdl.md, "Lint"): WIDTH
 /// off in the modules rust-hdl generates (its literals and constants are 32
@@ -239,6 +244,41 @@ pub fn waive_generated_width(verilog: &str) -> String {
         out.push('\n');
     }
     out.push_str("/* verilator lint_on WIDTH */\n/* verilator lint_on UNUSEDSIGNAL */\n");
+    out
+}
+
+/// Signals of the engine (`NetCore`'s generated module) that it declares
+/// but uses only in part: the loader's header sizes and input format (the
+/// engine reads them from the descriptor memory instead), the row
+/// sequencer's `busy` (the network sequencer waits for the last pair write),
+/// the low bits of `tile_addr` that address a word. Their declarations are
+/// wrapped in UNUSEDSIGNAL metacomments (docs/hdl.md, "Lint").
+const ENGINE_PARTLY_USED: [&str; 5] = [
+    "loader$hdr_num_in;",
+    "loader$hdr_num_out;",
+    "loader$hdr_in_fmt;",
+    "seq$busy;",
+    "tile_addr;",
+];
+
+/// [`ENGINE_PARTLY_USED`]'s declarations in `verilog` wrapped in metacomments.
+fn waive_engine_unused(verilog: &str) -> String {
+    let mut out = String::with_capacity(verilog.len() + 1024);
+    for line in verilog.lines() {
+        let t = line.trim_start();
+        let decl = (t.starts_with("wire ") || t.starts_with("reg "))
+            && ENGINE_PARTLY_USED
+                .iter()
+                .any(|n| t.ends_with(&format!(" {n}")));
+        if decl {
+            out.push_str("    /* verilator lint_off UNUSEDSIGNAL */\n");
+            out.push_str(line);
+            out.push_str("\n    /* verilator lint_on UNUSEDSIGNAL */\n");
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -473,10 +513,10 @@ pub fn net_core_verilog_mem(cfg: &Config, mem: &netcore::NetMem) -> Result<Strin
     with_lanes!(cfg, NetTop::with_mem(cfg, mem), c => {
         c.connect_all();
         check_all(&c).map_err(|e| HdlError::Check(format!("{e:?}")))?;
-        Ok(waive_generated_width(&rename_top(
+        Ok(waive_engine_unused(&waive_generated_width(&rename_top(
             &generate_verilog_unchecked(&c),
             NET_CORE_TOP,
-        )))
+        ))))
     })
 }
 
@@ -519,5 +559,5 @@ pub fn net_spi_top_verilog_mem(cfg: &Config, mem: &netcore::NetMem) -> Result<St
         },
         rename_top(&full, NET_SPI_TOP)
     );
-    Ok(waive_generated_width(&text))
+    Ok(waive_engine_unused(&waive_generated_width(&text)))
 }

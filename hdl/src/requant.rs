@@ -496,7 +496,7 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
          reg s3b_v; reg [15:0] s3b_tag; reg signed [{rm}:0] s3b_prod; reg signed [{bm}:0] s3b_b;\n\
          always @(posedge clk) begin\n  s3b_v <= s3_v; s3b_tag <= s3_tag; s3b_prod <= s3_prod; s3b_b <= in_bias[{bm}:0];\nend\n\
          // in two halves over two cycles (a {vw}-bit carry chain is too slow on iCE40)\n\
-         wire signed [{vm}:0] prod_ext = s3b_prod;\n\
+         wire signed [{vm}:0] prod_ext = {prod_ext};\n\
          reg s4a_v; reg [15:0] s4a_tag; reg [{h}:0] s4a_lo; reg [{hm}:0] s4a_ph; reg [{hm}:0] s4a_bh;\n\
          always @(posedge clk) begin\n  s4a_v <= s3b_v; s4a_tag <= s3b_tag;\n\
          \x20 s4a_lo <= {{1'b0, prod_ext[{lm}:0]}} + {{1'b0, s3b_b[{lm}:0]}};\n\
@@ -507,6 +507,12 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
         vm = vw - 1,
         rm = rw - 1,
         bm = bw - 1,
+        // acc * M sign-extended or cut to V bits, widths explicit (lint)
+        prod_ext = match rw.cmp(&vw) {
+            std::cmp::Ordering::Less => format!("{{{{{}{{s3b_prod[{}]}}}}, s3b_prod}}", vw - rw, rw - 1),
+            std::cmp::Ordering::Equal => "s3b_prod".to_string(),
+            std::cmp::Ordering::Greater => format!("s3b_prod[{}:0]", vw - 1),
+        },
         h = vw / 2,
         lm = vw / 2 - 1,
         hm = vw - vw / 2 - 1

@@ -1,5 +1,6 @@
 //! Acceptance checks on the emitted Verilog (core and standalone SPI top):
-//! Verilator lint (documented waivers only) for L = 8, 32, 128; rust-hdl's
+//! Verilator lint (documented waivers only) for L = 8, 32, 128, the
+//! whole-network engine's two tops included; rust-hdl's
 //! yosys_validate and an Icarus compile; yosys synth_ice40 of the recommended
 //! UP5K configuration: no latches, memories in SB_RAM40_4K, and it fits the
 //! UP5K (<= 30 BRAM, <= 5280 LUT4).
@@ -77,6 +78,61 @@ fn lint_l32() {
 #[test]
 fn lint_l128() {
     lint(128);
+}
+
+/// The whole-network engine's tops (`tbn_net_core`, `tbn_net_spi_top`)
+/// lint clean under `-Wall` with the same waivers, and under the default
+/// flags, at L = 8, 32 and 128 (block RAM) and in the UP5K configuration
+/// (single-port tile memory, V = 52).
+#[test]
+fn engine_tops_lint_clean() {
+    use tbn_hdl::netcore::NetMem;
+    if !have_tool("verilator") {
+        tbn_hdl::testbench::skip_missing_tool(format_args!("verilator not found on PATH"));
+        return;
+    }
+    let up5k = Config::up5k();
+    let mut cases: Vec<(Config, NetMem)> = [8, 32, 128]
+        .into_iter()
+        .map(|l| {
+            let c = cfg(l);
+            (c, NetMem::new(&c, c.tile_max))
+        })
+        .collect();
+    cases.push((up5k, NetMem::up5k(&up5k)));
+    for (c, mem) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            (
+                "tbn_net_core",
+                tbn_hdl::net_core_verilog_mem(&c, &mem).unwrap(),
+            ),
+            (
+                "tbn_net_spi_top",
+                tbn_hdl::net_spi_top_verilog_mem(&c, &mem).unwrap(),
+            ),
+        ];
+        for (top, text) in files {
+            let file = format!("{top}.v");
+            std::fs::write(dir.path().join(&file), text).unwrap();
+            for wall in [true, false] {
+                let mut cmd = Command::new("verilator");
+                cmd.current_dir(dir.path())
+                    .args(["--lint-only", "--top-module", top]);
+                if wall {
+                    cmd.arg("-Wall").args(WAIVERS);
+                }
+                let out = cmd.arg(&file).output().unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    out.status.success() && !err.contains("%Warning"),
+                    "L={} {top} (-Wall {wall}, single-port tile {}): {err}",
+                    c.lanes,
+                    mem.tile_single_port
+                );
+            }
+        }
+    }
 }
 
 #[test]
