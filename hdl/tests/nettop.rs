@@ -7,6 +7,8 @@
 //! emitted Verilog in lockstep with the model under Icarus over a whole
 //! driver session.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
@@ -351,32 +353,8 @@ fn up5k_engine_memories_map_to_spram_and_block_ram() {
     }
     let cfg = Config::up5k();
     let v = tbn_hdl::net_core_verilog_mem(&cfg, &NetMem::up5k(&cfg)).expect("generate");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("net.v"), v).unwrap();
-    let out = std::process::Command::new("yosys")
-        .current_dir(dir.path())
-        .args([
-            "-q",
-            "-p",
-            "read_verilog -sv net.v; synth_ice40 -dsp -spram -top tbn_net_core; tee -o stat.txt stat",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stat = std::fs::read_to_string(dir.path().join("stat.txt")).unwrap();
-    let count = |cell: &str| -> usize {
-        stat.lines()
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                (w.next() == Some(cell)).then(|| w.next()?.parse().ok())?
-            })
-            .next_back()
-            .unwrap_or(0)
-    };
+    let stat = common::yosys_stat(&v, "synth_ice40 -dsp -spram -top tbn_net_core");
+    let count = |cell: &str| common::cell_count(&stat, cell);
     let (spram, bram, luts) = (
         count("SB_SPRAM256KA"),
         count("SB_RAM40_4K"),

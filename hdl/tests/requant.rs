@@ -425,31 +425,8 @@ fn yosys_maps_the_products_to_sb_mac16() {
     }
     let mut b = Requant::new(19, 52);
     let v = block_verilog(&mut b);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("requant.v"), v).unwrap();
-    let out = std::process::Command::new("yosys")
-        .current_dir(dir.path())
-        .args([
-            "-q",
-            "-p",
-            "read_verilog requant.v; synth_ice40 -dsp -top top; tee -o stat.txt stat",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stat = std::fs::read_to_string(dir.path().join("stat.txt")).unwrap();
-    let count = |cell: &str| -> usize {
-        stat.lines()
-            .find_map(|l| {
-                let mut it = l.split_whitespace();
-                (it.next() == Some(cell)).then(|| it.next().unwrap().parse().unwrap())
-            })
-            .unwrap_or(0)
-    };
+    let stat = common::yosys_stat(&v, "synth_ice40 -dsp -top top");
+    let count = |cell: &str| common::cell_count(&stat, cell);
     println!(
         "requant (19-bit dots, 52-bit v): SB_MAC16 {}, SB_LUT4 {}, SB_CARRY {}",
         count("SB_MAC16"),

@@ -98,3 +98,38 @@ pub fn random_activations(rng: &mut impl Rng, m: usize, abits: usize, signed: bo
         })
         .collect()
 }
+
+/// yosys on `verilog` (written as `design.v`) with `synth` (e.g.
+/// `synth_ice40 -dsp -top top`), then `stat`: the statistics text. Panics
+/// with yosys's output when it fails.
+pub fn yosys_stat(verilog: &str, synth: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("design.v"), verilog).unwrap();
+    let out = std::process::Command::new("yosys")
+        .current_dir(dir.path())
+        .args([
+            "-q",
+            "-p",
+            &format!("read_verilog -sv design.v; {synth}; tee -o stat.txt stat"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.path().join("stat.txt")).unwrap()
+}
+
+/// Cells of type `cell` in a [`yosys_stat`] text (its last count: the
+/// design's total when yosys lists modules first; 0 if none).
+pub fn cell_count(stat: &str, cell: &str) -> usize {
+    stat.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(cell)).then(|| w.next()?.parse().ok())?
+        })
+        .next_back()
+        .unwrap_or(0)
+}
