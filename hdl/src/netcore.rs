@@ -616,6 +616,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.d_qmm.next = self.d_qmm.q.val();
         self.rq.d_rows.next = self.d_rows.q.val();
         self.rq.d_period.next = self.d_p.q.val();
+        self.rq.d_abase.next = self.d_alpha_base.q.val();
+        self.rq.d_rbase.next = self.d_rowc4.q.val();
+        self.rq.d_uniform.next = self.d_uniform.q.val();
         self.rq.d_shift.next = self.d_shift.q.val();
         self.rq.d_kind.next = self.d_kind.q.val();
         self.rq.d_out_bits.next = self.d_out_bits.q.val();
@@ -626,16 +629,13 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.pairs.raddr.next = self.rq.pair_addr.val();
         self.rq.pair_a.next = self.pairs.rdata.val().get_bits::<32>(0);
         self.rq.pair_b.next = self.pairs.rdata.val().get_bits::<32>(32);
-        self.alpha_a_addr.next = self.d_alpha_base.q.val() + self.rq.alpha_idx.val();
+        // the phase's read addresses include the layer's bases
+        self.alpha_a_addr.next = self.rq.alpha_addr.val();
         self.alpha.raddr.next = self.alpha_a_addr.val();
         self.rq.alpha_a.next = self.alpha.rdata0.val();
         self.rq.alpha_b.next = self.alpha.rdata1.val();
-        self.mult_addr.next = self.d_rowc4.q.val();
-        self.bias_addr.next = self.d_rowc4.q.val();
-        if !self.d_uniform.q.val() {
-            self.mult_addr.next = self.d_rowc4.q.val() + self.rq.mult_row.val();
-            self.bias_addr.next = self.d_rowc4.q.val() + self.rq.bias_row.val();
-        }
+        self.mult_addr.next = self.rq.mult_addr.val();
+        self.bias_addr.next = self.rq.bias_addr.val();
         self.rec_m.raddr.next = self.mult_addr.val();
         self.rec_b0.raddr.next = self.bias_addr.val();
         self.rec_b1.raddr.next = self.bias_addr.val();

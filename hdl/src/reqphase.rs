@@ -3,23 +3,29 @@
 //! together, with the read ports of the memories they need as block ports.
 //!
 //! Per row `r` (the walker's output in cycle `t`): the pair memory is read
-//! at the distinct row `j`, the alpha memory at the copy `c` (it returns the
-//! codes of `c` and `c + 1`), the record memory's multiplier at `r`; all
-//! three answer in cycle `t + 1` (registered reads), when the row enters the
-//! requantization unit (`alpha_b` forced to 0 unless the row straddles). The
-//! record's bias is read at `r` in cycle `t + REQUANT_BIAS_DELAY` (a delay
-//! line of row indices) and answers one cycle later, where the unit takes
-//! it. The unit's outputs go to the writer (the next layer's bit-planes) and
-//! to the logits port. The writer's packer path (the host's input bytes) is
-//! passed through.
+//! at the distinct row `j` and the alpha memory at the copy's address
+//! `ALPHA_BASE + c` (it returns the codes of `c` and `c + 1`; the unit
+//! weighs the second with `dot_b`, which is 0 unless the row straddles);
+//! both answer in cycle `t + 1` (registered reads), when the row enters the
+//! requantization unit. The record memory is read at `RECORD_BASE + r` (or
+//! `RECORD_BASE` for uniform constants): the multiplier in the cycle the unit
+//! asks for it (`mult_rd`, answering [`REQUANT_MULT_DELAY`](crate::requant::REQUANT_MULT_DELAY) cycles after the
+//! row entered), the bias likewise (`bias_rd`, [`REQUANT_BIAS_DELAY`](crate::requant::REQUANT_BIAS_DELAY)), from
+//! two address counters that advance on those requests (rows come one per
+//! cycle and in order: no delay line of row indices). The unit's outputs go
+//! to the writer (the next layer's bit-planes; the last row is the one no
+//! row follows) and to the logits port (`v` and `y` of every row, with the
+//! row index from an output counter; for the logits kind the unit's outputs
+//! come [`REQUANT_V_LATENCY`](crate::requant::REQUANT_V_LATENCY) after the row). The writer's packer path (the
+//! host's input bytes) is passed through.
+//!
+//! The descriptor inputs are sampled at START or held while the phase is
+//! busy (see [`RowWalker`]).
 
 use crate::actwrite::ActWriter;
-use crate::requant::{Requant, REQUANT_BIAS_DELAY};
+use crate::requant::Requant;
 use crate::rowwalk::RowWalker;
 use rust_hdl::prelude::*;
-
-/// Tag bit of the unit that carries the walker's last-row flag.
-const LAST_TAG_BIT: usize = 15;
 
 /// The requantization phase.
 #[derive(LogicBlock)]
@@ -30,14 +36,20 @@ pub struct ReqPhase<const N: usize> {
     pub start: Signal<In, Bit>,
     /// Cancel the walk (rows in flight still come out).
     pub cancel: Signal<In, Bit>,
-    /// m.
+    /// m (held during the phase).
     pub d_m: Signal<In, Bits<N>>,
-    /// q - m.
+    /// q - m (held).
     pub d_qmm: Signal<In, Bits<N>>,
     /// Rows (below 2^15).
     pub d_rows: Signal<In, Bits<16>>,
-    /// Period P.
+    /// Period P (held).
     pub d_period: Signal<In, Bits<N>>,
+    /// Alpha memory address of the layer's copy 0 (ALPHA_BASE).
+    pub d_abase: Signal<In, Bits<16>>,
+    /// Record memory address of the layer's row 0.
+    pub d_rbase: Signal<In, Bits<16>>,
+    /// Uniform constants: every row reads the record at `d_rbase`.
+    pub d_uniform: Signal<In, Bit>,
     /// Shift S (held during the phase).
     pub d_shift: Signal<In, Bits<6>>,
     /// Kind (held).
@@ -50,19 +62,19 @@ pub struct ReqPhase<const N: usize> {
     pub pair_a: Signal<In, Bits<32>>,
     /// dot_b of the pair read in the previous cycle.
     pub pair_b: Signal<In, Bits<32>>,
-    /// Alpha memory read: copy index c.
-    pub alpha_idx: Signal<Out, Bits<16>>,
+    /// Alpha memory read address: ALPHA_BASE + c.
+    pub alpha_addr: Signal<Out, Bits<16>>,
     /// Alpha code of copy c (read in the previous cycle).
     pub alpha_a: Signal<In, Bits<16>>,
     /// Alpha code of copy c + 1.
     pub alpha_b: Signal<In, Bits<16>>,
-    /// Record memory read of the multiplier: row r.
-    pub mult_row: Signal<Out, Bits<16>>,
-    /// M of the row read in the previous cycle.
+    /// Record memory read address of the multiplier.
+    pub mult_addr: Signal<Out, Bits<16>>,
+    /// M of the record read in the previous cycle.
     pub mult: Signal<In, Bits<16>>,
-    /// Record memory read of the bias: row r, `REQUANT_BIAS_DELAY` cycles later.
-    pub bias_row: Signal<Out, Bits<16>>,
-    /// B' of the row read in the previous cycle.
+    /// Record memory read address of the bias.
+    pub bias_addr: Signal<Out, Bits<16>>,
+    /// B' of the record read in the previous cycle.
     pub bias: Signal<In, Bits<64>>,
     /// Input bytes from the bus (packer path).
     pub pk_we: Signal<In, Bit>,
@@ -84,11 +96,11 @@ pub struct ReqPhase<const N: usize> {
     pub act_data: Signal<Out, Bits<32>>,
     /// Input byte out of range (pulse).
     pub range_err: Signal<Out, Bit>,
-    /// A requantized row (every kind; `logit_v` is `v`).
+    /// A requantized row (every kind; for logits `logit_v` is its `v`).
     pub logit_valid: Signal<Out, Bit>,
     /// Row of the output.
     pub logit_row: Signal<Out, Bits<16>>,
-    /// v.
+    /// v (valid with `logit_valid` for the logits kind).
     pub logit_v: Signal<Out, Bits<64>>,
     /// The clamped output (8-bit two's complement; sign: 0/1; logits: 0).
     pub logit_y: Signal<Out, Bits<8>>,
@@ -98,23 +110,12 @@ pub struct ReqPhase<const N: usize> {
     rq: Requant,
     wr: ActWriter,
     d1_valid: DFF<Bit>,
-    d1_tag: DFF<Bits<16>>,
-    d1_strad: DFF<Bit>,
-    b1: DFF<Bits<16>>,
-    b2: DFF<Bits<16>>,
-    b3: DFF<Bits<16>>,
-    b4: DFF<Bits<16>>,
-    b5: DFF<Bits<16>>,
-    b6: DFF<Bits<16>>,
-    inflight: DFF<Bits<5>>,
-    c_zero16: Constant<Bits<16>>,
-    c_last: Constant<Bits<16>>,
+    m_addr: DFF<Bits<16>>,
+    b_addr: DFF<Bits<16>>,
+    out_row: DFF<Bits<16>>,
 }
 
 impl<const N: usize> ReqPhase<N> {
-    /// Edges from the walker's row to its bias read (the delay line `b1..b6`).
-    pub const BIAS_LINE: usize = REQUANT_BIAS_DELAY;
-
     /// A phase for `dot_bits`-bit accumulators and a `v_bits`-bit `v`.
     pub fn new(dot_bits: usize, v_bits: usize) -> Self {
         ReqPhase {
@@ -125,18 +126,21 @@ impl<const N: usize> ReqPhase<N> {
             d_qmm: Default::default(),
             d_rows: Default::default(),
             d_period: Default::default(),
+            d_abase: Default::default(),
+            d_rbase: Default::default(),
+            d_uniform: Default::default(),
             d_shift: Default::default(),
             d_kind: Default::default(),
             d_out_bits: Default::default(),
             pair_addr: Default::default(),
             pair_a: Default::default(),
             pair_b: Default::default(),
-            alpha_idx: Default::default(),
+            alpha_addr: Default::default(),
             alpha_a: Default::default(),
             alpha_b: Default::default(),
-            mult_row: Default::default(),
+            mult_addr: Default::default(),
             mult: Default::default(),
-            bias_row: Default::default(),
+            bias_addr: Default::default(),
             bias: Default::default(),
             pk_we: Default::default(),
             pk_data: Default::default(),
@@ -157,17 +161,9 @@ impl<const N: usize> ReqPhase<N> {
             rq: Requant::new(dot_bits, v_bits),
             wr: Default::default(),
             d1_valid: Default::default(),
-            d1_tag: Default::default(),
-            d1_strad: Default::default(),
-            b1: Default::default(),
-            b2: Default::default(),
-            b3: Default::default(),
-            b4: Default::default(),
-            b5: Default::default(),
-            b6: Default::default(),
-            inflight: Default::default(),
-            c_zero16: Constant::new(0u64.to_bits()),
-            c_last: Constant::new((1u64 << LAST_TAG_BIT).to_bits()),
+            m_addr: Default::default(),
+            b_addr: Default::default(),
+            out_row: Default::default(),
         }
     }
 }
@@ -175,7 +171,7 @@ impl<const N: usize> ReqPhase<N> {
 impl<const N: usize> Logic for ReqPhase<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, d1_valid, d1_tag, d1_strad, inflight, b1, b2, b3, b4, b5, b6);
+        dff_setup!(self, clk, d1_valid, m_addr, b_addr, out_row);
         self.walker.clk.next = self.clk.val();
         self.rq.clk.next = self.clk.val();
         self.wr.clk.next = self.clk.val();
@@ -186,45 +182,40 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.walker.d_qmm.next = self.d_qmm.val();
         self.walker.d_rows.next = self.d_rows.val();
         self.walker.d_period.next = self.d_period.val();
+        self.walker.d_abase.next = self.d_abase.val();
         // memory reads of the walker's row (answers in the next cycle)
         self.pair_addr.next = self.walker.distinct.val();
-        self.alpha_idx.next = self.walker.copy.val();
-        self.mult_row.next = self.walker.row.val();
+        self.alpha_addr.next = self.walker.alpha.val();
         self.d1_valid.d.next = self.walker.valid.val();
-        self.d1_tag.d.next = self.walker.row.val();
-        if self.walker.last.val() {
-            self.d1_tag.d.next = self.walker.row.val() | self.c_last.val();
+        // record reads where the unit asks for them: rows are read in order,
+        // one per request (uniform constants: always the layer's record)
+        self.mult_addr.next = self.m_addr.q.val();
+        self.bias_addr.next = self.b_addr.q.val();
+        if self.rq.mult_rd.val() & !self.d_uniform.val() {
+            self.m_addr.d.next = self.m_addr.q.val() + 1;
         }
-        self.d1_strad.d.next = self.walker.straddle.val();
-        // the bias read trails the row by REQUANT_BIAS_DELAY (6) cycles
-        self.b1.d.next = self.walker.row.val();
-        self.b2.d.next = self.b1.q.val();
-        self.b3.d.next = self.b2.q.val();
-        self.b4.d.next = self.b3.q.val();
-        self.b5.d.next = self.b4.q.val();
-        self.b6.d.next = self.b5.q.val();
-        self.bias_row.next = self.b6.q.val();
+        if self.rq.bias_rd.val() & !self.d_uniform.val() {
+            self.b_addr.d.next = self.b_addr.q.val() + 1;
+        }
         // requantization unit
         self.rq.in_valid.next = self.d1_valid.q.val();
-        self.rq.in_tag.next = self.d1_tag.q.val();
         self.rq.in_dot_a.next = self.pair_a.val();
         self.rq.in_dot_b.next = self.pair_b.val();
         self.rq.in_alpha_a.next = self.alpha_a.val();
-        self.rq.in_alpha_b.next = self.c_zero16.val();
-        if self.d1_strad.q.val() {
-            self.rq.in_alpha_b.next = self.alpha_b.val();
-        }
+        self.rq.in_alpha_b.next = self.alpha_b.val();
         self.rq.in_mult.next = self.mult.val();
         self.rq.in_bias.next = self.bias.val();
         self.rq.shift.next = self.d_shift.val();
         self.rq.kind.next = self.d_kind.val();
         self.rq.out_bits.next = self.d_out_bits.val();
-        // rows in the unit (for busy): + entering, - leaving
-        if self.d1_valid.q.val() & !self.rq.out_valid.val() {
-            self.inflight.d.next = self.inflight.q.val() + 1;
+        // output rows, counted
+        if self.rq.out_valid.val() {
+            self.out_row.d.next = self.out_row.q.val() + 1;
         }
-        if !self.d1_valid.q.val() & self.rq.out_valid.val() {
-            self.inflight.d.next = self.inflight.q.val() - 1;
+        if self.start.val() {
+            self.m_addr.d.next = self.d_rbase.val();
+            self.b_addr.d.next = self.d_rbase.val();
+            self.out_row.d.next = 0.into();
         }
         // writer: requantized values one per cycle, or the packer
         self.wr.clear.next = self.start.val() | self.wr_clear.val();
@@ -233,7 +224,7 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.wr.in_y.next =
             bit_cast::<16, 8>(self.rq.out_y.val()) | (bit_cast::<16, 8>(self.rq.out_y.val()) << 8);
         self.wr.in_last.next =
-            (self.rq.out_valid.val() & self.rq.out_tag.val().get_bit(15)) | self.in_flush.val();
+            (self.rq.out_valid.val() & !self.rq.out_follow.val()) | self.in_flush.val();
         self.wr.pk_we.next = self.pk_we.val();
         self.wr.pk_data.next = self.pk_data.val();
         self.wr.in_bits.next = self.in_bits.val();
@@ -243,18 +234,18 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.act_data.next = self.wr.data.val();
         self.range_err.next = self.wr.range_err.val();
         self.logit_valid.next = self.rq.out_valid.val();
-        self.logit_row.next = self.rq.out_tag.val() & 0x7FFF;
+        self.logit_row.next = self.out_row.q.val();
         self.logit_v.next = self.rq.out_v.val();
         self.logit_y.next = self.rq.out_y.val();
         self.busy.next = self.walker.busy.val()
             | self.d1_valid.q.val()
-            | (self.inflight.q.val() != 0)
+            | self.rq.busy.val()
             | self.wr.busy.val();
     }
 }
 
 crate::lockstep_block!(
     ReqPhase<18>,
-    inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear],
-    outputs [pair_addr, alpha_idx, mult_row, bias_row, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy]
+    inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_abase, d_rbase, d_uniform, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear],
+    outputs [pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy]
 );

@@ -3,11 +3,14 @@
 //! into the bias by the compiler), one output row per cycle (pipelined).
 //!
 //! For each row the caller presents the accumulator pair of its distinct
-//! row (`dot_a`, `dot_b`), the alpha codes of its copy and of the next copy
-//! (`alpha_b` must be 0, or `dot_b` 0, when the row does not straddle; the
-//! engine's `dot_b` of such a row is 0), the row's multiplier `M` and bias
-//! `B'`; the stage constants (shift `S`, activation kind, output bits `A'`)
-//! are held while the stage's rows are in flight:
+//! row (`dot_a`, `dot_b`) and the alpha codes of its copy and of the next
+//! copy (`alpha_b` must be 0, or `dot_b` 0, when the row does not straddle;
+//! the engine's `dot_b` of such a row is 0); the row's multiplier `M`
+//! [`REQUANT_MULT_DELAY`] cycles later and its bias `B'`
+//! [`REQUANT_BIAS_DELAY`] cycles later (each joins the pipeline where it is
+//! used: the caller delays a record address, not the data); the stage
+//! constants (shift `S`, activation kind, output bits `A'`) are held while
+//! the stage's rows are in flight:
 //!
 //! ```text
 //! acc = alpha_a * dot_a + alpha_b * dot_b
@@ -20,40 +23,82 @@
 //! accepts (the compiler proves `|acc * M| + |B'| < 2^(V_BITS - 1)` for all
 //! inputs in range and the chip refuses images whose V_BITS exceeds V).
 //!
-//! The shift is not a full barrel shifter: only a 10-bit window of
-//! `v >> S` is extracted (a log shifter, largest shift first, each stage as
-//! narrow as the window needs), and the bits of `v` above the window (at
-//! `S + 10` and up) are compared with the window's sign through a mask
-//! registered from `S`: when they are not its sign extension,
-//! `|v >> S| >= 512` and the output saturates by the sign of `v`.
-//!
 //! Widths: `dot_bits` (the engine's accumulator width,
 //! [`crate::engine::acc_bits_for`]), alpha codes below 2^15, `|M| < 2^15`
-//! (16-bit signed). `alpha * dot` is exact in `dot_bits + 16` bits, the sum
-//! in `dot_bits + 17`, `acc * M` in `min(dot_bits + 33, V)`. The
-//! multiplications are plain `*` on signed operands; `synth_ice40 -dsp` maps
-//! them to SB_MAC16.
+//! (16-bit signed). Every product is a piece of at most 16 x 16 bits for
+//! the UP5K configuration (19-bit dots), written with the registers the
+//! `ice40_dsp` pass of `synth_ice40 -dsp` absorbs into the SB_MAC16 (input
+//! registers, the pipeline register after the multiplier and a second one,
+//! the post-adder with its C/D input register, the output register), so
+//! that the DSPs hold the pipeline and the fabric only the carries between
+//! the pieces:
 //!
-//! Pipeline ([`REQUANT_LATENCY`] clock edges from the input cycle to the
-//! output cycle): input registers; `alpha * dot` (two products, in the
-//! SB_MAC16 output registers), the products again (their partial products
-//! added); their sum; the sum again (in the SB_MAC16 input registers);
-//! `acc * M`, registered twice likewise; `+ B'` in two halves (two cycles); window shift and saturation flags; comparisons of the
-//! window with the bounds; selection of the output.
+//! - `dot = D0 + 2^k D1` (`k = min(15, dot_bits - 1)`, `D0` unsigned, `D1`
+//!   signed): `Y0 = alpha_a D0a + alpha_b D0b` and `Y1 = alpha_a D1a +
+//!   alpha_b D1b`, each a product plus the other product in the second DSP's
+//!   post-adder;
+//! - `acc = A0 + 2^k A'` with `A0 = Y0 mod 2^k` taken as a *signed* k-bit
+//!   value (so the multiplier's input register holds it) and
+//!   `A' = Y1 + (Y0 >> k) + Y0[k-1]` (one fabric adder, the carry in);
+//! - `A' = A1 + 2^15 A2` (`A1` its low 15 bits, `A2` signed): `U0 = A0 M +
+//!   (B' mod 2^(k+15))`, `U1 = A1 M + (U0 >> k)` and `U2 = A2 M +
+//!   (B' >> (k+15))` in the three DSPs' post-adders (`U1` one cycle after
+//!   `U0`), then `v = U0 mod 2^k + 2^k (U1 mod 2^15) + 2^(k+15) (U2 +
+//!   (U1 >> 15))` (one fabric adder of V - k - 15 bits; the low 30 bits wait
+//!   for it in registers).
+//!
+//! The shift is not a full barrel shifter: a 9-bit window `t` of `v >> S`
+//! is extracted by three 4-way stages (by 16, 4 and 1 bits, each as narrow
+//! as the window needs), and each stage checks that the bits it drops above
+//! the window are copies of the bit below them: together, whether
+//! `v >> S` fits in 9 bits (`fit`). The clamp range of `A'` bits is a mask of
+//! the window's bits (those at and above the output's sign position, or
+//! above its top bit for relu): `v >> S` is in range iff it fits and the
+//! masked bits equal `t`'s sign (and that is 0 for relu), else the output
+//! saturates by the sign of `v`. The sign kind is the relu clamp of `v` to
+//! one bit (`S` taken as 0), `clamp(v, 0, 1) = [v > 0]`; logits output `y = 0`.
+//!
+//! Pipeline (edges after the input cycle):
+//! 1. the alpha codes (fabric registers: the alpha memory's output
+//!    multiplexer packs with them) and the dot pieces (DSP input registers);
+//! 2. the four `alpha * dot` products (DSP pipeline registers);
+//! 3. `Y0`, `Y1` (DSP post-adders and output registers);
+//! 4. `A'` (fabric adder), `A0` and `M` (DSP input registers);
+//! 5. the three `* M` products (DSP pipeline registers);
+//! 6. `U0` (post-adder of the bias' low bits); the other two products again
+//!    (DSP second pipeline registers), the bias' high bits (C/D register);
+//! 7. `U1`, `U2` (post-adders);
+//! 8. `v` ([`REQUANT_V_LATENCY`]; the high bits from a fabric adder): the
+//!    logits' output and valid;
+//! 9. the window shifted by 16 S\[5:4\] (24 bits) and its check above;
+//! 10. shifted by 4 S\[3:2\] and S\[1:0\]: `t` and `fit`;
+//! 11. the clamp: `y` ([`REQUANT_LATENCY`]).
+//!
+//! Besides the outputs, the unit tells the caller when to read the record
+//! memories (`mult_rd`, `bias_rd`: the cycle before a valid row's `M` or
+//! `B'` is sampled) and `follow` (a row comes out in the next cycle too: the
+//! caller's rows come one per cycle, so the last one is the one without).
 
 use crate::util::*;
 use rust_hdl::prelude::*;
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-/// Edges from the cycle an input row is presented to the cycle its output is valid.
-pub const REQUANT_LATENCY: usize = 13;
+/// Edges from the cycle an input row is presented to the cycle its clamped
+/// output `y` is valid (every kind but logits).
+pub const REQUANT_LATENCY: usize = 11;
+
+/// Edges from the input cycle to the cycle `v` is valid (the logits kind's
+/// outputs: `out_valid` follows this latency for it).
+pub const REQUANT_V_LATENCY: usize = 8;
+
+/// Cycles after a row's other inputs at which its multiplier `in_mult` is
+/// presented (sampled into the DSP input registers with `A'`).
+pub const REQUANT_MULT_DELAY: usize = 3;
 
 /// Cycles after a row's other inputs at which its bias `in_bias` is
-/// presented (the bias joins the pipeline where it is added: a 6-stage
-/// delay line of `V`-bit registers saved; the caller delays the record
-/// address instead).
-pub const REQUANT_BIAS_DELAY: usize = 6;
+/// presented (the cycle its low bits are added; the high bits wait one
+/// cycle in a DSP's C/D register).
+pub const REQUANT_BIAS_DELAY: usize = 5;
 
 /// Activation kind codes of the `kind` input.
 pub mod kind {
@@ -80,13 +125,32 @@ pub fn clamp_bounds(kind: u8, bits: u8) -> (i64, i64) {
     }
 }
 
-/// One row presented to the unit (values already in their port widths).
+/// The registered clamp constants of a kind and output width: whether the
+/// range is signed and the mask of the window bits at and above the range's
+/// top (relu, `A'` bits: bits `A'..7`; signed: `A'-1..7`). The range is then
+/// `lo = signed ? mask : 0`, `hi = !mask` (8-bit two's complement); the sign
+/// kind is relu with one bit.
+pub fn clamp_mask(kind_code: u8, out_bits: u8) -> (bool, u8) {
+    let b = if (1..=8).contains(&out_bits) {
+        out_bits
+    } else {
+        8
+    };
+    let (sgn, top) = match kind_code & 3 {
+        kind::SIGN => (false, 1),
+        kind::SIGNED if b > 1 => (true, b - 1),
+        _ => (false, b),
+    };
+    (sgn, ((0xFFu16 << top) & 0xFF) as u8)
+}
+
+/// One row presented to the unit (values already in their port widths):
+/// the multiplier and the bias as presented in the row's input cycle (the
+/// definition [`requant_row`]; the pipeline samples them later).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequantIn {
     /// Row valid.
     pub valid: bool,
-    /// Tag travelling with the row (e.g. the row index).
-    pub tag: u16,
     /// dot_a (32-bit port; the low `dot_bits` are used, sign-extended).
     pub dot_a: i32,
     /// dot_b.
@@ -101,23 +165,36 @@ pub struct RequantIn {
     pub bias: i64,
 }
 
-/// One requantized row.
+/// The registered outputs of the unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequantOut {
-    /// Output valid.
+    /// Output valid (`y` for every kind but logits, `v` for logits).
     pub valid: bool,
-    /// The row's tag.
-    pub tag: u16,
-    /// Clamped value in 8-bit two's complement (sign: 0/1; logits: 0).
+    /// A row comes out in the next cycle too.
+    pub follow: bool,
+    /// Clamped value in 8-bit two's complement (sign: 0/1; logits: 0), of
+    /// the row [`REQUANT_LATENCY`] cycles after its input.
     pub y: u8,
-    /// `v` (sign-extended to 64 bits).
+    /// `v` (sign-extended to 64 bits) of the row [`REQUANT_V_LATENCY`]
+    /// cycles after its input.
     pub v: i64,
+    /// Rows in the pipeline (before their output).
+    pub busy: bool,
+    /// The multiplier of a valid row is sampled in the next cycle.
+    pub mult_rd: bool,
+    /// The bias of a valid row is sampled in the next cycle.
+    pub bias_rd: bool,
 }
 
 /// `x` wrapped to a `bits`-bit two's-complement value.
 fn wrap(x: i128, bits: usize) -> i128 {
     let s = 128 - bits;
     (x << s) >> s
+}
+
+/// `x` modulo 2^`bits` (unsigned).
+fn low(x: i128, bits: usize) -> i128 {
+    x & ((1i128 << bits) - 1)
 }
 
 /// The unit's arithmetic for one row (the definition the pipeline implements):
@@ -150,135 +227,223 @@ pub fn requant_row(
     (y, v as i64)
 }
 
-/// The registered stage constants (the clamp bounds power up at 0, as the
-/// Verilog's registers).
-#[derive(Clone, Copy, Debug, Default)]
-struct Consts {
-    shift: u8,
-    kind: u8,
-    lo: i64,
-    hi: i64,
+/// Bits of the window of `v >> S` (its sign and the 8 output bits).
+const WIN: usize = 9;
+
+/// The widths of the pipeline for `dot_bits` and `v_bits` (model and Verilog).
+#[derive(Clone, Copy, Debug)]
+struct Widths {
+    /// Dot bits.
+    dw: usize,
+    /// V bits.
+    vw: usize,
+    /// Low piece of the dots (unsigned: `min(16, dw - 1)` bits, so that the
+    /// DSP input register holds it whole).
+    ka: usize,
+    /// High piece of the dots (signed).
+    h: usize,
+    /// Low piece of `acc` (signed: `min(15, ka)` bits).
+    k: usize,
+    /// `A' = acc >> k` (rounded up by `acc`'s bit k-1), signed.
+    ap: usize,
+    /// `v >> (k + 15)`: the fabric adder.
+    wh: usize,
 }
 
-/// Stage-5 state of a row: `v`, the window of `v >> S` and the flags.
+impl Widths {
+    fn new(dw: usize, vw: usize) -> Self {
+        let ka = 16.min(dw - 1);
+        let k = 15.min(ka);
+        Widths {
+            dw,
+            vw,
+            ka,
+            h: dw - ka,
+            k,
+            ap: dw + 17 - k,
+            wh: vw - k - 15,
+        }
+    }
+}
+
+/// The pipeline registers (as the Verilog's, power-up 0; values held as
+/// the integers they represent, signed where the Verilog's are).
 #[derive(Clone, Copy, Debug, Default)]
-struct Win {
-    valid: bool,
-    tag: u16,
-    v: i64,
+struct Regs {
+    k_shift: u8,
+    k_logits: bool,
+    k_sgn: bool,
+    k_m: u8,
+    /// Bit `i`: the row `i` edges after its input is valid (1..=11).
+    vc: u16,
+    aa: i128,
+    ab: i128,
+    da0: i128,
+    da1: i128,
+    db0: i128,
+    db1: i128,
+    x0: i128,
+    pb0: i128,
+    x1: i128,
+    pb1: i128,
+    y0: i128,
+    y1: i128,
+    accp: i128,
+    a0: i128,
+    m: i128,
+    t0: i128,
+    t1: i128,
+    t2: i128,
+    u0: i128,
+    t1h: i128,
+    t2h: i128,
+    bh: i128,
+    u1: i128,
+    u2: i128,
+    v0d: i128,
+    vhi: i128,
+    v1d: i128,
+    v0dd: i128,
+    seg: u32,
+    eqa: bool,
+    vs9: bool,
+    t: u16,
     fit: bool,
-    t: i64,
-    pos: bool,
-    neg: bool,
+    vs10: bool,
+    y: u8,
 }
 
 /// Cycle-exact model of the pipeline.
 #[derive(Clone, Debug)]
 pub struct RequantModel {
-    dot_bits: usize,
-    v_bits: usize,
-    k: Consts,
-    /// Rows in the stages before stage 5, with the shift and the mask flags
-    /// (bits above the window all zero / all one) registered when each
-    /// entered stage 4b.
-    early: VecDeque<(RequantIn, u8, bool, bool)>,
-    /// Stage 5: window and flags.
-    s5: Win,
-    /// Stage 6: the window's comparisons with the bounds.
-    s6: (Win, bool, bool),
-    out: RequantOut,
+    w: Widths,
+    r: Regs,
+}
+
+/// Whether the low `n` bits of `x` are all equal.
+fn all_eq(x: u32, n: usize) -> bool {
+    let m = (1u32 << n) - 1;
+    x & m == 0 || x & m == m
 }
 
 impl RequantModel {
     /// A model with the given widths.
     pub fn new(dot_bits: usize, v_bits: usize) -> Self {
         RequantModel {
-            dot_bits,
-            v_bits,
-            k: Consts::default(),
-            early: (0..REQUANT_LATENCY - 3)
-                .map(|_| (RequantIn::default(), 0, false, false))
-                .collect(),
-            s5: Win::default(),
-            s6: (Win::default(), false, false),
-            out: RequantOut::default(),
+            w: Widths::new(dot_bits, v_bits),
+            r: Regs::default(),
         }
     }
 
-    /// One rising edge with the inputs of this cycle.
+    /// `v` of the row at stage 8 (sign-extended).
+    fn v(&self) -> i128 {
+        let (w, r) = (self.w, &self.r);
+        wrap((r.vhi << (w.k + 15)) | (r.v1d << w.k) | r.v0dd, w.vw)
+    }
+
+    /// One rising edge with the inputs of this cycle (`inp.mult` and
+    /// `inp.bias` are the values on those ports in this cycle).
     pub fn step(&mut self, inp: RequantIn, shift: u8, kind_code: u8, out_bits: u8) {
-        // every stage uses the constants registered at the previous edge
-        // (the Verilog's k_* registers)
-        let (lo, hi) = (self.k.lo, self.k.hi);
-        let (w, gt, lt) = self.s6;
-        let y = if !w.fit {
-            if w.neg {
-                lo
-            } else {
-                hi
+        let (w, r) = (self.w, self.r);
+        let mut n = r;
+        // stage constants
+        let kc = kind_code & 3;
+        n.k_shift = if kc == kind::SIGN { 0 } else { shift & 63 };
+        n.k_logits = kc == kind::LOGITS;
+        (n.k_sgn, n.k_m) = clamp_mask(kc, out_bits & 15);
+        n.vc = ((r.vc << 1) | (u16::from(inp.valid) << 1)) & 0xFFE;
+        // 1: alpha codes and dot pieces
+        let (da, db) = (inp.dot_a as u32 as i128, inp.dot_b as u32 as i128);
+        n.aa = i128::from(inp.alpha_a & 0x7FFF);
+        n.ab = i128::from(inp.alpha_b & 0x7FFF);
+        n.da0 = low(da, w.ka);
+        n.db0 = low(db, w.ka);
+        n.da1 = wrap(da >> w.ka, w.h);
+        n.db1 = wrap(db >> w.ka, w.h);
+        // 2: products
+        n.x0 = r.aa * r.da0;
+        n.pb0 = r.ab * r.db0;
+        n.x1 = r.aa * r.da1;
+        n.pb1 = r.ab * r.db1;
+        // 3: Y0, Y1
+        n.y0 = r.pb0 + r.x0;
+        n.y1 = r.pb1 + r.x1;
+        // 4: A' (rounded up by Y0's bit k-1, which A0 then carries as its sign)
+        n.accp = (r.y1 << (w.ka - w.k)) + (r.y0 >> w.k) + ((r.y0 >> (w.k - 1)) & 1);
+        n.a0 = wrap(r.y0, w.k);
+        n.m = i128::from(inp.mult);
+        // 5: * M
+        n.t0 = r.a0 * r.m;
+        n.t1 = low(r.accp, 15) * r.m;
+        n.t2 = (r.accp >> 15) * r.m;
+        // 6: U0 (bias' low bits), the bias' high bits
+        let b = inp.bias as u64 as i128;
+        n.u0 = r.t0 + low(b, w.k + 15);
+        n.t1h = r.t1;
+        n.t2h = r.t2;
+        n.bh = wrap(b >> (w.k + 15), w.wh);
+        // 7: U1, U2
+        n.u1 = r.t1h + (r.u0 >> w.k);
+        n.u2 = wrap(r.t2h + r.bh, w.wh);
+        n.v0d = low(r.u0, w.k);
+        // 8: v
+        n.vhi = low(r.u2 + (r.u1 >> 15), w.wh);
+        n.v1d = low(r.u1, 15);
+        n.v0dd = r.v0d;
+        // 9: the window shifted by 16 S[5:4] and the bits above it
+        let v = self.v();
+        let q = u32::from(r.k_shift >> 4) * 16;
+        n.seg = ((v >> q) & 0xFF_FFFF) as u32;
+        let above = v >> (q + 23);
+        n.eqa = above == 0 || above == -1;
+        n.vs9 = v < 0;
+        // 10: by 4 S[3:2] and S[1:0]
+        let p = usize::from((r.k_shift >> 2) & 3) * 4;
+        let s = usize::from(r.k_shift & 3);
+        let seg2 = (r.seg >> p) & 0xFFF;
+        n.t = ((seg2 >> s) & 0x1FF) as u16;
+        n.fit = r.eqa && all_eq(r.seg >> (p + 11), 13 - p) && all_eq(seg2 >> (s + 8), 4 - s);
+        n.vs10 = r.vs9;
+        // 11: the clamp
+        let t8 = r.t >> 8 & 1 == 1;
+        let mut inr = r.fit && (r.k_sgn || !t8);
+        let mut sat = 0u8;
+        for i in 0..8 {
+            let m = (r.k_m >> i) & 1 == 1;
+            if m && ((r.t >> i) & 1 == 1) != t8 {
+                inr = false;
             }
-        } else if gt {
-            hi
-        } else if lt {
-            lo
-        } else {
-            w.t
-        };
-        self.out = RequantOut {
-            valid: w.valid,
-            tag: w.tag,
-            y: match self.k.kind {
-                kind::SIGN => u8::from(w.pos),
-                kind::LOGITS => 0,
-                _ => y as u8,
-            },
-            v: w.v,
-        };
-        self.s6 = (self.s5, self.s5.t > hi, self.s5.t < lo);
-        // stage 5 completes the window with the low shift bits of now; the
-        // row's high shift bits and the mask flags were taken when it
-        // entered stage 4b (registers that power up at 0)
-        let (r4, hs, hz, ho) = self.early.pop_back().unwrap_or_default();
-        let (_, v) = requant_row(self.dot_bits, self.v_bits, &r4, 0, kind::LOGITS, 0);
-        if let Some(b) = self.early.back_mut() {
-            let (_, vb) = requant_row(self.dot_bits, self.v_bits, &b.0, 0, kind::LOGITS, 0);
-            let above = i128::from(vb) >> (u32::from(self.k.shift) + WIN as u32);
-            let empty = usize::from(self.k.shift) + WIN >= self.v_bits;
-            *b = (b.0, self.k.shift, empty || above == 0, empty || above == -1);
+            let bit = if m { r.vs10 && r.k_sgn } else { !r.vs10 };
+            sat |= u8::from(bit) << i;
         }
-        let wv = (v >> (hs & 0x38)) >> (self.k.shift & 7);
-        let t = (wv << 54) >> 54;
-        self.s5 = Win {
-            valid: r4.valid,
-            tag: r4.tag,
-            v,
-            fit: if (t >> 9) & 1 == 1 { ho } else { hz },
-            t,
-            pos: v > 0,
-            neg: v < 0,
+        n.y = if r.k_logits {
+            0
+        } else if inr {
+            r.t as u8
+        } else {
+            sat
         };
-        self.early.push_front((inp, 0, false, false));
-        // the bias of this cycle belongs to the row entering stage 3b
-        self.early[REQUANT_BIAS_DELAY].0.bias = inp.bias;
-        let (lo, hi) = clamp_bounds(
-            if kind_code & 3 == kind::SIGNED {
-                kind::SIGNED
-            } else {
-                kind::RELU
-            },
-            out_bits & 15,
-        );
-        self.k = Consts {
-            shift: shift & 63,
-            kind: kind_code & 3,
-            lo,
-            hi,
-        };
+        self.r = n;
     }
 
     /// The registered outputs.
     pub fn outputs(&self) -> RequantOut {
-        self.out
+        let r = &self.r;
+        let at = |i: usize| (r.vc >> i) & 1 == 1;
+        let (out, next) = if r.k_logits {
+            (REQUANT_V_LATENCY, REQUANT_V_LATENCY - 1)
+        } else {
+            (REQUANT_LATENCY, REQUANT_LATENCY - 1)
+        };
+        RequantOut {
+            valid: at(out),
+            follow: at(next),
+            y: r.y,
+            v: self.v() as i64,
+            busy: (1..=out).any(at),
+            mult_rd: at(REQUANT_MULT_DELAY - 1),
+            bias_rd: at(REQUANT_BIAS_DELAY - 1),
+        }
     }
 }
 
@@ -289,8 +454,6 @@ pub struct Requant {
     pub clk: Signal<In, Clock>,
     /// Row valid.
     pub in_valid: Signal<In, Bit>,
-    /// Tag of the row.
-    pub in_tag: Signal<In, Bits<16>>,
     /// dot_a of the row's distinct row.
     pub in_dot_a: Signal<In, Bits<32>>,
     /// dot_b.
@@ -299,7 +462,7 @@ pub struct Requant {
     pub in_alpha_a: Signal<In, Bits<16>>,
     /// Alpha code of the next copy.
     pub in_alpha_b: Signal<In, Bits<16>>,
-    /// Multiplier M (signed).
+    /// Multiplier M (signed), presented [`REQUANT_MULT_DELAY`] cycles after the row.
     pub in_mult: Signal<In, Bits<16>>,
     /// Bias B' (signed), presented [`REQUANT_BIAS_DELAY`] cycles after the row.
     pub in_bias: Signal<In, Bits<64>>,
@@ -309,14 +472,20 @@ pub struct Requant {
     pub kind: Signal<In, Bits<2>>,
     /// Output bits A'.
     pub out_bits: Signal<In, Bits<4>>,
-    /// Output valid.
+    /// Output valid ([`REQUANT_LATENCY`] after the row; logits: [`REQUANT_V_LATENCY`]).
     pub out_valid: Signal<Out, Bit>,
-    /// Tag of the output row.
-    pub out_tag: Signal<Out, Bits<16>>,
-    /// Clamped output (8-bit two's complement; sign: 0/1).
+    /// Another row's output is valid in the next cycle.
+    pub out_follow: Signal<Out, Bit>,
+    /// Clamped output (8-bit two's complement; sign: 0/1; logits: 0).
     pub out_y: Signal<Out, Bits<8>>,
-    /// v (logits), sign-extended.
+    /// v (logits), sign-extended: the row [`REQUANT_V_LATENCY`] cycles after its input.
     pub out_v: Signal<Out, Bits<64>>,
+    /// Rows in flight (input registered, output not yet presented).
+    pub busy: Signal<Out, Bit>,
+    /// A valid row's multiplier is sampled in the next cycle (read it now).
+    pub mult_rd: Signal<Out, Bit>,
+    /// A valid row's bias is sampled in the next cycle (read it now).
+    pub bias_rd: Signal<Out, Bit>,
     _model: Box<RequantModel>,
 }
 
@@ -324,11 +493,10 @@ impl Requant {
     /// A unit for `dot_bits`-bit accumulators holding `v` in `v_bits` bits.
     pub fn new(dot_bits: usize, v_bits: usize) -> Self {
         assert!((8..=32).contains(&dot_bits), "dot_bits {dot_bits}");
-        assert!((WIN + 2..=64).contains(&v_bits), "v_bits {v_bits}");
+        assert!((32..=64).contains(&v_bits), "v_bits {v_bits}");
         Requant {
             clk: Default::default(),
             in_valid: Default::default(),
-            in_tag: Default::default(),
             in_dot_a: Default::default(),
             in_dot_b: Default::default(),
             in_alpha_a: Default::default(),
@@ -339,9 +507,12 @@ impl Requant {
             kind: Default::default(),
             out_bits: Default::default(),
             out_valid: Default::default(),
-            out_tag: Default::default(),
+            out_follow: Default::default(),
             out_y: Default::default(),
             out_v: Default::default(),
+            busy: Default::default(),
+            mult_rd: Default::default(),
+            bias_rd: Default::default(),
             _model: Box::new(RequantModel::new(dot_bits, v_bits)),
         }
     }
@@ -358,7 +529,6 @@ impl Logic for Requant {
         if self.clk.pos_edge() {
             let inp = RequantIn {
                 valid: self.in_valid.val(),
-                tag: low_u64(self.in_tag.val()) as u16,
                 dot_a: low_u64(self.in_dot_a.val()) as u32 as i32,
                 dot_b: low_u64(self.in_dot_b.val()) as u32 as i32,
                 alpha_a: low_u64(self.in_alpha_a.val()) as u16,
@@ -375,231 +545,283 @@ impl Logic for Requant {
         }
         let o = self._model.outputs();
         self.out_valid.next = o.valid;
-        self.out_tag.next = from_u64(u64::from(o.tag));
+        self.out_follow.next = o.follow;
         self.out_y.next = from_u64(u64::from(o.y));
         self.out_v.next = from_u64(o.v as u64);
+        self.busy.next = o.busy;
+        self.mult_rd.next = o.mult_rd;
+        self.bias_rd.next = o.bias_rd;
     }
 
     fn connect(&mut self) {
         self.out_valid.connect();
-        self.out_tag.connect();
+        self.out_follow.connect();
         self.out_y.connect();
         self.out_v.connect();
+        self.busy.connect();
+        self.mult_rd.connect();
+        self.bias_rd.connect();
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(requant_verilog(self._model.dot_bits, self._model.v_bits))
+        Verilog::Custom(requant_verilog(self._model.w.dw, self._model.w.vw))
     }
 }
 
 crate::lockstep_block!(
     Requant,
-    inputs [in_valid, in_tag, in_dot_a, in_dot_b, in_alpha_a, in_alpha_b, in_mult, in_bias, shift, kind, out_bits],
-    outputs [out_valid, out_tag, out_y, out_v]
+    inputs [in_valid, in_dot_a, in_dot_b, in_alpha_a, in_alpha_b, in_mult, in_bias, shift, kind, out_bits],
+    outputs [out_valid, out_follow, out_y, out_v, busy, mult_rd, bias_rd]
 );
 
-/// Bits of the window of `v >> S` that the clamp looks at.
-const WIN: usize = 10;
+/// Verilog of "the bits of `x` are all equal" (`x` a part select).
+fn all_eq_v(x: &str) -> String {
+    format!("(&{x} | ~|{x})")
+}
 
 /// The unit's Verilog body.
 pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
-    let dw = dot_bits;
-    let vw = v_bits;
-    let pw = dw + 16; // alpha (16-bit signed, < 2^15) * dot
-    let aw = dw + 17; // sum of two products
-    let rw = (aw + 16).min(vw); // * M, modulo 2^V
-    let bw = vw.min(64); // bias modulo 2^V
+    let Widths {
+        dw,
+        vw,
+        ka,
+        h,
+        k,
+        ap,
+        wh,
+    } = Widths::new(dot_bits, v_bits);
+    // A2 * M
+    let t2w = ap - 15 + 16;
+    let (ly, lv) = (REQUANT_LATENCY, REQUANT_V_LATENCY);
     let mut v = String::new();
-    // stage constants, registered (held by the caller while rows are in flight)
+    // stage constants (held by the caller while rows are in flight)
+    v += "// stage constants; the sign kind is the relu clamp of v to 1 bit (no shift)\n\
+          reg [5:0] k_shift; reg k_logits; reg k_sgn; reg [7:0] k_m;\n\
+          always @(posedge clk) begin\n  k_shift <= (kind == 2'd2) ? 6'd0 : shift;\n  k_logits <= kind == 2'd3;\n\
+          \x20 if (kind == 2'd2) begin\n";
+    let (s2, m2) = clamp_mask(kind::SIGN, 1);
     let _ = writeln!(
         v,
-        "// stage constants\n\
-         reg [5:0] k_shift; reg [1:0] k_kind; reg signed [11:0] k_lo; reg signed [11:0] k_hi; reg [{vm}:0] k_mask;",
-        vm = vw - 1
+        "    k_sgn <= 1'b{}; k_m <= 8'h{m2:02x};\n  end else begin\n    case ({{kind == 2'd1, out_bits}})",
+        u8::from(s2)
     );
-    v += "always @(posedge clk) begin\n  k_shift <= shift; k_kind <= kind;\n  case ({kind == 2'd1, out_bits})\n";
     for signed in [false, true] {
-        for bits in 1..=8u8 {
-            let (lo, hi) = clamp_bounds(if signed { kind::SIGNED } else { kind::RELU }, bits);
+        for bits in 0..16u8 {
+            let (s, m) = clamp_mask(if signed { kind::SIGNED } else { kind::RELU }, bits);
             let _ = writeln!(
                 v,
-                "    5'd{}: begin k_lo <= {}; k_hi <= 12'sd{hi}; end",
+                "      5'd{}: begin k_sgn <= 1'b{}; k_m <= 8'h{m:02x}; end",
                 (u32::from(signed) << 4) | u32::from(bits),
-                if lo < 0 {
-                    format!("-12'sd{}", -lo)
-                } else {
-                    format!("12'sd{lo}")
-                }
+                u8::from(s)
             );
         }
     }
-    let (lo_r, hi_r) = clamp_bounds(kind::RELU, 8);
-    let (lo_s, hi_s) = clamp_bounds(kind::SIGNED, 8);
+    v += "    endcase\n  end\nend\n";
     let _ = writeln!(
         v,
-        "    default: begin k_lo <= (kind == 2'd1) ? -12'sd{} : 12'sd{lo_r}; k_hi <= (kind == 2'd1) ? 12'sd{hi_s} : 12'sd{hi_r}; end\n  endcase",
-        -lo_s
+        "// valid of the row i edges after its input\n\
+         reg [{ly}:1] vc;\n\
+         always @(posedge clk) vc <= {{vc[{}:1], in_valid}};",
+        ly - 1
     );
-    v += "  // bits of v at and above S + 10 (above the window)\n";
-    for i in 0..vw {
-        let _ = writeln!(
-            v,
-            "  k_mask[{i}] <= ({{1'b0, shift}} + 7'd{WIN}) <= 7'd{i};"
-        );
-    }
-    v += "end\n";
     let _ = writeln!(
         v,
-        "// input registers\n\
-         reg s0_v; reg [15:0] s0_tag; reg signed [{dm}:0] s0_da; reg signed [{dm}:0] s0_db;\n\
-         reg signed [15:0] s0_aa; reg signed [15:0] s0_ab; reg signed [15:0] s0_m; \n\
-         always @(posedge clk) begin\n  s0_v <= in_valid; s0_tag <= in_tag; s0_da <= in_dot_a[{dm}:0]; s0_db <= in_dot_b[{dm}:0];\n\
-         \x20 s0_aa <= {{1'b0, in_alpha_a[14:0]}}; s0_ab <= {{1'b0, in_alpha_b[14:0]}}; s0_m <= in_mult;\nend",
+        "// 1: alpha codes (kept in the fabric: the hi pieces' DSPs cannot take\n\
+         // them into their input registers) and the dot pieces (DSP input registers)\n\
+         (* keep *)\nreg [14:0] r_aa;\n(* keep *)\nreg [14:0] r_ab;\n\
+         reg [{km}:0] r_da0; reg [{km}:0] r_db0; reg signed [{hm}:0] r_da1; reg signed [{hm}:0] r_db1;\n\
+         always @(posedge clk) begin\n  r_aa <= in_alpha_a[14:0]; r_ab <= in_alpha_b[14:0];\n\
+         \x20 r_da0 <= in_dot_a[{km}:0]; r_db0 <= in_dot_b[{km}:0];\n\
+         \x20 r_da1 <= in_dot_a[{dm}:{ka}]; r_db1 <= in_dot_b[{dm}:{ka}];\nend",
+        km = ka - 1,
+        hm = h - 1,
         dm = dw - 1,
     );
     let _ = writeln!(
         v,
-        "// alpha * dot (signed operands: exact in {pw} bits)\n\
-         reg s1_v; reg [15:0] s1_tag; reg signed [{pm}:0] s1_pa; reg signed [{pm}:0] s1_pb; reg signed [15:0] s1_m;\n\
-         always @(posedge clk) begin\n  s1_v <= s0_v; s1_tag <= s0_tag; s1_pa <= s0_da * s0_aa; s1_pb <= s0_db * s0_ab; s1_m <= s0_m;\nend",
-        pm = pw - 1,
+        "// 2: alpha * dot pieces (DSP pipeline registers; kept as wires: the DSP that adds\n\
+         // two of them takes the other's from its register, not into its own C/D\n\
+         // register, which yosys 0.23's ice40_dsp would do besides, registering it twice)\n\
+         (* keep *)\nreg [{xm}:0] x0;\n(* keep *)\nreg [{xm}:0] p_b0;\n(* keep *)\nreg signed [{x1m}:0] x1;\n(* keep *)\nreg signed [{x1m}:0] p_b1;\n\
+         always @(posedge clk) begin\n\
+         \x20 x0 <= {{{ka}'d0, r_aa}} * {{15'd0, r_da0}}; p_b0 <= {{{ka}'d0, r_ab}} * {{15'd0, r_db0}};\n\
+         \x20 x1 <= $signed({{{h1}'d0, r_aa}}) * $signed({{{{16{{r_da1[{hm}]}}}}, r_da1}});\n\
+         \x20 p_b1 <= $signed({{{h1}'d0, r_ab}}) * $signed({{{{16{{r_db1[{hm}]}}}}, r_db1}});\nend",
+        xm = ka + 14,
+        x1m = h + 15,
+        h1 = h + 1,
+        hm = h - 1,
     );
     let _ = writeln!(
         v,
-        "// the products registered again (the SB_MAC16 output registers take the\n\
-         // first stage; the partial products of a wide multiply are added after them)\n\
-         reg s1b_v; reg [15:0] s1b_tag; reg signed [{pm}:0] s1b_pa; reg signed [{pm}:0] s1b_pb; reg signed [15:0] s1b_m;\n\
-         always @(posedge clk) begin\n  s1b_v <= s1_v; s1b_tag <= s1_tag; s1b_pa <= s1_pa; s1b_pb <= s1_pb; s1b_m <= s1_m;\nend",
-        pm = pw - 1,
-    );
-    let _ = writeln!(
-        v,
-        "// acc = alpha_a dot_a + alpha_b dot_b\n\
-         reg s2_v; reg [15:0] s2_tag; reg signed [{am}:0] s2_acc; reg signed [15:0] s2_m;\n\
-         always @(posedge clk) begin\n  s2_v <= s1b_v; s2_tag <= s1b_tag; s2_acc <= s1b_pa + s1b_pb; s2_m <= s1b_m;\nend",
-        am = aw - 1,
-    );
-    let _ = writeln!(
-        v,
-        "// acc * M (modulo 2^{rw}); its operands registered once more (the SB_MAC16\n\
-         // input registers take that stage: the sum stays out of the DSP's setup time)\n\
-         reg s3_v; reg [15:0] s3_tag; reg signed [{rm}:0] s3_prod;\n\
-         reg s2b_v; reg [15:0] s2b_tag; reg signed [{am}:0] s2b_acc; reg signed [15:0] s2b_m;\n\
-         always @(posedge clk) begin\n  s2b_v <= s2_v; s2b_tag <= s2_tag; s2b_acc <= s2_acc; s2b_m <= s2_m;\nend\n\
-         always @(posedge clk) begin\n  s3_v <= s2b_v; s3_tag <= s2b_tag; s3_prod <= s2b_acc * s2b_m;\nend",
-        am = aw - 1,
-        rm = rw - 1,
-    );
-    let _ = writeln!(
-        v,
-        "// v = acc M + B' (modulo 2^{vw})\n\
-         reg s3b_v; reg [15:0] s3b_tag; reg signed [{rm}:0] s3b_prod; reg signed [{bm}:0] s3b_b;\n\
-         always @(posedge clk) begin\n  s3b_v <= s3_v; s3b_tag <= s3_tag; s3b_prod <= s3_prod; s3b_b <= in_bias[{bm}:0];\nend\n\
-         // in two halves over two cycles (a {vw}-bit carry chain is too slow on iCE40)\n\
-         wire signed [{vm}:0] prod_ext = {prod_ext};\n\
-         reg s4a_v; reg [15:0] s4a_tag; reg [{h}:0] s4a_lo; reg [{hm}:0] s4a_ph; reg [{hm}:0] s4a_bh;\n\
-         always @(posedge clk) begin\n  s4a_v <= s3b_v; s4a_tag <= s3b_tag;\n\
-         \x20 s4a_lo <= {{1'b0, prod_ext[{lm}:0]}} + {{1'b0, s3b_b[{lm}:0]}};\n\
-         \x20 s4a_ph <= prod_ext[{vm}:{h}]; s4a_bh <= s3b_b[{vm}:{h}];\nend\n\
-         reg s4_v; reg [15:0] s4_tag; reg signed [{vm}:0] s4_val;\n\
-         always @(posedge clk) begin\n  s4_v <= s4a_v; s4_tag <= s4a_tag;\n\
-         \x20 s4_val <= {{s4a_ph + s4a_bh + {{{hm}'d0, s4a_lo[{h}]}}, s4a_lo[{lm}:0]}};\nend",
-        vm = vw - 1,
-        rm = rw - 1,
-        bm = bw - 1,
-        // acc * M sign-extended or cut to V bits, widths explicit (lint)
-        prod_ext = match rw.cmp(&vw) {
-            std::cmp::Ordering::Less => format!("{{{{{}{{s3b_prod[{}]}}}}, s3b_prod}}", vw - rw, rw - 1),
-            std::cmp::Ordering::Equal => "s3b_prod".to_string(),
-            std::cmp::Ordering::Greater => format!("s3b_prod[{}:0]", vw - 1),
+        "// 3: Y0 = alpha_a D0a + alpha_b D0b, Y1 likewise (DSP post-adders)\n\
+         reg [{y0m}:0] y0; reg signed [{y1m}:0] y1;\n\
+         always @(posedge clk) begin\n  y0 <= {{1'b0, p_b0}} + {{1'b0, x0}};\n  y1 <= {y1sum};\nend",
+        y0m = ka + 15,
+        y1m = h + 16,
+        // Y1 wider than the DSP's 32-bit adder (32-bit dots): in the fabric
+        // (operands wider than the product, which the DSP adder does not take;
+        // yosys 0.23 miswires a 33-bit one)
+        y1sum = if h + 17 > 32 {
+            format!("{{p_b1[{hx}], p_b1}} + {{x1[{hx}], x1}}", hx = h + 15)
+        } else {
+            "p_b1 + x1".to_string()
         },
-        h = vw / 2,
-        lm = vw / 2 - 1,
-        hm = vw - vw / 2 - 1
     );
-    // window of v >> S: log shifter, largest shift first; the stage
-    // shifting by 2^b outputs WIN + 2^b - 1 bits and reads WIN + 2^(b+1) - 1.
-    // The shifts by 32, 16 and 8 (and the mask reductions) are registered
-    // in stage 4b, those by 4, 2 and 1 in stage 5.
-    v += "// window of v >>> S\n";
-    let mut prev = "s4_val".to_string();
-    let mut prev_w = vw;
-    for b in (0..6).rev() {
-        if b == 2 {
-            let _ = writeln!(
-                v,
-                "wire hi_zero = ~|(s4_val & k_mask);\nwire hi_ones = ~|(~s4_val & k_mask);\n\
-                 reg s4b_v; reg [15:0] s4b_tag; reg signed [{vm}:0] s4b_val; reg [{pm}:0] s4b_w; reg s4b_hz; reg s4b_ho; reg s4b_pos;\n\
-                 always @(posedge clk) begin\n  s4b_v <= s4_v; s4b_tag <= s4_tag; s4b_val <= s4_val; s4b_w <= {prev};\n\
-                 \x20 s4b_hz <= hi_zero; s4b_ho <= hi_ones;\n  s4b_pos <= ~s4_val[{vm}] & (|s4_val);\nend",
-                vm = vw - 1,
-                pm = prev_w - 1
-            );
-            prev = "s4b_w".to_string();
-        }
-        let sh = 1usize << b;
-        let need = WIN + 2 * sh - 1;
-        let out_w = WIN + sh - 1;
-        let src = if prev_w >= need {
-            format!("{prev}[{}:0]", need - 1)
+    let _ = writeln!(
+        v,
+        "// 4: A' = acc >> {k} rounded up by bit {km} (A0 = acc mod 2^{k} as a signed value)\n\
+         reg signed [{apm}:0] accp; reg signed [{km}:0] r_a0; reg signed [15:0] r_m;\n\
+         always @(posedge clk) begin\n\
+         \x20 accp <= {y1s} + $signed({{{z}'d0, y0[{y0m}:{k}]}}) + $signed({{{z1}'d0, y0[{km}]}});\n\
+         \x20 r_a0 <= y0[{km}:0]; r_m <= in_mult;\nend",
+        apm = ap - 1,
+        km = k - 1,
+        y0m = ka + 15,
+        z = ap - (ka + 16 - k),
+        z1 = ap - 1,
+        y1s = if ka == k {
+            "y1".to_string()
         } else {
-            format!(
-                "{{{{{}{{{prev}[{}]}}}}, {prev}}}",
-                need - prev_w,
-                prev_w - 1
-            )
-        };
-        let _ = writeln!(
-            v,
-            "wire [{nm}:0] sx{b} = {src};\nwire [{om}:0] sh{b} = k_shift[{b}] ? sx{b}[{nm}:{sh}] : sx{b}[{om}:0];",
-            nm = need - 1,
-            om = out_w - 1
-        );
-        prev = format!("sh{b}");
-        prev_w = out_w;
-    }
-    debug_assert_eq!(prev_w, WIN);
-    let _ = writeln!(
-        v,
-        "reg s5_v; reg [15:0] s5_tag; reg signed [{vm}:0] s5_val; reg [{wm}:0] s5_w; reg s5_hz; reg s5_ho; reg s5_pos;\n\
-         always @(posedge clk) begin\n  s5_v <= s4b_v; s5_tag <= s4b_tag; s5_val <= s4b_val; s5_w <= sh0;\n\
-         \x20 s5_hz <= s4b_hz; s5_ho <= s4b_ho; s5_pos <= s4b_pos;\nend",
-        vm = vw - 1,
-        wm = WIN - 1
+            format!("$signed({{y1, {}'d0}})", ka - k)
+        },
     );
     let _ = writeln!(
         v,
-        "// comparisons of the window with the bounds\n\
-         wire signed [11:0] t_val = $signed({{{{2{{s5_w[{wm}]}}}}, s5_w}});\n\
-         reg s6_v; reg [15:0] s6_tag; reg signed [{vm}:0] s6_val; reg signed [11:0] s6_t; reg s6_fit; reg s6_pos; reg s6_gt; reg s6_lt;\n\
-         always @(posedge clk) begin\n  s6_v <= s5_v; s6_tag <= s5_tag; s6_val <= s5_val; s6_t <= t_val; s6_pos <= s5_pos;\n\
-         \x20 s6_fit <= s5_w[{wm}] ? s5_ho : s5_hz;\n\
-         \x20 s6_gt <= t_val > k_hi; s6_lt <= t_val < k_lo;\nend\n\
-         // clamp: the window when v >> S fits in {WIN} bits, else saturate by the sign\n\
-         reg signed [11:0] y_val;\n\
+        "// 5: * M (DSP pipeline registers)\n\
+         reg signed [{t0m}:0] t0; reg signed [31:0] t1;\n{t2keep}reg signed [{t2m}:0] t2;\n\
+         always @(posedge clk) begin\n\
+         \x20 t0 <= $signed({{{{16{{r_a0[{km}]}}}}, r_a0}}) * $signed({{{{{k}{{r_m[15]}}}}, r_m}});\n\
+         \x20 t1 <= $signed({{17'd0, accp[14:0]}}) * $signed({{{{16{{r_m[15]}}}}, r_m}});\n\
+         \x20 t2 <= $signed({{{{16{{accp[{apm}]}}}}, accp[{apm}:15]}}) * $signed({{{{{a2}{{r_m[15]}}}}, r_m}});\nend",
+        t0m = k + 15,
+        t2m = t2w - 1,
+        km = k - 1,
+        apm = ap - 1,
+        a2 = ap - 15,
+        // U2 wider than the DSP's 32-bit adder (V > 62): the fabric adds it, and
+        // t2h stays in the fabric too (yosys 0.23 loses a second pipeline
+        // register with no post-adder after it)
+        t2keep = if wh > 32 { "(* keep *)\n" } else { "" },
+    );
+    let t2_for_u2 = if wh <= t2w {
+        format!("t2h[{}:0]", wh - 1)
+    } else {
+        format!("{{{{{}{{t2h[{}]}}}}, t2h}}", wh - t2w, t2w - 1)
+    };
+    let _ = writeln!(
+        v,
+        "// 6: U0 = A0 M + B'[{bl}:0] (DSP post-adder), the other products again, B'[{vm}:{k15}]\n\
+         (* keep *)\nreg signed [{u0m}:0] u0;\nreg signed [31:0] t1h; reg signed [{t2m}:0] t2h; reg signed [{whm}:0] r_bh;\n\
+         always @(posedge clk) begin\n\
+         \x20 u0 <= $signed({{t0[{t0m}], t0}}) + $signed({{2'b0, in_bias[{bl}:0]}});\n\
+         \x20 t1h <= t1; t2h <= t2; r_bh <= in_bias[{vm}:{k15}];\nend\n\
+         // 7: U1 = A1 M + (U0 >> {k}), U2 = A2 M + B'[{vm}:{k15}] (DSP post-adders)\n\
+         reg signed [31:0] u1; reg signed [{whm}:0] u2; reg [{km}:0] v0d;\n\
+         always @(posedge clk) begin\n\
+         \x20 u1 <= t1h + $signed({{{{{e17}{{u0[{u0m}]}}}}, u0[{u0m}:{k}]}});\n\
+         \x20 u2 <= {t2_for_u2} + r_bh; v0d <= u0[{km}:0];\nend",
+        bl = k + 14,
+        vm = vw - 1,
+        k15 = k + 15,
+        u0m = k + 16,
+        t0m = k + 15,
+        t2m = t2w - 1,
+        whm = wh - 1,
+        km = k - 1,
+        e17 = 15,
+    );
+    let c1 = if wh <= 17 {
+        format!("u1[{}:15]", 15 + wh - 1)
+    } else {
+        format!("{{{{{}{{u1[31]}}}}, u1[31:15]}}", wh - 17)
+    };
+    let _ = writeln!(
+        v,
+        "// 8: v = {{U2 + (U1 >> 15), U1 mod 2^15, U0 mod 2^{k}}} (the low parts wait here)\n\
+         reg [{whm}:0] vhi; reg [14:0] v1d; reg [{km}:0] v0dd;\n\
+         always @(posedge clk) begin\n  vhi <= u2 + {c1}; v1d <= u1[14:0]; v0dd <= v0d;\nend\n\
+         wire [{vm}:0] v = {{vhi, v1d, v0dd}};\n\
+         wire [71:0] vx = {{{{{ext}{{v[{vm}]}}}}, v}};",
+        whm = wh - 1,
+        km = k - 1,
+        vm = vw - 1,
+        ext = 72 - vw,
+    );
+    // 9: window shifted by 16 S[5:4]; the bits above it equal (from bit 16q + 23 up)
+    let ea: Vec<String> = (0..4)
+        .map(|q| {
+            let lo = 16 * q + 23;
+            if lo >= vw - 1 {
+                "1'b1".to_string()
+            } else {
+                all_eq_v(&format!("v[{}:{lo}]", vw - 1))
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        v,
+        "// 9: the window of v >>> S shifted by 16 S[5:4] (24 bits) and whether the bits above\n\
+         // it are copies of its top bit\n\
+         wire [3:0] ea = {{{}, {}, {}, {}}};\n\
+         reg [23:0] seg; reg eqa; reg vs9;\n\
+         always @(posedge clk) begin\n\
+         \x20 case (k_shift[5:4])\n    2'd0: seg <= vx[23:0];\n    2'd1: seg <= vx[39:16];\n    2'd2: seg <= vx[55:32];\n    default: seg <= vx[71:48];\n  endcase\n\
+         \x20 eqa <= ea[k_shift[5:4]]; vs9 <= v[{vm}];\nend",
+        ea[3],
+        ea[2],
+        ea[1],
+        ea[0],
+        vm = vw - 1,
+    );
+    let _ = writeln!(
+        v,
+        "// 10: shifted by 4 S[3:2] (12 bits) and S[1:0] (the {WIN}-bit window t), each stage's\n\
+         // dropped top bits checked likewise: fit = v >>> S fits in {WIN} bits\n\
+         reg [11:0] sg2;\n\
+         always @(*) begin\n  case (k_shift[3:2])\n    2'd0: sg2 = seg[11:0];\n    2'd1: sg2 = seg[15:4];\n    2'd2: sg2 = seg[19:8];\n    default: sg2 = seg[23:12];\n  endcase\nend\n\
+         wire [3:0] eb = {{1'b1, {}, {}, {}}};\n\
+         wire [3:0] ec = {{1'b1, {}, {}, {}}};\n\
+         reg [8:0] tw; reg [8:0] t9; reg fit; reg vs10;\n\
+         always @(*) begin\n  case (k_shift[1:0])\n    2'd0: tw = sg2[8:0];\n    2'd1: tw = sg2[9:1];\n    2'd2: tw = sg2[10:2];\n    default: tw = sg2[11:3];\n  endcase\nend\n\
+         always @(posedge clk) begin\n  t9 <= tw; fit <= eqa & eb[k_shift[3:2]] & ec[k_shift[1:0]]; vs10 <= vs9;\nend",
+        all_eq_v("seg[23:19]"),
+        all_eq_v("seg[23:15]"),
+        all_eq_v("seg[23:11]"),
+        all_eq_v("sg2[11:10]"),
+        all_eq_v("sg2[11:9]"),
+        all_eq_v("sg2[11:8]"),
+    );
+    let _ = writeln!(
+        v,
+        "// 11: the clamp: in range iff v >>> S fits and its bits under the mask equal its sign\n\
+         // (0 for relu); else saturate by the sign of v (lo = k_sgn ? k_m : 0, hi = ~k_m)\n\
+         wire [7:0] t_ok = ~k_m | ~(t9[7:0] ^ {{8{{t9[8]}}}});\n\
+         wire in_range = fit & (k_sgn | ~t9[8]) & (&t_ok);\n\
+         wire [7:0] y_sat = (k_m & {{8{{vs10 & k_sgn}}}}) | (~k_m & {{8{{~vs10}}}});\n\
+         reg [7:0] y;\n\
+         always @(posedge clk) y <= k_logits ? 8'd0 : (in_range ? t9[7:0] : y_sat);\n\
          always @(*) begin\n\
-         \x20 if (!s6_fit) y_val = s6_val[{vm}] ? k_lo : k_hi;\n\
-         \x20 else if (s6_gt) y_val = k_hi;\n\
-         \x20 else if (s6_lt) y_val = k_lo;\n\
-         \x20 else y_val = s6_t;\n\
-         end\n\
-         reg o_v; reg [15:0] o_tag; reg [7:0] o_y; reg [63:0] o_val;\n\
-         always @(posedge clk) begin\n  o_v <= s6_v; o_tag <= s6_tag;\n\
-         \x20 o_y <= (k_kind == 2'd2) ? {{7'd0, s6_pos}} : ((k_kind == 2'd3) ? 8'd0 : y_val[7:0]);\n\
-         \x20 o_val <= {sext};\nend\n\
-         always @(*) begin\n  out_valid = o_v; out_tag = o_tag; out_y = o_y; out_v = o_val;\nend",
-        wm = WIN - 1,
-        vm = vw - 1,
+         \x20 out_valid = k_logits ? vc[{lv}] : vc[{ly}];\n\
+         \x20 out_follow = k_logits ? vc[{lv1}] : vc[{ly1}];\n\
+         \x20 busy = (|vc[{lv}:1]) | (~k_logits & (|vc[{ly}:{lv1p}]));\n\
+         \x20 mult_rd = vc[{mr}]; bias_rd = vc[{br}];\n\
+         \x20 out_y = y; out_v = {sext};\nend",
+        lv1 = lv - 1,
+        ly1 = ly - 1,
+        lv1p = lv + 1,
+        mr = REQUANT_MULT_DELAY - 1,
+        br = REQUANT_BIAS_DELAY - 1,
         sext = if vw >= 64 {
-            "s6_val[63:0]".to_string()
+            "v".to_string()
         } else {
-            format!("{{{{{}{{s6_val[{}]}}}}, s6_val}}", 64 - vw, vw - 1)
+            format!("{{{{{}{{v[{}]}}}}, v}}", 64 - vw, vw - 1)
         }
     );
     // power-up state 0 (as the model)
     v += "initial begin\n";
     for r in crate::engine::reg_names(&v.replace("reg signed ", "reg ")) {
-        if r != "y_val" {
+        if !["sg2", "tw"].contains(&r.as_str()) {
             let _ = writeln!(v, "  {r} = 0;");
         }
     }

@@ -5,7 +5,11 @@
 //! activation kind, output width, shift, uniform and per-row multipliers,
 //! biases, straddling rows); then its Rust model against its Verilog under
 //! Icarus cycle by cycle, with the rounding and saturation boundaries of
-//! every shift, and the Verilog's outputs against the definition.
+//! every shift, and the Verilog's outputs against the definition (`y` at
+//! `REQUANT_LATENCY`, the logits' `v` at `REQUANT_V_LATENCY`, the record
+//! read requests, `follow` and `busy`); then the netlist that yosys
+//! `synth_ice40 -dsp` makes of it (the SB_MAC16 with the registers and
+//! adders it absorbed, simulated with yosys's cell models) against the model.
 
 mod common;
 
@@ -15,7 +19,8 @@ use tbn_golden::integer::{Activation, DenseStage};
 use tbn_golden::layout::RowGeometry;
 use tbn_golden::tile::Tile;
 use tbn_hdl::requant::{
-    kind, requant_row, Requant, RequantIn, REQUANT_BIAS_DELAY, REQUANT_LATENCY,
+    kind, requant_row, Requant, RequantIn, REQUANT_BIAS_DELAY, REQUANT_LATENCY, REQUANT_MULT_DELAY,
+    REQUANT_V_LATENCY,
 };
 use tbn_hdl::rtlsim::{block_verilog, lockstep};
 use tbn_hdl::testbench::have_tool;
@@ -141,7 +146,6 @@ fn rows_of(d: &DenseStage, acc: &[(i32, i32)], rng: &mut impl Rng) -> Vec<Requan
             let (da, db) = acc[g.distinct_of(r)];
             RequantIn {
                 valid: true,
-                tag: r as u16,
                 dot_a: da,
                 dot_b: db,
                 alpha_a: d.alpha_q[s.copy],
@@ -224,7 +228,6 @@ fn boundary_rows(shift: u32, bias_bits: u32) -> Vec<i64> {
 fn input_vec(r: &RequantIn, shift: u8, k: u8, bits: u8) -> Vec<u128> {
     vec![
         r.valid as u128,
-        r.tag as u128,
         r.dot_a as u32 as u128,
         r.dot_b as u32 as u128,
         r.alpha_a as u128,
@@ -250,31 +253,32 @@ fn check_verilog(dot_bits: usize, v_bits: usize, batches: &[Batch]) {
     // caller), constants held from one cycle before a batch until its last
     // output; then the outputs are checked against the definition
     let mut stim = Vec::new();
+    // per valid row: (input cycle, kind, definition's (y, v))
     let mut expect = Vec::new();
     for b in batches {
         let idle = RequantIn::default();
         stim.push(input_vec(&idle, b.shift, b.kind, b.bits));
         for r in &b.rows {
-            stim.push(input_vec(r, b.shift, b.kind, b.bits));
             if r.valid {
                 expect.push((
-                    r.tag,
+                    stim.len(),
+                    b.kind,
                     requant_row(dot_bits, v_bits, r, b.shift, b.kind, b.bits),
                 ));
             }
+            stim.push(input_vec(r, b.shift, b.kind, b.bits));
         }
         for _ in 0..REQUANT_LATENCY {
             stim.push(input_vec(&idle, b.shift, b.kind, b.bits));
         }
     }
-    // each row's bias is presented REQUANT_BIAS_DELAY cycles after the row
-    let biases: Vec<u128> = stim.iter().map(|s| s[7]).collect();
+    // each row's multiplier and bias are presented REQUANT_MULT_DELAY and
+    // REQUANT_BIAS_DELAY cycles after the row
+    let rows: Vec<Vec<u128>> = stim.clone();
     for (i, s) in stim.iter_mut().enumerate() {
-        s[7] = if i >= REQUANT_BIAS_DELAY {
-            biases[i - REQUANT_BIAS_DELAY]
-        } else {
-            0
-        };
+        for (port, delay) in [(5, REQUANT_MULT_DELAY), (6, REQUANT_BIAS_DELAY)] {
+            s[port] = if i >= delay { rows[i - delay][port] } else { 0 };
+        }
     }
     let mut block = Requant::new(dot_bits, v_bits);
     let v = block_verilog(&mut block);
@@ -283,19 +287,37 @@ fn check_verilog(dot_bits: usize, v_bits: usize, batches: &[Batch]) {
     let dir = tempfile::tempdir().unwrap();
     let out =
         lockstep(&mut block, &v, "top", &stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"));
-    let got: Vec<(u16, (u8, i64))> = out
-        .iter()
-        .filter(|o| o[0] == 1)
-        .map(|o| (o[1] as u16, (o[2] as u8, o[3] as u64 as i64)))
-        .collect();
+    // outputs: valid, follow, y, v, busy, mult_rd, bias_rd
+    let got: Vec<usize> = (0..out.len()).filter(|&t| out[t][0] == 1).collect();
     assert_eq!(got.len(), expect.len());
-    for (g, e) in got.iter().zip(&expect) {
-        assert_eq!(g, e, "row tag {}", e.0);
+    for (&t, &(i, k, (y, vv))) in got.iter().zip(&expect) {
+        // y after REQUANT_LATENCY, for logits v after REQUANT_V_LATENCY
+        let lat = if k == kind::LOGITS {
+            REQUANT_V_LATENCY
+        } else {
+            REQUANT_LATENCY
+        };
+        assert_eq!(t - i, lat, "row of cycle {i}: latency");
+        assert_eq!(out[t][2] as u8, y, "row of cycle {i}: y");
+        if k == kind::LOGITS {
+            assert_eq!(out[t][3] as u64 as i64, vv, "row of cycle {i}: v");
+        }
+        // the record reads one cycle before the unit samples them
+        assert_eq!(out[i + REQUANT_MULT_DELAY - 1][5], 1, "cycle {i}: mult_rd");
+        assert_eq!(out[i + REQUANT_BIAS_DELAY - 1][6], 1, "cycle {i}: bias_rd");
+        // busy from the row's first edge to its output
+        assert!((i + 1..=t).all(|c| out[c][4] == 1), "cycle {i}: busy");
     }
-    // latency: the first valid output comes REQUANT_LATENCY cycles after the first row
-    let first_in = stim.iter().position(|s| s[0] == 1).unwrap();
-    let first_out = out.iter().position(|o| o[0] == 1).unwrap();
-    assert_eq!(first_out - first_in, REQUANT_LATENCY);
+    for t in 0..out.len() {
+        assert_eq!(
+            out[t][1],
+            out.get(t + 1).map_or(0, |o| o[0]),
+            "cycle {t}: follow"
+        );
+    }
+    let reads = |port: usize| out.iter().filter(|o| o[port] == 1).count();
+    assert_eq!(reads(5), expect.len(), "one multiplier read per row");
+    assert_eq!(reads(6), expect.len(), "one bias read per row");
 }
 
 use rust_hdl::prelude::Block;
@@ -309,7 +331,7 @@ fn verilog_matches_model_on_boundaries_and_random_stages() {
     let seed = seed();
     println!("seed {seed}");
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1234);
-    for (dot_bits, v_bits) in [(19usize, 52usize), (25, 64), (19, 40)] {
+    for (dot_bits, v_bits) in [(19usize, 52usize), (25, 64), (19, 40), (32, 64), (9, 32)] {
         let bias_bits = v_bits.min(62);
         let mut batches = Vec::new();
         // rounding / saturation boundaries of every shift, relu and signed, 1..8 bits
@@ -323,10 +345,8 @@ fn verilog_matches_model_on_boundaries_and_random_stages() {
             for bits in [8u8, 1 + (shift % 8) as u8] {
                 let rows = vs
                     .iter()
-                    .enumerate()
-                    .map(|(i, &v)| RequantIn {
+                    .map(|&v| RequantIn {
                         valid: true,
-                        tag: i as u16,
                         dot_a: 1,
                         dot_b: 0,
                         alpha_a: 1,
@@ -347,10 +367,8 @@ fn verilog_matches_model_on_boundaries_and_random_stages() {
         for k in [kind::SIGN, kind::LOGITS] {
             let rows = boundary_rows(5, bias_bits as u32)
                 .iter()
-                .enumerate()
-                .map(|(i, &v)| RequantIn {
+                .map(|&v| RequantIn {
                     valid: true,
-                    tag: i as u16,
                     dot_a: 1,
                     alpha_a: 1,
                     mult: 1,
@@ -387,9 +405,8 @@ fn verilog_matches_model_on_boundaries_and_random_stages() {
             let lim = 1i64 << (dot_bits - 1);
             let blim = 1i64 << (bias_bits - 1);
             let rows = (0..50)
-                .map(|i| RequantIn {
+                .map(|_| RequantIn {
                     valid: true,
-                    tag: i,
                     dot_a: rng.gen_range(-lim..lim) as i32,
                     dot_b: rng.gen_range(-lim..lim) as i32,
                     alpha_a: rng.gen_range(0..=32767),
@@ -414,7 +431,7 @@ fn verilator_lint_clean() {
     common::assert_lint_clean(&mut Requant::new(19, 52));
 }
 
-/// yosys `synth_ice40 -dsp` maps the three products of the UP5K
+/// yosys `synth_ice40 -dsp` maps the seven products of the UP5K
 /// configuration (19-bit dots, 52-bit v) to SB_MAC16 (the UP5K has 8) and
 /// infers no latches.
 #[test]
@@ -427,12 +444,113 @@ fn yosys_maps_the_products_to_sb_mac16() {
     let v = block_verilog(&mut b);
     let stat = common::yosys_stat(&v, "synth_ice40 -dsp -top top");
     let count = |cell: &str| common::cell_count(&stat, cell);
+    let ffs: usize = [
+        "SB_DFF",
+        "SB_DFFE",
+        "SB_DFFSR",
+        "SB_DFFSS",
+        "SB_DFFESR",
+        "SB_DFFESS",
+    ]
+    .iter()
+    .map(|c| count(c))
+    .sum();
     println!(
-        "requant (19-bit dots, 52-bit v): SB_MAC16 {}, SB_LUT4 {}, SB_CARRY {}",
+        "requant (19-bit dots, 52-bit v): SB_MAC16 {}, SB_LUT4 {}, SB_CARRY {}, flip-flops {ffs}",
         count("SB_MAC16"),
         count("SB_LUT4"),
         count("SB_CARRY")
     );
-    assert!((1..=8).contains(&count("SB_MAC16")), "{stat}");
+    assert_eq!(count("SB_MAC16"), 7, "{stat}");
     assert!(!stat.contains("$_DLATCH"), "latch inferred: {stat}");
+}
+
+/// Random inputs every cycle (bubbles, raw dots, alpha codes, multipliers and
+/// biases at the port limits, the constants changed every 50 cycles).
+fn random_inputs(n: usize, dot_bits: usize, rng: &mut impl Rng) -> Vec<Vec<u128>> {
+    let (mut sh, mut k, mut ob) = (0u8, 0u8, 8u8);
+    (0..n)
+        .map(|i| {
+            if i % 50 == 0 {
+                sh = rng.gen_range(0..64);
+                k = rng.gen_range(0..4);
+                ob = rng.gen_range(0..16);
+            }
+            let lim = 1i64 << (dot_bits - 1);
+            let small = rng.gen_bool(0.5);
+            let r = RequantIn {
+                valid: rng.gen_bool(0.8),
+                dot_a: rng.gen_range(-lim..lim) as i32
+                    ^ if rng.gen_bool(0.1) { rng.gen() } else { 0 },
+                dot_b: rng.gen_range(-lim..lim) as i32,
+                alpha_a: rng.gen(),
+                alpha_b: rng.gen(),
+                mult: if small {
+                    rng.gen_range(-3..4)
+                } else {
+                    rng.gen()
+                },
+                bias: if small {
+                    rng.gen_range(-(1i64 << 20)..(1 << 20))
+                } else {
+                    rng.gen()
+                },
+            };
+            input_vec(&r, sh, k, ob)
+        })
+        .collect()
+}
+
+/// The netlist of `synth_ice40 -dsp` (the SB_MAC16 with the input,
+/// pipeline and output registers and the post-adders yosys absorbed into
+/// them) simulated with yosys's iCE40 cell models, in lockstep with the
+/// model on random inputs: the DSP inference keeps the pipeline cycle-exact.
+#[test]
+fn yosys_netlist_matches_model() {
+    if !have_tool("yosys") || !have_tool("iverilog") {
+        tbn_hdl::testbench::skip_missing_tool("yosys or iverilog not found on PATH");
+        return;
+    }
+    let datdir = std::process::Command::new("yosys-config")
+        .arg("--datdir")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let Some(cells) =
+        datdir.and_then(|d| std::fs::read_to_string(format!("{d}/ice40/cells_sim.v")).ok())
+    else {
+        tbn_hdl::testbench::skip_missing_tool("yosys's ice40/cells_sim.v not found");
+        return;
+    };
+    let seed = seed();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7e7);
+    for (dot_bits, v_bits) in [(19usize, 52usize), (25, 64), (32, 63)] {
+        let stim = random_inputs(2000, dot_bits, &mut rng);
+        let mut b = Requant::new(dot_bits, v_bits);
+        let v = block_verilog(&mut b);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rq.v"), &v).unwrap();
+        let out = std::process::Command::new("yosys")
+            .current_dir(dir.path())
+            .args([
+                "-q",
+                "-p",
+                "read_verilog rq.v; synth_ice40 -dsp -top top; write_verilog -noattr net.v",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let net = "`define NO_ICE40_DEFAULT_ASSIGNMENTS\n".to_string()
+            + &std::fs::read_to_string(dir.path().join("net.v")).unwrap()
+            + &cells;
+        let mut b = Requant::new(dot_bits, v_bits);
+        b.connect_all();
+        // the DSP registers power up unknown: compared once flushed
+        lockstep(&mut b, &net, "top", &stim, 20, dir.path())
+            .unwrap_or_else(|e| panic!("seed {seed}: {dot_bits}-bit dots, V = {v_bits}: {e}"));
+    }
 }

@@ -2,10 +2,11 @@
 //! row walker, requantization unit and activation writer wired together):
 //! its rust-hdl model against its Verilog under Icarus cycle by cycle, with
 //! the memories' answers to the walker's reads (pairs, alpha codes of the
-//! copy and the next copy, the row's multiplier, and its bias `B'` six
-//! cycles later; docs/model-image.md section 4: rounding folded into the
+//! copy and the next copy, the row's multiplier and bias where the unit
+//! asks for them; docs/model-image.md section 4: rounding folded into the
 //! bias, no shift for sign and logits) presented where the phase reads them
-//! (the read addresses are checked too). The written planes are checked
+//! (the read addresses, with the layer's alpha and record bases and uniform
+//! records, are checked too). The written planes are checked
 //! against the bits of the golden stage outputs, the logits against the
 //! golden `v`: the reference MLP on MNIST images (and its input bytes through
 //! the packer path) and random stages (straddles, every kind and width).
@@ -21,7 +22,7 @@ use tbn_golden::integer::{self, Activation, DenseStage};
 use tbn_golden::layout::RowGeometry;
 use tbn_golden::tile::Tile;
 use tbn_hdl::reqphase::ReqPhase;
-use tbn_hdl::requant::{kind, REQUANT_BIAS_DELAY};
+use tbn_hdl::requant::{kind, REQUANT_BIAS_DELAY, REQUANT_MULT_DELAY};
 use tbn_hdl::rtlsim::{block_verilog, lockstep, run_model};
 use tbn_hdl::testbench::have_tool;
 
@@ -44,17 +45,17 @@ struct Phase {
 /// Input indices of `ReqPhase`'s lockstep vector.
 mod port {
     pub const START: usize = 0;
-    pub const PAIR_A: usize = 9;
-    pub const PAIR_B: usize = 10;
-    pub const ALPHA_A: usize = 11;
-    pub const ALPHA_B: usize = 12;
-    pub const MULT: usize = 13;
-    pub const BIAS: usize = 14;
-    pub const PK_WE: usize = 15;
-    pub const PK_DATA: usize = 16;
-    pub const IN_BITS: usize = 17;
-    pub const IN_FLUSH: usize = 19;
-    pub const WR_CLEAR: usize = 20;
+    pub const PAIR_A: usize = 12;
+    pub const PAIR_B: usize = 13;
+    pub const ALPHA_A: usize = 14;
+    pub const ALPHA_B: usize = 15;
+    pub const MULT: usize = 16;
+    pub const BIAS: usize = 17;
+    pub const PK_WE: usize = 18;
+    pub const PK_DATA: usize = 19;
+    pub const IN_BITS: usize = 20;
+    pub const IN_FLUSH: usize = 22;
+    pub const WR_CLEAR: usize = 23;
 }
 
 /// Runs stimulus `stim` through the phase (Verilog in lockstep with the
@@ -77,7 +78,7 @@ fn run_block(stim: &[Vec<u128>]) -> Vec<Vec<u128>> {
 }
 
 /// Collects the plane writes and logits of the outputs
-/// (pair_addr, alpha_idx, mult_row, bias_row, act_we, act_addr, act_data,
+/// (pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data,
 /// range_err, logit_valid, logit_row, logit_v, logit_y, busy).
 fn collect(out: &[Vec<u128>], rows: usize) -> Phase {
     let mut planes = HashMap::new();
@@ -111,8 +112,24 @@ struct Case {
     len: usize,
 }
 
-/// The stimulus of the requantization phase of `d` on the pairs `acc`.
-fn segment(d: &DenseStage, acc: &[(i32, i32)]) -> Vec<Vec<u128>> {
+/// The walker's first row comes this many cycles after START; the memories
+/// answer a cycle after the read, when the row enters the unit.
+const FIRST_ROW: usize = 1;
+
+/// The layer's alpha and record bases of case `k` (a few values, one near
+/// the address wrap).
+fn bases(k: usize) -> (usize, usize) {
+    ([0, 7, 1000, 65530][k % 4], [0, 300, 65535, 12][k % 4])
+}
+
+/// Whether every row of `d` uses one record (one multiplier, no biases).
+fn uniform(d: &DenseStage) -> bool {
+    d.mult.len() == 1 && d.bias.is_empty()
+}
+
+/// The stimulus of the requantization phase of `d` on the pairs `acc`
+/// (bases of case `k`).
+fn segment(d: &DenseStage, acc: &[(i32, i32)], k: usize) -> Vec<Vec<u128>> {
     let g = &d.geom;
     let (shift, half) = match d.act {
         Activation::Relu | Activation::Signed if d.shift > 0 => {
@@ -127,6 +144,7 @@ fn segment(d: &DenseStage, acc: &[(i32, i32)]) -> Vec<Vec<u128>> {
         Activation::Logits => kind::LOGITS,
     };
     let n = g.rows + 40;
+    let (abase, rbase) = bases(k);
     let base = vec![
         0,
         0,
@@ -134,6 +152,9 @@ fn segment(d: &DenseStage, acc: &[(i32, i32)]) -> Vec<Vec<u128>> {
         (g.q - g.m) as u128,
         g.rows as u128,
         g.period() as u128,
+        abase as u128,
+        rbase as u128,
+        u128::from(uniform(d)),
         shift as u128,
         kind_code as u128,
         d.out_bits as u128,
@@ -152,19 +173,20 @@ fn segment(d: &DenseStage, acc: &[(i32, i32)]) -> Vec<Vec<u128>> {
     ];
     let mut stim = vec![base; n];
     stim[0][port::START] = 1;
-    // row r is read in cycle 3 + r; the memories answer in cycle 4 + r, the
-    // bias REQUANT_BIAS_DELAY cycles later
+    // row r is read in cycle FIRST_ROW + r; the memories answer in the next
+    // cycle, the multiplier and bias REQUANT_MULT_DELAY and
+    // REQUANT_BIAS_DELAY cycles later
     for r in 0..g.rows {
         let s = g.segment(r);
         let (da, db) = acc[g.distinct_of(r)];
-        let t = 4 + r;
+        let t = FIRST_ROW + 1 + r;
         stim[t][port::PAIR_A] = da as u32 as u128;
         stim[t][port::PAIR_B] = db as u32 as u128;
         stim[t][port::ALPHA_A] = d.alpha_q[s.copy] as u128;
         // the memory returns the next code whatever the row; the phase
         // uses it only for straddling rows
         stim[t][port::ALPHA_B] = d.alpha_q.get(s.copy + 1).copied().unwrap_or(0x7FFF) as u128;
-        stim[t][port::MULT] = d.mult_of(r) as i16 as u16 as u128;
+        stim[t + REQUANT_MULT_DELAY][port::MULT] = d.mult_of(r) as i16 as u16 as u128;
         stim[t + REQUANT_BIAS_DELAY][port::BIAS] = (d.bias_of(r) + half) as u64 as u128;
     }
     stim
@@ -173,38 +195,47 @@ fn segment(d: &DenseStage, acc: &[(i32, i32)]) -> Vec<Vec<u128>> {
 /// Runs the cases back to back in one simulation and checks each.
 fn run_cases(cases: &mut [Case]) -> Vec<usize> {
     let mut stim = Vec::new();
-    for c in cases.iter_mut() {
-        let seg = segment(&c.d, &c.acc);
+    for (k, c) in cases.iter_mut().enumerate() {
+        let seg = segment(&c.d, &c.acc, k);
         c.at = stim.len();
         c.len = seg.len();
         stim.extend(seg);
     }
     let out = run_block(&stim);
     let mut cycles = Vec::new();
-    for c in cases.iter() {
+    for (k, c) in cases.iter().enumerate() {
         let (g, o) = (&c.d.geom, &out[c.at..c.at + c.len]);
+        let (abase, rbase) = bases(k);
+        let rec = |r: usize| {
+            if uniform(&c.d) {
+                rbase
+            } else {
+                (rbase + r) % 65536
+            }
+        };
         for r in 0..g.rows {
+            let t = FIRST_ROW + r;
             assert_eq!(
-                o[3 + r][0] as usize,
+                o[t][0] as usize,
                 g.distinct_of(r),
                 "{}: pair read of row {r}",
                 c.what
             );
             assert_eq!(
-                o[3 + r][1] as usize,
-                g.segment(r).copy,
+                o[t][1] as usize,
+                (abase + g.segment(r).copy) % 65536,
                 "{}: alpha read of row {r}",
                 c.what
             );
             assert_eq!(
-                o[3 + r][2] as usize,
-                r,
+                o[t + REQUANT_MULT_DELAY][2] as usize,
+                rec(r),
                 "{}: multiplier read of row {r}",
                 c.what
             );
             assert_eq!(
-                o[3 + r + REQUANT_BIAS_DELAY][3] as usize,
-                r,
+                o[t + REQUANT_BIAS_DELAY][3] as usize,
+                rec(r),
                 "{}: bias read of row {r}",
                 c.what
             );
@@ -272,7 +303,7 @@ fn reference_mlp_requant_phases_match_golden() {
     // the packer path: the image's bytes as bus words become its bit-planes
     let x = test.image(0);
     let mut stim = Vec::new();
-    let mut base = segment(&cases[0].d, &cases[0].acc)[1].clone();
+    let mut base = segment(&cases[0].d, &cases[0].acc, 0)[1].clone();
     base[port::IN_BITS] = 8;
     let mut clear = base.clone();
     clear[port::WR_CLEAR] = 1;
