@@ -23,11 +23,18 @@
 //! - `t+4`: pair sums in `[-2, 2]` (one LUT4 per bit from `{e, p}` of two
 //!   lanes); `t+5 .. t+3+log2 L`: the other adder tree levels (one register
 //!   per level, two's complement);
-//! - `t+4+log2 L`: term `dot << plane` (narrow, sign-extended; its
-//!   complement on the sign plane) and its sign-plane flag;
-//! - `t+5+log2 L`: accumulators (add the term, plus the sign-plane flag as
-//!   the carry in, so the sign plane subtracts with the same adder); `out_we`
-//!   is high in that cycle for the last issue of a row.
+//! - `t+4+log2 L`: the dots shifted by `plane mod 4`;
+//! - `t+5+log2 L`: term `dot << plane` (narrow, sign-extended; its
+//!   complement on the sign plane) and its sign-plane flag: the output
+//!   stage. `out_a`/`out_b` are the accumulators plus the term (plus the
+//!   sign-plane flag as the carry in, so the sign plane subtracts with the
+//!   same adder), `out_we` is high in that cycle for the last issue of a
+//!   row; the accumulators take that sum, and are cleared after a row's last
+//!   issue (and by a flush), so the first issue of the next row adds to 0.
+//!
+//! `in_first` is not used: a row's first issue is the one after the
+//! previous row's last issue (or after a flush, or the first after power-up),
+//! as the sequencer issues them.
 //!
 //! The row of a write is not carried down the pipeline: `out_row` is a
 //! counter that takes the row of an issue entering a pipeline that holds no
@@ -60,7 +67,8 @@ pub struct Issue {
     pub neg: bool,
     /// XNOR mode (`A = 1`).
     pub xnor: bool,
-    /// First issue of a row (clears the accumulators).
+    /// First issue of a row (not used by the engine: the issue after a
+    /// row's last one starts a row; see the module doc).
     pub first: bool,
     /// Last issue of a row (writes the accumulators).
     pub last: bool,
@@ -129,10 +137,10 @@ pub struct EngineModel {
     s2: Issue,
     s2_win: Vec<bool>,
     s2_act: Vec<bool>,
+    /// Tree levels and the first half of the plane shift (`log2 L + 1`
+    /// stages; the model computes the weighted term at level 1 and delays it).
     tree: VecDeque<TermStage>,
     term: TermStage,
-    acc_v: bool,
-    acc_last: bool,
     wrow: usize,
     acc_a: i32,
     acc_b: i32,
@@ -166,7 +174,7 @@ impl EngineModel {
             acc_bits: 32,
             s2_win: vec![false; lanes],
             s2_act: vec![false; lanes],
-            tree: (0..levels).map(|_| TermStage::default()).collect(),
+            tree: (0..=levels).map(|_| TermStage::default()).collect(),
             ..Default::default()
         }
     }
@@ -183,27 +191,27 @@ impl EngineModel {
         let l = self.lanes;
         let w = act.len();
         // the row of the next write: the row of an issue that finds the
-        // pipeline before the accumulators empty, else advanced by a write
+        // pipeline before the output stage empty, else advanced by a write
         let inner_busy = self.s1.valid
             || self.s1b.valid
             || self.s2.valid
-            || self.tree.iter().any(|t| t.issue.valid)
-            || self.term.issue.valid;
+            || self.tree.iter().any(|t| t.issue.valid);
+        let we = self.term.issue.valid && self.term.issue.last;
         if issue.valid && !flush && !inner_busy {
             self.wrow = issue.row & 0x1FFF;
-        } else if self.acc_v && self.acc_last {
+        } else if we {
             self.wrow = (self.wrow + 1) & 0x1FFF;
         }
-        // accumulator stage
-        if self.term.issue.valid {
-            let base_a = if self.term.issue.first { 0 } else { self.acc_a };
-            let base_b = if self.term.issue.first { 0 } else { self.acc_b };
-            self.acc_a = wrap_to(base_a.wrapping_add(self.term.a), self.acc_bits);
-            self.acc_b = wrap_to(base_b.wrapping_add(self.term.b), self.acc_bits);
+        // accumulators: cleared after a row's last term (the next issue
+        // starts a row) and by a flush, else they take the output sum
+        if flush || we {
+            self.acc_a = 0;
+            self.acc_b = 0;
+        } else if self.term.issue.valid {
+            self.acc_a = wrap_to(self.acc_a.wrapping_add(self.term.a), self.acc_bits);
+            self.acc_b = wrap_to(self.acc_b.wrapping_add(self.term.b), self.acc_bits);
         }
-        self.acc_v = self.term.issue.valid && !flush;
-        self.acc_last = self.term.issue.last;
-        // term stage from the last tree level
+        // term stage from the plane-shift stage
         let mut t = self.tree.back().cloned().unwrap_or_default();
         t.issue.valid &= !flush;
         self.term = t;
@@ -239,19 +247,20 @@ impl EngineModel {
         self.s1.valid &= !flush;
     }
 
-    /// Current outputs: (out_we, row, dot_a, dot_b, active).
+    /// Current outputs: (out_we, row, dot_a, dot_b, active); the dots are
+    /// the accumulators plus the output stage's term (the row's sum when
+    /// `out_we` is high).
     pub fn outputs(&self) -> (bool, usize, i32, i32, bool) {
         let active = self.s1.valid
             || self.s1b.valid
             || self.s2.valid
             || self.tree.iter().any(|t| t.issue.valid)
-            || self.term.issue.valid
-            || self.acc_v;
+            || self.term.issue.valid;
         (
-            self.acc_v && self.acc_last,
+            self.term.issue.valid && self.term.issue.last,
             self.wrow,
-            self.acc_a,
-            self.acc_b,
+            wrap_to(self.acc_a.wrapping_add(self.term.a), self.acc_bits),
+            wrap_to(self.acc_b.wrapping_add(self.term.b), self.acc_bits),
             active,
         )
     }
@@ -285,7 +294,8 @@ pub struct Engine<const L: usize, const W: usize> {
     pub in_neg: Signal<In, Bit>,
     /// XNOR mode (A = 1).
     pub in_xnor: Signal<In, Bit>,
-    /// First issue of a row.
+    /// First issue of a row (unused: the issue after a row's last issue, or
+    /// after a flush, starts a row; see the module doc).
     pub in_first: Signal<In, Bit>,
     /// Last issue of a row.
     pub in_last: Signal<In, Bit>,
@@ -468,30 +478,29 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     let lm = lanes - 1;
     let gm = groups - 1;
     // side information of stage N (the issue's fields the later stages use)
-    let side = |n: &str| {
-        format!("reg s{n}_v; reg [2:0] s{n}_plane; reg s{n}_neg; reg s{n}_first; reg s{n}_last;\n")
-    };
+    let side =
+        |n: &str| format!("reg s{n}_v; reg [2:0] s{n}_plane; reg s{n}_neg; reg s{n}_last;\n");
     let side_copy = |n: &str, p: &str| {
         format!(
-            "  s{n}_v <= s{p}_v & ~flush; s{n}_plane <= s{p}_plane; s{n}_neg <= s{p}_neg; s{n}_first <= s{p}_first; s{n}_last <= s{p}_last;\n"
+            "  s{n}_v <= s{p}_v & ~flush; s{n}_plane <= s{p}_plane; s{n}_neg <= s{p}_neg; s{n}_last <= s{p}_last;\n"
         )
     };
     v += "// stage 1: issue side information (memory words arrive in this cycle); the\n\
           // lane masks' thermometer codes half decoded: g = (count >= 4(j+1)) per\n\
-          // group j of 4 lanes, and the count's low 2 bits\n";
+          // group j of 4 lanes, and l[r] = (count mod 4 > r)\n";
     v += &side("1");
     let _ = writeln!(
         v,
-        "reg [{}:0] s1_off; reg s1_xnor; reg [{gm}:0] s1_gn; reg [1:0] s1_ln; reg [{gm}:0] s1_gs; reg [1:0] s1_ls;",
+        "reg [{}:0] s1_off; reg s1_xnor; reg [{gm}:0] s1_gn; reg [2:0] s1_ln; reg [{gm}:0] s1_gs; reg [2:0] s1_ls;",
         wg - 1
     );
     if sb > 0 {
         let _ = writeln!(v, "reg [{}:0] s1_slice;", sb - 1);
     }
-    v += "always @(posedge clk) begin\n  s1_v <= in_valid & ~flush; s1_plane <= in_plane; s1_neg <= in_neg; s1_first <= in_first; s1_last <= in_last;\n";
+    v += "always @(posedge clk) begin\n  s1_v <= in_valid & ~flush; s1_plane <= in_plane; s1_neg <= in_neg; s1_last <= in_last;\n";
     let _ = writeln!(
         v,
-        "  s1_off <= in_bit_off[{}:0]; s1_xnor <= in_xnor; s1_ln <= in_nvalid[1:0]; s1_ls <= in_segb[1:0];",
+        "  s1_off <= in_bit_off[{}:0]; s1_xnor <= in_xnor;\n  s1_ln <= {{in_nvalid[1] & in_nvalid[0], in_nvalid[1], in_nvalid[1] | in_nvalid[0]}};\n  s1_ls <= {{in_segb[1] & in_segb[0], in_segb[1], in_segb[1] | in_segb[0]}};",
         wg - 1
     );
     if sb > 0 {
@@ -508,7 +517,7 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     v += "end\n";
     v += "// stage 1b: memory words registered (the BRAM read path ends here) and the\n\
           // thermometer codes t[i] = (i < count) of the valid count (tn) and the\n\
-          // segment boundary (ts): t[4j+r] = g[j] | (g[j-1] & (low bits > r))\n";
+          // segment boundary (ts): t[4j+r] = g[j] | (g[j-1] & l[r])\n";
     v += &side("1b");
     let _ = writeln!(
         v,
@@ -538,11 +547,10 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
                 format!("s1_{g}[{}] & ", j - 1)
             };
             for r in 0..4 {
-                let low = match r {
-                    0 => format!("(s1_{l}[1] | s1_{l}[0])"),
-                    1 => format!("s1_{l}[1]"),
-                    2 => format!("(s1_{l}[1] & s1_{l}[0])"),
-                    _ => String::new(),
+                let low = if r < 3 {
+                    format!("s1_{l}[{r}]")
+                } else {
+                    String::new()
                 };
                 let rhs = if low.is_empty() {
                     format!("s1_{g}[{j}]")
@@ -611,7 +619,8 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     let tabs = pair_tables();
     v += "// adder trees (two's complement), one register per level; level 1 is the\n\
           // pair sum v_2i + v_2i+1 in [-2, 2] from {e, p} of the two lanes (a\n\
-          // 16-entry table per output bit: one LUT4 each)\n";
+          // 16-entry table per output bit: one LUT4 each; p is gated by e so\n\
+          // that a masked lane's unknown memory bits stay out of simulation)\n";
     let _ = writeln!(
         v,
         "localparam [15:0] PAIR0 = 16'h{:04x}; localparam [15:0] PAIR1 = 16'h{:04x}; localparam [15:0] PAIR2 = 16'h{:04x};",
@@ -621,7 +630,7 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         for seg in ["a", "b"] {
             let _ = writeln!(
                 v,
-                "wire [3:0] pq{seg}_{i} = {{s2_e{seg}[{1}], s2_p[{1}], s2_e{seg}[{0}], s2_p[{0}]}};",
+                "wire [3:0] pq{seg}_{i} = {{s2_e{seg}[{1}], s2_p[{1}] & s2_e{seg}[{1}], s2_e{seg}[{0}], s2_p[{0}] & s2_e{seg}[{0}]}};",
                 2 * i,
                 2 * i + 1
             );
@@ -666,18 +675,28 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         }
         v += "end\n";
     }
-    v += "// term: dot << plane in two's complement; on the sign plane its complement\n\
-          // (the accumulator adds the term and `term_neg` as the carry in:\n\
-          // base - t = base + ~t + 1, one adder without a mux)\n";
+    v += "// plane shift in two stages: by plane[1:0], then by 4 plane[2] with, on\n\
+          // the sign plane, the complement (the accumulator adds the term and\n\
+          // `term_neg` as the carry in: base - t = base + ~t + 1, no mux)\n";
     let dw = lg + 2; // dot in [-L, L]
+    let hw = dw + 3; // shifted by plane[1:0] <= 3
     let sw = dw + 7; // shifted by plane <= 7
     let ab = acc_bits;
+    let _ = writeln!(
+        v,
+        "reg sh_v; reg sh_last; reg sh_neg; reg sh_p2; reg [{hm}:0] sh_a; reg [{hm}:0] sh_b;\n\
+         always @(posedge clk) begin\n  sh_v <= sl{lg}_v & ~flush; sh_last <= sl{lg}_last; sh_neg <= sl{lg}_neg; sh_p2 <= sl{lg}_plane[2];\n\
+         \x20 sh_a <= {{{{3{{sum_a{lg}_0[{dm}]}}}}, sum_a{lg}_0}} << sl{lg}_plane[1:0];\n\
+         \x20 sh_b <= {{{{3{{sum_b{lg}_0[{dm}]}}}}, sum_b{lg}_0}} << sl{lg}_plane[1:0];\nend",
+        hm = hw - 1,
+        dm = dw - 1,
+    );
     for seg in ["a", "b"] {
         let _ = writeln!(
             v,
-            "wire [{sm}:0] shifted_{seg} = {{{{7{{sum_{seg}{lg}_0[{dm}]}}}}, sum_{seg}{lg}_0}} << sl{lg}_plane;",
+            "wire [{sm}:0] shifted_{seg} = sh_p2 ? {{sh_{seg}, 4'd0}} : {{{{4{{sh_{seg}[{hm}]}}}}, sh_{seg}}};",
             sm = sw - 1,
-            dm = dw - 1,
+            hm = hw - 1,
         );
     }
     let ext = |seg: &str| -> String {
@@ -693,26 +712,28 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     };
     let _ = writeln!(
         v,
-        "reg term_v; reg term_first; reg term_last; reg term_neg; reg [{am}:0] term_a; reg [{am}:0] term_b;",
+        "reg term_v; reg term_last; reg term_neg; reg [{am}:0] term_a; reg [{am}:0] term_b;",
         am = ab - 1
     );
     let _ = writeln!(
         v,
-        "always @(posedge clk) begin\n  term_v <= sl{lg}_v & ~flush; term_first <= sl{lg}_first; term_last <= sl{lg}_last; term_neg <= sl{lg}_neg;\n  term_a <= {} ^ {{{ab}{{sl{lg}_neg}}}};\n  term_b <= {} ^ {{{ab}{{sl{lg}_neg}}}};\nend",
+        "always @(posedge clk) begin\n  term_v <= sh_v & ~flush; term_last <= sh_last; term_neg <= sh_neg;\n  term_a <= {} ^ {{{ab}{{sh_neg}}}};\n  term_b <= {} ^ {{{ab}{{sh_neg}}}};\nend",
         ext("a"),
         ext("b"),
     );
-    v += "// accumulators (add, or subtract on the sign plane), sized for the\n\
-          // longest row (acc_bits_for); sign-extended to 32 bits at the outputs\n";
+    v += "// output stage: the accumulators plus the term (the row's sum with the\n\
+          // row's last term, written then); the accumulators take the sum, and\n\
+          // are cleared after a row's last term (so the next issue, the first\n\
+          // of a row, adds to 0: no `first` multiplexer) and by a flush; sized\n\
+          // for the longest row (acc_bits_for), sign-extended to 32 bits\n";
     let _ = writeln!(
         v,
-        "reg acc_v; reg acc_last; reg [{am}:0] acc_a; reg [{am}:0] acc_b;\n\
-         wire [{am}:0] base_a = term_first ? {ab}'d0 : acc_a;\nwire [{am}:0] base_b = term_first ? {ab}'d0 : acc_b;",
-        am = ab - 1
-    );
-    let _ = writeln!(
-        v,
-        "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last;\n  if (term_v) begin\n    acc_a <= base_a + term_a + {{{z}'d0, term_neg}};\n    acc_b <= base_b + term_b + {{{z}'d0, term_neg}};\n  end\nend",
+        "reg [{am}:0] acc_a; reg [{am}:0] acc_b;\n\
+         wire [{am}:0] sum_a = acc_a + term_a + {{{z}'d0, term_neg}};\n\
+         wire [{am}:0] sum_b = acc_b + term_b + {{{z}'d0, term_neg}};\n\
+         wire row_end = term_v & term_last;\n\
+         always @(posedge clk) begin\n  if (flush | row_end) begin acc_a <= {ab}'d0; acc_b <= {ab}'d0; end\n  else if (term_v) begin acc_a <= sum_a; acc_b <= sum_b; end\nend",
+        am = ab - 1,
         z = ab - 1
     );
     let lv = (1..=lg)
@@ -721,24 +742,24 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         .join(" | ");
     v += "// the row of a write, counted: rows in flight are consecutive (the\n\
           // sequencer's order), so the row of the first issue that finds the\n\
-          // pipeline before the accumulators empty is the next row written, and\n\
-          // each write advances it\n";
+          // pipeline before the output stage empty is the next row written,\n\
+          // and each write advances it\n";
     let _ = writeln!(
         v,
-        "reg [12:0] wrow;\nwire inner_busy = s1_v | s1b_v | s2_v | {lv} | term_v;\n\
-         always @(posedge clk) begin\n  if (in_valid & ~flush & ~inner_busy) wrow <= in_row;\n  else if (acc_v & acc_last) wrow <= wrow + 13'd1;\nend"
+        "reg [12:0] wrow;\nwire inner_busy = s1_v | s1b_v | s2_v | {lv} | sh_v;\n\
+         always @(posedge clk) begin\n  if (in_valid & ~flush & ~inner_busy) wrow <= in_row;\n  else if (row_end) wrow <= wrow + 13'd1;\nend"
     );
     let (oa, ob) = if ab >= 32 {
-        ("acc_a".to_string(), "acc_b".to_string())
+        ("sum_a".to_string(), "sum_b".to_string())
     } else {
         (
-            format!("{{{{{}{{acc_a[{}]}}}}, acc_a}}", 32 - ab, ab - 1),
-            format!("{{{{{}{{acc_b[{}]}}}}, acc_b}}", 32 - ab, ab - 1),
+            format!("{{{{{}{{sum_a[{}]}}}}, sum_a}}", 32 - ab, ab - 1),
+            format!("{{{{{}{{sum_b[{}]}}}}, sum_b}}", 32 - ab, ab - 1),
         )
     };
     let _ = writeln!(
         v,
-        "always @(*) begin\n  out_we = acc_v & acc_last; out_row = wrow; out_a = {oa}; out_b = {ob};\n  active = inner_busy | acc_v;\nend"
+        "always @(*) begin\n  out_we = row_end; out_row = wrow; out_a = {oa}; out_b = {ob};\n  active = inner_busy | term_v;\nend"
     );
     // power-up state 0, as in the Rust model (and the FPGA flip-flops)
     let regs = reg_names(&v);
