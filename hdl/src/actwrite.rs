@@ -2,34 +2,41 @@
 //! stage, one per cycle, or the host's input bytes, two per cycle) into the
 //! bit-planes of the next stage's input, written as 32-bit words through the
 //! activation memory's write port (address `plane << 11 | word`, as the bus
-//! window).
+//! window) with byte-lane selects (`sel`).
 //!
 //! Value `k` of a stage is lane `k` (bit `k mod 32` of word `k div 32`);
 //! plane `b` holds bit `b` of each value (two's complement; for sign
 //! activations the stored bit). Values are collected in place: value `k`
 //! sets bit `k mod 32` of eight 32-bit collection registers (one per plane;
-//! a 32-way decoder drives the enables, the data is the value's bit, so the
-//! collection costs no multiplexers). One cycle after a group of 32 values
-//! is complete (or after the stage's last value), the collection is copied
-//! into a write buffer and its `planes` words are written on the following
-//! cycles, one per cycle, while the next group is collected (a group takes at
-//! least 16 cycles, a write burst at most 8). The buffer holds lanes 0..15
-//! only: at most two values per cycle, the next group has written at most
-//! lanes 0..15 when the burst writes its last plane (plane `p` is written in
-//! the `p + 1`-th cycle after the copy), so lanes 16..31 of every plane word
-//! are read from the collection itself (128 flip-flops less). A stage's partial last group
-//! may complete during the previous group's burst: its copy waits for the
-//! burst to end (no values follow it, so the collection holds). `in_last` without values
-//! flushes a partial group (the end of the host's input). Lanes of a partial last group
-//! above the last value keep stale bits: they are beyond the next stage's
-//! row length, which the engine masks.
+//! a lane-pair decoder drives the enables, the data is the value's bit).
+//! The collection is written in halves (lanes 0..15, bytes 0-1, and lanes
+//! 16..31, bytes 2-3): one cycle after a half is complete (lane 15 or 31
+//! written, or the stage's last value in it) its `planes` half-words are
+//! written on the following cycles, plane 0 first, one per cycle, while the
+//! values go on into the other half (a half takes at least 8 cycles to
+//! fill, a burst at most 8 cycles). Each lane's 8 plane bits form a shift
+//! chain: a half taking part in a write shifts its planes down by one after
+//! it (not after the burst's last write), so the word written is always
+//! collection register 0 (no plane multiplexer, no write buffer). A burst
+//! starts in the cycle after the previous one's last write. If the stage's
+//! last half (lanes 16..31) completes while the burst of lanes 0..15 of the
+//! same group is still running, that burst is suspended and resumed within
+//! the new one (which restarts at plane 0 and writes whole words from the
+//! suspended half's next plane on), so a stage's writes end `1 + planes`
+//! cycles after its last value as with whole-word bursts; a half of the
+//! next group waits for the running burst. `in_last` without values flushes
+//! a partial group (the end of the host's input): the half of the next lane
+//! is written (lanes 16..31 when exactly 16 values are pending). Lanes of a
+//! partial last half above the last value hold stale bits: they are beyond
+//! the next stage's row length, which the engine masks.
 //!
 //! Two values per cycle (`in_count = 2`, the input packer's rate: a bus
 //! word holds 4 input bytes and the bus writes at most every other cycle)
-//! must start on an even lane; with one value per cycle the value is given
-//! on both halves of `in_y`. The byte pairs of a bus word go through
-//! [`ActWriter`]'s own packer path: `pk_we` with the word presents bytes 0
-//! and 1 in that cycle and bytes 2 and 3 in the next.
+//! must start on an even lane (at an odd lane only the first is taken);
+//! with one value per cycle the value is given on both halves of `in_y`.
+//! The byte pairs of a bus word go through [`ActWriter`]'s own packer path:
+//! `pk_we` with the word presents bytes 0 and 1 in that cycle and bytes 2
+//! and 3 in the next.
 //!
 //! Input range check (the packer path only): with `in_bits` A and
 //! `in_signed`, each byte must be a valid A-bit value (unsigned `0..2^A - 1`,
@@ -73,7 +80,9 @@ pub struct WriterOut {
     pub addr: u16,
     /// The plane word.
     pub data: u32,
-    /// Copy or writes pending.
+    /// Byte lanes written (`0b0011`: lanes 0..15, `0b1100`: 16..31).
+    pub sel: u8,
+    /// Writes pending.
     pub busy: bool,
     /// A packer word had a byte out of range (one-cycle pulse).
     pub range_err: bool,
@@ -96,15 +105,23 @@ pub fn byte_in_range(b: u8, bits: u8, signed: bool) -> bool {
 /// Cycle-exact model.
 #[derive(Clone, Debug, Default)]
 pub struct WriterModel {
+    /// Collection: plane `p`'s bits of the 32 lanes (a lane's 8 bits are
+    /// its shift chain, plane 0 at the output).
     coll: [u32; 8],
-    buf: [u32; 8],
     n: u8,
-    group: u16,
-    copy_q: bool,
-    copy_group: u16,
+    n_nz: bool,
+    /// Halves complete, waiting for their burst (lanes 0..15, 16..31).
+    pend: [bool; 2],
     writing: bool,
     wr_plane: u8,
+    /// Word of the current or next burst: advanced after the burst of a
+    /// group's lanes 16..31 (bursts follow the groups' order).
     wr_word: u16,
+    /// Halves taking part in the current burst's writes.
+    on: [bool; 2],
+    /// Lanes 0..15 suspended until the burst reaches plane `k0`.
+    lo_wait: bool,
+    k0: u8,
     planes_q: u8,
     pk_hold: u16,
     pk_second: bool,
@@ -125,55 +142,89 @@ impl WriterModel {
         };
         // (`last` is never raised with packer words: not gated by them)
         let last = i.last;
-        // writes of the buffered group; a completed group waits for the
-        // previous burst (only a stage's partial last group can complete
-        // that early: no values follow it)
-        let (writing_old, copy_old) = (self.writing, self.copy_q);
+        let pl = self.planes_q.clamp(1, 8);
+        // burst: plane advance, end, the suspended half's return; a half
+        // shifts its chains after each of its writes but the burst's last
+        let (writing_old, p_old, on_old, pend_old) =
+            (self.writing, self.wr_plane, self.on, self.pend);
+        let wend = writing_old && p_old + 1 >= pl;
+        let sh = [
+            writing_old && on_old[0] && !wend,
+            writing_old && on_old[1] && !wend,
+        ];
         if writing_old {
-            if self.wr_plane + 1 >= self.planes_q.clamp(1, 8) {
+            self.wr_plane = (p_old + 1) & 7;
+            if wend {
                 self.writing = false;
+                self.on = [false; 2];
+                self.lo_wait = false;
+                if on_old[1] {
+                    self.wr_word = (self.wr_word + 1) & 0x7FF;
+                }
+            } else if self.lo_wait && (p_old + 1) & 7 == self.k0 {
+                self.on[0] = true;
+                self.lo_wait = false;
             }
-            self.wr_plane = (self.wr_plane + 1) & 7;
         }
-        if copy_old && !writing_old {
-            // lanes 0..15 only: see `outputs`
-            for p in 0..8 {
-                self.buf[p] = self.coll[p] & 0xFFFF;
-            }
+        if (pend_old[0] || pend_old[1]) && (!writing_old || wend) {
+            // a burst of the pending halves, right after the previous one
             self.writing = true;
             self.wr_plane = 0;
-            self.wr_word = self.copy_group;
+            self.on = pend_old;
+            self.lo_wait = false;
+            self.pend = [false; 2];
+        } else if pend_old[1] && writing_old && on_old[0] && !on_old[1] {
+            // lanes 16..31 of the group whose lanes 0..15 are being
+            // written: restart at plane 0, lanes 0..15 rejoin at their next plane
+            self.wr_plane = 0;
+            self.on = [false, true];
+            self.lo_wait = true;
+            self.k0 = (p_old + 1) & 7;
+            self.pend[1] = false;
         }
         self.planes_q = i.planes & 15;
-        // collection
+        // collection: lane-pair decoder (two values from an even lane)
         let n = self.n;
-        let mut complete = false;
-        if count >= 1 {
-            for p in 0..8 {
-                let b0 = (y >> p) & 1 == 1;
-                let b1 = (y >> (8 + p)) & 1 == 1;
-                // bit n gets the lane-parity half of y
-                let bn = if n & 1 == 0 { b0 } else { b1 };
-                self.coll[p] = (self.coll[p] & !(1 << n)) | (u32::from(bn) << n);
-                if count == 2 && n < 31 {
-                    let m = n + 1;
-                    let bm = if m & 1 == 0 { b0 } else { b1 };
-                    self.coll[p] = (self.coll[p] & !(1 << m)) | (u32::from(bm) << m);
-                }
-            }
-            let end = n + count - 1;
-            complete = end >= 31 || last;
-            self.n = if complete { 0 } else { end + 1 };
-        } else if last && n != 0 {
-            // a flush: the partial group is written
-            complete = true;
+        let (g1, g2) = (count >= 1, count == 2);
+        let odd = n & 1 == 1;
+        let mut en = 0u32;
+        if g1 && !odd {
+            en |= 1 << n;
+        }
+        if g2 || (g1 && odd) {
+            en |= 1 << (n | 1);
+        }
+        let shm = (if sh[0] { 0xFFFFu32 } else { 0 }) | (if sh[1] { 0xFFFF_0000 } else { 0 });
+        let ce = en | shm;
+        let old = self.coll;
+        for p in 0..8 {
+            // lane i takes the plane-p bit of its parity half of y
+            let yb = (u32::from((y >> p) & 1) * 0x5555_5555)
+                | (u32::from((y >> (8 + p)) & 1) * 0xAAAA_AAAA);
+            let d = if p < 7 {
+                (shm & old[p + 1]) | (!shm & yb)
+            } else {
+                yb
+            };
+            self.coll[p] = (old[p] & !ce) | (d & ce);
+        }
+        // completion: the half of lane n (every loaded lane is in it)
+        let lastc = last && (g1 || self.n_nz);
+        let c0 = en & (1 << 15) != 0 || (lastc && n < 16);
+        let c1 = en & (1 << 31) != 0 || (lastc && n >= 16);
+        let gdone = en & (1 << 31) != 0 || lastc;
+        if c0 {
+            self.pend[0] = true;
+        }
+        if c1 {
+            self.pend[1] = true;
+        }
+        if gdone {
             self.n = 0;
+        } else {
+            self.n = (n + count) & 31;
         }
-        self.copy_q = complete || (copy_old && writing_old);
-        if complete {
-            self.copy_group = self.group;
-            self.group = (self.group + 1) & 0x7FF;
-        }
+        self.n_nz = self.n != 0;
         // packer: bytes 2 and 3 follow in the next cycle
         self.range_err = false;
         if i.pk_we && !self.pk_second {
@@ -184,9 +235,12 @@ impl WriterModel {
         self.pk_hold = (i.pk_data >> 16) as u16;
         if i.clear {
             self.n = 0;
-            self.group = 0;
-            self.copy_q = false;
+            self.n_nz = false;
+            self.wr_word = 0;
+            self.pend = [false; 2];
             self.writing = false;
+            self.on = [false; 2];
+            self.lo_wait = false;
             self.pk_second = false;
         }
     }
@@ -196,10 +250,9 @@ impl WriterModel {
         WriterOut {
             we: self.writing,
             addr: (u16::from(self.wr_plane) << 11) | (self.wr_word & 0x7FF),
-            // lanes 16..31 straight from the collection (see the module doc)
-            data: (self.coll[self.wr_plane as usize] & 0xFFFF_0000)
-                | self.buf[self.wr_plane as usize],
-            busy: self.copy_q || self.writing || self.pk_second,
+            data: self.coll[0],
+            sel: (if self.on[0] { 0b0011 } else { 0 }) | (if self.on[1] { 0b1100 } else { 0 }),
+            busy: self.pend[0] || self.pend[1] || self.writing || self.pk_second,
             range_err: self.range_err,
         }
     }
@@ -234,6 +287,8 @@ pub struct ActWriter {
     pub addr: Signal<Out, Bits<14>>,
     /// Plane word.
     pub data: Signal<Out, Bits<32>>,
+    /// Byte lanes of `data` written.
+    pub sel: Signal<Out, Bits<4>>,
     /// Writes pending.
     pub busy: Signal<Out, Bit>,
     /// Input byte out of range (pulse).
@@ -260,6 +315,7 @@ impl Logic for ActWriter {
         self.we.next = o.we;
         self.addr.next = from_u64(u64::from(o.addr));
         self.data.next = from_u64(u64::from(o.data));
+        self.sel.next = from_u64(u64::from(o.sel));
         self.busy.next = o.busy;
         self.range_err.next = o.range_err;
     }
@@ -268,6 +324,7 @@ impl Logic for ActWriter {
         self.we.connect();
         self.addr.connect();
         self.data.connect();
+        self.sel.connect();
         self.busy.connect();
         self.range_err.connect();
     }
@@ -280,7 +337,7 @@ impl Logic for ActWriter {
 crate::lockstep_block!(
     ActWriter,
     inputs [clear, planes, in_count, in_y, in_last, pk_we, pk_data, in_bits, in_signed],
-    outputs [we, addr, data, busy, range_err]
+    outputs [we, addr, data, busy, range_err, sel]
 );
 
 /// Verilog of the byte range check of `b` (an 8-bit expression).
@@ -315,61 +372,80 @@ reg pk_second; reg [15:0] pk_hold; reg range_q;
 wire [1:0] cnt = pk_second ? 2'd2 : (pk_we ? 2'd2 : ((in_count > 2'd2) ? 2'd2 : in_count));
 wire [15:0] yv = pk_second ? pk_hold : (pk_we ? pk_data[15:0] : in_y);
 wire lastv = in_last;
-reg [4:0] n; reg [10:0] grp; reg copy_q; reg [10:0] copy_grp;
+reg [4:0] n; reg n_nz;
 wire [7:1] pkb0 = pk_data[7:1]; wire [7:1] pkb1 = pk_data[15:9]; wire [7:1] pkb2 = pk_data[23:17]; wire [7:1] pkb3 = pk_data[31:25];
-reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg [3:0] planes_q;
+// halves complete and waiting (lanes 0..15, 16..31)
+reg pend0; reg pend1;
+// burst: plane, word (advanced after a burst of lanes 16..31: bursts follow
+// the groups' order), halves taking part, lanes 0..15 suspended until plane k0
+reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg on0; reg on1; reg lo_wait; reg [2:0] k0; reg [3:0] planes_q;
+// collection: c<p> holds plane p of the 32 lanes; a lane's 8 bits are a shift chain towards c0
 reg [31:0] c0; reg [31:0] c1; reg [31:0] c2; reg [31:0] c3; reg [31:0] c4; reg [31:0] c5; reg [31:0] c6; reg [31:0] c7;
-// write buffer: lanes 0..15 of each plane (16..31 are read from the collection)
-reg [15:0] b0; reg [15:0] b1; reg [15:0] b2; reg [15:0] b3; reg [15:0] b4; reg [15:0] b5; reg [15:0] b6; reg [15:0] b7;
-// the group completes when lane 31 is written (n = 31, or n = 30 with two
-// values) or with the stage's last values (no adder on this path)
-// (flags of n registered with it: n >= 30, n = 31, n != 0)
-reg n_ge30; reg n_31; reg n_nz;
-wire n_top = n_ge30 & ((cnt == 2'd2) | n_31);
-wire complete = ((cnt != 2'd0) & n_top) | (lastv & ((cnt != 2'd0) | n_nz));
-wire [4:0] n_next = n + {3'd0, cnt};
 wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q);
-// lane enables: lane i takes the value of its parity half
+wire wend = writing & ({1'b0, wr_plane} + 4'd1 >= pl);
+// a half shifts after each of its writes but the burst's last
+wire sh0 = writing & on0 & ~wend; wire sh1 = writing & on1 & ~wend;
+wire can_start = ~writing | wend;
+// lane-pair decoder: the pair n[4:1]; two values from an even lane
+wire ld_even = (cnt != 2'd0) & ~n[0]; wire ld_odd = (cnt == 2'd2) | ((cnt != 2'd0) & n[0]);
+wire [31:0] en;
 ";
-    for i in 0..32 {
-        let second = if i == 0 {
-            "1'b0".to_string()
-        } else {
-            format!("((cnt == 2'd2) & (n == 5'd{}))", i - 1)
-        };
+    for j in 0..16 {
         let _ = writeln!(
             v,
-            "wire en{i} = ((cnt != 2'd0) & (n == 5'd{i})) | {second};"
+            "assign en[{}] = (n[4:1] == 4'd{j}) & ld_even; assign en[{}] = (n[4:1] == 4'd{j}) & ld_odd;",
+            2 * j,
+            2 * j + 1
         );
     }
-    v += "always @(posedge clk) begin\n";
+    v += "\
+wire [31:0] shm = {{16{sh1}}, {16{sh0}}};
+wire [31:0] ce = en | shm;
+// completion: the half of lane n (every lane loaded this cycle is in it)
+wire lastc = lastv & ((cnt != 2'd0) | n_nz);
+wire c_lo = en[15] | (lastc & ~n[4]);
+wire c_hi = en[31] | (lastc & n[4]);
+wire gdone = en[31] | lastc;
+wire [4:0] n_next = n + {3'd0, cnt};
+always @(posedge clk) begin
+";
     for i in 0..32 {
         let half = if i % 2 == 0 { 0 } else { 8 };
-        let mut s = format!("  if (en{i}) begin");
-        for p in 0..8 {
-            let _ = write!(s, " c{p}[{i}] <= yv[{}];", half + p);
+        let mut s = format!("  if (ce[{i}]) begin");
+        for p in 0..7 {
+            let _ = write!(
+                s,
+                " c{p}[{i}] <= shm[{i}] ? c{}[{i}] : yv[{}];",
+                p + 1,
+                half + p
+            );
         }
+        let _ = write!(s, " c7[{i}] <= yv[{}];", half + 7);
         s += " end\n";
         v += &s;
     }
     v += "\
   if (writing) begin
-    if ({1'b0, wr_plane} + 4'd1 >= pl) writing <= 1'b0;
     wr_plane <= wr_plane + 3'd1;
+    if (wend) begin writing <= 1'b0; on0 <= 1'b0; on1 <= 1'b0; lo_wait <= 1'b0; if (on1) wr_word <= wr_word + 11'd1; end
+    else if (lo_wait & (wr_plane + 3'd1 == k0)) begin on0 <= 1'b1; lo_wait <= 1'b0; end
   end
-  if (copy_q & ~writing) begin
-    b0 <= c0[15:0]; b1 <= c1[15:0]; b2 <= c2[15:0]; b3 <= c3[15:0]; b4 <= c4[15:0]; b5 <= c5[15:0]; b6 <= c6[15:0]; b7 <= c7[15:0];
-    writing <= 1'b1; wr_plane <= 3'd0; wr_word <= copy_grp;
+  if ((pend0 | pend1) & can_start) begin
+    writing <= 1'b1; wr_plane <= 3'd0; on0 <= pend0; on1 <= pend1; lo_wait <= 1'b0;
+    pend0 <= 1'b0; pend1 <= 1'b0;
+  end else if (pend1 & writing & on0 & ~on1) begin
+    // lanes 16..31 of the group being written: restart at plane 0,
+    // lanes 0..15 rejoin at their next plane
+    wr_plane <= 3'd0; on0 <= 1'b0; on1 <= 1'b1; lo_wait <= 1'b1; k0 <= wr_plane + 3'd1; pend1 <= 1'b0;
   end
+  if (c_lo) pend0 <= 1'b1;
+  if (c_hi) pend1 <= 1'b1;
   planes_q <= planes;
-  if (complete) begin
-    n <= 5'd0; n_ge30 <= 1'b0; n_31 <= 1'b0; n_nz <= 1'b0;
+  if (gdone) begin
+    n <= 5'd0; n_nz <= 1'b0;
   end else begin
-    // (n + 0 when no value: no enable on this path)
-    n <= n_next; n_ge30 <= n_next[4:1] == 4'b1111; n_31 <= n_next == 5'd31; n_nz <= n_next != 5'd0;
+    n <= n_next; n_nz <= n_next != 5'd0;
   end
-  copy_q <= complete | (copy_q & writing);
-  if (complete) begin copy_grp <= grp; grp <= grp + 11'd1; end
 ";
     let checks: Vec<String> = (0..4)
         .map(|k| format!("~{}", range_ok(&format!("pkb{k}"))))
@@ -382,25 +458,19 @@ wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q
     v += "\
   pk_second <= pk_we & ~pk_second;
   pk_hold <= pk_data[31:16];
-  if (clear) begin n <= 5'd0; n_ge30 <= 1'b0; n_31 <= 1'b0; n_nz <= 1'b0; grp <= 11'd0; copy_q <= 1'b0; writing <= 1'b0; pk_second <= 1'b0; end
+  if (clear) begin
+    n <= 5'd0; n_nz <= 1'b0; wr_word <= 11'd0; pend0 <= 1'b0; pend1 <= 1'b0;
+    writing <= 1'b0; on0 <= 1'b0; on1 <= 1'b0; lo_wait <= 1'b0; pk_second <= 1'b0;
+  end
 end
-reg [31:0] wsel;
 always @(*) begin
-  case (wr_plane)
-    3'd0: wsel = {c0[31:16], b0}; 3'd1: wsel = {c1[31:16], b1};
-    3'd2: wsel = {c2[31:16], b2}; 3'd3: wsel = {c3[31:16], b3};
-    3'd4: wsel = {c4[31:16], b4}; 3'd5: wsel = {c5[31:16], b5};
-    3'd6: wsel = {c6[31:16], b6}; default: wsel = {c7[31:16], b7};
-  endcase
-  we = writing; addr = {wr_plane, wr_word}; data = wsel;
-  busy = copy_q | writing | pk_second; range_err = range_q;
+  we = writing; addr = {wr_plane, wr_word}; data = c0; sel = {on1, on1, on0, on0};
+  busy = pend0 | pend1 | writing | pk_second; range_err = range_q;
 end
 ";
     v += "initial begin\n";
     for r in crate::engine::reg_names(&v) {
-        if r != "wsel" {
-            let _ = writeln!(v, "  {r} = 0;");
-        }
+        let _ = writeln!(v, "  {r} = 0;");
     }
     v += "end\n";
     v

@@ -6,21 +6,43 @@
 //! block, because every pipeline level of the tree has its own width); the
 //! Rust `update()` is a cycle-exact model of the same pipeline. Both are
 //! tested against each other and against a plain reference
-//! (`tests/blocks.rs`, the engine section).
+//! (`tests/engine.rs`).
 //!
 //! Pipeline (edges after the issue cycle `t` in which the sequencer presents
 //! an issue and the memories sample their read addresses):
-//! - `t+1`: side information registered (`s1`), memory words valid;
-//! - `t+2`: memory words and lane masks registered (`s1b`: keeps the BRAM
-//!   read path and the funnel shift in separate cycles);
-//! - `t+3`: window (`L` bits at `bit_off` of `{tile_hi, tile_lo}`) and the
-//!   activation slice registered (`s2`);
-//! - `t+4 .. t+3+log2 L`: adder tree levels (one register per level);
-//! - `t+4+log2 L`: term `(sum - L) << plane` (narrow, sign-extended; its
-//!   complement on the sign plane) and its sign-plane flag;
-//! - `t+5+log2 L`: accumulators (add the term, plus the sign-plane flag as
-//!   the carry in, so the sign plane subtracts with the same adder); `out_we`
-//!   is high in that cycle for the last issue of a row.
+//! - `t+1`: side information registered (`s1`), memory words valid; the lane
+//!   masks' thermometer codes half decoded (per group of 4 lanes, count
+//!   `>= 4(j+1)`, and the count's low 2 bits);
+//! - `t+2`: memory words and the thermometer codes of the valid count and
+//!   of the segment boundary registered (`s1b`: keeps the BRAM read path and
+//!   the funnel shift in separate cycles);
+//! - `t+3`: per lane `p` (window bit `L` bits at `bit_off` of
+//!   `{tile_hi, tile_lo}` equal to the activation bit) and per segment `e`
+//!   (lane in the segment and, in AND mode, activation bit set) registered
+//!   (`s2`): the lane's value is `e ? (p ? +1 : -1) : 0`;
+//! - `t+4`: pair sums in `[-2, 2]` (one LUT4 per bit from `{e, p}` of two
+//!   lanes); `t+5 .. t+3+log2 L`: the other adder tree levels (one register
+//!   per level, two's complement);
+//! - `t+4+log2 L`: the dots shifted by `plane mod 4`;
+//! - `t+5+log2 L`: term `dot << plane` (narrow, sign-extended; its
+//!   complement on the sign plane) and its sign-plane flag: the output
+//!   stage. `out_a`/`out_b` are the accumulators plus the term (plus the
+//!   sign-plane flag as the carry in, so the sign plane subtracts with the
+//!   same adder), `out_we` is high in that cycle for the last issue of a
+//!   row; the accumulators take that sum, and are cleared after a row's last
+//!   issue (and by a flush), so the first issue of the next row adds to 0.
+//!
+//! `in_first` is not used: a row's first issue is the one after the
+//! previous row's last issue (or after a flush, or the first after power-up),
+//! as the sequencer issues them.
+//!
+//! The row of a write is not carried down the pipeline: `out_row` is a
+//! counter that takes the row of an issue entering a pipeline that holds no
+//! issue before the accumulators, and advances with each write. This relies
+//! on the sequencer's order: the rows in flight at any time are consecutive
+//! (each row's issues are contiguous and the next row is `row + 1`), as
+//! within a job; a new row numbering (the next job) starts only after the
+//! pipeline has drained or been flushed.
 
 use crate::util::*;
 use rust_hdl::prelude::*;
@@ -45,11 +67,13 @@ pub struct Issue {
     pub neg: bool,
     /// XNOR mode (`A = 1`).
     pub xnor: bool,
-    /// First issue of a row (clears the accumulators).
+    /// First issue of a row (not used by the engine: the issue after a
+    /// row's last one starts a row; see the module doc).
     pub first: bool,
     /// Last issue of a row (writes the accumulators).
     pub last: bool,
-    /// Row index.
+    /// Row index (taken only by an issue that enters an empty pipeline:
+    /// see the module doc).
     pub row: usize,
 }
 
@@ -113,11 +137,11 @@ pub struct EngineModel {
     s2: Issue,
     s2_win: Vec<bool>,
     s2_act: Vec<bool>,
+    /// Tree levels and the first half of the plane shift (`log2 L + 1`
+    /// stages; the model computes the weighted term at level 1 and delays it).
     tree: VecDeque<TermStage>,
     term: TermStage,
-    acc_v: bool,
-    acc_last: bool,
-    acc_row: usize,
+    wrow: usize,
     acc_a: i32,
     acc_b: i32,
 }
@@ -150,7 +174,7 @@ impl EngineModel {
             acc_bits: 32,
             s2_win: vec![false; lanes],
             s2_act: vec![false; lanes],
-            tree: (0..levels).map(|_| TermStage::default()).collect(),
+            tree: (0..=levels).map(|_| TermStage::default()).collect(),
             ..Default::default()
         }
     }
@@ -166,17 +190,28 @@ impl EngineModel {
     pub fn step(&mut self, issue: Issue, flush: bool, tile: &[bool], act: &[bool]) {
         let l = self.lanes;
         let w = act.len();
-        // accumulator stage
-        if self.term.issue.valid {
-            let base_a = if self.term.issue.first { 0 } else { self.acc_a };
-            let base_b = if self.term.issue.first { 0 } else { self.acc_b };
-            self.acc_a = wrap_to(base_a.wrapping_add(self.term.a), self.acc_bits);
-            self.acc_b = wrap_to(base_b.wrapping_add(self.term.b), self.acc_bits);
+        // the row of the next write: the row of an issue that finds the
+        // pipeline before the output stage empty, else advanced by a write
+        let inner_busy = self.s1.valid
+            || self.s1b.valid
+            || self.s2.valid
+            || self.tree.iter().any(|t| t.issue.valid);
+        let we = self.term.issue.valid && self.term.issue.last;
+        if issue.valid && !flush && !inner_busy {
+            self.wrow = issue.row & 0x1FFF;
+        } else if we {
+            self.wrow = (self.wrow + 1) & 0x1FFF;
         }
-        self.acc_v = self.term.issue.valid && !flush;
-        self.acc_last = self.term.issue.last;
-        self.acc_row = self.term.issue.row;
-        // term stage from the last tree level
+        // accumulators: cleared after a row's last term (the next issue
+        // starts a row) and by a flush, else they take the output sum
+        if flush || we {
+            self.acc_a = 0;
+            self.acc_b = 0;
+        } else if self.term.issue.valid {
+            self.acc_a = wrap_to(self.acc_a.wrapping_add(self.term.a), self.acc_bits);
+            self.acc_b = wrap_to(self.acc_b.wrapping_add(self.term.b), self.acc_bits);
+        }
+        // term stage from the plane-shift stage
         let mut t = self.tree.back().cloned().unwrap_or_default();
         t.issue.valid &= !flush;
         self.term = t;
@@ -212,19 +247,20 @@ impl EngineModel {
         self.s1.valid &= !flush;
     }
 
-    /// Current outputs: (out_we, row, dot_a, dot_b, active).
+    /// Current outputs: (out_we, row, dot_a, dot_b, active); the dots are
+    /// the accumulators plus the output stage's term (the row's sum when
+    /// `out_we` is high).
     pub fn outputs(&self) -> (bool, usize, i32, i32, bool) {
         let active = self.s1.valid
             || self.s1b.valid
             || self.s2.valid
             || self.tree.iter().any(|t| t.issue.valid)
-            || self.term.issue.valid
-            || self.acc_v;
+            || self.term.issue.valid;
         (
-            self.acc_v && self.acc_last,
-            self.acc_row,
-            self.acc_a,
-            self.acc_b,
+            self.term.issue.valid && self.term.issue.last,
+            self.wrow,
+            wrap_to(self.acc_a.wrapping_add(self.term.a), self.acc_bits),
+            wrap_to(self.acc_b.wrapping_add(self.term.b), self.acc_bits),
             active,
         )
     }
@@ -258,11 +294,13 @@ pub struct Engine<const L: usize, const W: usize> {
     pub in_neg: Signal<In, Bit>,
     /// XNOR mode (A = 1).
     pub in_xnor: Signal<In, Bit>,
-    /// First issue of a row.
+    /// First issue of a row (unused: the issue after a row's last issue, or
+    /// after a flush, starts a row; see the module doc).
     pub in_first: Signal<In, Bit>,
     /// Last issue of a row.
     pub in_last: Signal<In, Bit>,
-    /// Row index.
+    /// Row index (read when the issue enters a pipeline empty up to the
+    /// accumulators; the rows in flight are consecutive: see the module doc).
     pub in_row: Signal<In, Bits<13>>,
     /// Tile word containing the window start (valid one cycle after the issue).
     pub tile_lo: Signal<In, Bits<W>>,
@@ -367,26 +405,165 @@ impl<const L: usize, const W: usize> Logic for Engine<L, W> {
     }
 }
 
+/// Verilog boolean expression (ANDs and ORs of single bits, no comparator
+/// cell: yosys maps a comparison with a constant to a carry chain whose sum
+/// is unused) for `sig >= c`, `sig` a `width`-bit unsigned signal.
+pub fn ge_const(sig: &str, width: usize, c: usize) -> String {
+    if c == 0 {
+        return "1'b1".to_string();
+    }
+    if c >> width != 0 {
+        return "1'b0".to_string();
+    }
+    // from the lowest set bit of c upwards: x[m:0] >= c[m:0]
+    let t = c.trailing_zeros() as usize;
+    let mut e = format!("{sig}[{t}]");
+    for m in t + 1..width {
+        e = if (c >> m) & 1 == 1 {
+            format!("({sig}[{m}] & {e})")
+        } else {
+            format!("({sig}[{m}] | {e})")
+        };
+    }
+    e
+}
+
+/// Truth tables of the pair compressor: output bit `b` (of the 3-bit two's
+/// complement `v_i + v_{i+1}`) for the index `{e_{i+1}, p_{i+1}, e_i, p_i}`,
+/// where a lane's value is `e ? (p ? +1 : -1) : 0`.
+fn pair_tables() -> [u16; 3] {
+    let mut t = [0u16; 3];
+    for idx in 0..16u16 {
+        let v = |e: u16, p: u16| -> i32 {
+            if e == 0 {
+                0
+            } else if p == 1 {
+                1
+            } else {
+                -1
+            }
+        };
+        let s = v((idx >> 1) & 1, idx & 1) + v((idx >> 3) & 1, (idx >> 2) & 1);
+        let bits = (s & 7) as u16;
+        for (b, tb) in t.iter_mut().enumerate() {
+            *tb |= ((bits >> b) & 1) << idx;
+        }
+    }
+    t
+}
+
 /// The engine's Verilog body for `lanes` lanes, word width `w` and
 /// `acc_bits`-bit accumulators (sign-extended to 32 bits at the outputs).
+///
+/// Logic-cell economy (iCE40: a flip-flop packs only with the LUT that
+/// drives it, a carry only with the LUT that adds its two inputs): the lane
+/// masks are thermometer codes decoded from the valid count and the
+/// segment boundary by LUTs in two registered steps (no comparator carry
+/// chains); the window bit, the activation bit and the mask of a lane are
+/// reduced to two bits per segment (`p = w XNOR x`, `e = mask & (XNOR mode
+/// | x)`, a lane's value `e ? (p ? +1 : -1) : 0`) so that the first tree
+/// level is one LUT4 per output bit (the pair sum from `{e, p}` of two
+/// lanes); the tree adds two's complement values (no `- L` at its end); the
+/// side information carried down the pipeline is what the term and the
+/// accumulators use, and the row of a write is counted (`wrow`) instead of
+/// being carried.
 pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     use std::fmt::Write;
     let lg = log2(lanes);
     let wg = log2(w);
+    let groups = lanes / 4;
+    let slices = w / lanes;
+    let sb = log2(slices);
     let mut v = String::new();
-    let side = "reg s{N}_v; reg [7:0] s{N}_off; reg [7:0] s{N}_abit; reg [8:0] s{N}_nvalid; reg [8:0] s{N}_segb; reg [2:0] s{N}_plane; reg s{N}_neg; reg s{N}_xnor; reg s{N}_first; reg s{N}_last; reg [12:0] s{N}_row;\n";
-    v += "// stage 1: issue side information (memory words arrive in this cycle)\n";
-    v += &side.replace("{N}", "1");
-    v += "always @(posedge clk) begin\n  s1_v <= in_valid & ~flush; s1_off <= in_bit_off; s1_abit <= in_abit; s1_nvalid <= in_nvalid; s1_segb <= in_segb;\n  s1_plane <= in_plane; s1_neg <= in_neg; s1_xnor <= in_xnor; s1_first <= in_first; s1_last <= in_last; s1_row <= in_row;\nend\n";
-    v += "// funnel shift: log2 stages, widest shift first\n";
-    v += "// stage 1b: memory words registered (the BRAM read path ends here)\n";
-    v += &side.replace("{N}", "1b");
+    let lm = lanes - 1;
+    let gm = groups - 1;
+    // side information of stage N (the issue's fields the later stages use)
+    let side =
+        |n: &str| format!("reg s{n}_v; reg [2:0] s{n}_plane; reg s{n}_neg; reg s{n}_last;\n");
+    let side_copy = |n: &str, p: &str| {
+        format!(
+            "  s{n}_v <= s{p}_v & ~flush; s{n}_plane <= s{p}_plane; s{n}_neg <= s{p}_neg; s{n}_last <= s{p}_last;\n"
+        )
+    };
+    v += "// stage 1: issue side information (memory words arrive in this cycle); the\n\
+          // lane masks' thermometer codes half decoded: g = (count >= 4(j+1)) per\n\
+          // group j of 4 lanes, and l[r] = (count mod 4 > r)\n";
+    v += &side("1");
+    let _ = writeln!(
+        v,
+        "reg [{}:0] s1_off; reg s1_xnor; reg [{gm}:0] s1_gn; reg [2:0] s1_ln; reg [{gm}:0] s1_gs; reg [2:0] s1_ls;",
+        wg - 1
+    );
+    if sb > 0 {
+        let _ = writeln!(v, "reg [{}:0] s1_slice;", sb - 1);
+    }
+    v += "always @(posedge clk) begin\n  s1_v <= in_valid & ~flush; s1_plane <= in_plane; s1_neg <= in_neg; s1_last <= in_last;\n";
+    let _ = writeln!(
+        v,
+        "  s1_off <= in_bit_off[{}:0]; s1_xnor <= in_xnor;\n  s1_ln <= {{in_nvalid[1] & in_nvalid[0], in_nvalid[1], in_nvalid[1] | in_nvalid[0]}};\n  s1_ls <= {{in_segb[1] & in_segb[0], in_segb[1], in_segb[1] | in_segb[0]}};",
+        wg - 1
+    );
+    if sb > 0 {
+        let _ = writeln!(v, "  s1_slice <= in_abit[{}:{lg}];", wg - 1);
+    }
+    for j in 0..groups {
+        let _ = writeln!(
+            v,
+            "  s1_gn[{j}] <= {}; s1_gs[{j}] <= {};",
+            ge_const("in_nvalid", 9, 4 * (j + 1)),
+            ge_const("in_segb", 9, 4 * (j + 1))
+        );
+    }
+    v += "end\n";
+    v += "// stage 1b: memory words registered (the BRAM read path ends here) and the\n\
+          // thermometer codes t[i] = (i < count) of the valid count (tn) and the\n\
+          // segment boundary (ts): t[4j+r] = g[j] | (g[j-1] & l[r])\n";
+    v += &side("1b");
+    let _ = writeln!(
+        v,
+        "reg [{0}:0] s1b_off; reg s1b_xnor; reg [{lm}:0] s1b_tn; reg [{lm}:0] s1b_ts;",
+        wg - 1
+    );
+    if sb > 0 {
+        let _ = writeln!(v, "reg [{}:0] s1b_slice;", sb - 1);
+    }
     let _ = writeln!(
         v,
         "reg [{0}:0] s1b_lo; reg [{0}:0] s1b_hi; reg [{0}:0] s1b_act;",
         w - 1
     );
-    v += "always @(posedge clk) begin\n  s1b_v <= s1_v & ~flush; s1b_off <= s1_off; s1b_abit <= s1_abit; s1b_nvalid <= s1_nvalid; s1b_segb <= s1_segb;\n  s1b_plane <= s1_plane; s1b_neg <= s1_neg; s1b_xnor <= s1_xnor; s1b_first <= s1_first; s1b_last <= s1_last; s1b_row <= s1_row;\n  s1b_lo <= tile_lo; s1b_hi <= tile_hi; s1b_act <= act_word;\nend\n";
+    v += "always @(posedge clk) begin\n";
+    v += &side_copy("1b", "1");
+    v += "  s1b_off <= s1_off; s1b_xnor <= s1_xnor;\n";
+    if sb > 0 {
+        v += "  s1b_slice <= s1_slice;\n";
+    }
+    v += "  s1b_lo <= tile_lo; s1b_hi <= tile_hi; s1b_act <= act_word;\n";
+    for (t, g, l) in [("tn", "gn", "ln"), ("ts", "gs", "ls")] {
+        for j in 0..groups {
+            let prev = if j == 0 {
+                String::new()
+            } else {
+                format!("s1_{g}[{}] & ", j - 1)
+            };
+            for r in 0..4 {
+                let low = if r < 3 {
+                    format!("s1_{l}[{r}]")
+                } else {
+                    String::new()
+                };
+                let rhs = if low.is_empty() {
+                    format!("s1_{g}[{j}]")
+                } else {
+                    format!("s1_{g}[{j}] | ({prev}{low})")
+                };
+                let _ = write!(v, "  s1b_{t}[{}] <= {rhs};", 4 * j + r);
+            }
+            v += "\n";
+        }
+    }
+    v += "end\n";
+    v += "// funnel shift: log2 W stages, widest shift first\n";
     let _ = writeln!(v, "wire [{}:0] funnel_0 = {{s1b_hi, s1b_lo}};", 2 * w - 1);
     let mut prev_w = 2 * w;
     for (st, k) in (0..wg).rev().enumerate() {
@@ -402,15 +579,12 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         );
         prev_w = wk;
     }
-    let _ = writeln!(v, "wire [{}:0] window = funnel_{wg};", lanes - 1);
-    let slices = w / lanes;
+    let _ = writeln!(v, "wire [{lm}:0] window = funnel_{wg};");
     if slices == 1 {
-        let _ = writeln!(v, "wire [{}:0] act_slice = s1b_act;", lanes - 1);
+        let _ = writeln!(v, "wire [{lm}:0] act_slice = s1b_act;");
     } else {
-        let sb = log2(slices);
-        let _ = writeln!(v, "reg [{}:0] act_slice;", lanes - 1);
-        v += "always @(*) begin\n";
-        let _ = writeln!(v, "  case (s1b_abit[{}:{}])", wg - 1, lg);
+        let _ = writeln!(v, "reg [{lm}:0] act_slice;");
+        v += "always @(*) begin\n  case (s1b_slice)\n";
         for s in 0..slices {
             let label = if s + 1 == slices {
                 "default".to_string()
@@ -426,39 +600,46 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         }
         v += "  endcase\nend\n";
     }
-    v += "// lane masks of segments a and b from the valid count and the segment boundary\n\
-          // (computed in stage 1b, in parallel with the funnel shift)\n";
-    let _ = writeln!(v, "wire [{0}:0] mask_a; wire [{0}:0] mask_b;", lanes - 1);
-    for i in 0..lanes {
-        let _ = writeln!(
-            v,
-            "assign mask_a[{i}] = (9'd{i} < s1b_nvalid) & (9'd{i} < s1b_segb); \
-             assign mask_b[{i}] = (9'd{i} < s1b_nvalid) & (9'd{i} >= s1b_segb);"
-        );
-    }
-    v += "// stage 2: window, activation lanes and lane masks\n";
-    v += &side.replace("{N}", "2");
+    v += "// stage 2: per lane p = (window bit == activation bit) and per segment\n\
+          // e = mask & (XNOR mode | activation bit): the lane's value is\n\
+          // e ? (p ? +1 : -1) : 0 (XNOR mode: +-1 by the match; AND mode: the\n\
+          // activation bit gates, and then p is the weight bit)\n";
+    v += &side("2");
     let _ = writeln!(
         v,
-        "reg [{0}:0] s2_win; reg [{0}:0] s2_act; reg [{0}:0] s2_ma; reg [{0}:0] s2_mb;",
-        lanes - 1
+        "reg [{lm}:0] s2_p; reg [{lm}:0] s2_ea; reg [{lm}:0] s2_eb;"
     );
-    v += "always @(posedge clk) begin\n  s2_v <= s1b_v & ~flush; s2_off <= s1b_off; s2_abit <= s1b_abit; s2_nvalid <= s1b_nvalid; s2_segb <= s1b_segb;\n  s2_plane <= s1b_plane; s2_neg <= s1b_neg; s2_xnor <= s1b_xnor; s2_first <= s1b_first; s2_last <= s1b_last; s2_row <= s1b_row;\n  s2_win <= window; s2_act <= act_slice; s2_ma <= mask_a; s2_mb <= mask_b;\nend\n";
-    v += "// lane logic: value 1 + {-1, 0, +1} per lane and segment (1: lane not in the segment)\n";
-    for i in 0..lanes {
-        let _ = writeln!(
-            v,
-            "wire lane_p_{i} = s2_xnor ? ~(s2_win[{i}] ^ s2_act[{i}]) : s2_win[{i}];\n\
-             wire lane_x_{i} = s2_xnor | s2_act[{i}];\n\
-             wire [1:0] lane_ua_{i} = (s2_ma[{i}] & lane_x_{i}) ? (lane_p_{i} ? 2'd2 : 2'd0) : 2'd1;\n\
-             wire [1:0] lane_ub_{i} = (s2_mb[{i}] & lane_x_{i}) ? (lane_p_{i} ? 2'd2 : 2'd0) : 2'd1;"
-        );
+    v += "always @(posedge clk) begin\n";
+    v += &side_copy("2", "1b");
+    let _ = writeln!(
+        v,
+        "  s2_p <= ~(window ^ act_slice);\n  s2_ea <= s1b_tn & s1b_ts & ({{{lanes}{{s1b_xnor}}}} | act_slice);\n  s2_eb <= s1b_tn & ~s1b_ts & ({{{lanes}{{s1b_xnor}}}} | act_slice);"
+    );
+    v += "end\n";
+    let tabs = pair_tables();
+    v += "// adder trees (two's complement), one register per level; level 1 is the\n\
+          // pair sum v_2i + v_2i+1 in [-2, 2] from {e, p} of the two lanes (a\n\
+          // 16-entry table per output bit: one LUT4 each; p is gated by e so\n\
+          // that a masked lane's unknown memory bits stay out of simulation)\n";
+    let _ = writeln!(
+        v,
+        "localparam [15:0] PAIR0 = 16'h{:04x}; localparam [15:0] PAIR1 = 16'h{:04x}; localparam [15:0] PAIR2 = 16'h{:04x};",
+        tabs[0], tabs[1], tabs[2]
+    );
+    for i in 0..lanes / 2 {
+        for seg in ["a", "b"] {
+            let _ = writeln!(
+                v,
+                "wire [3:0] pq{seg}_{i} = {{s2_e{seg}[{1}], s2_p[{1}] & s2_e{seg}[{1}], s2_e{seg}[{0}], s2_p[{0}] & s2_e{seg}[{0}]}};",
+                2 * i,
+                2 * i + 1
+            );
+        }
     }
-    v += "// adder trees, one register per level; side info: {neg, first, last, plane, row}\n";
     for k in 1..=lg {
         let n = lanes >> k;
         let wk = k + 2;
-        let _ = writeln!(v, "reg lvl{k}_v; reg [18:0] lvl{k}_side;");
+        v += &side(&format!("l{k}"));
         for i in 0..n {
             let _ = writeln!(
                 v,
@@ -467,29 +648,25 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
             );
         }
         v += "always @(posedge clk) begin\n";
-        if k == 1 {
-            v += "  lvl1_v <= s2_v & ~flush; lvl1_side <= {s2_neg, s2_first, s2_last, s2_plane, s2_row};\n";
-            for i in 0..n {
-                for seg in ["a", "b"] {
-                    let _ = writeln!(
-                        v,
-                        "  sum_{seg}1_{i} <= {{1'b0, lane_u{seg}_{}}} + {{1'b0, lane_u{seg}_{}}};",
-                        2 * i,
-                        2 * i + 1
-                    );
-                }
-            }
+        let p = if k == 1 {
+            "2".to_string()
         } else {
-            let p = k - 1;
-            let _ = writeln!(
-                v,
-                "  lvl{k}_v <= lvl{p}_v & ~flush; lvl{k}_side <= lvl{p}_side;"
-            );
-            for i in 0..n {
-                for seg in ["a", "b"] {
+            format!("l{}", k - 1)
+        };
+        v += &side_copy(&format!("l{k}"), &p);
+        for i in 0..n {
+            for seg in ["a", "b"] {
+                if k == 1 {
                     let _ = writeln!(
                         v,
-                        "  sum_{seg}{k}_{i} <= {{1'b0, sum_{seg}{p}_{}}} + {{1'b0, sum_{seg}{p}_{}}};",
+                        "  sum_{seg}1_{i} <= {{PAIR2[pq{seg}_{i}], PAIR1[pq{seg}_{i}], PAIR0[pq{seg}_{i}]}};"
+                    );
+                } else {
+                    let q = k - 1;
+                    let qm = q + 1; // msb of level q (width q + 2)
+                    let _ = writeln!(
+                        v,
+                        "  sum_{seg}{k}_{i} <= {{sum_{seg}{q}_{0}[{qm}], sum_{seg}{q}_{0}}} + {{sum_{seg}{q}_{1}[{qm}], sum_{seg}{q}_{1}}};",
                         2 * i,
                         2 * i + 1
                     );
@@ -498,64 +675,91 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         }
         v += "end\n";
     }
-    v += "// term: (sum - L) << plane in narrow two's complement; on the sign plane\n\
-          // its complement (the accumulator adds the term and `term_neg` as the\n\
-          // carry in: base - t = base + ~t + 1, one adder without a mux)\n";
-    let cw = lg + 3; // sum - L in [-L, L]
-    let sw = cw + 7; // shifted by plane <= 7
-    for seg in ["a", "b"] {
-        let _ = writeln!(
-            v,
-            "wire [{cm}:0] centered_{seg} = {{1'b0, sum_{seg}{lg}_0}} - {cw}'d{lanes};\n\
-             wire [{sm}:0] shifted_{seg} = {{{{7{{centered_{seg}[{cm}]}}}}, centered_{seg}}} << lvl{lg}_side[15:13];",
-            cm = cw - 1,
-            sm = sw - 1,
-        );
-    }
+    v += "// plane shift in two stages: by plane[1:0], then by 4 plane[2] with, on\n\
+          // the sign plane, the complement (the accumulator adds the term and\n\
+          // `term_neg` as the carry in: base - t = base + ~t + 1, no mux)\n";
+    let dw = lg + 2; // dot in [-L, L]
+    let hw = dw + 3; // shifted by plane[1:0] <= 3
+    let sw = dw + 7; // shifted by plane <= 7
     let ab = acc_bits;
     let _ = writeln!(
         v,
-        "reg term_v; reg term_first; reg term_last; reg term_neg; reg [12:0] term_row; reg [{am}:0] term_a; reg [{am}:0] term_b;",
+        "reg sh_v; reg sh_last; reg sh_neg; reg sh_p2; reg [{hm}:0] sh_a; reg [{hm}:0] sh_b;\n\
+         always @(posedge clk) begin\n  sh_v <= sl{lg}_v & ~flush; sh_last <= sl{lg}_last; sh_neg <= sl{lg}_neg; sh_p2 <= sl{lg}_plane[2];\n\
+         \x20 sh_a <= {{{{3{{sum_a{lg}_0[{dm}]}}}}, sum_a{lg}_0}} << sl{lg}_plane[1:0];\n\
+         \x20 sh_b <= {{{{3{{sum_b{lg}_0[{dm}]}}}}, sum_b{lg}_0}} << sl{lg}_plane[1:0];\nend",
+        hm = hw - 1,
+        dm = dw - 1,
+    );
+    for seg in ["a", "b"] {
+        let _ = writeln!(
+            v,
+            "wire [{sm}:0] shifted_{seg} = sh_p2 ? {{sh_{seg}, 4'd0}} : {{{{4{{sh_{seg}[{hm}]}}}}, sh_{seg}}};",
+            sm = sw - 1,
+            hm = hw - 1,
+        );
+    }
+    let ext = |seg: &str| -> String {
+        if ab > sw {
+            format!(
+                "{{{{{}{{shifted_{seg}[{}]}}}}, shifted_{seg}}}",
+                ab - sw,
+                sw - 1
+            )
+        } else {
+            format!("shifted_{seg}[{}:0]", ab - 1)
+        }
+    };
+    let _ = writeln!(
+        v,
+        "reg term_v; reg term_last; reg term_neg; reg [{am}:0] term_a; reg [{am}:0] term_b;",
         am = ab - 1
     );
     let _ = writeln!(
         v,
-        "always @(posedge clk) begin\n  term_v <= lvl{lg}_v & ~flush; term_first <= lvl{lg}_side[17]; term_last <= lvl{lg}_side[16]; term_row <= lvl{lg}_side[12:0];\n  term_neg <= lvl{lg}_side[18];\n  term_a <= {{{{{ext}{{shifted_a[{sm}]}}}}, shifted_a}} ^ {{{ab}{{lvl{lg}_side[18]}}}};\n  term_b <= {{{{{ext}{{shifted_b[{sm}]}}}}, shifted_b}} ^ {{{ab}{{lvl{lg}_side[18]}}}};\nend",
-        ext = ab - sw,
-        sm = sw - 1,
+        "always @(posedge clk) begin\n  term_v <= sh_v & ~flush; term_last <= sh_last; term_neg <= sh_neg;\n  term_a <= {} ^ {{{ab}{{sh_neg}}}};\n  term_b <= {} ^ {{{ab}{{sh_neg}}}};\nend",
+        ext("a"),
+        ext("b"),
     );
-    v += "// accumulators (add, or subtract on the sign plane), sized for the\n\
-          // longest row (acc_bits_for); sign-extended to 32 bits at the outputs\n";
+    v += "// output stage: the accumulators plus the term (the row's sum with the\n\
+          // row's last term, written then); the accumulators take the sum, and\n\
+          // are cleared after a row's last term (so the next issue, the first\n\
+          // of a row, adds to 0: no `first` multiplexer) and by a flush; sized\n\
+          // for the longest row (acc_bits_for), sign-extended to 32 bits\n";
     let _ = writeln!(
         v,
-        "reg acc_v; reg acc_last; reg [12:0] acc_row; reg [{am}:0] acc_a; reg [{am}:0] acc_b;\n\
-         wire [{am}:0] base_a = term_first ? {ab}'d0 : acc_a;\nwire [{am}:0] base_b = term_first ? {ab}'d0 : acc_b;",
-        am = ab - 1
-    );
-    let _ = writeln!(
-        v,
-        "always @(posedge clk) begin\n  acc_v <= term_v & ~flush; acc_last <= term_last; acc_row <= term_row;\n  if (term_v) begin\n    acc_a <= base_a + term_a + {{{z}'d0, term_neg}};\n    acc_b <= base_b + term_b + {{{z}'d0, term_neg}};\n  end\nend",
+        "reg [{am}:0] acc_a; reg [{am}:0] acc_b;\n\
+         wire [{am}:0] sum_a = acc_a + term_a + {{{z}'d0, term_neg}};\n\
+         wire [{am}:0] sum_b = acc_b + term_b + {{{z}'d0, term_neg}};\n\
+         wire row_end = term_v & term_last;\n\
+         always @(posedge clk) begin\n  if (flush | row_end) begin acc_a <= {ab}'d0; acc_b <= {ab}'d0; end\n  else if (term_v) begin acc_a <= sum_a; acc_b <= sum_b; end\nend",
+        am = ab - 1,
         z = ab - 1
     );
+    let lv = (1..=lg)
+        .map(|k| format!("sl{k}_v"))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    v += "// the row of a write, counted: rows in flight are consecutive (the\n\
+          // sequencer's order), so the row of the first issue that finds the\n\
+          // pipeline before the output stage empty is the next row written,\n\
+          // and each write advances it\n";
+    let _ = writeln!(
+        v,
+        "reg [12:0] wrow;\nwire inner_busy = s1_v | s1b_v | s2_v | {lv} | sh_v;\n\
+         always @(posedge clk) begin\n  if (in_valid & ~flush & ~inner_busy) wrow <= in_row;\n  else if (row_end) wrow <= wrow + 13'd1;\nend"
+    );
     let (oa, ob) = if ab >= 32 {
-        ("acc_a".to_string(), "acc_b".to_string())
+        ("sum_a".to_string(), "sum_b".to_string())
     } else {
         (
-            format!("{{{{{}{{acc_a[{}]}}}}, acc_a}}", 32 - ab, ab - 1),
-            format!("{{{{{}{{acc_b[{}]}}}}, acc_b}}", 32 - ab, ab - 1),
+            format!("{{{{{}{{sum_a[{}]}}}}, sum_a}}", 32 - ab, ab - 1),
+            format!("{{{{{}{{sum_b[{}]}}}}, sum_b}}", 32 - ab, ab - 1),
         )
     };
     let _ = writeln!(
         v,
-        "always @(*) begin\n  out_we = acc_v & acc_last; out_row = acc_row; out_a = {oa}; out_b = {ob};"
-    );
-    let lv = (1..=lg)
-        .map(|k| format!("lvl{k}_v"))
-        .collect::<Vec<_>>()
-        .join(" | ");
-    let _ = writeln!(
-        v,
-        "  active = s1_v | s1b_v | s2_v | {lv} | term_v | acc_v;\nend"
+        "always @(*) begin\n  out_we = row_end; out_row = wrow; out_a = {oa}; out_b = {ob};\n  active = inner_busy | term_v;\nend"
     );
     // power-up state 0, as in the Rust model (and the FPGA flip-flops)
     let regs = reg_names(&v);

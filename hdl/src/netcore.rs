@@ -667,9 +667,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.act_in.bus_data.next = self.rq.act_data.val();
         self.act_a.bus_data.next = self.rq.act_data.val();
         self.act_b.bus_data.next = self.rq.act_data.val();
-        self.act_in.bus_sel.next = self.c_all_sel.val();
-        self.act_a.bus_sel.next = self.c_all_sel.val();
-        self.act_b.bus_sel.next = self.c_all_sel.val();
+        self.act_in.bus_sel.next = self.rq.act_sel.val();
+        self.act_a.bus_sel.next = self.rq.act_sel.val();
+        self.act_b.bus_sel.next = self.rq.act_sel.val();
         if self.rq.range_err.val() {
             self.input_bad.d.next = true;
         }

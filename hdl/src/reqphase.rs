@@ -94,6 +94,8 @@ pub struct ReqPhase<const N: usize> {
     pub act_addr: Signal<Out, Bits<14>>,
     /// Activation memory data.
     pub act_data: Signal<Out, Bits<32>>,
+    /// Activation memory byte lanes written (the writer writes half-words).
+    pub act_sel: Signal<Out, Bits<4>>,
     /// Input byte out of range (pulse).
     pub range_err: Signal<Out, Bit>,
     /// A requantized row (every kind; for logits `logit_v` is its `v`).
@@ -151,6 +153,7 @@ impl<const N: usize> ReqPhase<N> {
             act_we: Default::default(),
             act_addr: Default::default(),
             act_data: Default::default(),
+            act_sel: Default::default(),
             range_err: Default::default(),
             logit_valid: Default::default(),
             logit_row: Default::default(),
@@ -232,6 +235,7 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.act_we.next = self.wr.we.val();
         self.act_addr.next = self.wr.addr.val();
         self.act_data.next = self.wr.data.val();
+        self.act_sel.next = self.wr.sel.val();
         self.range_err.next = self.wr.range_err.val();
         self.logit_valid.next = self.rq.out_valid.val();
         self.logit_row.next = self.out_row.q.val();
@@ -247,5 +251,5 @@ impl<const N: usize> Logic for ReqPhase<N> {
 crate::lockstep_block!(
     ReqPhase<18>,
     inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_abase, d_rbase, d_uniform, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear],
-    outputs [pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy]
+    outputs [pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy, act_sel]
 );

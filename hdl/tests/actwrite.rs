@@ -153,13 +153,19 @@ fn writer_verilog_matches_model_and_planes_match_values() {
         b.connect_all();
         run_model(&mut b, &stim).unwrap()
     };
-    // outputs: we, addr, data, busy, range_err
+    // outputs: we, addr, data, busy, range_err, sel
     for st in &stages {
         let mut mem: HashMap<u16, u32> = HashMap::new();
         let mut errs = Vec::new();
         for (c, o) in out.iter().enumerate().take(st.end).skip(st.start) {
             if o[0] == 1 {
-                mem.insert(o[1] as u16, o[2] as u32);
+                // byte-lane write: sel (output 5) picks the bytes of data
+                let mask = (0..4)
+                    .filter(|b| (o[5] >> b) & 1 == 1)
+                    .fold(0u32, |m, b| m | (0xFF << (8 * b)));
+                assert!(mask != 0, "a write without byte lanes");
+                let w = mem.entry(o[1] as u16).or_insert(0);
+                *w = (*w & !mask) | (o[2] as u32 & mask);
             }
             if o[4] == 1 {
                 errs.push(c);
@@ -211,4 +217,137 @@ fn writer_verilog_matches_model_and_planes_match_values() {
 #[test]
 fn verilator_lint_clean() {
     common::assert_lint_clean(&mut ActWriter::default());
+}
+
+/// Stage ends around the half and group boundaries, one value per cycle
+/// (the requantizer's rate) and packer words (two per cycle, then the
+/// flush): the Verilog in lockstep with the model, the planes against the
+/// values, and the end of the writes: `1 + planes` cycles after the last
+/// value (the burst of the group's lanes 0..15 suspended within the last
+/// one when it is still running), or, for a last value in lanes 0..15 of a
+/// group while the previous group's burst runs, right after that burst.
+#[test]
+fn writer_half_and_group_boundaries() {
+    let mut cyc: Vec<WriterIn> = Vec::new();
+    // (start, values, planes, cycle of each value)
+    let mut stages: Vec<(usize, Vec<u8>, u8, Vec<usize>)> = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let lens = [
+        1usize, 15, 16, 17, 18, 20, 23, 24, 25, 31, 32, 33, 34, 40, 41, 47, 48, 49, 64, 65,
+    ];
+    for (s, &len) in lens.iter().enumerate() {
+        for planes in [8u8, 3] {
+            let base = WriterIn {
+                planes,
+                in_bits: 8,
+                ..Default::default()
+            };
+            let start = cyc.len();
+            cyc.push(WriterIn {
+                clear: true,
+                ..base
+            });
+            let mut values = Vec::new();
+            let mut at = Vec::new();
+            if s % 2 == 0 {
+                for k in 0..len {
+                    let y: u8 = rng.gen();
+                    values.push(y);
+                    at.push(cyc.len());
+                    cyc.push(WriterIn {
+                        count: 1,
+                        y: u16::from_le_bytes([y, y]),
+                        last: k + 1 == len,
+                        ..base
+                    });
+                }
+            } else {
+                // packer words back to back, then the flush
+                for _ in 0..len.div_ceil(4) {
+                    let bytes: [u8; 4] = rng.gen();
+                    values.extend_from_slice(&bytes);
+                    at.extend([cyc.len(), cyc.len(), cyc.len() + 1, cyc.len() + 1]);
+                    cyc.push(WriterIn {
+                        pk_we: true,
+                        pk_data: u32::from_le_bytes(bytes),
+                        ..base
+                    });
+                    cyc.push(base);
+                }
+                at.push(cyc.len());
+                cyc.push(WriterIn { last: true, ..base });
+            }
+            for _ in 0..2 * planes as usize + 4 {
+                cyc.push(base);
+            }
+            stages.push((start, values, planes, at));
+        }
+    }
+    let stim: Vec<Vec<u128>> = cyc.iter().map(vec_of).collect();
+    let out = if have_tool("iverilog") {
+        let mut b = ActWriter::default();
+        let v = block_verilog(&mut b);
+        let mut b = ActWriter::default();
+        b.connect_all();
+        let dir = tempfile::tempdir().unwrap();
+        lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
+    } else {
+        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH (the Verilog part)");
+        let mut b = ActWriter::default();
+        b.connect_all();
+        run_model(&mut b, &stim).unwrap()
+    };
+    let mut merged = 0;
+    for (idx, (start, values, planes, at)) in stages.iter().enumerate() {
+        let end = stages.get(idx + 1).map_or(out.len(), |s| s.0);
+        let mut mem: HashMap<u16, u32> = HashMap::new();
+        let mut last_write = 0;
+        for (c, o) in out.iter().enumerate().take(end).skip(*start) {
+            if o[0] == 1 {
+                let mask = (0..4)
+                    .filter(|b| (o[5] >> b) & 1 == 1)
+                    .fold(0u32, |m, b| m | (0xFF << (8 * b)));
+                if mask == u32::MAX {
+                    merged += 1;
+                }
+                let w = mem.entry(o[1] as u16).or_insert(0);
+                *w = (*w & !mask) | (o[2] as u32 & mask);
+                last_write = c;
+            }
+        }
+        assert_eq!(out[end - 1][3], 0, "stage {idx}: writer idle at the end");
+        for (k, &y) in values.iter().enumerate() {
+            for p in 0..*planes as u16 {
+                let w = mem[&((p << 11) | (k / 32) as u16)];
+                assert_eq!(
+                    (w >> (k % 32)) & 1,
+                    u32::from((y >> p) & 1),
+                    "stage {idx}: value {k} plane {p}"
+                );
+            }
+        }
+        // the end of the writes
+        let pl = *planes as usize;
+        let last_in = *at.last().unwrap();
+        let n = values.len();
+        let packer = idx % 4 >= 2;
+        // lane of the stage's last value (or, for the flush, of the next lane)
+        let last_lane = if packer { n % 32 } else { (n - 1) % 32 };
+        let want = if last_lane < 16 && n > 32 && (last_lane > 0 || !packer) {
+            // the previous group's burst (lane 31 in at[32g - 1]) may still run
+            let g = (n - 1) / 32;
+            let prev = at[32 * g - 1];
+            (last_in + 1 + pl).max(prev + 1 + 2 * pl)
+        } else if packer && n % 32 == 0 {
+            // the flush finds no pending lane: the last group's burst
+            at[n - 1] + 1 + pl
+        } else {
+            last_in + 1 + pl
+        };
+        assert_eq!(
+            last_write, want,
+            "stage {idx}: {n} values, {pl} planes, packer {packer}"
+        );
+    }
+    assert!(merged > 0, "no suspended burst resumed within a later one");
 }

@@ -155,10 +155,20 @@ where
     engine_writes(&out)
 }
 
+/// Random issues: rows of random lengths with bubbles, numbered
+/// consecutively (the sequencer's order, which the engine's row counter
+/// relies on); now and then the pipeline drains and the numbering restarts
+/// at a random row (a new job).
 fn random_issues(rng: &mut impl Rng, l: usize, w: usize, n: usize) -> Vec<EIssue> {
     let mut v = Vec::new();
     let mut first = true;
+    let mut row = rng.gen_range(0..8192);
     for i in 0..n {
+        if first && rng.gen_bool(0.05) {
+            // a new job: drain, then a new numbering
+            v.extend((0..engine_latency(l) - 1 + rng.gen_range(0..3)).map(|_| EIssue::default()));
+            row = rng.gen_range(0..8192);
+        }
         let last = rng.gen_bool(0.3) || i + 1 == n;
         let valid = rng.gen_bool(0.85);
         let is = EIssue {
@@ -176,7 +186,7 @@ fn random_issues(rng: &mut impl Rng, l: usize, w: usize, n: usize) -> Vec<EIssue
             xnor: rng.gen_bool(0.4),
             first,
             last,
-            row: rng.gen_range(0..8192),
+            row,
             lo: rand_word(rng, w),
             hi: rand_word(rng, w),
             act: rand_word(rng, w),
@@ -184,6 +194,9 @@ fn random_issues(rng: &mut impl Rng, l: usize, w: usize, n: usize) -> Vec<EIssue
         };
         if valid {
             first = last;
+            if last {
+                row = (row + 1) % 8192;
+            }
         }
         v.push(is);
     }

@@ -79,14 +79,19 @@ fn run_block(stim: &[Vec<u128>]) -> Vec<Vec<u128>> {
 
 /// Collects the plane writes and logits of the outputs
 /// (pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data,
-/// range_err, logit_valid, logit_row, logit_v, logit_y, busy).
+/// range_err, logit_valid, logit_row, logit_v, logit_y, busy, act_sel).
 fn collect(out: &[Vec<u128>], rows: usize) -> Phase {
     let mut planes = HashMap::new();
     let mut logits = vec![0i64; rows];
     let mut last = 0;
     for (t, o) in out.iter().enumerate() {
         if o[4] == 1 {
-            planes.insert(o[5] as u16, o[6] as u32);
+            // byte-lane write (the writer writes half-words)
+            let mask = (0..4)
+                .filter(|b| (o[13] >> b) & 1 == 1)
+                .fold(0u32, |m, b| m | (0xFF << (8 * b)));
+            let w: &mut u32 = planes.entry(o[5] as u16).or_insert(0);
+            *w = (*w & !mask) | (o[6] as u32 & mask);
             last = t;
         }
         if o[8] == 1 {
