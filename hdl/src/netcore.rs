@@ -212,7 +212,9 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pub h_in_we: Signal<In, Bit>,
     /// Its word index.
     pub h_in_idx: Signal<In, Bits<14>>,
-    /// Write data (IMAGE and INPUT).
+    /// Write data (IMAGE and INPUT). It and the word indices hold their
+    /// values in the cycle after a write (as `NetTop`'s write request
+    /// registers do): the loader and the packer read them then.
     pub h_wdata: Signal<In, Bits<32>>,
     /// LOGITS read: output index.
     pub h_lg_addr: Signal<In, Bits<16>>,
@@ -273,7 +275,6 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     class_q: DFF<Bits<16>>,
     quiet: DFF<Bits<5>>,
     pk_we: DFF<Bit>,
-    pk_data: DFF<Bits<32>>,
     // network sequencer
     state: DFF<Bits<3>>,
     wcnt: DFF<Bits<2>>,
@@ -398,7 +399,6 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             class_q: Default::default(),
             quiet: Default::default(),
             pk_we: Default::default(),
-            pk_data: Default::default(),
             state: Default::default(),
             wcnt: Default::default(),
             layer: Default::default(),
@@ -466,7 +466,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             class_q,
             quiet,
             pk_we,
-            pk_data,
             state,
             wcnt,
             layer,
@@ -642,15 +641,15 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.mult.next = self.rec_m.rdata.val();
         self.rq.bias.next = (bit_cast::<64, 32>(self.rec_b1.rdata.val()) << 32)
             | bit_cast::<64, 32>(self.rec_b0.rdata.val());
-        // packer path: INPUT words, registered (word 0 restarts the packer)
+        // packer path: INPUT words, registered (word 0 restarts the packer;
+        // the data is held in the cycle after the write)
         self.in_ok.next = self.h_in_we.val()
             & !self.busy_any.val()
             & self.loader.loaded.val()
             & (self.quiet.q.val() == 0);
         self.pk_we.d.next = self.in_ok.val();
-        self.pk_data.d.next = self.h_wdata.val();
         self.rq.pk_we.next = self.pk_we.q.val();
-        self.rq.pk_data.next = self.pk_data.q.val();
+        self.rq.pk_data.next = self.h_wdata.val();
         self.rq.in_bits.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
         self.rq.in_signed.next = self.loader.hdr_in_fmt.val().get_bit(8);
         self.rq.in_flush.next = false;
