@@ -409,7 +409,9 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             h_lg_data: Default::default(),
             h_lc_data: Default::default(),
             loader: ImageLoader::new(&t),
-            seq: Sequencer::new(L, cfg.tile_max),
+            // (the descriptor registers hold from the descriptor read until
+            // the next layer's, long after the sequencer is done)
+            seq: Sequencer::with_stable_job(L, cfg.tile_max),
             engine: Engine::for_max_in(cfg.max_in),
             tile: if mem.tile_single_port {
                 TileMem::single_port(weight_bits, L)
