@@ -9,12 +9,18 @@
 //! - `we` with `widx`, `wdata` (an IMAGE write the control block let through,
 //!   i.e. not while BUSY): accepted iff `loading` and `widx` equals the word
 //!   counter; otherwise the write is ignored and recorded (out of order).
-//! - `ld_end` (CTRL.LOAD_END accepted): without a load in progress the result is
-//!   LOAD_SEQUENCE at once; otherwise `checking` is 1 for [`LOADER_CHECK_CYCLES`]
-//!   cycles, then `loaded` rises, or `err` pulses with `err_code`, the first
-//!   failing check in the order BAD_MAGIC, BAD_VERSION, LOAD_SEQUENCE,
-//!   BAD_CHECKSUM, IMAGE_FIT, exactly as `tbn_driver::image::format::check_image`
-//!   (and `RefChip`) report them.
+//!   **`widx` and `wdata` hold their values in the cycle after `we`**, and
+//!   writes come at most every other cycle (as from `NetTop`, whose write
+//!   request registers hold them until its next access, which acts two
+//!   cycles later at the earliest): the loader reads them again in that
+//!   cycle instead of keeping a copy.
+//! - `ld_end` (CTRL.LOAD_END accepted, at least two cycles after the last
+//!   write): without a load in progress the result is LOAD_SEQUENCE at once;
+//!   otherwise `checking` is 1 for [`LOADER_CHECK_CYCLES`] cycles, then
+//!   `loaded` rises, or `err` pulses with `err_code`, the first failing check
+//!   in the order BAD_MAGIC, BAD_VERSION, LOAD_SEQUENCE, BAD_CHECKSUM,
+//!   IMAGE_FIT, exactly as `tbn_driver::image::format::check_image` (and
+//!   `RefChip`) report them.
 //! - `abort` (CTRL.SOFT_RESET): drops a partial load or a running check (no
 //!   model afterwards in both cases); a loaded model stays loaded.
 //! - `drop`: the model is no longer valid (e.g. a job-mode write into a shared
@@ -23,36 +29,40 @@
 //! How the checks stay cheap (no word of the image is stored here beyond the
 //! header fields the engine needs):
 //!
-//! - Header words are checked as they arrive: magic, version major, and every
-//!   capacity comparison of IMAGE_FIT through one 32-bit comparator against a
+//! - Header words are checked in the cycle after their write (the section
+//!   walk below says which header word it is): magic, version major, and
+//!   every capacity comparison of IMAGE_FIT through one comparator against a
 //!   capacity selected by the word index (registered flags).
-//! - The checksum of docs/model-image.md section 2.5 runs over all words but the
-//!   last two: the last two accepted words are held in `last1`/`last2`, and a
-//!   word enters the sums when it leaves that window (`s1 += last2` on the
-//!   write, `s2 += s1` one cycle later). At LOAD_END, `(s1, s2)` must equal
-//!   `(last2, last1)`.
-//! - The section sizes: the header keeps NUM_LAYERS (16 bits), TILE_WORDS
-//!   and CONST_WORDS (20 bits) and TOTAL_WORDS (18 bits), each with a "too
-//!   large" flag: the word counter is below 2^18, so any of NUM_LAYERS >=
-//!   2^16, TILE_WORDS or CONST_WORDS >= 2^20, TOTAL_WORDS >= 2^18 fails the
-//!   LOAD_SEQUENCE check; the section bounds are then exact 22-bit sums.
-//!   `16 + 16 NUM_LAYERS + TILE_WORDS + CONST_WORDS + 2` equals the word
-//!   counter iff the section walk below ended on the second checksum word.
+//! - The checksum of docs/model-image.md section 2.5 (`s1 += w`, `s2 += s1`)
+//!   runs over every accepted word; the image is valid iff its second-to-last
+//!   word `w` equals `s1` before it (checked as each word arrives, flag `m1`)
+//!   and its last word equals `s2` before the second-to-last, i.e. `s1 + w ==
+//!   s2` after the last word entered `s1` but before it entered `s2` (checked
+//!   in the cycle after each word, flag `csum_ok`). No image word is held.
+//! - The section sizes: the header keeps NUM_LAYERS (14 bits), TILE_WORDS
+//!   and CONST_WORDS (18) and TOTAL_WORDS (18) and one "too large" flag
+//!   (`big`): the word counter stays at or below 2^17, so any of NUM_LAYERS >=
+//!   2^14, TILE_WORDS, CONST_WORDS or TOTAL_WORDS >= 2^18 fails the
+//!   LOAD_SEQUENCE check. Otherwise `16 + 16 NUM_LAYERS + TILE_WORDS +
+//!   CONST_WORDS + 2` equals the word counter iff the section walk below ends
+//!   just past the second checksum word.
 //!
-//! Routing (`r_we`, `r_sel`, `r_addr`, `r_data`), two cycles after the
-//! accepted write: `r_sel` 1 descriptor memory (address = index - 16), 2 tile
-//! memory (index - tile section start), 3 constants memory (index - constants
-//! section start); words at or beyond a memory's capacity (16 words per
-//! layer up to CFG_MAX_LAYERS, CFG_WEIGHT_WORDS, CFG_CONST_WORDS) are not
-//! routed (the fit check fails for such images). Header and checksum words
-//! are not routed. No subtractor or magnitude comparator per section: the
-//! accepted words come in index order, so a section walk follows them (a
-//! word whose index equals a section start, one equality per bound, begins
-//! that section at address 0, any other word takes the next address of its
-//! predecessor's section; a word past the capacity, one equality with a
-//! constant, ends the routing until the next section). The section bounds
-//! are computed from the header registers in a registered chain that
-//! settles within 3 cycles of word 6, long before word 16 can arrive.
+//! Routing (`r_we`, `r_sel`, `r_addr`, `r_data`) in the cycle after the
+//! accepted write: `r_sel` 1 descriptor memory (address = index - 16), 2
+//! tile memory (index - tile section start), 3 constants memory (index -
+//! constants section start), `r_data` the held `wdata`. Header and checksum
+//! words are not routed; words beyond a memory's capacity are routed (the
+//! memories drop writes past their depth; the fit check fails for such
+//! images, so no model is loaded from them). No subtractor, adder or
+//! magnitude comparator per section: the accepted words come in index order,
+//! so a section walk follows them. Registers `sec`, `rel` hold the section
+//! and address of the next word (the routed word's, in the cycle after its
+//! write); after each word the address counts up, and where it reaches the
+//! section's size (one equality per section against the header register:
+//! 16 words, `16 NUM_LAYERS`, TILE_WORDS, CONST_WORDS) the walk moves to the
+//! next non-empty section at address 0 (flags of the empty sections kept
+//! from the header words). The checksum section never ends: the walk ends at
+//! its address 2 iff the sizes add up to the word count.
 
 use rust_hdl::prelude::*;
 use tbn_driver::image::format::{Target, MAGIC, VERSION_MAJOR};
@@ -97,9 +107,9 @@ pub struct ImageLoader {
     pub drop: Signal<In, Bit>,
     /// IMAGE window write (not while busy).
     pub we: Signal<In, Bit>,
-    /// Its word index.
+    /// Its word index (held in the next cycle).
     pub widx: Signal<In, Bits<17>>,
-    /// Its data.
+    /// Its data (held in the next cycle).
     pub wdata: Signal<In, Bits<32>>,
     /// Between LOAD_BEGIN and LOAD_END (STATUS.LOADING).
     pub loading: Signal<Out, Bit>,
@@ -129,50 +139,39 @@ pub struct ImageLoader {
     pub r_addr: Signal<Out, Bits<17>>,
     /// The word.
     pub r_data: Signal<Out, Bits<32>>,
-    // state
+    // state; the word counter is 0 when not loading
     load_q: DFF<Bit>,
     count: DFF<Bits<18>>,
     ooo: DFF<Bit>,
+    // checksum: the running sums and the flags of the last two words
     s1: DFF<Bits<32>>,
     s2: DFF<Bits<32>>,
     s2_pend: DFF<Bit>,
-    last1: DFF<Bits<32>>,
-    last2: DFF<Bits<32>>,
+    m1: DFF<Bit>,
+    m1p: DFF<Bit>,
+    csum_ok: DFF<Bit>,
+    // header checks and fields
     magic_ok: DFF<Bit>,
     ver_ok: DFF<Bit>,
     fit_bad: DFF<Bit>,
-    // header sizes: the low bits the bounds need, and "too large" flags
+    big: DFF<Bit>,
     total: DFF<Bits<18>>,
-    total_hi: DFF<Bit>,
-    nl: DFF<Bits<16>>,
-    nl_hi: DFF<Bit>,
-    tile_w: DFF<Bits<20>>,
-    tile_hi: DFF<Bit>,
-    const_w: DFF<Bits<20>>,
-    const_hi: DFF<Bit>,
+    nl: DFF<Bits<14>>,
+    nl0: DFF<Bit>,
+    tile_w: DFF<Bits<18>>,
+    tile0: DFF<Bit>,
+    const_w: DFF<Bits<18>>,
+    const0: DFF<Bit>,
     num_in: DFF<Bits<17>>,
     num_out: DFF<Bits<17>>,
     in_fmt: DFF<Bits<9>>,
     loaded_q: DFF<Bit>,
-    // section bounds (22 bits)
-    tile_start: DFF<Bits<22>>,
-    const_start: DFF<Bits<22>>,
-    csum_start: DFF<Bits<22>>,
-    // the section walk (stage 1): section of the last accepted word (0
-    // header, 1 descriptors, 2 tiles, 3 constants, 4 checksum and beyond),
-    // its address in the section, and "past the section's capacity"
+    // the section walk: section of the next word (0 header, 1 descriptors,
+    // 2 tiles, 3 constants, 4 checksum and beyond) and its address there
     sec: DFF<Bits<3>>,
-    rel: DFF<Bits<17>>,
-    over: DFF<Bit>,
-    // stage 1: the accepted write, registered
+    rel: DFF<Bits<18>>,
+    // the accepted write, registered (its index and data are held)
     a1_we: DFF<Bit>,
-    a1_idx: DFF<Bits<17>>,
-    a1_data: DFF<Bits<32>>,
-    // stage 2: the route
-    o_we: DFF<Bit>,
-    o_sel: DFF<Bits<2>>,
-    o_addr: DFF<Bits<17>>,
-    o_data: DFF<Bits<32>>,
     // checks
     chk: DFF<Bits<2>>,
     seq_bad: DFF<Bit>,
@@ -181,13 +180,17 @@ pub struct ImageLoader {
     code_q: DFF<Bits<4>>,
     // locals
     accept: Signal<Local, Bit>,
+    hdr: Signal<Local, Bit>,
+    hidx: Signal<Local, Bits<4>>,
     cap: Signal<Local, Bits<32>>,
-    idx22: Signal<Local, Bits<22>>,
-    big: Signal<Local, Bit>,
-    full: Signal<Local, Bit>,
-    sec_n: Signal<Local, Bits<3>>,
-    rel_n: Signal<Local, Bits<17>>,
-    over_n: Signal<Local, Bit>,
+    cap_en: Signal<Local, Bit>,
+    above_cap: Signal<Local, Bit>,
+    dzero: Signal<Local, Bit>,
+    hi14: Signal<Local, Bit>,
+    hi18: Signal<Local, Bit>,
+    rel_n: Signal<Local, Bits<18>>,
+    sec_end: Signal<Local, Bit>,
+    sec_next: Signal<Local, Bits<3>>,
     // constants
     c_magic: Constant<Bits<32>>,
     c_major: Constant<Bits<32>>,
@@ -202,23 +205,28 @@ pub struct ImageLoader {
     c_max_abits: Constant<Bits<32>>,
     c_max_logits: Constant<Bits<32>>,
     c_v_bits: Constant<Bits<32>>,
-    c_all: Constant<Bits<32>>,
-    c_desc_last: Constant<Bits<17>>,
-    c_tile_last: Constant<Bits<17>>,
-    c_const_last: Constant<Bits<17>>,
-}
-
-/// The last routed address of a memory of `cap` words (at least 1) as a
-/// 17-bit constant, saturated: a section address stays below 2^17 - 16, so
-/// a saturated value is never reached, as `address < cap` then always holds.
-fn last17(cap: u64) -> Constant<Bits<17>> {
-    assert!(cap >= 1, "a routed memory has at least one word");
-    Constant::new((cap - 1).min((1 << 17) - 1).to_bits())
+    // the bits at and above the widest capacity, and those below
+    c_cap_hi: Constant<Bits<32>>,
+    c_cap_lo: Constant<Bits<32>>,
 }
 
 impl ImageLoader {
     /// A loader checking against the capacities of `t` (the chip's CFG_* values).
     pub fn new(t: &Target) -> Self {
+        let caps = [
+            t.max_layers,
+            t.weight_words,
+            t.const_words,
+            t.max_in,
+            t.tile_max,
+            t.max_d,
+            t.max_out,
+            t.max_abits,
+            t.max_logits,
+            t.v_bits,
+        ];
+        let cap_bits = 32 - caps.iter().max().copied().unwrap_or(0).leading_zeros();
+        let cap_lo = u32::MAX.checked_shr(32 - cap_bits).unwrap_or(0);
         ImageLoader {
             clk: Default::default(),
             ld_begin: Default::default(),
@@ -248,49 +256,44 @@ impl ImageLoader {
             s1: Default::default(),
             s2: Default::default(),
             s2_pend: Default::default(),
-            last1: Default::default(),
-            last2: Default::default(),
+            m1: Default::default(),
+            m1p: Default::default(),
+            csum_ok: Default::default(),
             magic_ok: Default::default(),
             ver_ok: Default::default(),
             fit_bad: Default::default(),
+            big: Default::default(),
             total: Default::default(),
-            total_hi: Default::default(),
             nl: Default::default(),
-            nl_hi: Default::default(),
+            nl0: Default::default(),
             tile_w: Default::default(),
-            tile_hi: Default::default(),
+            tile0: Default::default(),
             const_w: Default::default(),
-            const_hi: Default::default(),
+            const0: Default::default(),
             num_in: Default::default(),
             num_out: Default::default(),
             in_fmt: Default::default(),
             loaded_q: Default::default(),
-            tile_start: Default::default(),
-            const_start: Default::default(),
-            csum_start: Default::default(),
             sec: Default::default(),
             rel: Default::default(),
-            over: Default::default(),
             a1_we: Default::default(),
-            a1_idx: Default::default(),
-            a1_data: Default::default(),
-            o_we: Default::default(),
-            o_sel: Default::default(),
-            o_addr: Default::default(),
-            o_data: Default::default(),
             chk: Default::default(),
             seq_bad: Default::default(),
             csum_bad: Default::default(),
             err_q: Default::default(),
             code_q: Default::default(),
             accept: Default::default(),
+            hdr: Default::default(),
+            hidx: Default::default(),
             cap: Default::default(),
-            idx22: Default::default(),
-            big: Default::default(),
-            full: Default::default(),
-            sec_n: Default::default(),
+            cap_en: Default::default(),
+            above_cap: Default::default(),
+            dzero: Default::default(),
+            hi14: Default::default(),
+            hi18: Default::default(),
             rel_n: Default::default(),
-            over_n: Default::default(),
+            sec_end: Default::default(),
+            sec_next: Default::default(),
             c_magic: c32(MAGIC),
             c_major: c32(VERSION_MAJOR),
             c_lanes: c32(t.lanes),
@@ -304,10 +307,8 @@ impl ImageLoader {
             c_max_abits: c32(t.max_abits),
             c_max_logits: c32(t.max_logits),
             c_v_bits: c32(t.v_bits),
-            c_all: c32(u32::MAX),
-            c_desc_last: last17(16 * u64::from(t.max_layers)),
-            c_tile_last: last17(u64::from(t.weight_words)),
-            c_const_last: last17(u64::from(t.const_words)),
+            c_cap_hi: c32(!cap_lo),
+            c_cap_lo: c32(cap_lo),
         }
     }
 }
@@ -316,49 +317,9 @@ impl Logic for ImageLoader {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self,
-            clk,
-            load_q,
-            count,
-            ooo,
-            s1,
-            s2,
-            s2_pend,
-            last1,
-            last2,
-            magic_ok,
-            ver_ok,
-            fit_bad,
-            total,
-            total_hi,
-            nl,
-            nl_hi,
-            tile_w,
-            tile_hi,
-            const_w,
-            const_hi,
-            num_in,
-            num_out,
-            in_fmt,
-            loaded_q,
-            tile_start,
-            const_start,
-            csum_start,
-            sec,
-            rel,
-            over,
-            a1_we,
-            a1_idx,
-            a1_data,
-            o_we,
-            o_sel,
-            o_addr,
-            o_data,
-            chk,
-            seq_bad,
-            csum_bad,
-            err_q,
-            code_q
+            self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
+            fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
+            loaded_q, sec, rel, a1_we, chk, seq_bad, csum_bad, err_q, code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val()
@@ -368,160 +329,159 @@ impl Logic for ImageLoader {
             self.ooo.d.next = true;
         }
         self.a1_we.d.next = self.accept.val();
-        self.a1_idx.d.next = self.widx.val();
-        self.a1_data.d.next = self.wdata.val();
         if self.accept.val() {
             self.count.d.next = self.count.q.val() + 1;
-            self.last1.d.next = self.wdata.val();
-            self.last2.d.next = self.last1.q.val();
-            // the word leaving the two-word window enters the checksum
-            if (self.count.q.val() & 0x3_FFFE) != 0 {
-                self.s1.d.next = self.s1.q.val() + self.last2.q.val();
-                self.s2_pend.d.next = true;
-            }
+            // the checksum: the word against the sum of the words before it,
+            // then into the sum
+            self.m1.d.next = self.wdata.val() == self.s1.q.val();
+            self.m1p.d.next = self.m1.q.val();
+            self.s1.d.next = self.s1.q.val() + self.wdata.val();
+            self.s2_pend.d.next = true;
         }
         if self.s2_pend.q.val() {
+            // `s1` holds the word, `s2` not yet: the word equals `s2` before
+            // the previous word iff `s1 == s2` now
+            self.csum_ok.d.next = self.m1p.q.val() & (self.s1.q.val() == self.s2.q.val());
             self.s2.d.next = self.s2.q.val() + self.s1.q.val();
             self.s2_pend.d.next = false;
         }
-        // ---- stage 1: header words (checks, fields) ----
-        self.cap.next = self.c_all.val();
-        if self.a1_idx.q.val() == 4 {
+        // ---- the cycle after an accepted write: header words (checks,
+        // fields), the route and the section walk; `widx` and `wdata` are
+        // held ----
+        self.hdr.next = self.a1_we.q.val() & (self.sec.q.val() == 0);
+        self.hidx.next = self.rel.q.val().get_bits::<4>(0);
+        self.dzero.next = self.wdata.val() == 0;
+        self.hi14.next = (self.wdata.val() >> 14) != 0;
+        self.hi18.next = (self.wdata.val() >> 18) != 0;
+        self.cap_en.next = true;
+        self.cap.next = self.c_v_bits.val();
+        if self.hidx.val() == 4 {
             self.cap.next = self.c_max_layers.val();
-        } else if self.a1_idx.q.val() == 5 {
+        } else if self.hidx.val() == 5 {
             self.cap.next = self.c_weight_words.val();
-        } else if self.a1_idx.q.val() == 6 {
+        } else if self.hidx.val() == 6 {
             self.cap.next = self.c_const_words.val();
-        } else if self.a1_idx.q.val() == 7 {
+        } else if self.hidx.val() == 7 {
             self.cap.next = self.c_max_in.val();
-        } else if self.a1_idx.q.val() == 8 {
+        } else if self.hidx.val() == 8 {
             self.cap.next = self.c_tile_max.val();
-        } else if self.a1_idx.q.val() == 9 {
+        } else if self.hidx.val() == 9 {
             self.cap.next = self.c_max_d.val();
-        } else if self.a1_idx.q.val() == 10 {
+        } else if self.hidx.val() == 10 {
             self.cap.next = self.c_max_out.val();
-        } else if self.a1_idx.q.val() == 11 {
+        } else if self.hidx.val() == 11 {
             self.cap.next = self.c_max_abits.val();
-        } else if self.a1_idx.q.val() == 13 {
+        } else if self.hidx.val() == 13 {
             self.cap.next = self.c_max_logits.val();
-        } else if self.a1_idx.q.val() == 15 {
-            self.cap.next = self.c_v_bits.val();
+        } else if self.hidx.val() != 15 {
+            self.cap_en.next = false;
         }
-        if self.a1_we.q.val() {
-            if self.a1_data.q.val() > self.cap.val() {
+        // (a comparator only as wide as the widest capacity)
+        self.above_cap.next = ((self.wdata.val() & self.c_cap_hi.val()) != 0)
+            | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap.val());
+        if self.hdr.val() {
+            if self.cap_en.val() & self.above_cap.val() {
                 self.fit_bad.d.next = true;
             }
-            if self.a1_idx.q.val() == 0 {
-                self.magic_ok.d.next = self.a1_data.q.val() == self.c_magic.val();
+            if self.hidx.val() == 0 {
+                self.magic_ok.d.next = self.wdata.val() == self.c_magic.val();
             }
-            if self.a1_idx.q.val() == 1 {
-                self.ver_ok.d.next = (self.a1_data.q.val() >> 16) == self.c_major.val();
+            if self.hidx.val() == 1 {
+                self.ver_ok.d.next = (self.wdata.val() >> 16) == self.c_major.val();
             }
-            if self.a1_idx.q.val() == 2 {
-                self.total.d.next = bit_cast::<18, 32>(self.a1_data.q.val());
-                self.total_hi.d.next = (self.a1_data.q.val() >> 18) != 0;
+            if self.hidx.val() == 2 {
+                self.total.d.next = bit_cast::<18, 32>(self.wdata.val());
+                if self.hi18.val() {
+                    self.big.d.next = true;
+                }
             }
-            if (self.a1_idx.q.val() == 3) & (self.a1_data.q.val() != self.c_lanes.val()) {
+            if (self.hidx.val() == 3) & (self.wdata.val() != self.c_lanes.val()) {
                 self.fit_bad.d.next = true;
             }
-            if self.a1_idx.q.val() == 4 {
-                self.nl.d.next = bit_cast::<16, 32>(self.a1_data.q.val());
-                self.nl_hi.d.next = (self.a1_data.q.val() >> 16) != 0;
-                if self.a1_data.q.val() == 0 {
+            if self.hidx.val() == 4 {
+                self.nl.d.next = bit_cast::<14, 32>(self.wdata.val());
+                self.nl0.d.next = self.dzero.val();
+                if self.hi14.val() {
+                    self.big.d.next = true;
+                }
+                if self.dzero.val() {
                     self.fit_bad.d.next = true;
                 }
             }
-            if self.a1_idx.q.val() == 5 {
-                self.tile_w.d.next = bit_cast::<20, 32>(self.a1_data.q.val());
-                self.tile_hi.d.next = (self.a1_data.q.val() >> 20) != 0;
+            if self.hidx.val() == 5 {
+                self.tile_w.d.next = bit_cast::<18, 32>(self.wdata.val());
+                self.tile0.d.next = self.dzero.val();
+                if self.hi18.val() {
+                    self.big.d.next = true;
+                }
             }
-            if self.a1_idx.q.val() == 6 {
-                self.const_w.d.next = bit_cast::<20, 32>(self.a1_data.q.val());
-                self.const_hi.d.next = (self.a1_data.q.val() >> 20) != 0;
+            if self.hidx.val() == 6 {
+                self.const_w.d.next = bit_cast::<18, 32>(self.wdata.val());
+                self.const0.d.next = self.dzero.val();
+                if self.hi18.val() {
+                    self.big.d.next = true;
+                }
             }
-            if self.a1_idx.q.val() == 12 {
-                self.num_in.d.next = bit_cast::<17, 32>(self.a1_data.q.val());
+            if self.hidx.val() == 12 {
+                self.num_in.d.next = bit_cast::<17, 32>(self.wdata.val());
             }
-            if self.a1_idx.q.val() == 13 {
-                self.num_out.d.next = bit_cast::<17, 32>(self.a1_data.q.val());
+            if self.hidx.val() == 13 {
+                self.num_out.d.next = bit_cast::<17, 32>(self.wdata.val());
             }
-            if self.a1_idx.q.val() == 14 {
-                self.in_fmt.d.next = bit_cast::<9, 32>(self.a1_data.q.val());
+            if self.hidx.val() == 14 {
+                self.in_fmt.d.next = bit_cast::<9, 32>(self.wdata.val());
             }
         }
-        // ---- section bounds (a registered chain from the header registers;
-        // exact below 2^22 unless `big`) ----
-        self.big.next = self.nl_hi.q.val() | self.tile_hi.q.val() | self.const_hi.q.val();
-        self.tile_start.d.next = (bit_cast::<22, 16>(self.nl.q.val()) << 4) + 16;
-        self.const_start.d.next = self.tile_start.q.val() + bit_cast::<22, 20>(self.tile_w.q.val());
-        self.csum_start.d.next =
-            self.const_start.q.val() + bit_cast::<22, 20>(self.const_w.q.val());
-        // ---- stage 2: route the word ----
-        // Accepted words come in index order, so the section walk follows
-        // them: a word whose index equals a section's start (the bounds are
-        // at least 16 and increase, the last equal one wins, so empty
-        // sections are skipped) begins that section at address 0; any other
-        // word is the next address of the last word's section. A word at or
-        // past the section's capacity is dropped (`over`, until the next
-        // section).
-        self.idx22.next = bit_cast::<22, 17>(self.a1_idx.q.val());
-        self.full.next = false;
+        // The walk: the address counts up; where it reaches the section's
+        // size the next non-empty section begins at address 0 (the header
+        // has 16 words, the descriptors 16 per layer; the checksum section
+        // never ends).
+        self.rel_n.next = self.rel.q.val() + 1;
+        self.sec_end.next = false;
+        if self.sec.q.val() == 0 {
+            self.sec_end.next = self.rel.q.val().get_bits::<4>(0) == 15;
+        }
         if self.sec.q.val() == 1 {
-            self.full.next = self.rel.q.val() == self.c_desc_last.val();
+            self.sec_end.next = self.rel_n.val() == (bit_cast::<18, 14>(self.nl.q.val()) << 4);
         }
         if self.sec.q.val() == 2 {
-            self.full.next = self.rel.q.val() == self.c_tile_last.val();
+            self.sec_end.next = self.rel_n.val() == self.tile_w.q.val();
         }
         if self.sec.q.val() == 3 {
-            self.full.next = self.rel.q.val() == self.c_const_last.val();
+            self.sec_end.next = self.rel_n.val() == self.const_w.q.val();
         }
-        self.sec_n.next = self.sec.q.val();
-        self.rel_n.next = self.rel.q.val() + 1;
-        self.over_n.next = self.over.q.val() | self.full.val();
-        if self.idx22.val() == self.csum_start.q.val() {
-            self.sec_n.next = 4.into();
-            self.rel_n.next = 0.into();
-            self.over_n.next = false;
-        } else if self.idx22.val() == self.const_start.q.val() {
-            self.sec_n.next = 3.into();
-            self.rel_n.next = 0.into();
-            self.over_n.next = false;
-        } else if self.idx22.val() == self.tile_start.q.val() {
-            self.sec_n.next = 2.into();
-            self.rel_n.next = 0.into();
-            self.over_n.next = false;
-        } else if self.a1_idx.q.val() == 16 {
-            self.sec_n.next = 1.into();
-            self.rel_n.next = 0.into();
-            self.over_n.next = false;
+        self.sec_next.next = 4.into();
+        if (self.sec.q.val() < 3) & !self.const0.q.val() {
+            self.sec_next.next = 3.into();
+        }
+        if (self.sec.q.val() < 2) & !self.tile0.q.val() {
+            self.sec_next.next = 2.into();
+        }
+        if (self.sec.q.val() == 0) & !self.nl0.q.val() {
+            self.sec_next.next = 1.into();
         }
         if self.a1_we.q.val() {
-            self.sec.d.next = self.sec_n.val();
             self.rel.d.next = self.rel_n.val();
-            self.over.d.next = self.over_n.val();
+            if self.sec_end.val() {
+                self.sec.d.next = self.sec_next.val();
+                self.rel.d.next = 0.into();
+            }
         }
-        self.o_we.d.next = self.a1_we.q.val()
-            & (self.sec_n.val() != 0)
-            & !self.sec_n.val().get_bit(2)
-            & !self.over_n.val();
-        self.o_sel.d.next = self.sec_n.val().get_bits::<2>(0);
-        self.o_data.d.next = self.a1_data.q.val();
-        self.o_addr.d.next = self.rel_n.val();
-        // ---- LOAD_END checks ----
-        self.err_q.d.next = false;
-        if self.chk.q.val() == 1 {
-            // the last write's s2 update and section walk have landed
-            // (LOAD_END follows it by at least 2 cycles); the flags of the
-            // checks. Unless `big`, the section sizes add up to the word
-            // count iff the walk ended on the second checksum word.
-            self.seq_bad.d.next = self.big.val()
+        // ---- LOAD_END checks: the flags follow the load (the last word's
+        // walk step and checksum flag land within 2 cycles of its write,
+        // before LOAD_END can act); unless `big`, the section sizes add up to
+        // the word count iff the walk ended just past the second checksum
+        // word ----
+        if self.load_q.q.val() {
+            self.seq_bad.d.next = self.big.q.val()
                 | (self.sec.q.val() != 4)
-                | (self.rel.q.val() != 1)
-                | self.total_hi.q.val()
+                | (self.rel.q.val() != 2)
                 | (self.total.q.val() != self.count.q.val())
                 | self.ooo.q.val();
-            self.csum_bad.d.next =
-                (self.s1.q.val() != self.last2.q.val()) | (self.s2.q.val() != self.last1.q.val());
+            self.csum_bad.d.next = !self.csum_ok.q.val();
+        }
+        self.err_q.d.next = false;
+        if self.chk.q.val() == 1 {
             self.chk.d.next = 2.into();
         }
         if self.chk.q.val() == 2 {
@@ -529,7 +489,6 @@ impl Logic for ImageLoader {
         }
         if self.chk.q.val() == 3 {
             self.chk.d.next = 0.into();
-            self.count.d.next = 0.into();
             if !self.magic_ok.q.val() {
                 self.err_q.d.next = true;
                 self.code_q.d.next = 8.into();
@@ -552,6 +511,7 @@ impl Logic for ImageLoader {
         if self.ld_end.val() {
             if self.load_q.q.val() {
                 self.load_q.d.next = false;
+                self.count.d.next = 0.into();
                 self.chk.d.next = 1.into();
             } else {
                 self.err_q.d.next = true;
@@ -569,22 +529,22 @@ impl Logic for ImageLoader {
             self.s1.d.next = 0.into();
             self.s2.d.next = 0.into();
             self.s2_pend.d.next = false;
-            self.last1.d.next = 0.into();
-            self.last2.d.next = 0.into();
+            self.m1.d.next = false;
+            self.m1p.d.next = false;
+            self.csum_ok.d.next = false;
             self.magic_ok.d.next = false;
             self.ver_ok.d.next = false;
             self.fit_bad.d.next = false;
+            self.big.d.next = false;
             self.total.d.next = 0.into();
-            self.total_hi.d.next = false;
             self.nl.d.next = 0.into();
-            self.nl_hi.d.next = false;
+            self.nl0.d.next = false;
             self.tile_w.d.next = 0.into();
-            self.tile_hi.d.next = false;
+            self.tile0.d.next = false;
             self.const_w.d.next = 0.into();
-            self.const_hi.d.next = false;
+            self.const0.d.next = false;
             self.sec.d.next = 0.into();
             self.rel.d.next = 0.into();
-            self.over.d.next = false;
             self.num_in.d.next = 0.into();
             self.num_out.d.next = 0.into();
             self.in_fmt.d.next = 0.into();
@@ -595,7 +555,6 @@ impl Logic for ImageLoader {
             self.load_q.d.next = false;
             self.count.d.next = 0.into();
             self.a1_we.d.next = false;
-            self.o_we.d.next = false;
             self.err_q.d.next = false;
             if self.chk.q.val() != 0 {
                 self.loaded_q.d.next = false;
@@ -604,22 +563,20 @@ impl Logic for ImageLoader {
         }
         // ---- outputs ----
         self.loading.next = self.load_q.q.val();
-        self.load_words.next = 0.into();
-        if self.load_q.q.val() {
-            self.load_words.next = self.count.q.val();
-        }
+        self.load_words.next = self.count.q.val();
         self.checking.next = self.chk.q.val() != 0;
         self.loaded.next = self.loaded_q.q.val();
         self.err.next = self.err_q.q.val();
         self.err_code.next = self.code_q.q.val();
-        self.hdr_layers.next = bit_cast::<8, 16>(self.nl.q.val());
+        self.hdr_layers.next = bit_cast::<8, 14>(self.nl.q.val());
         self.hdr_num_in.next = self.num_in.q.val();
         self.hdr_num_out.next = self.num_out.q.val();
         self.hdr_in_fmt.next = self.in_fmt.q.val();
-        self.r_we.next = self.o_we.q.val();
-        self.r_sel.next = self.o_sel.q.val();
-        self.r_addr.next = self.o_addr.q.val();
-        self.r_data.next = self.o_data.q.val();
+        self.r_we.next =
+            self.a1_we.q.val() & (self.sec.q.val() != 0) & !self.sec.q.val().get_bit(2);
+        self.r_sel.next = self.sec.q.val().get_bits::<2>(0);
+        self.r_addr.next = self.rel.q.val().get_bits::<17>(0);
+        self.r_data.next = self.wdata.val();
     }
 }
 

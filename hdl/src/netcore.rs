@@ -156,6 +156,16 @@ impl NetMem {
     }
 }
 
+/// Bits of `x` (0 for 0).
+fn bits_for(x: u64) -> u64 {
+    u64::from(64 - x.leading_zeros())
+}
+
+/// The low `n` bits set (`n` at most 64).
+fn ones(n: u64) -> u64 {
+    u64::MAX.checked_shr(64 - n.min(64) as u32).unwrap_or(0)
+}
+
 /// The capacities (CFG_* registers) of a whole-network engine built for
 /// `cfg` with a weight (tile section) memory of `weight_bits` bits (at least
 /// `cfg.tile_max`) and the default memories ([`NetMem::new`]).
@@ -212,7 +222,9 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pub h_in_we: Signal<In, Bit>,
     /// Its word index.
     pub h_in_idx: Signal<In, Bits<14>>,
-    /// Write data (IMAGE and INPUT).
+    /// Write data (IMAGE and INPUT). It and the word indices hold their
+    /// values in the cycle after a write (as `NetTop`'s write request
+    /// registers do): the loader and the packer read them then.
     pub h_wdata: Signal<In, Bits<32>>,
     /// LOGITS read: output index.
     pub h_lg_addr: Signal<In, Bits<16>>,
@@ -273,7 +285,6 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     class_q: DFF<Bits<16>>,
     quiet: DFF<Bits<5>>,
     pk_we: DFF<Bit>,
-    pk_data: DFF<Bits<32>>,
     // network sequencer
     state: DFF<Bits<3>>,
     wcnt: DFF<Bits<2>>,
@@ -306,7 +317,9 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     d_rowc4: DFF<Bits<16>>,
     d_uniform: DFF<Bit>,
     // argmax
-    best_key: DFF<Bits<64>>,
+    /// the best key so far, complemented (`out_key > best` is the carry
+    /// of `out_key + best_nkey`: no inverter before the carry chain)
+    best_nkey: DFF<Bits<64>>,
     best_i: DFF<Bits<16>>,
     // locals
     busy_any: Signal<Local, Bit>,
@@ -318,9 +331,21 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     bias_addr: Signal<Local, Bits<16>>,
     out_val: Signal<Local, Bits<64>>,
     out_key: Signal<Local, Bits<64>>,
+    key_sum: Signal<Local, Bits<65>>,
+    infer_ok: Signal<Local, Bit>,
+    cyc_clr: Signal<Local, Bit>,
+    lc_clr: Signal<Local, Bit>,
     y64: Signal<Local, Bits<64>>,
     act_we_ok: Signal<Local, Bit>,
-    c_sign64: Constant<Bits<64>>,
+    // the argmax key: the low V_BITS of an output, sign bit flipped
+    c_vmask: Constant<Bits<64>>,
+    c_vsign: Constant<Bits<64>>,
+    c_vtop: Constant<Bits<65>>,
+    // counters only as wide as the values they reach (see `with_mem`)
+    c_cyc_mask: Constant<Bits<32>>,
+    c_lc_mask: Constant<Bits<32>>,
+    c_layer_mask: Constant<Bits<16>>,
+    c_class_mask: Constant<Bits<16>>,
     c_sext8: Constant<Bits<64>>,
     c_all_sel: Constant<Bits<4>>,
     c_tile_route: Constant<Bits<2>>,
@@ -340,6 +365,21 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
         let t = net_target_mem(cfg, mem);
         let weight_bits = mem.weight_bits.max(cfg.tile_max);
         let dot_bits = acc_bits_for(cfg.max_in) as usize;
+        // The counters' widths: LAYER_CYCLES and CYCLES count at most the
+        // register map's bound for the largest layer the capacities admit
+        // (`D * ceil(m / L) * A_in + rows + LAYER_OVERHEAD_MAX_CYCLES` per
+        // layer, `INFER_OVERHEAD_MAX_CYCLES` more per inference), twice
+        // that for margin (at most 32 bits); the layer counter and the
+        // argmax index reach CFG_MAX_LAYERS - 1 and CFG_MAX_LOGITS - 1.
+        // (Descriptors beyond the header's maxima are not checked by the
+        // chip; its behaviour for them is undefined.)
+        let layer_max = u64::from(t.max_d)
+            * u64::from(t.max_in).div_ceil(u64::from(t.lanes))
+            * u64::from(t.max_abits)
+            + u64::from(t.max_out)
+            + u64::from(tbn_driver::regmap::LAYER_OVERHEAD_MAX_CYCLES);
+        let infer_max = u64::from(t.max_layers) * layer_max
+            + u64::from(tbn_driver::regmap::INFER_OVERHEAD_MAX_CYCLES);
         NetCore {
             clk: Default::default(),
             h_load_begin: Default::default(),
@@ -369,7 +409,9 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             h_lg_data: Default::default(),
             h_lc_data: Default::default(),
             loader: ImageLoader::new(&t),
-            seq: Sequencer::new(L, cfg.tile_max),
+            // (the descriptor registers hold from the descriptor read until
+            // the next layer's, long after the sequencer is done)
+            seq: Sequencer::with_stable_job(L, cfg.tile_max),
             engine: Engine::for_max_in(cfg.max_in),
             tile: if mem.tile_single_port {
                 TileMem::single_port(weight_bits, L)
@@ -398,7 +440,6 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             class_q: Default::default(),
             quiet: Default::default(),
             pk_we: Default::default(),
-            pk_data: Default::default(),
             state: Default::default(),
             wcnt: Default::default(),
             layer: Default::default(),
@@ -428,7 +469,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             d_alpha_base: Default::default(),
             d_rowc4: Default::default(),
             d_uniform: Default::default(),
-            best_key: Default::default(),
+            best_nkey: Default::default(),
             best_i: Default::default(),
             busy_any: Default::default(),
             in_ok: Default::default(),
@@ -439,9 +480,23 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             bias_addr: Default::default(),
             out_val: Default::default(),
             out_key: Default::default(),
+            key_sum: Default::default(),
+            infer_ok: Default::default(),
+            cyc_clr: Default::default(),
+            lc_clr: Default::default(),
             y64: Default::default(),
             act_we_ok: Default::default(),
-            c_sign64: Constant::new((1u64 << 63).to_bits()),
+            c_vmask: Constant::new(ones(u64::from(t.v_bits)).to_bits()),
+            c_vsign: Constant::new((1u64 << (t.v_bits - 1)).to_bits()),
+            c_vtop: Constant::new((1u128 << t.v_bits).to_bits()),
+            c_cyc_mask: Constant::new(ones(bits_for(2 * infer_max).min(32)).to_bits()),
+            c_lc_mask: Constant::new(ones(bits_for(2 * layer_max).min(32)).to_bits()),
+            c_layer_mask: Constant::new(
+                ones(bits_for(u64::from(t.max_layers) - 1).min(16)).to_bits(),
+            ),
+            c_class_mask: Constant::new(
+                ones(bits_for(u64::from(t.max_logits) - 1).min(16)).to_bits(),
+            ),
             c_sext8: Constant::new((!0xFFu64).to_bits()),
             c_all_sel: Constant::new(15u64.to_bits()),
             c_tile_route: Constant::new(2u64.to_bits()),
@@ -466,7 +521,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             class_q,
             quiet,
             pk_we,
-            pk_data,
             state,
             wcnt,
             layer,
@@ -496,9 +550,16 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             d_alpha_base,
             d_rowc4,
             d_uniform,
-            best_key,
+            best_nkey,
             best_i
         );
+        // (the counters and the argmax key hold their masked values: the
+        // bits above the masks are constant 0 in every assignment, so
+        // synthesis drops their flip-flops)
+        self.cycles.d.next = self.cycles.q.val() & self.c_cyc_mask.val();
+        self.lcount.d.next = self.lcount.q.val() & self.c_lc_mask.val();
+        self.layer.d.next = self.layer.q.val() & self.c_layer_mask.val();
+        self.best_nkey.d.next = self.best_nkey.q.val() & self.c_vmask.val();
         self.loader.clk.next = self.clk.val();
         self.seq.clk.next = self.clk.val();
         self.engine.clk.next = self.clk.val();
@@ -642,15 +703,15 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.mult.next = self.rec_m.rdata.val();
         self.rq.bias.next = (bit_cast::<64, 32>(self.rec_b1.rdata.val()) << 32)
             | bit_cast::<64, 32>(self.rec_b0.rdata.val());
-        // packer path: INPUT words, registered (word 0 restarts the packer)
+        // packer path: INPUT words, registered (word 0 restarts the packer;
+        // the data is held in the cycle after the write)
         self.in_ok.next = self.h_in_we.val()
             & !self.busy_any.val()
             & self.loader.loaded.val()
             & (self.quiet.q.val() == 0);
         self.pk_we.d.next = self.in_ok.val();
-        self.pk_data.d.next = self.h_wdata.val();
         self.rq.pk_we.next = self.pk_we.q.val();
-        self.rq.pk_data.next = self.pk_data.q.val();
+        self.rq.pk_data.next = self.h_wdata.val();
         self.rq.in_bits.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
         self.rq.in_signed.next = self.loader.hdr_in_fmt.val().get_bit(8);
         self.rq.in_flush.next = false;
@@ -686,16 +747,20 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.d_kind.q.val() == 3 {
             self.out_val.next = self.rq.logit_v.val();
         }
-        self.out_key.next = self.out_val.val() ^ self.c_sign64.val();
+        // (the outputs are V_BITS-bit values sign-extended: the argmax
+        // compares their low V_BITS)
+        self.out_key.next = (self.out_val.val() & self.c_vmask.val()) ^ self.c_vsign.val();
+        self.key_sum.next =
+            bit_cast::<65, 64>(self.out_key.val()) + bit_cast::<65, 64>(self.best_nkey.q.val());
         self.logits.we.next = false;
         self.logits.waddr.next = self.rq.logit_row.val();
         self.logits.wdata.next = self.out_val.val();
         self.logits.raddr.next = self.h_lg_addr.val();
         if self.rq.logit_valid.val() & (self.state.q.val() == 4) & self.d_last.q.val() {
             self.logits.we.next = true;
-            if (self.rq.logit_row.val() == 0) | (self.out_key.val() > self.best_key.q.val()) {
-                self.best_key.d.next = self.out_key.val();
-                self.best_i.d.next = self.rq.logit_row.val();
+            if (self.rq.logit_row.val() == 0) | ((self.key_sum.val() & self.c_vtop.val()) != 0) {
+                self.best_nkey.d.next = !self.out_key.val() & self.c_vmask.val();
+                self.best_i.d.next = self.rq.logit_row.val() & self.c_class_mask.val();
             }
         }
         self.lcyc.we.next = false;
@@ -707,9 +772,30 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.go_seq.d.next = false;
         self.go_rq.d.next = false;
         self.rv.d.next = false;
+        // the cycle counters: enabled while running (CYCLES also by its
+        // clears), cleared inside the enable (flip-flops with a synchronous
+        // reset and an enable: one LUT per bit, the incrementer's)
+        self.infer_ok.next = self.h_infer.val()
+            & !self.busy_any.val()
+            & self.loader.loaded.val()
+            & !self.input_bad.q.val()
+            & !self.rq.range_err.val();
+        self.cyc_clr.next = self.infer_ok.val() | self.h_soft_reset.val();
+        if self.running.q.val() | self.cyc_clr.val() {
+            self.cycles.d.next = (self.cycles.q.val() + 1) & self.c_cyc_mask.val();
+            if self.cyc_clr.val() {
+                self.cycles.d.next = 0.into();
+            }
+        }
+        // (a layer's count restarts where its descriptor read begins)
+        self.lc_clr.next =
+            ((self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq.busy.val())
+                | ((self.state.q.val() == 5) & !self.d_last.q.val());
         if self.running.q.val() {
-            self.cycles.d.next = self.cycles.q.val() + 1;
-            self.lcount.d.next = self.lcount.q.val() + 1;
+            self.lcount.d.next = (self.lcount.q.val() + 1) & self.c_lc_mask.val();
+            if self.lc_clr.val() {
+                self.lcount.d.next = 0.into();
+            }
         }
         if self.wcnt.q.val() != 0 {
             self.wcnt.d.next = self.wcnt.q.val() - 1;
@@ -717,12 +803,11 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if (self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq.busy.val() {
             self.state.d.next = 2.into();
             self.dk.d.next = 0.into();
-            self.lcount.d.next = 0.into();
         }
         if self.state.q.val() == 2 {
             // word dk is read now and captured next cycle
             self.dk.d.next = self.dk.q.val() + 1;
-            self.rv.d.next = self.dk.q.val() < 16;
+            self.rv.d.next = !self.dk.q.val().get_bit(4);
             self.rk.d.next = self.dk.q.val().get_bits::<4>(0);
             if self.dk.q.val() == 16 {
                 self.state.d.next = 3.into();
@@ -787,7 +872,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.d_rowc4.d.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 2);
             }
             if self.rk.q.val() == 13 {
-                self.d_uniform.d.next = self.desc.rdata.val() == 0;
+                // ROWC_STRIDE is 0 (uniform) or 4
+                self.d_uniform.d.next = !self.desc.rdata.val().get_bit(2);
             }
         }
         if (self.state.q.val() == 3) & self.seq.done.val() {
@@ -809,9 +895,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.wsel.d.next = 0.into();
             } else {
                 self.state.d.next = 2.into();
-                self.layer.d.next = self.layer.q.val() + 1;
+                self.layer.d.next = (self.layer.q.val() + 1) & self.c_layer_mask.val();
                 self.dk.d.next = 0.into();
-                self.lcount.d.next = 0.into();
                 self.rsel.d.next = 1.into();
                 if self.layer.q.val().get_bit(0) {
                     self.rsel.d.next = 2.into();
@@ -878,7 +963,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.done_q.d.next = false;
                 self.err_q.d.next = false;
                 self.code_q.d.next = 0.into();
-                self.cycles.d.next = 0.into();
                 self.state.d.next = 1.into();
                 self.wcnt.d.next = 3.into();
                 self.layer.d.next = 0.into();
@@ -900,7 +984,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.done_q.d.next = false;
             self.err_q.d.next = false;
             self.code_q.d.next = 0.into();
-            self.cycles.d.next = 0.into();
             self.count.d.next = 0.into();
             self.input_bad.d.next = false;
             self.quiet.d.next = 16.into();

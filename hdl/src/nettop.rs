@@ -8,7 +8,8 @@
 //! one cycle, writes one wait state (the write acts in the ack cycle, from a
 //! registered request), reads two (the access cycle registers the address
 //! and presents the LOGITS / LAYER_CYCLES read addresses to their block
-//! RAMs, the next cycle selects the word, the ack comes with it). `wb_ack`
+//! RAMs, the next cycle selects the word, the ack comes with it; `wb_dat_r`
+//! holds that word until the next read's word is selected). `wb_ack`
 //! is gated by the live cycle. Word address regions: registers (below
 //! 0x40), LAYER_CYCLES (0x100..0x13F), LOGITS (0x400..0x7FF), INPUT
 //! (0x2000..0x3FFF), IMAGE (0x20000..0x3FFFF); everything else reads 0 and

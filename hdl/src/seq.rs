@@ -68,6 +68,10 @@ pub struct Sequencer<const N: usize> {
     offset_mask: Constant<Bits<N>>,
     offset_top: Constant<Bits<N>>,
     sign_bit: Constant<Bits<N>>,
+    /// The job inputs stay stable while a job runs (see
+    /// [`Sequencer::with_stable_job`]): the job constants are used from
+    /// the inputs and `pre_*` directly, and the `held_*` copies go unused.
+    stable_job: Constant<Bit>,
     // phase of the job
     running: DFF<Bit>,
     draining: DFF<Bit>,
@@ -108,7 +112,8 @@ pub struct Sequencer<const N: usize> {
     // job constants precomputed every cycle from the job inputs
     pre_m_minus_q: DFF<Bits<N>>,
     pre_m_eq_q: DFF<Bit>,
-    pre_q_minus_2m: DFF<Bits<N>>,
+    /// 2 TILE_MAX - max(q - 2m, 0) (complement for the comparator).
+    pre_cmp_q_2m: DFF<Bits<N>>,
     pre_one_chunk: DFF<Bit>,
     pre_one_row: DFF<Bit>,
     pre_rows_minus_2: DFF<Bits<14>>,
@@ -123,6 +128,19 @@ pub struct Sequencer<const N: usize> {
     // and the candidates of the next values (one adder or comparator each)
     m_n: Signal<Local, Bits<N>>,
     q_n: Signal<Local, Bits<N>>,
+    two_m_minus_q: Signal<Local, Bits<N>>,
+    // the job constants in use: the `held_*` copies, or with a stable job
+    // the inputs and `pre_*` themselves
+    k_m: Signal<Local, Bits<N>>,
+    k_signed: Signal<Local, Bit>,
+    k_m_minus_q: Signal<Local, Bits<N>>,
+    k_row_step: Signal<Local, Bits<N>>,
+    k_cmp_q_2m: Signal<Local, Bits<N>>,
+    k_cmp_2q_2m: Signal<Local, Bits<N>>,
+    k_abits_minus_2: Signal<Local, Bits<4>>,
+    k_xnor: Signal<Local, Bit>,
+    k_rows_minus_2: Signal<Local, Bits<14>>,
+    k_one_chunk: Signal<Local, Bit>,
     idle: Signal<Local, Bit>,
     hold_row_minus_1: Signal<Local, Bit>,
     row_advance: Signal<Local, Bit>,
@@ -177,8 +195,21 @@ fn high_bits<const N: usize>(limit: usize) -> Constant<Bits<N>> {
 }
 
 impl<const N: usize> Sequencer<N> {
-    /// A sequencer for `lanes` lanes and tiles of up to `tile_max` bits.
+    /// A sequencer for `lanes` lanes and tiles of up to `tile_max` bits
+    /// whose job inputs may change while a job runs (the job-mode core's
+    /// bus-writable job registers): the job constants are held from START.
     pub fn new(lanes: usize, tile_max: usize) -> Self {
+        Self::build(lanes, tile_max, false)
+    }
+
+    /// A sequencer whose job inputs stay stable from two cycles before
+    /// START until the job is done (the network engine's descriptor
+    /// registers): no held copies of the job constants.
+    pub fn with_stable_job(lanes: usize, tile_max: usize) -> Self {
+        Self::build(lanes, tile_max, true)
+    }
+
+    fn build(lanes: usize, tile_max: usize, stable_job: bool) -> Self {
         assert!(N == SEQ_NARROW || N == SEQ_WIDE, "sequencer width {N}");
         assert!(tile_max.is_power_of_two() && 4 * tile_max <= 1 << N);
         Sequencer {
@@ -261,8 +292,20 @@ impl<const N: usize> Sequencer<N> {
             m_n: Default::default(),
             q_n: Default::default(),
             sign_bit: Constant::new((1u64 << (N - 1)).to_bits()),
+            stable_job: Constant::new(stable_job),
+            two_m_minus_q: Default::default(),
+            k_m: Default::default(),
+            k_signed: Default::default(),
+            k_m_minus_q: Default::default(),
+            k_row_step: Default::default(),
+            k_cmp_q_2m: Default::default(),
+            k_cmp_2q_2m: Default::default(),
+            k_abits_minus_2: Default::default(),
+            k_xnor: Default::default(),
+            k_rows_minus_2: Default::default(),
+            k_one_chunk: Default::default(),
             pre_m_minus_q: Default::default(),
-            pre_q_minus_2m: Default::default(),
+            pre_cmp_q_2m: Default::default(),
             pre_one_chunk: Default::default(),
             pre_one_row: Default::default(),
             pre_rows_minus_2: Default::default(),
@@ -321,7 +364,7 @@ impl<const N: usize> Logic for Sequencer<N> {
             last_chunk_q,
             last_row_q,
             pre_m_minus_q,
-            pre_q_minus_2m,
+            pre_cmp_q_2m,
             pre_one_chunk,
             pre_one_row,
             pre_rows_minus_2,
@@ -333,6 +376,41 @@ impl<const N: usize> Logic for Sequencer<N> {
             pre_q_eq_l,
             pre_q_below_2l
         );
+        self.m_n.next = bit_cast::<N, 24>(self.job_m.val());
+        self.q_n.next = bit_cast::<N, 24>(self.job_q.val());
+        // the job constants in use: held from START (the job-mode core's job
+        // registers may change while a job runs), or the precomputed values
+        // themselves when the job inputs are stable
+        self.k_m.next = self.held_m.q.val();
+        self.k_signed.next = self.held_signed.q.val();
+        self.k_m_minus_q.next = self.held_m_minus_q.q.val();
+        self.k_row_step.next = self.held_row_step.q.val();
+        self.k_cmp_q_2m.next = self.held_cmp_q_2m.q.val();
+        self.k_cmp_2q_2m.next = self.held_cmp_2q_2m.q.val();
+        self.k_abits_minus_2.next = self.held_abits_minus_2.q.val();
+        self.k_xnor.next = self.held_xnor.q.val();
+        self.k_rows_minus_2.next = self.held_rows_minus_2.q.val();
+        self.k_one_chunk.next = self.held_one_chunk.q.val();
+        if self.stable_job.val() {
+            self.k_m.next = self.m_n.val();
+            self.k_signed.next = self.job_signed.val();
+            self.k_m_minus_q.next = self.pre_m_minus_q.q.val();
+            self.k_row_step.next = self.m_n.val();
+            if self.pre_m_eq_q.q.val() {
+                self.k_row_step.next = 0.into();
+            }
+            self.k_cmp_q_2m.next = self.pre_cmp_q_2m.q.val();
+            // T + 2(m - q): T when m = q, else the low bits of 2(m - q)
+            // (in [-T, 0): adding T clears the bits at and above T)
+            self.k_cmp_2q_2m.next = self.offset_top.val();
+            if !self.pre_m_eq_q.q.val() {
+                self.k_cmp_2q_2m.next = (self.pre_m_minus_q.q.val() << 1) & self.offset_mask.val();
+            }
+            self.k_abits_minus_2.next = self.pre_abits_minus_2.q.val();
+            self.k_xnor.next = self.pre_xnor.q.val();
+            self.k_rows_minus_2.next = self.pre_rows_minus_2.q.val();
+            self.k_one_chunk.next = self.pre_one_chunk.q.val();
+        }
         // combinational helpers: each is one adder or comparator on registers
         // (no chained carry paths; constants of the job precomputed at start)
         // "last plane" is registered, computed when the plane advances (it
@@ -369,11 +447,11 @@ impl<const N: usize> Logic for Sequencer<N> {
         // log2(TILE_MAX) + 1 bits
         // (o >= t is the carry out of o + (T - t), T = 2 TILE_MAX: the
         // complements are kept in `held_cmp_*`, so each comparator is one plain adder)
-        self.step_sel.next = self.held_row_step.q.val();
-        self.cmp_sel.next = self.held_cmp_q_2m.q.val();
+        self.step_sel.next = self.k_row_step.val();
+        self.cmp_sel.next = self.k_cmp_q_2m.val();
         if self.next_row_wraps.q.val() {
-            self.step_sel.next = self.held_m_minus_q.q.val();
-            self.cmp_sel.next = self.held_cmp_2q_2m.q.val();
+            self.step_sel.next = self.k_m_minus_q.val();
+            self.cmp_sel.next = self.k_cmp_2q_2m.val();
         }
         self.offset_ge_next.next = (((self.next_row_offset.q.val() & self.offset_mask.val())
             + self.cmp_sel.val())
@@ -384,8 +462,6 @@ impl<const N: usize> Logic for Sequencer<N> {
             (self.next_row_offset.q.val() + self.step_sel.val()) & self.offset_mask.val();
         self.dist_next.next =
             (self.next_row_dist.q.val() - self.step_sel.val()) & self.offset_mask.val();
-        self.m_n.next = bit_cast::<N, 24>(self.job_m.val());
-        self.q_n.next = bit_cast::<N, 24>(self.job_q.val());
         // job constants, precomputed every cycle from the job registers
         // (`pre_*`) and copied into `held_*` while idle (the copies hold during
         // a job, whatever the bus writes). A job register written by the
@@ -397,10 +473,14 @@ impl<const N: usize> Logic for Sequencer<N> {
         // m = q (then the offset step of the first row, m mod q, is 0; the
         // start checks guarantee m <= q)
         self.pre_m_eq_q.d.next = self.m_n.val() == self.q_n.val();
-        // q - 2m, clamped at 0 (o >= q - 2m always holds when it is negative)
-        self.pre_q_minus_2m.d.next = self.q_n.val() - (self.m_n.val() << 1);
-        if ((self.q_n.val() - (self.m_n.val() << 1)) & self.sign_bit.val()) != 0 {
-            self.pre_q_minus_2m.d.next = 0.into();
+        // T - max(q - 2m, 0) = T + min(2m - q, 0) (o >= q - 2m always holds
+        // when q - 2m is negative): T unless 2m - q is negative, then the
+        // low bits of 2m - q (in [-T/2, 0): adding T clears the bits at and
+        // above T)
+        self.two_m_minus_q.next = (self.m_n.val() << 1) - self.q_n.val();
+        self.pre_cmp_q_2m.d.next = self.offset_top.val();
+        if (self.two_m_minus_q.val() & self.sign_bit.val()) != 0 {
+            self.pre_cmp_q_2m.d.next = self.two_m_minus_q.val() & self.offset_mask.val();
         }
         self.pre_one_chunk.d.next =
             ((self.m_n.val() & self.mask_ge_l.val()) == 0) | (self.m_n.val() == self.lanes.val());
@@ -456,8 +536,8 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.nvalid.next = self.lanes.val().get_bits::<9>(0);
         }
         self.segb.next = self.segb_reg.q.val();
-        self.neg.next = self.held_signed.q.val() & self.last_plane.val() & !self.held_xnor.q.val();
-        self.xnor_mode.next = self.held_xnor.q.val();
+        self.neg.next = self.k_signed.val() & self.last_plane.val() & !self.k_xnor.val();
+        self.xnor_mode.next = self.k_xnor.val();
         self.first.next = self.first_reg.q.val();
         self.last.next = self.last_plane.val() & self.last_chunk.val();
         self.row.next = self.row_index.q.val().get_bits::<13>(0);
@@ -469,11 +549,10 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.first_reg.d.next = false;
             if !self.last_plane.val() {
                 self.plane_index.d.next = self.plane_index.q.val() + 1;
-                self.last_plane_q.d.next =
-                    self.plane_index.q.val() == self.held_abits_minus_2.q.val();
+                self.last_plane_q.d.next = self.plane_index.q.val() == self.k_abits_minus_2.val();
             } else {
                 self.plane_index.d.next = 0.into();
-                self.last_plane_q.d.next = self.held_xnor.q.val();
+                self.last_plane_q.d.next = self.k_xnor.val();
                 if !self.last_chunk.val() {
                     self.lanes_left.d.next = self.lanes_left.q.val() - self.lanes.val();
                     self.last_chunk_q.d.next = self.lanes_left_le_2l.val();
@@ -490,15 +569,14 @@ impl<const N: usize> Logic for Sequencer<N> {
                     self.draining.d.next = true;
                 } else {
                     self.row_index.d.next = self.row_index.q.val() + 1;
-                    self.last_row_q.d.next =
-                        self.row_index.q.val() == self.held_rows_minus_2.q.val();
-                    self.last_chunk_q.d.next = self.held_one_chunk.q.val();
+                    self.last_row_q.d.next = self.row_index.q.val() == self.k_rows_minus_2.val();
+                    self.last_chunk_q.d.next = self.k_one_chunk.val();
                     self.chunk_start.d.next = self.next_row_offset.q.val();
                     self.dist_to_end.d.next = self.next_row_dist.q.val();
                     self.segb_reg.d.next = self.segb_next_row.val();
                     self.next_chunk_wraps_q.d.next = self.wraps_next_row.val();
                     self.dist_below_2l_q.d.next = self.below_2l_next_row.val();
-                    self.lanes_left.d.next = self.held_m.q.val();
+                    self.lanes_left.d.next = self.k_m.val();
                     self.act_start.d.next = 0.into();
                     self.first_reg.d.next = true;
                 }
@@ -524,9 +602,14 @@ impl<const N: usize> Logic for Sequencer<N> {
             if self.pre_m_eq_q.q.val() {
                 self.held_row_step.d.next = 0.into();
             }
-            self.held_cmp_q_2m.d.next = self.offset_top.val() - self.pre_q_minus_2m.q.val();
-            // T - 2(q - m) = T + 2(m - q) modulo 2^N: no subtractor (T is one bit)
-            self.held_cmp_2q_2m.d.next = self.offset_top.val() + (self.pre_m_minus_q.q.val() << 1);
+            self.held_cmp_q_2m.d.next = self.pre_cmp_q_2m.q.val();
+            // T - 2(q - m) = T + 2(m - q): T when m = q, else the low bits
+            // of 2(m - q) (in [-T, 0): adding T clears the bits at and above T)
+            self.held_cmp_2q_2m.d.next = self.offset_top.val();
+            if !self.pre_m_eq_q.q.val() {
+                self.held_cmp_2q_2m.d.next =
+                    (self.pre_m_minus_q.q.val() << 1) & self.offset_mask.val();
+            }
         }
         if self.idle.val() | self.row_advance.val() {
             self.next_row_wraps.d.next = self.offset_ge_next.val();

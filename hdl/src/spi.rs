@@ -10,7 +10,10 @@
 //!   bytes form the first word, the *header*). At each completed word the
 //!   bridge copies it into a holding register and toggles a request flip-flop;
 //!   in a read frame it instead loads the transmit register from the core's
-//!   read buffer and toggles the request (fetch the next word).
+//!   read buffer and toggles the request (fetch the next word). (Behind
+//!   `NetTop`, whose read data holds until its next read, the transmit
+//!   register loads the bus's read data directly:
+//!   [`SpiBridge::for_held_read_data`].)
 //! - **Falling SCK edges**: one flip-flop drives MISO from the transmit
 //!   register's MSB, half an SCK period before the master samples it.
 //! - **Frame start**: a flip-flop clocked by the rising `cs_n` edge toggles at
@@ -180,6 +183,9 @@ pub struct SpiBridge {
     we: DFF<Bit>,
     adr: DFF<Bits<18>>,
     rbuf: DFF<Bits<32>>,
+    /// The slave holds its read data until its next read completes: the
+    /// transmit register loads `wb_dat_r` itself and `rbuf` goes unused.
+    c_held: Constant<Bit>,
     c_read: Constant<Bits<8>>,
     c_write: Constant<Bits<8>>,
     new_frame: Signal<Local, Bit>,
@@ -191,6 +197,7 @@ pub struct SpiBridge {
     quad: Signal<Local, Bit>,
     evt: Signal<Local, Bit>,
     word_in: Signal<Local, Bits<32>>,
+    rd_word: Signal<Local, Bits<32>>,
     pending: Signal<Local, Bit>,
 }
 
@@ -285,13 +292,17 @@ impl Logic for SpiBridge {
             }
         }
         self.s_tx.d.next = self.s_tx.q.val() << 1;
+        self.rd_word.next = self.rbuf.q.val();
+        if self.c_held.val() {
+            self.rd_word.next = self.wb_dat_r.val();
+        }
         if self.cap.val() {
             // header or write data word
             self.h_word.d.next = self.word_in.val();
         }
         if self.load.val() {
             // read: shift out the fetched word
-            self.s_tx.d.next = self.rbuf.q.val();
+            self.s_tx.d.next = self.rd_word.val();
             self.s_dv.d.next = true;
         }
         if self.evt.val() {
@@ -357,6 +368,23 @@ impl Logic for SpiBridge {
 
 impl Default for SpiBridge {
     fn default() -> Self {
+        Self::with_read_buffer(true)
+    }
+}
+
+impl SpiBridge {
+    /// The bridge for a Wishbone slave that holds its read data (`wb_dat_r`)
+    /// from the acknowledge of a read until its next read completes, as
+    /// [`NetTop`]'s registered read data does: the transmit register loads
+    /// the word from the bus itself (the fetched word is stable there for
+    /// as long as it is in the read buffer: the bridge is the only master
+    /// and requests the next read only at the SCK edge that loads it), so
+    /// the bridge needs no read buffer of its own.
+    pub fn for_held_read_data() -> Self {
+        Self::with_read_buffer(false)
+    }
+
+    fn with_read_buffer(rbuf: bool) -> Self {
         SpiBridge {
             clk: Default::default(),
             rst: Default::default(),
@@ -406,6 +434,7 @@ impl Default for SpiBridge {
             we: Default::default(),
             adr: Default::default(),
             rbuf: Default::default(),
+            c_held: Constant::new(!rbuf),
             c_read: Constant::new((CMD_READ as u64).into()),
             c_write: Constant::new((CMD_WRITE as u64).into()),
             new_frame: Default::default(),
@@ -417,6 +446,7 @@ impl Default for SpiBridge {
             quad: Default::default(),
             evt: Default::default(),
             word_in: Default::default(),
+            rd_word: Default::default(),
             pending: Default::default(),
         }
     }
@@ -560,7 +590,7 @@ impl<const L: usize, const W: usize, const N: usize> TbnNetSpiTop<L, W, N> {
             irq: Default::default(),
             por: Default::default(),
             por_rst: Default::default(),
-            bridge: Default::default(),
+            bridge: SpiBridge::for_held_read_data(),
             net: NetTop::with_mem(cfg, mem),
         }
     }

@@ -151,8 +151,10 @@ fn run(loads: &[Load], seed: u64) {
                 stim.push(row(false, false, false, false, 0, 0));
             }
             stim.push(row(false, false, false, true, i, l.words[i]));
-            // Wishbone writes: at most one every other cycle
-            for _ in 0..rng.gen_range(1..=2) {
+            // Wishbone writes: at most one every other cycle, the index and
+            // data held in the next (as NetTop's request registers hold them)
+            stim.push(row(false, false, false, false, i, l.words[i]));
+            if rng.gen() {
                 stim.push(row(false, false, false, false, 0, rng.gen()));
             }
         }
@@ -253,6 +255,14 @@ fn loader_checks_and_routes_like_the_reference() {
         w[i] ^= 1 << rng.gen_range(0..32);
         loads.push(Load::plain(w, &format!("bit flip {k} at word {i}")));
     }
+    // each checksum word flipped (the second-to-last is checked against
+    // s1 as it arrives, the last against s2 through s1 + w)
+    for back in [2usize, 1] {
+        let mut w = image(&mut rng);
+        let i = w.len() - back;
+        w[i] ^= 1 << rng.gen_range(0..32);
+        loads.push(Load::plain(w, &format!("bit flip in checksum word {i}")));
+    }
     let mut w = image(&mut rng);
     let i = rng.gen_range(16..w.len() - 3);
     w.swap(i, i + 1);
@@ -339,6 +349,18 @@ fn loader_checks_and_routes_like_the_reference() {
         seal(&mut v);
         loads.push(Load::plain(v, name));
     }
+    // both sections empty
+    let w = image(&mut rng);
+    let h = Header::decode(&w[..16]);
+    let ts = 16 + 16 * h.num_layers as usize;
+    let mut v = w[..ts].to_vec();
+    v[5] = 0;
+    v[6] = 0;
+    v[2] = v.len() as u32 + 2;
+    v.push(0);
+    v.push(0);
+    seal(&mut v);
+    loads.push(Load::plain(v, "empty tile and constants sections"));
     // LOAD_END without LOAD_BEGIN, and a soft reset mid-load
     let mut l = Load::plain(image(&mut rng), "no begin");
     l.begin = false;

@@ -80,6 +80,9 @@ struct Cyc {
     input: Option<(u32, u32)>,
     lg_addr: u32,
     lc_addr: u32,
+    /// `img` / `input` held without their write enables (the cycle after
+    /// a write: NetTop's request registers hold the index and data)
+    held: bool,
 }
 
 impl<const L: usize, const W: usize> Dut<L, W> {
@@ -110,9 +113,9 @@ impl<const L: usize, const W: usize> Dut<L, W> {
                 i.soft_reset as u128,
                 i.clr_done as u128,
                 i.clr_err as u128,
-                i.img.is_some() as u128,
+                (i.img.is_some() && !i.held) as u128,
                 img.0 as u128,
-                i.input.is_some() as u128,
+                (i.input.is_some() && !i.held) as u128,
                 inp.0 as u128,
                 i.img.or(i.input).map_or(0, |x| x.1) as u128,
                 i.lg_addr as u128,
@@ -126,9 +129,9 @@ impl<const L: usize, const W: usize> Dut<L, W> {
         c.h_soft_reset.next = i.soft_reset;
         c.h_clr_done.next = i.clr_done;
         c.h_clr_err.next = i.clr_err;
-        c.h_img_we.next = i.img.is_some();
+        c.h_img_we.next = i.img.is_some() && !i.held;
         c.h_img_idx.next = (i.img.map_or(0, |x| x.0) as u64).to_bits();
-        c.h_in_we.next = i.input.is_some();
+        c.h_in_we.next = i.input.is_some() && !i.held;
         c.h_in_idx.next = (i.input.map_or(0, |x| x.0) as u64).to_bits();
         c.h_wdata.next = (i.img.or(i.input).map_or(0, |x| x.1) as u64).to_bits();
         c.h_lg_addr.next = (i.lg_addr as u64).to_bits();
@@ -149,10 +152,16 @@ impl<const L: usize, const W: usize> Dut<L, W> {
         self.cycles += 1;
     }
 
-    /// A bus write: the write cycle and one idle cycle (Wishbone's registered ack).
+    /// A bus write: the write cycle and one idle cycle (Wishbone's registered
+    /// ack) in which the window index and data are held, as from NetTop.
     fn write(&mut self, i: Cyc) {
         self.step(i);
-        self.step(Cyc::default());
+        self.step(Cyc {
+            img: i.img,
+            input: i.input,
+            held: true,
+            ..Default::default()
+        });
     }
 
     fn busy(&self) -> bool {

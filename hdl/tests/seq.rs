@@ -5,7 +5,8 @@
 //! each cycle with the window start, lane counts and flags, and when it
 //! signals done. Random job shapes (row lengths below, at and above L, tiles
 //! shorter than L, m = q, one-issue rows, A = 1..8), random aborts, random
-//! engine drain times and job inputs that change while a job runs.
+//! engine drain times and job inputs that change while a job runs (for
+//! [`Sequencer::with_stable_job`] they hold until the job is done).
 
 #[path = "common/lockstep.rs"]
 mod lockstep;
@@ -151,12 +152,14 @@ fn random_job(rng: &mut impl Rng, lanes: usize, tile_max: usize) -> Job {
 /// engine_active. The control's guarantees are kept: START only when the
 /// sequencer was idle in that cycle and the one before, the job inputs
 /// stable for the two cycles before START and in its cycle (the sequencer
-/// precomputes job constants from them); they are random while a job runs.
+/// precomputes job constants from them); they are random while a job runs,
+/// unless `stable` (then they hold until the job is done).
 fn scenario(
     rng: &mut impl Rng,
     lanes: usize,
     tile_max: usize,
     cycles: usize,
+    stable_job: bool,
 ) -> (Vec<Vec<u128>>, Vec<Cycle>, usize) {
     let mut stim = Vec::new();
     let mut want = Vec::new();
@@ -179,6 +182,11 @@ fn scenario(
         let start = idle && was_idle && stable >= 2 && rng.gen_bool(0.7);
         let (m, q, rows, abits, signed) = if idle || start {
             stable += 1;
+            (job.m, job.q, job.rows, job.abits, job.signed)
+        } else if stable_job {
+            // the job's inputs hold while it runs (a new job is chosen in
+            // the first idle cycle)
+            stable = 0;
             (job.m, job.q, job.rows, job.abits, job.signed)
         } else {
             stable = 0;
@@ -230,13 +238,38 @@ fn check<const N: usize>(seed: u64, lanes: usize, tile_max: usize, cycles: usize
 where
     Sequencer<N>: Lockstep,
 {
-    println!("seed = {seed}, L = {lanes}, TILE_MAX = {tile_max}, width {N}");
+    check_variant::<N>(seed, lanes, tile_max, cycles, false);
+    check_variant::<N>(seed + 100, lanes, tile_max, cycles, true);
+}
+
+fn check_variant<const N: usize>(
+    seed: u64,
+    lanes: usize,
+    tile_max: usize,
+    cycles: usize,
+    stable_job: bool,
+) where
+    Sequencer<N>: Lockstep,
+{
+    println!(
+        "seed = {seed}, L = {lanes}, TILE_MAX = {tile_max}, width {N}, stable job {stable_job}"
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (stim, want, jobs) = scenario(&mut rng, lanes, tile_max, cycles);
+    let (stim, want, jobs) = scenario(&mut rng, lanes, tile_max, cycles, stable_job);
     // (outputs: busy, done, issue, tile_bit, act_bit, plane, nvalid, segb,
     // neg, xnor_mode, first, last, row; checked for the Verilog too, which
     // `run_lockstep` holds equal to the model in every cycle)
-    let out = run_lockstep(|| Sequencer::<N>::new(lanes, tile_max), &stim, 0);
+    let out = run_lockstep(
+        || {
+            if stable_job {
+                Sequencer::<N>::with_stable_job(lanes, tile_max)
+            } else {
+                Sequencer::<N>::new(lanes, tile_max)
+            }
+        },
+        &stim,
+        0,
+    );
     let mut dones = 0;
     for (c, (o, w)) in out.iter().zip(&want).enumerate() {
         let got_issue = (o[2] == 1).then(|| Issue {

@@ -35,7 +35,12 @@ struct BridgeBench {
 
 impl BridgeBench {
     fn new(wait: usize) -> Self {
-        let mut b = SpiBridge::default();
+        Self::with_bridge(wait, SpiBridge::default())
+    }
+
+    /// The bench around `b` (its slave model holds the read data until the
+    /// next read, so both bridge variants run on it).
+    fn with_bridge(wait: usize, mut b: SpiBridge) -> Self {
         b.connect_all();
         let mut s = BridgeBench {
             b,
@@ -102,8 +107,22 @@ impl SpiTarget for BridgeBench {
 
 #[test]
 fn bridge_rust_model_framing() {
-    for (half, wait) in [(1, 0), (2, 0), (3, 0), (2, 3), (5, 1)] {
-        let mut t = BridgeBench::new(wait);
+    for (held, half, wait) in [
+        (false, 1, 0),
+        (false, 2, 0),
+        (false, 3, 0),
+        (false, 2, 3),
+        (false, 5, 1),
+        (true, 1, 0),
+        (true, 2, 3),
+        (true, 5, 1),
+    ] {
+        let b = if held {
+            SpiBridge::for_held_read_data()
+        } else {
+            SpiBridge::default()
+        };
+        let mut t = BridgeBench::with_bridge(wait, b);
         // burst write of 3 words at byte address 0x40010
         let words = [0x1122_3344u32, 0xA5A5_0F0F, 0xDEAD_BEEF];
         let rx = spi_frame(&mut t, half, &write_frame(0x4_0010, &words)).unwrap();
@@ -284,19 +303,22 @@ fn bridge_rust_model_matches_verilog() {
     println!("seed = {seed}");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let stim = bridge_stimulus(&mut rng, 20_000);
-    let mut b = SpiBridge::default();
-    let v = block_verilog(&mut b);
-    let mut b = SpiBridge::default();
-    b.connect_all();
-    let dir = tempfile::tempdir().unwrap();
-    let out = lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap();
-    // the stimulus must actually exercise bus cycles
-    let cycles_with_stb = out.iter().filter(|o| o[6] == 1).count();
-    let quad_cycles = out.iter().filter(|o| o[1] == 0).count();
-    println!("cycles with MISO disabled (quad writes): {quad_cycles}");
-    assert!(quad_cycles > 50);
-    println!("bus request cycles: {cycles_with_stb}");
-    assert!(cycles_with_stb > 50);
+    // both variants: with the read buffer, and loading held read data
+    for mk in [SpiBridge::default, SpiBridge::for_held_read_data] {
+        let mut b = mk();
+        let v = block_verilog(&mut b);
+        let mut b = mk();
+        b.connect_all();
+        let dir = tempfile::tempdir().unwrap();
+        let out = lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap();
+        // the stimulus must actually exercise bus cycles
+        let cycles_with_stb = out.iter().filter(|o| o[6] == 1).count();
+        let quad_cycles = out.iter().filter(|o| o[1] == 0).count();
+        println!("cycles with MISO disabled (quad writes): {quad_cycles}");
+        assert!(quad_cycles > 50);
+        println!("bus request cycles: {cycles_with_stb}");
+        assert!(cycles_with_stb > 50);
+    }
 }
 
 fn small_cfg(lanes: usize) -> Config {
