@@ -58,7 +58,7 @@
 //! so a section walk follows them. Registers `sec`, `rel` hold the section
 //! and address of the next word (the routed word's, in the cycle after its
 //! write); after each word the address counts up, and where it reaches the
-//! section's size (one equality per section against the header register:
+//! section's size (the end flag registered in the cycle between two words) (one equality per section against the header register:
 //! 16 words, `16 NUM_LAYERS`, TILE_WORDS, CONST_WORDS) the walk moves to the
 //! next non-empty section at address 0 (flags of the empty sections kept
 //! from the header words). The checksum section never ends: the walk ends at
@@ -190,6 +190,11 @@ pub struct ImageLoader {
     hi18: Signal<Local, Bit>,
     rel_n: Signal<Local, Bits<18>>,
     sec_end: Signal<Local, Bit>,
+    /// `sec_end` registered: computed in the cycle after a word's walk step
+    /// (writes come at most every other cycle), used at the next word (the
+    /// incrementer and the equality in one cycle with the walk's enable
+    /// missed 48 MHz on the UP5K)
+    end_q: DFF<Bit>,
     sec_next: Signal<Local, Bits<3>>,
     // constants
     c_magic: Constant<Bits<32>>,
@@ -293,6 +298,7 @@ impl ImageLoader {
             hi18: Default::default(),
             rel_n: Default::default(),
             sec_end: Default::default(),
+            end_q: Default::default(),
             sec_next: Default::default(),
             c_magic: c32(MAGIC),
             c_major: c32(VERSION_MAJOR),
@@ -319,7 +325,7 @@ impl Logic for ImageLoader {
         dff_setup!(
             self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
-            loaded_q, sec, rel, a1_we, chk, seq_bad, csum_bad, err_q, code_q
+            loaded_q, sec, rel, end_q, a1_we, chk, seq_bad, csum_bad, err_q, code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val()
@@ -460,9 +466,10 @@ impl Logic for ImageLoader {
         if (self.sec.q.val() == 0) & !self.nl0.q.val() {
             self.sec_next.next = 1.into();
         }
+        self.end_q.d.next = self.sec_end.val();
         if self.a1_we.q.val() {
             self.rel.d.next = self.rel_n.val();
-            if self.sec_end.val() {
+            if self.end_q.q.val() {
                 self.sec.d.next = self.sec_next.val();
                 self.rel.d.next = 0.into();
             }

@@ -317,10 +317,31 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     d_rowc4: DFF<Bits<16>>,
     d_uniform: DFF<Bit>,
     // argmax
-    /// the best key so far, complemented (`out_key > best` is the carry
-    /// of `out_key + best_nkey`: no inverter before the carry chain)
+    /// the best key so far, complemented (`out_key > best` from carries of
+    /// `out_key + best_nkey`: no inverter before the carry chains)
     best_nkey: DFF<Bits<64>>,
     best_i: DFF<Bits<16>>,
+    /// The argmax takes three cycles per output, one output per cycle
+    /// (in one cycle the unit's output multiplexer, a V-bit comparison and
+    /// the enable of the best registers missed 48 MHz on the UP5K).
+    /// Stage 1: an output of the last layer registered (taken, row, value);
+    /// it is written to the logits memory and its key compared, in halves,
+    /// with the best key and with the previous output's key (`prev_nkey`,
+    /// complemented). Stage 2: with the comparisons' carries and equalities
+    /// registered (`c_*`), the output wins if it beats the best key as it
+    /// is after the previous output: that output's key if it won in the
+    /// previous cycle (`took`), else the best register.
+    lg_take: DFF<Bit>,
+    lg_row: DFF<Bits<16>>,
+    lg_val: DFF<Bits<64>>,
+    prev_nkey: DFF<Bits<64>>,
+    c_take: DFF<Bit>,
+    c_first: DFF<Bit>,
+    c_row: DFF<Bits<16>>,
+    /// (greater than the best: high halves greater, high halves equal, low
+    /// halves greater; bits 3..6 the same against the previous output)
+    c_cmp: DFF<Bits<6>>,
+    took: DFF<Bit>,
     // locals
     busy_any: Signal<Local, Bit>,
     in_ok: Signal<Local, Bit>,
@@ -331,7 +352,11 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     bias_addr: Signal<Local, Bits<16>>,
     out_val: Signal<Local, Bits<64>>,
     out_key: Signal<Local, Bits<64>>,
-    key_sum: Signal<Local, Bits<65>>,
+    key_lo: Signal<Local, Bits<33>>,
+    key_hi: Signal<Local, Bits<33>>,
+    prev_lo: Signal<Local, Bits<33>>,
+    prev_hi: Signal<Local, Bits<33>>,
+    key_gt: Signal<Local, Bit>,
     infer_ok: Signal<Local, Bit>,
     cyc_clr: Signal<Local, Bit>,
     lc_clr: Signal<Local, Bit>,
@@ -340,7 +365,13 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     // the argmax key: the low V_BITS of an output, sign bit flipped
     c_vmask: Constant<Bits<64>>,
     c_vsign: Constant<Bits<64>>,
-    c_vtop: Constant<Bits<65>>,
+    // the key compared in two halves side by side (bits 0..32 and 32..V:
+    // two short carry chains and an equality instead of one V-bit chain,
+    // which missed 48 MHz on the UP5K): their masks and carry-out bits
+    c_lo_mask: Constant<Bits<33>>,
+    c_lo_top: Constant<Bits<33>>,
+    c_hi_mask: Constant<Bits<33>>,
+    c_hi_top: Constant<Bits<33>>,
     // counters only as wide as the values they reach (see `with_mem`)
     c_cyc_mask: Constant<Bits<32>>,
     c_lc_mask: Constant<Bits<32>>,
@@ -470,6 +501,15 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             d_rowc4: Default::default(),
             d_uniform: Default::default(),
             best_nkey: Default::default(),
+            lg_take: Default::default(),
+            lg_row: Default::default(),
+            lg_val: Default::default(),
+            prev_nkey: Default::default(),
+            c_take: Default::default(),
+            c_first: Default::default(),
+            c_row: Default::default(),
+            c_cmp: Default::default(),
+            took: Default::default(),
             best_i: Default::default(),
             busy_any: Default::default(),
             in_ok: Default::default(),
@@ -480,7 +520,11 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             bias_addr: Default::default(),
             out_val: Default::default(),
             out_key: Default::default(),
-            key_sum: Default::default(),
+            key_lo: Default::default(),
+            key_hi: Default::default(),
+            prev_lo: Default::default(),
+            prev_hi: Default::default(),
+            key_gt: Default::default(),
             infer_ok: Default::default(),
             cyc_clr: Default::default(),
             lc_clr: Default::default(),
@@ -488,7 +532,10 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             act_we_ok: Default::default(),
             c_vmask: Constant::new(ones(u64::from(t.v_bits)).to_bits()),
             c_vsign: Constant::new((1u64 << (t.v_bits - 1)).to_bits()),
-            c_vtop: Constant::new((1u128 << t.v_bits).to_bits()),
+            c_lo_mask: Constant::new(ones(u64::from(t.v_bits.min(32))).to_bits()),
+            c_lo_top: Constant::new((1u64 << t.v_bits.min(32)).to_bits()),
+            c_hi_mask: Constant::new(ones(u64::from(t.v_bits.saturating_sub(32))).to_bits()),
+            c_hi_top: Constant::new((1u64 << t.v_bits.saturating_sub(32)).to_bits()),
             c_cyc_mask: Constant::new(ones(bits_for(2 * infer_max).min(32)).to_bits()),
             c_lc_mask: Constant::new(ones(bits_for(2 * layer_max).min(32)).to_bits()),
             c_layer_mask: Constant::new(
@@ -551,6 +598,15 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             d_rowc4,
             d_uniform,
             best_nkey,
+            lg_take,
+            lg_row,
+            lg_val,
+            prev_nkey,
+            c_take,
+            c_first,
+            c_row,
+            c_cmp,
+            took,
             best_i
         );
         // (the counters and the argmax key hold their masked values: the
@@ -749,19 +805,64 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         }
         // (the outputs are V_BITS-bit values sign-extended: the argmax
         // compares their low V_BITS)
-        self.out_key.next = (self.out_val.val() & self.c_vmask.val()) ^ self.c_vsign.val();
-        self.key_sum.next =
-            bit_cast::<65, 64>(self.out_key.val()) + bit_cast::<65, 64>(self.best_nkey.q.val());
+        self.lg_take.d.next = self.rq.logit_valid.val()
+            & (self.state.q.val() == 4)
+            & self.d_last.q.val()
+            & !self.h_soft_reset.val();
+        self.lg_row.d.next = self.rq.logit_row.val();
+        self.lg_val.d.next = self.out_val.val();
+        self.out_key.next = (self.lg_val.q.val() & self.c_vmask.val()) ^ self.c_vsign.val();
+        // stage 1: key > other is key > !nkey, the carry out of key + nkey,
+        // in two halves (bits 0..32 and 32..V) with the high halves' equality
+        self.key_lo.next = (bit_cast::<33, 64>(self.out_key.val()) & self.c_lo_mask.val())
+            + (bit_cast::<33, 64>(self.best_nkey.q.val()) & self.c_lo_mask.val());
+        self.key_hi.next = (bit_cast::<33, 64>(self.out_key.val() >> 32) & self.c_hi_mask.val())
+            + (bit_cast::<33, 64>(self.best_nkey.q.val() >> 32) & self.c_hi_mask.val());
+        self.prev_lo.next = (bit_cast::<33, 64>(self.out_key.val()) & self.c_lo_mask.val())
+            + (bit_cast::<33, 64>(self.prev_nkey.q.val()) & self.c_lo_mask.val());
+        self.prev_hi.next = (bit_cast::<33, 64>(self.out_key.val() >> 32) & self.c_hi_mask.val())
+            + (bit_cast::<33, 64>(self.prev_nkey.q.val() >> 32) & self.c_hi_mask.val());
+        self.c_cmp.d.next =
+            bit_cast::<6, 1>(((self.key_hi.val() & self.c_hi_top.val()) != 0).into())
+                | (bit_cast::<6, 1>(
+                    ((((self.out_key.val() ^ self.best_nkey.q.val()) >> 32)
+                        & bit_cast::<64, 33>(self.c_hi_mask.val()))
+                        == bit_cast::<64, 33>(self.c_hi_mask.val()))
+                    .into(),
+                ) << 1)
+                | (bit_cast::<6, 1>(((self.key_lo.val() & self.c_lo_top.val()) != 0).into()) << 2)
+                | (bit_cast::<6, 1>(((self.prev_hi.val() & self.c_hi_top.val()) != 0).into()) << 3)
+                | (bit_cast::<6, 1>(
+                    ((((self.out_key.val() ^ self.prev_nkey.q.val()) >> 32)
+                        & bit_cast::<64, 33>(self.c_hi_mask.val()))
+                        == bit_cast::<64, 33>(self.c_hi_mask.val()))
+                    .into(),
+                ) << 4)
+                | (bit_cast::<6, 1>(((self.prev_lo.val() & self.c_lo_top.val()) != 0).into()) << 5);
+        if self.lg_take.q.val() {
+            self.prev_nkey.d.next = !self.out_key.val() & self.c_vmask.val();
+        }
+        self.c_take.d.next = self.lg_take.q.val() & !self.h_soft_reset.val();
+        self.c_first.d.next = self.lg_row.q.val() == 0;
+        self.c_row.d.next = self.lg_row.q.val();
+        // stage 2
+        self.key_gt.next = self.c_cmp.q.val().get_bit(0)
+            | (self.c_cmp.q.val().get_bit(1) & self.c_cmp.q.val().get_bit(2));
+        if self.took.q.val() {
+            self.key_gt.next = self.c_cmp.q.val().get_bit(3)
+                | (self.c_cmp.q.val().get_bit(4) & self.c_cmp.q.val().get_bit(5));
+        }
+        self.took.d.next = self.c_take.q.val() & (self.c_first.q.val() | self.key_gt.val());
         self.logits.we.next = false;
-        self.logits.waddr.next = self.rq.logit_row.val();
-        self.logits.wdata.next = self.out_val.val();
+        self.logits.waddr.next = self.lg_row.q.val();
+        self.logits.wdata.next = self.lg_val.q.val();
         self.logits.raddr.next = self.h_lg_addr.val();
-        if self.rq.logit_valid.val() & (self.state.q.val() == 4) & self.d_last.q.val() {
+        if self.lg_take.q.val() {
             self.logits.we.next = true;
-            if (self.rq.logit_row.val() == 0) | ((self.key_sum.val() & self.c_vtop.val()) != 0) {
-                self.best_nkey.d.next = !self.out_key.val() & self.c_vmask.val();
-                self.best_i.d.next = self.rq.logit_row.val() & self.c_class_mask.val();
-            }
+        }
+        if self.c_take.q.val() & (self.c_first.q.val() | self.key_gt.val()) {
+            self.best_nkey.d.next = self.prev_nkey.q.val();
+            self.best_i.d.next = self.c_row.q.val() & self.c_class_mask.val();
         }
         self.lcyc.we.next = false;
         self.lcyc.waddr.next = self.layer.q.val();
@@ -881,7 +982,13 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.go_rq.d.next = true;
             self.wcnt.d.next = 3.into();
         }
-        if (self.state.q.val() == 4) & (self.wcnt.q.val() == 0) & !self.rq.busy.val() {
+        // (the last output's argmax steps are two cycles after it)
+        if (self.state.q.val() == 4)
+            & (self.wcnt.q.val() == 0)
+            & !self.rq.busy.val()
+            & !self.lg_take.q.val()
+            & !self.c_take.q.val()
+        {
             self.state.d.next = 5.into();
         }
         if self.state.q.val() == 5 {
