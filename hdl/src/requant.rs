@@ -574,9 +574,10 @@ crate::lockstep_block!(
     outputs [out_valid, out_follow, out_y, out_v, busy, mult_rd, bias_rd]
 );
 
-/// Verilog of "the bits of `x` are all equal" (`x` a part select).
-fn all_eq_v(x: &str) -> String {
-    format!("(&{x} | ~|{x})")
+/// Verilog of "bits `hi..=lo` of `x` are all equal" (`hi > lo`): each bit
+/// equals the one below it (LUT4s of four neighbours and an AND tree).
+fn all_eq_v(x: &str, hi: usize, lo: usize) -> String {
+    format!("(&({x}[{hi}:{}] ~^ {x}[{}:{lo}]))", lo + 1, hi - 1)
 }
 
 /// The unit's Verilog body.
@@ -755,7 +756,7 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
             if lo >= vw - 1 {
                 "1'b1".to_string()
             } else {
-                all_eq_v(&format!("v[{}:{lo}]", vw - 1))
+                all_eq_v("v", vw - 1, lo)
             }
         })
         .collect();
@@ -785,12 +786,12 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
          reg [8:0] tw; reg [8:0] t9; reg fit; reg vs10;\n\
          always @(*) begin\n  case (k_shift[1:0])\n    2'd0: tw = sg2[8:0];\n    2'd1: tw = sg2[9:1];\n    2'd2: tw = sg2[10:2];\n    default: tw = sg2[11:3];\n  endcase\nend\n\
          always @(posedge clk) begin\n  t9 <= tw; fit <= eqa & eb[k_shift[3:2]] & ec[k_shift[1:0]]; vs10 <= vs9;\nend",
-        all_eq_v("seg[23:19]"),
-        all_eq_v("seg[23:15]"),
-        all_eq_v("seg[23:11]"),
-        all_eq_v("sg2[11:10]"),
-        all_eq_v("sg2[11:9]"),
-        all_eq_v("sg2[11:8]"),
+        all_eq_v("seg", 23, 19),
+        all_eq_v("seg", 23, 15),
+        all_eq_v("seg", 23, 11),
+        all_eq_v("sg2", 11, 10),
+        all_eq_v("sg2", 11, 9),
+        all_eq_v("sg2", 11, 8),
     );
     let _ = writeln!(
         v,
