@@ -33,19 +33,28 @@
 //! that the DSPs hold the pipeline and the fabric only the carries between
 //! the pieces:
 //!
-//! - `dot = D0 + 2^k D1` (`k = min(15, dot_bits - 1)`, `D0` unsigned, `D1`
+//! - `dot = D0 + 2^ka D1` (`ka = min(16, dot_bits - 1)`: `D0` unsigned, 16
+//!   bits for the UP5K so that the DSP input register holds it whole; `D1`
 //!   signed): `Y0 = alpha_a D0a + alpha_b D0b` and `Y1 = alpha_a D1a +
-//!   alpha_b D1b`, each a product plus the other product in the second DSP's
-//!   post-adder;
-//! - `acc = A0 + 2^k A'` with `A0 = Y0 mod 2^k` taken as a *signed* k-bit
-//!   value (so the multiplier's input register holds it) and
-//!   `A' = Y1 + (Y0 >> k) + Y0[k-1]` (one fabric adder, the carry in);
+//!   alpha_b D1b`, each a product plus the other product in the second
+//!   DSP's post-adder;
+//! - `acc = A0 + 2^k A'` (`k = min(15, ka)`) with `A0 = acc mod 2^k` taken
+//!   as a *signed* k-bit value (so the multiplier's input register holds
+//!   it) and `A' = 2^(ka-k) Y1 + (Y0 >> k) + Y0[k-1]` (one fabric adder, the
+//!   last term its carry in);
 //! - `A' = A1 + 2^15 A2` (`A1` its low 15 bits, `A2` signed): `U0 = A0 M +
 //!   (B' mod 2^(k+15))`, `U1 = A1 M + (U0 >> k)` and `U2 = A2 M +
 //!   (B' >> (k+15))` in the three DSPs' post-adders (`U1` one cycle after
 //!   `U0`), then `v = U0 mod 2^k + 2^k (U1 mod 2^15) + 2^(k+15) (U2 +
-//!   (U1 >> 15))` (one fabric adder of V - k - 15 bits; the low 30 bits wait
-//!   for it in registers).
+//!   (U1 >> 15))` (one fabric adder of V - k - 15 bits; the low k + 15 bits
+//!   wait for it in registers).
+//!
+//! The products and the registers a DSP takes from another DSP are kept
+//! wires (`(* keep *)`): yosys 0.23's `ice40_dsp` would otherwise take such a
+//! register into both DSPs (registering the value twice). Post-adders wider
+//! than the DSP's 32 bits (V > 62, 32-bit dots) are left to the fabric.
+//! `tests/requant.rs` simulates the netlist of `synth_ice40 -dsp` against
+//! the model.
 //!
 //! The shift is not a full barrel shifter: a 9-bit window `t` of `v >> S`
 //! is extracted by three 4-way stages (by 16, 4 and 1 bits, each as narrow
@@ -574,9 +583,10 @@ crate::lockstep_block!(
     outputs [out_valid, out_follow, out_y, out_v, busy, mult_rd, bias_rd]
 );
 
-/// Verilog of "the bits of `x` are all equal" (`x` a part select).
-fn all_eq_v(x: &str) -> String {
-    format!("(&{x} | ~|{x})")
+/// Verilog of "bits `hi..=lo` of `x` are all equal" (`hi > lo`): each bit
+/// equals the one below it (LUT4s of four neighbours and an AND tree).
+fn all_eq_v(x: &str, hi: usize, lo: usize) -> String {
+    format!("(&({x}[{hi}:{}] ~^ {x}[{}:{lo}]))", lo + 1, hi - 1)
 }
 
 /// The unit's Verilog body.
@@ -626,8 +636,10 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
     );
     let _ = writeln!(
         v,
-        "// 1: alpha codes (kept in the fabric: the hi pieces' DSPs cannot take\n\
-         // them into their input registers) and the dot pieces (DSP input registers)\n\
+        "// 1: alpha codes (fabric registers, kept: the hi pieces' DSPs cannot take them\n\
+         // into their input registers (the alpha's constant sign bit), and a copy in the\n\
+         // lo pieces' would leave the alpha memory's output multiplexer two loads) and\n\
+         // the dot pieces (DSP input registers)\n\
          (* keep *)\nreg [14:0] r_aa;\n(* keep *)\nreg [14:0] r_ab;\n\
          reg [{km}:0] r_da0; reg [{km}:0] r_db0; reg signed [{hm}:0] r_da1; reg signed [{hm}:0] r_db1;\n\
          always @(posedge clk) begin\n  r_aa <= in_alpha_a[14:0]; r_ab <= in_alpha_b[14:0];\n\
@@ -755,7 +767,7 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
             if lo >= vw - 1 {
                 "1'b1".to_string()
             } else {
-                all_eq_v(&format!("v[{}:{lo}]", vw - 1))
+                all_eq_v("v", vw - 1, lo)
             }
         })
         .collect();
@@ -785,12 +797,12 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
          reg [8:0] tw; reg [8:0] t9; reg fit; reg vs10;\n\
          always @(*) begin\n  case (k_shift[1:0])\n    2'd0: tw = sg2[8:0];\n    2'd1: tw = sg2[9:1];\n    2'd2: tw = sg2[10:2];\n    default: tw = sg2[11:3];\n  endcase\nend\n\
          always @(posedge clk) begin\n  t9 <= tw; fit <= eqa & eb[k_shift[3:2]] & ec[k_shift[1:0]]; vs10 <= vs9;\nend",
-        all_eq_v("seg[23:19]"),
-        all_eq_v("seg[23:15]"),
-        all_eq_v("seg[23:11]"),
-        all_eq_v("sg2[11:10]"),
-        all_eq_v("sg2[11:9]"),
-        all_eq_v("sg2[11:8]"),
+        all_eq_v("seg", 23, 19),
+        all_eq_v("seg", 23, 15),
+        all_eq_v("seg", 23, 11),
+        all_eq_v("sg2", 11, 10),
+        all_eq_v("sg2", 11, 9),
+        all_eq_v("sg2", 11, 8),
     );
     let _ = writeln!(
         v,

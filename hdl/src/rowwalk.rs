@@ -4,17 +4,22 @@
 //! which the requantization unit weighs with the row's `dot_b`: 0 unless the
 //! row straddles). The walker emits one row per cycle with `j` and the alpha
 //! address `ALPHA_BASE + c_r`, without division (docs/model-image.md section
-//! 2.2): an offset register `o` advances by `m` and wraps at `q` (one
-//! comparison with the descriptor's `q - m`: `o + m >= q` iff `o >= q - m`;
-//! a wrap advances the copy), `j` wraps at `P`, and a down-counter of the
-//! rows left stops the walk after the last row.
+//! 2.2): the row's tile offset `o` advances by `m` and wraps at `q`, and a
+//! wrap advances the copy. The walker holds `e = o - (q - m)` instead of `o`:
+//! the row wraps iff `o + m >= q`, i.e. `e >= 0` (its sign bit, a register),
+//! and the next row's `e` is `e - (q - m)` after a wrap, else `e + m` (one
+//! adder whose operand the sign selects). `j` wraps at `P` (a second
+//! counter, `P - j`, reloaded with `P` at 1) and a down-counter of the rows
+//! left stops the walk after the last row.
 //!
 //! The outputs are the walker's state itself (no output registers): rows
-//! come one per cycle from the cycle after START (START loads row 0's state:
-//! offset 0, which wraps iff `q = m`). The descriptor inputs are sampled at
-//! START (`ROWS`, `ALPHA_BASE`, `q - 2m`) and read while walking (`m`,
-//! `q - m`, `P`): the caller holds them during the phase. `j` wraps when
-//! `j + 1 = P` (the incrementer's output).
+//! come one per cycle from the cycle after START. While idle (and at a
+//! cancel) `e` is held at 0, so that in the START cycle (while idle) the
+//! adder makes row 0's `e = -(q - m)` (offset 0; it wraps iff `q = m`). The descriptor inputs are sampled at
+//! START (`ROWS`, `ALPHA_BASE`) and read while walking (`m`, `q - m`, `P`):
+//! the caller holds them during the phase (and from START). The counters
+//! run on while idle (START loads them): only the flags from their registers
+//! (`P - j = 1`, one row left) gate them, no enable.
 //! `N` is the width of the offset arithmetic (the sequencer's
 //! [`crate::seq::seq_width`]): offsets are below `q <= TILE_MAX`.
 
@@ -25,7 +30,7 @@ use rust_hdl::prelude::*;
 pub struct RowWalker<const N: usize> {
     /// Clock.
     pub clk: Signal<In, Clock>,
-    /// Start (the descriptor inputs are sampled in this cycle).
+    /// Start, while idle (the descriptor inputs are sampled in this cycle).
     pub start: Signal<In, Bit>,
     /// Synchronous cancel.
     pub cancel: Signal<In, Bit>,
@@ -51,17 +56,16 @@ pub struct RowWalker<const N: usize> {
     left: DFF<Bits<16>>,
     j: DFF<Bits<16>>,
     c: DFF<Bits<16>>,
-    o: DFF<Bits<N>>,
-    ge_q: DFF<Bit>,
-    p_q2m: DFF<Bits<N>>,
+    jd: DFF<Bits<N>>,
+    e: DFF<Bits<N>>,
+    wrap: Signal<Local, Bit>,
+    sel: Signal<Local, Bit>,
     step: Signal<Local, Bits<N>>,
-    o_next: Signal<Local, Bits<N>>,
-    thr: Signal<Local, Bits<N>>,
-    ge_next: Signal<Local, Bit>,
     r_last: Signal<Local, Bit>,
     j_wrap: Signal<Local, Bit>,
-    j_inc: Signal<Local, Bits<N>>,
+    j_load: Signal<Local, Bit>,
     c_zero: Constant<Bits<N>>,
+    c_one: Constant<Bits<N>>,
     c_sign: Constant<Bits<N>>,
 }
 
@@ -84,17 +88,16 @@ impl<const N: usize> Default for RowWalker<N> {
             left: Default::default(),
             j: Default::default(),
             c: Default::default(),
-            o: Default::default(),
-            ge_q: Default::default(),
-            p_q2m: Default::default(),
+            jd: Default::default(),
+            e: Default::default(),
+            wrap: Default::default(),
+            sel: Default::default(),
             step: Default::default(),
-            o_next: Default::default(),
-            thr: Default::default(),
-            ge_next: Default::default(),
             r_last: Default::default(),
             j_wrap: Default::default(),
-            j_inc: Default::default(),
+            j_load: Default::default(),
             c_zero: Constant::new(0u64.to_bits()),
+            c_one: Constant::new(1u64.to_bits()),
             c_sign: Constant::new((1u64 << (N - 1)).to_bits()),
         }
     }
@@ -103,55 +106,43 @@ impl<const N: usize> Default for RowWalker<N> {
 impl<const N: usize> Logic for RowWalker<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, running, left, j, c, o, ge_q, p_q2m);
-        // o + m >= q iff o >= q - m (`ge_q`) is kept a row ahead, computed
-        // from a candidate threshold one carry chain from `o` (after a wrap,
-        // o' = o - (q - m): o' >= q - m iff o >= 2(q - m); else o' = o + m:
-        // o' >= q - m iff o >= q - 2m), selected by the registered flag
-        // (offsets, q and m below 2^(N-2): signs decide). The flag also
-        // selects the adder's operand (a LUT before the chain, not two chains
-        // and a multiplexer): o - (q - m) = o + ~(q - m) + 1.
+        dff_setup!(self, clk, running, left, j, c, jd, e);
+        // the row wraps (o >= q - m) iff e = o - (q - m) >= 0; the next row's
+        // e is e - (q - m) = e + ~(q - m) + 1 after a wrap, else e + m: the
+        // flag selects the adder's operand (a LUT before the chain). START
+        // takes the wrap step from e = 0 (held while idle): row 0's e.
+        self.wrap.next = (self.e.q.val() & self.c_sign.val()) == self.c_zero.val();
+        self.sel.next = self.start.val() | self.wrap.val();
         self.step.next = self.d_m.val();
-        self.thr.next = self.p_q2m.q.val();
-        if self.ge_q.q.val() {
+        if self.sel.val() {
             self.step.next = !self.d_qmm.val();
-            self.thr.next = self.d_qmm.val() << 1;
         }
-        self.o_next.next =
-            self.o.q.val() + self.step.val() + bit_cast::<N, 1>(self.ge_q.q.val().into());
-        self.ge_next.next = ((self.o.q.val() - self.thr.val()) & self.c_sign.val()) == 0;
-        // j wraps after P - 1: j + 1 == P (modulo 2^N, as j == P - 1), from
-        // the incrementer j needs anyway (no P - 1 at START)
-        self.j_inc.next = bit_cast::<N, 16>(self.j.q.val()) + 1;
-        self.j_wrap.next = self.j_inc.val() == self.d_period.val();
+        self.e.d.next = self.e.q.val() + self.step.val() + bit_cast::<N, 1>(self.sel.val().into());
+        if (!self.running.q.val() & !self.start.val()) | self.cancel.val() {
+            self.e.d.next = self.c_zero.val();
+        }
+        // j wraps after P - 1: when jd = P - j is 1 (a register compared with
+        // a constant; no P - 1 at START, no compare after the incrementer)
+        self.j_wrap.next = self.jd.q.val() == self.c_one.val();
+        self.j_load.next = self.start.val() | self.j_wrap.val();
+        self.j.d.next = self.j.q.val() + 1;
+        self.jd.d.next = self.jd.q.val() - 1;
+        if self.j_load.val() {
+            self.j.d.next = 0.into();
+            self.jd.d.next = self.d_period.val();
+        }
+        // the copy advances after a row that wraps
+        self.c.d.next = self.c.q.val() + bit_cast::<16, 1>(self.wrap.val().into());
         // the current row is the last when one is left (ROWS = 0 wraps to 2^16)
         self.r_last.next = self.left.q.val() == 1;
-        if self.running.q.val() {
-            // advance to the next row
-            self.o.d.next = self.o_next.val();
-            self.ge_q.d.next = self.ge_next.val();
-            self.left.d.next = self.left.q.val() - 1;
-            if self.j_wrap.val() {
-                self.j.d.next = 0.into();
-            } else {
-                self.j.d.next = bit_cast::<16, N>(self.j_inc.val());
-            }
-            if self.ge_q.q.val() {
-                self.c.d.next = self.c.q.val() + 1;
-            }
-            if self.r_last.val() {
-                self.running.d.next = false;
-            }
+        self.left.d.next = self.left.q.val() - 1;
+        if self.running.q.val() & self.r_last.val() {
+            self.running.d.next = false;
         }
         if self.start.val() {
-            // row 0: offset 0, which wraps iff q = m
             self.running.d.next = true;
             self.left.d.next = self.d_rows.val();
-            self.j.d.next = 0.into();
             self.c.d.next = self.d_abase.val();
-            self.o.d.next = self.c_zero.val();
-            self.ge_q.d.next = self.d_qmm.val() == self.c_zero.val();
-            self.p_q2m.d.next = self.d_qmm.val() - self.d_m.val();
         }
         if self.cancel.val() {
             self.running.d.next = false;
