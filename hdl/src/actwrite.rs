@@ -24,7 +24,9 @@
 //! the new one (which restarts at plane 0 and writes whole words from the
 //! suspended half's next plane on), so a stage's writes end `1 + planes`
 //! cycles after its last value as with whole-word bursts; a half of the
-//! next group waits for the running burst. `in_last` without values flushes
+//! next group waits for the running burst (the stage's last half one cycle
+//! more, as a whole-group burst did: the stage ends in the same cycle as
+//! with whole-group bursts, for any length and rate). `in_last` without values flushes
 //! a partial group (the end of the host's input): the half of the next lane
 //! is written (lanes 16..31 when exactly 16 values are pending). Lanes of a
 //! partial last half above the last value hold stale bits: they are beyond
@@ -112,6 +114,8 @@ pub struct WriterModel {
     n_nz: bool,
     /// Halves complete, waiting for their burst (lanes 0..15, 16..31).
     pend: [bool; 2],
+    /// The pending lanes 0..15 hold the stage's last value.
+    pend_fin: bool,
     writing: bool,
     wr_plane: u8,
     /// Word of the current or next burst: advanced after the burst of a
@@ -166,14 +170,17 @@ impl WriterModel {
                 self.lo_wait = false;
             }
         }
-        if (pend_old[0] || pend_old[1]) && (!writing_old || wend) {
+        // (the stage's last half in lanes 0..15 waits for the cycle after a
+        // running burst, as whole-group bursts did)
+        let fin_wait = pend_old[0] && self.pend_fin && writing_old;
+        if (pend_old[0] || pend_old[1]) && (!writing_old || wend) && !fin_wait {
             // a burst of the pending halves, right after the previous one
             self.writing = true;
             self.wr_plane = 0;
             self.on = pend_old;
             self.lo_wait = false;
             self.pend = [false; 2];
-        } else if pend_old[1] && writing_old && on_old[0] && !on_old[1] {
+        } else if pend_old[1] && writing_old && on_old[0] && !on_old[1] && !wend {
             // lanes 16..31 of the group whose lanes 0..15 are being
             // written: restart at plane 0, lanes 0..15 rejoin at their next plane
             self.wr_plane = 0;
@@ -215,6 +222,7 @@ impl WriterModel {
         let gdone = en & (1 << 31) != 0 || lastc;
         if c0 {
             self.pend[0] = true;
+            self.pend_fin = lastc;
         }
         if c1 {
             self.pend[1] = true;
@@ -374,8 +382,10 @@ wire [15:0] yv = pk_second ? pk_hold : (pk_we ? pk_data[15:0] : in_y);
 wire lastv = in_last;
 reg [4:0] n; reg n_nz;
 wire [7:1] pkb0 = pk_data[7:1]; wire [7:1] pkb1 = pk_data[15:9]; wire [7:1] pkb2 = pk_data[23:17]; wire [7:1] pkb3 = pk_data[31:25];
-// halves complete and waiting (lanes 0..15, 16..31)
-reg pend0; reg pend1;
+// halves complete and waiting (lanes 0..15, 16..31); pend_fin: the pending
+// lanes 0..15 hold the stage's last value (they wait for the cycle after a
+// running burst, as whole-group bursts did)
+reg pend0; reg pend1; reg pend_fin;
 // burst: plane, word (advanced after a burst of lanes 16..31: bursts follow
 // the groups' order), halves taking part, lanes 0..15 suspended until plane k0
 reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg on0; reg on1; reg lo_wait; reg [2:0] k0; reg [3:0] planes_q;
@@ -385,7 +395,7 @@ wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q
 wire wend = writing & ({1'b0, wr_plane} + 4'd1 >= pl);
 // a half shifts after each of its writes but the burst's last
 wire sh0 = writing & on0 & ~wend; wire sh1 = writing & on1 & ~wend;
-wire can_start = ~writing | wend;
+wire can_start = (~writing | wend) & ~(pend0 & pend_fin & writing);
 // lane-pair decoder: the pair n[4:1]; two values from an even lane
 wire ld_even = (cnt != 2'd0) & ~n[0]; wire ld_odd = (cnt == 2'd2) | ((cnt != 2'd0) & n[0]);
 wire [31:0] en;
@@ -433,12 +443,12 @@ always @(posedge clk) begin
   if ((pend0 | pend1) & can_start) begin
     writing <= 1'b1; wr_plane <= 3'd0; on0 <= pend0; on1 <= pend1; lo_wait <= 1'b0;
     pend0 <= 1'b0; pend1 <= 1'b0;
-  end else if (pend1 & writing & on0 & ~on1) begin
+  end else if (pend1 & writing & on0 & ~on1 & ~wend) begin
     // lanes 16..31 of the group being written: restart at plane 0,
     // lanes 0..15 rejoin at their next plane
     wr_plane <= 3'd0; on0 <= 1'b0; on1 <= 1'b1; lo_wait <= 1'b1; k0 <= wr_plane + 3'd1; pend1 <= 1'b0;
   end
-  if (c_lo) pend0 <= 1'b1;
+  if (c_lo) begin pend0 <= 1'b1; pend_fin <= lastc; end
   if (c_hi) pend1 <= 1'b1;
   planes_q <= planes;
   if (gdone) begin

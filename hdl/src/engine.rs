@@ -1,6 +1,7 @@
 //! The compute engine: funnel-shift window reader, XNOR/AND lane logic with
-//! lane mask and segment split, pipelined adder trees (one per segment) and
-//! the bit-plane-weighted accumulators.
+//! lane mask, a pipelined adder tree over the valid lanes with the prefix
+//! sum of segment a beside it (segment b is the total minus a), and the
+//! bit-plane-weighted accumulators.
 //!
 //! Its Verilog is generated for the lane count `L` (a `Verilog::Custom`
 //! block, because every pipeline level of the tree has its own width); the
@@ -11,19 +12,24 @@
 //! Pipeline (edges after the issue cycle `t` in which the sequencer presents
 //! an issue and the memories sample their read addresses):
 //! - `t+1`: side information registered (`s1`), memory words valid; the lane
-//!   masks' thermometer codes half decoded (per group of 4 lanes, count
-//!   `>= 4(j+1)`, and the count's low 2 bits);
-//! - `t+2`: memory words and the thermometer codes of the valid count and
-//!   of the segment boundary registered (`s1b`: keeps the BRAM read path and
-//!   the funnel shift in separate cycles);
-//! - `t+3`: per lane `p` (window bit `L` bits at `bit_off` of
-//!   `{tile_hi, tile_lo}` equal to the activation bit) and per segment `e`
-//!   (lane in the segment and, in AND mode, activation bit set) registered
-//!   (`s2`): the lane's value is `e ? (p ? +1 : -1) : 0`;
+//!   mask's thermometer code half decoded (per group of 4 lanes, count
+//!   `>= 4(j+1)`, and the count's low 2 bits), the segment boundary as
+//!   `s = min(segb, L)`;
+//! - `t+2`: memory words and the thermometer code of the valid count
+//!   registered (`s1b`: keeps the BRAM read path and the funnel shift in
+//!   separate cycles);
+//! - `t+3`: per lane `p` (window bit, `L` bits at `bit_off` of
+//!   `{tile_hi, tile_lo}`, equal to the activation bit) and `e` (lane valid
+//!   and, in AND mode, activation bit set) registered (`s2`): the lane's
+//!   value is `e ? (p ? +1 : -1) : 0`;
 //! - `t+4`: pair sums in `[-2, 2]` (one LUT4 per bit from `{e, p}` of two
 //!   lanes); `t+5 .. t+3+log2 L`: the other adder tree levels (one register
-//!   per level, two's complement);
-//! - `t+4+log2 L`: the dots shifted by `plane mod 4`;
+//!   per level, two's complement). Beside each level `k` the prefix sum of
+//!   the lanes below `s` so far: level 1 takes lane `2 (s >> 1)` if `s` is
+//!   odd, level `k + 1` adds, if bit `k` of `s` is set, the level-`k` block
+//!   just below `s`'s bits above `k` (a multiplexer over the even blocks);
+//! - `t+4+log2 L`: the dots (`a`: the prefix, or the total when
+//!   `segb >= L`; `b`: the total minus `a`) shifted by `plane mod 4`;
 //! - `t+5+log2 L`: term `dot << plane` (narrow, sign-extended; its
 //!   complement on the sign plane) and its sign-plane flag: the output
 //!   stage. `out_a`/`out_b` are the accumulators plus the term (plus the
@@ -456,17 +462,18 @@ fn pair_tables() -> [u16; 3] {
 /// `acc_bits`-bit accumulators (sign-extended to 32 bits at the outputs).
 ///
 /// Logic-cell economy (iCE40: a flip-flop packs only with the LUT that
-/// drives it, a carry only with the LUT that adds its two inputs): the lane
-/// masks are thermometer codes decoded from the valid count and the
-/// segment boundary by LUTs in two registered steps (no comparator carry
-/// chains); the window bit, the activation bit and the mask of a lane are
-/// reduced to two bits per segment (`p = w XNOR x`, `e = mask & (XNOR mode
-/// | x)`, a lane's value `e ? (p ? +1 : -1) : 0`) so that the first tree
-/// level is one LUT4 per output bit (the pair sum from `{e, p}` of two
-/// lanes); the tree adds two's complement values (no `- L` at its end); the
-/// side information carried down the pipeline is what the term and the
-/// accumulators use, and the row of a write is counted (`wrow`) instead of
-/// being carried.
+/// drives it and nothing else, a carry only with the LUT that adds its two
+/// inputs): the lane mask is a thermometer code decoded from the valid
+/// count by LUTs in two registered steps (no comparator carry chains); the
+/// window bit, the activation bit and the mask of a lane are reduced to two
+/// bits (`p = w XNOR x`, `e = mask & (XNOR mode | x)`, a lane's value
+/// `e ? (p ? +1 : -1) : 0`) so that the first tree level is one LUT4 per
+/// output bit (the pair sum from `{e, p}` of two lanes); one tree adds two's
+/// complement values (no `- L` at its end) and the segment split is a
+/// prefix sum of its blocks (one block multiplexer and one narrow adder per
+/// level instead of a second tree and a second mask); the side information
+/// carried down the pipeline is what the term and the accumulators use, and
+/// the row of a write is counted (`wrow`) instead of being carried.
 pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     use std::fmt::Write;
     let lg = log2(lanes);
@@ -477,6 +484,7 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     let mut v = String::new();
     let lm = lanes - 1;
     let gm = groups - 1;
+    let lgm = lg - 1;
     // side information of stage N (the issue's fields the later stages use)
     let side =
         |n: &str| format!("reg s{n}_v; reg [2:0] s{n}_plane; reg s{n}_neg; reg s{n}_last;\n");
@@ -486,12 +494,13 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         )
     };
     v += "// stage 1: issue side information (memory words arrive in this cycle); the\n\
-          // lane masks' thermometer codes half decoded: g = (count >= 4(j+1)) per\n\
-          // group j of 4 lanes, and l[r] = (count mod 4 > r)\n";
+          // lane mask's thermometer code half decoded: g = (count >= 4(j+1)) per\n\
+          // group j of 4 lanes, and l[r] = (count mod 4 > r); the segment\n\
+          // boundary s = min(segb, L) as sl = (segb >= L) and its low bits\n";
     v += &side("1");
     let _ = writeln!(
         v,
-        "reg [{}:0] s1_off; reg s1_xnor; reg [{gm}:0] s1_gn; reg [2:0] s1_ln; reg [{gm}:0] s1_gs; reg [2:0] s1_ls;",
+        "reg [{}:0] s1_off; reg s1_xnor; reg [{gm}:0] s1_gn; reg [2:0] s1_ln; reg s1_sl; reg [{lgm}:0] s1_s;",
         wg - 1
     );
     if sb > 0 {
@@ -500,8 +509,9 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     v += "always @(posedge clk) begin\n  s1_v <= in_valid & ~flush; s1_plane <= in_plane; s1_neg <= in_neg; s1_last <= in_last;\n";
     let _ = writeln!(
         v,
-        "  s1_off <= in_bit_off[{}:0]; s1_xnor <= in_xnor;\n  s1_ln <= {{in_nvalid[1] & in_nvalid[0], in_nvalid[1], in_nvalid[1] | in_nvalid[0]}};\n  s1_ls <= {{in_segb[1] & in_segb[0], in_segb[1], in_segb[1] | in_segb[0]}};",
-        wg - 1
+        "  s1_off <= in_bit_off[{}:0]; s1_xnor <= in_xnor;\n  s1_ln <= {{in_nvalid[1] & in_nvalid[0], in_nvalid[1], in_nvalid[1] | in_nvalid[0]}};\n  s1_sl <= {}; s1_s <= in_segb[{lgm}:0];",
+        wg - 1,
+        ge_const("in_segb", 9, lanes)
     );
     if sb > 0 {
         let _ = writeln!(v, "  s1_slice <= in_abit[{}:{lg}];", wg - 1);
@@ -509,19 +519,17 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     for j in 0..groups {
         let _ = writeln!(
             v,
-            "  s1_gn[{j}] <= {}; s1_gs[{j}] <= {};",
+            "  s1_gn[{j}] <= {};",
             ge_const("in_nvalid", 9, 4 * (j + 1)),
-            ge_const("in_segb", 9, 4 * (j + 1))
         );
     }
     v += "end\n";
     v += "// stage 1b: memory words registered (the BRAM read path ends here) and the\n\
-          // thermometer codes t[i] = (i < count) of the valid count (tn) and the\n\
-          // segment boundary (ts): t[4j+r] = g[j] | (g[j-1] & l[r])\n";
+          // thermometer code tn[i] = (i < valid count): tn[4j+r] = g[j] | (g[j-1] & l[r])\n";
     v += &side("1b");
     let _ = writeln!(
         v,
-        "reg [{0}:0] s1b_off; reg s1b_xnor; reg [{lm}:0] s1b_tn; reg [{lm}:0] s1b_ts;",
+        "reg [{0}:0] s1b_off; reg s1b_xnor; reg [{lm}:0] s1b_tn; reg s1b_sl; reg [{lgm}:0] s1b_s;",
         wg - 1
     );
     if sb > 0 {
@@ -534,12 +542,12 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
     );
     v += "always @(posedge clk) begin\n";
     v += &side_copy("1b", "1");
-    v += "  s1b_off <= s1_off; s1b_xnor <= s1_xnor;\n";
+    v += "  s1b_off <= s1_off; s1b_xnor <= s1_xnor; s1b_sl <= s1_sl; s1b_s <= s1_s;\n";
     if sb > 0 {
         v += "  s1b_slice <= s1_slice;\n";
     }
     v += "  s1b_lo <= tile_lo; s1b_hi <= tile_hi; s1b_act <= act_word;\n";
-    for (t, g, l) in [("tn", "gn", "ln"), ("ts", "gs", "ls")] {
+    for (t, g, l) in [("tn", "gn", "ln")] {
         for j in 0..groups {
             let prev = if j == 0 {
                 String::new()
@@ -600,52 +608,84 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         }
         v += "  endcase\nend\n";
     }
-    v += "// stage 2: per lane p = (window bit == activation bit) and per segment\n\
-          // e = mask & (XNOR mode | activation bit): the lane's value is\n\
+    v += "// stage 2: per lane p = (window bit == activation bit) and\n\
+          // e = (lane valid) & (XNOR mode | activation bit): the lane's value is\n\
           // e ? (p ? +1 : -1) : 0 (XNOR mode: +-1 by the match; AND mode: the\n\
           // activation bit gates, and then p is the weight bit)\n";
     v += &side("2");
     let _ = writeln!(
         v,
-        "reg [{lm}:0] s2_p; reg [{lm}:0] s2_ea; reg [{lm}:0] s2_eb;"
+        "reg [{lm}:0] s2_p; reg [{lm}:0] s2_e; reg s2_sl; reg [{lgm}:0] s2_s;"
     );
     v += "always @(posedge clk) begin\n";
     v += &side_copy("2", "1b");
     let _ = writeln!(
         v,
-        "  s2_p <= ~(window ^ act_slice);\n  s2_ea <= s1b_tn & s1b_ts & ({{{lanes}{{s1b_xnor}}}} | act_slice);\n  s2_eb <= s1b_tn & ~s1b_ts & ({{{lanes}{{s1b_xnor}}}} | act_slice);"
+        "  s2_p <= ~(window ^ act_slice);\n  s2_e <= s1b_tn & ({{{lanes}{{s1b_xnor}}}} | act_slice);\n  s2_sl <= s1b_sl; s2_s <= s1b_s;"
     );
     v += "end\n";
     let tabs = pair_tables();
-    v += "// adder trees (two's complement), one register per level; level 1 is the\n\
-          // pair sum v_2i + v_2i+1 in [-2, 2] from {e, p} of the two lanes (a\n\
-          // 16-entry table per output bit: one LUT4 each; p is gated by e so\n\
-          // that a masked lane's unknown memory bits stay out of simulation)\n";
+    v += "// adder tree over the lanes (two's complement), one register per level;\n\
+          // level 1 is the pair sum v_2i + v_2i+1 in [-2, 2] from {e, p} of the\n\
+          // two lanes (a 16-entry table per output bit: one LUT4 each; p is gated\n\
+          // by e so that a masked lane's unknown memory bits stay out of\n\
+          // simulation). Beside it the prefix sum of the lanes below s (segment\n\
+          // a): at level k it adds, if bit k-1 of s is set, the level-(k-1) block\n\
+          // that ends at s's bits above k-1 (level 0: the single lane 2 (s >> 1));\n\
+          // segment b is the total minus segment a\n";
     let _ = writeln!(
         v,
         "localparam [15:0] PAIR0 = 16'h{:04x}; localparam [15:0] PAIR1 = 16'h{:04x}; localparam [15:0] PAIR2 = 16'h{:04x};",
         tabs[0], tabs[1], tabs[2]
     );
     for i in 0..lanes / 2 {
-        for seg in ["a", "b"] {
-            let _ = writeln!(
-                v,
-                "wire [3:0] pq{seg}_{i} = {{s2_e{seg}[{1}], s2_p[{1}] & s2_e{seg}[{1}], s2_e{seg}[{0}], s2_p[{0}] & s2_e{seg}[{0}]}};",
-                2 * i,
-                2 * i + 1
-            );
-        }
+        let _ = writeln!(
+            v,
+            "wire [3:0] pq_{i} = {{s2_e[{1}], s2_p[{1}] & s2_e[{1}], s2_e[{0}], s2_p[{0}] & s2_e[{0}]}};",
+            2 * i,
+            2 * i + 1
+        );
     }
+    // level 0 of the prefix: the lane 2 (s >> 1) when s is odd
+    let _ = writeln!(
+        v,
+        "wire [{lgm}:0] bidx = {{s2_s[{lgm}:1], 1'b0}};\nwire bp = s2_p[bidx]; wire be = s2_e[bidx];"
+    );
     for k in 1..=lg {
         let n = lanes >> k;
         let wk = k + 2;
         v += &side(&format!("l{k}"));
+        // s bits [lg-1:k] still to use, and sl
+        let sbits = lg - k;
+        let _ = write!(v, "reg sl{k}_sl; reg [{k}:0] pf{k};");
+        if sbits > 0 {
+            let _ = write!(v, " reg [{}:0] sl{k}_s;", sbits - 1);
+        }
+        v += "\n";
         for i in 0..n {
-            let _ = writeln!(
-                v,
-                "reg [{0}:0] sum_a{k}_{i}; reg [{0}:0] sum_b{k}_{i};",
-                wk - 1
-            );
+            let _ = writeln!(v, "reg [{0}:0] sum{k}_{i};", wk - 1);
+        }
+        // the level-(k-1) block selected for the prefix (k >= 2)
+        if k >= 2 {
+            let q = k - 1;
+            let cands = lanes >> k; // even blocks of level q: 2j, j < L >> k
+            let _ = writeln!(v, "reg [{}:0] pbl{q};", q + 1);
+            if cands == 1 {
+                let _ = writeln!(v, "always @(*) pbl{q} = sum{q}_0;");
+            } else {
+                let cb = log2(cands);
+                v += "always @(*) begin\n";
+                let _ = writeln!(v, "  case (sl{q}_s[{}:1])", lg - q - 1);
+                for j in 0..cands {
+                    let label = if j + 1 == cands {
+                        "default".to_string()
+                    } else {
+                        format!("{cb}'d{j}")
+                    };
+                    let _ = writeln!(v, "    {label}: pbl{q} = sum{q}_{};", 2 * j);
+                }
+                v += "  endcase\nend\n";
+            }
         }
         v += "always @(posedge clk) begin\n";
         let p = if k == 1 {
@@ -655,39 +695,57 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
         };
         v += &side_copy(&format!("l{k}"), &p);
         for i in 0..n {
-            for seg in ["a", "b"] {
-                if k == 1 {
-                    let _ = writeln!(
-                        v,
-                        "  sum_{seg}1_{i} <= {{PAIR2[pq{seg}_{i}], PAIR1[pq{seg}_{i}], PAIR0[pq{seg}_{i}]}};"
-                    );
-                } else {
-                    let q = k - 1;
-                    let qm = q + 1; // msb of level q (width q + 2)
-                    let _ = writeln!(
-                        v,
-                        "  sum_{seg}{k}_{i} <= {{sum_{seg}{q}_{0}[{qm}], sum_{seg}{q}_{0}}} + {{sum_{seg}{q}_{1}[{qm}], sum_{seg}{q}_{1}}};",
-                        2 * i,
-                        2 * i + 1
-                    );
-                }
+            if k == 1 {
+                let _ = writeln!(
+                    v,
+                    "  sum1_{i} <= {{PAIR2[pq_{i}], PAIR1[pq_{i}], PAIR0[pq_{i}]}};"
+                );
+            } else {
+                let q = k - 1;
+                let qm = q + 1; // msb of level q (width q + 2)
+                let _ = writeln!(
+                    v,
+                    "  sum{k}_{i} <= {{sum{q}_{0}[{qm}], sum{q}_{0}}} + {{sum{q}_{1}[{qm}], sum{q}_{1}}};",
+                    2 * i,
+                    2 * i + 1
+                );
+            }
+        }
+        if k == 1 {
+            v += "  sl1_sl <= s2_sl; pf1 <= (s2_s[0] & be) ? (bp ? 2'b01 : 2'b11) : 2'b00;\n";
+            if sbits > 0 {
+                let _ = writeln!(v, "  sl1_s <= s2_s[{lgm}:1];");
+            }
+        } else {
+            let q = k - 1;
+            let _ = writeln!(
+                v,
+                "  sl{k}_sl <= sl{q}_sl; pf{k} <= {{pf{q}[{q}], pf{q}}} + (sl{q}_s[0] ? pbl{q} : {}'d0);",
+                k + 1
+            );
+            if sbits > 0 {
+                let _ = writeln!(v, "  sl{k}_s <= sl{q}_s[{}:1];", lg - q - 1);
             }
         }
         v += "end\n";
     }
-    v += "// plane shift in two stages: by plane[1:0], then by 4 plane[2] with, on\n\
-          // the sign plane, the complement (the accumulator adds the term and\n\
-          // `term_neg` as the carry in: base - t = base + ~t + 1, no mux)\n";
+    v += "// segments: a = the prefix below s (the total when segb >= L), b = the\n\
+          // total minus a; plane shift in two stages: by plane[1:0], then by\n\
+          // 4 plane[2] with, on the sign plane, the complement (the accumulator\n\
+          // adds the term and `term_neg` as the carry in: base - t = base + ~t + 1)\n";
     let dw = lg + 2; // dot in [-L, L]
     let hw = dw + 3; // shifted by plane[1:0] <= 3
     let sw = dw + 7; // shifted by plane <= 7
     let ab = acc_bits;
     let _ = writeln!(
         v,
-        "reg sh_v; reg sh_last; reg sh_neg; reg sh_p2; reg [{hm}:0] sh_a; reg [{hm}:0] sh_b;\n\
+        "wire [{dm}:0] pfx = {{pf{lg}[{lg}], pf{lg}}};\n\
+         wire [{dm}:0] dot_a = sl{lg}_sl ? sum{lg}_0 : pfx;\n\
+         wire [{dm}:0] dot_b = sl{lg}_sl ? {dw}'d0 : sum{lg}_0 - pfx;\n\
+         reg sh_v; reg sh_last; reg sh_neg; reg sh_p2; reg [{hm}:0] sh_a; reg [{hm}:0] sh_b;\n\
          always @(posedge clk) begin\n  sh_v <= sl{lg}_v & ~flush; sh_last <= sl{lg}_last; sh_neg <= sl{lg}_neg; sh_p2 <= sl{lg}_plane[2];\n\
-         \x20 sh_a <= {{{{3{{sum_a{lg}_0[{dm}]}}}}, sum_a{lg}_0}} << sl{lg}_plane[1:0];\n\
-         \x20 sh_b <= {{{{3{{sum_b{lg}_0[{dm}]}}}}, sum_b{lg}_0}} << sl{lg}_plane[1:0];\nend",
+         \x20 sh_a <= {{{{3{{dot_a[{dm}]}}}}, dot_a}} << sl{lg}_plane[1:0];\n\
+         \x20 sh_b <= {{{{3{{dot_b[{dm}]}}}}, dot_b}} << sl{lg}_plane[1:0];\nend",
         hm = hw - 1,
         dm = dw - 1,
     );

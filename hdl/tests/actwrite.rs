@@ -222,10 +222,11 @@ fn verilator_lint_clean() {
 /// Stage ends around the half and group boundaries, one value per cycle
 /// (the requantizer's rate) and packer words (two per cycle, then the
 /// flush): the Verilog in lockstep with the model, the planes against the
-/// values, and the end of the writes: `1 + planes` cycles after the last
-/// value (the burst of the group's lanes 0..15 suspended within the last
-/// one when it is still running), or, for a last value in lanes 0..15 of a
-/// group while the previous group's burst runs, right after that burst.
+/// values, and the end of the writes as with whole-group bursts: `1 +
+/// planes` cycles after the last value (the burst of the group's lanes
+/// 0..15 suspended within the last one when it is still running), or, for a
+/// last value in lanes 0..15 of a group while the previous group's burst
+/// runs, one cycle after that burst (`2 + planes` after its lane 31).
 #[test]
 fn writer_half_and_group_boundaries() {
     let mut cyc: Vec<WriterIn> = Vec::new();
@@ -337,7 +338,7 @@ fn writer_half_and_group_boundaries() {
             // the previous group's burst (lane 31 in at[32g - 1]) may still run
             let g = (n - 1) / 32;
             let prev = at[32 * g - 1];
-            (last_in + 1 + pl).max(prev + 1 + 2 * pl)
+            (last_in + 1 + pl).max(prev + 2 + 2 * pl)
         } else if packer && n % 32 == 0 {
             // the flush finds no pending lane: the last group's burst
             at[n - 1] + 1 + pl

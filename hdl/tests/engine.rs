@@ -434,3 +434,63 @@ fn engine_flush_drops_in_flight() {
     let expect: Vec<usize> = (0..40).filter(|&r| r + lat <= 20 || r > 20).collect();
     assert_eq!(rows, expect);
 }
+
+/// The segment split at every boundary `segb` in `0..=L + 1` (and every
+/// valid count around it), one-issue rows over random words: `dot_a` and
+/// `dot_b` against the reference (segment a is the prefix sum of the tree's
+/// blocks below `segb`, segment b the total minus a).
+fn segment_every_boundary<const L: usize, const W: usize>(seed: u64)
+where
+    Engine<L, W>: Lockstep,
+{
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut issues = Vec::new();
+    for segb in 0..=L + 1 {
+        for nvalid in [
+            segb.saturating_sub(1),
+            segb,
+            segb + 1,
+            rng.gen_range(0..=L),
+            L,
+        ] {
+            issues.push(EIssue {
+                valid: true,
+                bit_off: rng.gen_range(0..256),
+                abit: rng.gen_range(0..256),
+                nvalid,
+                segb,
+                plane: rng.gen_range(0..8),
+                neg: rng.gen_bool(0.3),
+                xnor: rng.gen_bool(0.5),
+                first: true,
+                last: true,
+                row: issues.len(),
+                lo: rand_word(&mut rng, W),
+                hi: rand_word(&mut rng, W),
+                act: rand_word(&mut rng, W),
+                flush: false,
+            });
+        }
+    }
+    let n = issues.len();
+    issues.extend((0..engine_latency(L) + 2).map(|_| EIssue::default()));
+    let got = run_engine::<L, W>(&issues);
+    let want = engine_expected(L, W, &issues);
+    assert_eq!(got.len(), n);
+    assert_eq!(
+        got.iter().map(|g| (g.1, g.2, g.3)).collect::<Vec<_>>(),
+        want,
+        "L = {L}, seed {seed}"
+    );
+}
+
+#[test]
+fn engine_segment_split_every_boundary() {
+    if !icarus_or_skip() {
+        return;
+    }
+    println!("seed = 11");
+    segment_every_boundary::<8, 32>(11);
+    segment_every_boundary::<32, 32>(11);
+    segment_every_boundary::<64, 64>(11);
+}
