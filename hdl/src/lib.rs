@@ -250,14 +250,15 @@ pub fn waive_generated_width(verilog: &str) -> String {
 /// Signals of the engine (`NetCore`'s generated module) that it declares
 /// but uses only in part: the loader's header sizes and input format (the
 /// engine reads them from the descriptor memory instead), the row
-/// sequencer's `busy` (the network sequencer waits for the last pair write),
-/// the low bits of `tile_addr` that address a word. Their declarations are
-/// wrapped in UNUSEDSIGNAL metacomments (docs/hdl.md, "Lint").
+/// sequencer's `done` pulse (the network sequencer waits for its `busy` to
+/// fall and for the descriptor re-read), the low bits of `tile_addr` that
+/// address a word. Their declarations are wrapped in UNUSEDSIGNAL
+/// metacomments (docs/hdl.md, "Lint").
 const ENGINE_PARTLY_USED: [&str; 5] = [
     "loader$hdr_num_in;",
     "loader$hdr_num_out;",
     "loader$hdr_in_fmt;",
-    "seq$busy;",
+    "seq$done;",
     "tile_addr;",
 ];
 

@@ -299,11 +299,14 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     wsel: DFF<Bits<2>>,
     // descriptor of the current layer
     d_m: DFF<Bits<24>>,
-    d_q: DFF<Bits<24>>,
-    d_rows: DFF<Bits<16>>,
-    d_d: DFF<Bits<14>>,
-    d_p: DFF<Bits<N>>,
-    d_qmm: DFF<Bits<N>>,
+    // (three registers serve both phases of a layer: Q, D and TILE_BASE in
+    // W-bit words for the row sequencer and the tile memory while the
+    // distinct rows are issued; Q_MINUS_M, ROWS and P, re-read while the
+    // lanes drain, for the requantization phase, whose walker loads them at
+    // its start)
+    d_q_qmm: DFF<Bits<N>>,
+    d_d_rows: DFF<Bits<16>>,
+    d_tw_p: DFF<Bits<N>>,
     d_in_bits: DFF<Bits<4>>,
     d_in_signed: DFF<Bit>,
     d_out_bits: DFF<Bits<4>>,
@@ -311,7 +314,6 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     d_last: DFF<Bit>,
     d_shift: DFF<Bits<6>>,
     d_tile_base: DFF<Bits<22>>,
-    d_tile_w: DFF<Bits<16>>,
     d_tile_w1: DFF<Bits<16>>,
     d_alpha_base: DFF<Bits<16>>,
     d_rowc4: DFF<Bits<16>>,
@@ -483,11 +485,9 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             rsel: Default::default(),
             wsel: Default::default(),
             d_m: Default::default(),
-            d_q: Default::default(),
-            d_rows: Default::default(),
-            d_d: Default::default(),
-            d_p: Default::default(),
-            d_qmm: Default::default(),
+            d_q_qmm: Default::default(),
+            d_d_rows: Default::default(),
+            d_tw_p: Default::default(),
             d_in_bits: Default::default(),
             d_in_signed: Default::default(),
             d_out_bits: Default::default(),
@@ -495,7 +495,6 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             d_last: Default::default(),
             d_shift: Default::default(),
             d_tile_base: Default::default(),
-            d_tile_w: Default::default(),
             d_tile_w1: Default::default(),
             d_alpha_base: Default::default(),
             d_rowc4: Default::default(),
@@ -580,11 +579,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             rsel,
             wsel,
             d_m,
-            d_q,
-            d_rows,
-            d_d,
-            d_p,
-            d_qmm,
+            d_q_qmm,
+            d_d_rows,
+            d_tw_p,
             d_in_bits,
             d_in_signed,
             d_out_bits,
@@ -592,7 +589,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             d_last,
             d_shift,
             d_tile_base,
-            d_tile_w,
             d_tile_w1,
             d_alpha_base,
             d_rowc4,
@@ -681,8 +677,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.seq.abort.next = self.h_soft_reset.val();
         self.seq.start.next = self.go_seq.q.val();
         self.seq.job_m.next = self.d_m.q.val();
-        self.seq.job_q.next = self.d_q.q.val();
-        self.seq.job_rows.next = self.d_d.q.val();
+        self.seq.job_q.next = bit_cast::<24, N>(self.d_q_qmm.q.val());
+        self.seq.job_rows.next = bit_cast::<14, 16>(self.d_d_rows.q.val());
         self.seq.job_abits.next = self.d_in_bits.q.val();
         self.seq.job_signed.next = self.d_in_signed.q.val();
         self.seq.engine_active.next = self.engine.active.val();
@@ -692,7 +688,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // the tile memory adds the base in W-bit words itself, next to its
         // `+ 1` for the second word: two adders side by side
         self.tile.rd_bit.next = self.seq.tile_bit.val();
-        self.tile.rd_base.next = self.d_tile_w.q.val();
+        self.tile.rd_base.next = bit_cast::<16, N>(self.d_tw_p.q.val());
         self.tile.rd_base1.next = self.d_tile_w1.q.val();
         self.act_in.rd_plane.next = self.seq.plane.val();
         self.act_in.rd_bit.next = self.seq.act_bit.val();
@@ -730,9 +726,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.start.next = self.go_rq.q.val();
         self.rq.cancel.next = self.h_soft_reset.val();
         self.rq.d_m.next = bit_cast::<N, 24>(self.d_m.q.val());
-        self.rq.d_qmm.next = self.d_qmm.q.val();
-        self.rq.d_rows.next = self.d_rows.q.val();
-        self.rq.d_period.next = self.d_p.q.val();
+        self.rq.d_qmm.next = self.d_q_qmm.q.val();
+        self.rq.d_rows.next = self.d_d_rows.q.val();
+        self.rq.d_period.next = self.d_tw_p.q.val();
         self.rq.d_abase.next = self.d_alpha_base.q.val();
         self.rq.d_rbase.next = self.d_rowc4.q.val();
         self.rq.d_uniform.next = self.d_uniform.q.val();
@@ -934,20 +930,22 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             if self.rk.q.val() == 0 {
                 self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
             }
-            if self.rk.q.val() == 1 {
-                self.d_q.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
+            // (the layer's first read, state 2: Q, D, TILE_BASE; the re-read
+            // while the lanes drain, state 3: ROWS, P, Q_MINUS_M)
+            if (self.rk.q.val() == 1) & (self.state.q.val() == 2) {
+                self.d_q_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
             }
-            if self.rk.q.val() == 2 {
-                self.d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
+            if (self.rk.q.val() == 2) & (self.state.q.val() == 3) {
+                self.d_d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
             }
-            if self.rk.q.val() == 3 {
-                self.d_d.d.next = bit_cast::<14, 32>(self.desc.rdata.val());
+            if (self.rk.q.val() == 3) & (self.state.q.val() == 2) {
+                self.d_d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
             }
-            if self.rk.q.val() == 4 {
-                self.d_p.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            if (self.rk.q.val() == 4) & (self.state.q.val() == 3) {
+                self.d_tw_p.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
             }
-            if self.rk.q.val() == 5 {
-                self.d_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            if (self.rk.q.val() == 5) & (self.state.q.val() == 3) {
+                self.d_q_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
             }
             if self.rk.q.val() == 7 {
                 self.d_in_bits.d.next = self.desc.rdata.val().get_bits::<4>(0);
@@ -963,7 +961,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             }
             if self.rk.q.val() == 10 {
                 self.d_tile_base.d.next = bit_cast::<22, 32>(self.desc.rdata.val()) << 5;
-                self.d_tile_w.d.next = self.tile_w_rd.val();
+                self.d_tw_p.d.next = bit_cast::<N, 16>(self.tile_w_rd.val());
                 self.d_tile_w1.d.next = self.tile_w_rd.val() + 1;
             }
             if self.rk.q.val() == 11 {
@@ -977,7 +975,21 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.d_uniform.d.next = !self.desc.rdata.val().get_bit(2);
             }
         }
-        if (self.state.q.val() == 3) & self.seq.done.val() {
+        // While the lanes drain (the sequencer has issued its last chunk and
+        // no longer reads Q, D or the tile base), words 2 to 5 are read again
+        // for ROWS, P and Q_MINUS_M; the requantization phase starts when the
+        // sequencer is done (its last pair written) and they are in.
+        if self.state.q.val() == 3 {
+            if (self.dk.q.val() == 17) & self.seq.busy.val() & !self.seq.issue.val() {
+                self.dk.d.next = 2.into();
+            }
+            if ((self.dk.q.val() >> 1) == 1) | ((self.dk.q.val() >> 1) == 2) {
+                self.dk.d.next = self.dk.q.val() + 1;
+                self.rv.d.next = true;
+                self.rk.d.next = self.dk.q.val().get_bits::<4>(0);
+            }
+        }
+        if (self.state.q.val() == 3) & !self.seq.busy.val() & (self.dk.q.val() == 6) {
             self.state.d.next = 4.into();
             self.go_rq.d.next = true;
             self.wcnt.d.next = 3.into();
