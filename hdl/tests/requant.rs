@@ -511,11 +511,28 @@ fn yosys_netlist_matches_model() {
         tbn_hdl::testbench::skip_missing_tool("yosys or iverilog not found on PATH");
         return;
     }
+    // yosys's data directory: `yosys-config --datdir` where yosys-dev is
+    // installed, else `share/yosys` beside the yosys binary's `bin`
     let datdir = std::process::Command::new("yosys-config")
         .arg("--datdir")
         .output()
         .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .or_else(|| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", "command -v yosys"])
+                .output()
+                .ok()?;
+            let bin = std::fs::canonicalize(String::from_utf8_lossy(&out.stdout).trim()).ok()?;
+            Some(
+                bin.parent()?
+                    .parent()?
+                    .join("share/yosys")
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        });
     let Some(cells) =
         datdir.and_then(|d| std::fs::read_to_string(format!("{d}/ice40/cells_sim.v")).ok())
     else {
