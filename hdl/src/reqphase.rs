@@ -14,7 +14,7 @@
 //! two address counters that advance on those requests (rows come one per
 //! cycle and in order: no delay line of row indices). The unit's outputs go
 //! to the writer (the next layer's bit-planes; the last row is the one no
-//! row follows) and to the logits port (`v` and `y` of every row, with the
+//! row follows: the unit's `last`) and to the logits port (`v` and `y` of every row, with the
 //! row index from an output counter; for the logits kind the unit's outputs
 //! come [`REQUANT_V_LATENCY`](crate::requant::REQUANT_V_LATENCY) after the row). The writer's packer path (the
 //! host's input bytes) is passed through.
@@ -223,8 +223,7 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.wr.in_count.next = bit_cast::<2, 1>(self.rq.out_valid.val().into());
         self.wr.in_y.next =
             bit_cast::<16, 8>(self.rq.out_y.val()) | (bit_cast::<16, 8>(self.rq.out_y.val()) << 8);
-        self.wr.in_last.next =
-            (self.rq.out_valid.val() & !self.rq.out_follow.val()) | self.in_flush.val();
+        self.wr.in_last.next = self.rq.out_last.val() | self.in_flush.val();
         self.wr.pk_we.next = self.pk_we.val();
         self.wr.pk_data.next = self.pk_data.val();
         self.wr.in_bits.next = self.in_bits.val();
