@@ -8,16 +8,19 @@
 //! weighs the second with `dot_b`, which is 0 unless the row straddles);
 //! both answer in cycle `t + 1` (registered reads), when the row enters the
 //! requantization unit. The record memory is read at `RECORD_BASE + r` (or
-//! `RECORD_BASE` for uniform constants): the multiplier in the cycle the unit
-//! asks for it (`mult_rd`, answering [`REQUANT_MULT_DELAY`](crate::requant::REQUANT_MULT_DELAY) cycles after the
-//! row entered), the bias likewise (`bias_rd`, [`REQUANT_BIAS_DELAY`](crate::requant::REQUANT_BIAS_DELAY)), from
-//! two address counters that advance on those requests (rows come one per
-//! cycle and in order: no delay line of row indices). The unit's outputs go
-//! to the writer (the next layer's bit-planes; the last row is the one no
-//! row follows) and to the logits port (`v` and `y` of every row, with the
-//! row index from an output counter; for the logits kind the unit's outputs
-//! come [`REQUANT_V_LATENCY`](crate::requant::REQUANT_V_LATENCY) after the row). The writer's packer path (the
-//! host's input bytes) is passed through.
+//! `RECORD_BASE` for uniform constants): the multiplier in the cycle the
+//! unit asks for it (`mult_rd`: it samples the answer
+//! [`REQUANT_MULT_DELAY`](crate::requant::REQUANT_MULT_DELAY) cycles after
+//! the row entered), the bias likewise (`bias_rd`,
+//! [`REQUANT_BIAS_DELAY`](crate::requant::REQUANT_BIAS_DELAY)), from two
+//! address counters that advance on those requests (rows come one per cycle
+//! and in order: no delay line of row indices). The unit's outputs go to the
+//! writer (the next layer's bit-planes; the last row is the one no row
+//! follows: the unit's `last`) and to the logits port (`v` and `y` of every
+//! row, with the row index from an output counter; for the logits kind the
+//! unit's outputs come
+//! [`REQUANT_V_LATENCY`](crate::requant::REQUANT_V_LATENCY) after the row).
+//! The writer's packer path (the host's input bytes) is passed through.
 //!
 //! The descriptor inputs are sampled at START or held while the phase is
 //! busy (see [`RowWalker`]).
@@ -226,8 +229,7 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.wr.in_count.next = bit_cast::<2, 1>(self.rq.out_valid.val().into());
         self.wr.in_y.next =
             bit_cast::<16, 8>(self.rq.out_y.val()) | (bit_cast::<16, 8>(self.rq.out_y.val()) << 8);
-        self.wr.in_last.next =
-            (self.rq.out_valid.val() & !self.rq.out_follow.val()) | self.in_flush.val();
+        self.wr.in_last.next = self.rq.out_last.val() | self.in_flush.val();
         self.wr.pk_we.next = self.pk_we.val();
         self.wr.pk_data.next = self.pk_data.val();
         self.wr.in_bits.next = self.in_bits.val();

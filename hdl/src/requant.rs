@@ -85,8 +85,9 @@
 //!
 //! Besides the outputs, the unit tells the caller when to read the record
 //! memories (`mult_rd`, `bias_rd`: the cycle before a valid row's `M` or
-//! `B'` is sampled) and `follow` (a row comes out in the next cycle too: the
-//! caller's rows come one per cycle, so the last one is the one without).
+//! `B'` is sampled) and `last` (no row comes out in the next cycle: the
+//! caller's rows come one per cycle, so that is its last row). `valid` and
+//! `last` are registers (selected by the kind a cycle ahead).
 
 use crate::util::*;
 use rust_hdl::prelude::*;
@@ -179,8 +180,8 @@ pub struct RequantIn {
 pub struct RequantOut {
     /// Output valid (`y` for every kind but logits, `v` for logits).
     pub valid: bool,
-    /// A row comes out in the next cycle too.
-    pub follow: bool,
+    /// The row is valid and none follows in the next cycle.
+    pub last: bool,
     /// Clamped value in 8-bit two's complement (sign: 0/1; logits: 0), of
     /// the row [`REQUANT_LATENCY`] cycles after its input.
     pub y: u8,
@@ -285,6 +286,9 @@ struct Regs {
     k_m: u8,
     /// Bit `i`: the row `i` edges after its input is valid (1..=11).
     vc: u16,
+    /// Output valid and last (from `vc` by the kind).
+    ov: bool,
+    olast: bool,
     aa: i128,
     ab: i128,
     da0: i128,
@@ -361,6 +365,14 @@ impl RequantModel {
         n.k_logits = kc == kind::LOGITS;
         (n.k_sgn, n.k_m) = clamp_mask(kc, out_bits & 15);
         n.vc = ((r.vc << 1) | (u16::from(inp.valid) << 1)) & 0xFFE;
+        let at = |i: usize| (r.vc >> i) & 1 == 1;
+        let out = if r.k_logits {
+            REQUANT_V_LATENCY
+        } else {
+            REQUANT_LATENCY
+        };
+        n.ov = at(out - 1);
+        n.olast = at(out - 1) && !at(out - 2);
         // 1: alpha codes and dot pieces
         let (da, db) = (inp.dot_a as u32 as i128, inp.dot_b as u32 as i128);
         n.aa = i128::from(inp.alpha_a & 0x7FFF);
@@ -439,14 +451,14 @@ impl RequantModel {
     pub fn outputs(&self) -> RequantOut {
         let r = &self.r;
         let at = |i: usize| (r.vc >> i) & 1 == 1;
-        let (out, next) = if r.k_logits {
-            (REQUANT_V_LATENCY, REQUANT_V_LATENCY - 1)
+        let out = if r.k_logits {
+            REQUANT_V_LATENCY
         } else {
-            (REQUANT_LATENCY, REQUANT_LATENCY - 1)
+            REQUANT_LATENCY
         };
         RequantOut {
-            valid: at(out),
-            follow: at(next),
+            valid: r.ov,
+            last: r.olast,
             y: r.y,
             v: self.v() as i64,
             busy: (1..=out).any(at),
@@ -483,8 +495,8 @@ pub struct Requant {
     pub out_bits: Signal<In, Bits<4>>,
     /// Output valid ([`REQUANT_LATENCY`] after the row; logits: [`REQUANT_V_LATENCY`]).
     pub out_valid: Signal<Out, Bit>,
-    /// Another row's output is valid in the next cycle.
-    pub out_follow: Signal<Out, Bit>,
+    /// The output row is valid and no row's output follows in the next cycle.
+    pub out_last: Signal<Out, Bit>,
     /// Clamped output (8-bit two's complement; sign: 0/1; logits: 0).
     pub out_y: Signal<Out, Bits<8>>,
     /// v (logits), sign-extended: the row [`REQUANT_V_LATENCY`] cycles after its input.
@@ -516,7 +528,7 @@ impl Requant {
             kind: Default::default(),
             out_bits: Default::default(),
             out_valid: Default::default(),
-            out_follow: Default::default(),
+            out_last: Default::default(),
             out_y: Default::default(),
             out_v: Default::default(),
             busy: Default::default(),
@@ -554,7 +566,7 @@ impl Logic for Requant {
         }
         let o = self._model.outputs();
         self.out_valid.next = o.valid;
-        self.out_follow.next = o.follow;
+        self.out_last.next = o.last;
         self.out_y.next = from_u64(u64::from(o.y));
         self.out_v.next = from_u64(o.v as u64);
         self.busy.next = o.busy;
@@ -564,7 +576,7 @@ impl Logic for Requant {
 
     fn connect(&mut self) {
         self.out_valid.connect();
-        self.out_follow.connect();
+        self.out_last.connect();
         self.out_y.connect();
         self.out_v.connect();
         self.busy.connect();
@@ -580,7 +592,7 @@ impl Logic for Requant {
 crate::lockstep_block!(
     Requant,
     inputs [in_valid, in_dot_a, in_dot_b, in_alpha_a, in_alpha_b, in_mult, in_bias, shift, kind, out_bits],
-    outputs [out_valid, out_follow, out_y, out_v, busy, mult_rd, bias_rd]
+    outputs [out_valid, out_last, out_y, out_v, busy, mult_rd, bias_rd]
 );
 
 /// Verilog of "bits `hi..=lo` of `x` are all equal" (`hi > lo`): each bit
@@ -629,10 +641,16 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
     v += "    endcase\n  end\nend\n";
     let _ = writeln!(
         v,
-        "// valid of the row i edges after its input\n\
-         reg [{ly}:1] vc;\n\
-         always @(posedge clk) vc <= {{vc[{}:1], in_valid}};",
-        ly - 1
+        "// valid of the row i edges after its input; the output's valid and last\n\
+         // (no row one stage behind) registered from the stage before, by the kind\n\
+         reg [{ly}:1] vc; reg ov; reg olast;\n\
+         always @(posedge clk) begin\n  vc <= {{vc[{ly1}:1], in_valid}};\n\
+         \x20 ov <= k_logits ? vc[{lv1}] : vc[{ly1}];\n\
+         \x20 olast <= k_logits ? (vc[{lv1}] & ~vc[{lv2}]) : (vc[{ly1}] & ~vc[{ly2}]);\nend",
+        ly1 = ly - 1,
+        ly2 = ly - 2,
+        lv1 = lv - 1,
+        lv2 = lv - 2,
     );
     let _ = writeln!(
         v,
@@ -814,13 +832,10 @@ pub fn requant_verilog(dot_bits: usize, v_bits: usize) -> String {
          reg [7:0] y;\n\
          always @(posedge clk) y <= k_logits ? 8'd0 : (in_range ? t9[7:0] : y_sat);\n\
          always @(*) begin\n\
-         \x20 out_valid = k_logits ? vc[{lv}] : vc[{ly}];\n\
-         \x20 out_follow = k_logits ? vc[{lv1}] : vc[{ly1}];\n\
+         \x20 out_valid = ov; out_last = olast;\n\
          \x20 busy = (|vc[{lv}:1]) | (~k_logits & (|vc[{ly}:{lv1p}]));\n\
          \x20 mult_rd = vc[{mr}]; bias_rd = vc[{br}];\n\
          \x20 out_y = y; out_v = {sext};\nend",
-        lv1 = lv - 1,
-        ly1 = ly - 1,
         lv1p = lv + 1,
         mr = REQUANT_MULT_DELAY - 1,
         br = REQUANT_BIAS_DELAY - 1,

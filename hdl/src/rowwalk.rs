@@ -8,18 +8,23 @@
 //! wrap advances the copy. The walker holds `e = o - (q - m)` instead of `o`:
 //! the row wraps iff `o + m >= q`, i.e. `e >= 0` (its sign bit, a register),
 //! and the next row's `e` is `e - (q - m)` after a wrap, else `e + m` (one
-//! adder whose operand the sign selects). `j` wraps at `P` (a second
-//! counter, `P - j`, reloaded with `P` at 1) and a down-counter of the rows
-//! left stops the walk after the last row.
+//! adder whose operand the sign selects). `j` wraps at `P` (when a second
+//! counter, `j + 1`, equals `P`) and the walk stops after the row `r` with
+//! `r + 1 = ROWS` (registered a row ahead from a counter set to 1 at START).
 //!
 //! The outputs are the walker's state itself (no output registers): rows
-//! come one per cycle from the cycle after START. While idle (and at a
-//! cancel) `e` is held at 0, so that in the START cycle (while idle) the
-//! adder makes row 0's `e = -(q - m)` (offset 0; it wraps iff `q = m`). The descriptor inputs are sampled at
-//! START (`ROWS`, `ALPHA_BASE`) and read while walking (`m`, `q - m`, `P`):
-//! the caller holds them during the phase (and from START). The counters
-//! run on while idle (START loads them): only the flags from their registers
-//! (`P - j = 1`, one row left) gate them, no enable.
+//! come one per cycle from the second cycle after START. While idle (and at
+//! a cancel) `e` is held at 0; the cycle after START (`prime`, a register
+//! with few loads: START itself fans out to every counter) takes the wrap
+//! step from it, row 0's `e = -(q - m)` (offset 0; it wraps iff `q = m`).
+//! The descriptor inputs are sampled at START (`ALPHA_BASE`) and read while
+//! walking (`m`, `q - m`, `ROWS`, `P`): the caller holds them during the
+//! phase (and from START). The counters run on while idle (START loads
+//! them; `j` and `j + 1` hold in the prime cycle): only the flags from
+//! their registers (`j + 1 = P`, `r + 1 = ROWS`) gate them. (A counter
+//! loaded with a variable costs a LUT per bit besides its adder's: yosys
+//! keeps the adder's sum LUT with its carry; constants load by synchronous
+//! set / reset.)
 //! `N` is the width of the offset arithmetic (the sequencer's
 //! [`crate::seq::seq_width`]): offsets are below `q <= TILE_MAX`.
 
@@ -38,7 +43,7 @@ pub struct RowWalker<const N: usize> {
     pub d_m: Signal<In, Bits<N>>,
     /// q - m (held while walking).
     pub d_qmm: Signal<In, Bits<N>>,
-    /// Rows (>= 1; 0 walks 2^16 rows).
+    /// Rows (>= 1; 0 walks 2^16 rows; held while walking).
     pub d_rows: Signal<In, Bits<16>>,
     /// Period P (>= 1, held while walking).
     pub d_period: Signal<In, Bits<N>>,
@@ -53,15 +58,16 @@ pub struct RowWalker<const N: usize> {
     /// Walking (rows left to emit).
     pub busy: Signal<Out, Bit>,
     running: DFF<Bit>,
-    left: DFF<Bits<16>>,
+    prime: DFF<Bit>,
+    count: DFF<Bits<16>>,
     j: DFF<Bits<16>>,
     c: DFF<Bits<16>>,
-    jd: DFF<Bits<N>>,
+    j1: DFF<Bits<N>>,
     e: DFF<Bits<N>>,
     wrap: Signal<Local, Bit>,
     sel: Signal<Local, Bit>,
     step: Signal<Local, Bits<N>>,
-    r_last: Signal<Local, Bit>,
+    r_last: DFF<Bit>,
     j_wrap: Signal<Local, Bit>,
     j_load: Signal<Local, Bit>,
     c_zero: Constant<Bits<N>>,
@@ -85,10 +91,11 @@ impl<const N: usize> Default for RowWalker<N> {
             alpha: Default::default(),
             busy: Default::default(),
             running: Default::default(),
-            left: Default::default(),
+            prime: Default::default(),
+            count: Default::default(),
             j: Default::default(),
             c: Default::default(),
-            jd: Default::default(),
+            j1: Default::default(),
             e: Default::default(),
             wrap: Default::default(),
             sel: Default::default(),
@@ -106,42 +113,52 @@ impl<const N: usize> Default for RowWalker<N> {
 impl<const N: usize> Logic for RowWalker<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, running, left, j, c, jd, e);
+        dff_setup!(self, clk, running, prime, count, j, c, j1, e, r_last);
         // the row wraps (o >= q - m) iff e = o - (q - m) >= 0; the next row's
         // e is e - (q - m) = e + ~(q - m) + 1 after a wrap, else e + m: the
-        // flag selects the adder's operand (a LUT before the chain). START
-        // takes the wrap step from e = 0 (held while idle): row 0's e.
+        // flag selects the adder's operand (a LUT before the chain). The
+        // prime cycle takes the wrap step from e = 0 (held while idle): row
+        // 0's e.
+        self.prime.d.next = self.start.val() & !self.cancel.val();
         self.wrap.next = (self.e.q.val() & self.c_sign.val()) == self.c_zero.val();
-        self.sel.next = self.start.val() | self.wrap.val();
+        self.sel.next = self.prime.q.val() | self.wrap.val();
         self.step.next = self.d_m.val();
         if self.sel.val() {
             self.step.next = !self.d_qmm.val();
         }
         self.e.d.next = self.e.q.val() + self.step.val() + bit_cast::<N, 1>(self.sel.val().into());
-        if (!self.running.q.val() & !self.start.val()) | self.cancel.val() {
+        if (!self.running.q.val() & !self.prime.q.val()) | self.cancel.val() {
             self.e.d.next = self.c_zero.val();
         }
-        // j wraps after P - 1: when jd = P - j is 1 (a register compared with
-        // a constant; no P - 1 at START, no compare after the incrementer)
-        self.j_wrap.next = self.jd.q.val() == self.c_one.val();
+        // j wraps after P - 1: when j1 = j + 1 equals P (registers compared,
+        // not the incrementer's sum; both counters restart by synchronous
+        // set / reset)
+        self.j_wrap.next = self.j1.q.val() == self.d_period.val();
         self.j_load.next = self.start.val() | self.j_wrap.val();
-        self.j.d.next = self.j.q.val() + 1;
-        self.jd.d.next = self.jd.q.val() - 1;
-        if self.j_load.val() {
-            self.j.d.next = 0.into();
-            self.jd.d.next = self.d_period.val();
+        if !self.prime.q.val() {
+            self.j.d.next = self.j.q.val() + 1;
+            self.j1.d.next = self.j1.q.val() + 1;
+            if self.j_load.val() {
+                self.j.d.next = 0.into();
+                self.j1.d.next = self.c_one.val();
+            }
         }
         // the copy advances after a row that wraps
-        self.c.d.next = self.c.q.val() + bit_cast::<16, 1>(self.wrap.val().into());
-        // the current row is the last when one is left (ROWS = 0 wraps to 2^16)
-        self.r_last.next = self.left.q.val() == 1;
-        self.left.d.next = self.left.q.val() - 1;
-        if self.running.q.val() & self.r_last.val() {
+        self.c.d.next =
+            self.c.q.val() + bit_cast::<16, 1>((self.wrap.val() & self.running.q.val()).into());
+        // the current row r is the last when r + 1 = ROWS (modulo 2^16: ROWS
+        // = 0 walks 2^16 rows), registered a row ahead: count is r + 2 in
+        // row r (1 in the prime cycle)
+        self.r_last.d.next = self.count.q.val() == self.d_rows.val();
+        self.count.d.next = self.count.q.val() + 1;
+        if self.running.q.val() & self.r_last.q.val() {
             self.running.d.next = false;
         }
-        if self.start.val() {
+        if self.prime.q.val() {
             self.running.d.next = true;
-            self.left.d.next = self.d_rows.val();
+        }
+        if self.start.val() {
+            self.count.d.next = 1.into();
             self.c.d.next = self.d_abase.val();
         }
         if self.cancel.val() {
@@ -150,7 +167,7 @@ impl<const N: usize> Logic for RowWalker<N> {
         self.valid.next = self.running.q.val();
         self.distinct.next = self.j.q.val();
         self.alpha.next = self.c.q.val();
-        self.busy.next = self.running.q.val();
+        self.busy.next = self.running.q.val() | self.prime.q.val();
     }
 }
 

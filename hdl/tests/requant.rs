@@ -7,7 +7,7 @@
 //! Icarus cycle by cycle, with the rounding and saturation boundaries of
 //! every shift, and the Verilog's outputs against the definition (`y` at
 //! `REQUANT_LATENCY`, the logits' `v` at `REQUANT_V_LATENCY`, the record
-//! read requests, `follow` and `busy`); then the netlist that yosys
+//! read requests, `last` and `busy`); then the netlist that yosys
 //! `synth_ice40 -dsp` makes of it (the SB_MAC16 with the registers and
 //! adders it absorbed, simulated with yosys's cell models) against the model.
 
@@ -287,7 +287,7 @@ fn check_verilog(dot_bits: usize, v_bits: usize, batches: &[Batch]) {
     let dir = tempfile::tempdir().unwrap();
     let out =
         lockstep(&mut block, &v, "top", &stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"));
-    // outputs: valid, follow, y, v, busy, mult_rd, bias_rd
+    // outputs: valid, last, y, v, busy, mult_rd, bias_rd
     let got: Vec<usize> = (0..out.len()).filter(|&t| out[t][0] == 1).collect();
     assert_eq!(got.len(), expect.len());
     for (&t, &(i, k, (y, vv))) in got.iter().zip(&expect) {
@@ -309,11 +309,8 @@ fn check_verilog(dot_bits: usize, v_bits: usize, batches: &[Batch]) {
         assert!((i + 1..=t).all(|c| out[c][4] == 1), "cycle {i}: busy");
     }
     for t in 0..out.len() {
-        assert_eq!(
-            out[t][1],
-            out.get(t + 1).map_or(0, |o| o[0]),
-            "cycle {t}: follow"
-        );
+        let last = out[t][0] == 1 && out.get(t + 1).map_or(0, |o| o[0]) == 0;
+        assert_eq!(out[t][1] == 1, last, "cycle {t}: last");
     }
     let reads = |port: usize| out.iter().filter(|o| o[port] == 1).count();
     assert_eq!(reads(5), expect.len(), "one multiplier read per row");

@@ -119,7 +119,7 @@ struct Case {
 
 /// The walker's first row comes this many cycles after START; the memories
 /// answer a cycle after the read, when the row enters the unit.
-const FIRST_ROW: usize = 1;
+const FIRST_ROW: usize = 2;
 
 /// The layer's alpha and record bases of case `k` (a few values, one near
 /// the address wrap).
