@@ -123,10 +123,14 @@ pub struct WriterModel {
     wr_word: u16,
     /// Halves taking part in the current burst's writes.
     on: [bool; 2],
-    /// Lanes 0..15 suspended until the burst reaches plane `k0`.
+    /// Lanes 0..15 suspended until the burst has written plane `kp`.
     lo_wait: bool,
-    k0: u8,
-    planes_q: u8,
+    kp: u8,
+    /// The current write is the burst's last (registered: no comparator
+    /// before the shift enables).
+    wlast: bool,
+    /// Planes to write minus one (`planes` clamped to 1..=8, registered).
+    plm1: u8,
     pk_hold: u16,
     pk_second: bool,
     range_err: bool,
@@ -146,18 +150,18 @@ impl WriterModel {
         };
         // (`last` is never raised with packer words: not gated by them)
         let last = i.last;
-        let pl = self.planes_q.clamp(1, 8);
         // burst: plane advance, end, the suspended half's return; a half
         // shifts its chains after each of its writes but the burst's last
         let (writing_old, p_old, on_old, pend_old) =
             (self.writing, self.wr_plane, self.on, self.pend);
-        let wend = writing_old && p_old + 1 >= pl;
+        let wend = writing_old && self.wlast;
         let sh = [
             writing_old && on_old[0] && !wend,
             writing_old && on_old[1] && !wend,
         ];
         if writing_old {
             self.wr_plane = (p_old + 1) & 7;
+            self.wlast = self.wr_plane == self.plm1;
             if wend {
                 self.writing = false;
                 self.on = [false; 2];
@@ -165,7 +169,7 @@ impl WriterModel {
                 if on_old[1] {
                     self.wr_word = (self.wr_word + 1) & 0x7FF;
                 }
-            } else if self.lo_wait && (p_old + 1) & 7 == self.k0 {
+            } else if self.lo_wait && p_old == self.kp {
                 self.on[0] = true;
                 self.lo_wait = false;
             }
@@ -177,6 +181,7 @@ impl WriterModel {
             // a burst of the pending halves, right after the previous one
             self.writing = true;
             self.wr_plane = 0;
+            self.wlast = self.plm1 == 0;
             self.on = pend_old;
             self.lo_wait = false;
             self.pend = [false; 2];
@@ -184,12 +189,13 @@ impl WriterModel {
             // lanes 16..31 of the group whose lanes 0..15 are being
             // written: restart at plane 0, lanes 0..15 rejoin at their next plane
             self.wr_plane = 0;
+            self.wlast = self.plm1 == 0;
             self.on = [false, true];
             self.lo_wait = true;
-            self.k0 = (p_old + 1) & 7;
+            self.kp = p_old;
             self.pend[1] = false;
         }
-        self.planes_q = i.planes & 15;
+        self.plm1 = (i.planes & 15).clamp(1, 8) - 1;
         // collection: lane-pair decoder (two values from an even lane)
         let n = self.n;
         let (g1, g2) = (count >= 1, count == 2);
@@ -387,15 +393,26 @@ wire [7:1] pkb0 = pk_data[7:1]; wire [7:1] pkb1 = pk_data[15:9]; wire [7:1] pkb2
 // running burst, as whole-group bursts did)
 reg pend0; reg pend1; reg pend_fin;
 // burst: plane, word (advanced after a burst of lanes 16..31: bursts follow
-// the groups' order), halves taking part, lanes 0..15 suspended until plane k0
-reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg on0; reg on1; reg lo_wait; reg [2:0] k0; reg [3:0] planes_q;
+// the groups' order), halves taking part, lanes 0..15 suspended until plane
+// kp is written; wlast: this write is the burst's last (registered, so that no
+// comparator precedes the shift enables); plm1: planes to write minus one
+reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg on0; reg on1; reg lo_wait; reg [2:0] kp; reg wlast; reg [2:0] plm1;
 // collection: c<p> holds plane p of the 32 lanes; a lane's 8 bits are a shift chain towards c0
 reg [31:0] c0; reg [31:0] c1; reg [31:0] c2; reg [31:0] c3; reg [31:0] c4; reg [31:0] c5; reg [31:0] c6; reg [31:0] c7;
-wire [3:0] pl = (planes_q == 4'd0) ? 4'd1 : ((planes_q > 4'd8) ? 4'd8 : planes_q);
-wire wend = writing & ({1'b0, wr_plane} + 4'd1 >= pl);
+wire wend = writing & wlast;
+wire [2:0] wr_plane_next = wr_plane + 3'd1;
 // a half shifts after each of its writes but the burst's last
 wire sh0 = writing & on0 & ~wend; wire sh1 = writing & on1 & ~wend;
-wire can_start = (~writing | wend) & ~(pend0 & pend_fin & writing);
+// burst control as explicit next-state equations (shallow logic): a burst
+// of the pending halves starts when the port is free or its burst ends (the
+// stage's last lanes 0..15 only when it is free); lanes 16..31 of the
+// group being written join a running burst of its lanes 0..15 (merge);
+// the suspended lanes 0..15 rejoin after plane kp
+wire start = (pend0 | pend1) & (~writing | wlast) & ~(pend0 & pend_fin & writing);
+wire merge = pend1 & writing & ~wlast & on0 & ~on1;
+wire run = writing & ~wlast;
+wire rejoin = lo_wait & (wr_plane == kp);
+wire restart = start | merge;
 // lane-pair decoder: the pair n[4:1]; two values from an even lane
 wire ld_even = (cnt != 2'd0) & ~n[0]; wire ld_odd = (cnt == 2'd2) | ((cnt != 2'd0) & n[0]);
 wire [31:0] en;
@@ -435,22 +452,19 @@ always @(posedge clk) begin
         v += &s;
     }
     v += "\
-  if (writing) begin
-    wr_plane <= wr_plane + 3'd1;
-    if (wend) begin writing <= 1'b0; on0 <= 1'b0; on1 <= 1'b0; lo_wait <= 1'b0; if (on1) wr_word <= wr_word + 11'd1; end
-    else if (lo_wait & (wr_plane + 3'd1 == k0)) begin on0 <= 1'b1; lo_wait <= 1'b0; end
-  end
-  if ((pend0 | pend1) & can_start) begin
-    writing <= 1'b1; wr_plane <= 3'd0; on0 <= pend0; on1 <= pend1; lo_wait <= 1'b0;
-    pend0 <= 1'b0; pend1 <= 1'b0;
-  end else if (pend1 & writing & on0 & ~on1 & ~wend) begin
-    // lanes 16..31 of the group being written: restart at plane 0,
-    // lanes 0..15 rejoin at their next plane
-    wr_plane <= 3'd0; on0 <= 1'b0; on1 <= 1'b1; lo_wait <= 1'b1; k0 <= wr_plane + 3'd1; pend1 <= 1'b0;
-  end
+  writing <= start | run;
+  on0 <= start ? pend0 : (run & ~merge & (on0 | rejoin));
+  on1 <= start ? pend1 : (merge | (run & on1));
+  lo_wait <= merge | (run & lo_wait & ~rejoin);
+  if (restart) begin wr_plane <= 3'd0; wlast <= plm1 == 3'd0; end
+  else if (writing) begin wr_plane <= wr_plane_next; wlast <= wr_plane_next == plm1; end
+  if (merge) kp <= wr_plane;
+  if (wend & on1) wr_word <= wr_word + 11'd1;
+  pend0 <= pend0 & ~start;
+  pend1 <= pend1 & ~restart;
   if (c_lo) begin pend0 <= 1'b1; pend_fin <= lastc; end
   if (c_hi) pend1 <= 1'b1;
-  planes_q <= planes;
+  plm1 <= (planes == 4'd0) ? 3'd0 : ((planes > 4'd8) ? 3'd7 : planes[2:0] - 3'd1);
   if (gdone) begin
     n <= 5'd0; n_nz <= 1'b0;
   end else begin

@@ -629,10 +629,11 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
           // level 1 is the pair sum v_2i + v_2i+1 in [-2, 2] from {e, p} of the\n\
           // two lanes (a 16-entry table per output bit: one LUT4 each; p is gated\n\
           // by e so that a masked lane's unknown memory bits stay out of\n\
-          // simulation). Beside it the prefix sum of the lanes below s (segment\n\
-          // a): at level k it adds, if bit k-1 of s is set, the level-(k-1) block\n\
-          // that ends at s's bits above k-1 (level 0: the single lane 2 (s >> 1));\n\
-          // segment b is the total minus segment a\n";
+          // simulation). Beside it pf, the prefix sum of the lanes below s\n\
+          // (segment a): level 1 takes lane s - 1 if s is odd, level k >= 2 adds,\n\
+          // if bit k-1 of s is set, the level-(k-1) block of lanes from\n\
+          // (s >> k) << k (pbl, a multiplexer over the even blocks); segment b is\n\
+          // the total minus segment a\n";
     let _ = writeln!(
         v,
         "localparam [15:0] PAIR0 = 16'h{:04x}; localparam [15:0] PAIR1 = 16'h{:04x}; localparam [15:0] PAIR2 = 16'h{:04x};",
