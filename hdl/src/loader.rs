@@ -9,11 +9,13 @@
 //! - `we` with `widx`, `wdata` (an IMAGE write the control block let through,
 //!   i.e. not while BUSY): accepted iff `loading` and `widx` equals the word
 //!   counter; otherwise the write is ignored and recorded (out of order).
-//!   **`widx` and `wdata` hold their values in the cycle after `we`**, and
-//!   writes come at most every other cycle (as from `NetTop`, whose write
-//!   request registers hold them until its next access, which acts two
-//!   cycles later at the earliest): the loader reads them again in that
-//!   cycle instead of keeping a copy.
+//!   **`wdata` holds its value in the cycle after `we`**, and writes come
+//!   at most every other cycle (as from `NetTop`, whose write request
+//!   registers hold the data until its next access, which acts two cycles
+//!   later at the earliest, or from the SPI bridge, whose data word holds
+//!   until the next word is shifted in): the loader reads it again in that
+//!   cycle instead of keeping a copy (`widx` is read in the write's cycle
+//!   only).
 //! - `ld_end` (CTRL.LOAD_END accepted, at least two cycles after the last
 //!   write): without a load in progress the result is LOAD_SEQUENCE at once;
 //!   otherwise `checking` is 1 for [`LOADER_CHECK_CYCLES`] cycles, then
@@ -107,7 +109,7 @@ pub struct ImageLoader {
     pub drop: Signal<In, Bit>,
     /// IMAGE window write (not while busy).
     pub we: Signal<In, Bit>,
-    /// Its word index (held in the next cycle).
+    /// Its word index.
     pub widx: Signal<In, Bits<17>>,
     /// Its data (held in the next cycle).
     pub wdata: Signal<In, Bits<32>>,

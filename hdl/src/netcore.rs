@@ -222,9 +222,11 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pub h_in_we: Signal<In, Bit>,
     /// Its word index.
     pub h_in_idx: Signal<In, Bits<14>>,
-    /// Write data (IMAGE and INPUT). It and the word indices hold their
-    /// values in the cycle after a write (as `NetTop`'s write request
-    /// registers do): the loader and the packer read them then.
+    /// Write data (IMAGE and INPUT). It holds its value in the cycle after
+    /// a write (as `NetTop`'s write request register, or the SPI bridge's
+    /// data word behind `NetTop::for_held_requests`, does): the loader and
+    /// the packer read it then. (The word indices are read in the write's
+    /// cycle only.)
     pub h_wdata: Signal<In, Bits<32>>,
     /// LOGITS read: output index.
     pub h_lg_addr: Signal<In, Bits<16>>,
