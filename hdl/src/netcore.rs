@@ -336,6 +336,10 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     out_val: Signal<Local, Bits<64>>,
     out_key: Signal<Local, Bits<64>>,
     key_sum: Signal<Local, Bits<65>>,
+    f_m: Signal<Local, Bits<24>>,
+    f_q_qmm: Signal<Local, Bits<N>>,
+    f_d_rows: Signal<Local, Bits<16>>,
+    f_tw_p: Signal<Local, Bits<N>>,
     infer_ok: Signal<Local, Bit>,
     cyc_clr: Signal<Local, Bit>,
     lc_clr: Signal<Local, Bit>,
@@ -349,6 +353,10 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     c_cyc_mask: Constant<Bits<32>>,
     c_lc_mask: Constant<Bits<32>>,
     c_layer_mask: Constant<Bits<16>>,
+    c_m_mask: Constant<Bits<24>>,
+    c_q_mask: Constant<Bits<N>>,
+    c_rows_mask: Constant<Bits<16>>,
+    c_tw_p_mask: Constant<Bits<N>>,
     c_class_mask: Constant<Bits<16>>,
     c_sext8: Constant<Bits<64>>,
     c_all_sel: Constant<Bits<4>>,
@@ -384,6 +392,11 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             + u64::from(tbn_driver::regmap::LAYER_OVERHEAD_MAX_CYCLES);
         let infer_max = u64::from(t.max_layers) * layer_max
             + u64::from(tbn_driver::regmap::INFER_OVERHEAD_MAX_CYCLES);
+        // The descriptor fields are at most the header's maxima, which the
+        // load checks against the capacities: m <= CFG_MAX_IN, P and
+        // Q_MINUS_M below q <= CFG_TILE_MAX, D <= CFG_MAX_ROWS, ROWS <=
+        // CFG_MAX_OUT, TILE_BASE below CFG_WEIGHT_WORDS.
+        let tw_p_max = u64::from(t.tile_max).max(u64::from(t.weight_words) * 32 / W as u64);
         NetCore {
             clk: Default::default(),
             h_load_begin: Default::default(),
@@ -415,7 +428,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             loader: ImageLoader::new(&t),
             // (the descriptor registers hold from the descriptor read until
             // the next layer's, long after the sequencer is done)
-            seq: Sequencer::with_stable_job(L, cfg.tile_max),
+            seq: Sequencer::with_stable_job(L, cfg.tile_max, cfg.max_in, cfg.max_rows),
             engine: Engine::for_max_in(cfg.max_in),
             tile: if mem.tile_single_port {
                 TileMem::single_port(weight_bits, L)
@@ -482,6 +495,10 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             out_val: Default::default(),
             out_key: Default::default(),
             key_sum: Default::default(),
+            f_m: Default::default(),
+            f_q_qmm: Default::default(),
+            f_d_rows: Default::default(),
+            f_tw_p: Default::default(),
             infer_ok: Default::default(),
             cyc_clr: Default::default(),
             lc_clr: Default::default(),
@@ -495,6 +512,12 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             c_layer_mask: Constant::new(
                 ones(bits_for(u64::from(t.max_layers) - 1).min(16)).to_bits(),
             ),
+            c_m_mask: Constant::new(ones(bits_for(u64::from(t.max_in)).min(24)).to_bits()),
+            c_q_mask: Constant::new(ones(bits_for(u64::from(t.tile_max)).min(N as u64)).to_bits()),
+            c_rows_mask: Constant::new(
+                ones(bits_for(u64::from(t.max_d.max(t.max_out))).min(16)).to_bits(),
+            ),
+            c_tw_p_mask: Constant::new(ones(bits_for(tw_p_max).min(N as u64)).to_bits()),
             c_class_mask: Constant::new(
                 ones(bits_for(u64::from(t.max_logits) - 1).min(16)).to_bits(),
             ),
@@ -622,9 +645,15 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // ---- datapath: sequencer, memories, lanes (as the job-mode core) ----
         self.seq.abort.next = self.h_soft_reset.val();
         self.seq.start.next = self.go_seq.q.val();
-        self.seq.job_m.next = self.d_m.q.val();
-        self.seq.job_q.next = bit_cast::<24, N>(self.d_q_qmm.q.val());
-        self.seq.job_rows.next = bit_cast::<14, 16>(self.d_d_rows.q.val());
+        // (the descriptor fields as wide as the capacities admit: their
+        // registers' bits above are unused)
+        self.f_m.next = self.d_m.q.val() & self.c_m_mask.val();
+        self.f_q_qmm.next = self.d_q_qmm.q.val() & self.c_q_mask.val();
+        self.f_d_rows.next = self.d_d_rows.q.val() & self.c_rows_mask.val();
+        self.f_tw_p.next = self.d_tw_p.q.val() & self.c_tw_p_mask.val();
+        self.seq.job_m.next = self.f_m.val();
+        self.seq.job_q.next = bit_cast::<24, N>(self.f_q_qmm.val());
+        self.seq.job_rows.next = bit_cast::<14, 16>(self.f_d_rows.val());
         self.seq.job_abits.next = self.d_in_bits.q.val();
         self.seq.job_signed.next = self.d_in_signed.q.val();
         self.seq.engine_active.next = self.engine.active.val();
@@ -634,7 +663,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // the tile memory adds the base in W-bit words itself, next to its
         // `+ 1` for the second word: two adders side by side
         self.tile.rd_bit.next = self.seq.tile_bit.val();
-        self.tile.rd_base.next = bit_cast::<16, N>(self.d_tw_p.q.val());
+        self.tile.rd_base.next = bit_cast::<16, N>(self.f_tw_p.val());
         self.tile.rd_base1.next = self.d_tile_w1.q.val();
         self.act_in.rd_plane.next = self.seq.plane.val();
         self.act_in.rd_bit.next = self.seq.act_bit.val();
@@ -671,10 +700,10 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // ---- requantization phase ----
         self.rq.start.next = self.go_rq.q.val();
         self.rq.cancel.next = self.h_soft_reset.val();
-        self.rq.d_m.next = bit_cast::<N, 24>(self.d_m.q.val());
-        self.rq.d_qmm.next = self.d_q_qmm.q.val();
-        self.rq.d_rows.next = self.d_d_rows.q.val();
-        self.rq.d_period.next = self.d_tw_p.q.val();
+        self.rq.d_m.next = bit_cast::<N, 24>(self.f_m.val());
+        self.rq.d_qmm.next = self.f_q_qmm.val();
+        self.rq.d_rows.next = self.f_d_rows.val();
+        self.rq.d_period.next = self.f_tw_p.val();
         self.rq.d_shift.next = self.d_shift.q.val();
         self.rq.d_kind.next = self.d_kind.q.val();
         self.rq.d_out_bits.next = self.d_out_bits.q.val();
@@ -1026,7 +1055,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.h_cycles.next = self.cycles.q.val();
         self.h_count.next = self.count.q.val();
         self.h_lg_data.next = self.logits.rdata.val();
-        self.h_lc_data.next = self.lcyc.rdata.val();
+        self.h_lc_data.next = self.lcyc.rdata.val() & self.c_lc_mask.val();
     }
 }
 
