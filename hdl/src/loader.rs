@@ -188,8 +188,10 @@ pub struct ImageLoader {
     cap_en: Signal<Local, Bit>,
     above_cap: Signal<Local, Bit>,
     dzero: Signal<Local, Bit>,
-    hi14: Signal<Local, Bit>,
-    hi18: Signal<Local, Bit>,
+    z18: Signal<Local, Bit>,
+    z16: Signal<Local, Bit>,
+    z14: Signal<Local, Bit>,
+    hi_cap: Signal<Local, Bit>,
     rel_n: Signal<Local, Bits<18>>,
     sec_end: Signal<Local, Bit>,
     sec_next: Signal<Local, Bits<3>>,
@@ -208,8 +210,8 @@ pub struct ImageLoader {
     c_max_logits: Constant<Bits<32>>,
     c_v_bits: Constant<Bits<32>>,
     // the bits at and above the widest capacity, and those below
-    c_cap_hi: Constant<Bits<32>>,
     c_cap_lo: Constant<Bits<32>>,
+    c_cap_bits: Constant<Bits<6>>,
 }
 
 impl ImageLoader {
@@ -227,8 +229,15 @@ impl ImageLoader {
             t.max_logits,
             t.v_bits,
         ];
+        // the comparator's width: 14, 16 or 18 bits (whose "bits above are
+        // not all zero" the other header checks need too), else 32
         let cap_bits = 32 - caps.iter().max().copied().unwrap_or(0).leading_zeros();
+        let cap_bits = [14, 16, 18, 32]
+            .into_iter()
+            .find(|&b| cap_bits <= b)
+            .unwrap_or(32);
         let cap_lo = u32::MAX.checked_shr(32 - cap_bits).unwrap_or(0);
+        assert!(t.lanes < 1 << 18 && VERSION_MAJOR < 4);
         ImageLoader {
             clk: Default::default(),
             ld_begin: Default::default(),
@@ -291,8 +300,10 @@ impl ImageLoader {
             cap_en: Default::default(),
             above_cap: Default::default(),
             dzero: Default::default(),
-            hi14: Default::default(),
-            hi18: Default::default(),
+            z18: Default::default(),
+            z16: Default::default(),
+            z14: Default::default(),
+            hi_cap: Default::default(),
             rel_n: Default::default(),
             sec_end: Default::default(),
             sec_next: Default::default(),
@@ -309,8 +320,8 @@ impl ImageLoader {
             c_max_abits: c32(t.max_abits),
             c_max_logits: c32(t.max_logits),
             c_v_bits: c32(t.v_bits),
-            c_cap_hi: c32(!cap_lo),
             c_cap_lo: c32(cap_lo),
+            c_cap_bits: Constant::new(u64::from(cap_bits).to_bits()),
         }
     }
 }
@@ -352,9 +363,22 @@ impl Logic for ImageLoader {
         // held ----
         self.hdr.next = self.a1_we.q.val() & (self.sec.q.val() == 0);
         self.hidx.next = self.rel.q.val().get_bits::<4>(0);
-        self.dzero.next = self.wdata.val() == 0;
-        self.hi14.next = (self.wdata.val() >> 14) != 0;
-        self.hi18.next = (self.wdata.val() >> 18) != 0;
+        // the word's upper bits zero from bit 18, 16, 14 and 0 on: one tree
+        // shared by the size, zero, version, lanes and capacity checks
+        self.z18.next = (self.wdata.val() >> 18) == 0;
+        self.z16.next = self.z18.val() & (self.wdata.val().get_bits::<2>(16) == 0);
+        self.z14.next = self.z16.val() & (self.wdata.val().get_bits::<2>(14) == 0);
+        self.dzero.next = self.z14.val() & (self.wdata.val().get_bits::<14>(0) == 0);
+        self.hi_cap.next = (self.wdata.val() & !self.c_cap_lo.val()) != 0;
+        if self.c_cap_bits.val() == 14 {
+            self.hi_cap.next = !self.z14.val();
+        }
+        if self.c_cap_bits.val() == 16 {
+            self.hi_cap.next = !self.z16.val();
+        }
+        if self.c_cap_bits.val() == 18 {
+            self.hi_cap.next = !self.z18.val();
+        }
         self.cap_en.next = true;
         self.cap.next = self.c_v_bits.val();
         if self.hidx.val() == 4 {
@@ -379,8 +403,8 @@ impl Logic for ImageLoader {
             self.cap_en.next = false;
         }
         // (a comparator only as wide as the widest capacity)
-        self.above_cap.next = ((self.wdata.val() & self.c_cap_hi.val()) != 0)
-            | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap.val());
+        self.above_cap.next =
+            self.hi_cap.val() | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap.val());
         if self.hdr.val() {
             if self.cap_en.val() & self.above_cap.val() {
                 self.fit_bad.d.next = true;
@@ -389,21 +413,26 @@ impl Logic for ImageLoader {
                 self.magic_ok.d.next = self.wdata.val() == self.c_magic.val();
             }
             if self.hidx.val() == 1 {
-                self.ver_ok.d.next = (self.wdata.val() >> 16) == self.c_major.val();
+                self.ver_ok.d.next = self.z18.val()
+                    & (bit_cast::<32, 2>(self.wdata.val().get_bits::<2>(16)) == self.c_major.val());
             }
             if self.hidx.val() == 2 {
                 self.total.d.next = bit_cast::<18, 32>(self.wdata.val());
-                if self.hi18.val() {
+                if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
-            if (self.hidx.val() == 3) & (self.wdata.val() != self.c_lanes.val()) {
+            if (self.hidx.val() == 3)
+                & !(self.z18.val()
+                    & (bit_cast::<32, 18>(self.wdata.val().get_bits::<18>(0))
+                        == self.c_lanes.val()))
+            {
                 self.fit_bad.d.next = true;
             }
             if self.hidx.val() == 4 {
                 self.nl.d.next = bit_cast::<14, 32>(self.wdata.val());
                 self.nl0.d.next = self.dzero.val();
-                if self.hi14.val() {
+                if !self.z14.val() {
                     self.big.d.next = true;
                 }
                 if self.dzero.val() {
@@ -413,14 +442,14 @@ impl Logic for ImageLoader {
             if self.hidx.val() == 5 {
                 self.tile_w.d.next = bit_cast::<18, 32>(self.wdata.val());
                 self.tile0.d.next = self.dzero.val();
-                if self.hi18.val() {
+                if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
             if self.hidx.val() == 6 {
                 self.const_w.d.next = bit_cast::<18, 32>(self.wdata.val());
                 self.const0.d.next = self.dzero.val();
-                if self.hi18.val() {
+                if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
