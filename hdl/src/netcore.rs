@@ -341,6 +341,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     f_d_rows: Signal<Local, Bits<16>>,
     f_tw_p: Signal<Local, Bits<N>>,
     infer_ok: Signal<Local, Bit>,
+    e_code: Signal<Local, Bits<4>>,
     cyc_clr: Signal<Local, Bit>,
     lc_clr: Signal<Local, Bit>,
     y64: Signal<Local, Bits<64>>,
@@ -500,6 +501,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             f_d_rows: Default::default(),
             f_tw_p: Default::default(),
             infer_ok: Default::default(),
+            e_code: Default::default(),
             cyc_clr: Default::default(),
             lc_clr: Default::default(),
             y64: Default::default(),
@@ -948,71 +950,59 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         }
 
         // ---- host actions (the first error is kept until ERROR is cleared) ----
-        if self.loader.err.val() & !self.err_q.q.val() {
-            self.code_q.d.next = self.loader.err_code.val();
-        }
+        // the code of this cycle's error (0: none; of simultaneous errors the
+        // last in this order), then one load of ERROR_CODE
+        self.e_code.next = 0.into();
         if self.loader.err.val() {
-            self.err_q.d.next = true;
+            self.e_code.next = self.loader.err_code.val();
         }
         if (self.h_load_begin.val() | self.h_load_end.val()) & self.busy_any.val() {
-            if !self.err_q.q.val() {
-                self.code_q.d.next = 1.into();
-            }
-            self.err_q.d.next = true;
-        }
-        if self.h_load_begin.val() & !self.busy_any.val() {
-            self.input_bad.d.next = false;
+            self.e_code.next = 1.into();
         }
         if self.h_img_we.val() & self.busy_any.val() {
-            if !self.err_q.q.val() {
-                self.code_q.d.next = 6.into();
-            }
-            self.err_q.d.next = true;
+            self.e_code.next = 6.into();
         }
         if self.h_in_we.val() {
             if self.busy_any.val() | (self.quiet.q.val() != 0) {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 6.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 6.into();
             } else if !self.loader.loaded.val() {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 7.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 7.into();
             }
         }
         if self.h_infer.val() {
             if self.busy_any.val() {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 1.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 1.into();
             } else if !self.loader.loaded.val() {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 7.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 7.into();
             } else if self.input_bad.q.val() | self.rq.range_err.val() {
-                self.input_bad.d.next = false;
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 13.into();
-                }
-                self.err_q.d.next = true;
-            } else {
-                // accepted: flush the packer's partial group, then layer 0
-                self.input_bad.d.next = false;
-                self.running.d.next = true;
-                self.done_q.d.next = false;
-                self.err_q.d.next = false;
-                self.code_q.d.next = 0.into();
-                self.state.d.next = 1.into();
-                self.wcnt.d.next = 3.into();
-                self.layer.d.next = 0.into();
-                self.rsel.d.next = 0.into();
-                self.wsel.d.next = 0.into();
-                self.rq.in_flush.next = true;
+                self.e_code.next = 13.into();
             }
+        }
+        if self.e_code.val() != 0 {
+            self.err_q.d.next = true;
+            if !self.err_q.q.val() {
+                self.code_q.d.next = self.e_code.val();
+            }
+        }
+        if self.h_load_begin.val() & !self.busy_any.val() {
+            self.input_bad.d.next = false;
+        }
+        if self.h_infer.val() & !self.busy_any.val() & self.loader.loaded.val() {
+            // refused for the input's range (the flag is cleared) or accepted
+            self.input_bad.d.next = false;
+        }
+        if self.infer_ok.val() {
+            // accepted: flush the packer's partial group, then layer 0
+            self.running.d.next = true;
+            self.done_q.d.next = false;
+            self.err_q.d.next = false;
+            self.code_q.d.next = 0.into();
+            self.state.d.next = 1.into();
+            self.wcnt.d.next = 3.into();
+            self.layer.d.next = 0.into();
+            self.rsel.d.next = 0.into();
+            self.wsel.d.next = 0.into();
+            self.rq.in_flush.next = true;
         }
         if self.h_clr_done.val() {
             self.done_q.d.next = false;
