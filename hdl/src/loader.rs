@@ -27,6 +27,12 @@
 //!   model afterwards in both cases); a loaded model stays loaded.
 //! - `drop`: the model is no longer valid (e.g. a job-mode write into a shared
 //!   memory).
+//! - `share_we`, `share_data`, `share_a/b/c`: the registers of TILE_WORDS,
+//!   CONST_WORDS and TOTAL_WORDS (24 bits each) are read only by a load and
+//!   its checks; outside a load the network sequencer keeps three
+//!   descriptor fields in them (it writes them only while BUSY for an
+//!   inference, when no load can run), so the engine needs no registers of
+//!   its own for those fields. LOAD_BEGIN clears them.
 //!
 //! How the checks stay cheap (no word of the image is stored here beyond the
 //! header fields the engine needs):
@@ -141,6 +147,17 @@ pub struct ImageLoader {
     pub r_addr: Signal<Out, Bits<17>>,
     /// The word.
     pub r_data: Signal<Out, Bits<32>>,
+    /// Write `share_data` into the shared registers (bit 0: `share_a`, 1:
+    /// `share_b`, 2: `share_c`); never while loading or checking.
+    pub share_we: Signal<In, Bits<3>>,
+    /// Data for the shared registers.
+    pub share_data: Signal<In, Bits<24>>,
+    /// Shared register a (TILE_WORDS while loading).
+    pub share_a: Signal<Out, Bits<24>>,
+    /// Shared register b (CONST_WORDS while loading).
+    pub share_b: Signal<Out, Bits<24>>,
+    /// Shared register c (TOTAL_WORDS while loading).
+    pub share_c: Signal<Out, Bits<24>>,
     // state; the word counter is 0 when not loading
     load_q: DFF<Bit>,
     count: DFF<Bits<18>>,
@@ -157,12 +174,12 @@ pub struct ImageLoader {
     ver_ok: DFF<Bit>,
     fit_bad: DFF<Bit>,
     big: DFF<Bit>,
-    total: DFF<Bits<18>>,
+    total: DFF<Bits<24>>,
     nl: DFF<Bits<14>>,
     nl0: DFF<Bit>,
-    tile_w: DFF<Bits<18>>,
+    tile_w: DFF<Bits<24>>,
     tile0: DFF<Bit>,
-    const_w: DFF<Bits<18>>,
+    const_w: DFF<Bits<24>>,
     const0: DFF<Bit>,
     num_in: DFF<Bits<17>>,
     num_out: DFF<Bits<17>>,
@@ -261,6 +278,11 @@ impl ImageLoader {
             r_sel: Default::default(),
             r_addr: Default::default(),
             r_data: Default::default(),
+            share_we: Default::default(),
+            share_data: Default::default(),
+            share_a: Default::default(),
+            share_b: Default::default(),
+            share_c: Default::default(),
             load_q: Default::default(),
             count: Default::default(),
             ooo: Default::default(),
@@ -417,7 +439,7 @@ impl Logic for ImageLoader {
                     & (bit_cast::<32, 2>(self.wdata.val().get_bits::<2>(16)) == self.c_major.val());
             }
             if self.hidx.val() == 2 {
-                self.total.d.next = bit_cast::<18, 32>(self.wdata.val());
+                self.total.d.next = bit_cast::<24, 32>(self.wdata.val());
                 if !self.z18.val() {
                     self.big.d.next = true;
                 }
@@ -440,14 +462,14 @@ impl Logic for ImageLoader {
                 }
             }
             if self.hidx.val() == 5 {
-                self.tile_w.d.next = bit_cast::<18, 32>(self.wdata.val());
+                self.tile_w.d.next = bit_cast::<24, 32>(self.wdata.val());
                 self.tile0.d.next = self.dzero.val();
                 if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
             if self.hidx.val() == 6 {
-                self.const_w.d.next = bit_cast::<18, 32>(self.wdata.val());
+                self.const_w.d.next = bit_cast::<24, 32>(self.wdata.val());
                 self.const0.d.next = self.dzero.val();
                 if !self.z18.val() {
                     self.big.d.next = true;
@@ -476,10 +498,10 @@ impl Logic for ImageLoader {
             self.sec_end.next = self.rel_n.val() == (bit_cast::<18, 14>(self.nl.q.val()) << 4);
         }
         if self.sec.q.val() == 2 {
-            self.sec_end.next = self.rel_n.val() == self.tile_w.q.val();
+            self.sec_end.next = self.rel_n.val() == bit_cast::<18, 24>(self.tile_w.q.val());
         }
         if self.sec.q.val() == 3 {
-            self.sec_end.next = self.rel_n.val() == self.const_w.q.val();
+            self.sec_end.next = self.rel_n.val() == bit_cast::<18, 24>(self.const_w.q.val());
         }
         self.sec_next.next = 4.into();
         if (self.sec.q.val() < 3) & !self.const0.q.val() {
@@ -498,6 +520,18 @@ impl Logic for ImageLoader {
                 self.rel.d.next = 0.into();
             }
         }
+        // ---- the shared registers: outside a load the engine keeps three
+        // descriptor fields in the registers of TILE_WORDS, CONST_WORDS and
+        // TOTAL_WORDS, which only the load and its checks read ----
+        if self.share_we.val().get_bit(0) {
+            self.tile_w.d.next = self.share_data.val();
+        }
+        if self.share_we.val().get_bit(1) {
+            self.const_w.d.next = self.share_data.val();
+        }
+        if self.share_we.val().get_bit(2) {
+            self.total.d.next = self.share_data.val();
+        }
         // ---- LOAD_END checks: the flags follow the load (the last word's
         // walk step and checksum flag land within 2 cycles of its write,
         // before LOAD_END can act); unless `big`, the section sizes add up to
@@ -507,7 +541,7 @@ impl Logic for ImageLoader {
             self.seq_bad.d.next = self.big.q.val()
                 | (self.sec.q.val() != 4)
                 | (self.rel.q.val() != 2)
-                | (self.total.q.val() != self.count.q.val())
+                | (bit_cast::<18, 24>(self.total.q.val()) != self.count.q.val())
                 | self.ooo.q.val();
             self.csum_bad.d.next = !self.csum_ok.q.val();
         }
@@ -608,11 +642,14 @@ impl Logic for ImageLoader {
         self.r_sel.next = self.sec.q.val().get_bits::<2>(0);
         self.r_addr.next = self.rel.q.val().get_bits::<17>(0);
         self.r_data.next = self.wdata.val();
+        self.share_a.next = self.tile_w.q.val();
+        self.share_b.next = self.const_w.q.val();
+        self.share_c.next = self.total.q.val();
     }
 }
 
 crate::lockstep_block!(
     ImageLoader,
-    inputs [ld_begin, ld_end, abort, drop, we, widx, wdata],
-    outputs [loading, load_words, checking, loaded, err, err_code, hdr_layers, hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data]
+    inputs [ld_begin, ld_end, abort, drop, we, widx, wdata, share_we, share_data],
+    outputs [loading, load_words, checking, loaded, err, err_code, hdr_layers, hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data, share_a, share_b, share_c]
 );

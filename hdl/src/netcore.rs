@@ -305,10 +305,8 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     // W-bit words for the row sequencer and the tile memory while the
     // distinct rows are issued; Q_MINUS_M, ROWS and P, re-read while the
     // lanes drain, for the requantization phase, whose walker loads them at
-    // its start)
-    d_q_qmm: DFF<Bits<N>>,
-    d_d_rows: DFF<Bits<16>>,
-    d_tw_p: DFF<Bits<N>>,
+    // its start. They are the loader's registers of TILE_WORDS,
+    // CONST_WORDS and TOTAL_WORDS, which only a load uses: `share_*`.)
     d_in_bits: DFF<Bits<4>>,
     d_in_signed: DFF<Bit>,
     d_out_bits: DFF<Bits<4>>,
@@ -338,6 +336,8 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     key_sum: Signal<Local, Bits<65>>,
     f_m: Signal<Local, Bits<24>>,
     f_q_qmm: Signal<Local, Bits<N>>,
+    share_we: Signal<Local, Bits<3>>,
+    share_data: Signal<Local, Bits<24>>,
     f_d_rows: Signal<Local, Bits<16>>,
     f_tw_p: Signal<Local, Bits<N>>,
     infer_ok: Signal<Local, Bit>,
@@ -470,9 +470,6 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             rsel: Default::default(),
             wsel: Default::default(),
             d_m: Default::default(),
-            d_q_qmm: Default::default(),
-            d_d_rows: Default::default(),
-            d_tw_p: Default::default(),
             d_in_bits: Default::default(),
             d_in_signed: Default::default(),
             d_out_bits: Default::default(),
@@ -498,6 +495,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             key_sum: Default::default(),
             f_m: Default::default(),
             f_q_qmm: Default::default(),
+            share_we: Default::default(),
+            share_data: Default::default(),
             f_d_rows: Default::default(),
             f_tw_p: Default::default(),
             infer_ok: Default::default(),
@@ -559,9 +558,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             rsel,
             wsel,
             d_m,
-            d_q_qmm,
-            d_d_rows,
-            d_tw_p,
             d_in_bits,
             d_in_signed,
             d_out_bits,
@@ -650,9 +646,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // (the descriptor fields as wide as the capacities admit: their
         // registers' bits above are unused)
         self.f_m.next = self.d_m.q.val() & self.c_m_mask.val();
-        self.f_q_qmm.next = self.d_q_qmm.q.val() & self.c_q_mask.val();
-        self.f_d_rows.next = self.d_d_rows.q.val() & self.c_rows_mask.val();
-        self.f_tw_p.next = self.d_tw_p.q.val() & self.c_tw_p_mask.val();
+        self.f_q_qmm.next = bit_cast::<N, 24>(self.loader.share_a.val()) & self.c_q_mask.val();
+        self.f_d_rows.next = bit_cast::<16, 24>(self.loader.share_c.val()) & self.c_rows_mask.val();
+        self.f_tw_p.next = bit_cast::<N, 24>(self.loader.share_b.val()) & self.c_tw_p_mask.val();
         self.seq.job_m.next = self.f_m.val();
         self.seq.job_q.next = bit_cast::<24, N>(self.f_q_qmm.val());
         self.seq.job_rows.next = bit_cast::<14, 16>(self.f_d_rows.val());
@@ -858,26 +854,33 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.c_wlog.val() == 3 {
             self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 3);
         }
+        self.share_we.next = 0.into();
+        self.share_data.next = bit_cast::<24, 32>(self.desc.rdata.val());
+        if self.rk.q.val() == 10 {
+            self.share_data.next = bit_cast::<24, 16>(self.tile_w_rd.val());
+        }
         if self.rv.q.val() {
             if self.rk.q.val() == 0 {
                 self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
             }
             // (the layer's first read, state 2: Q, D, TILE_BASE; the re-read
-            // while the lanes drain, state 3: ROWS, P, Q_MINUS_M)
-            if (self.rk.q.val() == 1) & (self.state.q.val() == 2) {
-                self.d_q_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            // while the lanes drain, state 3: ROWS, P, Q_MINUS_M; into the
+            // shared registers a (Q, Q_MINUS_M), b (TILE_BASE, P), c (D,
+            // ROWS))
+            if ((self.rk.q.val() == 1) & (self.state.q.val() == 2))
+                | ((self.rk.q.val() == 5) & (self.state.q.val() == 3))
+            {
+                self.share_we.next = 1.into();
             }
-            if (self.rk.q.val() == 2) & (self.state.q.val() == 3) {
-                self.d_d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
+            if ((self.rk.q.val() == 10) & (self.state.q.val() == 2))
+                | ((self.rk.q.val() == 4) & (self.state.q.val() == 3))
+            {
+                self.share_we.next = 2.into();
             }
-            if (self.rk.q.val() == 3) & (self.state.q.val() == 2) {
-                self.d_d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
-            }
-            if (self.rk.q.val() == 4) & (self.state.q.val() == 3) {
-                self.d_tw_p.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
-            }
-            if (self.rk.q.val() == 5) & (self.state.q.val() == 3) {
-                self.d_q_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            if ((self.rk.q.val() == 3) & (self.state.q.val() == 2))
+                | ((self.rk.q.val() == 2) & (self.state.q.val() == 3))
+            {
+                self.share_we.next = 4.into();
             }
             if self.rk.q.val() == 7 {
                 self.d_in_bits.d.next = self.desc.rdata.val().get_bits::<4>(0);
@@ -893,7 +896,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             }
             if self.rk.q.val() == 10 {
                 self.d_tile_base.d.next = bit_cast::<22, 32>(self.desc.rdata.val()) << 5;
-                self.d_tw_p.d.next = bit_cast::<N, 16>(self.tile_w_rd.val());
+
                 self.d_tile_w1.d.next = self.tile_w_rd.val() + 1;
             }
             if self.rk.q.val() == 11 {
@@ -921,6 +924,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.rk.d.next = self.dk.q.val().get_bits::<4>(0);
             }
         }
+        self.loader.share_we.next = self.share_we.val();
+        self.loader.share_data.next = self.share_data.val();
         if (self.state.q.val() == 3) & !self.seq.busy.val() & (self.dk.q.val() == 6) {
             self.state.d.next = 4.into();
             self.go_rq.d.next = true;
