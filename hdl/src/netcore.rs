@@ -30,12 +30,16 @@
 //! Network sequencer, per INFER: flush the packer's partial group and wait
 //! for its writes; per layer: read the 16 descriptor words (17 cycles),
 //! start the row sequencer on the layer's `D` distinct rows (`m`, `q`,
-//! `A_in` from the descriptor) and wait for its last pair write, start the
-//! requantization phase (`ROWS` rows from the pairs, the walker's `P`,
-//! `q - m`) and wait until its last row has left the writer; record the
-//! layer's cycles; after the last layer: CLASS (argmax of the outputs, ties
-//! to the lowest index: a strictly greater output replaces the best, rows
-//! come in increasing order), DONE, JOB_COUNT + 1.
+//! `A_in` from the descriptor) and, while the lanes drain, read ROWS, P and
+//! Q_MINUS_M again into the registers that held D, TILE_BASE and Q; wait for
+//! its last pair write, start the requantization phase (`ROWS` rows from
+//! the pairs, the walker's `P`, `q - m`) and wait until its last row has
+//! left the writer; record the layer's cycles; after the last layer: CLASS
+//! (argmax of the outputs over their low V_BITS, ties to the lowest index: a
+//! strictly greater output replaces the best, rows come in increasing
+//! order), DONE, JOB_COUNT + 1. Descriptor fields, counters and the argmax
+//! index are only as wide as the capacities admit (a descriptor beyond the
+//! header's maxima is not checked by the chip, its behaviour undefined).
 //!
 //! Host-visible behaviour follows `tbn_driver::image::chip::RefChip` (error
 //! codes, what clears what), with these documented limits of this RTL:
