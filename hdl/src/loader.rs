@@ -9,11 +9,13 @@
 //! - `we` with `widx`, `wdata` (an IMAGE write the control block let through,
 //!   i.e. not while BUSY): accepted iff `loading` and `widx` equals the word
 //!   counter; otherwise the write is ignored and recorded (out of order).
-//!   **`widx` and `wdata` hold their values in the cycle after `we`**, and
-//!   writes come at most every other cycle (as from `NetTop`, whose write
-//!   request registers hold them until its next access, which acts two
-//!   cycles later at the earliest): the loader reads them again in that
-//!   cycle instead of keeping a copy.
+//!   **`wdata` holds its value in the cycle after `we`**, and writes come
+//!   at most every other cycle (as from `NetTop`, whose write request
+//!   registers hold the data until its next access, which acts two cycles
+//!   later at the earliest, or from the SPI bridge, whose data word holds
+//!   until the next word is shifted in): the loader reads it again in that
+//!   cycle instead of keeping a copy (`widx` is read in the write's cycle
+//!   only).
 //! - `ld_end` (CTRL.LOAD_END accepted, at least two cycles after the last
 //!   write): without a load in progress the result is LOAD_SEQUENCE at once;
 //!   otherwise `checking` is 1 for [`LOADER_CHECK_CYCLES`] cycles, then
@@ -25,6 +27,12 @@
 //!   model afterwards in both cases); a loaded model stays loaded.
 //! - `drop`: the model is no longer valid (e.g. a job-mode write into a shared
 //!   memory).
+//! - `share_we`, `share_data`, `share_a/b/c`: the registers of TILE_WORDS,
+//!   CONST_WORDS and TOTAL_WORDS (24 bits each) are read only by a load and
+//!   its checks; outside a load the network sequencer keeps three
+//!   descriptor fields in them (it writes them only while BUSY for an
+//!   inference, when no load can run), so the engine needs no registers of
+//!   its own for those fields. LOAD_BEGIN clears them.
 //!
 //! How the checks stay cheap (no word of the image is stored here beyond the
 //! header fields the engine needs):
@@ -107,7 +115,7 @@ pub struct ImageLoader {
     pub drop: Signal<In, Bit>,
     /// IMAGE window write (not while busy).
     pub we: Signal<In, Bit>,
-    /// Its word index (held in the next cycle).
+    /// Its word index.
     pub widx: Signal<In, Bits<17>>,
     /// Its data (held in the next cycle).
     pub wdata: Signal<In, Bits<32>>,
@@ -139,6 +147,17 @@ pub struct ImageLoader {
     pub r_addr: Signal<Out, Bits<17>>,
     /// The word.
     pub r_data: Signal<Out, Bits<32>>,
+    /// Write `share_data` into the shared registers (bit 0: `share_a`, 1:
+    /// `share_b`, 2: `share_c`); never while loading or checking.
+    pub share_we: Signal<In, Bits<3>>,
+    /// Data for the shared registers.
+    pub share_data: Signal<In, Bits<24>>,
+    /// Shared register a (TILE_WORDS while loading).
+    pub share_a: Signal<Out, Bits<24>>,
+    /// Shared register b (CONST_WORDS while loading).
+    pub share_b: Signal<Out, Bits<24>>,
+    /// Shared register c (TOTAL_WORDS while loading).
+    pub share_c: Signal<Out, Bits<24>>,
     // state; the word counter is 0 when not loading
     load_q: DFF<Bit>,
     count: DFF<Bits<18>>,
@@ -155,12 +174,12 @@ pub struct ImageLoader {
     ver_ok: DFF<Bit>,
     fit_bad: DFF<Bit>,
     big: DFF<Bit>,
-    total: DFF<Bits<18>>,
+    total: DFF<Bits<24>>,
     nl: DFF<Bits<14>>,
     nl0: DFF<Bit>,
-    tile_w: DFF<Bits<18>>,
+    tile_w: DFF<Bits<24>>,
     tile0: DFF<Bit>,
-    const_w: DFF<Bits<18>>,
+    const_w: DFF<Bits<24>>,
     const0: DFF<Bit>,
     num_in: DFF<Bits<17>>,
     num_out: DFF<Bits<17>>,
@@ -186,8 +205,10 @@ pub struct ImageLoader {
     cap_en: Signal<Local, Bit>,
     above_cap: Signal<Local, Bit>,
     dzero: Signal<Local, Bit>,
-    hi14: Signal<Local, Bit>,
-    hi18: Signal<Local, Bit>,
+    z18: Signal<Local, Bit>,
+    z16: Signal<Local, Bit>,
+    z14: Signal<Local, Bit>,
+    hi_cap: Signal<Local, Bit>,
     rel_n: Signal<Local, Bits<18>>,
     sec_end: Signal<Local, Bit>,
     /// `sec_end` registered: computed in the cycle after a word's walk step
@@ -211,8 +232,8 @@ pub struct ImageLoader {
     c_max_logits: Constant<Bits<32>>,
     c_v_bits: Constant<Bits<32>>,
     // the bits at and above the widest capacity, and those below
-    c_cap_hi: Constant<Bits<32>>,
     c_cap_lo: Constant<Bits<32>>,
+    c_cap_bits: Constant<Bits<6>>,
 }
 
 impl ImageLoader {
@@ -230,8 +251,15 @@ impl ImageLoader {
             t.max_logits,
             t.v_bits,
         ];
+        // the comparator's width: 14, 16 or 18 bits (whose "bits above are
+        // not all zero" the other header checks need too), else 32
         let cap_bits = 32 - caps.iter().max().copied().unwrap_or(0).leading_zeros();
+        let cap_bits = [14, 16, 18, 32]
+            .into_iter()
+            .find(|&b| cap_bits <= b)
+            .unwrap_or(32);
         let cap_lo = u32::MAX.checked_shr(32 - cap_bits).unwrap_or(0);
+        assert!(t.lanes < 1 << 18 && VERSION_MAJOR < 4);
         ImageLoader {
             clk: Default::default(),
             ld_begin: Default::default(),
@@ -255,6 +283,11 @@ impl ImageLoader {
             r_sel: Default::default(),
             r_addr: Default::default(),
             r_data: Default::default(),
+            share_we: Default::default(),
+            share_data: Default::default(),
+            share_a: Default::default(),
+            share_b: Default::default(),
+            share_c: Default::default(),
             load_q: Default::default(),
             count: Default::default(),
             ooo: Default::default(),
@@ -294,8 +327,10 @@ impl ImageLoader {
             cap_en: Default::default(),
             above_cap: Default::default(),
             dzero: Default::default(),
-            hi14: Default::default(),
-            hi18: Default::default(),
+            z18: Default::default(),
+            z16: Default::default(),
+            z14: Default::default(),
+            hi_cap: Default::default(),
             rel_n: Default::default(),
             sec_end: Default::default(),
             end_q: Default::default(),
@@ -313,8 +348,8 @@ impl ImageLoader {
             c_max_abits: c32(t.max_abits),
             c_max_logits: c32(t.max_logits),
             c_v_bits: c32(t.v_bits),
-            c_cap_hi: c32(!cap_lo),
             c_cap_lo: c32(cap_lo),
+            c_cap_bits: Constant::new(u64::from(cap_bits).to_bits()),
         }
     }
 }
@@ -356,9 +391,22 @@ impl Logic for ImageLoader {
         // held ----
         self.hdr.next = self.a1_we.q.val() & (self.sec.q.val() == 0);
         self.hidx.next = self.rel.q.val().get_bits::<4>(0);
-        self.dzero.next = self.wdata.val() == 0;
-        self.hi14.next = (self.wdata.val() >> 14) != 0;
-        self.hi18.next = (self.wdata.val() >> 18) != 0;
+        // the word's upper bits zero from bit 18, 16, 14 and 0 on: one tree
+        // shared by the size, zero, version, lanes and capacity checks
+        self.z18.next = (self.wdata.val() >> 18) == 0;
+        self.z16.next = self.z18.val() & (self.wdata.val().get_bits::<2>(16) == 0);
+        self.z14.next = self.z16.val() & (self.wdata.val().get_bits::<2>(14) == 0);
+        self.dzero.next = self.z14.val() & (self.wdata.val().get_bits::<14>(0) == 0);
+        self.hi_cap.next = (self.wdata.val() & !self.c_cap_lo.val()) != 0;
+        if self.c_cap_bits.val() == 14 {
+            self.hi_cap.next = !self.z14.val();
+        }
+        if self.c_cap_bits.val() == 16 {
+            self.hi_cap.next = !self.z16.val();
+        }
+        if self.c_cap_bits.val() == 18 {
+            self.hi_cap.next = !self.z18.val();
+        }
         self.cap_en.next = true;
         self.cap.next = self.c_v_bits.val();
         if self.hidx.val() == 4 {
@@ -383,8 +431,8 @@ impl Logic for ImageLoader {
             self.cap_en.next = false;
         }
         // (a comparator only as wide as the widest capacity)
-        self.above_cap.next = ((self.wdata.val() & self.c_cap_hi.val()) != 0)
-            | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap.val());
+        self.above_cap.next =
+            self.hi_cap.val() | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap.val());
         if self.hdr.val() {
             if self.cap_en.val() & self.above_cap.val() {
                 self.fit_bad.d.next = true;
@@ -393,21 +441,26 @@ impl Logic for ImageLoader {
                 self.magic_ok.d.next = self.wdata.val() == self.c_magic.val();
             }
             if self.hidx.val() == 1 {
-                self.ver_ok.d.next = (self.wdata.val() >> 16) == self.c_major.val();
+                self.ver_ok.d.next = self.z18.val()
+                    & (bit_cast::<32, 2>(self.wdata.val().get_bits::<2>(16)) == self.c_major.val());
             }
             if self.hidx.val() == 2 {
-                self.total.d.next = bit_cast::<18, 32>(self.wdata.val());
-                if self.hi18.val() {
+                self.total.d.next = bit_cast::<24, 32>(self.wdata.val());
+                if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
-            if (self.hidx.val() == 3) & (self.wdata.val() != self.c_lanes.val()) {
+            if (self.hidx.val() == 3)
+                & !(self.z18.val()
+                    & (bit_cast::<32, 18>(self.wdata.val().get_bits::<18>(0))
+                        == self.c_lanes.val()))
+            {
                 self.fit_bad.d.next = true;
             }
             if self.hidx.val() == 4 {
                 self.nl.d.next = bit_cast::<14, 32>(self.wdata.val());
                 self.nl0.d.next = self.dzero.val();
-                if self.hi14.val() {
+                if !self.z14.val() {
                     self.big.d.next = true;
                 }
                 if self.dzero.val() {
@@ -415,16 +468,16 @@ impl Logic for ImageLoader {
                 }
             }
             if self.hidx.val() == 5 {
-                self.tile_w.d.next = bit_cast::<18, 32>(self.wdata.val());
+                self.tile_w.d.next = bit_cast::<24, 32>(self.wdata.val());
                 self.tile0.d.next = self.dzero.val();
-                if self.hi18.val() {
+                if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
             if self.hidx.val() == 6 {
-                self.const_w.d.next = bit_cast::<18, 32>(self.wdata.val());
+                self.const_w.d.next = bit_cast::<24, 32>(self.wdata.val());
                 self.const0.d.next = self.dzero.val();
-                if self.hi18.val() {
+                if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
@@ -451,10 +504,10 @@ impl Logic for ImageLoader {
             self.sec_end.next = self.rel_n.val() == (bit_cast::<18, 14>(self.nl.q.val()) << 4);
         }
         if self.sec.q.val() == 2 {
-            self.sec_end.next = self.rel_n.val() == self.tile_w.q.val();
+            self.sec_end.next = self.rel_n.val() == bit_cast::<18, 24>(self.tile_w.q.val());
         }
         if self.sec.q.val() == 3 {
-            self.sec_end.next = self.rel_n.val() == self.const_w.q.val();
+            self.sec_end.next = self.rel_n.val() == bit_cast::<18, 24>(self.const_w.q.val());
         }
         self.sec_next.next = 4.into();
         if (self.sec.q.val() < 3) & !self.const0.q.val() {
@@ -474,6 +527,18 @@ impl Logic for ImageLoader {
                 self.rel.d.next = 0.into();
             }
         }
+        // ---- the shared registers: outside a load the engine keeps three
+        // descriptor fields in the registers of TILE_WORDS, CONST_WORDS and
+        // TOTAL_WORDS, which only the load and its checks read ----
+        if self.share_we.val().get_bit(0) {
+            self.tile_w.d.next = self.share_data.val();
+        }
+        if self.share_we.val().get_bit(1) {
+            self.const_w.d.next = self.share_data.val();
+        }
+        if self.share_we.val().get_bit(2) {
+            self.total.d.next = self.share_data.val();
+        }
         // ---- LOAD_END checks: the flags follow the load (the last word's
         // walk step and checksum flag land within 2 cycles of its write,
         // before LOAD_END can act); unless `big`, the section sizes add up to
@@ -483,7 +548,7 @@ impl Logic for ImageLoader {
             self.seq_bad.d.next = self.big.q.val()
                 | (self.sec.q.val() != 4)
                 | (self.rel.q.val() != 2)
-                | (self.total.q.val() != self.count.q.val())
+                | (bit_cast::<18, 24>(self.total.q.val()) != self.count.q.val())
                 | self.ooo.q.val();
             self.csum_bad.d.next = !self.csum_ok.q.val();
         }
@@ -584,11 +649,14 @@ impl Logic for ImageLoader {
         self.r_sel.next = self.sec.q.val().get_bits::<2>(0);
         self.r_addr.next = self.rel.q.val().get_bits::<17>(0);
         self.r_data.next = self.wdata.val();
+        self.share_a.next = self.tile_w.q.val();
+        self.share_b.next = self.const_w.q.val();
+        self.share_c.next = self.total.q.val();
     }
 }
 
 crate::lockstep_block!(
     ImageLoader,
-    inputs [ld_begin, ld_end, abort, drop, we, widx, wdata],
-    outputs [loading, load_words, checking, loaded, err, err_code, hdr_layers, hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data]
+    inputs [ld_begin, ld_end, abort, drop, we, widx, wdata, share_we, share_data],
+    outputs [loading, load_words, checking, loaded, err, err_code, hdr_layers, hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data, share_a, share_b, share_c]
 );

@@ -30,12 +30,16 @@
 //! Network sequencer, per INFER: flush the packer's partial group and wait
 //! for its writes; per layer: read the 16 descriptor words (17 cycles),
 //! start the row sequencer on the layer's `D` distinct rows (`m`, `q`,
-//! `A_in` from the descriptor) and wait for its last pair write, start the
-//! requantization phase (`ROWS` rows from the pairs, the walker's `P`,
-//! `q - m`) and wait until its last row has left the writer; record the
-//! layer's cycles; after the last layer: CLASS (argmax of the outputs, ties
-//! to the lowest index: a strictly greater output replaces the best, rows
-//! come in increasing order), DONE, JOB_COUNT + 1.
+//! `A_in` from the descriptor) and, while the lanes drain, read ROWS, P and
+//! Q_MINUS_M again into the registers that held D, TILE_BASE and Q; wait for
+//! its last pair write, start the requantization phase (`ROWS` rows from
+//! the pairs, the walker's `P`, `q - m`) and wait until its last row has
+//! left the writer; record the layer's cycles; after the last layer: CLASS
+//! (argmax of the outputs over their low V_BITS, ties to the lowest index: a
+//! strictly greater output replaces the best, rows come in increasing
+//! order), DONE, JOB_COUNT + 1. Descriptor fields, counters and the argmax
+//! index are only as wide as the capacities admit (a descriptor beyond the
+//! header's maxima is not checked by the chip, its behaviour undefined).
 //!
 //! Host-visible behaviour follows `tbn_driver::image::chip::RefChip` (error
 //! codes, what clears what), with these documented limits of this RTL:
@@ -222,9 +226,11 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pub h_in_we: Signal<In, Bit>,
     /// Its word index.
     pub h_in_idx: Signal<In, Bits<14>>,
-    /// Write data (IMAGE and INPUT). It and the word indices hold their
-    /// values in the cycle after a write (as `NetTop`'s write request
-    /// registers do): the loader and the packer read them then.
+    /// Write data (IMAGE and INPUT). It holds its value in the cycle after
+    /// a write (as `NetTop`'s write request register, or the SPI bridge's
+    /// data word behind `NetTop::for_held_requests`, does): the loader and
+    /// the packer read it then. (The word indices are read in the write's
+    /// cycle only.)
     pub h_wdata: Signal<In, Bits<32>>,
     /// LOGITS read: output index.
     pub h_lg_addr: Signal<In, Bits<16>>,
@@ -303,10 +309,8 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     // W-bit words for the row sequencer and the tile memory while the
     // distinct rows are issued; Q_MINUS_M, ROWS and P, re-read while the
     // lanes drain, for the requantization phase, whose walker loads them at
-    // its start)
-    d_q_qmm: DFF<Bits<N>>,
-    d_d_rows: DFF<Bits<16>>,
-    d_tw_p: DFF<Bits<N>>,
+    // its start. They are the loader's registers of TILE_WORDS,
+    // CONST_WORDS and TOTAL_WORDS, which only a load uses: `share_*`.)
     d_in_bits: DFF<Bits<4>>,
     d_in_signed: DFF<Bit>,
     d_out_bits: DFF<Bits<4>>,
@@ -359,7 +363,14 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     prev_lo: Signal<Local, Bits<33>>,
     prev_hi: Signal<Local, Bits<33>>,
     key_gt: Signal<Local, Bit>,
+    f_m: Signal<Local, Bits<24>>,
+    f_q_qmm: Signal<Local, Bits<N>>,
+    share_we: Signal<Local, Bits<3>>,
+    share_data: Signal<Local, Bits<24>>,
+    f_d_rows: Signal<Local, Bits<16>>,
+    f_tw_p: Signal<Local, Bits<N>>,
     infer_ok: Signal<Local, Bit>,
+    e_code: Signal<Local, Bits<4>>,
     cyc_clr: Signal<Local, Bit>,
     lc_clr: Signal<Local, Bit>,
     y64: Signal<Local, Bits<64>>,
@@ -378,6 +389,10 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     c_cyc_mask: Constant<Bits<32>>,
     c_lc_mask: Constant<Bits<32>>,
     c_layer_mask: Constant<Bits<16>>,
+    c_m_mask: Constant<Bits<24>>,
+    c_q_mask: Constant<Bits<N>>,
+    c_rows_mask: Constant<Bits<16>>,
+    c_tw_p_mask: Constant<Bits<N>>,
     c_class_mask: Constant<Bits<16>>,
     c_sext8: Constant<Bits<64>>,
     c_all_sel: Constant<Bits<4>>,
@@ -413,6 +428,11 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             + u64::from(tbn_driver::regmap::LAYER_OVERHEAD_MAX_CYCLES);
         let infer_max = u64::from(t.max_layers) * layer_max
             + u64::from(tbn_driver::regmap::INFER_OVERHEAD_MAX_CYCLES);
+        // The descriptor fields are at most the header's maxima, which the
+        // load checks against the capacities: m <= CFG_MAX_IN, P and
+        // Q_MINUS_M below q <= CFG_TILE_MAX, D <= CFG_MAX_ROWS, ROWS <=
+        // CFG_MAX_OUT, TILE_BASE below CFG_WEIGHT_WORDS.
+        let tw_p_max = u64::from(t.tile_max).max(u64::from(t.weight_words) * 32 / W as u64);
         NetCore {
             clk: Default::default(),
             h_load_begin: Default::default(),
@@ -444,7 +464,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             loader: ImageLoader::new(&t),
             // (the descriptor registers hold from the descriptor read until
             // the next layer's, long after the sequencer is done)
-            seq: Sequencer::with_stable_job(L, cfg.tile_max),
+            seq: Sequencer::with_stable_job(L, cfg.tile_max, cfg.max_in, cfg.max_rows),
             engine: Engine::for_max_in(cfg.max_in),
             tile: if mem.tile_single_port {
                 TileMem::single_port(weight_bits, L)
@@ -485,9 +505,6 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             rsel: Default::default(),
             wsel: Default::default(),
             d_m: Default::default(),
-            d_q_qmm: Default::default(),
-            d_d_rows: Default::default(),
-            d_tw_p: Default::default(),
             d_in_bits: Default::default(),
             d_in_signed: Default::default(),
             d_out_bits: Default::default(),
@@ -524,7 +541,14 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             prev_lo: Default::default(),
             prev_hi: Default::default(),
             key_gt: Default::default(),
+            f_m: Default::default(),
+            f_q_qmm: Default::default(),
+            share_we: Default::default(),
+            share_data: Default::default(),
+            f_d_rows: Default::default(),
+            f_tw_p: Default::default(),
             infer_ok: Default::default(),
+            e_code: Default::default(),
             cyc_clr: Default::default(),
             lc_clr: Default::default(),
             y64: Default::default(),
@@ -540,6 +564,12 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             c_layer_mask: Constant::new(
                 ones(bits_for(u64::from(t.max_layers) - 1).min(16)).to_bits(),
             ),
+            c_m_mask: Constant::new(ones(bits_for(u64::from(t.max_in)).min(24)).to_bits()),
+            c_q_mask: Constant::new(ones(bits_for(u64::from(t.tile_max)).min(N as u64)).to_bits()),
+            c_rows_mask: Constant::new(
+                ones(bits_for(u64::from(t.max_d.max(t.max_out))).min(16)).to_bits(),
+            ),
+            c_tw_p_mask: Constant::new(ones(bits_for(tw_p_max).min(N as u64)).to_bits()),
             c_class_mask: Constant::new(
                 ones(bits_for(u64::from(t.max_logits) - 1).min(16)).to_bits(),
             ),
@@ -579,9 +609,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             rsel,
             wsel,
             d_m,
-            d_q_qmm,
-            d_d_rows,
-            d_tw_p,
             d_in_bits,
             d_in_signed,
             d_out_bits,
@@ -676,9 +703,15 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // ---- datapath: sequencer, memories, lanes (as the job-mode core) ----
         self.seq.abort.next = self.h_soft_reset.val();
         self.seq.start.next = self.go_seq.q.val();
-        self.seq.job_m.next = self.d_m.q.val();
-        self.seq.job_q.next = bit_cast::<24, N>(self.d_q_qmm.q.val());
-        self.seq.job_rows.next = bit_cast::<14, 16>(self.d_d_rows.q.val());
+        // (the descriptor fields as wide as the capacities admit: their
+        // registers' bits above are unused)
+        self.f_m.next = self.d_m.q.val() & self.c_m_mask.val();
+        self.f_q_qmm.next = bit_cast::<N, 24>(self.loader.share_a.val()) & self.c_q_mask.val();
+        self.f_d_rows.next = bit_cast::<16, 24>(self.loader.share_c.val()) & self.c_rows_mask.val();
+        self.f_tw_p.next = bit_cast::<N, 24>(self.loader.share_b.val()) & self.c_tw_p_mask.val();
+        self.seq.job_m.next = self.f_m.val();
+        self.seq.job_q.next = bit_cast::<24, N>(self.f_q_qmm.val());
+        self.seq.job_rows.next = bit_cast::<14, 16>(self.f_d_rows.val());
         self.seq.job_abits.next = self.d_in_bits.q.val();
         self.seq.job_signed.next = self.d_in_signed.q.val();
         self.seq.engine_active.next = self.engine.active.val();
@@ -688,7 +721,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // the tile memory adds the base in W-bit words itself, next to its
         // `+ 1` for the second word: two adders side by side
         self.tile.rd_bit.next = self.seq.tile_bit.val();
-        self.tile.rd_base.next = bit_cast::<16, N>(self.d_tw_p.q.val());
+        self.tile.rd_base.next = bit_cast::<16, N>(self.f_tw_p.val());
         self.tile.rd_base1.next = self.d_tile_w1.q.val();
         self.act_in.rd_plane.next = self.seq.plane.val();
         self.act_in.rd_bit.next = self.seq.act_bit.val();
@@ -725,10 +758,10 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // ---- requantization phase ----
         self.rq.start.next = self.go_rq.q.val();
         self.rq.cancel.next = self.h_soft_reset.val();
-        self.rq.d_m.next = bit_cast::<N, 24>(self.d_m.q.val());
-        self.rq.d_qmm.next = self.d_q_qmm.q.val();
-        self.rq.d_rows.next = self.d_d_rows.q.val();
-        self.rq.d_period.next = self.d_tw_p.q.val();
+        self.rq.d_m.next = bit_cast::<N, 24>(self.f_m.val());
+        self.rq.d_qmm.next = self.f_q_qmm.val();
+        self.rq.d_rows.next = self.f_d_rows.val();
+        self.rq.d_period.next = self.f_tw_p.val();
         self.rq.d_abase.next = self.d_alpha_base.q.val();
         self.rq.d_rbase.next = self.d_rowc4.q.val();
         self.rq.d_uniform.next = self.d_uniform.q.val();
@@ -926,26 +959,33 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.c_wlog.val() == 3 {
             self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 3);
         }
+        self.share_we.next = 0.into();
+        self.share_data.next = bit_cast::<24, 32>(self.desc.rdata.val());
+        if self.rk.q.val() == 10 {
+            self.share_data.next = bit_cast::<24, 16>(self.tile_w_rd.val());
+        }
         if self.rv.q.val() {
             if self.rk.q.val() == 0 {
                 self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
             }
             // (the layer's first read, state 2: Q, D, TILE_BASE; the re-read
-            // while the lanes drain, state 3: ROWS, P, Q_MINUS_M)
-            if (self.rk.q.val() == 1) & (self.state.q.val() == 2) {
-                self.d_q_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            // while the lanes drain, state 3: ROWS, P, Q_MINUS_M; into the
+            // shared registers a (Q, Q_MINUS_M), b (TILE_BASE, P), c (D,
+            // ROWS))
+            if ((self.rk.q.val() == 1) & (self.state.q.val() == 2))
+                | ((self.rk.q.val() == 5) & (self.state.q.val() == 3))
+            {
+                self.share_we.next = 1.into();
             }
-            if (self.rk.q.val() == 2) & (self.state.q.val() == 3) {
-                self.d_d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
+            if ((self.rk.q.val() == 10) & (self.state.q.val() == 2))
+                | ((self.rk.q.val() == 4) & (self.state.q.val() == 3))
+            {
+                self.share_we.next = 2.into();
             }
-            if (self.rk.q.val() == 3) & (self.state.q.val() == 2) {
-                self.d_d_rows.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
-            }
-            if (self.rk.q.val() == 4) & (self.state.q.val() == 3) {
-                self.d_tw_p.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
-            }
-            if (self.rk.q.val() == 5) & (self.state.q.val() == 3) {
-                self.d_q_qmm.d.next = bit_cast::<N, 32>(self.desc.rdata.val());
+            if ((self.rk.q.val() == 3) & (self.state.q.val() == 2))
+                | ((self.rk.q.val() == 2) & (self.state.q.val() == 3))
+            {
+                self.share_we.next = 4.into();
             }
             if self.rk.q.val() == 7 {
                 self.d_in_bits.d.next = self.desc.rdata.val().get_bits::<4>(0);
@@ -961,7 +1001,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             }
             if self.rk.q.val() == 10 {
                 self.d_tile_base.d.next = bit_cast::<22, 32>(self.desc.rdata.val()) << 5;
-                self.d_tw_p.d.next = bit_cast::<N, 16>(self.tile_w_rd.val());
+
                 self.d_tile_w1.d.next = self.tile_w_rd.val() + 1;
             }
             if self.rk.q.val() == 11 {
@@ -989,6 +1029,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.rk.d.next = self.dk.q.val().get_bits::<4>(0);
             }
         }
+        self.loader.share_we.next = self.share_we.val();
+        self.loader.share_data.next = self.share_data.val();
         if (self.state.q.val() == 3) & !self.seq.busy.val() & (self.dk.q.val() == 6) {
             self.state.d.next = 4.into();
             self.go_rq.d.next = true;
@@ -1024,71 +1066,59 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         }
 
         // ---- host actions (the first error is kept until ERROR is cleared) ----
-        if self.loader.err.val() & !self.err_q.q.val() {
-            self.code_q.d.next = self.loader.err_code.val();
-        }
+        // the code of this cycle's error (0: none; of simultaneous errors the
+        // last in this order), then one load of ERROR_CODE
+        self.e_code.next = 0.into();
         if self.loader.err.val() {
-            self.err_q.d.next = true;
+            self.e_code.next = self.loader.err_code.val();
         }
         if (self.h_load_begin.val() | self.h_load_end.val()) & self.busy_any.val() {
-            if !self.err_q.q.val() {
-                self.code_q.d.next = 1.into();
-            }
-            self.err_q.d.next = true;
-        }
-        if self.h_load_begin.val() & !self.busy_any.val() {
-            self.input_bad.d.next = false;
+            self.e_code.next = 1.into();
         }
         if self.h_img_we.val() & self.busy_any.val() {
-            if !self.err_q.q.val() {
-                self.code_q.d.next = 6.into();
-            }
-            self.err_q.d.next = true;
+            self.e_code.next = 6.into();
         }
         if self.h_in_we.val() {
             if self.busy_any.val() | (self.quiet.q.val() != 0) {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 6.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 6.into();
             } else if !self.loader.loaded.val() {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 7.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 7.into();
             }
         }
         if self.h_infer.val() {
             if self.busy_any.val() {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 1.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 1.into();
             } else if !self.loader.loaded.val() {
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 7.into();
-                }
-                self.err_q.d.next = true;
+                self.e_code.next = 7.into();
             } else if self.input_bad.q.val() | self.rq.range_err.val() {
-                self.input_bad.d.next = false;
-                if !self.err_q.q.val() {
-                    self.code_q.d.next = 13.into();
-                }
-                self.err_q.d.next = true;
-            } else {
-                // accepted: flush the packer's partial group, then layer 0
-                self.input_bad.d.next = false;
-                self.running.d.next = true;
-                self.done_q.d.next = false;
-                self.err_q.d.next = false;
-                self.code_q.d.next = 0.into();
-                self.state.d.next = 1.into();
-                self.wcnt.d.next = 3.into();
-                self.layer.d.next = 0.into();
-                self.rsel.d.next = 0.into();
-                self.wsel.d.next = 0.into();
-                self.rq.in_flush.next = true;
+                self.e_code.next = 13.into();
             }
+        }
+        if self.e_code.val() != 0 {
+            self.err_q.d.next = true;
+            if !self.err_q.q.val() {
+                self.code_q.d.next = self.e_code.val();
+            }
+        }
+        if self.h_load_begin.val() & !self.busy_any.val() {
+            self.input_bad.d.next = false;
+        }
+        if self.h_infer.val() & !self.busy_any.val() & self.loader.loaded.val() {
+            // refused for the input's range (the flag is cleared) or accepted
+            self.input_bad.d.next = false;
+        }
+        if self.infer_ok.val() {
+            // accepted: flush the packer's partial group, then layer 0
+            self.running.d.next = true;
+            self.done_q.d.next = false;
+            self.err_q.d.next = false;
+            self.code_q.d.next = 0.into();
+            self.state.d.next = 1.into();
+            self.wcnt.d.next = 3.into();
+            self.layer.d.next = 0.into();
+            self.rsel.d.next = 0.into();
+            self.wsel.d.next = 0.into();
+            self.rq.in_flush.next = true;
         }
         if self.h_clr_done.val() {
             self.done_q.d.next = false;
@@ -1131,7 +1161,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.h_cycles.next = self.cycles.q.val();
         self.h_count.next = self.count.q.val();
         self.h_lg_data.next = self.logits.rdata.val();
-        self.h_lc_data.next = self.lcyc.rdata.val();
+        self.h_lc_data.next = self.lcyc.rdata.val() & self.c_lc_mask.val();
     }
 }
 

@@ -10,7 +10,9 @@
 //! and presents the LOGITS / LAYER_CYCLES read addresses to their block
 //! RAMs, the next cycle selects the word, the ack comes with it; `wb_dat_r`
 //! holds that word until the next read's word is selected). `wb_ack`
-//! is gated by the live cycle. Word address regions: registers (below
+//! is gated by the live cycle. ([`NetTop::for_held_requests`], the SPI
+//! top's, acts from the master's held request instead of these registers.)
+//! Word address regions: registers (below
 //! 0x40), LAYER_CYCLES (0x100..0x13F), LOGITS (0x400..0x7FF), INPUT
 //! (0x2000..0x3FFF), IMAGE (0x20000..0x3FFFF); everything else reads 0 and
 //! ignores writes.
@@ -50,7 +52,6 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     pub net: NetCore<L, W, N>,
     ack_q: DFF<Bit>,
     rd_pend: DFF<Bit>,
-    r_adr: DFF<Bits<18>>,
     rdata_q: DFF<Bits<32>>,
     w_q: DFF<Bit>,
     w_adr: DFF<Bits<18>>,
@@ -58,6 +59,10 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     w_sel: DFF<Bits<4>>,
     scratch: DFF<Bits<32>>,
     irq_en: DFF<Bit>,
+    /// The master holds the address, data and byte selects of a request
+    /// until its acknowledge ends (see [`NetTop::for_held_requests`]):
+    /// the request registers go unused.
+    request: ReqSource,
     acc: Signal<Local, Bit>,
     w_reg: Signal<Local, Bit>,
     ctrl_w: Signal<Local, Bit>,
@@ -88,6 +93,62 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     c_max_logits: Constant<Bits<32>>,
 }
 
+/// The request a write acts from and a read selects with: the registered
+/// one, or (`held`) the master's held one.
+#[derive(LogicBlock)]
+pub struct ReqSource {
+    /// Registered address.
+    pub reg_adr: Signal<In, Bits<18>>,
+    /// Registered data.
+    pub reg_data: Signal<In, Bits<32>>,
+    /// Registered byte selects.
+    pub reg_sel: Signal<In, Bits<4>>,
+    /// Bus address.
+    pub bus_adr: Signal<In, Bits<18>>,
+    /// Bus data.
+    pub bus_data: Signal<In, Bits<32>>,
+    /// Bus byte selects.
+    pub bus_sel: Signal<In, Bits<4>>,
+    /// Address in use.
+    pub adr: Signal<Out, Bits<18>>,
+    /// Data in use.
+    pub data: Signal<Out, Bits<32>>,
+    /// Byte selects in use.
+    pub sel: Signal<Out, Bits<4>>,
+    held: Constant<Bit>,
+}
+
+impl ReqSource {
+    fn new(held: bool) -> Self {
+        ReqSource {
+            reg_adr: Default::default(),
+            reg_data: Default::default(),
+            reg_sel: Default::default(),
+            bus_adr: Default::default(),
+            bus_data: Default::default(),
+            bus_sel: Default::default(),
+            adr: Default::default(),
+            data: Default::default(),
+            sel: Default::default(),
+            held: Constant::new(held),
+        }
+    }
+}
+
+impl Logic for ReqSource {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.adr.next = self.reg_adr.val();
+        self.data.next = self.reg_data.val();
+        self.sel.next = self.reg_sel.val();
+        if self.held.val() {
+            self.adr.next = self.bus_adr.val();
+            self.data.next = self.bus_data.val();
+            self.sel.next = self.bus_sel.val();
+        }
+    }
+}
+
 impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
     /// The top for `cfg` with a weight memory of `weight_bits` bits.
     pub fn new(cfg: &Config, weight_bits: usize) -> Self {
@@ -96,6 +157,23 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
 
     /// The top for `cfg` with the memories `mem` ([`NetMem`]).
     pub fn with_mem(cfg: &Config, mem: &NetMem) -> Self {
+        Self::build(cfg, mem, false)
+    }
+
+    /// The top for a master that holds each request's address, data and
+    /// byte selects until the end of its acknowledge cycle and never
+    /// abandons a cycle, and holds the write data one cycle longer (the
+    /// cycle after the acknowledge), as [`crate::spi::SpiBridge`] does (its
+    /// data word holds until the next word is shifted in, its address until
+    /// the acknowledge): the write acts from the bus itself, and the read
+    /// selects its word from the bus address, without the request
+    /// registers. The register map, the acknowledge timing and what every
+    /// access does are those of [`NetTop::with_mem`].
+    pub fn for_held_requests(cfg: &Config, mem: &NetMem) -> Self {
+        Self::build(cfg, mem, true)
+    }
+
+    fn build(cfg: &Config, mem: &NetMem, held: bool) -> Self {
         let t = net_target_mem(cfg, mem);
         NetTop {
             clk: Default::default(),
@@ -112,7 +190,6 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             net: NetCore::with_mem(cfg, mem),
             ack_q: Default::default(),
             rd_pend: Default::default(),
-            r_adr: Default::default(),
             rdata_q: Default::default(),
             w_q: Default::default(),
             w_adr: Default::default(),
@@ -120,6 +197,7 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             w_sel: Default::default(),
             scratch: Default::default(),
             irq_en: Default::default(),
+            request: ReqSource::new(held),
             acc: Default::default(),
             w_reg: Default::default(),
             ctrl_w: Default::default(),
@@ -155,10 +233,18 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
 impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clk, ack_q, rd_pend, r_adr, rdata_q, w_q, w_adr, w_data, w_sel, scratch, irq_en
-        );
+        dff_setup!(self, clk, ack_q, rd_pend, rdata_q, w_q, w_adr, w_data, w_sel, scratch, irq_en);
         self.net.clk.next = self.clk.val();
+        // (selected in a block of its own: a local assigned here and read by
+        // both the read select, which reads the engine's status, and the
+        // engine's command inputs would join them into one combinational
+        // loop for Verilator)
+        self.request.reg_adr.next = self.w_adr.q.val();
+        self.request.reg_data.next = self.w_data.q.val();
+        self.request.reg_sel.next = self.w_sel.q.val();
+        self.request.bus_adr.next = self.wb_adr.val();
+        self.request.bus_data.next = self.wb_dat_w.val();
+        self.request.bus_sel.next = self.wb_sel.val();
         // ---- read select (the cycle after the access) ----
         self.status.next = bit_cast::<32, 1>(self.net.h_busy.val().into())
             | (bit_cast::<32, 1>(self.net.h_done.val().into()) << 1)
@@ -167,79 +253,79 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             | (bit_cast::<32, 1>(self.net.h_loading.val().into()) << 4)
             | (bit_cast::<32, 4>(self.net.h_code.val()) << 8);
         self.rsel.next = 0.into();
-        if (self.r_adr.q.val() >> 6) == 0 {
-            if self.r_adr.q.val() == 0 {
+        if (self.request.adr.val() >> 6) == 0 {
+            if self.request.adr.val() == 0 {
                 self.rsel.next = self.c_magic.val();
             }
-            if self.r_adr.q.val() == 1 {
+            if self.request.adr.val() == 1 {
                 self.rsel.next = self.c_version.val();
             }
-            if self.r_adr.q.val() == 2 {
+            if self.request.adr.val() == 2 {
                 self.rsel.next = self.c_lanes.val();
             }
-            if self.r_adr.q.val() == 3 {
+            if self.request.adr.val() == 3 {
                 self.rsel.next = self.c_tile_max.val();
             }
-            if self.r_adr.q.val() == 4 {
+            if self.request.adr.val() == 4 {
                 self.rsel.next = self.c_max_in.val();
             }
-            if self.r_adr.q.val() == 5 {
+            if self.request.adr.val() == 5 {
                 self.rsel.next = self.c_max_rows.val();
             }
-            if self.r_adr.q.val() == 6 {
+            if self.request.adr.val() == 6 {
                 self.rsel.next = self.c_max_abits.val();
             }
-            if self.r_adr.q.val() == 7 {
+            if self.request.adr.val() == 7 {
                 self.rsel.next = self.scratch.q.val();
             }
-            if self.r_adr.q.val() == 8 {
+            if self.request.adr.val() == 8 {
                 self.rsel.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
             }
-            if self.r_adr.q.val() == 9 {
+            if self.request.adr.val() == 9 {
                 self.rsel.next = self.status.val();
             }
-            if self.r_adr.q.val() == 10 {
+            if self.request.adr.val() == 10 {
                 self.rsel.next = self.net.h_cycles.val();
             }
-            if self.r_adr.q.val() == 11 {
+            if self.request.adr.val() == 11 {
                 self.rsel.next = self.net.h_count.val();
             }
-            if self.r_adr.q.val() == 16 {
+            if self.request.adr.val() == 16 {
                 self.rsel.next = self.c_features.val();
             }
-            if self.r_adr.q.val() == 17 {
+            if self.request.adr.val() == 17 {
                 self.rsel.next = self.c_weight.val();
             }
-            if self.r_adr.q.val() == 18 {
+            if self.request.adr.val() == 18 {
                 self.rsel.next = self.c_const.val();
             }
-            if self.r_adr.q.val() == 19 {
+            if self.request.adr.val() == 19 {
                 self.rsel.next = self.c_layers.val();
             }
-            if self.r_adr.q.val() == 20 {
+            if self.request.adr.val() == 20 {
                 self.rsel.next = self.c_max_out.val();
             }
-            if self.r_adr.q.val() == 21 {
+            if self.request.adr.val() == 21 {
                 self.rsel.next = self.c_max_logits.val();
             }
-            if self.r_adr.q.val() == 22 {
+            if self.request.adr.val() == 22 {
                 self.rsel.next = bit_cast::<32, 18>(self.net.h_load_words.val());
             }
-            if self.r_adr.q.val() == 23 {
+            if self.request.adr.val() == 23 {
                 self.rsel.next = bit_cast::<32, 8>(self.net.h_layers.val());
             }
-            if self.r_adr.q.val() == 24 {
+            if self.request.adr.val() == 24 {
                 self.rsel.next = bit_cast::<32, 16>(self.net.h_class.val());
             }
         }
-        if ((self.r_adr.q.val() >> 6) == 4)
-            & (bit_cast::<8, 18>(self.r_adr.q.val() & 0x3F) < self.net.h_layers.val())
+        if ((self.request.adr.val() >> 6) == 4)
+            & (bit_cast::<8, 18>(self.request.adr.val() & 0x3F) < self.net.h_layers.val())
         {
             self.rsel.next = self.net.h_lc_data.val();
         }
-        if (self.r_adr.q.val() >> 10) == 1 {
+        if (self.request.adr.val() >> 10) == 1 {
             self.rsel.next = self.net.h_lg_data.val().get_bits::<32>(0);
-            if self.r_adr.q.val().get_bit(0) {
+            if self.request.adr.val().get_bit(0) {
                 self.rsel.next = self.net.h_lg_data.val().get_bits::<32>(32);
             }
         }
@@ -257,7 +343,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             self.rd_pend.d.next = true;
         }
         if self.acc.val() {
-            self.r_adr.d.next = self.wb_adr.val();
             self.w_adr.d.next = self.wb_adr.val();
             self.w_data.d.next = self.wb_dat_w.val();
             self.w_sel.d.next = self.wb_sel.val();
@@ -271,56 +356,59 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         self.net.h_lg_addr.next = bit_cast::<16, 18>((self.wb_adr.val() >> 1) & 0x1FF);
         self.net.h_lc_addr.next = bit_cast::<16, 18>(self.wb_adr.val() & 0x3F);
         // ---- writes (the registered request acts now) ----
-        self.w_reg.next = self.w_q.q.val() & ((self.w_adr.q.val() >> 6) == 0);
+        self.w_reg.next = self.w_q.q.val() & ((self.request.adr.val() >> 6) == 0);
         // The engine's command inputs are each one assignment (no default
         // then override): a combinational value that flips twice in one
         // evaluation wakes the engine's block and, through the status it
         // returns, this one again; Icarus then never leaves the time step.
         self.ctrl_w.next =
-            self.w_reg.val() & (self.w_adr.q.val() == 8) & self.w_sel.q.val().get_bit(0);
+            self.w_reg.val() & (self.request.adr.val() == 8) & self.request.sel.val().get_bit(0);
         self.stat_w.next =
-            self.w_reg.val() & (self.w_adr.q.val() == 9) & self.w_sel.q.val().get_bit(0);
+            self.w_reg.val() & (self.request.adr.val() == 9) & self.request.sel.val().get_bit(0);
         self.net.h_soft_reset.next =
-            self.rst.val() | (self.ctrl_w.val() & self.w_data.q.val().get_bit(1));
-        self.net.h_load_begin.next =
-            self.ctrl_w.val() & !self.w_data.q.val().get_bit(1) & self.w_data.q.val().get_bit(2);
-        self.net.h_load_end.next =
-            self.ctrl_w.val() & !self.w_data.q.val().get_bit(1) & self.w_data.q.val().get_bit(3);
-        self.net.h_infer.next =
-            self.ctrl_w.val() & !self.w_data.q.val().get_bit(1) & self.w_data.q.val().get_bit(4);
-        self.net.h_clr_done.next = self.stat_w.val() & self.w_data.q.val().get_bit(1);
-        self.net.h_clr_err.next = self.stat_w.val() & self.w_data.q.val().get_bit(2);
+            self.rst.val() | (self.ctrl_w.val() & self.request.data.val().get_bit(1));
+        self.net.h_load_begin.next = self.ctrl_w.val()
+            & !self.request.data.val().get_bit(1)
+            & self.request.data.val().get_bit(2);
+        self.net.h_load_end.next = self.ctrl_w.val()
+            & !self.request.data.val().get_bit(1)
+            & self.request.data.val().get_bit(3);
+        self.net.h_infer.next = self.ctrl_w.val()
+            & !self.request.data.val().get_bit(1)
+            & self.request.data.val().get_bit(4);
+        self.net.h_clr_done.next = self.stat_w.val() & self.request.data.val().get_bit(1);
+        self.net.h_clr_err.next = self.stat_w.val() & self.request.data.val().get_bit(2);
         // byte-lane mask of the registered write (no local reads itself:
         // a combinational block must not read what it assigns)
         self.bm0.next = 0.into();
         self.bm1.next = 0.into();
         self.bm2.next = 0.into();
         self.bm3.next = 0.into();
-        if self.w_sel.q.val().get_bit(0) {
+        if self.request.sel.val().get_bit(0) {
             self.bm0.next = self.c_b0.val();
         }
-        if self.w_sel.q.val().get_bit(1) {
+        if self.request.sel.val().get_bit(1) {
             self.bm1.next = self.c_b1.val();
         }
-        if self.w_sel.q.val().get_bit(2) {
+        if self.request.sel.val().get_bit(2) {
             self.bm2.next = self.c_b2.val();
         }
-        if self.w_sel.q.val().get_bit(3) {
+        if self.request.sel.val().get_bit(3) {
             self.bm3.next = self.c_b3.val();
         }
         self.bmask.next = self.bm0.val() | self.bm1.val() | self.bm2.val() | self.bm3.val();
-        if self.w_reg.val() & (self.w_adr.q.val() == 7) {
+        if self.w_reg.val() & (self.request.adr.val() == 7) {
             self.scratch.d.next = (self.scratch.q.val() & !self.bmask.val())
-                | (self.w_data.q.val() & self.bmask.val());
+                | (self.request.data.val() & self.bmask.val());
         }
-        if self.w_reg.val() & (self.w_adr.q.val() == 8) & self.w_sel.q.val().get_bit(1) {
-            self.irq_en.d.next = self.w_data.q.val().get_bit(8);
+        if self.w_reg.val() & (self.request.adr.val() == 8) & self.request.sel.val().get_bit(1) {
+            self.irq_en.d.next = self.request.data.val().get_bit(8);
         }
-        self.net.h_img_we.next = self.w_q.q.val() & self.w_adr.q.val().get_bit(17);
-        self.net.h_img_idx.next = self.w_adr.q.val().get_bits::<17>(0);
-        self.net.h_in_we.next = self.w_q.q.val() & ((self.w_adr.q.val() >> 13) == 1);
-        self.net.h_in_idx.next = self.w_adr.q.val().get_bits::<14>(0) & 0x1FFF;
-        self.net.h_wdata.next = self.w_data.q.val();
+        self.net.h_img_we.next = self.w_q.q.val() & self.request.adr.val().get_bit(17);
+        self.net.h_img_idx.next = self.request.adr.val().get_bits::<17>(0);
+        self.net.h_in_we.next = self.w_q.q.val() & ((self.request.adr.val() >> 13) == 1);
+        self.net.h_in_idx.next = self.request.adr.val().get_bits::<14>(0) & 0x1FFF;
+        self.net.h_wdata.next = self.request.data.val();
         if self.rst.val() {
             self.scratch.d.next = 0.into();
             self.irq_en.d.next = false;

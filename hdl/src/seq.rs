@@ -72,6 +72,11 @@ pub struct Sequencer<const N: usize> {
     /// [`Sequencer::with_stable_job`]): the job constants are used from
     /// the inputs and `pre_*` directly, and the `held_*` copies go unused.
     stable_job: Constant<Bit>,
+    // widths of the row counter and of the row-position registers (the
+    // lanes left and the chunk's activation start): CFG_MAX_ROWS and
+    // CFG_MAX_IN bits for the stable-job sequencer, full otherwise
+    row_mask: Constant<Bits<14>>,
+    len_mask: Constant<Bits<N>>,
     // phase of the job
     running: DFF<Bit>,
     draining: DFF<Bit>,
@@ -203,10 +208,16 @@ impl<const N: usize> Sequencer<N> {
     }
 
     /// A sequencer whose job inputs stay stable from two cycles before
-    /// START until the job is done (the network engine's descriptor
-    /// registers): no held copies of the job constants.
-    pub fn with_stable_job(lanes: usize, tile_max: usize) -> Self {
-        Self::build(lanes, tile_max, true)
+    /// START until its last issue (the network engine's descriptor
+    /// registers): no held copies of the job constants. Its jobs have `m <=
+    /// max_in` and `D <= max_rows`: the row counter and the row-position
+    /// registers are only as wide as those need.
+    pub fn with_stable_job(lanes: usize, tile_max: usize, max_in: usize, max_rows: usize) -> Self {
+        let mut s = Self::build(lanes, tile_max, true);
+        let bits = |x: usize| usize::BITS - x.leading_zeros();
+        s.row_mask = Constant::new(((1u64 << bits(max_rows.max(2) - 1).min(14)) - 1).to_bits());
+        s.len_mask = Constant::new(((1u64 << bits(max_in).min(N as u32)) - 1).to_bits());
+        s
     }
 
     fn build(lanes: usize, tile_max: usize, stable_job: bool) -> Self {
@@ -293,6 +304,8 @@ impl<const N: usize> Sequencer<N> {
             q_n: Default::default(),
             sign_bit: Constant::new((1u64 << (N - 1)).to_bits()),
             stable_job: Constant::new(stable_job),
+            row_mask: Constant::new(((1u64 << 14) - 1).to_bits()),
+            len_mask: Constant::new(((1u64 << N) - 1).to_bits()),
             two_m_minus_q: Default::default(),
             k_m: Default::default(),
             k_signed: Default::default(),
@@ -376,6 +389,11 @@ impl<const N: usize> Logic for Sequencer<N> {
             pre_q_eq_l,
             pre_q_below_2l
         );
+        // (the row counter and the row-position registers hold their masked
+        // values: their bits above the masks are constant 0)
+        self.row_index.d.next = self.row_index.q.val() & self.row_mask.val();
+        self.lanes_left.d.next = self.lanes_left.q.val() & self.len_mask.val();
+        self.act_start.d.next = self.act_start.q.val() & self.len_mask.val();
         self.m_n.next = bit_cast::<N, 24>(self.job_m.val());
         self.q_n.next = bit_cast::<N, 24>(self.job_q.val());
         // the job constants in use: held from START (the job-mode core's job
@@ -554,11 +572,13 @@ impl<const N: usize> Logic for Sequencer<N> {
                 self.plane_index.d.next = 0.into();
                 self.last_plane_q.d.next = self.k_xnor.val();
                 if !self.last_chunk.val() {
-                    self.lanes_left.d.next = self.lanes_left.q.val() - self.lanes.val();
+                    self.lanes_left.d.next =
+                        (self.lanes_left.q.val() - self.lanes.val()) & self.len_mask.val();
                     self.last_chunk_q.d.next = self.lanes_left_le_2l.val();
                     // (a multiple of L: the low bits are constant 0)
-                    self.act_start.d.next =
-                        (self.act_start.q.val() + self.lanes.val()) & self.mask_ge_l.val();
+                    self.act_start.d.next = (self.act_start.q.val() + self.lanes.val())
+                        & self.mask_ge_l.val()
+                        & self.len_mask.val();
                     self.dist_to_end.d.next = self.dist_next_chunk.val();
                     self.segb_reg.d.next = self.segb_next_chunk.val();
                     self.next_chunk_wraps_q.d.next = self.wraps_after_chunk.val();
@@ -568,15 +588,16 @@ impl<const N: usize> Logic for Sequencer<N> {
                     self.running.d.next = false;
                     self.draining.d.next = true;
                 } else {
-                    self.row_index.d.next = self.row_index.q.val() + 1;
-                    self.last_row_q.d.next = self.row_index.q.val() == self.k_rows_minus_2.val();
+                    self.row_index.d.next = (self.row_index.q.val() + 1) & self.row_mask.val();
+                    self.last_row_q.d.next =
+                        self.row_index.q.val() == (self.k_rows_minus_2.val() & self.row_mask.val());
                     self.last_chunk_q.d.next = self.k_one_chunk.val();
                     self.chunk_start.d.next = self.next_row_offset.q.val();
                     self.dist_to_end.d.next = self.next_row_dist.q.val();
                     self.segb_reg.d.next = self.segb_next_row.val();
                     self.next_chunk_wraps_q.d.next = self.wraps_next_row.val();
                     self.dist_below_2l_q.d.next = self.below_2l_next_row.val();
-                    self.lanes_left.d.next = self.k_m.val();
+                    self.lanes_left.d.next = self.k_m.val() & self.len_mask.val();
                     self.act_start.d.next = 0.into();
                     self.first_reg.d.next = true;
                 }
@@ -638,7 +659,7 @@ impl<const N: usize> Logic for Sequencer<N> {
             self.segb_reg.d.next = self.pre_segb.q.val();
             self.next_chunk_wraps_q.d.next = self.pre_q_wraps.q.val();
             self.dist_below_2l_q.d.next = self.pre_q_below_2l.q.val();
-            self.lanes_left.d.next = self.m_n.val();
+            self.lanes_left.d.next = self.m_n.val() & self.len_mask.val();
             self.last_chunk_q.d.next = self.pre_one_chunk.q.val();
             self.held_one_chunk.d.next = self.pre_one_chunk.q.val();
             self.last_row_q.d.next = self.pre_one_row.q.val();

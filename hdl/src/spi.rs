@@ -591,7 +591,7 @@ impl<const L: usize, const W: usize, const N: usize> TbnNetSpiTop<L, W, N> {
             por: Default::default(),
             por_rst: Default::default(),
             bridge: SpiBridge::for_held_read_data(),
-            net: NetTop::with_mem(cfg, mem),
+            net: NetTop::for_held_requests(cfg, mem),
         }
     }
 }

@@ -131,6 +131,8 @@ fn row(begin: bool, end: bool, abort: bool, we: bool, idx: usize, data: u32) -> 
         we as u128,
         idx as u128,
         data as u128,
+        0,
+        0,
     ]
 }
 
@@ -164,8 +166,34 @@ fn run(loads: &[Load], seed: u64) {
             stim.push(row(false, false, false, false, 0, 0));
         }
         spans.push((s, stim.len()));
+        // the shared registers written outside the load (as the engine does
+        // during an inference); checked below
+        for _ in 0..3 {
+            let mut r = row(false, false, false, false, 0, rng.gen());
+            r[7] = rng.gen_range(0..8);
+            r[8] = rng.gen_range(0..1 << 24);
+            stim.push(r);
+        }
+        stim.push(row(false, false, false, false, 0, 0));
     }
     let out = run_lockstep(|| ImageLoader::new(&TARGET), &stim, 1);
+    // the shared registers follow their writes (outputs 14..16)
+    let mut shared = [None::<u128>; 3];
+    for (c, r) in stim.iter().enumerate() {
+        for (k, v) in shared.iter().enumerate() {
+            if let Some(v) = v {
+                assert_eq!(out[c][14 + k], *v, "shared register {k} in cycle {c}");
+            }
+        }
+        let we = r[7];
+        for (k, v) in shared.iter_mut().enumerate() {
+            if we >> k & 1 == 1 {
+                *v = Some(r[8]);
+            } else if r[0] == 1 {
+                *v = None;
+            }
+        }
+    }
     // outputs: loading, load_words, checking, loaded, err, err_code, hdr_layers,
     // hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data
     let mut by_code = std::collections::BTreeMap::new();

@@ -262,7 +262,7 @@ fn check_variant<const N: usize>(
     let out = run_lockstep(
         || {
             if stable_job {
-                Sequencer::<N>::with_stable_job(lanes, tile_max)
+                Sequencer::<N>::with_stable_job(lanes, tile_max, 5 * lanes, 7)
             } else {
                 Sequencer::<N>::new(lanes, tile_max)
             }
