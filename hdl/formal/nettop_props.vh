@@ -46,7 +46,7 @@
         assert(net$h_img_we == (a_w && a_adr[17] == 1'b1));
         assert(net$h_in_we == (a_w && a_adr[17:13] == `TBN_IDX_INPUT_HI));
         if (net$h_img_we) assert(net$h_img_idx == a_adr[16:0] && net$h_wdata == a_dat);
-        if (net$h_in_we) assert(net$h_in_idx == {1'b0, a_adr[12:0]} && net$h_wdata == a_dat);
+        if (net$h_in_we) assert(net$h_in_first == (a_adr[12:0] == 13'd0) && net$h_wdata == a_dat);
         // the interrupt: IRQ_ENABLE and (DONE or ERROR)
         assert(!irq || net$h_done || net$h_err);
     end

@@ -224,8 +224,8 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pub h_img_idx: Signal<In, Bits<17>>,
     /// INPUT window write.
     pub h_in_we: Signal<In, Bit>,
-    /// Its word index.
-    pub h_in_idx: Signal<In, Bits<14>>,
+    /// It is INPUT word 0 (which restarts the packer).
+    pub h_in_first: Signal<In, Bit>,
     /// Write data (IMAGE and INPUT). It holds its value in the cycle after
     /// a write (as `NetTop`'s write request register, or the SPI bridge's
     /// data word behind `NetTop::for_held_requests`, does): the loader and
@@ -444,7 +444,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             h_img_we: Default::default(),
             h_img_idx: Default::default(),
             h_in_we: Default::default(),
-            h_in_idx: Default::default(),
+            h_in_first: Default::default(),
             h_wdata: Default::default(),
             h_lg_addr: Default::default(),
             h_lc_addr: Default::default(),
@@ -801,7 +801,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.in_signed.next = self.loader.hdr_in_fmt.val().get_bit(8);
         self.rq.in_flush.next = false;
         self.rq.wr_clear.next =
-            (self.quiet.q.val() != 0) | (self.in_ok.val() & (self.h_in_idx.val() == 0));
+            (self.quiet.q.val() != 0) | (self.in_ok.val() & self.h_in_first.val());
         // activation writes: the packer into IN, layer outputs into A or B
         self.act_we_ok.next = self.rq.act_we.val() & (self.quiet.q.val() == 0);
         self.act_in.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 0);
@@ -1167,11 +1167,11 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
 
 crate::lockstep_block!(
     NetCore<8, 32, 18>,
-    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_idx, h_wdata, h_lg_addr, h_lc_addr],
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
     outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
 );
 crate::lockstep_block!(
     NetCore<32, 32, 18>,
-    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_idx, h_wdata, h_lg_addr, h_lc_addr],
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
     outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
 );

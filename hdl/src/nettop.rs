@@ -53,7 +53,15 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     ack_q: DFF<Bit>,
     rd_pend: DFF<Bit>,
     rdata_q: DFF<Bits<32>>,
-    w_q: DFF<Bit>,
+    // the accepted write's target, decoded in its access cycle (the
+    // commands reach the engine straight from flip-flops)
+    wr_ctrl: DFF<Bit>,
+    wr_irq: DFF<Bit>,
+    wr_stat: DFF<Bit>,
+    wr_scr: DFF<Bit>,
+    wr_img: DFF<Bit>,
+    wr_in: DFF<Bit>,
+    wr_in0: DFF<Bit>,
     w_adr: DFF<Bits<18>>,
     w_data: DFF<Bits<32>>,
     w_sel: DFF<Bits<4>>,
@@ -64,9 +72,7 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     /// the request registers go unused.
     request: ReqSource,
     acc: Signal<Local, Bit>,
-    w_reg: Signal<Local, Bit>,
-    ctrl_w: Signal<Local, Bit>,
-    stat_w: Signal<Local, Bit>,
+    acc_w: Signal<Local, Bit>,
     rsel: Signal<Local, Bits<32>>,
     status: Signal<Local, Bits<32>>,
     bmask: Signal<Local, Bits<32>>,
@@ -191,7 +197,13 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             ack_q: Default::default(),
             rd_pend: Default::default(),
             rdata_q: Default::default(),
-            w_q: Default::default(),
+            wr_ctrl: Default::default(),
+            wr_irq: Default::default(),
+            wr_stat: Default::default(),
+            wr_scr: Default::default(),
+            wr_img: Default::default(),
+            wr_in: Default::default(),
+            wr_in0: Default::default(),
             w_adr: Default::default(),
             w_data: Default::default(),
             w_sel: Default::default(),
@@ -199,9 +211,7 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             irq_en: Default::default(),
             request: ReqSource::new(held),
             acc: Default::default(),
-            w_reg: Default::default(),
-            ctrl_w: Default::default(),
-            stat_w: Default::default(),
+            acc_w: Default::default(),
             rsel: Default::default(),
             status: Default::default(),
             bmask: Default::default(),
@@ -233,7 +243,10 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
 impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, ack_q, rd_pend, rdata_q, w_q, w_adr, w_data, w_sel, scratch, irq_en);
+        dff_setup!(
+            self, clk, ack_q, rd_pend, rdata_q, wr_ctrl, wr_irq, wr_stat, wr_scr, wr_img, wr_in, wr_in0,
+            w_adr, w_data, w_sel, scratch, irq_en
+        );
         self.net.clk.next = self.clk.val();
         // (selected in a block of its own: a local assigned here and read by
         // both the read select, which reads the engine's status, and the
@@ -332,13 +345,19 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         // ---- handshake ----
         self.acc.next =
             self.wb_stb.val() & self.wb_cyc.val() & !self.ack_q.q.val() & !self.rd_pend.q.val();
-        self.ack_q.d.next = false;
-        self.w_q.d.next = false;
+        self.acc_w.next = self.acc.val() & self.wb_we.val();
+        self.ack_q.d.next = self.acc_w.val();
         self.rd_pend.d.next = false;
-        if self.acc.val() & self.wb_we.val() {
-            self.w_q.d.next = true;
-            self.ack_q.d.next = true;
-        }
+        self.wr_ctrl.d.next =
+            self.acc_w.val() & (self.wb_adr.val() == 8) & self.wb_sel.val().get_bit(0);
+        self.wr_irq.d.next =
+            self.acc_w.val() & (self.wb_adr.val() == 8) & self.wb_sel.val().get_bit(1);
+        self.wr_stat.d.next =
+            self.acc_w.val() & (self.wb_adr.val() == 9) & self.wb_sel.val().get_bit(0);
+        self.wr_scr.d.next = self.acc_w.val() & (self.wb_adr.val() == 7);
+        self.wr_img.d.next = self.acc_w.val() & self.wb_adr.val().get_bit(17);
+        self.wr_in.d.next = self.acc_w.val() & ((self.wb_adr.val() >> 13) == 1);
+        self.wr_in0.d.next = self.acc_w.val() & (self.wb_adr.val() == 0x2000);
         if self.acc.val() & !self.wb_we.val() {
             self.rd_pend.d.next = true;
         }
@@ -356,28 +375,23 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         self.net.h_lg_addr.next = bit_cast::<16, 18>((self.wb_adr.val() >> 1) & 0x1FF);
         self.net.h_lc_addr.next = bit_cast::<16, 18>(self.wb_adr.val() & 0x3F);
         // ---- writes (the registered request acts now) ----
-        self.w_reg.next = self.w_q.q.val() & ((self.request.adr.val() >> 6) == 0);
         // The engine's command inputs are each one assignment (no default
         // then override): a combinational value that flips twice in one
         // evaluation wakes the engine's block and, through the status it
         // returns, this one again; Icarus then never leaves the time step.
-        self.ctrl_w.next =
-            self.w_reg.val() & (self.request.adr.val() == 8) & self.request.sel.val().get_bit(0);
-        self.stat_w.next =
-            self.w_reg.val() & (self.request.adr.val() == 9) & self.request.sel.val().get_bit(0);
         self.net.h_soft_reset.next =
-            self.rst.val() | (self.ctrl_w.val() & self.request.data.val().get_bit(1));
-        self.net.h_load_begin.next = self.ctrl_w.val()
+            self.rst.val() | (self.wr_ctrl.q.val() & self.request.data.val().get_bit(1));
+        self.net.h_load_begin.next = self.wr_ctrl.q.val()
             & !self.request.data.val().get_bit(1)
             & self.request.data.val().get_bit(2);
-        self.net.h_load_end.next = self.ctrl_w.val()
+        self.net.h_load_end.next = self.wr_ctrl.q.val()
             & !self.request.data.val().get_bit(1)
             & self.request.data.val().get_bit(3);
-        self.net.h_infer.next = self.ctrl_w.val()
+        self.net.h_infer.next = self.wr_ctrl.q.val()
             & !self.request.data.val().get_bit(1)
             & self.request.data.val().get_bit(4);
-        self.net.h_clr_done.next = self.stat_w.val() & self.request.data.val().get_bit(1);
-        self.net.h_clr_err.next = self.stat_w.val() & self.request.data.val().get_bit(2);
+        self.net.h_clr_done.next = self.wr_stat.q.val() & self.request.data.val().get_bit(1);
+        self.net.h_clr_err.next = self.wr_stat.q.val() & self.request.data.val().get_bit(2);
         // byte-lane mask of the registered write (no local reads itself:
         // a combinational block must not read what it assigns)
         self.bm0.next = 0.into();
@@ -397,17 +411,17 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             self.bm3.next = self.c_b3.val();
         }
         self.bmask.next = self.bm0.val() | self.bm1.val() | self.bm2.val() | self.bm3.val();
-        if self.w_reg.val() & (self.request.adr.val() == 7) {
+        if self.wr_scr.q.val() {
             self.scratch.d.next = (self.scratch.q.val() & !self.bmask.val())
                 | (self.request.data.val() & self.bmask.val());
         }
-        if self.w_reg.val() & (self.request.adr.val() == 8) & self.request.sel.val().get_bit(1) {
+        if self.wr_irq.q.val() {
             self.irq_en.d.next = self.request.data.val().get_bit(8);
         }
-        self.net.h_img_we.next = self.w_q.q.val() & self.request.adr.val().get_bit(17);
+        self.net.h_img_we.next = self.wr_img.q.val();
         self.net.h_img_idx.next = self.request.adr.val().get_bits::<17>(0);
-        self.net.h_in_we.next = self.w_q.q.val() & ((self.request.adr.val() >> 13) == 1);
-        self.net.h_in_idx.next = self.request.adr.val().get_bits::<14>(0) & 0x1FFF;
+        self.net.h_in_we.next = self.wr_in.q.val();
+        self.net.h_in_first.next = self.wr_in0.q.val();
         self.net.h_wdata.next = self.request.data.val();
         if self.rst.val() {
             self.scratch.d.next = 0.into();

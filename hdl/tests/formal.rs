@@ -170,8 +170,8 @@ fn engine_top_mutant_stale_ack_is_caught() {
 fn engine_top_mutant_infer_with_reset_is_caught() {
     if tools() {
         let d = net_mutant(
-            "net$h_infer = ctrl_w & ~request$data[32'h1] & request$data[32'h4];",
-            "net$h_infer = ctrl_w & request$data[32'h4];",
+            "net$h_infer = wr_ctrl$q & ~request$data[32'h1] & request$data[32'h4];",
+            "net$h_infer = wr_ctrl$q & request$data[32'h4];",
         );
         must_fail(&d, Group::NetCommands, "INFER acting with SOFT_RESET");
     }

@@ -132,7 +132,7 @@ impl<const L: usize, const W: usize> Dut<L, W> {
         c.h_img_we.next = i.img.is_some() && !i.held;
         c.h_img_idx.next = (i.img.map_or(0, |x| x.0) as u64).to_bits();
         c.h_in_we.next = i.input.is_some() && !i.held;
-        c.h_in_idx.next = (i.input.map_or(0, |x| x.0) as u64).to_bits();
+        c.h_in_first.next = i.input.is_some_and(|x| x.0 == 0);
         c.h_wdata.next = (i.img.or(i.input).map_or(0, |x| x.1) as u64).to_bits();
         c.h_lg_addr.next = (i.lg_addr as u64).to_bits();
         c.h_lc_addr.next = (i.lc_addr as u64).to_bits();
