@@ -105,7 +105,7 @@ impl<const L: usize, const W: usize> Dut<L, W> {
     /// One cycle with inputs `i` (outputs read before the edge).
     fn step(&mut self, i: Cyc) {
         if let Some(rec) = &mut self.record {
-            let (img, inp) = (i.img.unwrap_or((0, 0)), i.input.unwrap_or((0, 0)));
+            let img = i.img.unwrap_or((0, 0));
             rec.push(vec![
                 i.load_begin as u128,
                 i.load_end as u128,
@@ -116,7 +116,7 @@ impl<const L: usize, const W: usize> Dut<L, W> {
                 (i.img.is_some() && !i.held) as u128,
                 img.0 as u128,
                 (i.input.is_some() && !i.held) as u128,
-                inp.0 as u128,
+                i.input.is_some_and(|x| x.0 == 0) as u128,
                 i.img.or(i.input).map_or(0, |x| x.1) as u128,
                 i.lg_addr as u128,
                 i.lc_addr as u128,
