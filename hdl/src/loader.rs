@@ -526,13 +526,15 @@ impl Logic for ImageLoader {
                 self.rel.d.next = 0.into();
                 self.sec_size.d.next = bit_cast::<19, 14>(self.nl.q.val()) << 4;
                 if self.sec_next.val() == 2 {
-                    self.sec_size.d.next = bit_cast::<19, 18>(self.tile_w.q.val().get_bits::<18>(0));
+                    self.sec_size.d.next =
+                        bit_cast::<19, 18>(self.tile_w.q.val().get_bits::<18>(0));
                     if self.tile_w.q.val().get_bits::<6>(18) != 0 {
                         self.sec_size.d.next = 0x40000.into();
                     }
                 }
                 if self.sec_next.val() == 3 {
-                    self.sec_size.d.next = bit_cast::<19, 18>(self.const_w.q.val().get_bits::<18>(0));
+                    self.sec_size.d.next =
+                        bit_cast::<19, 18>(self.const_w.q.val().get_bits::<18>(0));
                     if self.const_w.q.val().get_bits::<6>(18) != 0 {
                         self.sec_size.d.next = 0x40000.into();
                     }

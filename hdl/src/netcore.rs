@@ -47,7 +47,9 @@
 //! restarts the packer), as the driver writes them; every byte of a written
 //! INPUT word is range-checked (the driver pads with zeros); for 16 cycles
 //! after a soft reset INPUT writes are refused with MEMORY_BUSY (rows still
-//! in the requantization pipeline are being discarded).
+//! in the requantization pipeline are being discarded), and so are INPUT
+//! writes in the cycle after BUSY falls (the refusal is registered; a host
+//! that read BUSY = 0 from STATUS writes later than that).
 
 use crate::engine::{acc_bits_for, Engine};
 use crate::loader::ImageLoader;
@@ -290,6 +292,12 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     count: DFF<Bits<32>>,
     class_q: DFF<Bits<16>>,
     quiet: DFF<Bits<5>>,
+    /// INPUT writes are refused (BUSY in the previous cycle, which a host
+    /// command can only raise two cycles after it; `quiet` non-zero now):
+    /// the packer's enable and its clear start at flip-flops.
+    in_busy: DFF<Bit>,
+    /// `quiet` is non-zero.
+    quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
     // network sequencer
     state: DFF<Bits<3>>,
@@ -492,6 +500,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             count: Default::default(),
             class_q: Default::default(),
             quiet: Default::default(),
+            in_busy: Default::default(),
+            quiet_nz: Default::default(),
             pk_we: Default::default(),
             state: Default::default(),
             wcnt: Default::default(),
@@ -596,6 +606,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             count,
             class_q,
             quiet,
+            in_busy,
+            quiet_nz,
             pk_we,
             state,
             wcnt,
@@ -790,20 +802,19 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             | bit_cast::<64, 32>(self.rec_b0.rdata.val());
         // packer path: INPUT words, registered (word 0 restarts the packer;
         // the data is held in the cycle after the write)
-        self.in_ok.next = self.h_in_we.val()
-            & !self.busy_any.val()
-            & self.loader.loaded.val()
-            & (self.quiet.q.val() == 0);
+        self.quiet_nz.d.next = self.h_soft_reset.val() | (self.quiet.q.val() > 1);
+        self.in_busy.d.next =
+            self.busy_any.val() | self.h_soft_reset.val() | (self.quiet.q.val() > 1);
+        self.in_ok.next = self.h_in_we.val() & !self.in_busy.q.val() & self.loader.loaded.val();
         self.pk_we.d.next = self.in_ok.val();
         self.rq.pk_we.next = self.pk_we.q.val();
         self.rq.pk_data.next = self.h_wdata.val();
         self.rq.in_bits.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
         self.rq.in_signed.next = self.loader.hdr_in_fmt.val().get_bit(8);
         self.rq.in_flush.next = false;
-        self.rq.wr_clear.next =
-            (self.quiet.q.val() != 0) | (self.in_ok.val() & self.h_in_first.val());
+        self.rq.wr_clear.next = self.quiet_nz.q.val() | (self.in_ok.val() & self.h_in_first.val());
         // activation writes: the packer into IN, layer outputs into A or B
-        self.act_we_ok.next = self.rq.act_we.val() & (self.quiet.q.val() == 0);
+        self.act_we_ok.next = self.rq.act_we.val() & !self.quiet_nz.q.val();
         self.act_in.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 0);
         self.act_a.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 1);
         self.act_b.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 2);
@@ -1079,7 +1090,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.e_code.next = 6.into();
         }
         if self.h_in_we.val() {
-            if self.busy_any.val() | (self.quiet.q.val() != 0) {
+            if self.in_busy.q.val() {
                 self.e_code.next = 6.into();
             } else if !self.loader.loaded.val() {
                 self.e_code.next = 7.into();

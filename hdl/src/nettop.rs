@@ -62,6 +62,9 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     wr_img: DFF<Bit>,
     wr_in: DFF<Bit>,
     wr_in0: DFF<Bit>,
+    // the read's LAYER_CYCLES index is below LAYERS (compared in the access
+    // cycle, off the read select's path)
+    rd_lc_ok: DFF<Bit>,
     w_adr: DFF<Bits<18>>,
     w_data: DFF<Bits<32>>,
     w_sel: DFF<Bits<4>>,
@@ -204,6 +207,7 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             wr_img: Default::default(),
             wr_in: Default::default(),
             wr_in0: Default::default(),
+            rd_lc_ok: Default::default(),
             w_adr: Default::default(),
             w_data: Default::default(),
             w_sel: Default::default(),
@@ -244,8 +248,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, ack_q, rd_pend, rdata_q, wr_ctrl, wr_irq, wr_stat, wr_scr, wr_img, wr_in, wr_in0,
-            w_adr, w_data, w_sel, scratch, irq_en
+            self, clk, ack_q, rd_pend, rdata_q, wr_ctrl, wr_irq, wr_stat, wr_scr, wr_img, wr_in,
+            wr_in0, rd_lc_ok, w_adr, w_data, w_sel, scratch, irq_en
         );
         self.net.clk.next = self.clk.val();
         // (selected in a block of its own: a local assigned here and read by
@@ -331,9 +335,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
                 self.rsel.next = bit_cast::<32, 16>(self.net.h_class.val());
             }
         }
-        if ((self.request.adr.val() >> 6) == 4)
-            & (bit_cast::<8, 18>(self.request.adr.val() & 0x3F) < self.net.h_layers.val())
-        {
+        if ((self.request.adr.val() >> 6) == 4) & self.rd_lc_ok.q.val() {
             self.rsel.next = self.net.h_lc_data.val();
         }
         if (self.request.adr.val() >> 10) == 1 {
@@ -358,6 +360,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         self.wr_img.d.next = self.acc_w.val() & self.wb_adr.val().get_bit(17);
         self.wr_in.d.next = self.acc_w.val() & ((self.wb_adr.val() >> 13) == 1);
         self.wr_in0.d.next = self.acc_w.val() & (self.wb_adr.val() == 0x2000);
+        self.rd_lc_ok.d.next =
+            bit_cast::<8, 18>(self.wb_adr.val() & 0x3F) < self.net.h_layers.val();
         if self.acc.val() & !self.wb_we.val() {
             self.rd_pend.d.next = true;
         }

@@ -186,6 +186,10 @@ impl<const L: usize, const W: usize> Dut<L, W> {
             );
             self.step(Cyc::default());
         }
+        // a host learns BUSY = 0 from a STATUS read, whose data comes a
+        // cycle after it is sampled: it writes INPUT a cycle later at the
+        // earliest (INPUT writes are refused in the cycle after BUSY falls)
+        self.step(Cyc::default());
         self.cycles - t0
     }
 
