@@ -47,9 +47,10 @@
 //! restarts the packer), as the driver writes them; every byte of a written
 //! INPUT word is range-checked (the driver pads with zeros); for 16 cycles
 //! after a soft reset INPUT writes are refused with MEMORY_BUSY (rows still
-//! in the requantization pipeline are being discarded), and so are INPUT
-//! writes in the cycle after BUSY falls (the refusal is registered; a host
-//! that read BUSY = 0 from STATUS writes later than that).
+//! in the requantization pipeline are being discarded); commands and IMAGE
+//! and INPUT writes in the cycle after BUSY falls are refused as while BUSY
+//! (the refusal is registered; a host that read BUSY = 0 from STATUS acts
+//! later than that).
 
 use crate::engine::{acc_bits_for, Engine};
 use crate::loader::ImageLoader;
@@ -296,6 +297,17 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// command can only raise two cycles after it; `quiet` non-zero now):
     /// the packer's enable and its clear start at flip-flops.
     in_busy: DFF<Bit>,
+    /// BUSY in the previous cycle: host commands and IMAGE writes are
+    /// refused from a flip-flop (a command raises BUSY in the next cycle,
+    /// and the next command acts two cycles after it at the earliest; a
+    /// host that read BUSY = 0 from STATUS acts later than the cycle after
+    /// BUSY falls).
+    busy_q: DFF<Bit>,
+    /// The requantization phase's BUSY, registered: the sequencer's waits
+    /// read a flip-flop (synthesis otherwise builds BUSY from the writer's
+    /// burst-control terms, deep in the state's path); each wait starts
+    /// after 3 counted cycles, which cover the extra cycle.
+    rq_busy: DFF<Bit>,
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
@@ -501,6 +513,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             class_q: Default::default(),
             quiet: Default::default(),
             in_busy: Default::default(),
+            busy_q: Default::default(),
+            rq_busy: Default::default(),
             quiet_nz: Default::default(),
             pk_we: Default::default(),
             state: Default::default(),
@@ -607,6 +621,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             class_q,
             quiet,
             in_busy,
+            busy_q,
+            rq_busy,
             quiet_nz,
             pk_we,
             state,
@@ -674,11 +690,11 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.running.q.val() | self.loader.checking.val() | self.loader.err.val();
 
         // ---- loader and the model memories ----
-        self.loader.ld_begin.next = self.h_load_begin.val() & !self.busy_any.val();
-        self.loader.ld_end.next = self.h_load_end.val() & !self.busy_any.val();
+        self.loader.ld_begin.next = self.h_load_begin.val() & !self.busy_q.q.val();
+        self.loader.ld_end.next = self.h_load_end.val() & !self.busy_q.q.val();
         self.loader.abort.next = self.h_soft_reset.val();
         self.loader.drop.next = false;
-        self.loader.we.next = self.h_img_we.val() & !self.busy_any.val();
+        self.loader.we.next = self.h_img_we.val() & !self.busy_q.q.val();
         self.loader.widx.next = self.h_img_idx.val();
         self.loader.wdata.next = self.h_wdata.val();
         // descriptors
@@ -802,6 +818,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             | bit_cast::<64, 32>(self.rec_b0.rdata.val());
         // packer path: INPUT words, registered (word 0 restarts the packer;
         // the data is held in the cycle after the write)
+        self.rq_busy.d.next = self.rq.busy.val();
+        self.busy_q.d.next = self.busy_any.val();
         self.quiet_nz.d.next = self.h_soft_reset.val() | (self.quiet.q.val() > 1);
         self.in_busy.d.next =
             self.busy_any.val() | self.h_soft_reset.val() | (self.quiet.q.val() > 1);
@@ -917,7 +935,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // clears), cleared inside the enable (flip-flops with a synchronous
         // reset and an enable: one LUT per bit, the incrementer's)
         self.infer_ok.next = self.h_infer.val()
-            & !self.busy_any.val()
+            & !self.busy_q.q.val()
             & self.loader.loaded.val()
             & !self.input_bad.q.val()
             & !self.rq.range_err.val();
@@ -930,7 +948,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         }
         // (a layer's count restarts where its descriptor read begins)
         self.lc_clr.next =
-            ((self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq.busy.val())
+            ((self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq_busy.q.val())
                 | ((self.state.q.val() == 5) & !self.d_last.q.val());
         if self.running.q.val() {
             self.lcount.d.next = (self.lcount.q.val() + 1) & self.c_lc_mask.val();
@@ -941,7 +959,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.wcnt.q.val() != 0 {
             self.wcnt.d.next = self.wcnt.q.val() - 1;
         }
-        if (self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq.busy.val() {
+        if (self.state.q.val() == 1) & (self.wcnt.q.val() == 0) & !self.rq_busy.q.val() {
             self.state.d.next = 2.into();
             self.dk.d.next = 0.into();
         }
@@ -1050,7 +1068,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // (the last output's argmax steps are two cycles after it)
         if (self.state.q.val() == 4)
             & (self.wcnt.q.val() == 0)
-            & !self.rq.busy.val()
+            & !self.rq_busy.q.val()
             & !self.lg_take.q.val()
             & !self.c_take.q.val()
         {
@@ -1083,10 +1101,10 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.loader.err.val() {
             self.e_code.next = self.loader.err_code.val();
         }
-        if (self.h_load_begin.val() | self.h_load_end.val()) & self.busy_any.val() {
+        if (self.h_load_begin.val() | self.h_load_end.val()) & self.busy_q.q.val() {
             self.e_code.next = 1.into();
         }
-        if self.h_img_we.val() & self.busy_any.val() {
+        if self.h_img_we.val() & self.busy_q.q.val() {
             self.e_code.next = 6.into();
         }
         if self.h_in_we.val() {
@@ -1097,7 +1115,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             }
         }
         if self.h_infer.val() {
-            if self.busy_any.val() {
+            if self.busy_q.q.val() {
                 self.e_code.next = 1.into();
             } else if !self.loader.loaded.val() {
                 self.e_code.next = 7.into();
@@ -1111,10 +1129,10 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.code_q.d.next = self.e_code.val();
             }
         }
-        if self.h_load_begin.val() & !self.busy_any.val() {
+        if self.h_load_begin.val() & !self.busy_q.q.val() {
             self.input_bad.d.next = false;
         }
-        if self.h_infer.val() & !self.busy_any.val() & self.loader.loaded.val() {
+        if self.h_infer.val() & !self.busy_q.q.val() & self.loader.loaded.val() {
             // refused for the input's range (the flag is cleared) or accepted
             self.input_bad.d.next = false;
         }
