@@ -25,11 +25,13 @@
     reg [17:0] a_adr = 18'd0;
     reg [31:0] a_dat = 32'd0;
     reg [3:0] a_sel = 4'd0;
+    reg [17:0] a_lw = 18'd0;
     always @(posedge clk) begin
         a_w <= req && wb_we && f_wait == 4'd0;
         a_adr <= wb_adr;
         a_dat <= wb_dat_w;
         a_sel <= wb_sel;
+        a_lw <= net$h_load_words;
     end
     wire a_ctrl = a_w && a_adr == `TBN_IDX_CTRL && a_sel[0];
     wire a_stat = a_w && a_adr == `TBN_IDX_STATUS && a_sel[0];
@@ -45,7 +47,7 @@
         // IMAGE and INPUT windows: the word, at its index in the window
         assert(net$h_img_we == (a_w && a_adr[17] == 1'b1));
         assert(net$h_in_we == (a_w && a_adr[17:13] == `TBN_IDX_INPUT_HI));
-        if (net$h_img_we) assert(net$h_img_idx == a_adr[16:0] && net$h_wdata == a_dat);
+        if (net$h_img_we) assert(net$h_img_in_order == ({1'b0, a_adr[16:0]} == a_lw) && net$h_wdata == a_dat);
         if (net$h_in_we) assert(net$h_in_first == (a_adr[12:0] == 13'd0) && net$h_wdata == a_dat);
         // the interrupt: IRQ_ENABLE and (DONE or ERROR)
         assert(!irq || net$h_done || net$h_err);

@@ -6,16 +6,17 @@
 //! - `ld_begin` (CTRL.LOAD_BEGIN accepted): drops the model (`loaded` = 0),
 //!   clears the word counter, the running checksum, the header registers and
 //!   the out-of-order flag; `loading` = 1.
-//! - `we` with `widx`, `wdata` (an IMAGE write the control block let through,
-//!   i.e. not while BUSY): accepted iff `loading` and `widx` equals the word
-//!   counter; otherwise the write is ignored and recorded (out of order).
+//! - `we` with `in_order`, `wdata` (an IMAGE write the control block let
+//!   through, i.e. not while BUSY; `in_order`: its index equals LOAD_WORDS,
+//!   compared by the bus top in the access cycle, off this block's enables):
+//!   accepted iff `loading` and `in_order`; otherwise the write is ignored
+//!   and recorded (out of order).
 //!   **`wdata` holds its value in the cycle after `we`**, and writes come
 //!   at most every other cycle (as from `NetTop`, whose write request
 //!   registers hold the data until its next access, which acts two cycles
 //!   later at the earliest, or from the SPI bridge, whose data word holds
 //!   until the next word is shifted in): the loader reads it again in that
-//!   cycle instead of keeping a copy (`widx` is read in the write's cycle
-//!   only).
+//!   cycle instead of keeping a copy.
 //! - `ld_end` (CTRL.LOAD_END accepted, at least two cycles after the last
 //!   write): without a load in progress the result is LOAD_SEQUENCE at once;
 //!   otherwise `checking` is 1 for [`LOADER_CHECK_CYCLES`] cycles, then
@@ -115,8 +116,9 @@ pub struct ImageLoader {
     pub drop: Signal<In, Bit>,
     /// IMAGE window write (not while busy).
     pub we: Signal<In, Bit>,
-    /// Its word index.
-    pub widx: Signal<In, Bits<17>>,
+    /// Its word index equals `load_words` (compared in the write's access
+    /// cycle: the counter does not change between the two).
+    pub in_order: Signal<In, Bit>,
     /// Its data (held in the next cycle).
     pub wdata: Signal<In, Bits<32>>,
     /// Between LOAD_BEGIN and LOAD_END (STATUS.LOADING).
@@ -271,7 +273,7 @@ impl ImageLoader {
             abort: Default::default(),
             drop: Default::default(),
             we: Default::default(),
-            widx: Default::default(),
+            in_order: Default::default(),
             wdata: Default::default(),
             loading: Default::default(),
             load_words: Default::default(),
@@ -368,9 +370,7 @@ impl Logic for ImageLoader {
             loaded_q, sec, rel, end_q, sec_size, a1_we, chk, seq_bad, csum_bad, err_q, code_q
         );
         // ---- accepting a write: in order, while loading ----
-        self.accept.next = self.we.val()
-            & self.load_q.q.val()
-            & (bit_cast::<18, 17>(self.widx.val()) == self.count.q.val());
+        self.accept.next = self.we.val() & self.load_q.q.val() & self.in_order.val();
         if self.we.val() & !self.accept.val() {
             self.ooo.d.next = true;
         }
@@ -671,6 +671,6 @@ impl Logic for ImageLoader {
 
 crate::lockstep_block!(
     ImageLoader,
-    inputs [ld_begin, ld_end, abort, drop, we, widx, wdata, share_we, share_data],
+    inputs [ld_begin, ld_end, abort, drop, we, in_order, wdata, share_we, share_data],
     outputs [loading, load_words, checking, loaded, err, err_code, hdr_layers, hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data, share_a, share_b, share_c]
 );

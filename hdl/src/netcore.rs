@@ -223,8 +223,9 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pub h_clr_err: Signal<In, Bit>,
     /// IMAGE window write.
     pub h_img_we: Signal<In, Bit>,
-    /// Its word index.
-    pub h_img_idx: Signal<In, Bits<17>>,
+    /// Its word index equals LOAD_WORDS (`h_load_words`, compared in the
+    /// write's access cycle).
+    pub h_img_in_order: Signal<In, Bit>,
     /// INPUT window write.
     pub h_in_we: Signal<In, Bit>,
     /// It is INPUT word 0 (which restarts the packer).
@@ -462,7 +463,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             h_clr_done: Default::default(),
             h_clr_err: Default::default(),
             h_img_we: Default::default(),
-            h_img_idx: Default::default(),
+            h_img_in_order: Default::default(),
             h_in_we: Default::default(),
             h_in_first: Default::default(),
             h_wdata: Default::default(),
@@ -695,7 +696,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.loader.abort.next = self.h_soft_reset.val();
         self.loader.drop.next = false;
         self.loader.we.next = self.h_img_we.val() & !self.busy_q.q.val();
-        self.loader.widx.next = self.h_img_idx.val();
+        self.loader.in_order.next = self.h_img_in_order.val();
         self.loader.wdata.next = self.h_wdata.val();
         // descriptors
         self.desc.we.next = self.loader.r_we.val() & (self.loader.r_sel.val() == 1);
@@ -1196,11 +1197,11 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
 
 crate::lockstep_block!(
     NetCore<8, 32, 18>,
-    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_in_order, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
     outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
 );
 crate::lockstep_block!(
     NetCore<32, 32, 18>,
-    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_idx, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
+    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_in_order, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
     outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
 );

@@ -62,6 +62,8 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     wr_img: DFF<Bit>,
     wr_in: DFF<Bit>,
     wr_in0: DFF<Bit>,
+    // the IMAGE write's index equals LOAD_WORDS
+    wr_img_ord: DFF<Bit>,
     // the read's LAYER_CYCLES index is below LAYERS (compared in the access
     // cycle, off the read select's path)
     rd_lc_ok: DFF<Bit>,
@@ -207,6 +209,7 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             wr_img: Default::default(),
             wr_in: Default::default(),
             wr_in0: Default::default(),
+            wr_img_ord: Default::default(),
             rd_lc_ok: Default::default(),
             w_adr: Default::default(),
             w_data: Default::default(),
@@ -249,7 +252,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
     fn update(&mut self) {
         dff_setup!(
             self, clk, ack_q, rd_pend, rdata_q, wr_ctrl, wr_irq, wr_stat, wr_scr, wr_img, wr_in,
-            wr_in0, rd_lc_ok, w_adr, w_data, w_sel, scratch, irq_en
+            wr_in0, wr_img_ord, rd_lc_ok, w_adr, w_data, w_sel, scratch, irq_en
         );
         self.net.clk.next = self.clk.val();
         // (selected in a block of its own: a local assigned here and read by
@@ -360,6 +363,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         self.wr_img.d.next = self.acc_w.val() & self.wb_adr.val().get_bit(17);
         self.wr_in.d.next = self.acc_w.val() & ((self.wb_adr.val() >> 13) == 1);
         self.wr_in0.d.next = self.acc_w.val() & (self.wb_adr.val() == 0x2000);
+        self.wr_img_ord.d.next =
+            bit_cast::<18, 17>(self.wb_adr.val().get_bits::<17>(0)) == self.net.h_load_words.val();
         self.rd_lc_ok.d.next =
             bit_cast::<8, 18>(self.wb_adr.val() & 0x3F) < self.net.h_layers.val();
         if self.acc.val() & !self.wb_we.val() {
@@ -423,7 +428,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             self.irq_en.d.next = self.request.data.val().get_bit(8);
         }
         self.net.h_img_we.next = self.wr_img.q.val();
-        self.net.h_img_idx.next = self.request.adr.val().get_bits::<17>(0);
+        self.net.h_img_in_order.next = self.wr_img_ord.q.val();
         self.net.h_in_we.next = self.wr_in.q.val();
         self.net.h_in_first.next = self.wr_in0.q.val();
         self.net.h_wdata.next = self.request.data.val();

@@ -122,14 +122,16 @@ impl Load {
     }
 }
 
-fn row(begin: bool, end: bool, abort: bool, we: bool, idx: usize, data: u32) -> Vec<u128> {
+/// One cycle's inputs; `in_order`: the write's index equals LOAD_WORDS (the
+/// bus top compares them).
+fn row(begin: bool, end: bool, abort: bool, we: bool, in_order: bool, data: u32) -> Vec<u128> {
     vec![
         begin as u128,
         end as u128,
         abort as u128,
         0,
         we as u128,
-        idx as u128,
+        in_order as u128,
         data as u128,
         0,
         0,
@@ -138,43 +140,51 @@ fn row(begin: bool, end: bool, abort: bool, we: bool, idx: usize, data: u32) -> 
 
 fn run(loads: &[Load], seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut stim: Vec<Vec<u128>> = vec![row(false, false, false, false, 0, 0); 2];
+    let mut stim: Vec<Vec<u128>> = vec![row(false, false, false, false, false, 0); 2];
     // per load: (first cycle, last cycle) of its window
     let mut spans = Vec::new();
     for l in loads {
         let s = stim.len();
         if l.begin {
-            stim.push(row(true, false, false, false, 0, 0));
-            stim.push(row(false, false, false, false, 0, 0));
+            stim.push(row(true, false, false, false, false, 0));
+            stim.push(row(false, false, false, false, false, 0));
         }
+        // LOAD_WORDS: the words accepted so far (cleared by LOAD_BEGIN and
+        // by SOFT_RESET, which ends the load)
+        let mut count = if l.begin { 0 } else { usize::MAX };
         for (k, &i) in l.idx.iter().enumerate() {
             if l.abort_at == Some(k) {
-                stim.push(row(false, false, true, false, 0, 0));
-                stim.push(row(false, false, false, false, 0, 0));
+                stim.push(row(false, false, true, false, false, 0));
+                stim.push(row(false, false, false, false, false, 0));
+                count = usize::MAX;
             }
-            stim.push(row(false, false, false, true, i, l.words[i]));
-            // Wishbone writes: at most one every other cycle, the index and
-            // data held in the next (as NetTop's request registers hold them)
-            stim.push(row(false, false, false, false, i, l.words[i]));
+            let in_order = i == count;
+            if in_order {
+                count += 1;
+            }
+            stim.push(row(false, false, false, true, in_order, l.words[i]));
+            // Wishbone writes: at most one every other cycle, the data held
+            // in the next (as NetTop's request registers hold it)
+            stim.push(row(false, false, false, false, false, l.words[i]));
             if rng.gen() {
-                stim.push(row(false, false, false, false, 0, rng.gen()));
+                stim.push(row(false, false, false, false, false, rng.gen()));
             }
         }
-        stim.push(row(false, false, false, false, 0, 0));
-        stim.push(row(false, true, false, false, 0, 0));
+        stim.push(row(false, false, false, false, false, 0));
+        stim.push(row(false, true, false, false, false, 0));
         for _ in 0..8 {
-            stim.push(row(false, false, false, false, 0, 0));
+            stim.push(row(false, false, false, false, false, 0));
         }
         spans.push((s, stim.len()));
         // the shared registers written outside the load (as the engine does
         // during an inference); checked below
         for _ in 0..3 {
-            let mut r = row(false, false, false, false, 0, rng.gen());
+            let mut r = row(false, false, false, false, false, rng.gen());
             r[7] = rng.gen_range(0..8);
             r[8] = rng.gen_range(0..1 << 24);
             stim.push(r);
         }
-        stim.push(row(false, false, false, false, 0, 0));
+        stim.push(row(false, false, false, false, false, 0));
     }
     let out = run_lockstep(|| ImageLoader::new(&TARGET), &stim, 1);
     // the shared registers follow their writes (outputs 14..16)

@@ -102,10 +102,16 @@ impl<const L: usize, const W: usize> Dut<L, W> {
         }
     }
 
+    /// The IMAGE write's index equals LOAD_WORDS (as NetTop compares them).
+    fn in_order(&self, i: &Cyc) -> bool {
+        i.img
+            .is_some_and(|x| u64::from(x.0) == self.c.h_load_words.val().index() as u64)
+    }
+
     /// One cycle with inputs `i` (outputs read before the edge).
     fn step(&mut self, i: Cyc) {
+        let in_order = self.in_order(&i);
         if let Some(rec) = &mut self.record {
-            let img = i.img.unwrap_or((0, 0));
             rec.push(vec![
                 i.load_begin as u128,
                 i.load_end as u128,
@@ -114,7 +120,7 @@ impl<const L: usize, const W: usize> Dut<L, W> {
                 i.clr_done as u128,
                 i.clr_err as u128,
                 (i.img.is_some() && !i.held) as u128,
-                img.0 as u128,
+                in_order as u128,
                 (i.input.is_some() && !i.held) as u128,
                 i.input.is_some_and(|x| x.0 == 0) as u128,
                 i.img.or(i.input).map_or(0, |x| x.1) as u128,
@@ -130,7 +136,7 @@ impl<const L: usize, const W: usize> Dut<L, W> {
         c.h_clr_done.next = i.clr_done;
         c.h_clr_err.next = i.clr_err;
         c.h_img_we.next = i.img.is_some() && !i.held;
-        c.h_img_idx.next = (i.img.map_or(0, |x| x.0) as u64).to_bits();
+        c.h_img_in_order.next = in_order;
         c.h_in_we.next = i.input.is_some() && !i.held;
         c.h_in_first.next = i.input.is_some_and(|x| x.0 == 0);
         c.h_wdata.next = (i.img.or(i.input).map_or(0, |x| x.1) as u64).to_bits();
