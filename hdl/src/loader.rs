@@ -219,10 +219,11 @@ pub struct ImageLoader {
     /// missed 48 MHz on the UP5K)
     end_q: DFF<Bit>,
     sec_next: Signal<Local, Bits<3>>,
-    /// The size of the section being walked (bit 18: beyond the address
-    /// range, never reached), chosen when the section begins: the walk's
-    /// end test compares with a register, not a multiplexer.
-    sec_size: DFF<Bits<19>>,
+    /// The last address of the section being walked (15 in the header;
+    /// bit 18: none, the checksum section or a size beyond the address
+    /// range), set when the section begins: the walk's end test is one
+    /// equality with a register (no incrementer, no size multiplexer).
+    sec_last: DFF<Bits<19>>,
     // constants
     c_magic: Constant<Bits<32>>,
     c_major: Constant<Bits<32>>,
@@ -341,7 +342,7 @@ impl ImageLoader {
             sec_end: Default::default(),
             end_q: Default::default(),
             sec_next: Default::default(),
-            sec_size: Default::default(),
+            sec_last: Default::default(),
             c_magic: c32(MAGIC),
             c_major: c32(VERSION_MAJOR),
             c_lanes: c32(t.lanes),
@@ -367,7 +368,7 @@ impl Logic for ImageLoader {
         dff_setup!(
             self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
-            loaded_q, sec, rel, end_q, sec_size, a1_we, chk, seq_bad, csum_bad, err_q, code_q
+            loaded_q, sec, rel, end_q, sec_last, a1_we, chk, seq_bad, csum_bad, err_q, code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val() & self.load_q.q.val() & self.in_order.val();
@@ -501,13 +502,7 @@ impl Logic for ImageLoader {
         // has 16 words, the descriptors 16 per layer; the checksum section
         // never ends).
         self.rel_n.next = self.rel.q.val() + 1;
-        self.sec_end.next = false;
-        if self.sec.q.val() == 0 {
-            self.sec_end.next = self.rel.q.val().get_bits::<4>(0) == 15;
-        }
-        if self.sec.q.val() != 0 {
-            self.sec_end.next = bit_cast::<19, 18>(self.rel_n.val()) == self.sec_size.q.val();
-        }
+        self.sec_end.next = bit_cast::<19, 18>(self.rel.q.val()) == self.sec_last.q.val();
         self.sec_next.next = 4.into();
         if (self.sec.q.val() < 3) & !self.const0.q.val() {
             self.sec_next.next = 3.into();
@@ -524,20 +519,18 @@ impl Logic for ImageLoader {
             if self.end_q.q.val() {
                 self.sec.d.next = self.sec_next.val();
                 self.rel.d.next = 0.into();
-                self.sec_size.d.next = bit_cast::<19, 14>(self.nl.q.val()) << 4;
-                if self.sec_next.val() == 2 {
-                    self.sec_size.d.next =
-                        bit_cast::<19, 18>(self.tile_w.q.val().get_bits::<18>(0));
-                    if self.tile_w.q.val().get_bits::<6>(18) != 0 {
-                        self.sec_size.d.next = 0x40000.into();
-                    }
+                // (a size beyond the address range: never reached)
+                self.sec_last.d.next = 0x40000.into();
+                if self.sec_next.val() == 1 {
+                    self.sec_last.d.next = (bit_cast::<19, 14>(self.nl.q.val()) << 4) - 1;
                 }
-                if self.sec_next.val() == 3 {
-                    self.sec_size.d.next =
-                        bit_cast::<19, 18>(self.const_w.q.val().get_bits::<18>(0));
-                    if self.const_w.q.val().get_bits::<6>(18) != 0 {
-                        self.sec_size.d.next = 0x40000.into();
-                    }
+                if (self.sec_next.val() == 2) & (self.tile_w.q.val().get_bits::<6>(18) == 0) {
+                    self.sec_last.d.next =
+                        bit_cast::<19, 18>(self.tile_w.q.val().get_bits::<18>(0)) - 1;
+                }
+                if (self.sec_next.val() == 3) & (self.const_w.q.val().get_bits::<6>(18) == 0) {
+                    self.sec_last.d.next =
+                        bit_cast::<19, 18>(self.const_w.q.val().get_bits::<18>(0)) - 1;
                 }
             }
         }
@@ -631,6 +624,7 @@ impl Logic for ImageLoader {
             self.const0.d.next = false;
             self.sec.d.next = 0.into();
             self.rel.d.next = 0.into();
+            self.sec_last.d.next = 15.into();
             self.num_in.d.next = 0.into();
             self.num_out.d.next = 0.into();
             self.in_fmt.d.next = 0.into();
