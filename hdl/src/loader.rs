@@ -205,6 +205,11 @@ pub struct ImageLoader {
     hidx: Signal<Local, Bits<4>>,
     cap: Signal<Local, Bits<32>>,
     cap_en: Signal<Local, Bit>,
+    /// `cap` and `cap_en` registered: valid a cycle after `rel` changes
+    /// (words come at most every other cycle), so the comparator starts at
+    /// flip-flops (the capacity bits above the widest are constant zero).
+    cap_q: DFF<Bits<32>>,
+    cap_en_q: DFF<Bit>,
     above_cap: Signal<Local, Bit>,
     dzero: Signal<Local, Bit>,
     z18: Signal<Local, Bit>,
@@ -332,6 +337,8 @@ impl ImageLoader {
             hidx: Default::default(),
             cap: Default::default(),
             cap_en: Default::default(),
+            cap_q: Default::default(),
+            cap_en_q: Default::default(),
             above_cap: Default::default(),
             dzero: Default::default(),
             z18: Default::default(),
@@ -368,7 +375,8 @@ impl Logic for ImageLoader {
         dff_setup!(
             self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
-            loaded_q, sec, rel, end_q, sec_last, a1_we, chk, seq_bad, csum_bad, err_q, code_q
+            loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, a1_we, chk, seq_bad, csum_bad,
+            err_q, code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val() & self.load_q.q.val() & self.in_order.val();
@@ -436,11 +444,13 @@ impl Logic for ImageLoader {
         } else if self.hidx.val() != 15 {
             self.cap_en.next = false;
         }
+        self.cap_q.d.next = self.cap.val();
+        self.cap_en_q.d.next = self.cap_en.val();
         // (a comparator only as wide as the widest capacity)
         self.above_cap.next =
-            self.hi_cap.val() | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap.val());
+            self.hi_cap.val() | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap_q.q.val());
         if self.hdr.val() {
-            if self.cap_en.val() & self.above_cap.val() {
+            if self.cap_en_q.q.val() & self.above_cap.val() {
                 self.fit_bad.d.next = true;
             }
             if self.hidx.val() == 0 {

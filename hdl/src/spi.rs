@@ -564,6 +564,8 @@ pub struct TbnNetSpiTop<const L: usize, const W: usize, const N: usize> {
     pub irq: Signal<Out, Bit>,
     por: DFF<Bits<4>>,
     por_rst: Signal<Local, Bit>,
+    /// The power-on reset, registered (it fans out to the whole engine).
+    rst_q: DFF<Bit>,
     bridge: SpiBridge,
     /// The engine behind its Wishbone slave (public for observation in tests).
     pub net: NetTop<L, W, N>,
@@ -590,6 +592,7 @@ impl<const L: usize, const W: usize, const N: usize> TbnNetSpiTop<L, W, N> {
             irq: Default::default(),
             por: Default::default(),
             por_rst: Default::default(),
+            rst_q: Default::default(),
             bridge: SpiBridge::for_held_read_data(),
             net: NetTop::for_held_requests(cfg, mem),
         }
@@ -599,15 +602,16 @@ impl<const L: usize, const W: usize, const N: usize> TbnNetSpiTop<L, W, N> {
 impl<const L: usize, const W: usize, const N: usize> Logic for TbnNetSpiTop<L, W, N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, por);
+        dff_setup!(self, clk, por, rst_q);
         self.por_rst.next = self.por.q.val() != 15;
         if self.por_rst.val() {
             self.por.d.next = self.por.q.val() + 1;
         }
+        self.rst_q.d.next = self.por_rst.val();
         self.bridge.clk.next = self.clk.val();
         self.net.clk.next = self.clk.val();
-        self.bridge.rst.next = self.por_rst.val();
-        self.net.rst.next = self.por_rst.val();
+        self.bridge.rst.next = self.rst_q.q.val();
+        self.net.rst.next = self.rst_q.q.val();
         self.bridge.sck.next = self.sck.val();
         self.bridge.cs_n.next = self.cs_n.val();
         self.bridge.mosi.next = self.mosi.val();
