@@ -309,6 +309,12 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// burst-control terms, deep in the state's path); each wait starts
     /// after 3 counted cycles, which cover the extra cycle.
     rq_busy: DFF<Bit>,
+    /// This cycle's error code (`e_code`) registered: ERROR and ERROR_CODE
+    /// load from flip-flops, a cycle later (a host's STATUS read of a
+    /// refused command samples later still; BUSY covers the loader's error
+    /// until it is loaded: `ld_err_q`).
+    e_code_q: DFF<Bits<4>>,
+    ld_err_q: DFF<Bit>,
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
@@ -516,6 +522,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             in_busy: Default::default(),
             busy_q: Default::default(),
             rq_busy: Default::default(),
+            e_code_q: Default::default(),
+            ld_err_q: Default::default(),
             quiet_nz: Default::default(),
             pk_we: Default::default(),
             state: Default::default(),
@@ -624,6 +632,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             in_busy,
             busy_q,
             rq_busy,
+            e_code_q,
+            ld_err_q,
             quiet_nz,
             pk_we,
             state,
@@ -685,10 +695,12 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.logits.clk.next = self.clk.val();
         self.lcyc.clk.next = self.clk.val();
 
-        // (the loader's error pulse is latched into ERROR at the next edge:
-        // BUSY covers it, so ERROR is valid when BUSY reads 0)
-        self.busy_any.next =
-            self.running.q.val() | self.loader.checking.val() | self.loader.err.val();
+        // (the loader's error pulse is latched into ERROR two edges later:
+        // BUSY covers both cycles, so ERROR is valid when BUSY reads 0)
+        self.busy_any.next = self.running.q.val()
+            | self.loader.checking.val()
+            | self.loader.err.val()
+            | self.ld_err_q.q.val();
 
         // ---- loader and the model memories ----
         self.loader.ld_begin.next = self.h_load_begin.val() & !self.busy_q.q.val();
@@ -1124,10 +1136,12 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.e_code.next = 13.into();
             }
         }
-        if self.e_code.val() != 0 {
+        self.e_code_q.d.next = self.e_code.val();
+        self.ld_err_q.d.next = self.loader.err.val();
+        if self.e_code_q.q.val() != 0 {
             self.err_q.d.next = true;
             if !self.err_q.q.val() {
-                self.code_q.d.next = self.e_code.val();
+                self.code_q.d.next = self.e_code_q.q.val();
             }
         }
         if self.h_load_begin.val() & !self.busy_q.q.val() {
