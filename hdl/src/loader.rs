@@ -56,8 +56,9 @@
 //!   CONST_WORDS + 2` equals the word counter iff the section walk below ends
 //!   just past the second checksum word.
 //!
-//! Routing (`r_we`, `r_sel`, `r_addr`, `r_data`) in the cycle after the
-//! accepted write: `r_sel` 1 descriptor memory (address = index - 16), 2
+//! Routing (`r_we`, `r_sel`, `r_addr`, `r_data`, registered: two cycles
+//! after the accepted write, from flip-flops into the memories' write
+//! enables and bank decodes): `r_sel` 1 descriptor memory (address = index - 16), 2
 //! tile memory (index - tile section start), 3 constants memory (index -
 //! constants section start), `r_data` the held `wdata`. Header and checksum
 //! words are not routed; words beyond a memory's capacity are routed (the
@@ -210,6 +211,11 @@ pub struct ImageLoader {
     /// flip-flops (the capacity bits above the widest are constant zero).
     cap_q: DFF<Bits<32>>,
     cap_en_q: DFF<Bit>,
+    // the route, registered
+    r_we_q: DFF<Bit>,
+    r_sel_q: DFF<Bits<2>>,
+    r_addr_q: DFF<Bits<17>>,
+    r_data_q: DFF<Bits<32>>,
     above_cap: Signal<Local, Bit>,
     dzero: Signal<Local, Bit>,
     z18: Signal<Local, Bit>,
@@ -339,6 +345,10 @@ impl ImageLoader {
             cap_en: Default::default(),
             cap_q: Default::default(),
             cap_en_q: Default::default(),
+            r_we_q: Default::default(),
+            r_sel_q: Default::default(),
+            r_addr_q: Default::default(),
+            r_data_q: Default::default(),
             above_cap: Default::default(),
             dzero: Default::default(),
             z18: Default::default(),
@@ -375,8 +385,8 @@ impl Logic for ImageLoader {
         dff_setup!(
             self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
-            loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, a1_we, chk, seq_bad, csum_bad,
-            err_q, code_q
+            loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, r_we_q, r_sel_q, r_addr_q,
+            r_data_q, a1_we, chk, seq_bad, csum_bad, err_q, code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val() & self.load_q.q.val() & self.in_order.val();
@@ -662,11 +672,15 @@ impl Logic for ImageLoader {
         self.hdr_num_in.next = self.num_in.q.val();
         self.hdr_num_out.next = self.num_out.q.val();
         self.hdr_in_fmt.next = self.in_fmt.q.val();
-        self.r_we.next =
+        self.r_we_q.d.next =
             self.a1_we.q.val() & (self.sec.q.val() != 0) & !self.sec.q.val().get_bit(2);
-        self.r_sel.next = self.sec.q.val().get_bits::<2>(0);
-        self.r_addr.next = self.rel.q.val().get_bits::<17>(0);
-        self.r_data.next = self.wdata.val();
+        self.r_sel_q.d.next = self.sec.q.val().get_bits::<2>(0);
+        self.r_addr_q.d.next = self.rel.q.val().get_bits::<17>(0);
+        self.r_data_q.d.next = self.wdata.val();
+        self.r_we.next = self.r_we_q.q.val();
+        self.r_sel.next = self.r_sel_q.q.val();
+        self.r_addr.next = self.r_addr_q.q.val();
+        self.r_data.next = self.r_data_q.q.val();
         self.share_a.next = self.tile_w.q.val();
         self.share_b.next = self.const_w.q.val();
         self.share_c.next = self.total.q.val();
