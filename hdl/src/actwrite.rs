@@ -399,7 +399,7 @@ reg pend0; reg pend1; reg pend_fin;
 reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg on0; reg on1; reg lo_wait; reg [2:0] kp; reg wlast; reg [2:0] plm1;
 // collection: c<p> holds plane p of the 32 lanes; a lane's 8 bits are a shift chain towards c0
 reg [31:0] c0; reg [31:0] c1; reg [31:0] c2; reg [31:0] c3; reg [31:0] c4; reg [31:0] c5; reg [31:0] c6; reg [31:0] c7;
-wire wend = writing & wlast;
+(* keep *) wire wend = writing & wlast;
 wire [2:0] wr_plane_next = wr_plane + 3'd1;
 // a half shifts after each of its writes but the burst's last
 wire sh0 = writing & on0 & ~wend; wire sh1 = writing & on1 & ~wend;
@@ -408,11 +408,11 @@ wire sh0 = writing & on0 & ~wend; wire sh1 = writing & on1 & ~wend;
 // stage's last lanes 0..15 only when it is free); lanes 16..31 of the
 // group being written join a running burst of its lanes 0..15 (merge);
 // the suspended lanes 0..15 rejoin after plane kp
-wire start = (pend0 | pend1) & (~writing | wlast) & ~(pend0 & pend_fin & writing);
-wire merge = pend1 & writing & ~wlast & on0 & ~on1;
+(* keep *) wire start = (pend0 | pend1) & (~writing | wlast) & ~(pend0 & pend_fin & writing);
+(* keep *) wire merge = pend1 & writing & ~wlast & on0 & ~on1;
 wire run = writing & ~wlast;
 wire rejoin = lo_wait & (wr_plane == kp);
-wire restart = start | merge;
+(* keep *) wire restart = start | merge;
 // lane-pair decoder: the pair n[4:1]; two values from an even lane
 wire ld_even = (cnt != 2'd0) & ~n[0]; wire ld_odd = (cnt == 2'd2) | ((cnt != 2'd0) & n[0]);
 wire [31:0] en;
