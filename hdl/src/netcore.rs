@@ -315,6 +315,9 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// until it is loaded: `ld_err_q`).
     e_code_q: DFF<Bits<4>>,
     ld_err_q: DFF<Bit>,
+    /// INFER accepted in the previous cycle: clears ERROR then (no error
+    /// can load in that cycle: `e_code` was 0 when INFER was accepted).
+    infer_q: DFF<Bit>,
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
@@ -373,7 +376,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     c_row: DFF<Bits<16>>,
     /// (greater than the best: high halves greater, high halves equal, low
     /// halves greater; bits 3..6 the same against the previous output)
-    c_cmp: DFF<Bits<6>>,
+    c_cmp: DFF<Bits<10>>,
     took: DFF<Bit>,
     // locals
     busy_any: Signal<Local, Bit>,
@@ -385,10 +388,12 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     bias_addr: Signal<Local, Bits<16>>,
     out_val: Signal<Local, Bits<64>>,
     out_key: Signal<Local, Bits<64>>,
-    key_lo: Signal<Local, Bits<33>>,
-    key_hi: Signal<Local, Bits<33>>,
-    prev_lo: Signal<Local, Bits<33>>,
-    prev_hi: Signal<Local, Bits<33>>,
+    key_0: Signal<Local, Bits<23>>,
+    key_1: Signal<Local, Bits<23>>,
+    key_2: Signal<Local, Bits<23>>,
+    prev_0: Signal<Local, Bits<23>>,
+    prev_1: Signal<Local, Bits<23>>,
+    prev_2: Signal<Local, Bits<23>>,
     key_gt: Signal<Local, Bit>,
     f_m: Signal<Local, Bits<24>>,
     f_q_qmm: Signal<Local, Bits<N>>,
@@ -408,10 +413,14 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     // the key compared in two halves side by side (bits 0..32 and 32..V:
     // two short carry chains and an equality instead of one V-bit chain,
     // which missed 48 MHz on the UP5K): their masks and carry-out bits
-    c_lo_mask: Constant<Bits<33>>,
-    c_lo_top: Constant<Bits<33>>,
-    c_hi_mask: Constant<Bits<33>>,
-    c_hi_top: Constant<Bits<33>>,
+    // the argmax comparison's three 22-bit parts of V_BITS: masks, the
+    // carry-out bit of each part's sum
+    c_m0: Constant<Bits<23>>,
+    c_m1: Constant<Bits<23>>,
+    c_m2: Constant<Bits<23>>,
+    c_t0: Constant<Bits<23>>,
+    c_t1: Constant<Bits<23>>,
+    c_t2: Constant<Bits<23>>,
     // counters only as wide as the values they reach (see `with_mem`)
     c_cyc_mask: Constant<Bits<32>>,
     c_lc_mask: Constant<Bits<32>>,
@@ -438,6 +447,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
     /// and the memories `mem` (validated by [`NetMem::validate`]; [`net_target_mem`]).
     pub fn with_mem(cfg: &Config, mem: &NetMem) -> Self {
         let t = net_target_mem(cfg, mem);
+        // bits of V_BITS in the argmax comparison's part k (22 each)
+        let part = |k: u32| u64::from(t.v_bits.saturating_sub(22 * k).min(22));
         let weight_bits = mem.weight_bits.max(cfg.tile_max);
         let dot_bits = acc_bits_for(cfg.max_in) as usize;
         // The counters' widths: LAYER_CYCLES and CYCLES count at most the
@@ -524,6 +535,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             rq_busy: Default::default(),
             e_code_q: Default::default(),
             ld_err_q: Default::default(),
+            infer_q: Default::default(),
             quiet_nz: Default::default(),
             pk_we: Default::default(),
             state: Default::default(),
@@ -569,10 +581,12 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             bias_addr: Default::default(),
             out_val: Default::default(),
             out_key: Default::default(),
-            key_lo: Default::default(),
-            key_hi: Default::default(),
-            prev_lo: Default::default(),
-            prev_hi: Default::default(),
+            key_0: Default::default(),
+            key_1: Default::default(),
+            key_2: Default::default(),
+            prev_0: Default::default(),
+            prev_1: Default::default(),
+            prev_2: Default::default(),
             key_gt: Default::default(),
             f_m: Default::default(),
             f_q_qmm: Default::default(),
@@ -588,10 +602,12 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             act_we_ok: Default::default(),
             c_vmask: Constant::new(ones(u64::from(t.v_bits)).to_bits()),
             c_vsign: Constant::new((1u64 << (t.v_bits - 1)).to_bits()),
-            c_lo_mask: Constant::new(ones(u64::from(t.v_bits.min(32))).to_bits()),
-            c_lo_top: Constant::new((1u64 << t.v_bits.min(32)).to_bits()),
-            c_hi_mask: Constant::new(ones(u64::from(t.v_bits.saturating_sub(32))).to_bits()),
-            c_hi_top: Constant::new((1u64 << t.v_bits.saturating_sub(32)).to_bits()),
+            c_m0: Constant::new(ones(part(0)).to_bits()),
+            c_m1: Constant::new(ones(part(1)).to_bits()),
+            c_m2: Constant::new(ones(part(2)).to_bits()),
+            c_t0: Constant::new((1u64 << part(0)).to_bits()),
+            c_t1: Constant::new((1u64 << part(1)).to_bits()),
+            c_t2: Constant::new((1u64 << part(2)).to_bits()),
             c_cyc_mask: Constant::new(ones(bits_for(2 * infer_max).min(32)).to_bits()),
             c_lc_mask: Constant::new(ones(bits_for(2 * layer_max).min(32)).to_bits()),
             c_layer_mask: Constant::new(
@@ -634,6 +650,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             rq_busy,
             e_code_q,
             ld_err_q,
+            infer_q,
             quiet_nz,
             pk_we,
             state,
@@ -884,32 +901,51 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.lg_val.d.next = self.out_val.val();
         self.out_key.next = (self.lg_val.q.val() & self.c_vmask.val()) ^ self.c_vsign.val();
         // stage 1: key > other is key > !nkey, the carry out of key + nkey,
-        // in two halves (bits 0..32 and 32..V) with the high halves' equality
-        self.key_lo.next = (bit_cast::<33, 64>(self.out_key.val()) & self.c_lo_mask.val())
-            + (bit_cast::<33, 64>(self.best_nkey.q.val()) & self.c_lo_mask.val());
-        self.key_hi.next = (bit_cast::<33, 64>(self.out_key.val() >> 32) & self.c_hi_mask.val())
-            + (bit_cast::<33, 64>(self.best_nkey.q.val() >> 32) & self.c_hi_mask.val());
-        self.prev_lo.next = (bit_cast::<33, 64>(self.out_key.val()) & self.c_lo_mask.val())
-            + (bit_cast::<33, 64>(self.prev_nkey.q.val()) & self.c_lo_mask.val());
-        self.prev_hi.next = (bit_cast::<33, 64>(self.out_key.val() >> 32) & self.c_hi_mask.val())
-            + (bit_cast::<33, 64>(self.prev_nkey.q.val() >> 32) & self.c_hi_mask.val());
-        self.c_cmp.d.next =
-            bit_cast::<6, 1>(((self.key_hi.val() & self.c_hi_top.val()) != 0).into())
-                | (bit_cast::<6, 1>(
-                    ((((self.out_key.val() ^ self.best_nkey.q.val()) >> 32)
-                        & bit_cast::<64, 33>(self.c_hi_mask.val()))
-                        == bit_cast::<64, 33>(self.c_hi_mask.val()))
-                    .into(),
-                ) << 1)
-                | (bit_cast::<6, 1>(((self.key_lo.val() & self.c_lo_top.val()) != 0).into()) << 2)
-                | (bit_cast::<6, 1>(((self.prev_hi.val() & self.c_hi_top.val()) != 0).into()) << 3)
-                | (bit_cast::<6, 1>(
-                    ((((self.out_key.val() ^ self.prev_nkey.q.val()) >> 32)
-                        & bit_cast::<64, 33>(self.c_hi_mask.val()))
-                        == bit_cast::<64, 33>(self.c_hi_mask.val()))
-                    .into(),
-                ) << 4)
-                | (bit_cast::<6, 1>(((self.prev_lo.val() & self.c_lo_top.val()) != 0).into()) << 5);
+        // in three 22-bit parts (bits 0.., 22.., 44..) with the upper parts'
+        // equalities (bits 0-4: against the best, 5-9: against the previous
+        // output; per group: carries of parts 0, 1, 2, equalities of 1, 2)
+        self.key_0.next = (bit_cast::<23, 64>(self.out_key.val()) & self.c_m0.val())
+            + (bit_cast::<23, 64>(self.best_nkey.q.val()) & self.c_m0.val());
+        self.key_1.next = (bit_cast::<23, 64>(self.out_key.val() >> 22) & self.c_m1.val())
+            + (bit_cast::<23, 64>(self.best_nkey.q.val() >> 22) & self.c_m1.val());
+        self.key_2.next = (bit_cast::<23, 64>(self.out_key.val() >> 44) & self.c_m2.val())
+            + (bit_cast::<23, 64>(self.best_nkey.q.val() >> 44) & self.c_m2.val());
+        self.prev_0.next = (bit_cast::<23, 64>(self.out_key.val()) & self.c_m0.val())
+            + (bit_cast::<23, 64>(self.prev_nkey.q.val()) & self.c_m0.val());
+        self.prev_1.next = (bit_cast::<23, 64>(self.out_key.val() >> 22) & self.c_m1.val())
+            + (bit_cast::<23, 64>(self.prev_nkey.q.val() >> 22) & self.c_m1.val());
+        self.prev_2.next = (bit_cast::<23, 64>(self.out_key.val() >> 44) & self.c_m2.val())
+            + (bit_cast::<23, 64>(self.prev_nkey.q.val() >> 44) & self.c_m2.val());
+        self.c_cmp.d.next = bit_cast::<10, 1>(((self.key_0.val() & self.c_t0.val()) != 0).into())
+            | (bit_cast::<10, 1>(((self.key_1.val() & self.c_t1.val()) != 0).into()) << 1)
+            | (bit_cast::<10, 1>(((self.key_2.val() & self.c_t2.val()) != 0).into()) << 2)
+            | (bit_cast::<10, 1>(
+                ((bit_cast::<23, 64>((self.out_key.val() ^ self.best_nkey.q.val()) >> 22)
+                    & self.c_m1.val())
+                    == self.c_m1.val())
+                .into(),
+            ) << 3)
+            | (bit_cast::<10, 1>(
+                ((bit_cast::<23, 64>((self.out_key.val() ^ self.best_nkey.q.val()) >> 44)
+                    & self.c_m2.val())
+                    == self.c_m2.val())
+                .into(),
+            ) << 4)
+            | (bit_cast::<10, 1>(((self.prev_0.val() & self.c_t0.val()) != 0).into()) << 5)
+            | (bit_cast::<10, 1>(((self.prev_1.val() & self.c_t1.val()) != 0).into()) << 6)
+            | (bit_cast::<10, 1>(((self.prev_2.val() & self.c_t2.val()) != 0).into()) << 7)
+            | (bit_cast::<10, 1>(
+                ((bit_cast::<23, 64>((self.out_key.val() ^ self.prev_nkey.q.val()) >> 22)
+                    & self.c_m1.val())
+                    == self.c_m1.val())
+                .into(),
+            ) << 8)
+            | (bit_cast::<10, 1>(
+                ((bit_cast::<23, 64>((self.out_key.val() ^ self.prev_nkey.q.val()) >> 44)
+                    & self.c_m2.val())
+                    == self.c_m2.val())
+                .into(),
+            ) << 9);
         if self.lg_take.q.val() {
             self.prev_nkey.d.next = !self.out_key.val() & self.c_vmask.val();
         }
@@ -917,11 +953,15 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.c_first.d.next = self.lg_row.q.val() == 0;
         self.c_row.d.next = self.lg_row.q.val();
         // stage 2
-        self.key_gt.next = self.c_cmp.q.val().get_bit(0)
-            | (self.c_cmp.q.val().get_bit(1) & self.c_cmp.q.val().get_bit(2));
+        self.key_gt.next = self.c_cmp.q.val().get_bit(2)
+            | (self.c_cmp.q.val().get_bit(4)
+                & (self.c_cmp.q.val().get_bit(1)
+                    | (self.c_cmp.q.val().get_bit(3) & self.c_cmp.q.val().get_bit(0))));
         if self.took.q.val() {
-            self.key_gt.next = self.c_cmp.q.val().get_bit(3)
-                | (self.c_cmp.q.val().get_bit(4) & self.c_cmp.q.val().get_bit(5));
+            self.key_gt.next = self.c_cmp.q.val().get_bit(7)
+                | (self.c_cmp.q.val().get_bit(9)
+                    & (self.c_cmp.q.val().get_bit(6)
+                        | (self.c_cmp.q.val().get_bit(8) & self.c_cmp.q.val().get_bit(5))));
         }
         self.took.d.next = self.c_take.q.val() & (self.c_first.q.val() | self.key_gt.val());
         self.logits.we.next = false;
@@ -1155,14 +1195,17 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             // accepted: flush the packer's partial group, then layer 0
             self.running.d.next = true;
             self.done_q.d.next = false;
-            self.err_q.d.next = false;
-            self.code_q.d.next = 0.into();
             self.state.d.next = 1.into();
             self.wcnt.d.next = 3.into();
             self.layer.d.next = 0.into();
             self.rsel.d.next = 0.into();
             self.wsel.d.next = 0.into();
             self.rq.in_flush.next = true;
+        }
+        self.infer_q.d.next = self.infer_ok.val();
+        if self.infer_q.q.val() {
+            self.err_q.d.next = false;
+            self.code_q.d.next = 0.into();
         }
         if self.h_clr_done.val() {
             self.done_q.d.next = false;
