@@ -315,8 +315,9 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// until it is loaded: `ld_err_q`).
     e_code_q: DFF<Bits<4>>,
     ld_err_q: DFF<Bit>,
-    /// INFER accepted in the previous cycle: clears ERROR then (no error
-    /// can load in that cycle: `e_code` was 0 when INFER was accepted).
+    /// INFER accepted in the previous cycle: the inference starts from this
+    /// flip-flop (BUSY covers it; it clears ERROR, and no error can load
+    /// in that cycle: `e_code` was 0 when INFER was accepted).
     infer_q: DFF<Bit>,
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
@@ -717,7 +718,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.busy_any.next = self.running.q.val()
             | self.loader.checking.val()
             | self.loader.err.val()
-            | self.ld_err_q.q.val();
+            | self.ld_err_q.q.val()
+            | self.infer_q.q.val();
 
         // ---- loader and the model memories ----
         self.loader.ld_begin.next = self.h_load_begin.val() & !self.busy_q.q.val();
@@ -992,7 +994,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             & self.loader.loaded.val()
             & !self.input_bad.q.val()
             & !self.rq.range_err.val();
-        self.cyc_clr.next = self.infer_ok.val() | self.h_soft_reset.val();
+        self.cyc_clr.next = self.infer_q.q.val() | self.h_soft_reset.val();
         if self.running.q.val() | self.cyc_clr.val() {
             self.cycles.d.next = (self.cycles.q.val() + 1) & self.c_cyc_mask.val();
             if self.cyc_clr.val() {
@@ -1191,8 +1193,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             // refused for the input's range (the flag is cleared) or accepted
             self.input_bad.d.next = false;
         }
-        if self.infer_ok.val() {
-            // accepted: flush the packer's partial group, then layer 0
+        if self.infer_q.q.val() {
+            // accepted (in the previous cycle): flush the packer's partial group, then layer 0
             self.running.d.next = true;
             self.done_q.d.next = false;
             self.state.d.next = 1.into();
