@@ -396,10 +396,11 @@ reg pend0; reg pend1; reg pend_fin;
 // the groups' order), halves taking part, lanes 0..15 suspended until plane
 // kp is written; wlast: this write is the burst's last (registered, so that no
 // comparator precedes the shift enables); plm1: planes to write minus one
-reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg on0; reg on1; reg lo_wait; reg [2:0] kp; reg wlast; reg [2:0] plm1;
+// pz: plm1 is 0 (registered with it, so that wlast's restart value is a flip-flop)
+reg writing; reg [2:0] wr_plane; reg [10:0] wr_word; reg on0; reg on1; reg lo_wait; reg [2:0] kp; reg wlast; reg [2:0] plm1; reg pz;
 // collection: c<p> holds plane p of the 32 lanes; a lane's 8 bits are a shift chain towards c0
 reg [31:0] c0; reg [31:0] c1; reg [31:0] c2; reg [31:0] c3; reg [31:0] c4; reg [31:0] c5; reg [31:0] c6; reg [31:0] c7;
-(* keep *) wire wend = writing & wlast;
+wire wend = writing & wlast;
 wire [2:0] wr_plane_next = wr_plane + 3'd1;
 // a half shifts after each of its writes but the burst's last
 wire sh0 = writing & on0 & ~wend; wire sh1 = writing & on1 & ~wend;
@@ -408,8 +409,13 @@ wire sh0 = writing & on0 & ~wend; wire sh1 = writing & on1 & ~wend;
 // stage's last lanes 0..15 only when it is free); lanes 16..31 of the
 // group being written join a running burst of its lanes 0..15 (merge);
 // the suspended lanes 0..15 rejoin after plane kp
-(* keep *) wire start = (pend0 | pend1) & (~writing | wlast) & ~(pend0 & pend_fin & writing);
-(* keep *) wire merge = pend1 & writing & ~wlast & on0 & ~on1;
+// (restart in two LUT levels: a burst may start (wsafe) or lanes 16..31
+// may join (wjoin), each one LUT of flip-flops; kept as nets so that
+// synthesis does not restructure them into a deeper path)
+(* keep *) wire wsafe = (~writing | wlast) & ~(pend0 & pend_fin & writing);
+(* keep *) wire wjoin = writing & ~wlast & on0 & ~on1;
+wire start = (pend0 | pend1) & wsafe;
+wire merge = pend1 & wjoin;
 wire run = writing & ~wlast;
 wire rejoin = lo_wait & (wr_plane == kp);
 (* keep *) wire restart = start | merge;
@@ -456,7 +462,7 @@ always @(posedge clk) begin
   on0 <= start ? pend0 : (run & ~merge & (on0 | rejoin));
   on1 <= start ? pend1 : (merge | (run & on1));
   lo_wait <= merge | (run & lo_wait & ~rejoin);
-  if (restart) begin wr_plane <= 3'd0; wlast <= plm1 == 3'd0; end
+  if (restart) begin wr_plane <= 3'd0; wlast <= pz; end
   else if (writing) begin wr_plane <= wr_plane_next; wlast <= wr_plane_next == plm1; end
   if (merge) kp <= wr_plane;
   if (wend & on1) wr_word <= wr_word + 11'd1;
@@ -465,6 +471,7 @@ always @(posedge clk) begin
   if (c_lo) begin pend0 <= 1'b1; pend_fin <= lastc; end
   if (c_hi) pend1 <= 1'b1;
   plm1 <= (planes == 4'd0) ? 3'd0 : ((planes > 4'd8) ? 3'd7 : planes[2:0] - 3'd1);
+  pz <= planes[3:1] == 3'd0;
   if (gdone) begin
     n <= 5'd0; n_nz <= 1'b0;
   end else begin

@@ -319,6 +319,10 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// flip-flop (BUSY covers it; it clears ERROR, and no error can load
     /// in that cycle: `e_code` was 0 when INFER was accepted).
     infer_q: DFF<Bit>,
+    /// The shared descriptor registers' write enables, decoded from the
+    /// read (`dk`, `state`) and registered: they act when the word is
+    /// captured (the state is the same then).
+    share_q: DFF<Bits<3>>,
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
@@ -537,6 +541,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             e_code_q: Default::default(),
             ld_err_q: Default::default(),
             infer_q: Default::default(),
+            share_q: Default::default(),
             quiet_nz: Default::default(),
             pk_we: Default::default(),
             state: Default::default(),
@@ -652,6 +657,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             e_code_q,
             ld_err_q,
             infer_q,
+            share_q,
             quiet_nz,
             pk_we,
             state,
@@ -1043,7 +1049,26 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.c_wlog.val() == 3 {
             self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val() >> 3);
         }
-        self.share_we.next = 0.into();
+        // (the layer's first read, state 2: Q, D, TILE_BASE; the re-read
+        // while the lanes drain, state 3: ROWS, P, Q_MINUS_M; into the
+        // shared registers a (Q, Q_MINUS_M), b (TILE_BASE, P), c (D, ROWS))
+        self.share_q.d.next = 0.into();
+        if ((self.dk.q.val() == 1) & (self.state.q.val() == 2))
+            | ((self.dk.q.val() == 5) & (self.state.q.val() == 3))
+        {
+            self.share_q.d.next = 1.into();
+        }
+        if ((self.dk.q.val() == 10) & (self.state.q.val() == 2))
+            | ((self.dk.q.val() == 4) & (self.state.q.val() == 3))
+        {
+            self.share_q.d.next = 2.into();
+        }
+        if ((self.dk.q.val() == 3) & (self.state.q.val() == 2))
+            | ((self.dk.q.val() == 2) & (self.state.q.val() == 3))
+        {
+            self.share_q.d.next = 4.into();
+        }
+        self.share_we.next = self.share_q.q.val();
         self.share_data.next = bit_cast::<24, 32>(self.desc.rdata.val());
         if self.rk.q.val() == 10 {
             self.share_data.next = bit_cast::<24, 16>(self.tile_w_rd.val());
@@ -1051,25 +1076,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.rv.q.val() {
             if self.rk.q.val() == 0 {
                 self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
-            }
-            // (the layer's first read, state 2: Q, D, TILE_BASE; the re-read
-            // while the lanes drain, state 3: ROWS, P, Q_MINUS_M; into the
-            // shared registers a (Q, Q_MINUS_M), b (TILE_BASE, P), c (D,
-            // ROWS))
-            if ((self.rk.q.val() == 1) & (self.state.q.val() == 2))
-                | ((self.rk.q.val() == 5) & (self.state.q.val() == 3))
-            {
-                self.share_we.next = 1.into();
-            }
-            if ((self.rk.q.val() == 10) & (self.state.q.val() == 2))
-                | ((self.rk.q.val() == 4) & (self.state.q.val() == 3))
-            {
-                self.share_we.next = 2.into();
-            }
-            if ((self.rk.q.val() == 3) & (self.state.q.val() == 2))
-                | ((self.rk.q.val() == 2) & (self.state.q.val() == 3))
-            {
-                self.share_we.next = 4.into();
             }
             if self.rk.q.val() == 7 {
                 self.d_in_bits.d.next = self.desc.rdata.val().get_bits::<4>(0);
