@@ -323,6 +323,9 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// read (`dk`, `state`) and registered: they act when the word is
     /// captured (the state is the same then).
     share_q: DFF<Bits<3>>,
+    /// SOFT_RESET, registered: it acts in the cycle after its write (it
+    /// fans out to every block); the cycle after it no command sees BUSY.
+    srq: DFF<Bit>,
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
@@ -542,6 +545,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             ld_err_q: Default::default(),
             infer_q: Default::default(),
             share_q: Default::default(),
+            srq: Default::default(),
             quiet_nz: Default::default(),
             pk_we: Default::default(),
             state: Default::default(),
@@ -658,6 +662,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             ld_err_q,
             infer_q,
             share_q,
+            srq,
             quiet_nz,
             pk_we,
             state,
@@ -730,7 +735,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // ---- loader and the model memories ----
         self.loader.ld_begin.next = self.h_load_begin.val() & !self.busy_q.q.val();
         self.loader.ld_end.next = self.h_load_end.val() & !self.busy_q.q.val();
-        self.loader.abort.next = self.h_soft_reset.val();
+        self.loader.abort.next = self.srq.q.val();
         self.loader.drop.next = false;
         self.loader.we.next = self.h_img_we.val() & !self.busy_q.q.val();
         self.loader.in_order.next = self.h_img_in_order.val();
@@ -767,7 +772,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rec_m.wdata.next = bit_cast::<16, 32>(self.loader.r_data.val());
 
         // ---- datapath: sequencer, memories, lanes (as the job-mode core) ----
-        self.seq.abort.next = self.h_soft_reset.val();
+        self.seq.abort.next = self.srq.q.val();
         self.seq.start.next = self.go_seq.q.val();
         // (the descriptor fields as wide as the capacities admit: their
         // registers' bits above are unused)
@@ -795,7 +800,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.act_a.rd_bit.next = self.seq.act_bit.val();
         self.act_b.rd_plane.next = self.seq.plane.val();
         self.act_b.rd_bit.next = self.seq.act_bit.val();
-        self.engine.flush.next = self.h_soft_reset.val();
+        self.engine.flush.next = self.srq.q.val();
         self.engine.in_valid.next = self.seq.issue.val();
         self.engine.in_bit_off.next = self.tile_addr.val().get_bits::<8>(0);
         self.engine.in_abit.next = self.seq.act_bit.val().get_bits::<8>(0);
@@ -823,7 +828,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
 
         // ---- requantization phase ----
         self.rq.start.next = self.go_rq.q.val();
-        self.rq.cancel.next = self.h_soft_reset.val();
+        self.rq.cancel.next = self.srq.q.val();
         self.rq.d_m.next = bit_cast::<N, 24>(self.f_m.val());
         self.rq.d_qmm.next = self.f_q_qmm.val();
         self.rq.d_rows.next = self.f_d_rows.val();
@@ -857,10 +862,10 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // packer path: INPUT words, registered (word 0 restarts the packer;
         // the data is held in the cycle after the write)
         self.rq_busy.d.next = self.rq.busy.val();
-        self.busy_q.d.next = self.busy_any.val();
-        self.quiet_nz.d.next = self.h_soft_reset.val() | (self.quiet.q.val() > 1);
-        self.in_busy.d.next =
-            self.busy_any.val() | self.h_soft_reset.val() | (self.quiet.q.val() > 1);
+        self.srq.d.next = self.h_soft_reset.val();
+        self.busy_q.d.next = self.busy_any.val() & !self.srq.q.val();
+        self.quiet_nz.d.next = self.srq.q.val() | (self.quiet.q.val() > 1);
+        self.in_busy.d.next = self.busy_any.val() | self.srq.q.val() | (self.quiet.q.val() > 1);
         self.in_ok.next = self.h_in_we.val() & !self.in_busy.q.val() & self.loader.loaded.val();
         self.pk_we.d.next = self.in_ok.val();
         self.rq.pk_we.next = self.pk_we.q.val();
@@ -904,7 +909,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.lg_take.d.next = self.rq.logit_valid.val()
             & (self.state.q.val() == 4)
             & self.d_last.q.val()
-            & !self.h_soft_reset.val();
+            & !self.srq.q.val();
         self.lg_row.d.next = self.rq.logit_row.val();
         self.lg_val.d.next = self.out_val.val();
         self.out_key.next = (self.lg_val.q.val() & self.c_vmask.val()) ^ self.c_vsign.val();
@@ -957,7 +962,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.lg_take.q.val() {
             self.prev_nkey.d.next = !self.out_key.val() & self.c_vmask.val();
         }
-        self.c_take.d.next = self.lg_take.q.val() & !self.h_soft_reset.val();
+        self.c_take.d.next = self.lg_take.q.val() & !self.srq.q.val();
         self.c_first.d.next = self.lg_row.q.val() == 0;
         self.c_row.d.next = self.lg_row.q.val();
         // stage 2
@@ -1000,7 +1005,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             & self.loader.loaded.val()
             & !self.input_bad.q.val()
             & !self.rq.range_err.val();
-        self.cyc_clr.next = self.infer_q.q.val() | self.h_soft_reset.val();
+        self.cyc_clr.next = self.infer_q.q.val() | self.srq.q.val();
         if self.running.q.val() | self.cyc_clr.val() {
             self.cycles.d.next = (self.cycles.q.val() + 1) & self.c_cyc_mask.val();
             if self.cyc_clr.val() {
@@ -1222,7 +1227,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.err_q.d.next = false;
             self.code_q.d.next = 0.into();
         }
-        if self.h_soft_reset.val() {
+        if self.srq.q.val() {
             self.running.d.next = false;
             self.state.d.next = 0.into();
             self.done_q.d.next = false;
