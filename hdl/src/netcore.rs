@@ -326,6 +326,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// SOFT_RESET, registered: it acts in the cycle after its write (it
     /// fans out to every block); the cycle after it no command sees BUSY.
     srq: DFF<Bit>,
+    out_bits_q: DFF<Bits<4>>,
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
@@ -546,6 +547,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             infer_q: Default::default(),
             share_q: Default::default(),
             srq: Default::default(),
+            out_bits_q: Default::default(),
             quiet_nz: Default::default(),
             pk_we: Default::default(),
             state: Default::default(),
@@ -663,6 +665,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             infer_q,
             share_q,
             srq,
+            out_bits_q,
             quiet_nz,
             pk_we,
             state,
@@ -838,11 +841,14 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.d_uniform.next = self.d_uniform.q.val();
         self.rq.d_shift.next = self.d_shift.q.val();
         self.rq.d_kind.next = self.d_kind.q.val();
-        self.rq.d_out_bits.next = self.d_out_bits.q.val();
         // the writer packs the host's input with the input's planes
+        // (registered: the phase and the packer read it long after it
+        // changes)
+        self.out_bits_q.d.next = self.d_out_bits.q.val();
         if self.state.q.val() < 2 {
-            self.rq.d_out_bits.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
+            self.out_bits_q.d.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
         }
+        self.rq.d_out_bits.next = self.out_bits_q.q.val();
         self.pairs.raddr.next = self.rq.pair_addr.val();
         self.rq.pair_a.next = self.pairs.rdata.val().get_bits::<32>(0);
         self.rq.pair_b.next = self.pairs.rdata.val().get_bits::<32>(32);
