@@ -70,8 +70,6 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     // the read's region (registers, LAYER_CYCLES, LOGITS), decoded in the
     // access cycle
     rd_regs: DFF<Bit>,
-    rd_const: DFF<Bits<32>>,
-    rd_dyn: DFF<Bits<8>>,
     rd_lc: DFF<Bit>,
     rd_lg: DFF<Bit>,
     w_adr: DFF<Bits<18>>,
@@ -219,8 +217,6 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             wr_img_ord: Default::default(),
             rd_lc_ok: Default::default(),
             rd_regs: Default::default(),
-            rd_const: Default::default(),
-            rd_dyn: Default::default(),
             rd_lc: Default::default(),
             rd_lg: Default::default(),
             w_adr: Default::default(),
@@ -264,8 +260,8 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
     fn update(&mut self) {
         dff_setup!(
             self, clk, ack_q, rd_pend, rdata_q, wr_ctrl, wr_irq, wr_stat, wr_scr, wr_img, wr_in,
-            wr_in0, wr_img_ord, rd_lc_ok, rd_regs, rd_const, rd_dyn, rd_lc, rd_lg, w_adr, w_data,
-            w_sel, scratch, irq_en
+            wr_in0, wr_img_ord, rd_lc_ok, rd_regs, rd_lc, rd_lg, w_adr, w_data, w_sel, scratch,
+            irq_en
         );
         self.net.clk.next = self.clk.val();
         // (selected in a block of its own: a local assigned here and read by
@@ -285,35 +281,71 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             | (bit_cast::<32, 1>(self.net.h_loaded.val().into()) << 3)
             | (bit_cast::<32, 1>(self.net.h_loading.val().into()) << 4)
             | (bit_cast::<32, 4>(self.net.h_code.val()) << 8);
-        // constants chosen in the access cycle; the others by one-hot
-        // selects registered then
         self.rsel.next = 0.into();
         if self.rd_regs.q.val() {
-            self.rsel.next = self.rd_const.q.val();
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(0) {
-            self.rsel.next = self.scratch.q.val();
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(1) {
-            self.rsel.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(2) {
-            self.rsel.next = self.status.val();
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(3) {
-            self.rsel.next = self.net.h_cycles.val();
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(4) {
-            self.rsel.next = self.net.h_count.val();
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(5) {
-            self.rsel.next = bit_cast::<32, 18>(self.net.h_load_words.val());
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(6) {
-            self.rsel.next = bit_cast::<32, 8>(self.net.h_layers.val());
-        }
-        if self.rd_regs.q.val() & self.rd_dyn.q.val().get_bit(7) {
-            self.rsel.next = bit_cast::<32, 16>(self.net.h_class.val());
+            if self.request.adr.val().get_bits::<6>(0) == 0 {
+                self.rsel.next = self.c_magic.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 1 {
+                self.rsel.next = self.c_version.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 2 {
+                self.rsel.next = self.c_lanes.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 3 {
+                self.rsel.next = self.c_tile_max.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 4 {
+                self.rsel.next = self.c_max_in.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 5 {
+                self.rsel.next = self.c_max_rows.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 6 {
+                self.rsel.next = self.c_max_abits.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 7 {
+                self.rsel.next = self.scratch.q.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 8 {
+                self.rsel.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 9 {
+                self.rsel.next = self.status.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 10 {
+                self.rsel.next = self.net.h_cycles.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 11 {
+                self.rsel.next = self.net.h_count.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 16 {
+                self.rsel.next = self.c_features.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 17 {
+                self.rsel.next = self.c_weight.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 18 {
+                self.rsel.next = self.c_const.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 19 {
+                self.rsel.next = self.c_layers.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 20 {
+                self.rsel.next = self.c_max_out.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 21 {
+                self.rsel.next = self.c_max_logits.val();
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 22 {
+                self.rsel.next = bit_cast::<32, 18>(self.net.h_load_words.val());
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 23 {
+                self.rsel.next = bit_cast::<32, 8>(self.net.h_layers.val());
+            }
+            if self.request.adr.val().get_bits::<6>(0) == 24 {
+                self.rsel.next = bit_cast::<32, 16>(self.net.h_class.val());
+            }
         }
         if self.rd_lc.q.val() & self.rd_lc_ok.q.val() {
             self.rsel.next = self.net.h_lc_data.val();
@@ -343,72 +375,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         self.wr_img_ord.d.next =
             bit_cast::<18, 17>(self.wb_adr.val().get_bits::<17>(0)) == self.net.h_load_words.val();
         self.rd_regs.d.next = (self.wb_adr.val() >> 6) == 0;
-        self.rd_const.d.next = 0.into();
-        self.rd_dyn.d.next = 0.into();
-        // (by the 6 low bits: the region is its own flip-flop, rd_regs)
-        if self.wb_adr.val().get_bits::<6>(0) == 0 {
-            self.rd_const.d.next = self.c_magic.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 1 {
-            self.rd_const.d.next = self.c_version.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 2 {
-            self.rd_const.d.next = self.c_lanes.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 3 {
-            self.rd_const.d.next = self.c_tile_max.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 4 {
-            self.rd_const.d.next = self.c_max_in.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 5 {
-            self.rd_const.d.next = self.c_max_rows.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 6 {
-            self.rd_const.d.next = self.c_max_abits.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 16 {
-            self.rd_const.d.next = self.c_features.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 17 {
-            self.rd_const.d.next = self.c_weight.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 18 {
-            self.rd_const.d.next = self.c_const.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 19 {
-            self.rd_const.d.next = self.c_layers.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 20 {
-            self.rd_const.d.next = self.c_max_out.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 21 {
-            self.rd_const.d.next = self.c_max_logits.val();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 7 {
-            self.rd_dyn.d.next = 1.into();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 8 {
-            self.rd_dyn.d.next = 2.into();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 9 {
-            self.rd_dyn.d.next = 4.into();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 10 {
-            self.rd_dyn.d.next = 8.into();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 11 {
-            self.rd_dyn.d.next = 16.into();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 22 {
-            self.rd_dyn.d.next = 32.into();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 23 {
-            self.rd_dyn.d.next = 64.into();
-        }
-        if self.wb_adr.val().get_bits::<6>(0) == 24 {
-            self.rd_dyn.d.next = 128.into();
-        }
         self.rd_lc.d.next = (self.wb_adr.val() >> 6) == 4;
         self.rd_lg.d.next = (self.wb_adr.val() >> 10) == 1;
         self.rd_lc_ok.d.next =
