@@ -42,9 +42,10 @@
 //!
 //! Input range check (the packer path only): with `in_bits` A and
 //! `in_signed`, each byte must be a valid A-bit value (unsigned `0..2^A - 1`,
-//! signed: the 8-bit sign extension of an A-bit value; A = 1: 0 or 1);
-//! `range_err` pulses one cycle after a word with a bad byte (its values are
-//! still written).
+//! signed: the 8-bit sign extension of an A-bit value; A = 1: 0 or 1), with
+//! the format of the previous cycle (registered as masks: the format holds
+//! for a whole inference); `range_err` pulses one cycle after a word with a
+//! bad byte (its values are still written).
 
 use crate::util::*;
 use rust_hdl::prelude::*;
@@ -134,6 +135,9 @@ pub struct WriterModel {
     pk_hold: u16,
     pk_second: bool,
     range_err: bool,
+    /// `in_bits` and `in_signed` of the previous cycle.
+    fmt_bits: u8,
+    fmt_signed: bool,
 }
 
 impl WriterModel {
@@ -242,9 +246,12 @@ impl WriterModel {
         // packer: bytes 2 and 3 follow in the next cycle
         self.range_err = false;
         if i.pk_we && !self.pk_second {
-            self.range_err = (0..4)
-                .any(|k| !byte_in_range((i.pk_data >> (8 * k)) as u8, i.in_bits, i.in_signed));
+            self.range_err = (0..4).any(|k| {
+                !byte_in_range((i.pk_data >> (8 * k)) as u8, self.fmt_bits, self.fmt_signed)
+            });
         }
+        self.fmt_bits = i.in_bits & 15;
+        self.fmt_signed = i.in_signed;
         self.pk_second = i.pk_we && !self.pk_second;
         self.pk_hold = (i.pk_data >> 16) as u16;
         if i.clear {
@@ -356,25 +363,8 @@ crate::lockstep_block!(
 
 /// Verilog of the byte range check of `b` (an 8-bit expression).
 fn range_ok(b: &str) -> String {
-    // in_bits 8 (or 0 / > 8: treated as 8): always; unsigned or A = 1: no
-    // bits at or above A; signed: bits 7..A-1 all equal
-    let mut v = String::from("((in_bits == 4'd0) || (in_bits >= 4'd8)");
-    for a in 1..8u8 {
-        let hi = format!("{b}[7:{a}]");
-        let unsigned = format!("({hi} == {}'d0)", 8 - a);
-        let cond = if a == 1 {
-            unsigned
-        } else {
-            let top = format!("{b}[7:{}]", a - 1);
-            format!(
-                "(in_signed ? (({top} == {w}'d0) || ({top} == {w}'h{ones:x})) : {unsigned})",
-                w = 9 - a,
-                ones = (1u32 << (9 - a)) - 1
-            )
-        };
-        let _ = write!(v, " || ((in_bits == 4'd{a}) && {cond})");
-    }
-    v + ")"
+    // no masked bit set, or (signed) every masked bit set
+    format!("((({b} & rm) == 7'd0) || (rs && (({b} & rm) == rm)))")
 }
 
 /// The writer's Verilog body.
@@ -387,6 +377,10 @@ wire [1:0] cnt = pk_second ? 2'd2 : (pk_we ? 2'd2 : ((in_count > 2'd2) ? 2'd2 : 
 wire [15:0] yv = pk_second ? pk_hold : (pk_we ? pk_data[15:0] : in_y);
 wire lastv = in_last;
 reg [4:0] n; reg n_nz;
+// the input format's range masks, registered (the format holds for a whole
+// inference): rm marks bits 7..1 of a byte that must be 0 (unsigned, A = 1)
+// or all equal (signed, rs); none for A = 0 or A >= 8
+reg [7:1] rm; reg rs;
 wire [7:1] pkb0 = pk_data[7:1]; wire [7:1] pkb1 = pk_data[15:9]; wire [7:1] pkb2 = pk_data[23:17]; wire [7:1] pkb3 = pk_data[31:25];
 // halves complete and waiting (lanes 0..15, 16..31); pend_fin: the pending
 // lanes 0..15 hold the stage's last value (they wait for the cycle after a
@@ -488,6 +482,10 @@ always @(posedge clk) begin
     );
     v += "\
   pk_second <= pk_we & ~pk_second;
+  rs <= in_signed & (in_bits >= 4'd2) & (in_bits < 4'd8);
+  if ((in_bits == 4'd0) || (in_bits >= 4'd8)) rm <= 7'd0;
+  else if (in_signed && (in_bits >= 4'd2)) rm <= 7'h7f << (in_bits - 4'd2);
+  else rm <= 7'h7f << (in_bits - 4'd1);
   pk_hold <= pk_data[31:16];
   if (clear) begin
     n <= 5'd0; n_nz <= 1'b0; wr_word <= 11'd0; pend0 <= 1'b0; pend1 <= 1'b0;
