@@ -72,7 +72,9 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     rd_regs: DFF<Bit>,
     rd_lc: DFF<Bit>,
     rd_lg: DFF<Bit>,
-    w_adr: DFF<Bits<18>>,
+    /// The register index of the access (the low 6 address bits: the
+    /// region is decoded in the access cycle).
+    w_adr: DFF<Bits<6>>,
     w_data: DFF<Bits<32>>,
     w_sel: DFF<Bits<4>>,
     scratch: DFF<Bits<32>>,
@@ -113,20 +115,20 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
 /// one, or (`held`) the master's held one.
 #[derive(LogicBlock)]
 pub struct ReqSource {
-    /// Registered address.
-    pub reg_adr: Signal<In, Bits<18>>,
+    /// Registered register index (address bits 5:0).
+    pub reg_adr: Signal<In, Bits<6>>,
     /// Registered data.
     pub reg_data: Signal<In, Bits<32>>,
     /// Registered byte selects.
     pub reg_sel: Signal<In, Bits<4>>,
-    /// Bus address.
-    pub bus_adr: Signal<In, Bits<18>>,
+    /// Bus register index (address bits 5:0).
+    pub bus_adr: Signal<In, Bits<6>>,
     /// Bus data.
     pub bus_data: Signal<In, Bits<32>>,
     /// Bus byte selects.
     pub bus_sel: Signal<In, Bits<4>>,
-    /// Address in use.
-    pub adr: Signal<Out, Bits<18>>,
+    /// Register index in use.
+    pub adr: Signal<Out, Bits<6>>,
     /// Data in use.
     pub data: Signal<Out, Bits<32>>,
     /// Byte selects in use.
@@ -271,7 +273,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
         self.request.reg_adr.next = self.w_adr.q.val();
         self.request.reg_data.next = self.w_data.q.val();
         self.request.reg_sel.next = self.w_sel.q.val();
-        self.request.bus_adr.next = self.wb_adr.val();
+        self.request.bus_adr.next = self.wb_adr.val().get_bits::<6>(0);
         self.request.bus_data.next = self.wb_dat_w.val();
         self.request.bus_sel.next = self.wb_sel.val();
         // ---- read select (the cycle after the access) ----
@@ -283,67 +285,67 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             | (bit_cast::<32, 4>(self.net.h_code.val()) << 8);
         self.rsel.next = 0.into();
         if self.rd_regs.q.val() {
-            if self.request.adr.val().get_bits::<6>(0) == 0 {
+            if self.request.adr.val() == 0 {
                 self.rsel.next = self.c_magic.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 1 {
+            if self.request.adr.val() == 1 {
                 self.rsel.next = self.c_version.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 2 {
+            if self.request.adr.val() == 2 {
                 self.rsel.next = self.c_lanes.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 3 {
+            if self.request.adr.val() == 3 {
                 self.rsel.next = self.c_tile_max.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 4 {
+            if self.request.adr.val() == 4 {
                 self.rsel.next = self.c_max_in.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 5 {
+            if self.request.adr.val() == 5 {
                 self.rsel.next = self.c_max_rows.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 6 {
+            if self.request.adr.val() == 6 {
                 self.rsel.next = self.c_max_abits.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 7 {
+            if self.request.adr.val() == 7 {
                 self.rsel.next = self.scratch.q.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 8 {
+            if self.request.adr.val() == 8 {
                 self.rsel.next = bit_cast::<32, 1>(self.irq_en.q.val().into()) << 8;
             }
-            if self.request.adr.val().get_bits::<6>(0) == 9 {
+            if self.request.adr.val() == 9 {
                 self.rsel.next = self.status.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 10 {
+            if self.request.adr.val() == 10 {
                 self.rsel.next = self.net.h_cycles.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 11 {
+            if self.request.adr.val() == 11 {
                 self.rsel.next = self.net.h_count.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 16 {
+            if self.request.adr.val() == 16 {
                 self.rsel.next = self.c_features.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 17 {
+            if self.request.adr.val() == 17 {
                 self.rsel.next = self.c_weight.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 18 {
+            if self.request.adr.val() == 18 {
                 self.rsel.next = self.c_const.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 19 {
+            if self.request.adr.val() == 19 {
                 self.rsel.next = self.c_layers.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 20 {
+            if self.request.adr.val() == 20 {
                 self.rsel.next = self.c_max_out.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 21 {
+            if self.request.adr.val() == 21 {
                 self.rsel.next = self.c_max_logits.val();
             }
-            if self.request.adr.val().get_bits::<6>(0) == 22 {
+            if self.request.adr.val() == 22 {
                 self.rsel.next = bit_cast::<32, 18>(self.net.h_load_words.val());
             }
-            if self.request.adr.val().get_bits::<6>(0) == 23 {
+            if self.request.adr.val() == 23 {
                 self.rsel.next = bit_cast::<32, 8>(self.net.h_layers.val());
             }
-            if self.request.adr.val().get_bits::<6>(0) == 24 {
+            if self.request.adr.val() == 24 {
                 self.rsel.next = bit_cast::<32, 16>(self.net.h_class.val());
             }
         }
@@ -383,7 +385,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             self.rd_pend.d.next = true;
         }
         if self.acc.val() {
-            self.w_adr.d.next = self.wb_adr.val();
+            self.w_adr.d.next = self.wb_adr.val().get_bits::<6>(0);
             self.w_data.d.next = self.wb_dat_w.val();
             self.w_sel.d.next = self.wb_sel.val();
         }
