@@ -650,7 +650,7 @@ pub static REGISTERS: &[Register] = &[
         offset: CYCLES,
         access: Access::ReadOnly,
         reset: ResetValue::Value(0),
-        description: "Clock cycles from START or INFER to DONE of the current or last job or inference",
+        description: "Clock cycles from START or INFER to DONE of the current or last job or inference (the whole-network engine's counter is as wide as twice the bound on the longest inference its capacities admit: 22 bits in the UP5K configuration; the upper bits read 0)",
         fields: &[],
     },
     Register {
@@ -781,7 +781,7 @@ pub static WINDOWS: &[Window] = &[
         offset: LAYER_CYCLES_BASE,
         size: LAYER_CYCLES_SIZE,
         access: Access::ReadOnly,
-        description: "Word l = clock cycles of layer l in the last inference; words >= MODEL_LAYERS read 0",
+        description: "Word l = clock cycles of layer l in the last inference; words >= MODEL_LAYERS read 0 (counted as wide as twice the bound on the longest layer the capacities admit: 18 bits in the UP5K configuration; the upper bits read 0)",
     },
     Window {
         name: "LOGITS",
