@@ -133,6 +133,24 @@ fn build(rng: &mut impl Rng, nstages: usize) -> (Vec<WriterIn>, Vec<Stage>) {
     (cyc, stages)
 }
 
+/// The writer's outputs for `stim`: its Verilog in lockstep with the model
+/// (Icarus), or the model alone where iverilog is missing (reported).
+fn run_writer(stim: &[Vec<u128>]) -> Vec<Vec<u128>> {
+    if have_tool("iverilog") {
+        let mut b = ActWriter::default();
+        let v = block_verilog(&mut b);
+        let mut b = ActWriter::default();
+        b.connect_all();
+        let dir = tempfile::tempdir().unwrap();
+        lockstep(&mut b, &v, "top", stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
+    } else {
+        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH (the Verilog part)");
+        let mut b = ActWriter::default();
+        b.connect_all();
+        run_model(&mut b, stim).unwrap()
+    }
+}
+
 #[test]
 fn writer_verilog_matches_model_and_planes_match_values() {
     let seed = seed();
@@ -140,19 +158,7 @@ fn writer_verilog_matches_model_and_planes_match_values() {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (cyc, stages) = build(&mut rng, 12);
     let stim: Vec<Vec<u128>> = cyc.iter().map(vec_of).collect();
-    let out = if have_tool("iverilog") {
-        let mut b = ActWriter::default();
-        let v = block_verilog(&mut b);
-        let mut b = ActWriter::default();
-        b.connect_all();
-        let dir = tempfile::tempdir().unwrap();
-        lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
-    } else {
-        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH (the Verilog part)");
-        let mut b = ActWriter::default();
-        b.connect_all();
-        run_model(&mut b, &stim).unwrap()
-    };
+    let out = run_writer(&stim);
     // outputs: we, addr, data, busy, range_err, sel
     for st in &stages {
         let mut mem: HashMap<u16, u32> = HashMap::new();
@@ -285,19 +291,7 @@ fn writer_half_and_group_boundaries() {
         }
     }
     let stim: Vec<Vec<u128>> = cyc.iter().map(vec_of).collect();
-    let out = if have_tool("iverilog") {
-        let mut b = ActWriter::default();
-        let v = block_verilog(&mut b);
-        let mut b = ActWriter::default();
-        b.connect_all();
-        let dir = tempfile::tempdir().unwrap();
-        lockstep(&mut b, &v, "top", &stim, 0, dir.path()).unwrap_or_else(|e| panic!("{e}"))
-    } else {
-        tbn_hdl::testbench::skip_missing_tool("iverilog not found on PATH (the Verilog part)");
-        let mut b = ActWriter::default();
-        b.connect_all();
-        run_model(&mut b, &stim).unwrap()
-    };
+    let out = run_writer(&stim);
     let mut merged = 0;
     for (idx, (start, values, planes, at)) in stages.iter().enumerate() {
         let end = stages.get(idx + 1).map_or(out.len(), |s| s.0);
