@@ -26,6 +26,12 @@ pub fn synth_path() -> PathBuf {
     PathBuf::from("reports/synth.json")
 }
 
+/// Where `tbn synth --engine` leaves its latest report of the whole-network
+/// engine's SPI top (read by `tbn sim --engine rtl` and `tbn cosim` for fmax).
+pub fn synth_engine_path() -> PathBuf {
+    PathBuf::from("reports/synth-engine.json")
+}
+
 /// Where `tbn gpu bench` leaves its report (read by `tbn compare`).
 pub fn gpu_path() -> PathBuf {
     PathBuf::from("reports/gpu.json")
@@ -202,8 +208,12 @@ pub struct DemoReport {
     /// Firmware in QEMU driving the engine RTL over SPI (`tbn cosim`).
     #[serde(default = "Part::not_run")]
     pub cosim: Part<CosimReport>,
-    /// UP5K synthesis.
+    /// UP5K synthesis of the single-layer core's SPI top.
     pub synth: Part<SynthReport>,
+    /// UP5K synthesis of the whole-network engine's SPI top (its fmax clocks
+    /// the engine's figures).
+    #[serde(default = "Part::not_run")]
+    pub synth_engine: Part<SynthReport>,
     /// The latency rows (MCU alone; MCU + accelerator; accelerator compute).
     pub latency: Vec<LatencyRow>,
     /// Wall-clock seconds of the demo.
@@ -224,6 +234,7 @@ impl DemoReport {
             ("mcu", self.mcu.failed()),
             ("cosim", self.cosim.failed()),
             ("synth", self.synth.failed()),
+            ("synth-engine", self.synth_engine.failed()),
         ]
         .into_iter()
         .filter_map(|(name, failed)| failed.then_some(name))

@@ -31,10 +31,9 @@ use tbn_host::compile::compile;
 use tbn_sim::cosim::{Bridge, BridgeClocks, BridgeOutcome, Fault};
 use tbn_sim::{hw, BuildOptions, DriverBus};
 
+use super::clock::{self, Design};
 use super::common::{float_input, load_dataset, load_model, program_for};
-use crate::reports::{
-    self, CosimClocks, CosimDriverGaps, CosimInference, CosimReport, SynthReport,
-};
+use crate::reports::{self, CosimClocks, CosimDriverGaps, CosimInference, CosimReport};
 
 /// QEMU's `-icount shift`: 64 ns of virtual time per instruction, so the
 /// 25 MHz SysTick (40 ns) resolves single instructions.
@@ -78,10 +77,11 @@ pub struct Args {
     /// MCU clock in MHz for the times.
     #[arg(long, default_value_t = 64.0)]
     pub(crate) mcu_mhz: f64,
-    /// Accelerator clock in MHz (default: as `tbn sim --engine rtl`: fmax of reports/synth.json, else 48).
+    /// Accelerator clock in MHz (default: as `tbn sim --engine rtl`: the engine's placed fmax
+    /// from reports/synth-engine.json).
     #[arg(long)]
     pub(crate) fmax_mhz: Option<f64>,
-    /// Synthesis report to take fmax from (default reports/synth.json).
+    /// Synthesis report to take fmax from (default reports/synth-engine.json).
     #[arg(long)]
     pub(crate) synth_report: Option<PathBuf>,
     /// SPI clock in MHz (default fmax; the bridge supports f_sck <= f_clk).
@@ -183,34 +183,6 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// fmax and its source, as `tbn sim --engine rtl` takes them.
-fn fmax(a: &Args) -> Result<(f64, String)> {
-    let (f, src) = match a.fmax_mhz {
-        Some(f) => (f, "--fmax-mhz".to_string()),
-        None => {
-            let path = a.synth_report.clone().unwrap_or_else(reports::synth_path);
-            match reports::read::<SynthReport>(&path)?.and_then(|r| r.fmax_mhz) {
-                Some(f) => (
-                    f,
-                    format!(
-                        "assumed: fmax of the single-layer core in {} (the whole-network engine is not placed yet), as tbn sim --engine rtl",
-                        path.display()
-                    ),
-                ),
-                None => (
-                    48.0,
-                    "assumed: the UP5K target 48 MHz (no synthesis report), as tbn sim --engine rtl".to_string(),
-                ),
-            }
-        }
-    };
-    ensure!(
-        f.is_finite() && f > 0.0,
-        "fmax must be a positive number of MHz, not {f}"
-    );
-    Ok((f, src))
-}
-
 /// The firmware's folder.
 fn firmware_dir() -> Result<PathBuf> {
     let dir = crate::paths::project_path("firmware");
@@ -258,7 +230,8 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
     {
         bail!("qemu-system-arm not found: install it (Debian: apt-get install qemu-system-arm)");
     }
-    let (fmax_mhz, fmax_source) = fmax(a)?;
+    let (fmax_mhz, fmax_source) =
+        clock::fmax(a.fmax_mhz, a.synth_report.as_deref(), Design::Engine)?;
     let (sck_mhz, sck_source) = match a.sck_mhz {
         Some(f) => (f, "--sck-mhz".to_string()),
         None => (

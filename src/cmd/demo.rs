@@ -30,8 +30,10 @@ pub enum PartName {
     Integer,
     /// Verilog (`tbn hdl emit`).
     Hdl,
-    /// UP5K synthesis (`tbn synth`).
+    /// UP5K synthesis of the single-layer core (`tbn synth`).
     Synth,
+    /// UP5K synthesis of the whole-network engine (`tbn synth --engine`).
+    SynthEngine,
     /// Single-layer core RTL in Verilator (`tbn sim`).
     Sim,
     /// Whole-network engine RTL in Verilator behind its SPI top (`tbn sim --engine rtl --bus spi`).
@@ -238,6 +240,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut skip: BTreeSet<PartName> = a.skip.iter().copied().collect();
     if a.no_synth || a.quick {
         skip.insert(PartName::Synth);
+        skip.insert(PartName::SynthEngine);
     }
     // Convolutions do not run on the accelerator yet (issue 13): its parts
     // are skipped with the reason instead of failing.
@@ -255,7 +258,7 @@ pub fn run(a: Args) -> Result<()> {
         skip,
         unsupported,
         done: 0,
-        total: 10,
+        total: 11,
     };
     let lanes = a.lanes;
     let verilator = [
@@ -296,42 +299,35 @@ pub fn run(a: Args) -> Result<()> {
             out: a.out.join("hdl"),
         })
     });
+    let synth_tools = [
+        ("yosys", "apt-get install yosys"),
+        (
+            "nextpnr-ice40",
+            "apt-get install nextpnr-ice40 fpga-icestorm",
+        ),
+    ];
     let synth = steps.run(
         PartName::Synth,
-        "UP5K synthesis (yosys, nextpnr)",
-        &[
-            ("yosys", "apt-get install yosys"),
-            (
-                "nextpnr-ice40",
-                "apt-get install nextpnr-ice40 fpga-icestorm",
-            ),
-        ],
+        "UP5K synthesis of the single-layer core (yosys, nextpnr)",
+        &synth_tools,
         true,
         || {
             // Report the achieved fmax even when it misses the 48 MHz target.
-            synth::synthesize(&synth::Args {
-                device: tbn_synth::Device::Up5k,
-                lanes: Some(lanes.to_string()),
-                freq: None,
-                tile_bits: 32768,
-                max_in: 1024,
-                max_rows: 256,
-                out: Some(a.out.join("synth-up5k")),
-                json: false,
-                allow_timing_fail: true,
-                sweep: false,
-                sim_report: vec![],
-                model: None,
-                seed: 1,
-                no_pack: false,
-                engine: false,
-                ooc: false,
-            })
+            synth::synthesize(&up5k_synth(lanes, false, a.out.join("synth-up5k")))
         },
     );
-    // The times use the synthesized fmax (`synthesize` left its report in
-    // reports/synth.json; the sim reports name it as their clock's source).
+    let synth_engine = steps.run(
+        PartName::SynthEngine,
+        "UP5K synthesis of the whole-network engine (yosys, nextpnr)",
+        &synth_tools,
+        true,
+        || synth::synthesize(&up5k_synth(lanes, true, a.out.join("synth-up5k-engine"))),
+    );
+    // Each design's times use its own placed fmax: `synthesize` left the
+    // reports in reports/synth.json and reports/synth-engine.json (the sim
+    // reports name them as their clock's source).
     let synth_report = synth.ok().map(|_| reports::synth_path());
+    let engine_synth_report = synth_engine.ok().map(|_| reports::synth_engine_path());
     let sim_args = |engine: EngineKind, bus: BusKind, limit: usize| sim::Args {
         model: Some(model.clone()),
         images: None,
@@ -345,7 +341,10 @@ pub fn run(a: Args) -> Result<()> {
         sck_mhz: None,
         spi_lines: 1,
         fmax_mhz: None,
-        synth_report: synth_report.clone(),
+        synth_report: match engine {
+            EngineKind::RtlJobs => synth_report.clone(),
+            EngineKind::Rtl | EngineKind::Reference => engine_synth_report.clone(),
+        },
         image_out: None,
         trace: None,
         json: false,
@@ -412,7 +411,7 @@ pub fn run(a: Args) -> Result<()> {
                 model: Some(model.clone()),
                 images: images.cosim as u32,
                 lanes,
-                synth_report: synth_report.clone(),
+                synth_report: engine_synth_report.clone(),
                 ..cosim::Args::defaults()
             })
         },
@@ -462,6 +461,7 @@ pub fn run(a: Args) -> Result<()> {
         mcu,
         cosim,
         synth,
+        synth_engine,
         latency,
         seconds: start.elapsed().as_secs_f64(),
     };
@@ -541,4 +541,28 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `tbn synth` for the UP5K at `lanes` (the UP5K capacities, seed 1), the
+/// single-layer core or (`engine`) the whole-network engine's SPI top, into
+/// `out`; the achieved fmax is reported even when it misses the target.
+fn up5k_synth(lanes: usize, engine: bool, out: PathBuf) -> synth::Args {
+    synth::Args {
+        device: tbn_synth::Device::Up5k,
+        lanes: Some(lanes.to_string()),
+        freq: None,
+        tile_bits: 32768,
+        max_in: 1024,
+        max_rows: 256,
+        out: Some(out),
+        json: false,
+        allow_timing_fail: true,
+        sweep: false,
+        sim_report: vec![],
+        model: None,
+        seed: 1,
+        no_pack: false,
+        engine,
+        ooc: false,
+    }
 }

@@ -1,5 +1,6 @@
 //! One module per `tbn` subcommand: each has `Args` (clap) and `run`.
 
+pub mod clock;
 pub mod common;
 pub mod compare;
 pub mod compress;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::paths;
-use crate::reports::{self, DemoReport, LatencyRow, Part, SimReport};
+use crate::reports::{self, DemoReport, LatencyRow, Part, SimReport, SynthReport};
 
 /// Arguments of `tbn report`.
 #[derive(clap::Args)]
@@ -295,24 +295,18 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
             "UP5K, L = {}, standalone SPI top: LUT4, BRAM, fmax (nextpnr)",
             d.lanes
         ),
-        d.synth.ok().map_or_else(
-            || d.synth.why(),
-            |r| {
-                let res = |k: &str| {
-                    r.resource(k).map_or("n/a".into(), |u| {
-                        format!("{} / {}", thousands(u.used), thousands(u.available))
-                    })
-                };
-                format!(
-                    "{} LUT4, {} BRAM, fmax {} MHz (target {} MHz met: {})",
-                    res("lut"),
-                    res("bram"),
-                    fmt_opt(r.fmax_mhz, 1),
-                    r.target_mhz,
-                    r.timing_met
-                )
-            },
+        d.synth
+            .ok()
+            .map_or_else(|| d.synth.why(), |r| synth_cell(r, false)),
+    ));
+    rows.push((
+        format!(
+            "UP5K, L = {}, whole-network engine + SPI top: LUT4, BRAM, SPRAM, DSP, fmax (nextpnr)",
+            d.lanes
         ),
+        d.synth_engine
+            .ok()
+            .map_or_else(|| d.synth_engine.why(), |r| synth_cell(r, true)),
     ));
     if let Some(m) = d.mcu.ok() {
         rows.push((
@@ -353,5 +347,27 @@ fn rtl_accuracy(part: &Part<SimReport>) -> String {
                 r.total
             )
         },
+    )
+}
+
+/// A synthesis result in one cell: resources, fmax (seed 1), target met.
+fn synth_cell(r: &SynthReport, memories: bool) -> String {
+    let res = |k: &str| {
+        r.resource(k).map_or("n/a".into(), |u| {
+            format!("{} / {}", thousands(u.used), thousands(u.available))
+        })
+    };
+    let mems = if memories {
+        format!(", {} SPRAM, {} DSP", res("spram"), res("dsp"))
+    } else {
+        String::new()
+    };
+    format!(
+        "{} LUT4, {} BRAM{mems}, fmax {} MHz (target {} MHz met: {})",
+        res("lut"),
+        res("bram"),
+        fmt_opt(r.fmax_mhz, 1),
+        r.target_mhz,
+        r.timing_met
     )
 }

@@ -32,10 +32,9 @@ use tbn_golden::Model;
 use tbn_sim::network::NetworkRunner;
 use tbn_sim::{hw, Accelerator, BuildOptions, DriverBus};
 
+use super::clock::{self, Design};
 use super::common::{float_input, images_to_score, load_dataset, load_model, program_for};
-use crate::reports::{
-    self, BusKind, Clocks, EngineKind, HostWork, LayerFigures, SimReport, SynthReport,
-};
+use crate::reports::{self, BusKind, Clocks, EngineKind, HostWork, LayerFigures, SimReport};
 
 /// Arguments of `tbn sim`.
 #[derive(clap::Args)]
@@ -74,10 +73,11 @@ pub struct Args {
     /// SPI data lines: 1 (standard) or 4 (quad writes, 1-4-4; reads stay on one line; simulated by `--engine rtl` and `rtl-jobs`).
     #[arg(long, default_value_t = 1, value_parser = clap::builder::ValueParser::new(spi_lines))]
     pub(crate) spi_lines: u32,
-    /// Core clock in MHz for the times (default: fmax of reports/synth.json, else the UP5K target 48).
+    /// Core clock in MHz for the times (default: the placed fmax of the design that runs:
+    /// reports/synth.json for the single-layer core, reports/synth-engine.json for the engine).
     #[arg(long)]
     pub(crate) fmax_mhz: Option<f64>,
-    /// Synthesis report to take fmax from (default reports/synth.json).
+    /// Synthesis report to take fmax from (default: the design's, as for --fmax-mhz).
     #[arg(long)]
     pub(crate) synth_report: Option<PathBuf>,
     /// Write the compiled model image (`--engine reference`) to this file (little-endian words).
@@ -120,35 +120,13 @@ pub fn engine_target(lanes: u32) -> Target {
     }
 }
 
-/// fmax from the flag, else the synthesis report, else the UP5K target.
+/// fmax of the design that runs (see [`clock::fmax`]) and the link clock.
 fn clocks(a: &Args) -> Result<Clocks> {
-    let (fmax_mhz, fmax_source) = match a.fmax_mhz {
-        Some(f) => (f, "--fmax-mhz".to_string()),
-        None => {
-            let path = a.synth_report.clone().unwrap_or_else(reports::synth_path);
-            match reports::read::<SynthReport>(&path)?.and_then(|r| r.fmax_mhz) {
-                // The report is of the single-layer core (tbn_spi_top): for the
-                // whole-network engine, which is not placed yet, its fmax is an assumption.
-                Some(f) if a.engine == EngineKind::RtlJobs => {
-                    (f, format!("synthesis report {}", path.display()))
-                }
-                Some(f) => (
-                    f,
-                    format!(
-                        "assumed: fmax of the single-layer core in {} (the whole-network engine is not placed yet)",
-                        path.display()
-                    ),
-                ),
-                None => (
-                    48.0,
-                    "assumed: the UP5K target 48 MHz (no synthesis report)".to_string(),
-                ),
-            }
-        }
+    let design = match a.engine {
+        EngineKind::RtlJobs => Design::JobCore,
+        EngineKind::Rtl | EngineKind::Reference => Design::Engine,
     };
-    if !(fmax_mhz.is_finite() && fmax_mhz > 0.0) {
-        bail!("fmax must be a positive number of MHz, not {fmax_mhz}");
-    }
+    let (fmax_mhz, fmax_source) = clock::fmax(a.fmax_mhz, a.synth_report.as_deref(), design)?;
     let (sck_mhz, sck_source, spi_lines) = match a.bus {
         BusKind::Wishbone => (None, None, None),
         BusKind::Spi => {

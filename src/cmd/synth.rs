@@ -208,7 +208,8 @@ fn engine_mem(a: &Args, cfg: &tbn_hdl::Config) -> tbn_hdl::netcore::NetMem {
 }
 
 /// Synthesizes one configuration (the standalone SPI top) into its folder,
-/// writes reports/synth.json and returns the report.
+/// writes reports/synth.json (reports/synth-engine.json for the engine's SPI
+/// top) and returns the report.
 pub fn synthesize(a: &Args) -> Result<SynthReport> {
     let freq = a.freq.unwrap_or_else(|| a.device.default_freq_mhz());
     let lanes = single_lanes(a)?;
@@ -270,7 +271,12 @@ pub fn synthesize(a: &Args) -> Result<SynthReport> {
         tbn_synth::flow::write_report(&rep, st.path())?;
         Ok(rep)
     })?;
-    // The latest result, where `tbn sim` and `tbn compare` look for it.
-    reports::write(&reports::synth_path(), &rep)?;
+    // The latest result of each SPI top, where `tbn sim`, `tbn cosim` and
+    // `tbn compare` look for its fmax (an out-of-context run is no top).
+    if a.engine && !a.ooc {
+        reports::write(&reports::synth_engine_path(), &rep)?;
+    } else if !a.engine {
+        reports::write(&reports::synth_path(), &rep)?;
+    }
     Ok(rep)
 }
