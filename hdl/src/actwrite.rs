@@ -163,9 +163,10 @@ impl WriterModel {
             writing_old && on_old[0] && !wend,
             writing_old && on_old[1] && !wend,
         ];
+        // (the plane advances while idle too, where nothing reads it)
+        self.wr_plane = (p_old + 1) & 7;
+        self.wlast = self.wr_plane == self.plm1;
         if writing_old {
-            self.wr_plane = (p_old + 1) & 7;
-            self.wlast = self.wr_plane == self.plm1;
             if wend {
                 self.writing = false;
                 self.on = [false; 2];
@@ -456,8 +457,10 @@ always @(posedge clk) begin
   on0 <= start ? pend0 : (run & ~merge & (on0 | rejoin));
   on1 <= start ? pend1 : (merge | (run & on1));
   lo_wait <= merge | (run & lo_wait & ~rejoin);
+  // (the plane advances also while idle, where it is not read: no clock
+  // enable after restart, which is the burst control's deepest term)
   if (restart) begin wr_plane <= 3'd0; wlast <= pz; end
-  else if (writing) begin wr_plane <= wr_plane_next; wlast <= wr_plane_next == plm1; end
+  else begin wr_plane <= wr_plane_next; wlast <= wr_plane_next == plm1; end
   if (merge) kp <= wr_plane;
   if (wend & on1) wr_word <= wr_word + 11'd1;
   pend0 <= pend0 & ~start;

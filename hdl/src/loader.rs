@@ -196,6 +196,11 @@ pub struct ImageLoader {
     a1_we: DFF<Bit>,
     // checks
     chk: DFF<Bits<2>>,
+    // LOAD_SEQUENCE's two wide terms, registered every cycle: the walk did
+    // not end just past the second checksum word; the word count differs
+    // from TOTAL_WORDS
+    walk_bad: DFF<Bit>,
+    count_bad: DFF<Bit>,
     seq_bad: DFF<Bit>,
     csum_bad: DFF<Bit>,
     err_q: DFF<Bit>,
@@ -334,6 +339,8 @@ impl ImageLoader {
             rel: Default::default(),
             a1_we: Default::default(),
             chk: Default::default(),
+            walk_bad: Default::default(),
+            count_bad: Default::default(),
             seq_bad: Default::default(),
             csum_bad: Default::default(),
             err_q: Default::default(),
@@ -386,7 +393,7 @@ impl Logic for ImageLoader {
             self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
             loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, r_we_q, r_sel_q, r_addr_q,
-            r_data_q, a1_we, chk, seq_bad, csum_bad, err_q, code_q
+            r_data_q, a1_we, chk, walk_bad, count_bad, seq_bad, csum_bad, err_q, code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val() & self.load_q.q.val() & self.in_order.val();
@@ -571,12 +578,18 @@ impl Logic for ImageLoader {
         // before LOAD_END can act); unless `big`, the section sizes add up to
         // the word count iff the walk ended just past the second checksum
         // word ----
-        if self.load_q.q.val() {
+        // (the wide terms registered first: the flag follows them a cycle
+        // later, in the first check cycle at the latest, from their values
+        // in LOAD_END's cycle)
+        self.walk_bad.d.next = (self.sec.q.val() != 4) | (self.rel.q.val() != 2);
+        self.count_bad.d.next = bit_cast::<18, 24>(self.total.q.val()) != self.count.q.val();
+        if self.load_q.q.val() | (self.chk.q.val() == 1) {
             self.seq_bad.d.next = self.big.q.val()
-                | (self.sec.q.val() != 4)
-                | (self.rel.q.val() != 2)
-                | (bit_cast::<18, 24>(self.total.q.val()) != self.count.q.val())
+                | self.walk_bad.q.val()
+                | self.count_bad.q.val()
                 | self.ooo.q.val();
+        }
+        if self.load_q.q.val() {
             self.csum_bad.d.next = !self.csum_ok.q.val();
         }
         self.err_q.d.next = false;

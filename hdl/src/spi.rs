@@ -197,6 +197,7 @@ pub struct SpiBridge {
     quad: Signal<Local, Bit>,
     evt: Signal<Local, Bit>,
     word_in: Signal<Local, Bits<32>>,
+    cmd_in: Signal<Local, Bits<8>>,
     rd_word: Signal<Local, Bits<32>>,
     pending: Signal<Local, Bit>,
 }
@@ -260,12 +261,17 @@ impl Logic for SpiBridge {
         // is cleared with priority)
         self.s_load.d.next =
             !self.new_frame.val() & (self.s_cnt.q.val() == 30) & self.s_rdq.q.val();
+        // the command byte always arrives on MOSI alone (quad starts after
+        // it): decoded from the shift register and MOSI, not through the
+        // quad multiplexer of `word_in`
+        self.cmd_in.next =
+            (self.s_sr.q.val().get_bits::<8>(0) << 1) | bit_cast::<8, 1>(self.mosi.val().into());
         if (self.cnt.val() == 7) & !self.s_data.q.val() {
             // the command byte is complete: decode it now, off the word-end path
-            self.s_isrd.d.next = self.word_in.val().get_bits::<8>(0) == self.c_read.val();
-            self.s_iswr.d.next = (self.word_in.val().get_bits::<8>(0) == self.c_write.val())
-                | (self.word_in.val().get_bits::<8>(0) == self.c_qwrite.val());
-            if self.word_in.val().get_bits::<8>(0) == self.c_qwrite.val() {
+            self.s_isrd.d.next = self.cmd_in.val() == self.c_read.val();
+            self.s_iswr.d.next = (self.cmd_in.val() == self.c_write.val())
+                | (self.cmd_in.val() == self.c_qwrite.val());
+            if self.cmd_in.val() == self.c_qwrite.val() {
                 // address and data on 4 lines from the next edge
                 self.s_quad.d.next = true;
                 self.s_cnt.d.next = 11.into();
@@ -446,6 +452,7 @@ impl SpiBridge {
             quad: Default::default(),
             evt: Default::default(),
             word_in: Default::default(),
+            cmd_in: Default::default(),
             rd_word: Default::default(),
             pending: Default::default(),
         }
