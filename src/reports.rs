@@ -170,6 +170,9 @@ pub struct DemoImages {
     /// Whole-network engine RTL in Verilator over Wishbone.
     #[serde(default)]
     pub engine_rtl: usize,
+    /// Whole-network engine RTL in Verilator over SPI with quad writes.
+    #[serde(default)]
+    pub engine_quad: usize,
     /// Firmware in QEMU.
     pub mcu: usize,
     /// Firmware in QEMU driving the engine RTL (co-simulation).
@@ -203,6 +206,9 @@ pub struct DemoReport {
     /// Whole-network engine RTL in Verilator over Wishbone (measured cycles).
     #[serde(default = "Part::not_run")]
     pub engine_rtl: Part<SimReport>,
+    /// Whole-network engine RTL in Verilator behind its SPI top, quad writes (measured cycles).
+    #[serde(default = "Part::not_run")]
+    pub engine_quad: Part<SimReport>,
     /// Firmware in QEMU.
     pub mcu: Part<McuReport>,
     /// Firmware in QEMU driving the engine RTL over SPI (`tbn cosim`).
@@ -231,6 +237,7 @@ impl DemoReport {
             ("sim", self.sim.failed()),
             ("engine", self.engine.failed()),
             ("engine-rtl", self.engine_rtl.failed()),
+            ("engine-quad", self.engine_quad.failed()),
             ("mcu", self.mcu.failed()),
             ("cosim", self.cosim.failed()),
             ("synth", self.synth.failed()),

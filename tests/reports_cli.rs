@@ -197,7 +197,7 @@ fn demo_quick_writes_a_typed_summary() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("[10/10]"), "{err}");
+    assert!(err.contains("[12/12]"), "{err}");
     let summary = std::fs::read(out_dir.join("summary.json")).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&summary).unwrap();
     assert_eq!(v["images"]["eval"], 200);
@@ -207,6 +207,7 @@ fn demo_quick_writes_a_typed_summary() {
     assert_eq!(v["inspect"]["ok"]["bytes"]["tbn"], 3316);
     assert_eq!(v["mcu"]["skipped"], "--skip");
     assert_eq!(v["synth"]["skipped"], "--skip");
+    assert_eq!(v["synth_engine"]["skipped"], "--skip");
     match v["engine"].get("ok") {
         Some(spi) => {
             assert_eq!(spi["logits_match"], 20);
@@ -229,6 +230,16 @@ fn demo_quick_writes_a_typed_summary() {
             assert_eq!(rtl["starts_per_inference"].as_f64(), Some(1.0));
         }
         None => assert!(v["engine_rtl"]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("not found")),
+    }
+    match v["engine_quad"].get("ok") {
+        Some(quad) => {
+            assert_eq!(quad["logits_match"], 3);
+            assert_eq!(quad["clocks"]["spi_lines"], 4);
+        }
+        None => assert!(v["engine_quad"]["skipped"]
             .as_str()
             .unwrap()
             .contains("not found")),
@@ -276,7 +287,7 @@ fn demo_skips_what_the_model_cannot_run_and_fails_on_a_failed_part() {
     assert!(out.status.success(), "{err}");
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
-    for part in ["sim", "engine", "engine_rtl", "cosim"] {
+    for part in ["sim", "engine", "engine_rtl", "engine_quad", "cosim"] {
         let why = v[part]["skipped"].as_str().unwrap_or_default();
         assert!(
             why.contains("convolutions") && why.contains("issue 13"),

@@ -38,6 +38,9 @@ pub enum PartName {
     Sim,
     /// Whole-network engine RTL in Verilator behind its SPI top (`tbn sim --engine rtl --bus spi`).
     Engine,
+    /// Whole-network engine RTL in Verilator behind its SPI top with quad writes
+    /// (`tbn sim --engine rtl --bus spi --spi-lines 4`).
+    EngineQuad,
     /// Whole-network engine RTL in Verilator (`tbn sim --engine rtl --bus wishbone`).
     EngineRtl,
     /// Firmware in QEMU (`tbn mcu run`).
@@ -61,6 +64,9 @@ pub struct Args {
     /// Images run through the whole-network engine RTL over SPI (Verilator).
     #[arg(long, default_value_t = 500, value_parser = super::common::at_least_one)]
     engine_images: usize,
+    /// Images run through the whole-network engine RTL over SPI with quad writes (Verilator).
+    #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
+    engine_quad_images: usize,
     /// Images run through the whole-network engine RTL over Wishbone (Verilator).
     #[arg(long, default_value_t = 100, value_parser = super::common::at_least_one)]
     engine_rtl_images: usize,
@@ -234,6 +240,7 @@ pub fn run(a: Args) -> Result<()> {
         sim: pick(a.sim_images, 200, 3),
         engine: pick(a.engine_images, 500, 20),
         engine_rtl: pick(a.engine_rtl_images, 100, 3),
+        engine_quad: pick(a.engine_quad_images, 100, 3),
         mcu: pick(a.mcu_images, 100, 2),
         cosim: pick(a.cosim_images as usize, 20, 2),
     };
@@ -252,13 +259,14 @@ pub fn run(a: Args) -> Result<()> {
         unsupported.insert(PartName::Sim, why.to_string());
         unsupported.insert(PartName::Engine, why.to_string());
         unsupported.insert(PartName::EngineRtl, why.to_string());
+        unsupported.insert(PartName::EngineQuad, why.to_string());
         unsupported.insert(PartName::Cosim, why.to_string());
     }
     let mut steps = Steps {
         skip,
         unsupported,
         done: 0,
-        total: 11,
+        total: 12,
     };
     let lanes = a.lanes;
     let verilator = [
@@ -369,6 +377,18 @@ pub fn run(a: Args) -> Result<()> {
         false,
         || sim::simulate(&sim_args(EngineKind::Rtl, BusKind::Spi, images.engine)),
     );
+    let engine_quad = steps.run(
+        PartName::EngineQuad,
+        "whole-network engine RTL in Verilator (SPI top, quad writes)",
+        &verilator,
+        false,
+        || {
+            sim::simulate(&sim::Args {
+                spi_lines: 4,
+                ..sim_args(EngineKind::Rtl, BusKind::Spi, images.engine_quad)
+            })
+        },
+    );
     let engine_rtl = steps.run(
         PartName::EngineRtl,
         "whole-network engine RTL in Verilator (Wishbone)",
@@ -427,6 +447,7 @@ pub fn run(a: Args) -> Result<()> {
         ("RTL", &sim),
         ("engine", &engine),
         ("engine RTL", &engine_rtl),
+        ("engine quad", &engine_quad),
     ] {
         if let Some(r) = part.ok().filter(|r| r.first_mismatch.is_some()) {
             eprintln!(
@@ -446,6 +467,10 @@ pub fn run(a: Args) -> Result<()> {
             latency.extend(accelerator_rows(Some(r)));
         }
     }
+    // (quad writes change the link only: its compute row would repeat SPI x1's)
+    if let Some(r) = engine_quad.ok() {
+        latency.extend(accelerator_rows(Some(r)).into_iter().take(1));
+    }
     let demo = DemoReport {
         model: model.clone(),
         lanes: lanes as u32,
@@ -458,6 +483,7 @@ pub fn run(a: Args) -> Result<()> {
         sim,
         engine,
         engine_rtl,
+        engine_quad,
         mcu,
         cosim,
         synth,

@@ -215,6 +215,13 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
     ));
     rows.push((
         format!(
+            "RTL in Verilator, whole-network engine SPI top with quad writes, L = {} ({} images, one INFER each): accuracy, logits identical to golden",
+            d.lanes, d.images.engine_quad
+        ),
+        rtl_accuracy(&d.engine_quad),
+    ));
+    rows.push((
+        format!(
             "firmware in QEMU driving the engine RTL over SPI ({} images): logits and class identical to golden",
             d.images.cosim
         ),
