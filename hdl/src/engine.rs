@@ -805,8 +805,12 @@ pub fn engine_verilog(lanes: usize, w: usize, acc_bits: usize) -> String {
           // and each write advances it\n";
     let _ = writeln!(
         v,
-        "reg [12:0] wrow;\nwire inner_busy = s1_v | s1b_v | s2_v | {lv} | sh_v;\n\
-         always @(posedge clk) begin\n  if (in_valid & ~flush & ~inner_busy) wrow <= in_row;\n  else if (row_end) wrow <= wrow + 13'd1;\nend"
+        "reg [12:0] wrow;\n\
+         // inner_busy = s1_v | s1b_v | s2_v | {lv} | sh_v, computed a cycle\n\
+         // ahead from the stages before each (all shift with ~flush): a flip-flop\n\
+         reg inner_busy;\n\
+         always @(posedge clk) begin\n  inner_busy <= (in_valid | s1_v | s1b_v | s2_v | {lv}) & ~flush;\n  \
+         if (in_valid & ~flush & ~inner_busy) wrow <= in_row;\n  else if (row_end) wrow <= wrow + 13'd1;\nend"
     );
     let (oa, ob) = if ab >= 32 {
         ("sum_a".to_string(), "sum_b".to_string())

@@ -209,6 +209,12 @@ pub struct ImageLoader {
     accept: Signal<Local, Bit>,
     hdr: Signal<Local, Bit>,
     hidx: Signal<Local, Bits<4>>,
+    // the header word's index and "in the header" as flip-flops of their
+    // own for the field enables (the index is stable for a cycle before a
+    // word's walk step: writes come at most every other cycle), so that
+    // synthesis does not share their decode with the capacity multiplexer's
+    hf: DFF<Bits<4>>,
+    in_hdr: DFF<Bit>,
     cap: Signal<Local, Bits<32>>,
     cap_en: Signal<Local, Bit>,
     /// `cap` and `cap_en` registered: valid a cycle after `rel` changes
@@ -348,6 +354,8 @@ impl ImageLoader {
             accept: Default::default(),
             hdr: Default::default(),
             hidx: Default::default(),
+            hf: Default::default(),
+            in_hdr: Default::default(),
             cap: Default::default(),
             cap_en: Default::default(),
             cap_q: Default::default(),
@@ -393,7 +401,8 @@ impl Logic for ImageLoader {
             self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
             loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, r_we_q, r_sel_q, r_addr_q,
-            r_data_q, a1_we, chk, walk_bad, count_bad, seq_bad, csum_bad, err_q, code_q
+            r_data_q, a1_we, hf, in_hdr, chk, walk_bad, count_bad, seq_bad, csum_bad, err_q,
+            code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val() & self.load_q.q.val() & self.in_order.val();
@@ -420,8 +429,10 @@ impl Logic for ImageLoader {
         // ---- the cycle after an accepted write: header words (checks,
         // fields), the route and the section walk; `widx` and `wdata` are
         // held ----
-        self.hdr.next = self.a1_we.q.val() & (self.sec.q.val() == 0);
         self.hidx.next = self.rel.q.val().get_bits::<4>(0);
+        self.hf.d.next = self.hidx.val();
+        self.in_hdr.d.next = self.sec.q.val() == 0;
+        self.hdr.next = self.a1_we.q.val() & self.in_hdr.q.val();
         // the word's upper bits zero from bit 18, 16, 14 and 0 on: one tree
         // shared by the size, zero, version, lanes and capacity checks
         self.z18.next = (self.wdata.val() >> 18) == 0;
@@ -470,27 +481,27 @@ impl Logic for ImageLoader {
             if self.cap_en_q.q.val() & self.above_cap.val() {
                 self.fit_bad.d.next = true;
             }
-            if self.hidx.val() == 0 {
+            if self.hf.q.val() == 0 {
                 self.magic_ok.d.next = self.wdata.val() == self.c_magic.val();
             }
-            if self.hidx.val() == 1 {
+            if self.hf.q.val() == 1 {
                 self.ver_ok.d.next = self.z18.val()
                     & (bit_cast::<32, 2>(self.wdata.val().get_bits::<2>(16)) == self.c_major.val());
             }
-            if self.hidx.val() == 2 {
+            if self.hf.q.val() == 2 {
                 self.total.d.next = bit_cast::<24, 32>(self.wdata.val());
                 if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
-            if (self.hidx.val() == 3)
+            if (self.hf.q.val() == 3)
                 & !(self.z18.val()
                     & (bit_cast::<32, 18>(self.wdata.val().get_bits::<18>(0))
                         == self.c_lanes.val()))
             {
                 self.fit_bad.d.next = true;
             }
-            if self.hidx.val() == 4 {
+            if self.hf.q.val() == 4 {
                 self.nl.d.next = bit_cast::<14, 32>(self.wdata.val());
                 self.nl0.d.next = self.dzero.val();
                 if !self.z14.val() {
@@ -500,27 +511,27 @@ impl Logic for ImageLoader {
                     self.fit_bad.d.next = true;
                 }
             }
-            if self.hidx.val() == 5 {
+            if self.hf.q.val() == 5 {
                 self.tile_w.d.next = bit_cast::<24, 32>(self.wdata.val());
                 self.tile0.d.next = self.dzero.val();
                 if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
-            if self.hidx.val() == 6 {
+            if self.hf.q.val() == 6 {
                 self.const_w.d.next = bit_cast::<24, 32>(self.wdata.val());
                 self.const0.d.next = self.dzero.val();
                 if !self.z18.val() {
                     self.big.d.next = true;
                 }
             }
-            if self.hidx.val() == 12 {
+            if self.hf.q.val() == 12 {
                 self.num_in.d.next = bit_cast::<17, 32>(self.wdata.val());
             }
-            if self.hidx.val() == 13 {
+            if self.hf.q.val() == 13 {
                 self.num_out.d.next = bit_cast::<17, 32>(self.wdata.val());
             }
-            if self.hidx.val() == 14 {
+            if self.hf.q.val() == 14 {
                 self.in_fmt.d.next = bit_cast::<9, 32>(self.wdata.val());
             }
         }

@@ -63,6 +63,10 @@ pub struct RowWalker<const N: usize> {
     j: DFF<Bits<16>>,
     c: DFF<Bits<16>>,
     j1: DFF<Bits<N>>,
+    // P, registered every cycle: held from START (the caller's contract) and
+    // first compared two cycles after it (START loads j; the prime cycle
+    // holds it), so the copy is P whenever it is read
+    p_q: DFF<Bits<N>>,
     e: DFF<Bits<N>>,
     wrap: Signal<Local, Bit>,
     sel: Signal<Local, Bit>,
@@ -96,6 +100,7 @@ impl<const N: usize> Default for RowWalker<N> {
             j: Default::default(),
             c: Default::default(),
             j1: Default::default(),
+            p_q: Default::default(),
             e: Default::default(),
             wrap: Default::default(),
             sel: Default::default(),
@@ -113,7 +118,7 @@ impl<const N: usize> Default for RowWalker<N> {
 impl<const N: usize> Logic for RowWalker<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, running, prime, count, j, c, j1, e, r_last);
+        dff_setup!(self, clk, running, prime, count, j, c, j1, p_q, e, r_last);
         // the row wraps (o >= q - m) iff e = o - (q - m) >= 0; the next row's
         // e is e - (q - m) = e + ~(q - m) + 1 after a wrap, else e + m: the
         // flag selects the adder's operand (a LUT before the chain). The
@@ -133,7 +138,8 @@ impl<const N: usize> Logic for RowWalker<N> {
         // j wraps after P - 1: when j1 = j + 1 equals P (registers compared,
         // not the incrementer's sum; both counters restart by synchronous
         // set / reset)
-        self.j_wrap.next = self.j1.q.val() == self.d_period.val();
+        self.p_q.d.next = self.d_period.val();
+        self.j_wrap.next = self.j1.q.val() == self.p_q.q.val();
         self.j_load.next = self.start.val() | self.j_wrap.val();
         if !self.prime.q.val() {
             self.j.d.next = self.j.q.val() + 1;
