@@ -36,6 +36,13 @@ impl Design {
         }
     }
 
+    /// The design whose SPI top is `top`.
+    fn of_top(top: &str) -> Option<Design> {
+        [Design::JobCore, Design::Engine]
+            .into_iter()
+            .find(|d| d.top() == top)
+    }
+
     fn what(self) -> &'static str {
         match self {
             Design::JobCore => "the single-layer core",
@@ -71,18 +78,15 @@ fn from_reports(report: Option<&Path>, design: Design) -> Result<(f64, String)> 
         };
         let Some(f) = r.fmax_mhz else { continue };
         if r.top == design.top() {
-            let met = if r.timing_met {
-                format!("the {} MHz target met", r.target_mhz)
-            } else {
-                format!("the {} MHz target not met", r.target_mhz)
-            };
+            let met = if r.timing_met { "met" } else { "not met" };
             return Ok((
                 f,
                 format!(
-                    "placed fmax of {} ({}) in {}, {met}",
+                    "placed fmax of {} ({}) in {}, the {} MHz target {met}",
                     design.what(),
                     r.top,
-                    path.display()
+                    path.display(),
+                    r.target_mhz
                 ),
             ));
         }
@@ -90,11 +94,8 @@ fn from_reports(report: Option<&Path>, design: Design) -> Result<(f64, String)> 
             f,
             format!(
                 "assumed: fmax of {} in {} (no placed report of {}: run tbn synth{} --lanes L)",
-                if r.top == Design::JobCore.top() {
-                    "the single-layer core".to_string()
-                } else {
-                    format!("the design {}", r.top)
-                },
+                Design::of_top(&r.top)
+                    .map_or_else(|| format!("the design {}", r.top), |d| d.what().to_string()),
                 path.display(),
                 design.what(),
                 if design == Design::Engine {
