@@ -324,15 +324,35 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
 /// Why a golden program cannot become a model image.
 #[derive(Debug, thiserror::Error)]
 pub enum ProgramImageError {
+    // (the message includes the cause, which is therefore not also a
+    // `source`: an error chain would print it twice)
     /// The program has no compact encoding (e.g. a stage the format lacks).
     #[error("encoding the integer program: {0}")]
-    Encode(#[from] tbn_driver::program::EncodeError),
+    Encode(tbn_driver::program::EncodeError),
     /// The encoding does not parse back (a bug of the encoder).
     #[error("parsing the integer program: {0}")]
-    Parse(#[from] tbn_driver::program::ParseError),
+    Parse(tbn_driver::program::ParseError),
     /// The program does not fit the configuration or the image format.
     #[error("compiling the model image: {0}")]
-    Compile(#[from] CompileError),
+    Compile(CompileError),
+}
+
+impl From<tbn_driver::program::EncodeError> for ProgramImageError {
+    fn from(e: tbn_driver::program::EncodeError) -> Self {
+        ProgramImageError::Encode(e)
+    }
+}
+
+impl From<tbn_driver::program::ParseError> for ProgramImageError {
+    fn from(e: tbn_driver::program::ParseError) -> Self {
+        ProgramImageError::Parse(e)
+    }
+}
+
+impl From<CompileError> for ProgramImageError {
+    fn from(e: CompileError) -> Self {
+        ProgramImageError::Compile(e)
+    }
 }
 
 /// The model image of a golden integer program for `target`: its compact
@@ -345,4 +365,26 @@ pub fn program_image(
     let aligned = tbn_driver::program::AlignedBytes::new(&bytes);
     let compact = Program::parse(aligned.as_bytes())?;
     Ok(compile(&compact, target)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misfit_is_named_once_in_the_error_chain() {
+        let e = ProgramImageError::from(CompileError::DoesNotFit(Misfit {
+            what: Limit::ConstWords,
+            need: 12_356,
+            limit: 8_192,
+        }));
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            "compiling the model image: the image needs 12356 for constants memory words \
+             (CFG_CONST_WORDS), the configuration allows 8192"
+        );
+        // the cause is in the message, not repeated as a source
+        assert!(std::error::Error::source(&e).is_none());
+    }
 }
