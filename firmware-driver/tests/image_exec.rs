@@ -521,3 +521,34 @@ fn misaligned_record_base_is_refused() {
     println!("{refused} unpadded images refused");
     assert!(refused >= 10, "{refused}");
 }
+
+/// The LFC-size 2-bit MLP (784-1024-1024-1024-10, p = 8; issue 14): its
+/// image at the register map's limits, 300 test images bit-exact at L = 32,
+/// and its ideal cycles (the UP5K configuration's capacities it exceeds are
+/// tested in hdl/tests/netcore.rs).
+#[test]
+fn lfc_size_w1a2_mlp_300_images_bit_exact() {
+    let path = "data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json";
+    let (prog, test) = mnist_program(path);
+    let d: Vec<_> = prog.dense_stages().collect();
+    assert_eq!(d.len(), 4);
+    assert!(d[..3]
+        .iter()
+        .all(|s| (s.act, s.out_bits) == (Activation::Relu, 2)));
+    let e = engine(&prog, 32);
+    let ideal = e.cycle_model();
+    println!(
+        "{path} L=32: ideal cycles per inference {} (per layer {:?}), image {} words",
+        ideal.total(),
+        ideal.per_layer,
+        e.header().total_words
+    );
+    let runner = prog.runner();
+    for i in 0..300 {
+        let x = integer::mnist_input(test.image(i));
+        let want = runner.run(&x).unwrap();
+        let got = e.infer(&x).unwrap();
+        assert_eq!(got.logits, want, "{path} image {i}");
+        assert_eq!(got.class, argmax(&want), "{path} image {i}");
+    }
+}

@@ -728,3 +728,51 @@ fn up5k_memories_random_programs_bit_exact() {
     println!("UP5K memories: {ran} programs bit-exact, {skipped} skipped");
     assert!(ran > 0, "no program fits V = 52");
 }
+
+/// What the UP5K configuration lacks for the LFC-size 2-bit MLP
+/// (784-1024-1024-1024-10, p = 8; issue 14 item 4): every capacity its image
+/// exceeds (the image compiled at the register map's limits, then the
+/// configuration's first misfit raised to what the image needs, until none
+/// is left). Its tiles (11,652 words) fit the SPRAMs; a layer's tile (q =
+/// 131,072 bits) exceeds TILE_MAX and its per-row records exceed the
+/// constants memory.
+#[test]
+fn lfc_size_mlp_exceeds_up5k_tile_max_and_constants() {
+    use tbn_driver::image::format::{Header, Limit};
+    let cfg = Config::up5k();
+    let mem = NetMem::up5k(&cfg);
+    let mut t = net_target_mem(&cfg, &mem);
+    let (prog, _) = mnist_program("data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json");
+    let img = program_image(&prog, &Target::map_limits(32)).expect("image at the map's limits");
+    let h = Header::decode(&img.words()[..16]);
+    let mut misfits = Vec::new();
+    while let Some(m) = t.misfit(&h) {
+        misfits.push((m.what, m.need, m.limit));
+        let field = match m.what {
+            Limit::Lanes => &mut t.lanes,
+            Limit::Layers => &mut t.max_layers,
+            Limit::WeightWords => &mut t.weight_words,
+            Limit::ConstWords => &mut t.const_words,
+            Limit::RowLength => &mut t.max_in,
+            Limit::TileLength => &mut t.tile_max,
+            Limit::DistinctRows => &mut t.max_d,
+            Limit::Rows => &mut t.max_out,
+            Limit::ActivationBits => &mut t.max_abits,
+            Limit::Logits => &mut t.max_logits,
+            Limit::ValueBits => &mut t.v_bits,
+        };
+        *field = m.need;
+    }
+    println!(
+        "LFC-size MLP on the UP5K configuration: {misfits:?}; tiles {} words",
+        h.tile_words
+    );
+    assert!(h.tile_words <= net_target_mem(&cfg, &mem).weight_words);
+    assert_eq!(
+        misfits,
+        [
+            (Limit::ConstWords, h.const_words, 1024),
+            (Limit::TileLength, 131_072, 32_768)
+        ]
+    );
+}
