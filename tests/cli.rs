@@ -610,3 +610,54 @@ fn hdl_emit_writes_the_engine_tops() {
         .failure()
         .stderr(contains("engine-mem"));
 }
+
+/// `tbn sim --engine reference --capacities`: the LFC-size MLP is refused by
+/// the engine's UP5K configuration with the capacity named, and runs
+/// bit-exact at the register map's limits (an estimate labelled as one).
+#[test]
+fn sim_reference_capacities_up5k_and_map() {
+    let model = crate_path("data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json");
+    let run = |capacities: &str| {
+        tbn()
+            .args(["sim", "--engine", "reference", "--capacities", capacities])
+            .args([
+                "--act-bits",
+                "2",
+                "--limit",
+                "20",
+                "--fmax-mhz",
+                "48",
+                "--json",
+            ])
+            .arg("--model")
+            .arg(&model)
+            .output()
+            .unwrap()
+    };
+    let out = run("up5k");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("engine's UP5K configuration")
+            && err.contains("the image needs 12356 for constants memory words (CFG_CONST_WORDS), the configuration allows 1024"),
+        "{err}"
+    );
+    assert_eq!(err.matches("the image needs").count(), 1, "{err}");
+    let out = run("map");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    assert_eq!(
+        (v["total"].as_u64(), v["logits_match"].as_u64()),
+        (Some(20), Some(20))
+    );
+    assert_eq!(v["compute_cycles"].as_f64(), Some(45706.0));
+    assert_eq!(v["estimate"], true);
+    assert!(v["basis"]
+        .as_str()
+        .unwrap()
+        .contains("register map's limits"));
+}

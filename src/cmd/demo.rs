@@ -353,6 +353,7 @@ pub fn run(a: Args) -> Result<()> {
             EngineKind::RtlJobs => synth_report.clone(),
             EngineKind::Rtl | EngineKind::Reference => engine_synth_report.clone(),
         },
+        capacities: sim::Capacities::Default,
         image_out: None,
         trace: None,
         json: false,

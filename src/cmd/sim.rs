@@ -80,6 +80,9 @@ pub struct Args {
     /// Synthesis report to take fmax from (default: the design's, as for --fmax-mhz).
     #[arg(long)]
     pub(crate) synth_report: Option<PathBuf>,
+    /// Capacities `--engine reference` compiles and loads the model image for.
+    #[arg(long, value_enum, default_value_t = Capacities::Default)]
+    pub(crate) capacities: Capacities,
     /// Write the compiled model image (`--engine reference`) to this file (little-endian words).
     #[arg(long)]
     pub(crate) image_out: Option<PathBuf>,
@@ -96,6 +99,61 @@ fn spi_lines(s: &str) -> std::result::Result<u32, String> {
         "1" => Ok(1),
         "4" => Ok(4),
         _ => Err(format!("SPI data lines must be 1 or 4, not {s}")),
+    }
+}
+
+/// The engine configuration `--engine reference` compiles and loads for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Capacities {
+    /// The job core's default capacities with a UP5K-sized weight memory (see [`engine_target`]).
+    Default,
+    /// The engine RTL's UP5K configuration (tbn-hdl `Config::up5k`, `NetMem::up5k`).
+    Up5k,
+    /// The largest configuration the register map and the driver admit: what a larger
+    /// engine than any built could hold (an assumption).
+    Map,
+}
+
+impl Capacities {
+    /// The target for `lanes` (the UP5K configuration has its own lane count).
+    fn target(self, lanes: u32) -> Result<Target> {
+        Ok(match self {
+            Capacities::Default => engine_target(lanes),
+            Capacities::Up5k => {
+                let cfg = tbn_hdl::Config::up5k();
+                if lanes as usize != cfg.lanes {
+                    bail!(
+                        "--capacities up5k is the L = {} configuration, not --lanes {lanes}",
+                        cfg.lanes
+                    );
+                }
+                tbn_hdl::netcore::net_target_mem(&cfg, &tbn_hdl::netcore::NetMem::up5k(&cfg))
+            }
+            Capacities::Map => {
+                // (the driver's probe also bounds CFG_TILE_MAX and CFG_MAX_ROWS
+                // by the job core's TILE and OUT windows)
+                let t = Target::map_limits(lanes);
+                Target {
+                    tile_max: t
+                        .tile_max
+                        .min(tbn_driver::regmap::MAP_TILE_BITS_LIMIT - lanes),
+                    max_d: t.max_d.min(tbn_driver::regmap::MAP_MAX_ROWS_LIMIT),
+                    ..t
+                }
+            }
+        })
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Capacities::Default => {
+                "the default capacities (an assumption: the job core's with 32,768 weight words)"
+            }
+            Capacities::Up5k => "the engine's UP5K configuration",
+            Capacities::Map => {
+                "the register map's limits (an assumption: a configuration larger than any built)"
+            }
+        }
     }
 }
 
@@ -634,8 +692,9 @@ fn run_reference(
 ) -> Result<(SimReport, Tally)> {
     let total = labels.len();
     let lanes = a.lanes as u32;
-    let target = engine_target(lanes);
-    let image = compile_image(a, program, &target)?;
+    let target = a.capacities.target(lanes)?;
+    let image = compile_image(a, program, &target)
+        .with_context(|| format!("for {}", a.capacities.describe()))?;
     let link = link_model(a);
     let mut tbn = Tbn::probe(LinkCounter::new(RefChip::new(target), link))
         .context("probing the engine's reference model")?;
@@ -676,10 +735,11 @@ fn run_reference(
         estimate: true,
         basis: format!(
             "estimate: the model image through tbn_driver (load_model once, one INFER per image) on the engine's \
-             reference model (tbn_driver::image::chip), logits compared with golden; link = the driver's accesses \
+             reference model (tbn_driver::image::chip) with {}, logits compared with golden; link = the driver's accesses \
              under the {} cost model of tbn_driver::link; compute = the engine's ideal cycle model \
              (sum over layers of D ceil(m/L) A_in + rows), not an RTL measurement; end to end = (link - \
              overlapped polls) / f_link + compute / fmax",
+            a.capacities.describe(),
             match a.bus {
                 BusKind::Wishbone => "Wishbone",
                 BusKind::Spi => "SPI",
