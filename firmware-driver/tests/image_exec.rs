@@ -185,14 +185,26 @@ fn mnist_bit_exact(path: &str, want_ideal_l32: Option<u64>) {
                 assert_eq!(ideal.total(), w);
             }
         }
-        let runner = prog.runner();
-        for i in 0..500 {
-            let x = integer::mnist_input(test.image(i));
-            let want = runner.run(&x).unwrap();
-            let got = e.infer(&x).unwrap();
-            assert_eq!(got.logits, want, "{path} image {i} L={lanes}");
-            assert_eq!(got.class, argmax(&want), "{path} image {i}");
-        }
+        images_bit_exact(&e, &prog, &test, 500, &format!("{path} L={lanes}"));
+    }
+}
+
+/// The first `n` test images through the engine: logits and class equal
+/// to the golden integer path's.
+fn images_bit_exact(
+    e: &Engine,
+    prog: &Program,
+    test: &tbn_golden::idx::Images,
+    n: usize,
+    what: &str,
+) {
+    let runner = prog.runner();
+    for i in 0..n {
+        let x = integer::mnist_input(test.image(i));
+        let want = runner.run(&x).unwrap();
+        let got = e.infer(&x).unwrap();
+        assert_eq!(got.logits, want, "{what} image {i}");
+        assert_eq!(got.class, argmax(&want), "{what} image {i}");
     }
 }
 
@@ -543,12 +555,5 @@ fn lfc_size_w1a2_mlp_300_images_bit_exact() {
         ideal.per_layer,
         e.header().total_words
     );
-    let runner = prog.runner();
-    for i in 0..300 {
-        let x = integer::mnist_input(test.image(i));
-        let want = runner.run(&x).unwrap();
-        let got = e.infer(&x).unwrap();
-        assert_eq!(got.logits, want, "{path} image {i}");
-        assert_eq!(got.class, argmax(&want), "{path} image {i}");
-    }
+    images_bit_exact(&e, &prog, &test, 300, &format!("{path} L=32"));
 }
