@@ -534,26 +534,34 @@ fn misaligned_record_base_is_refused() {
     assert!(refused >= 10, "{refused}");
 }
 
-/// The LFC-size 2-bit MLP (784-1024-1024-1024-10, p = 8; issue 14): its
-/// image at the register map's limits, 300 test images bit-exact at L = 32,
-/// and its ideal cycles (the UP5K configuration's capacities it exceeds are
-/// tested in hdl/tests/netcore.rs).
+/// The LFC-size 2-bit MLPs (784-1024-1024-1024-10, p = 8 and 16; issue 14):
+/// their images at the register map's limits, 300 test images each
+/// bit-exact at L = 32, and their ideal cycles (the UP5K configuration's
+/// capacities they exceed are tested in hdl/tests/netcore.rs).
 #[test]
-fn lfc_size_w1a2_mlp_300_images_bit_exact() {
-    let path = "data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json";
-    let (prog, test) = mnist_program(path);
-    let d: Vec<_> = prog.dense_stages().collect();
-    assert_eq!(d.len(), 4);
-    assert!(d[..3]
-        .iter()
-        .all(|s| (s.act, s.out_bits) == (Activation::Relu, 2)));
-    let e = engine(&prog, 32);
-    let ideal = e.cycle_model();
-    println!(
-        "{path} L=32: ideal cycles per inference {} (per layer {:?}), image {} words",
-        ideal.total(),
-        ideal.per_layer,
-        e.header().total_words
-    );
-    images_bit_exact(&e, &prog, &test, 300, &format!("{path} L=32"));
+fn lfc_size_w1a2_mlps_300_images_bit_exact() {
+    for (path, ideal_l32) in [
+        ("data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json", 45_706),
+        (
+            "data/models/mlp_784_1024_1024_1024_10_p16_w1a2.json",
+            24_714,
+        ),
+    ] {
+        let (prog, test) = mnist_program(path);
+        let d: Vec<_> = prog.dense_stages().collect();
+        assert_eq!(d.len(), 4);
+        assert!(d[..3]
+            .iter()
+            .all(|s| (s.act, s.out_bits) == (Activation::Relu, 2)));
+        let e = engine(&prog, 32);
+        let ideal = e.cycle_model();
+        println!(
+            "{path} L=32: ideal cycles per inference {} (per layer {:?}), image {} words",
+            ideal.total(),
+            ideal.per_layer,
+            e.header().total_words
+        );
+        assert_eq!(ideal.total(), ideal_l32);
+        images_bit_exact(&e, &prog, &test, 300, &format!("{path} L=32"));
+    }
 }
