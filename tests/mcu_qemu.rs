@@ -55,3 +55,57 @@ fn firmware_in_qemu_matches_golden_on_100_images() {
         "optimized kernel only {speedup}x faster than the baseline (need >= 20x)"
     );
 }
+
+/// The LFC-size 2-bit MLP at p = 16 (issue 14) on the Cortex-M4 in QEMU:
+/// integer logits equal golden, and its integer program within 64 KB of flash.
+#[test]
+fn lfc_size_p16_mlp_in_qemu_matches_golden_within_64_kb() {
+    if Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        tbn_hdl::testbench::skip_missing_tool(format_args!(
+            "qemu-system-arm is not installed (apt-get install qemu-system-arm)"
+        ));
+        return;
+    }
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/models/mlp_784_1024_1024_1024_10_p16_w1a2.json"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tbn"))
+        .args([
+            "mcu",
+            "run",
+            "--act-bits",
+            "2",
+            "--images",
+            "10",
+            "--json",
+            "--model",
+            model,
+        ])
+        .output()
+        .expect("running tbn mcu run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tbn mcu run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(
+        (r["ok"].as_bool(), r["int_logits_match"].as_u64()),
+        (Some(true), Some(10))
+    );
+    let bytes = r["program_bytes_integer_only"].as_u64().unwrap();
+    println!(
+        "LFC-size p = 16: {} instructions per inference, integer program {bytes} B",
+        r["optimized_instr_per_inference"]
+    );
+    assert!(
+        bytes <= 64 * 1024,
+        "integer program {bytes} B exceeds 64 KB"
+    );
+}
