@@ -23,7 +23,7 @@ use tbn_driver::regmap::ErrorCode;
 use tbn_golden::integer::{self, Program, Stage};
 use tbn_hdl::netcore::{net_target, net_target_mem, NetCore, NetMem};
 use tbn_hdl::rtlsim::settle;
-use tbn_hdl::seq::SEQ_NARROW;
+use tbn_hdl::seq::{SEQ_NARROW, SEQ_WIDE};
 use tbn_hdl::util::low_u64;
 use tbn_hdl::Config;
 use tbn_host::compile::{compile, program_image};
@@ -60,8 +60,8 @@ fn image_words(prog: &Program, t: &Target) -> Vec<u32> {
 }
 
 /// The engine under test and its host port, one clock cycle at a time.
-struct Dut<const L: usize, const W: usize> {
-    c: NetCore<L, W, SEQ_NARROW>,
+struct Dut<const L: usize, const W: usize, const N: usize = SEQ_NARROW> {
+    c: NetCore<L, W, N>,
     cycles: u64,
     /// The input vectors of every cycle (lockstep order), when recording.
     record: Option<Vec<Vec<u128>>>,
@@ -85,13 +85,13 @@ struct Cyc {
     held: bool,
 }
 
-impl<const L: usize, const W: usize> Dut<L, W> {
+impl<const L: usize, const W: usize, const N: usize> Dut<L, W, N> {
     fn new(cfg: &Config) -> Self {
         Self::with_mem(cfg, &NetMem::new(cfg, WEIGHT_BITS))
     }
 
     fn with_mem(cfg: &Config, mem: &NetMem) -> Self {
-        let mut c = NetCore::<L, W, SEQ_NARROW>::with_mem(cfg, mem);
+        let mut c = NetCore::<L, W, N>::with_mem(cfg, mem);
         c.connect_all();
         c.clk.next = Clock { clk: false };
         settle(&mut c).unwrap();
@@ -609,6 +609,14 @@ fn mnist_mlp<const L: usize, const W: usize>(path: &str) {
 }
 
 fn mnist_mlp_mem<const L: usize, const W: usize>(path: &str, cfg: &Config, mem: &NetMem) {
+    mnist_mlp_seq::<L, W, SEQ_NARROW>(path, cfg, mem);
+}
+
+fn mnist_mlp_seq<const L: usize, const W: usize, const N: usize>(
+    path: &str,
+    cfg: &Config,
+    mem: &NetMem,
+) {
     let images: usize = std::env::var("TBN_NET_IMAGES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -618,7 +626,7 @@ fn mnist_mlp_mem<const L: usize, const W: usize>(path: &str, cfg: &Config, mem: 
     let words = image_words(&prog, &t);
     let e = Engine::load(&words, &t).expect("reference load");
     let ideal = e.cycle_model();
-    let mut dut = Dut::<L, W>::with_mem(cfg, mem);
+    let mut dut = Dut::<L, W, N>::with_mem(cfg, mem);
     dut.load(&words);
     assert!(dut.c.h_loaded.val(), "loaded ({:?})", dut.code());
     let runner = prog.runner();
@@ -775,4 +783,31 @@ fn lfc_size_mlp_exceeds_up5k_tile_max_and_constants() {
             (Limit::TileLength, 131_072, 32_768)
         ]
     );
+}
+
+/// The LFC-size 2-bit MLPs (issue 14) on the engine RTL in a configuration
+/// that holds them (not the UP5K's, see above): the wide row sequencer
+/// (TILE_MAX 131,072), 512 Kbit of weights, 16,384 constants words; test
+/// images (`TBN_NET_IMAGES`, default 3) bit-exact, one INFER each, and the
+/// cycles against the ideal.
+#[test]
+fn lfc_size_mlps_bit_exact_on_a_configuration_that_holds_them() {
+    let cfg = Config {
+        lanes: 32,
+        tile_max: 131_072,
+        max_in: 1024,
+        max_rows: 256,
+    };
+    let mem = NetMem {
+        const_words: 16_384,
+        ..NetMem::new(&cfg, 1 << 19)
+    };
+    mem.validate(&cfg).expect("valid");
+    for p in [8, 16] {
+        mnist_mlp_seq::<32, 32, SEQ_WIDE>(
+            &format!("data/models/mlp_784_1024_1024_1024_10_p{p}_w1a2.json"),
+            &cfg,
+            &mem,
+        );
+    }
 }
