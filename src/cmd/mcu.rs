@@ -75,6 +75,25 @@ pub fn firmware_dir() -> PathBuf {
     paths::project_path("firmware")
 }
 
+/// Holds the firmware folder for one `tbn mcu run` until the returned file
+/// is dropped (an advisory lock on firmware/target/mcu-run.lock): the
+/// firmware embeds firmware/gen's inputs when it is built, so two runs at
+/// once would build, run and report each other's model.
+fn lock_firmware() -> Result<std::fs::File> {
+    let dir = firmware_dir().join("target");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("mcu-run.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(file)
+}
+
 /// What [`generate`] embedded in the firmware.
 struct Generated {
     model: String,
@@ -250,6 +269,7 @@ fn run_qemu(elf: &Path, timeout: u64) -> Result<(FirmwareLine, bool)> {
 /// Builds the firmware for the model, runs it in QEMU and writes the report
 /// to firmware/gen/report.json ([`reports::mcu_path`]).
 pub fn run_on_mcu(a: &RunArgs) -> Result<McuReport> {
+    let _held = lock_firmware()?;
     let gen = generate(a.model.as_deref(), a.images, a.act_bits, a.calib)?;
     let elf = build_firmware()?;
     let (fw, exit_ok) = run_qemu(&elf, a.timeout)?;
