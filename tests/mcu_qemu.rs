@@ -4,8 +4,9 @@
 
 use std::process::Command;
 
-#[test]
-fn firmware_in_qemu_matches_golden_on_100_images() {
+/// `tbn mcu run ARGS --json`: its report, or None (after the skip message)
+/// when qemu-system-arm is not installed.
+fn mcu_run(args: &[&str]) -> Option<serde_json::Value> {
     if Command::new("qemu-system-arm")
         .arg("--version")
         .output()
@@ -14,10 +15,11 @@ fn firmware_in_qemu_matches_golden_on_100_images() {
         tbn_hdl::testbench::skip_missing_tool(format_args!(
             "qemu-system-arm is not installed (apt-get install qemu-system-arm)"
         ));
-        return;
+        return None;
     }
     let out = Command::new(env!("CARGO_BIN_EXE_tbn"))
-        .args(["mcu", "run", "--images", "100", "--json"])
+        .args(["mcu", "run", "--json"])
+        .args(args)
         .output()
         .expect("running tbn mcu run");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -26,7 +28,14 @@ fn firmware_in_qemu_matches_golden_on_100_images() {
         "tbn mcu run failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    Some(serde_json::from_str(&stdout).expect("JSON report"))
+}
+
+#[test]
+fn firmware_in_qemu_matches_golden_on_100_images() {
+    let Some(r) = mcu_run(&["--images", "100"]) else {
+        return;
+    };
     assert_eq!(r["ok"], true);
     assert_eq!(r["images"], 100);
     assert_eq!(
@@ -60,41 +69,13 @@ fn firmware_in_qemu_matches_golden_on_100_images() {
 /// integer logits equal golden, and its integer program within 64 KB of flash.
 #[test]
 fn lfc_size_p16_mlp_in_qemu_matches_golden_within_64_kb() {
-    if Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        tbn_hdl::testbench::skip_missing_tool(format_args!(
-            "qemu-system-arm is not installed (apt-get install qemu-system-arm)"
-        ));
-        return;
-    }
     let model = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/data/models/mlp_784_1024_1024_1024_10_p16_w1a2.json"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_tbn"))
-        .args([
-            "mcu",
-            "run",
-            "--act-bits",
-            "2",
-            "--images",
-            "10",
-            "--json",
-            "--model",
-            model,
-        ])
-        .output()
-        .expect("running tbn mcu run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "tbn mcu run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let Some(r) = mcu_run(&["--act-bits", "2", "--images", "10", "--model", model]) else {
+        return;
+    };
     assert_eq!(
         (r["ok"].as_bool(), r["int_logits_match"].as_u64()),
         (Some(true), Some(10))
