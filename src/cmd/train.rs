@@ -63,6 +63,12 @@ pub struct Args {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     bn: bool,
+    /// Batch-norm shared by the channels of each layer (one mean, variance,
+    /// gain and bias per layer): the integer program gets one requantization
+    /// record per hidden layer instead of one per row, so its constants fit
+    /// a small constants memory (the UP5K engine's 1,024 words).
+    #[arg(long)]
+    uniform_bn: bool,
     /// Hidden activation: relu, or sign (1-bit +-1 activations after
     /// batch-norm, straight-through estimator: a W1A1 network).
     #[arg(long, default_value = "relu", value_parser = ["relu", "sign"])]
@@ -228,6 +234,7 @@ pub fn run(a: Args) -> Result<()> {
         input_dropout: a.input_dropout,
         dropout: a.dropout,
         act,
+        uniform_bn: a.uniform_bn,
     };
     cfg.augment = a.augment.then_some(Augment {
         max_shift: a.shift,

@@ -100,10 +100,15 @@ impl std::fmt::Display for Act {
 /// f64 alike; batch-norm's learned gain makes a fixed step lose nothing.
 pub const QUANT_STEP: f32 = 0.5;
 
-/// Batch normalisation with learned gamma/beta and running statistics.
+/// Batch normalisation with learned gamma/beta and running statistics:
+/// per channel, or shared by all channels of the layer (one mean, variance,
+/// gain and bias: [`NetOptions::uniform_bn`]).
 #[derive(Debug)]
 pub struct BatchNormParam {
     name: String,
+    /// Channels (features) of the layer; gamma and the statistics have one
+    /// value per channel, or one in all when shared.
+    channels: usize,
     gamma: Var,
     beta: Var,
     running_mean: Tensor,
@@ -166,6 +171,12 @@ pub struct NetOptions {
     pub dropout: f32,
     /// Activation of every hidden layer.
     pub act: Act,
+    /// Batch-norm with one mean, variance, gain and bias per layer, shared
+    /// by its channels: folded into the integer program it is one uniform
+    /// requantization record per layer instead of one per row
+    /// (docs/model-image.md section 2.4), so the accelerator's constants
+    /// memory holds the model whatever its width.
+    pub uniform_bn: bool,
 }
 
 /// A trainable network.
@@ -224,6 +235,11 @@ impl Net {
                 "{} activations are trained as batch-norm then activation: keep --bn on",
                 opts.act
             )));
+        }
+        if opts.uniform_bn && arch.kind == ArchKind::Mlp && !use_bn_mlp {
+            return Err(TrainError::Config(
+                "a uniform batch-norm needs batch-norm: keep --bn on".into(),
+            ));
         }
         let dev = Device::Cpu;
         let err = |msg: String| TrainError::Arch {
@@ -319,10 +335,12 @@ impl Net {
         }
         let mut shape = input_shape;
         let (mut n_conv, mut n_fc, mut n_bn) = (0, 0, 0);
-        let mut bn = |ch: usize, layers: &mut Vec<NetLayer>| -> Result<()> {
+        let mut bn = |channels: usize, layers: &mut Vec<NetLayer>| -> Result<()> {
             n_bn += 1;
+            let ch = if opts.uniform_bn { 1 } else { channels };
             layers.push(NetLayer::BatchNorm(BatchNormParam {
                 name: format!("bn{n_bn}"),
+                channels,
                 gamma: Var::from_tensor(&Tensor::ones(ch, candle_core::DType::F32, &dev)?)?,
                 beta: Var::from_tensor(&Tensor::zeros(ch, candle_core::DType::F32, &dev)?)?,
                 running_mean: Tensor::zeros(ch, candle_core::DType::F32, &dev)?,
@@ -560,14 +578,25 @@ impl Net {
                         bias: None,
                     })
                 }
-                NetLayer::BatchNorm(b) => Layer::BatchNorm(BatchNorm {
-                    name: b.name.clone(),
-                    gamma: b.gamma.as_tensor().to_vec1::<f32>()?,
-                    beta: b.beta.as_tensor().to_vec1::<f32>()?,
-                    mean: b.running_mean.to_vec1::<f32>()?,
-                    var: b.running_var.to_vec1::<f32>()?,
-                    eps: b.eps as f32,
-                }),
+                NetLayer::BatchNorm(b) => {
+                    // A shared batch-norm is exported per channel with equal values.
+                    let per_channel = |t: &Tensor| -> Result<Vec<f32>> {
+                        let v = t.to_vec1::<f32>()?;
+                        Ok(if v.len() == b.channels {
+                            v
+                        } else {
+                            vec![v[0]; b.channels]
+                        })
+                    };
+                    Layer::BatchNorm(BatchNorm {
+                        name: b.name.clone(),
+                        gamma: per_channel(b.gamma.as_tensor())?,
+                        beta: per_channel(b.beta.as_tensor())?,
+                        mean: per_channel(&b.running_mean)?,
+                        var: per_channel(&b.running_var)?,
+                        eps: b.eps as f32,
+                    })
+                }
                 NetLayer::Relu => Layer::Relu,
                 NetLayer::Sign => Layer::Sign,
                 NetLayer::QuantRelu { bits, scale } => Layer::QuantRelu {
@@ -613,7 +642,12 @@ impl BatchNormParam {
             vec![1, ch]
         };
         let (mean, var) = if train {
-            let (mean, var, count) = if rank == 4 {
+            let (mean, var, count) = if ch == 1 && self.channels > 1 {
+                // Shared: one mean and variance over every element.
+                let mean = x.mean_all()?.reshape(bshape.as_slice())?;
+                let var = x.broadcast_sub(&mean)?.sqr()?.mean_all()?;
+                (mean, var.reshape(bshape.as_slice())?, x.elem_count())
+            } else if rank == 4 {
                 let (n, _, h, w) = x.dims4()?;
                 let mean = x.mean_keepdim((0, 2, 3))?;
                 let var = x.broadcast_sub(&mean)?.sqr()?.mean_keepdim((0, 2, 3))?;

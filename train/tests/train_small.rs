@@ -263,3 +263,76 @@ fn sign_and_two_bit_activations_train_export_and_quantize() {
         assert!(differ <= te.count / 100, "{act}: {differ} differences");
     }
 }
+
+/// A uniform batch-norm (`NetOptions::uniform_bn`): one mean, variance, gain
+/// and bias per layer, exported per channel with equal values, so every
+/// hidden stage of the integer program has one multiplier and one bias for
+/// all rows (the accelerator's uniform record, docs/model-image.md 2.4), and
+/// the integer path still computes the float model.
+#[test]
+fn uniform_batch_norm_gives_uniform_requantization() {
+    use tbn_golden::integer::{quantize, Activation, QuantConfig};
+    use tbn_golden::model::Layer;
+    let (tr, te) = sets(2000, 500);
+    let mut cfg = TrainConfig::new(Arch::parse("mlp:784-64-64-10").unwrap());
+    cfg.epochs = 2;
+    cfg.batch = 64;
+    cfg.lr = 1e-2;
+    cfg.seed = 6;
+    cfg.policy.min_tile_size = 4096;
+    cfg.net.mlp_batch_norm = true;
+    cfg.net.uniform_bn = true;
+    cfg.net.act = tbn_train::Act::QuantRelu(2);
+    println!("seed {}", cfg.seed);
+    let t = train(&cfg, &tr, &te).unwrap();
+    println!("{}", serde_json::to_string(&t.report).unwrap());
+    assert!(
+        t.report.test_accuracy > 50.0,
+        "{:.2}%",
+        t.report.test_accuracy
+    );
+    let model = t.model.unwrap();
+    let mut bns = 0;
+    for l in &model.layers {
+        if let Layer::BatchNorm(b) = l {
+            bns += 1;
+            assert_eq!(b.gamma.len(), 64);
+            for v in [&b.gamma, &b.beta, &b.mean, &b.var] {
+                assert!(
+                    v.iter().all(|x| x == &v[0]),
+                    "{}: equal per channel",
+                    b.name
+                );
+            }
+        }
+    }
+    assert_eq!(bns, 2);
+    let calib: Vec<Vec<f32>> = (0..50).map(|i| tr.image(i).to_vec()).collect();
+    let prog = quantize(&model, &calib, &QuantConfig::default()).unwrap();
+    let d: Vec<_> = prog.dense_stages().collect();
+    for s in &d[..2] {
+        assert_eq!((s.act, s.out_bits), (Activation::Relu, 2));
+        assert!(
+            s.mult.iter().all(|m| *m == s.mult[0]),
+            "{}: uniform M",
+            s.name
+        );
+        assert!(
+            s.bias.iter().all(|b| *b == s.bias[0]),
+            "{}: uniform bias",
+            s.name
+        );
+    }
+    let mut differ = 0;
+    for i in 0..te.count {
+        let x = te.image(i).to_vec();
+        let f = tbn_golden::float::argmax(&tbn_golden::float::forward(&model, &x).unwrap());
+        let n = tbn_golden::float::argmax(&prog.run(&prog.input.quantize(&x)).unwrap());
+        differ += usize::from(f != n);
+    }
+    println!(
+        "integer and float classes differ on {differ} of {}",
+        te.count
+    );
+    assert!(differ <= te.count / 100, "{differ} differences");
+}
