@@ -611,13 +611,15 @@ fn hdl_emit_writes_the_engine_tops() {
         .stderr(contains("engine-mem"));
 }
 
-/// `tbn sim --engine reference --capacities`: the LFC-size MLP is refused by
-/// the engine's UP5K configuration with the capacity named, and runs
-/// bit-exact at the register map's limits (an estimate labelled as one).
+/// `tbn sim --engine reference --capacities`: the LFC-size MLP with per-row
+/// records is refused by the engine's UP5K configuration with the capacity
+/// named, and runs bit-exact at the register map's limits (an estimate
+/// labelled as one); the one with a uniform batch-norm runs on the UP5K's.
 #[test]
 fn sim_reference_capacities_up5k_and_map() {
-    let model = crate_path("data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json");
-    let run = |capacities: &str| {
+    let per_row = crate_path("data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json");
+    let uniform = crate_path("data/models/mlp_784_1024_1024_1024_10_p8_w1a2_ubn.json");
+    let run = |capacities: &str, model: &std::path::Path| {
         tbn()
             .args(["sim", "--engine", "reference", "--capacities", capacities])
             .args([
@@ -630,11 +632,11 @@ fn sim_reference_capacities_up5k_and_map() {
                 "--json",
             ])
             .arg("--model")
-            .arg(&model)
+            .arg(model)
             .output()
             .unwrap()
     };
-    let out = run("up5k");
+    let out = run("up5k", &per_row);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -643,21 +645,23 @@ fn sim_reference_capacities_up5k_and_map() {
         "{err}"
     );
     assert_eq!(err.matches("the image needs").count(), 1, "{err}");
-    let out = run("map");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = json_of(&out.stdout);
-    assert_eq!(
-        (v["total"].as_u64(), v["logits_match"].as_u64()),
-        (Some(20), Some(20))
-    );
-    assert_eq!(v["compute_cycles"].as_f64(), Some(45706.0));
-    assert_eq!(v["estimate"], true);
-    assert!(v["basis"]
-        .as_str()
-        .unwrap()
-        .contains("register map's limits"));
+    for (capacities, model, basis) in [
+        ("map", &per_row, "register map's limits"),
+        ("up5k", &uniform, "engine's UP5K configuration"),
+    ] {
+        let out = run(capacities, model);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json_of(&out.stdout);
+        assert_eq!(
+            (v["total"].as_u64(), v["logits_match"].as_u64()),
+            (Some(20), Some(20))
+        );
+        assert_eq!(v["compute_cycles"].as_f64(), Some(45706.0));
+        assert_eq!(v["estimate"], true);
+        assert!(v["basis"].as_str().unwrap().contains(basis), "{v}");
+    }
 }

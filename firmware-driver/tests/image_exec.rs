@@ -534,7 +534,8 @@ fn misaligned_record_base_is_refused() {
     assert!(refused >= 10, "{refused}");
 }
 
-/// The LFC-size 2-bit MLPs (784-1024-1024-1024-10, p = 8 and 16; issue 14):
+/// The LFC-size 2-bit MLPs (784-1024-1024-1024-10, p = 8 and 16, with a
+/// batch-norm per channel and a uniform one; issue 14):
 /// their images at the register map's limits, 300 test images each
 /// bit-exact at L = 32, and their ideal cycles (the UP5K configuration's
 /// capacities they exceed are tested in hdl/tests/netcore.rs).
@@ -544,6 +545,14 @@ fn lfc_size_w1a2_mlps_300_images_bit_exact() {
         ("data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json", 45_706),
         (
             "data/models/mlp_784_1024_1024_1024_10_p16_w1a2.json",
+            24_714,
+        ),
+        (
+            "data/models/mlp_784_1024_1024_1024_10_p8_w1a2_ubn.json",
+            45_706,
+        ),
+        (
+            "data/models/mlp_784_1024_1024_1024_10_p16_w1a2_ubn.json",
             24_714,
         ),
     ] {

@@ -95,6 +95,19 @@ impl Config {
         }
     }
 
+    /// The whole-network engine's iCE40 UP5K configuration (with
+    /// [`netcore::NetMem::up5k`], docs/hdl.md): [`Config::up5k`] with TILE_MAX
+    /// 131,072. The engine's tile section is in the SPRAMs (1 Mbit), so
+    /// TILE_MAX is not bounded by block RAM; a layer's tile of up to 131,072
+    /// bits (the LFC-size MLP at p = 8) takes the wide row sequencer
+    /// ([`seq::SEQ_WIDE`]).
+    pub fn up5k_engine() -> Self {
+        Config {
+            tile_max: 131_072,
+            ..Config::up5k()
+        }
+    }
+
     /// Memory word width `W = max(L, 32)`.
     pub fn word_bits(&self) -> usize {
         self.lanes.max(32)

@@ -1271,13 +1271,16 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
     }
 }
 
-crate::lockstep_block!(
-    NetCore<8, 32, 18>,
-    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_in_order, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
-    outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
-);
-crate::lockstep_block!(
-    NetCore<32, 32, 18>,
-    inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_in_order, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
-    outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
-);
+/// [`crate::rtlsim::Lockstep`] for the engine types the tests run under
+/// Icarus (L = 8 and 32 with the narrow sequencer; the UP5K configuration's
+/// wide one).
+macro_rules! net_core_lockstep {
+    ($($ty:ty),*) => {$(
+        crate::lockstep_block!(
+            $ty,
+            inputs [h_load_begin, h_load_end, h_infer, h_soft_reset, h_clr_done, h_clr_err, h_img_we, h_img_in_order, h_in_we, h_in_first, h_wdata, h_lg_addr, h_lc_addr],
+            outputs [h_busy, h_done, h_err, h_code, h_loaded, h_loading, h_load_words, h_layers, h_class, h_cycles, h_count, h_lg_data, h_lc_data]
+        );
+    )*};
+}
+net_core_lockstep!(NetCore<8, 32, 18>, NetCore<32, 32, 18>, NetCore<32, 32, 24>);

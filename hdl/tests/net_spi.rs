@@ -390,7 +390,7 @@ fn emit_up5k_net_spi_top_verilog() {
     let Ok(path) = std::env::var("TBN_NET_SPI_EMIT") else {
         return;
     };
-    let cfg = Config::up5k();
+    let cfg = Config::up5k_engine();
     let v = tbn_hdl::net_spi_top_verilog_mem(&cfg, &tbn_hdl::netcore::NetMem::up5k(&cfg)).unwrap();
     std::fs::write(&path, v).unwrap();
     println!("wrote {path}");

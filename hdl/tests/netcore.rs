@@ -493,8 +493,8 @@ fn engine_verilog_in_lockstep() {
         tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         return;
     }
-    lockstep_run::<8, 32>(11, &config(8), &NetMem::new(&config(8), WEIGHT_BITS));
-    lockstep_run::<32, 32>(12, &config(32), &NetMem::new(&config(32), WEIGHT_BITS));
+    lockstep_run::<8, 32, SEQ_NARROW>(11, &config(8), &NetMem::new(&config(8), WEIGHT_BITS));
+    lockstep_run::<32, 32, SEQ_NARROW>(12, &config(32), &NetMem::new(&config(32), WEIGHT_BITS));
 }
 
 /// The UP5K memories ([`NetMem::up5k`]: the tile section in single-port
@@ -507,13 +507,16 @@ fn up5k_memories_verilog_in_lockstep() {
         tbn_hdl::testbench::skip_missing_tool(format_args!("iverilog not found on PATH"));
         return;
     }
-    let cfg = Config::up5k();
-    lockstep_run::<32, 32>(13, &cfg, &NetMem::up5k(&cfg));
+    let cfg = Config::up5k_engine();
+    lockstep_run::<32, 32, SEQ_WIDE>(13, &cfg, &NetMem::up5k(&cfg));
 }
 
-fn lockstep_run<const L: usize, const W: usize>(seed: u64, cfg: &Config, mem: &NetMem)
-where
-    NetCore<L, W, SEQ_NARROW>: tbn_hdl::rtlsim::Lockstep,
+fn lockstep_run<const L: usize, const W: usize, const N: usize>(
+    seed: u64,
+    cfg: &Config,
+    mem: &NetMem,
+) where
+    NetCore<L, W, N>: tbn_hdl::rtlsim::Lockstep,
 {
     println!("L = {L}: seed {seed}, {mem:?}");
     let t = net_target_mem(cfg, mem);
@@ -528,7 +531,7 @@ where
     };
     let words = image_words(&prog, &t);
     let n_out = prog.dense_stages().last().unwrap().geom.rows;
-    let mut dut = Dut::<L, W>::with_mem(cfg, mem);
+    let mut dut = Dut::<L, W, N>::with_mem(cfg, mem);
     dut.record = Some(Vec::new());
     dut.load(&words);
     let x = random::input(
@@ -574,7 +577,7 @@ where
     dut.step(Cyc::default());
     let stim = dut.record.take().unwrap();
     println!("{} cycles", stim.len());
-    let mk = || NetCore::<L, W, SEQ_NARROW>::with_mem(cfg, mem);
+    let mk = || NetCore::<L, W, N>::with_mem(cfg, mem);
     let mut b = mk();
     let v = tbn_hdl::rtlsim::block_verilog(&mut b);
     if let Ok(p) = std::env::var("TBN_NET_DUMP") {
@@ -605,11 +608,7 @@ fn mnist_mlp<const L: usize, const W: usize>(path: &str) {
         max_in: 1024,
         max_rows: 256,
     };
-    mnist_mlp_mem::<L, W>(path, &cfg, &NetMem::new(&cfg, 32768));
-}
-
-fn mnist_mlp_mem<const L: usize, const W: usize>(path: &str, cfg: &Config, mem: &NetMem) {
-    mnist_mlp_seq::<L, W, SEQ_NARROW>(path, cfg, mem);
+    mnist_mlp_seq::<L, W, SEQ_NARROW>(path, &cfg, &NetMem::new(&cfg, 32768));
 }
 
 fn mnist_mlp_seq<const L: usize, const W: usize, const N: usize>(
@@ -673,7 +672,7 @@ fn trained_mlp_bit_exact() {
 /// capacities, and the reference and trained MLPs resident and bit-exact.
 #[test]
 fn up5k_memories_mlps_bit_exact() {
-    let cfg = Config::up5k();
+    let cfg = Config::up5k_engine();
     let mem = NetMem::up5k(&cfg);
     mem.validate(&cfg).expect("valid");
     let t = net_target_mem(&cfg, &mem);
@@ -683,8 +682,8 @@ fn up5k_memories_mlps_bit_exact() {
         (t.const_words, t.max_layers, t.max_logits, t.v_bits),
         (1024, 16, 256, 52)
     );
-    mnist_mlp_mem::<32, 32>("data/reference/tbn_mnist_mlp_p4.json", &cfg, &mem);
-    mnist_mlp_mem::<32, 32>("data/models/mlp_784_128_10_p4.json", &cfg, &mem);
+    mnist_mlp_seq::<32, 32, SEQ_WIDE>("data/reference/tbn_mnist_mlp_p4.json", &cfg, &mem);
+    mnist_mlp_seq::<32, 32, SEQ_WIDE>("data/models/mlp_784_128_10_p4.json", &cfg, &mem);
 }
 
 /// Random programs on the UP5K memories (V = 52: programs whose `v` needs
@@ -692,7 +691,7 @@ fn up5k_memories_mlps_bit_exact() {
 /// seeds 4000+).
 #[test]
 fn up5k_memories_random_programs_bit_exact() {
-    let cfg = Config::up5k();
+    let cfg = Config::up5k_engine();
     let mem = NetMem::up5k(&cfg);
     let t = net_target_mem(&cfg, &mem);
     let (mut ran, mut skipped) = (0, 0);
@@ -710,7 +709,7 @@ fn up5k_memories_random_programs_bit_exact() {
             }
         };
         println!("UP5K memories: seed {seed}");
-        let mut dut = Dut::<32, 32>::with_mem(&cfg, &mem);
+        let mut dut = Dut::<32, 32, SEQ_WIDE>::with_mem(&cfg, &mem);
         dut.load(&words);
         assert!(
             dut.c.h_loaded.val(),
@@ -737,17 +736,17 @@ fn up5k_memories_random_programs_bit_exact() {
     assert!(ran > 0, "no program fits V = 52");
 }
 
-/// What the UP5K configuration lacks for the LFC-size 2-bit MLP
-/// (784-1024-1024-1024-10, p = 8; issue 14 item 4): every capacity its image
-/// exceeds (the image compiled at the register map's limits, then the
-/// configuration's first misfit raised to what the image needs, until none
-/// is left). Its tiles (11,652 words) fit the SPRAMs; a layer's tile (q =
-/// 131,072 bits) exceeds TILE_MAX and its per-row records exceed the
-/// constants memory.
+/// What the UP5K configuration lacks for the LFC-size 2-bit MLP with a
+/// batch-norm per channel (784-1024-1024-1024-10, p = 8; issue 14 item 4):
+/// every capacity its image exceeds (the image compiled at the register
+/// map's limits, then the configuration's first misfit raised to what the
+/// image needs, until none is left). Its tiles (11,652 words) fit the
+/// SPRAMs and its layers' tiles (q = 131,072 bits) TILE_MAX; its per-row
+/// records (3,082 rows) exceed the constants memory.
 #[test]
-fn lfc_size_mlp_exceeds_up5k_tile_max_and_constants() {
+fn lfc_size_mlp_with_per_row_records_exceeds_up5k_constants() {
     use tbn_driver::image::format::{Header, Limit};
-    let cfg = Config::up5k();
+    let cfg = Config::up5k_engine();
     let mem = NetMem::up5k(&cfg);
     let mut t = net_target_mem(&cfg, &mem);
     let (prog, _) = mnist_program("data/models/mlp_784_1024_1024_1024_10_p8_w1a2.json");
@@ -776,18 +775,37 @@ fn lfc_size_mlp_exceeds_up5k_tile_max_and_constants() {
         h.tile_words
     );
     assert!(h.tile_words <= net_target_mem(&cfg, &mem).weight_words);
-    assert_eq!(
-        misfits,
-        [
-            (Limit::ConstWords, h.const_words, 1024),
-            (Limit::TileLength, 131_072, 32_768)
-        ]
-    );
+    assert_eq!(misfits, [(Limit::ConstWords, h.const_words, 1024)]);
 }
 
-/// The LFC-size 2-bit MLPs (issue 14) on the engine RTL in a configuration
-/// that holds them (not the UP5K's, see above): the wide row sequencer
-/// (TILE_MAX 131,072), 512 Kbit of weights, 16,384 constants words; test
+/// The LFC-size 2-bit MLPs that the UP5K configuration holds (issue 14 item
+/// 4): p = 8 and 16 with a uniform batch-norm (`tbn train --uniform-bn`), so
+/// each hidden layer has one requantization record and the constants fit;
+/// the p = 8 tiles fill 11,652 of the SPRAMs' 32,768 words. Test images
+/// (`TBN_NET_IMAGES`, default 3) bit-exact on [`Config::up5k_engine`] with
+/// [`NetMem::up5k`], one INFER each, and the cycles against the ideal.
+#[test]
+fn lfc_size_mlps_uniform_bn_bit_exact_on_up5k() {
+    use tbn_driver::image::format::Header;
+    let cfg = Config::up5k_engine();
+    let mem = NetMem::up5k(&cfg);
+    let t = net_target_mem(&cfg, &mem);
+    for p in [8, 16] {
+        let path = format!("data/models/mlp_784_1024_1024_1024_10_p{p}_w1a2_ubn.json");
+        let (prog, _) = mnist_program(&path);
+        let h = Header::decode(&image_words(&prog, &t)[..16]);
+        println!(
+            "{path} on the UP5K configuration: {} tile words of {}, {} constants words of {}",
+            h.tile_words, t.weight_words, h.const_words, t.const_words
+        );
+        assert_eq!(t.misfit(&h), None);
+        mnist_mlp_seq::<32, 32, SEQ_WIDE>(&path, &cfg, &mem);
+    }
+}
+
+/// The LFC-size 2-bit MLPs with per-row records (issue 14) on the engine RTL
+/// in a configuration that holds them (not the UP5K's, see above): the wide
+/// row sequencer (TILE_MAX 131,072), 512 Kbit of weights, 16,384 constants words; test
 /// images (`TBN_NET_IMAGES`, default 3) bit-exact, one INFER each, and the
 /// cycles against the ideal.
 #[test]

@@ -20,7 +20,7 @@ use tbn_golden::integer::{self, Program};
 use tbn_hdl::netcore::{net_target, NetMem};
 use tbn_hdl::nettop::NetTop;
 use tbn_hdl::rtlsim::settle;
-use tbn_hdl::seq::SEQ_NARROW;
+use tbn_hdl::seq::{SEQ_NARROW, SEQ_WIDE};
 use tbn_hdl::util::low_u64;
 use tbn_hdl::Config;
 use tbn_host::compile::program_image;
@@ -319,8 +319,8 @@ fn emit_up5k_top_verilog() {
     let Ok(path) = std::env::var("TBN_NET_EMIT") else {
         return;
     };
-    let cfg = Config::up5k();
-    let mut b = NetTop::<32, 32, SEQ_NARROW>::with_mem(&cfg, &NetMem::up5k(&cfg));
+    let cfg = Config::up5k_engine();
+    let mut b = NetTop::<32, 32, SEQ_WIDE>::with_mem(&cfg, &NetMem::up5k(&cfg));
     let v = tbn_hdl::rtlsim::block_verilog(&mut b);
     std::fs::write(path, v).unwrap();
 }
@@ -351,7 +351,7 @@ fn up5k_engine_memories_map_to_spram_and_block_ram() {
         tbn_hdl::testbench::skip_missing_tool(format_args!("yosys not found on PATH"));
         return;
     }
-    let cfg = Config::up5k();
+    let cfg = Config::up5k_engine();
     let v = tbn_hdl::net_core_verilog_mem(&cfg, &NetMem::up5k(&cfg)).expect("generate");
     let stat = common::yosys_stat(&v, "synth_ice40 -dsp -spram -top tbn_net_core");
     let count = |cell: &str| common::cell_count(&stat, cell);

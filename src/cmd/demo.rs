@@ -578,7 +578,7 @@ fn up5k_synth(lanes: usize, engine: bool, out: PathBuf) -> synth::Args {
         device: tbn_synth::Device::Up5k,
         lanes: Some(lanes.to_string()),
         freq: None,
-        tile_bits: 32768,
+        tile_bits: None,
         max_in: 1024,
         max_rows: 256,
         out: Some(out),

@@ -107,7 +107,7 @@ fn spi_lines(s: &str) -> std::result::Result<u32, String> {
 pub enum Capacities {
     /// The job core's default capacities with a UP5K-sized weight memory (see [`engine_target`]).
     Default,
-    /// The engine RTL's UP5K configuration (tbn-hdl `Config::up5k`, `NetMem::up5k`).
+    /// The engine RTL's UP5K configuration (tbn-hdl `Config::up5k_engine`, `NetMem::up5k`).
     Up5k,
     /// The largest configuration the register map and the driver admit: what a larger
     /// engine than any built could hold (an assumption).
@@ -120,7 +120,7 @@ impl Capacities {
         Ok(match self {
             Capacities::Default => engine_target(lanes),
             Capacities::Up5k => {
-                let cfg = tbn_hdl::Config::up5k();
+                let cfg = tbn_hdl::Config::up5k_engine();
                 if lanes as usize != cfg.lanes {
                     bail!(
                         "--capacities up5k is the L = {} configuration, not --lanes {lanes}",

@@ -23,8 +23,10 @@ pub struct Args {
     #[arg(long)]
     pub(crate) freq: Option<f64>,
     /// Tile memory size in bits (TILE_MAX; rounded up to a power of two).
-    #[arg(long, default_value_t = 32768, value_parser = super::common::at_least_one)]
-    pub(crate) tile_bits: usize,
+    /// Default 32,768; 131,072 for the engine on the UP5K (its tile section
+    /// is in SPRAM: `Config::up5k_engine`).
+    #[arg(long, value_parser = super::common::at_least_one)]
+    pub(crate) tile_bits: Option<usize>,
     /// Largest row length m (MAX_IN; rounded up to a power of two). The default
     /// covers the reference MNIST model (m = 784) and leaves block RAM for the tile.
     #[arg(long, default_value_t = 1024, value_parser = super::common::at_least_one)]
@@ -91,7 +93,15 @@ fn pow2(name: &str, v: usize) -> usize {
 fn base_config(a: &Args) -> tbn_hdl::Config {
     tbn_hdl::Config {
         lanes: 32,
-        tile_max: pow2("--tile-bits", a.tile_bits),
+        tile_max: pow2(
+            "--tile-bits",
+            a.tile_bits
+                .unwrap_or(if a.engine && a.device == tbn_synth::Device::Up5k {
+                    tbn_hdl::Config::up5k_engine().tile_max
+                } else {
+                    32768
+                }),
+        ),
         max_in: pow2("--max-in", a.max_in),
         max_rows: pow2("--max-rows", a.max_rows),
     }
