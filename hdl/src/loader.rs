@@ -222,10 +222,6 @@ pub struct ImageLoader {
     /// flip-flops (the capacity bits above the widest are constant zero).
     cap_q: DFF<Bits<32>>,
     cap_en_q: DFF<Bit>,
-    /// A header word above its capacity, registered in its check cycle:
-    /// `fit_bad` follows a cycle later (still long before LOAD_END's
-    /// checks read it), so the comparator ends at a flip-flop.
-    cap_hit: DFF<Bit>,
     // the route, registered
     r_we_q: DFF<Bit>,
     r_sel_q: DFF<Bits<2>>,
@@ -364,7 +360,6 @@ impl ImageLoader {
             cap_en: Default::default(),
             cap_q: Default::default(),
             cap_en_q: Default::default(),
-            cap_hit: Default::default(),
             r_we_q: Default::default(),
             r_sel_q: Default::default(),
             r_addr_q: Default::default(),
@@ -405,9 +400,9 @@ impl Logic for ImageLoader {
         dff_setup!(
             self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
-            loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, cap_hit, r_we_q, r_sel_q,
-            r_addr_q, r_data_q, a1_we, hf, in_hdr, chk, walk_bad, count_bad, seq_bad, csum_bad,
-            err_q, code_q
+            loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, r_we_q, r_sel_q, r_addr_q,
+            r_data_q, a1_we, hf, in_hdr, chk, walk_bad, count_bad, seq_bad, csum_bad, err_q,
+            code_q
         );
         // ---- accepting a write: in order, while loading ----
         self.accept.next = self.we.val() & self.load_q.q.val() & self.in_order.val();
@@ -482,11 +477,10 @@ impl Logic for ImageLoader {
         // (a comparator only as wide as the widest capacity)
         self.above_cap.next =
             self.hi_cap.val() | ((self.wdata.val() & self.c_cap_lo.val()) > self.cap_q.q.val());
-        self.cap_hit.d.next = self.hdr.val() & self.cap_en_q.q.val() & self.above_cap.val();
-        if self.cap_hit.q.val() {
-            self.fit_bad.d.next = true;
-        }
         if self.hdr.val() {
+            if self.cap_en_q.q.val() & self.above_cap.val() {
+                self.fit_bad.d.next = true;
+            }
             if self.hf.q.val() == 0 {
                 self.magic_ok.d.next = self.wdata.val() == self.c_magic.val();
             }
