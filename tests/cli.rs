@@ -665,3 +665,54 @@ fn sim_reference_capacities_up5k_and_map() {
         assert!(v["basis"].as_str().unwrap().contains(basis), "{v}");
     }
 }
+
+/// `tbn sim --engine rtl --capacities up5k`: the engine RTL built in its UP5K
+/// configuration (Verilator; TILE_MAX 131,072, the tile section in
+/// single-port SPRAM-style banks) runs the LFC-size MLP over the SPI top,
+/// measured; `--capacities map` is no built configuration and is refused.
+#[test]
+fn sim_rtl_engine_up5k_capacities_run_the_lfc_size_mlp() {
+    let model = crate_path("data/models/mlp_784_1024_1024_1024_10_p16_w1a2_ubn.json");
+    let run = |capacities: &str| {
+        tbn()
+            .args([
+                "sim",
+                "--engine",
+                "rtl",
+                "--bus",
+                "spi",
+                "--capacities",
+                capacities,
+            ])
+            .args([
+                "--act-bits",
+                "2",
+                "--limit",
+                "3",
+                "--fmax-mhz",
+                "43.4",
+                "--json",
+            ])
+            .arg("--model")
+            .arg(&model)
+            .output()
+            .unwrap()
+    };
+    let out = run("up5k");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    assert_eq!(
+        (v["total"].as_u64(), v["logits_match"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(v["estimate"], false);
+    assert_eq!(v["starts_per_inference"], 1.0);
+    assert_eq!(v["compute_cycles"].as_f64(), Some(24921.0));
+    let out = run("map");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no built configuration"));
+}

@@ -7,6 +7,7 @@ use crate::error::{Result, SimError};
 use crate::spi::SpiClocks;
 use crate::verilate::{build_model_from_text, BuildOptions, Model};
 
+pub use tbn_hdl::netcore::NetMem;
 pub use tbn_hdl::Config;
 
 /// A generator configuration with `lanes` lanes and the default capacities.
@@ -42,10 +43,18 @@ pub fn open_core(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
 /// here, in bits.
 pub const NET_WEIGHT_BITS: usize = 65536;
 
+/// The whole-network engine's memories of the models built here by default:
+/// [`NET_WEIGHT_BITS`] of weights in block RAM, the default capacities.
+pub fn default_net_mem(cfg: &Config) -> NetMem {
+    NetMem::new(cfg, NET_WEIGHT_BITS)
+}
+
 /// Builds (or fetches from the cache) the Verilated whole-network engine
-/// (`tbn_hdl::net_core_verilog`, top `tbn_net_core`) for `cfg`.
-pub fn net_core_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
-    let verilog = tbn_hdl::net_core_verilog(cfg, NET_WEIGHT_BITS)
+/// (`tbn_hdl::net_core_verilog_mem`, top `tbn_net_core`) for `cfg` with the
+/// memories `mem` (e.g. [`default_net_mem`], or `NetMem::up5k` with
+/// `Config::up5k_engine`).
+pub fn net_core_model(cfg: &Config, mem: &NetMem, opts: &BuildOptions) -> Result<Model> {
+    let verilog = tbn_hdl::net_core_verilog_mem(cfg, mem)
         .map_err(|e| SimError::Invalid(format!("tbn-hdl cannot generate the engine: {e}")))?;
     let opts = BuildOptions {
         top: tbn_hdl::NET_CORE_TOP.to_string(),
@@ -60,10 +69,10 @@ pub fn net_core_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
     )
 }
 
-/// Builds the whole-network engine and returns it behind the Wishbone
-/// master, reset and identified.
-pub fn open_net_core(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
-    let model = net_core_model(cfg, opts)?;
+/// Builds the whole-network engine (with `mem`) and returns it behind the
+/// Wishbone master, reset and identified.
+pub fn open_net_core(cfg: &Config, mem: &NetMem, opts: &BuildOptions) -> Result<Accelerator> {
+    let model = net_core_model(cfg, mem, opts)?;
     Accelerator::new(model.instantiate()?, LinkKind::default())
 }
 
@@ -137,10 +146,10 @@ fn open_spi_model(model: &Model, clocks: Option<SpiClocks>) -> Result<Accelerato
 }
 
 /// Builds (or fetches from the cache) the whole-network engine's standalone
-/// SPI top (`tbn_hdl::net_spi_top_verilog`, top `tbn_net_spi_top`: power-on
-/// reset, SPI bridge, engine; [`NET_WEIGHT_BITS`] of weights) for `cfg`.
-pub fn net_spi_top_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
-    let verilog = tbn_hdl::net_spi_top_verilog(cfg, NET_WEIGHT_BITS).map_err(|e| {
+/// SPI top (`tbn_hdl::net_spi_top_verilog_mem`, top `tbn_net_spi_top`:
+/// power-on reset, SPI bridge, engine with the memories `mem`) for `cfg`.
+pub fn net_spi_top_model(cfg: &Config, mem: &NetMem, opts: &BuildOptions) -> Result<Model> {
+    let verilog = tbn_hdl::net_spi_top_verilog_mem(cfg, mem).map_err(|e| {
         SimError::Invalid(format!("tbn-hdl cannot generate the engine's SPI top: {e}"))
     })?;
     let opts = BuildOptions {
@@ -163,14 +172,20 @@ pub fn net_spi_top_model(cfg: &Config, opts: &BuildOptions) -> Result<Model> {
 /// `tbn_driver::bus::SPI_MAX_BURST_WORDS` words per frame (as its `SpiBus`
 /// frames them), single-line writes.
 pub fn open_net_spi_top(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
-    open_net_spi_top_at(cfg, opts, SpiClocks::ratio(1.0, SPI_PHASE_SEED))
+    open_net_spi_top_at(
+        cfg,
+        &default_net_mem(cfg),
+        opts,
+        SpiClocks::ratio(1.0, SPI_PHASE_SEED),
+    )
 }
 
-/// [`open_net_spi_top`] at other clocks (`f_sck / f_clk` at most
-/// `tbn_hdl::spi::MAX_SCK_PER_CLK`; a faster SCK is refused, it is outside
-/// the bridge's timing).
+/// [`open_net_spi_top`] with the memories `mem` at other clocks (`f_sck /
+/// f_clk` at most `tbn_hdl::spi::MAX_SCK_PER_CLK`; a faster SCK is refused,
+/// it is outside the bridge's timing).
 pub fn open_net_spi_top_at(
     cfg: &Config,
+    mem: &NetMem,
     opts: &BuildOptions,
     clocks: SpiClocks,
 ) -> Result<Accelerator> {
@@ -181,7 +196,7 @@ pub fn open_net_spi_top_at(
             tbn_hdl::spi::MAX_SCK_PER_CLK
         )));
     }
-    let model = net_spi_top_model(cfg, opts)?;
+    let model = net_spi_top_model(cfg, mem, opts)?;
     let mut acc = open_spi_model(&model, Some(clocks))?;
     if let crate::Link::Spi(s) = acc.link() {
         s.max_burst_words = tbn_driver::bus::SPI_MAX_BURST_WORDS;

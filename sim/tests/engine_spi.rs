@@ -173,7 +173,8 @@ fn random_programs_through_the_engine_spi_top() {
     let cfg = hw::config_for_lanes(32);
     for (k, (ratio, quad)) in [(1.0, false), (0.71, true)].into_iter().enumerate() {
         let clocks = SpiClocks::ratio(ratio, hw::SPI_PHASE_SEED + k as u64);
-        let mut acc = hw::open_net_spi_top_at(&cfg, &opts(), clocks).expect("open");
+        let mut acc = hw::open_net_spi_top_at(&cfg, &hw::default_net_mem(&cfg), &opts(), clocks)
+            .expect("open");
         set_quad(&mut acc, quad);
         let mut tbn = Tbn::probe(DriverBus(&mut acc)).expect("probe");
         let t = tbn.engine_target().expect("engine");
@@ -199,8 +200,10 @@ fn random_programs_through_the_engine_spi_top() {
 /// A faster SCK than the bridge supports is refused with an error, not run.
 #[test]
 fn sck_above_clk_is_refused() {
+    let cfg = hw::config_for_lanes(32);
     let e = hw::open_net_spi_top_at(
-        &hw::config_for_lanes(32),
+        &cfg,
+        &hw::default_net_mem(&cfg),
         &opts(),
         SpiClocks::ratio(1.25, 1),
     )

@@ -80,7 +80,9 @@ pub struct Args {
     /// Synthesis report to take fmax from (default: the design's, as for --fmax-mhz).
     #[arg(long)]
     pub(crate) synth_report: Option<PathBuf>,
-    /// Capacities `--engine reference` compiles and loads the model image for.
+    /// Capacities the model image is compiled and loaded for: `--engine
+    /// reference` assumes them; `--engine rtl` builds the engine RTL with
+    /// them (default or up5k; map is no built configuration).
     #[arg(long, value_enum, default_value_t = Capacities::Default)]
     pub(crate) capacities: Capacities,
     /// Write the compiled model image (`--engine reference`) to this file (little-endian words).
@@ -102,7 +104,8 @@ fn spi_lines(s: &str) -> std::result::Result<u32, String> {
     }
 }
 
-/// The engine configuration `--engine reference` compiles and loads for.
+/// The engine configuration the model image is compiled and loaded for
+/// (`--engine reference`), or the engine RTL is built with (`--engine rtl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Capacities {
     /// The job core's default capacities with a UP5K-sized weight memory (see [`engine_target`]).
@@ -327,14 +330,14 @@ fn print_human(r: &SimReport) {
 /// Builds (Verilator) and opens the `--lanes` core on the `--bus`, with
 /// tracing compiled in when `--trace` or the trace environment asks for it.
 fn open_accelerator(a: &Args) -> Result<Accelerator> {
-    let cfg = hw::config_for_lanes(a.lanes);
     let opts = BuildOptions {
         trace: a.trace.is_some() || tbn_sim::verilate::trace_env().is_some(),
         ..BuildOptions::default()
     };
+    let (cfg, mem) = rtl_config(a)?;
     match (a.engine, a.bus) {
         // the whole-network engine RTL (tbn_net_core)
-        (EngineKind::Rtl, BusKind::Wishbone) => hw::open_net_core(&cfg, &opts),
+        (EngineKind::Rtl, BusKind::Wishbone) => hw::open_net_core(&cfg, &mem, &opts),
         // the engine's standalone SPI top (tbn_net_spi_top) at f_sck / f_clk
         // = --sck-mhz / fmax (default 1), independent clocks
         (EngineKind::Rtl, BusKind::Spi) => {
@@ -350,6 +353,7 @@ fn open_accelerator(a: &Args) -> Result<Accelerator> {
             }
             hw::open_net_spi_top_at(
                 &cfg,
+                &mem,
                 &opts,
                 tbn_sim::spi::SpiClocks::ratio(ratio, hw::SPI_PHASE_SEED),
             )
@@ -358,6 +362,31 @@ fn open_accelerator(a: &Args) -> Result<Accelerator> {
         (_, BusKind::Spi) => hw::open_spi_top(&cfg, &opts),
     }
     .with_context(|| format!("building the {}-lane core ({:?})", a.lanes, a.bus))
+}
+
+/// The RTL configuration `--engine rtl` builds for `--capacities`: the
+/// `--lanes` default one, or the engine's UP5K configuration (L = 32).
+fn rtl_config(a: &Args) -> Result<(hw::Config, hw::NetMem)> {
+    let cfg = hw::config_for_lanes(a.lanes);
+    match (a.engine, a.capacities) {
+        (EngineKind::Rtl, Capacities::Up5k) => {
+            let cfg = tbn_hdl::Config::up5k_engine();
+            if a.lanes != cfg.lanes {
+                bail!(
+                    "--capacities up5k is the L = {} configuration, not --lanes {}",
+                    cfg.lanes,
+                    a.lanes
+                );
+            }
+            Ok((cfg, hw::NetMem::up5k(&cfg)))
+        }
+        (EngineKind::Rtl, Capacities::Map) => {
+            bail!("--capacities map is no built configuration: use it with --engine reference")
+        }
+        (EngineKind::Rtl, Capacities::Default) => Ok((cfg, hw::default_net_mem(&cfg))),
+        (_, Capacities::Default) => Ok((cfg, hw::default_net_mem(&cfg))),
+        (_, c) => bail!("--capacities {c:?} applies to --engine reference and --engine rtl"),
+    }
 }
 
 fn run_rtl_jobs(
