@@ -649,17 +649,7 @@ fn sim_reference_capacities_up5k_and_map() {
         ("map", &per_row, "register map's limits"),
         ("up5k", &uniform, "engine's UP5K configuration"),
     ] {
-        let out = run(capacities, model);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v = json_of(&out.stdout);
-        assert_eq!(
-            (v["total"].as_u64(), v["logits_match"].as_u64()),
-            (Some(20), Some(20))
-        );
+        let v = sim_report_all_match(&run(capacities, model), 20);
         assert_eq!(v["compute_cycles"].as_f64(), Some(45706.0));
         assert_eq!(v["estimate"], true);
         assert!(v["basis"].as_str().unwrap().contains(basis), "{v}");
@@ -698,7 +688,18 @@ fn sim_rtl_engine_up5k_capacities_run_the_lfc_size_mlp() {
             .output()
             .unwrap()
     };
-    let out = run("up5k");
+    let v = sim_report_all_match(&run("up5k"), 3);
+    assert_eq!(v["estimate"], false);
+    assert_eq!(v["starts_per_inference"], 1.0);
+    assert_eq!(v["compute_cycles"].as_f64(), Some(24921.0));
+    let out = run("map");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no built configuration"));
+}
+
+/// The `tbn sim --json` report of a successful run whose `n` images all had
+/// logits equal to golden.
+fn sim_report_all_match(out: &std::process::Output, n: u64) -> serde_json::Value {
     assert!(
         out.status.success(),
         "{}",
@@ -707,12 +708,7 @@ fn sim_rtl_engine_up5k_capacities_run_the_lfc_size_mlp() {
     let v = json_of(&out.stdout);
     assert_eq!(
         (v["total"].as_u64(), v["logits_match"].as_u64()),
-        (Some(3), Some(3))
+        (Some(n), Some(n))
     );
-    assert_eq!(v["estimate"], false);
-    assert_eq!(v["starts_per_inference"], 1.0);
-    assert_eq!(v["compute_cycles"].as_f64(), Some(24921.0));
-    let out = run("map");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no built configuration"));
+    v
 }

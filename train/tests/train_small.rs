@@ -249,13 +249,7 @@ fn sign_and_two_bit_activations_train_export_and_quantize() {
         };
         assert_eq!((d[0].act, d[0].out_bits), want);
         assert_eq!((d[1].act, d[1].out_bits), want);
-        let mut differ = 0;
-        for i in 0..te.count {
-            let x = te.image(i).to_vec();
-            let f = tbn_golden::float::argmax(&tbn_golden::float::forward(&model, &x).unwrap());
-            let n = tbn_golden::float::argmax(&prog.run(&prog.input.quantize(&x)).unwrap());
-            differ += usize::from(f != n);
-        }
+        let differ = class_differences(&model, &prog, &te);
         println!(
             "{act}: integer and float classes differ on {differ} of {}",
             te.count
@@ -323,16 +317,26 @@ fn uniform_batch_norm_gives_uniform_requantization() {
             s.name
         );
     }
-    let mut differ = 0;
-    for i in 0..te.count {
-        let x = te.image(i).to_vec();
-        let f = tbn_golden::float::argmax(&tbn_golden::float::forward(&model, &x).unwrap());
-        let n = tbn_golden::float::argmax(&prog.run(&prog.input.quantize(&x)).unwrap());
-        differ += usize::from(f != n);
-    }
+    let differ = class_differences(&model, &prog, &te);
     println!(
         "integer and float classes differ on {differ} of {}",
         te.count
     );
     assert!(differ <= te.count / 100, "{differ} differences");
+}
+
+/// Test images whose class on the integer program differs from the float model's.
+fn class_differences(
+    model: &tbn_golden::model::Model,
+    prog: &tbn_golden::integer::Program,
+    te: &Dataset,
+) -> usize {
+    (0..te.count)
+        .filter(|&i| {
+            let x = te.image(i).to_vec();
+            let f = tbn_golden::float::argmax(&tbn_golden::float::forward(model, &x).unwrap());
+            let n = tbn_golden::float::argmax(&prog.run(&prog.input.quantize(&x)).unwrap());
+            f != n
+        })
+        .count()
 }
