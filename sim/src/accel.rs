@@ -579,3 +579,26 @@ impl tbn_driver::bus::Bus for DriverBus<'_> {
             .map_err(|e| driver_error(e, BusOp::Write, addr))
     }
 }
+
+/// [`DriverBus`] owning the accelerator, for a driver that outlives a borrow
+/// (the Python `Engine`): `Tbn::probe(OwnedDriverBus(acc))`.
+#[derive(Debug)]
+pub struct OwnedDriverBus(pub Accelerator);
+
+impl tbn_driver::bus::Bus for OwnedDriverBus {
+    fn read32(&mut self, addr: u32) -> Result<u32, tbn_driver::bus::BusError> {
+        DriverBus(&mut self.0).read32(addr)
+    }
+
+    fn write32(&mut self, addr: u32, value: u32) -> Result<(), tbn_driver::bus::BusError> {
+        DriverBus(&mut self.0).write32(addr, value)
+    }
+
+    fn read_block(&mut self, addr: u32, out: &mut [u32]) -> Result<(), tbn_driver::bus::BusError> {
+        DriverBus(&mut self.0).read_block(addr, out)
+    }
+
+    fn write_block(&mut self, addr: u32, words: &[u32]) -> Result<(), tbn_driver::bus::BusError> {
+        DriverBus(&mut self.0).write_block(addr, words)
+    }
+}

@@ -22,7 +22,10 @@ pub mod regress;
 pub mod spi;
 pub mod verilate;
 
-pub use accel::{Accelerator, DriverBus, HwInfo, JobResult, LayerJob, Link, LinkKind, RegisterBus};
+pub use accel::{
+    Accelerator, DriverBus, HwInfo, JobResult, LayerJob, Link, LinkKind, OwnedDriverBus,
+    RegisterBus,
+};
 pub use bus::{BusError, WishboneMaster, WishboneNames};
 pub use dut::{Dut, Port};
 pub use error::{Result, SimError};

@@ -4,7 +4,9 @@
   ``Dut.tick(n)``, waveforms.
 - cocotb-style: ``@tbnsim.test()``, ``RisingEdge``, ``FallingEdge``, ``ClockCycles``,
   ``Timer``, ``ReadOnly``, ``Clock`` + ``start_soon``, tasks, events; a pytest plugin.
-- High level: :class:`Accelerator`, :func:`compress` (NumPy float weights to a tile),
+- High level: :class:`Accelerator` (the single-layer core), :class:`Engine` (the
+  whole-network engine: ``load_model(program)``, ``infer(x) -> (logits, class)``),
+  :func:`compress` (NumPy float weights to a tile),
   golden models and programs (float and integer inference), MNIST loading.
 
 Errors from Rust arrive as :class:`TbnError` subclasses carrying the Rust message.
@@ -16,6 +18,7 @@ from ._native import (
     REGMAP,
     AcceleratorError,
     BusError,
+    Engine,
     GoldenError,
     Model,
     PortError,
@@ -63,7 +66,7 @@ from .triggers import (
 __version__ = _native.__version__
 
 __all__ = [
-    "CORE_TOP", "REGMAP", "AcceleratorError", "BusError", "GoldenError", "Model", "PortError",
+    "CORE_TOP", "REGMAP", "AcceleratorError", "BusError", "Engine", "GoldenError", "Model", "PortError",
     "Program", "Stage", "TbnError", "ToolError", "alpha_codes", "alphas_from", "distinct_rows",
     "emit_core", "extended_tile", "tile_from_scores", "Dut", "Accelerator", "LayerResult",
     "TiledLayer", "compress", "load_model", "load_program", "quantize", "read_mnist", "tile_bits",

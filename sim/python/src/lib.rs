@@ -6,6 +6,8 @@
 //!   waveforms and coverage;
 //! - [`accel::PyAccelerator`]: the accelerator at transaction level (layers, jobs,
 //!   whole integer programs) over the Wishbone bus model of `tbn-sim`;
+//! - [`engine::PyEngine`]: the whole-network engine RTL behind the firmware
+//!   driver (model image loaded once, one INFER per input);
 //! - [`golden`]: the golden model (tiles, stages, programs, float and integer inference,
 //!   IDX loaders).
 //!
@@ -15,6 +17,7 @@
 
 pub mod accel;
 pub mod dut;
+pub mod engine;
 pub mod errors;
 pub mod golden;
 pub mod value;
@@ -29,6 +32,7 @@ fn tbnsim_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dut::PyDut>()?;
     m.add_class::<dut::Signal>()?;
     m.add_class::<accel::PyAccelerator>()?;
+    m.add_class::<engine::PyEngine>()?;
     golden::register(m)?;
     accel::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
