@@ -49,6 +49,19 @@ pub fn default_net_mem(cfg: &Config) -> NetMem {
     NetMem::new(cfg, NET_WEIGHT_BITS)
 }
 
+/// The whole-network engine's UP5K configuration (`Config::up5k_engine`
+/// with `NetMem::up5k`); it has its own lane count, which `lanes` must be.
+pub fn up5k_engine(lanes: usize) -> Result<(Config, NetMem)> {
+    let cfg = Config::up5k_engine();
+    if lanes != cfg.lanes {
+        return Err(SimError::Invalid(format!(
+            "the UP5K configuration is L = {}, not L = {lanes}",
+            cfg.lanes
+        )));
+    }
+    Ok((cfg, NetMem::up5k(&cfg)))
+}
+
 /// Builds (or fetches from the cache) the Verilated whole-network engine
 /// (`tbn_hdl::net_core_verilog_mem`, top `tbn_net_core`) for `cfg` with the
 /// memories `mem` (e.g. [`default_net_mem`], or `NetMem::up5k` with

@@ -123,14 +123,8 @@ impl Capacities {
         Ok(match self {
             Capacities::Default => engine_target(lanes),
             Capacities::Up5k => {
-                let cfg = tbn_hdl::Config::up5k_engine();
-                if lanes as usize != cfg.lanes {
-                    bail!(
-                        "--capacities up5k is the L = {} configuration, not --lanes {lanes}",
-                        cfg.lanes
-                    );
-                }
-                tbn_hdl::netcore::net_target_mem(&cfg, &tbn_hdl::netcore::NetMem::up5k(&cfg))
+                let (cfg, mem) = hw::up5k_engine(lanes as usize).context("--capacities up5k")?;
+                tbn_hdl::netcore::net_target_mem(&cfg, &mem)
             }
             Capacities::Map => {
                 // (the driver's probe also bounds CFG_TILE_MAX and CFG_MAX_ROWS
@@ -367,24 +361,17 @@ fn open_accelerator(a: &Args) -> Result<Accelerator> {
 /// The RTL configuration `--engine rtl` builds for `--capacities`: the
 /// `--lanes` default one, or the engine's UP5K configuration (L = 32).
 fn rtl_config(a: &Args) -> Result<(hw::Config, hw::NetMem)> {
-    let cfg = hw::config_for_lanes(a.lanes);
     match (a.engine, a.capacities) {
+        (_, Capacities::Default) => {
+            let cfg = hw::config_for_lanes(a.lanes);
+            Ok((cfg, hw::default_net_mem(&cfg)))
+        }
         (EngineKind::Rtl, Capacities::Up5k) => {
-            let cfg = tbn_hdl::Config::up5k_engine();
-            if a.lanes != cfg.lanes {
-                bail!(
-                    "--capacities up5k is the L = {} configuration, not --lanes {}",
-                    cfg.lanes,
-                    a.lanes
-                );
-            }
-            Ok((cfg, hw::NetMem::up5k(&cfg)))
+            Ok(hw::up5k_engine(a.lanes).context("--capacities up5k")?)
         }
         (EngineKind::Rtl, Capacities::Map) => {
             bail!("--capacities map is no built configuration: use it with --engine reference")
         }
-        (EngineKind::Rtl, Capacities::Default) => Ok((cfg, hw::default_net_mem(&cfg))),
-        (_, Capacities::Default) => Ok((cfg, hw::default_net_mem(&cfg))),
         (_, c) => bail!("--capacities {c:?} applies to --engine reference and --engine rtl"),
     }
 }

@@ -47,16 +47,7 @@ impl PyEngine {
                 let cfg = hw::config_for_lanes(lanes);
                 (cfg, hw::default_net_mem(&cfg))
             }
-            "up5k" => {
-                let cfg = tbn_hdl::Config::up5k_engine();
-                if lanes != cfg.lanes {
-                    return Err(PyValueError::new_err(format!(
-                        "capacities `up5k` is the L = {} configuration, not lanes = {lanes}",
-                        cfg.lanes
-                    )));
-                }
-                (cfg, hw::NetMem::up5k(&cfg))
-            }
+            "up5k" => hw::up5k_engine(lanes).py()?,
             other => {
                 return Err(PyValueError::new_err(format!(
                     "capacities `{other}` is not `default` or `up5k`"
