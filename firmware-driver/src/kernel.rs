@@ -739,8 +739,9 @@ fn distinct_rows(d: &Dense<'_>, planes: &[u32], prefix: &[i32], acc: &mut [(i32,
 // ---------------------------------------------------------------------------
 
 /// Caller-provided working memory for [`run`]; sizes from [`Program::req`]
-/// (`act_a`, `act_b`: `max_act`; `planes`: `max_plane_words`; `prefix`:
-/// `max_prefix`; `acc`: `max_distinct`).
+/// (`act_a`: `req.act_a`, `act_b`: `req.act_b`, both at most `max_act`;
+/// `planes`: `max_plane_words`; `prefix`: `max_prefix`; `acc`:
+/// `max_distinct`).
 pub struct Workspace<'a> {
     /// Activation buffer A.
     pub act_a: &'a mut [i32],
@@ -758,8 +759,8 @@ pub struct Workspace<'a> {
 impl Workspace<'_> {
     fn check(&self, prog: &Program<'_>) -> Result<(), KernelError> {
         let r = prog.req;
-        check_len("act_a", r.max_act, self.act_a.len())?;
-        check_len("act_b", r.max_act, self.act_b.len())?;
+        check_len("act_a", r.act_a, self.act_a.len())?;
+        check_len("act_b", r.act_b, self.act_b.len())?;
         check_len("planes", r.max_plane_words, self.planes.len())?;
         check_len("prefix", r.max_prefix, self.prefix.len())?;
         check_len("acc", r.max_distinct, self.acc.len())
@@ -961,7 +962,8 @@ fn maxpool<T: Copy>(
 // The float baseline (the authors' style)
 // ---------------------------------------------------------------------------
 
-/// Caller-provided working memory for [`run_float_baseline`] (`max_act` each).
+/// Caller-provided working memory for [`run_float_baseline`] (`act_a`:
+/// `req.act_a`, `act_b`: `req.act_b`, as for [`Workspace`]).
 pub struct FloatWorkspace<'a> {
     /// Activation buffer A.
     pub act_a: &'a mut [f32],
@@ -981,8 +983,8 @@ pub fn run_float_baseline(
     logits: &mut [f32],
 ) -> Result<usize, KernelError> {
     check_input(prog, input)?;
-    check_len("act_a", prog.req.max_act, ws.act_a.len())?;
-    check_len("act_b", prog.req.max_act, ws.act_b.len())?;
+    check_len("act_a", prog.req.act_a, ws.act_a.len())?;
+    check_len("act_b", prog.req.act_b, ws.act_b.len())?;
     check_len("logits", prog.req.logits, logits.len())?;
     for (i, st) in prog.stages().enumerate() {
         if let Stage::Dense(d) = st {

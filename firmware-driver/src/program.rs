@@ -450,6 +450,15 @@ pub enum Stage<'a> {
 pub struct Requirements {
     /// Largest activation tensor, elements (input included).
     pub max_act: usize,
+    /// Elements of activation buffer A that [`crate::kernel::run`] and
+    /// [`crate::kernel::run_float_baseline`] use: the input (the float
+    /// baseline copies it there) and the outputs of the 2nd, 4th, ...
+    /// stage that writes an activation (max-pool or non-logits dense stage).
+    /// At most `max_act`.
+    pub act_a: usize,
+    /// Elements of activation buffer B those kernels use: the outputs of
+    /// the 1st, 3rd, ... stage that writes an activation. At most `max_act`.
+    pub act_b: usize,
     /// Largest bit-plane image: `max(in_bits, 2) * ceil(m / 32)` words.
     pub max_plane_words: usize,
     /// Largest prefix table: `ceil(m / 32) + 1` entries.
@@ -458,6 +467,21 @@ pub struct Requirements {
     pub max_distinct: usize,
     /// Number of logits.
     pub logits: usize,
+}
+
+impl Requirements {
+    /// Records the output (`n` elements) of the `written`-th stage that
+    /// writes an activation buffer.
+    fn note_output(&mut self, written: &mut usize, n: usize) {
+        self.max_act = self.max_act.max(n);
+        let buf = if written.is_multiple_of(2) {
+            &mut self.act_b
+        } else {
+            &mut self.act_a
+        };
+        *buf = (*buf).max(n);
+        *written += 1;
+    }
 }
 
 /// A validated program viewed in place.
@@ -616,6 +640,7 @@ impl<'a> Program<'a> {
             input_scale,
             req: Requirements {
                 max_act: input_shape.numel(),
+                act_a: input_shape.numel(),
                 ..Default::default()
             },
             stage_count,
@@ -626,6 +651,9 @@ impl<'a> Program<'a> {
         let mut shape = input_shape;
         let mut code = input;
         let mut logits = None;
+        // Stages that wrote an activation so far: the kernels write the
+        // k-th (from 0) into buffer B when k is even, A when odd.
+        let mut written = 0usize;
         for i in 0..stage_count {
             invalid_if(
                 logits.is_some(),
@@ -647,12 +675,12 @@ impl<'a> Program<'a> {
                         logits = Some(d.out_shape.numel());
                     } else {
                         code = d.output();
-                        req.max_act = req.max_act.max(shape.numel());
+                        req.note_output(&mut written, shape.numel());
                     }
                 }
                 Stage::MaxPool { out_shape, .. } => {
                     shape = out_shape;
-                    prog.req.max_act = prog.req.max_act.max(shape.numel());
+                    prog.req.note_output(&mut written, shape.numel());
                 }
                 Stage::Flatten => {
                     shape = Shape {

@@ -25,11 +25,14 @@ fn compact(prog: &Program, model: Option<&Model>) -> AlignedBytes {
     AlignedBytes::new(&convert::program_bytes(prog, model).expect("encode"))
 }
 
-/// Runs the optimized kernel with exactly-sized workspaces.
+/// Runs the optimized kernel with exactly-sized workspaces (each
+/// activation buffer as large as `req.act_a` / `req.act_b`, not `max_act`).
 fn run_kernel(bytes: &AlignedBytes, x: &[i32]) -> Vec<i64> {
     let p = Compact::parse(bytes.as_bytes()).expect("parse");
     let r = p.req;
-    let (mut a, mut b) = (vec![0i32; r.max_act], vec![0i32; r.max_act]);
+    assert!(r.act_a <= r.max_act && r.act_b <= r.max_act, "{r:?}");
+    assert_eq!(r.act_a.max(r.act_b), r.max_act, "{r:?}");
+    let (mut a, mut b) = (vec![0i32; r.act_a], vec![0i32; r.act_b]);
     let mut planes = vec![0u32; r.max_plane_words];
     let mut prefix = vec![0i32; r.max_prefix];
     let mut acc = vec![(0i32, 0i32); r.max_distinct];
@@ -341,7 +344,7 @@ fn float_baseline_and_quantized_models_match_golden() {
             // Float baseline on the quantized input vs golden float on the same values.
             let xf: Vec<f32> = xi.iter().map(|&v| v as f32 * prog.input.scale).collect();
             let want = tbn_golden::float::forward(&model, &xf).unwrap();
-            let (mut a, mut b) = (vec![0f32; p.req.max_act], vec![0f32; p.req.max_act]);
+            let (mut a, mut b) = (vec![0f32; p.req.act_a], vec![0f32; p.req.act_b]);
             let mut got = vec![0f32; 10];
             kernel::run_float_baseline(
                 &p,
@@ -395,7 +398,7 @@ fn reference_mnist_model_fits_budget_and_matches() {
     for i in 0..20 {
         let x = integer::mnist_input(imgs.image(i));
         assert_eq!(run_kernel(&bytes, &x), prog.run(&x).unwrap(), "image {i}");
-        let (mut a, mut b) = (vec![0f32; p.req.max_act], vec![0f32; p.req.max_act]);
+        let (mut a, mut b) = (vec![0f32; p.req.act_a], vec![0f32; p.req.act_b]);
         let mut got = vec![0f32; 10];
         kernel::run_float_baseline(
             &p,
@@ -444,6 +447,67 @@ fn shipped_w1a1_and_w1a2_models_bit_exact() {
                 prog.run(&x).unwrap(),
                 "{name} image {i}"
             );
+        }
+    }
+}
+
+/// The shipped CNN (conv 16c3 pad 1, pool, conv 32c3, pool, fc 128, fc 10;
+/// p = 4) at A = 8 and 4: the MCU kernel, with activation buffers of exactly
+/// `req.act_a` / `req.act_b` elements, equals the golden program on 5 test
+/// images; one element less in either buffer is refused before any work.
+#[test]
+fn shipped_cnn_bit_exact_with_per_buffer_sizes() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let imgs = tbn_golden::idx::read_images(format!("{root}/data/mnist/t10k-images-idx3-ubyte.gz"))
+        .expect("mnist");
+    let model = tbn_golden::load_model(format!(
+        "{root}/data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json"
+    ))
+    .expect("model");
+    let calib: Vec<Vec<f32>> = (0..50).map(|i| imgs.image_f32(i)).collect();
+    for act_bits in [8, 4] {
+        let cfg = integer::QuantConfig {
+            act_bits,
+            input_bits: 8,
+            input_scale: Some(1.0 / 255.0),
+        };
+        let prog = integer::quantize(&model, &calib, &cfg).expect("quantize");
+        let bytes = compact(&prog, None);
+        let p = Compact::parse(bytes.as_bytes()).unwrap();
+        // conv1 16x28x28 into B, pool 16x14x14 into A, conv2 32x14x14 into
+        // B, pool 32x7x7 into A, fc1 128 into B; the input (784) counts for A.
+        assert_eq!(
+            (p.req.act_a, p.req.act_b, p.req.max_act),
+            (3136, 12544, 12544)
+        );
+        for i in 0..5 {
+            let x = integer::mnist_input(imgs.image(i));
+            assert_eq!(
+                run_kernel(&bytes, &x),
+                prog.run(&x).unwrap(),
+                "A = {act_bits}, image {i}"
+            );
+        }
+        let r = p.req;
+        let x = integer::mnist_input(imgs.image(0));
+        for (short_a, name) in [(true, "act_a"), (false, "act_b")] {
+            let mut a = vec![0i32; r.act_a - usize::from(short_a)];
+            let mut b = vec![0i32; r.act_b - usize::from(!short_a)];
+            let (mut planes, mut prefix) =
+                (vec![0u32; r.max_plane_words], vec![0i32; r.max_prefix]);
+            let mut acc = vec![(0i32, 0i32); r.max_distinct];
+            let mut ws = Workspace {
+                act_a: &mut a,
+                act_b: &mut b,
+                planes: &mut planes,
+                prefix: &mut prefix,
+                acc: &mut acc,
+            };
+            let mut logits = vec![0i64; r.logits];
+            assert!(matches!(
+                kernel::run(&p, &x, &mut ws, &mut logits),
+                Err(kernel::KernelError::BufferTooSmall { buffer, .. }) if buffer == name
+            ));
         }
     }
 }

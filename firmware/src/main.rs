@@ -32,27 +32,66 @@ static EXPECTED: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
     "/gen/expected.bin"
 )));
 
-/// Static working memory (caller-provided buffers of the kernels).
-const MAX_ACT: usize = 8192;
-const MAX_PLANE_WORDS: usize = 4096;
-const MAX_PREFIX: usize = 2049;
-const MAX_DISTINCT: usize = 2048;
-const MAX_LOGITS: usize = 64;
+/// Static working memory (caller-provided buffers of the kernels), sized by
+/// build.rs from the embedded program's `Program::req`: `ACT_A_LEN`,
+/// `ACT_B_LEN`, `PLANE_WORDS`, `PREFIX_LEN`, `DISTINCT`, `LOGITS`,
+/// `INPUT_LEN`.
+mod buffers {
+    include!(concat!(env!("OUT_DIR"), "/buffers.rs"));
+}
+use buffers::{ACT_A_LEN, ACT_B_LEN, DISTINCT, INPUT_LEN, LOGITS, PLANE_WORDS, PREFIX_LEN};
 /// Stages and parts of the per-part breakdown (`kernel::Part`).
 const MAX_STAGES: usize = 8;
 const N_PARTS: usize = 6;
 /// SysTick period in instructions under `-icount shift=0` (25 MHz clock).
 const INSTR_PER_TICK: u32 = 40;
 
-static mut ACT_A: [i32; MAX_ACT] = [0; MAX_ACT];
-static mut ACT_B: [i32; MAX_ACT] = [0; MAX_ACT];
-static mut FACT_A: [f32; MAX_ACT] = [0.0; MAX_ACT];
-static mut FACT_B: [f32; MAX_ACT] = [0.0; MAX_ACT];
-static mut PLANES: [u32; MAX_PLANE_WORDS] = [0; MAX_PLANE_WORDS];
-static mut PREFIX: [i32; MAX_PREFIX] = [0; MAX_PREFIX];
-static mut ACC: [(i32, i32); MAX_DISTINCT] = [(0, 0); MAX_DISTINCT];
-static mut INPUT: [i32; MAX_ACT] = [0; MAX_ACT];
+// The float baseline runs in the same two activation buffers (viewed as
+// f32, see `Buffers::float`): the two kernels never run at once.
+static mut ACT_A: [i32; ACT_A_LEN] = [0; ACT_A_LEN];
+static mut ACT_B: [i32; ACT_B_LEN] = [0; ACT_B_LEN];
+static mut PLANES: [u32; PLANE_WORDS] = [0; PLANE_WORDS];
+static mut PREFIX: [i32; PREFIX_LEN] = [0; PREFIX_LEN];
+static mut ACC: [(i32, i32); DISTINCT] = [(0, 0); DISTINCT];
+static mut INPUT: [i32; INPUT_LEN] = [0; INPUT_LEN];
 static mut CORRUPT: Aligned<[u8; 256]> = Aligned([0; 256]);
+
+/// The kernels' static buffers, lent to one kernel run at a time.
+struct Buffers {
+    act_a: &'static mut [i32],
+    act_b: &'static mut [i32],
+    planes: &'static mut [u32],
+    prefix: &'static mut [i32],
+    acc: &'static mut [(i32, i32)],
+}
+
+/// `s` viewed as `f32`s.
+fn as_f32(s: &mut [i32]) -> &mut [f32] {
+    // SAFETY: i32 and f32 have the same size and alignment and every bit
+    // pattern is a valid f32; the result borrows `s` exclusively.
+    unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) }
+}
+
+impl Buffers {
+    /// The optimized kernel's workspace.
+    fn int(&mut self) -> Workspace<'_> {
+        Workspace {
+            act_a: self.act_a,
+            act_b: self.act_b,
+            planes: self.planes,
+            prefix: self.prefix,
+            acc: self.acc,
+        }
+    }
+
+    /// The float baseline's workspace: the same activation buffers.
+    fn float(&mut self) -> FloatWorkspace<'_> {
+        FloatWorkspace {
+            act_a: as_f32(self.act_a),
+            act_b: as_f32(self.act_b),
+        }
+    }
+}
 
 extern "C" {
     static __sdata: u32;
@@ -162,7 +201,10 @@ fn main() -> ! {
 
     // Paint the stack below the current frame to measure its high-water mark.
     let sp = cortex_m::register::msp::read() as usize;
-    let paint_lo = sp.saturating_sub(PAINT_BYTES) & !3;
+    // Never below the static data (on a small RAM the stack may be closer
+    // to .bss than PAINT_BYTES).
+    let ebss_at = core::ptr::addr_of!(__ebss) as usize;
+    let paint_lo = (sp.saturating_sub(PAINT_BYTES).max(ebss_at) + 3) & !3;
     let paint_hi = sp.saturating_sub(256) & !3;
     let mut a = paint_lo;
     while a < paint_hi {
@@ -195,11 +237,15 @@ fn main() -> ! {
         fail("expected.bin / images.bin do not match the program", 4);
     }
     let r = prog.req;
-    if r.max_act > MAX_ACT
-        || r.max_plane_words > MAX_PLANE_WORDS
-        || r.max_prefix > MAX_PREFIX
-        || r.max_distinct > MAX_DISTINCT
-        || r.logits > MAX_LOGITS
+    // build.rs sized the buffers from this very program; this guards a
+    // stale build.
+    if r.act_a > ACT_A_LEN
+        || r.act_b > ACT_B_LEN
+        || r.max_plane_words > PLANE_WORDS
+        || r.max_prefix > PREFIX_LEN
+        || r.max_distinct > DISTINCT
+        || r.logits > LOGITS
+        || in_len > INPUT_LEN
     {
         fail(
             "program needs more working memory than the firmware's static buffers",
@@ -210,28 +256,17 @@ fn main() -> ! {
     let dsp_ok = dsp_byte_sums_match();
 
     // SAFETY: single-threaded firmware; each static buffer is borrowed once here.
-    let (act_a, act_b, fa, fb, planes, prefix, acc, input) = unsafe {
+    let (mut bufs, input) = unsafe {
         (
-            &mut *core::ptr::addr_of_mut!(ACT_A),
-            &mut *core::ptr::addr_of_mut!(ACT_B),
-            &mut *core::ptr::addr_of_mut!(FACT_A),
-            &mut *core::ptr::addr_of_mut!(FACT_B),
-            &mut *core::ptr::addr_of_mut!(PLANES),
-            &mut *core::ptr::addr_of_mut!(PREFIX),
-            &mut *core::ptr::addr_of_mut!(ACC),
+            Buffers {
+                act_a: &mut *core::ptr::addr_of_mut!(ACT_A),
+                act_b: &mut *core::ptr::addr_of_mut!(ACT_B),
+                planes: &mut *core::ptr::addr_of_mut!(PLANES),
+                prefix: &mut *core::ptr::addr_of_mut!(PREFIX),
+                acc: &mut *core::ptr::addr_of_mut!(ACC),
+            },
             &mut *core::ptr::addr_of_mut!(INPUT),
         )
-    };
-    let mut ws = Workspace {
-        act_a,
-        act_b,
-        planes,
-        prefix,
-        acc,
-    };
-    let mut fws = FloatWorkspace {
-        act_a: fa,
-        act_b: fb,
     };
     let signed = prog.input.signed;
 
@@ -249,10 +284,11 @@ fn main() -> ! {
             *dst = if signed { b as i8 as i32 } else { b as i32 };
         }
         let x = &input[..in_len];
-        let mut logits = [0i64; MAX_LOGITS];
-        let (t_opt, res) = ticks(|| kernel::run(&prog, x, &mut ws, &mut logits));
-        let mut flog = [0f32; MAX_LOGITS];
-        let (t_base, fres) = ticks(|| kernel::run_float_baseline(&prog, x, &mut fws, &mut flog));
+        let mut logits = [0i64; LOGITS];
+        let (t_opt, res) = ticks(|| kernel::run(&prog, x, &mut bufs.int(), &mut logits));
+        let mut flog = [0f32; LOGITS];
+        let (t_base, fres) =
+            ticks(|| kernel::run_float_baseline(&prog, x, &mut bufs.float(), &mut flog));
         if res.is_err() || fres.is_err() {
             errors += 1;
             continue;
@@ -260,13 +296,14 @@ fn main() -> ! {
         if i == 0 {
             // Determinism: the same inference again must take the same time,
             // up to one SysTick period (40 instructions) of phase.
-            let (t2, _) = ticks(|| kernel::run(&prog, x, &mut ws, &mut logits));
-            let (b2, _) = ticks(|| kernel::run_float_baseline(&prog, x, &mut fws, &mut flog));
+            let (t2, _) = ticks(|| kernel::run(&prog, x, &mut bufs.int(), &mut logits));
+            let (b2, _) =
+                ticks(|| kernel::run_float_baseline(&prog, x, &mut bufs.float(), &mut flog));
             repeat_equal = t2.abs_diff(t_opt) <= 1 && b2.abs_diff(t_base) <= 1;
         }
         // Per-part breakdown (a separate, probed run of the same inference).
         let mut last = SYST::get_current();
-        let _ = kernel::run_probed(&prog, x, &mut ws, &mut logits, |stage, part| {
+        let _ = kernel::run_probed(&prog, x, &mut bufs.int(), &mut logits, |stage, part| {
             let now = SYST::get_current();
             parts[stage.min(MAX_STAGES - 1)][part as usize] +=
                 (last.wrapping_sub(now) & 0x00FF_FFFF) as u64;
@@ -338,7 +375,10 @@ fn main() -> ! {
         base_max as u64 * ipt,
         prog.byte_len(),
         (edata - sdata) + (ebss - sbss),
-        (r.max_act * 4 * 4) + r.max_plane_words * 4 + r.max_prefix * 4 + r.max_distinct * 8 + in_len * 4,
+        // The two activation buffers (shared by both kernels), packed
+        // input, prefix sums, accumulator pairs and the input, as this
+        // program needs them (the static buffers are exactly these).
+        (r.act_a + r.act_b) * 4 + r.max_plane_words * 4 + r.max_prefix * 4 + r.max_distinct * 8 + in_len * 4,
     );
     // Per-part instructions per inference: setup, then per stage
     // [decode, pack, rows, requantize, pool] (stages without time are omitted).
