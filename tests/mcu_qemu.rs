@@ -94,3 +94,37 @@ fn lfc_size_p16_mlps_in_qemu_match_golden_within_64_kb() {
         );
     }
 }
+
+/// The shipped CNN (conv 16c3 pad 1, pool, conv 32c3, pool, fc 128, fc 10;
+/// p = 4; issue 13 item 4) on the Cortex-M4 in QEMU at A = 8 and 4: integer
+/// logits equal golden on 5 images each, and the firmware's RAM (static
+/// .data + .bss, sized from the program, plus the measured stack) within a
+/// 128 KB SRAM (measured 72,812 B; docs/mcu.md).
+#[test]
+fn cnn_in_qemu_matches_golden_within_128_kb_ram() {
+    let model = format!(
+        "{}/data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for bits in ["8", "4"] {
+        let Some(r) = mcu_run(&["--act-bits", bits, "--images", "5", "--model", &model]) else {
+            return;
+        };
+        assert_eq!(
+            (r["ok"].as_bool(), r["int_logits_match"].as_u64()),
+            (Some(true), Some(5)),
+            "A = {bits}"
+        );
+        let fw = &r["firmware"];
+        let ram = fw["static_ram_bytes"].as_u64().unwrap() + fw["stack_bytes"].as_u64().unwrap();
+        println!(
+            "CNN, A = {bits}: {} instructions per inference (baseline {}), RAM {ram} B \
+             ({} B static + {} B stack)",
+            r["optimized_instr_per_inference"],
+            r["baseline_instr_per_inference"],
+            fw["static_ram_bytes"],
+            fw["stack_bytes"]
+        );
+        assert!(ram <= 128 * 1024, "A = {bits}: RAM {ram} B exceeds 128 KB");
+    }
+}
