@@ -159,6 +159,14 @@ pub const CFG_MAX_LAYERS: u32 = 0x4C;
 pub const CFG_MAX_OUT: u32 = 0x50;
 /// Configuration: most outputs of the last layer (LOGITS buffer length).
 pub const CFG_MAX_LOGITS: u32 = 0x54;
+/// Configuration: values of one feature-map buffer (0 without [`CFG_FEATURES_CONV`]).
+pub const CFG_MAX_FMAP: u32 = 0x64;
+/// Configuration: most channels of a feature map (0 without [`CFG_FEATURES_CONV`]).
+pub const CFG_MAX_CHANNELS: u32 = 0x68;
+/// Configuration: largest height or width of a feature map (0 without [`CFG_FEATURES_CONV`]).
+pub const CFG_MAX_HW: u32 = 0x6C;
+/// Configuration: largest conv or max-pool kernel side (0 without [`CFG_FEATURES_CONV`]).
+pub const CFG_MAX_KERNEL: u32 = 0x70;
 /// Model load: image words accepted since `LOAD_BEGIN`.
 pub const LOAD_WORDS: u32 = 0x58;
 /// Model: layers of the loaded model (0 when none is loaded).
@@ -208,6 +216,9 @@ pub const JOB_ABITS_SIGNED: u32 = 1 << 8;
 pub const CFG_FEATURES_JOB: u32 = 1 << 0;
 /// [`CFG_FEATURES`] bit 1: the whole-network engine (model image, INPUT, LOGITS, CLASS).
 pub const CFG_FEATURES_ENGINE: u32 = 1 << 1;
+/// [`CFG_FEATURES`] bit 2: conv2d and max-pool layers (model image format 2,
+/// the CFG_MAX_FMAP .. CFG_MAX_KERNEL capacities).
+pub const CFG_FEATURES_CONV: u32 = 1 << 2;
 /// [`CFG_FEATURES`] bits 14:8: width in bits of the engine's signed value `v` (up to 64).
 pub const CFG_FEATURES_V_BITS_SHIFT: u32 = 8;
 /// Mask of the V_BITS field after shifting by [`CFG_FEATURES_V_BITS_SHIFT`].
@@ -705,6 +716,7 @@ pub static REGISTERS: &[Register] = &[
         fields: &[
             f("JOB", 0, 1, Access::ReadOnly, "the single-layer job mode (JOB_*, TILE, ACT, OUT) is present"),
             f("ENGINE", 1, 1, Access::ReadOnly, "the whole-network engine (IMAGE, INPUT, LOGITS, CLASS) is present"),
+            f("CONV", 2, 1, Access::ReadOnly, "the engine runs conv2d and max-pool layers: it accepts model image format 2 (CFG_MAX_FMAP .. CFG_MAX_KERNEL give its capacities)"),
             f("V_BITS", 8, 7, Access::ReadOnly, "width of the engine's signed requantization value v (images need V_BITS <= this)"),
         ],
     },
@@ -770,6 +782,38 @@ pub static REGISTERS: &[Register] = &[
         access: Access::ReadOnly,
         reset: ResetValue::Value(0),
         description: "Index of the largest output of the last layer of the last inference (ties: lowest index)",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_MAX_FMAP",
+        offset: CFG_MAX_FMAP,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Values one feature-map buffer holds (an image's MAX_FMAP); 0 without CFG_FEATURES.CONV",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_MAX_CHANNELS",
+        offset: CFG_MAX_CHANNELS,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Most channels of a conv or max-pool map (an image's MAX_CHANNELS); 0 without CFG_FEATURES.CONV",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_MAX_HW",
+        offset: CFG_MAX_HW,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Largest height or width of a conv or max-pool map (an image's MAX_HW); 0 without CFG_FEATURES.CONV",
+        fields: &[],
+    },
+    Register {
+        name: "CFG_MAX_KERNEL",
+        offset: CFG_MAX_KERNEL,
+        access: Access::ReadOnly,
+        reset: ResetValue::Config,
+        description: "Largest conv or max-pool kernel side (an image's MAX_KERNEL); 0 without CFG_FEATURES.CONV",
         fields: &[],
     },
 ];

@@ -32,6 +32,7 @@ const RQ: Requant = Requant {
 /// for a few thousand words).
 fn target(lanes: u32) -> Target {
     Target {
+        maps: format::MapLimits::NONE,
         lanes,
         weight_words: 4096,
         const_words: 2048,
@@ -250,6 +251,84 @@ fn reference_mlp_over_quad_spi_writes() {
     // 784 input bytes = 196 words, INFER, polls, CLASS, 10 logits: well under
     // the per-layer protocol's ~41,600 SCK.
     assert!(per < 3_500, "{per} SCK per inference");
+}
+
+/// A chip that runs conv and max-pool layers (format 2): `target` with
+/// feature maps of up to 16,384 values (and the CNN's fc1 tile, 50,176 bits).
+fn conv_target(lanes: u32) -> Target {
+    Target {
+        maps: format::MapLimits {
+            max_fmap: 16_384,
+            max_channels: 128,
+            max_hw: 64,
+            max_kernel: 5,
+        },
+        tile_max: 65_536,
+        ..target(lanes)
+    }
+}
+
+/// Issue 13 item 5: the driver probes the feature-map capacities
+/// (CFG_FEATURES.CONV, CFG_MAX_FMAP .. CFG_MAX_KERNEL), loads format-2
+/// images and runs them: the trained CNN over SPI and random conv programs
+/// over MMIO, bit-exact with the golden integer path. A dense-only chip
+/// refuses them: the driver before sending (BadVersion), the chip with
+/// BAD_VERSION when loaded raw.
+#[test]
+fn conv_models_load_and_infer_on_a_chip_with_feature_maps() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let (prog, test) = tbn_host::mnist::program_and_test_images(
+        root,
+        "data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json",
+    )
+    .expect("MNIST CNN");
+    let t = conv_target(32);
+    let img = image(&prog, &t);
+    let chip = Rc::new(RefCell::new(RefChip::new(t)));
+    let mut tbn = Tbn::probe(SpiBus::new(BridgeSpi::new(chip.clone()))).unwrap();
+    assert_eq!(tbn.engine_target().unwrap(), t, "capacities probed");
+    let info = tbn.load_model(&img).unwrap();
+    assert_eq!((info.num_in, info.num_out), (784, 10));
+    let mut logits = [0i64; 10];
+    for i in 0..20 {
+        let x = integer::mnist_input(test.image(i));
+        let inf = tbn.infer(&x, &mut logits).unwrap();
+        let want = prog.run(&x).unwrap();
+        assert_eq!(logits[..], want[..], "CNN image {i}");
+        assert_eq!(inf.class, argmax(&want));
+    }
+
+    for seed in 0..20u64 {
+        let mut r = rng("conv_models_load_and_infer_mmio", seed);
+        let prog = tbn_host::random::conv_program(&mut r, &tbn_host::random::CONV);
+        let t = conv_target([8, 32, 128][seed as usize % 3]);
+        let img = image(&prog, &t);
+        let mut chip = RefChip::new(t);
+        let mut d = Tbn::probe(&mut chip).unwrap();
+        d.load_model(&img).unwrap();
+        let n: usize = prog.input.shape.iter().product();
+        for _ in 0..2 {
+            let x = random_input(&mut r, n, prog.input.bits, prog.input.signed);
+            let want = prog.run(&x).unwrap();
+            let mut got = vec![0i64; want.len()];
+            let class = d.infer(&x, &mut got).unwrap().class;
+            assert_eq!(got, want, "seed {seed}");
+            assert_eq!(class, argmax(&want), "seed {seed}");
+        }
+    }
+
+    let mut dense = RefChip::new(target(32));
+    assert!(matches!(
+        Tbn::probe(&mut dense).unwrap().load_model(&img),
+        Err(DriverError::Image(LoadError::BadVersion(
+            format::VERSION_CONV
+        )))
+    ));
+    assert_eq!(raw_load(&mut dense, &img), Some(ErrorCode::BadVersion));
+    assert_eq!(
+        dense.read32(rm::STATUS).unwrap() & rm::STATUS_MODEL_LOADED,
+        0
+    );
 }
 
 fn loaded(prog: &Program) -> (RefChip, Vec<u32>) {

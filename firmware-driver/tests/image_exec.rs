@@ -39,6 +39,10 @@ fn assert_constants_layout(img: &Image) {
     let mut pos = 0usize;
     for l in 0..h.num_layers as usize {
         let d = img.descriptor(l).expect("descriptor");
+        if d.geom.op == format::Op::MaxPool {
+            assert_eq!((d.alpha_base, d.rowc_base, d.tile_base), (0, 0, 0));
+            continue;
+        }
         assert_eq!(d.alpha_base as usize, pos, "layer {l} ALPHA_BASE");
         let alpha_end = pos + (d.rows as usize * d.m as usize) / d.q as usize;
         let rowc = d.rowc_base as usize;
@@ -163,6 +167,134 @@ fn random_programs_bit_exact() {
     assert!(cov.signed_inputs > 50 && cov.sign_inputs > 30);
 }
 
+/// Facts about the random conv programs (issue 13's list).
+#[derive(Default, Debug)]
+struct ConvCoverage {
+    conv_layers: usize,
+    straddling: usize,
+    sign_inputs_padded: usize,
+    signed_inputs: usize,
+    pool_2_2: usize,
+    pool_3_2: usize,
+    hwc_inputs: usize,
+    permutes: usize,
+    non_square_inputs: usize,
+    non_square_kernels: usize,
+    kernel_5: usize,
+    pad_2: usize,
+    stride_2: usize,
+    c_in_over_8: usize,
+    c_out_over_32: usize,
+}
+
+impl ConvCoverage {
+    fn add(&mut self, prog: &Program, img: &Image) {
+        for d in prog.dense_stages() {
+            let Some(c) = d.conv else { continue };
+            self.conv_layers += 1;
+            self.straddling += usize::from(!d.geom.q.is_multiple_of(d.geom.m));
+            self.sign_inputs_padded += usize::from(d.in_bits == 1 && c.padding > 0);
+            self.signed_inputs += usize::from(d.in_signed);
+            self.non_square_inputs += usize::from(c.in_hw.0 != c.in_hw.1);
+            self.non_square_kernels += usize::from(c.kernel.0 != c.kernel.1);
+            self.kernel_5 += usize::from(c.kernel.0 == 5 || c.kernel.1 == 5);
+            self.pad_2 += usize::from(c.padding == 2);
+            self.stride_2 += usize::from(c.stride == 2);
+            self.c_in_over_8 += usize::from(c.in_channels > 8);
+            self.c_out_over_32 += usize::from(d.geom.rows > 32);
+        }
+        for st in &prog.stages {
+            if let Stage::MaxPool { kernel, stride, .. } = st {
+                self.pool_2_2 += usize::from((*kernel, *stride) == (2, 2));
+                self.pool_3_2 += usize::from((*kernel, *stride) == (3, 2));
+            }
+        }
+        for l in 0..img.header().num_layers as usize {
+            let g = img.descriptor(l).expect("descriptor").geom;
+            self.hwc_inputs += usize::from(g.in_hwc);
+            self.permutes += usize::from(g.op == format::Op::MaxPool && g.kh == 1);
+        }
+    }
+}
+
+/// Issue 13: at least 200 random conv programs (C_in 1..16, C_out 1..64,
+/// kernels 1..5 (some non-square), stride 1..2, padding 0..2, non-square
+/// inputs, A = 1..8 signed and unsigned, straddling tiles, max-pool 2/2 and
+/// 3/2, conv -> conv on HWC maps, conv -> dense through the 1x1 permute),
+/// compiled to format 2 and run by the reference executor: every logit and
+/// the class equal `Program::run` at L = 8, 32, 128.
+#[test]
+fn random_conv_programs_bit_exact() {
+    let mut cov = ConvCoverage::default();
+    let mut programs = 0;
+    for seed in 5000..5220u64 {
+        let mut r = rng("random_conv_programs_bit_exact", seed);
+        let prog = random::conv_program(&mut r, &random::CONV);
+        if !prog
+            .stages
+            .iter()
+            .any(|s| matches!(s, Stage::MaxPool { .. }))
+            && prog.dense_stages().all(|d| d.conv.is_none())
+        {
+            continue; // no conv layer fitted the drawn input
+        }
+        let n: usize = prog.input.shape.iter().product();
+        let inputs: Vec<Vec<i32>> = (0..2)
+            .map(|_| random_input(&mut r, n, prog.input.bits, prog.input.signed))
+            .collect();
+        let want: Vec<Vec<i64>> = inputs.iter().map(|x| prog.run(x).unwrap()).collect();
+        for lanes in LANES {
+            let t = Target::map_limits(lanes);
+            let img = image_of(&prog, &t).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert!(img.header().is_conv(), "seed {seed}: format 2");
+            if lanes == 32 {
+                cov.add(&prog, &img);
+            }
+            let e = Engine::load(img.words(), &t).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            for (x, w) in inputs.iter().zip(&want) {
+                let got = e
+                    .infer(x)
+                    .unwrap_or_else(|err| panic!("seed {seed} L={lanes}: {err}"));
+                assert_eq!(&got.logits, w, "seed {seed} L={lanes}");
+                assert_eq!(got.class, argmax(w), "seed {seed}");
+            }
+        }
+        programs += 1;
+    }
+    println!(
+        "{programs} conv programs x {} lane counts: {cov:?}",
+        LANES.len()
+    );
+    assert!(programs >= 200);
+    let c = &cov;
+    for (what, n) in [
+        ("straddling", c.straddling),
+        ("sign inputs with padding", c.sign_inputs_padded),
+        ("signed inputs", c.signed_inputs),
+        ("max-pool 2/2", c.pool_2_2),
+        ("max-pool 3/2", c.pool_3_2),
+        ("HWC inputs (conv -> conv)", c.hwc_inputs),
+        ("permutes (conv -> dense)", c.permutes),
+        ("non-square inputs", c.non_square_inputs),
+        ("non-square kernels", c.non_square_kernels),
+        ("kernel 5", c.kernel_5),
+        ("padding 2", c.pad_2),
+        ("stride 2", c.stride_2),
+        ("C_in > 8", c.c_in_over_8),
+        ("C_out > 32", c.c_out_over_32),
+    ] {
+        assert!(n >= 10, "only {n} programs with {what}");
+    }
+}
+
+/// The trained CNN (data/models, 16c3-p2-32c3-p2-fc128-10, p = 4) on 500
+/// MNIST test images at L = 8, 32, 128 (format 2), logits and class equal
+/// to the golden integer path; its ideal cycles printed.
+#[test]
+fn trained_cnn_500_images_bit_exact() {
+    mnist_bit_exact("data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json", None);
+}
+
 fn mnist_program(path: &str) -> (Program, tbn_golden::idx::Images) {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     tbn_host::mnist::program_and_test_images(root, path).expect("MNIST program")
@@ -266,7 +398,12 @@ fn corrupted_images_are_refused_with_the_chip_codes() {
     };
     use tbn_driver::regmap::ErrorCode as E;
     assert_eq!(code(&with(0, 0x1234_5678)), E::BadMagic);
-    assert_eq!(code(&with(1, 0x0002_0000)), E::BadVersion);
+    assert_eq!(code(&with(1, 0x0003_0000)), E::BadVersion);
+    // Format 2 only on a chip with feature maps (the RTL engine today).
+    assert!(matches!(
+        Engine::load(&with(1, 0x0002_0000), &t.dense_only()),
+        Err(ImageError::Load(LoadError::BadVersion(0x0002_0000)))
+    ));
     assert_eq!(code(&w[..w.len() - 1]), E::LoadSequence);
     assert_eq!(code(&[w.clone(), vec![0]].concat()), E::LoadSequence);
     assert_eq!(code(&with(2, w[2] + 1)), E::LoadSequence);
@@ -338,7 +475,8 @@ fn programs_that_do_not_fit_get_typed_errors() {
     .unwrap_err();
     assert!(e.to_string().contains("CFG_WEIGHT_WORDS"), "{e}");
 
-    // Conv and max-pool stages are not part of format 1.0.
+    // Conv and max-pool stages need format 2 and a chip with feature maps:
+    // a dense-only configuration is named as the misfit (CFG_MAX_FMAP 0).
     let mut r = rng("programs_that_do_not_fit", 3);
     let conv = common::random_conv_program(
         &mut r,
@@ -351,10 +489,39 @@ fn programs_that_do_not_fit_get_typed_errors() {
             shift: 0..=20,
         },
     );
-    assert!(matches!(
-        image_of(&conv.prog, &Target::map_limits(32)),
-        Err(CompileError::Unsupported { .. })
-    ));
+    let img = image_of(&conv.prog, &Target::map_limits(32)).expect("format 2");
+    assert_eq!(img.header().version, format::VERSION_CONV);
+    match image_of(&conv.prog, &Target::map_limits(32).dense_only()) {
+        Err(CompileError::DoesNotFit(m)) => {
+            assert_eq!((m.what, m.limit), (Limit::FeatureMap, 0));
+            assert!(
+                m.to_string().contains("CFG_MAX_FMAP"),
+                "the message names the register: {m}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Each feature-map capacity is checked (compiler and loader alike).
+    let h = img.header();
+    for (what, need) in [
+        (Limit::FeatureMap, h.maps.max_fmap),
+        (Limit::Channels, h.maps.max_channels),
+        (Limit::MapSide, h.maps.max_hw),
+        (Limit::Kernel, h.maps.max_kernel),
+    ] {
+        let mut t = Target::map_limits(32);
+        *t.limit_mut(what) = need - 1;
+        match image_of(&conv.prog, &t) {
+            Err(CompileError::DoesNotFit(m)) => assert_eq!(m.what, what),
+            other => panic!("{what:?}: {other:?}"),
+        }
+        match Engine::load(img.words(), &t) {
+            Err(ImageError::Load(LoadError::Fit(m))) => {
+                assert_eq!((m.what, m.need, m.limit), (what, need, need - 1))
+            }
+            other => panic!("{what:?}: {other:?}"),
+        }
+    }
     // A bias (rounding folded in) that reaches 2^62 is refused.
     let mut big = prog.clone();
     if let Stage::Dense(d) = &mut big.stages[0] {
@@ -399,15 +566,22 @@ fn forged_images_never_panic() {
     let mut r = rng("forged_images_never_panic", 3);
     let t = Target::map_limits(32);
     let (mut refused, mut ran) = (0, 0);
-    for _ in 0..60 {
-        let prog = random_program(&mut r, &mut Coverage::default());
-        let w = image_of(&prog, &t).unwrap().words().to_vec();
+    for k in 0..120 {
+        // Dense (format 1) and conv (format 2) images alike.
+        let prog = if k % 2 == 0 {
+            random_program(&mut r, &mut Coverage::default())
+        } else {
+            random::conv_program(&mut r, &random::CONV)
+        };
+        let img = image_of(&prog, &t).unwrap();
+        let descs_end = img.header().desc_at(2);
+        let w = img.words().to_vec();
         for _ in 0..20 {
             let mut c = w.clone();
             let body = c.len() - format::CHECKSUM_WORDS;
             // Mostly the header and descriptors, sometimes anywhere.
             let i = if r.gen_bool(0.8) {
-                r.gen_range(2..(format::HEADER_WORDS + 2 * format::DESC_WORDS).min(body))
+                r.gen_range(2..descs_end.min(body))
             } else {
                 r.gen_range(2..body)
             };

@@ -197,6 +197,8 @@ pub fn net_target_mem(cfg: &Config, mem: &NetMem) -> Target {
         max_abits: 8,
         max_logits: mem.max_logits,
         v_bits: mem.v_bits,
+        // no conv or max-pool layers yet (CFG_FEATURES.CONV 0)
+        maps: Default::default(),
     }
 }
 

@@ -21,6 +21,7 @@ use tbn_driver::regmap::ErrorCode;
 use tbn_hdl::loader::{route, ImageLoader};
 
 const TARGET: Target = Target {
+    maps: tbn_driver::image::format::MapLimits::NONE,
     lanes: 32,
     weight_words: 600,
     const_words: 64,
@@ -40,6 +41,7 @@ fn image(rng: &mut impl Rng) -> Vec<u32> {
     let tile = rng.gen_range(1..=TARGET.weight_words.min(120));
     let cons = rng.gen_range(1..=TARGET.const_words);
     let h = Header {
+        maps: Default::default(),
         magic: MAGIC,
         version: VERSION | rng.gen_range(0..3),
         total_words: 16 + 16 * nl + tile + cons + 2,

@@ -755,20 +755,7 @@ fn lfc_size_mlp_with_per_row_records_exceeds_up5k_constants() {
     let mut misfits = Vec::new();
     while let Some(m) = t.misfit(&h) {
         misfits.push((m.what, m.need, m.limit));
-        let field = match m.what {
-            Limit::Lanes => &mut t.lanes,
-            Limit::Layers => &mut t.max_layers,
-            Limit::WeightWords => &mut t.weight_words,
-            Limit::ConstWords => &mut t.const_words,
-            Limit::RowLength => &mut t.max_in,
-            Limit::TileLength => &mut t.tile_max,
-            Limit::DistinctRows => &mut t.max_d,
-            Limit::Rows => &mut t.max_out,
-            Limit::ActivationBits => &mut t.max_abits,
-            Limit::Logits => &mut t.max_logits,
-            Limit::ValueBits => &mut t.v_bits,
-        };
-        *field = m.need;
+        *t.limit_mut(m.what) = m.need;
     }
     println!(
         "LFC-size MLP on the UP5K configuration: {misfits:?}; tiles {} words",

@@ -4,12 +4,12 @@
 //! docs/model-image.md section 4.
 
 use tbn_driver::image::format::{
-    self, checksum, encode_record, tile_align, tile_words, value_range, Descriptor, Header, Kind,
-    Limit, Misfit, Target, BIAS_LIMIT_BITS, CHECKSUM_WORDS, DESC_WORDS, HEADER_WORDS, RECORD_WORDS,
-    ROWC_ALIGN,
+    self, checksum, encode_record, tile_align, tile_words, value_range, Descriptor, Header,
+    HeaderMaps, Kind, LayerGeom, Limit, MapShape, Misfit, Op, Target, BIAS_LIMIT_BITS,
+    CHECKSUM_WORDS, RECORD_WORDS, ROWC_ALIGN,
 };
 use tbn_driver::image::Image;
-use tbn_driver::program::{Activation, Dense, Program, Stage};
+use tbn_driver::program::{Activation, Dense, Program, Shape, Stage};
 use tbn_driver::regmap;
 
 /// Why a program cannot become an image for a configuration.
@@ -18,10 +18,8 @@ pub enum CompileError {
     /// The lane count is not 8, 16, 32, 64, 128 or 256.
     #[error("lanes must be 8, 16, 32, 64, 128 or 256, not {0}")]
     Lanes(u32),
-    /// A stage the engine does not run (format 1.0: dense and flatten only).
-    #[error(
-        "stage {stage}: {what} is not supported by the model image (format 1.0 runs dense layers)"
-    )]
+    /// A stage the engine does not run.
+    #[error("stage {stage}: {what} is not supported by the model image")]
     Unsupported {
         /// Stage index in the program.
         stage: usize,
@@ -101,8 +99,156 @@ fn kind_of(a: Activation) -> Kind {
     }
 }
 
-fn compile_layer(l: usize, d: &Dense<'_>, last: bool, lanes: u32) -> Result<Layer, CompileError> {
+fn map_shape(s: Shape) -> MapShape {
+    MapShape {
+        c: s.c as u32,
+        h: s.h as u32,
+        w: s.w as u32,
+    }
+}
+
+/// A layer of the image before compilation: a dense or conv stage, or a
+/// max-pool (also the 1x1 one that turns an HWC map into the CHW vector a
+/// dense layer reads).
+enum Planned<'a> {
+    Rows(usize, Box<Dense<'a>>, bool),
+    Pool(LayerGeom),
+}
+
+/// The program's stages as image layers, with each map's layout (conv
+/// writes HWC; max-pool and the input are CHW; docs/model-image.md section 9).
+fn plan<'a>(prog: &Program<'a>) -> Result<Vec<Planned<'a>>, CompileError> {
+    let mut out = Vec::new();
+    // The current map is HWC with more than one position.
+    let mut hwc = false;
+    let mut cur = None::<Shape>;
+    for (i, st) in prog.stages().enumerate() {
+        match st {
+            Stage::Dense(d) if d.conv.is_some() => {
+                out.push(Planned::Rows(i, Box::new(d), hwc));
+                hwc = d.positions() > 1;
+                cur = Some(d.out_shape);
+            }
+            Stage::Dense(d) => {
+                if let (true, Some(s)) = (hwc, cur) {
+                    out.push(Planned::Pool(pool_geom(1, 1, s, s, true)));
+                }
+                hwc = false;
+                cur = None;
+                out.push(Planned::Rows(i, Box::new(d), false));
+            }
+            Stage::MaxPool {
+                kernel,
+                stride,
+                in_shape,
+                out_shape,
+            } => {
+                out.push(Planned::Pool(pool_geom(
+                    kernel, stride, in_shape, out_shape, hwc,
+                )));
+                hwc = false;
+                cur = Some(out_shape);
+            }
+            Stage::Flatten => {}
+        }
+    }
+    Ok(out)
+}
+
+fn pool_geom(kernel: usize, stride: usize, i: Shape, o: Shape, in_hwc: bool) -> LayerGeom {
+    LayerGeom {
+        op: Op::MaxPool,
+        in_hwc,
+        input: map_shape(i),
+        kh: kernel as u32,
+        kw: kernel as u32,
+        stride: stride as u32,
+        pad: 0,
+        output: map_shape(o),
+        positions: (o.h * o.w) as u32,
+    }
+}
+
+/// A max-pool layer: no weights; its format is its input's.
+fn pool_layer(l: usize, g: LayerGeom, in_fmt: u32, lanes: u32) -> Result<Layer, CompileError> {
+    let in_bits = in_fmt & format::FMT_BITS_MASK;
+    let in_signed = in_fmt & format::FMT_SIGNED != 0;
+    let (m, rows) = (g.input.numel(), g.output.numel());
+    let k = u64::from(g.kh) * u64::from(g.kw);
+    Ok(Layer {
+        desc: Descriptor {
+            m: word(l, "max-pool inputs", m)?,
+            q: 0,
+            rows: word(l, "max-pool outputs", rows)?,
+            d: 0,
+            p: 0,
+            q_minus_m: 0,
+            chunks: word(l, "chunks", m.div_ceil(u64::from(lanes)))?,
+            in_bits,
+            in_signed,
+            out_bits: in_bits,
+            kind: if in_bits == 1 {
+                Kind::Sign
+            } else if in_signed {
+                Kind::Signed
+            } else {
+                Kind::Relu
+            },
+            last: false,
+            shift: 0,
+            tile_base: 0,
+            alpha_base: 0,
+            rowc_base: 0,
+            rowc_stride: 0,
+            out_chunks: word(l, "out chunks", rows.div_ceil(u64::from(lanes)))?,
+            ideal_cycles: word(l, "ideal cycles", rows * k)?,
+            geom: g,
+        },
+        tile: Vec::new(),
+        alphas: Vec::new(),
+        records: Vec::new(),
+        v_bits: 0,
+    })
+}
+
+fn compile_layer(
+    l: usize,
+    d: &Dense<'_>,
+    in_hwc: bool,
+    last: bool,
+    lanes: u32,
+) -> Result<Layer, CompileError> {
     let g = d.geom;
+    let geom = match d.conv {
+        None => LayerGeom::default(),
+        Some(c) => LayerGeom {
+            op: Op::Conv,
+            in_hwc,
+            input: map_shape(d.in_shape),
+            kh: c.kh as u32,
+            kw: c.kw as u32,
+            stride: c.stride as u32,
+            pad: c.pad as u32,
+            output: map_shape(d.out_shape),
+            positions: word(l, "positions", d.positions() as u64)?,
+        },
+    };
+    if geom.op == Op::Conv
+        && [geom.kh, geom.kw, geom.stride, geom.pad]
+            .iter()
+            .any(|&v| v > 255)
+    {
+        return Err(CompileError::FieldRange {
+            layer: l,
+            what: "kernel, stride or padding (8-bit fields)",
+            value: u64::from(geom.kh.max(geom.kw).max(geom.stride).max(geom.pad)),
+        });
+    }
+    let per_position = if geom.op == Op::Conv {
+        u64::from(geom.positions)
+    } else {
+        1
+    };
     let (m, q, rows) = (g.m as u64, g.q as u64, g.rows as u64);
     let period = tbn_driver::geometry::period(m, q);
     let kind = kind_of(d.act);
@@ -137,7 +283,16 @@ fn compile_layer(l: usize, d: &Dense<'_>, last: bool, lanes: u32) -> Result<Laye
         rowc_base: 0,
         rowc_stride: 0,
         out_chunks: word(l, "out chunks", rows.div_ceil(u64::from(lanes)))?,
-        ideal_cycles: word(l, "ideal cycles", dd * chunks * u64::from(in_bits) + rows)?,
+        ideal_cycles: word(
+            l,
+            "ideal cycles",
+            if geom.op == Op::Conv {
+                per_position * dd * chunks * u64::from(in_bits)
+            } else {
+                dd * chunks * u64::from(in_bits) + rows
+            },
+        )?,
+        geom,
     };
 
     // Extended tile image, padded to the lane alignment.
@@ -212,42 +367,56 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
     if !regmap::LANE_CHOICES.contains(&lanes) {
         return Err(CompileError::Lanes(lanes));
     }
-    let mut dense: Vec<Dense<'_>> = Vec::new();
-    for (i, st) in prog.stages().enumerate() {
-        match st {
-            Stage::Dense(d) if d.conv.is_some() => {
-                return Err(CompileError::Unsupported {
-                    stage: i,
-                    what: "a conv2d stage",
-                })
-            }
-            Stage::Dense(d) => dense.push(d),
-            Stage::MaxPool { .. } => {
-                return Err(CompileError::Unsupported {
-                    stage: i,
-                    what: "a max-pool stage",
-                })
-            }
-            Stage::Flatten => {}
-        }
-    }
-    if dense.is_empty() {
+    let planned = plan(prog)?;
+    let Some(input_code) = planned.iter().find_map(|p| match p {
+        Planned::Rows(_, d, _) => Some(d.input),
+        Planned::Pool(_) => None,
+    }) else {
         return Err(CompileError::NoDenseStage);
+    };
+    let nl = planned.len();
+    let mut layers: Vec<Layer> = Vec::with_capacity(nl);
+    let mut in_fmt = format::in_fmt(
+        u32::from(input_code.bits),
+        input_code.signed && input_code.bits > 1,
+    );
+    for (l, p) in planned.iter().enumerate() {
+        let last = l + 1 == nl;
+        let ly = match p {
+            Planned::Rows(stage, d, in_hwc) => {
+                if d.act == Activation::Logits && !last {
+                    return Err(CompileError::HiddenLogits { layer: l });
+                }
+                if d.act == Activation::Logits && d.conv.is_some() {
+                    return Err(CompileError::Unsupported {
+                        stage: *stage,
+                        what: "a conv2d stage with logits outputs",
+                    });
+                }
+                compile_layer(l, d, *in_hwc, last, lanes)?
+            }
+            Planned::Pool(_) if last => {
+                return Err(CompileError::Unsupported {
+                    stage: prog.stages().count() - 1,
+                    what: "a max-pool as the last layer",
+                })
+            }
+            Planned::Pool(g) => pool_layer(l, *g, in_fmt, lanes)?,
+        };
+        in_fmt = ly.desc.next_in_fmt();
+        layers.push(ly);
     }
-    let nl = dense.len();
-    let mut layers = Vec::with_capacity(nl);
-    for (l, d) in dense.iter().enumerate() {
-        if d.act == Activation::Logits && l + 1 != nl {
-            return Err(CompileError::HiddenLogits { layer: l });
-        }
-        layers.push(compile_layer(l, d, l + 1 == nl, lanes)?);
-    }
+    let conv = layers.iter().any(|ly| ly.desc.geom.op != Op::Dense);
 
     // Layout: tiles in order (aligned), constants in order (alpha table, zero
     // padding to ROWC_ALIGN, records).
     let align = tile_align(lanes);
     let (mut tile_pos, mut const_pos) = (0u64, 0u64);
     for (l, ly) in layers.iter_mut().enumerate() {
+        if ly.desc.geom.op == Op::MaxPool {
+            // no weights or constants: the bases stay 0
+            continue;
+        }
         debug_assert_eq!(tile_pos % u64::from(align), 0);
         ly.desc.tile_base = word(l, "tile base", tile_pos)?;
         tile_pos += ly.tile.len() as u64;
@@ -257,7 +426,17 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
         ly.desc.rowc_base = word(l, "row constants base", const_pos)?;
         const_pos += ly.records.len() as u64;
     }
-    let total = (HEADER_WORDS + DESC_WORDS * nl + CHECKSUM_WORDS) as u64 + tile_pos + const_pos;
+    let version = if conv {
+        format::VERSION_CONV
+    } else {
+        format::VERSION
+    };
+    let (header_words, desc_words) = if conv {
+        (format::HEADER_WORDS_CONV, format::DESC_WORDS_CONV)
+    } else {
+        (format::HEADER_WORDS, format::DESC_WORDS)
+    };
+    let total = (header_words + desc_words * nl + CHECKSUM_WORDS) as u64 + tile_pos + const_pos;
     if total > u64::from(regmap::MAP_IMAGE_WORDS_LIMIT) {
         return Err(CompileError::ImageTooLarge {
             words: total,
@@ -265,10 +444,18 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
         });
     }
     let first = &layers[0].desc;
-    let max = |f: fn(&Layer) -> u32| layers.iter().map(f).max().unwrap_or(0);
+    let num_in = word(0, "network inputs", first.in_values())?;
+    let rowed = || layers.iter().filter(|l| l.desc.geom.op != Op::MaxPool);
+    let max = |f: fn(&Layer) -> u32| rowed().map(f).max().unwrap_or(0);
+    let maps = if conv {
+        map_maxima(&layers, first)?
+    } else {
+        HeaderMaps::default()
+    };
     let header = Header {
+        maps,
         magic: format::MAGIC,
-        version: format::VERSION,
+        version,
         total_words: total as u32,
         lanes,
         num_layers: nl as u32,
@@ -278,14 +465,18 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
         max_q: max(|l| l.desc.q),
         max_d: max(|l| l.desc.d),
         max_rows: max(|l| l.desc.rows),
-        max_abits: max(|l| {
-            l.desc.in_bits.max(if l.desc.kind == Kind::Logits {
-                0
-            } else {
-                l.desc.out_bits
+        max_abits: layers
+            .iter()
+            .map(|l| {
+                l.desc.in_bits.max(if l.desc.kind == Kind::Logits {
+                    0
+                } else {
+                    l.desc.out_bits
+                })
             })
-        }),
-        num_in: first.m,
+            .max()
+            .unwrap_or(0),
+        num_in,
         num_out: layers[nl - 1].desc.rows,
         in_fmt: format::in_fmt(first.in_bits, first.in_signed),
         v_bits: max(|l| l.v_bits),
@@ -301,15 +492,15 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
         }));
     }
     let mut words: Vec<u32> = Vec::with_capacity(total as usize);
-    words.extend_from_slice(&header.encode());
+    words.extend_from_slice(&header.encode()[..header_words]);
     for ly in &layers {
-        words.extend_from_slice(&ly.desc.encode());
+        words.extend_from_slice(&ly.desc.encode()[..desc_words]);
     }
     for ly in &layers {
         words.extend_from_slice(&ly.tile);
     }
     let c0 = words.len();
-    for ly in &layers {
+    for ly in layers.iter().filter(|ly| ly.desc.geom.op != Op::MaxPool) {
         words.extend_from_slice(&ly.alphas);
         words.resize(c0 + ly.desc.rowc_base as usize, 0);
         words.extend_from_slice(&ly.records);
@@ -319,6 +510,43 @@ pub fn compile(prog: &Program<'_>, target: &Target) -> Result<Image, CompileErro
     words.push(s2);
     debug_assert_eq!(words.len() as u64, total);
     Ok(Image::from_words(words))
+}
+
+/// Header words 16..21 of a format-2 image: the input map and the largest
+/// map, channel count, side and kernel of any layer.
+fn map_maxima(layers: &[Layer], first: &Descriptor) -> Result<HeaderMaps, CompileError> {
+    let input = match first.geom.op {
+        Op::Dense => MapShape {
+            c: first.m,
+            h: 1,
+            w: 1,
+        },
+        _ => first.geom.input,
+    };
+    let mut m = HeaderMaps {
+        input,
+        ..Default::default()
+    };
+    for (l, ly) in layers.iter().enumerate() {
+        let d = &ly.desc;
+        m.max_fmap = m.max_fmap.max(word(
+            l,
+            "feature-map values",
+            d.in_values().max(d.out_values()),
+        )?);
+        let g = &d.geom;
+        if g.op != Op::Dense {
+            m.max_channels = m.max_channels.max(g.input.c).max(g.output.c);
+            m.max_hw = m
+                .max_hw
+                .max(g.input.h)
+                .max(g.input.w)
+                .max(g.output.h)
+                .max(g.output.w);
+            m.max_kernel = m.max_kernel.max(g.kh).max(g.kw);
+        }
+    }
+    Ok(m)
 }
 
 /// Why a golden program cannot become a model image.

@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tbn_driver::bus::Bus;
 use tbn_driver::driver::Tbn;
 use tbn_driver::image::chip::RefChip;
-use tbn_driver::image::format::{Descriptor, Target};
+use tbn_driver::image::format::{Descriptor, Op, Target};
 use tbn_driver::image::Image;
 use tbn_driver::link::{LinkCounter, LinkModel, SpiLink};
 use tbn_golden::float::argmax;
@@ -156,8 +156,9 @@ impl Capacities {
 
 /// The engine capacities `--engine reference` compiles for: the job core's
 /// default capacities (tbn-hdl `Config`) plus a UP5K-sized engine (weights in
-/// the four SPRAMs, 32,768 words). An assumption until the engine RTL defines
-/// its configurations.
+/// the four SPRAMs, 32,768 words) and feature maps of up to 32,768 values (one
+/// SPRAM at 8 bits per value). An assumption until the engine RTL defines
+/// these configurations.
 pub fn engine_target(lanes: u32) -> Target {
     let c = hw::config_for_lanes(lanes as usize);
     Target {
@@ -172,6 +173,12 @@ pub fn engine_target(lanes: u32) -> Target {
         max_abits: tbn_hdl::MAX_ABITS as u32,
         max_logits: 64,
         v_bits: 64,
+        maps: tbn_driver::image::format::MapLimits {
+            max_fmap: 32_768,
+            max_channels: 512,
+            max_hw: 256,
+            max_kernel: 7,
+        },
     }
 }
 
@@ -564,7 +571,11 @@ fn infer_all<B: Bus>(
 /// The report's figures of layer `l` of a model image.
 fn layer_figures(l: usize, d: &Descriptor, compute_cycles: u64, ideal_cycles: u64) -> LayerFigures {
     LayerFigures {
-        name: format!("layer{l}"),
+        name: match d.geom.op {
+            Op::Dense => format!("layer{l}"),
+            Op::Conv => format!("layer{l} (conv {}x{})", d.geom.kh, d.geom.kw),
+            Op::MaxPool => format!("layer{l} (max-pool {}/{})", d.geom.kh, d.geom.stride),
+        },
         m: d.m,
         q: d.q,
         rows: d.rows,
@@ -753,7 +764,8 @@ fn run_reference(
             "estimate: the model image through tbn_driver (load_model once, one INFER per image) on the engine's \
              reference model (tbn_driver::image::chip) with {}, logits compared with golden; link = the driver's accesses \
              under the {} cost model of tbn_driver::link; compute = the engine's ideal cycle model \
-             (sum over layers of D ceil(m/L) A_in + rows), not an RTL measurement; end to end = (link - \
+             (per dense layer D ceil(m/L) A_in + rows, per conv layer positions D ceil(m/L) A_in, per max-pool \
+             layer outputs k^2), not an RTL measurement; end to end = (link - \
              overlapped polls) / f_link + compute / fmax",
             a.capacities.describe(),
             match a.bus {

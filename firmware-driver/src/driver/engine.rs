@@ -14,7 +14,7 @@
 use super::{buffer, check_values, invalid, DriverError, Status, Tbn, CHUNK};
 use crate::bus::Bus;
 use crate::bus::SPI_MAX_BURST_WORDS;
-use crate::image::format::{check_image, Descriptor, Header, Target, DESC_WORDS, HEADER_WORDS};
+use crate::image::format::{check_image, Descriptor, Header, MapLimits, Target};
 use crate::regmap as rm;
 
 /// Status polls allowed for `LOAD_END`'s checks (at most
@@ -59,7 +59,20 @@ impl<B: Bus> Tbn<B> {
             return Err(DriverError::NoEngine { features });
         }
         let v_bits = (features >> rm::CFG_FEATURES_V_BITS_SHIFT) & rm::CFG_FEATURES_V_BITS_MASK;
+        let maps = if features & rm::CFG_FEATURES_CONV != 0 {
+            let mut m = [0u32; 4];
+            self.bus.read_block(rm::CFG_MAX_FMAP, &mut m)?;
+            MapLimits {
+                max_fmap: m[0],
+                max_channels: m[1],
+                max_hw: m[2],
+                max_kernel: m[3],
+            }
+        } else {
+            MapLimits::default()
+        };
         Ok(Target {
+            maps,
             lanes: self.cfg.lanes,
             weight_words,
             const_words,
@@ -83,8 +96,8 @@ impl<B: Bus> Tbn<B> {
         let nl = h.num_layers as usize;
         let ideal = (0..nl)
             .map(|l| {
-                let s = HEADER_WORDS + DESC_WORDS * l;
-                u64::from(Descriptor::decode(&image[s..s + DESC_WORDS]).ideal_cycles)
+                let s = h.desc_at(l);
+                u64::from(Descriptor::decode(&image[s..s + h.desc_words()]).ideal_cycles)
             })
             .sum();
         let info = ModelInfo {

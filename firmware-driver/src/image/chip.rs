@@ -109,7 +109,12 @@ impl RefChip {
     }
 
     fn features(&self) -> u32 {
-        rm::CFG_FEATURES_ENGINE | (self.target.v_bits << rm::CFG_FEATURES_V_BITS_SHIFT)
+        let conv = if self.target.maps.supports_conv() {
+            rm::CFG_FEATURES_CONV
+        } else {
+            0
+        };
+        rm::CFG_FEATURES_ENGINE | conv | (self.target.v_bits << rm::CFG_FEATURES_V_BITS_SHIFT)
     }
 
     fn complete(&mut self) {
@@ -299,6 +304,10 @@ impl Bus for RefChip {
             rm::CFG_MAX_LAYERS => t.max_layers,
             rm::CFG_MAX_OUT => t.max_out,
             rm::CFG_MAX_LOGITS => t.max_logits,
+            rm::CFG_MAX_FMAP => t.maps.max_fmap,
+            rm::CFG_MAX_CHANNELS => t.maps.max_channels,
+            rm::CFG_MAX_HW => t.maps.max_hw,
+            rm::CFG_MAX_KERNEL => t.maps.max_kernel,
             rm::LOAD_WORDS => self.load.len() as u32,
             rm::MODEL_LAYERS => self.model.as_ref().map_or(0, |e| e.header().num_layers),
             rm::CLASS => self.class,

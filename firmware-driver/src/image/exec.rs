@@ -10,8 +10,8 @@
 use std::vec::Vec;
 
 use super::format::{
-    check_image, decode_record, value_range, Descriptor, Header, Kind, LoadError, Target,
-    DESC_WORDS, HEADER_WORDS, RECORD_WORDS, ROWC_ALIGN,
+    check_image, decode_record, in_fmt as fmt_word, value_range, Descriptor, Header, Kind,
+    LayerGeom, LoadError, MapShape, Op, Target, RECORD_WORDS, ROWC_ALIGN,
 };
 
 /// Why an image cannot be run (beyond the chip's own load checks).
@@ -86,7 +86,9 @@ pub struct Outcome {
     pub class: usize,
 }
 
-/// The engine's ideal cycles: per layer `D * ceil(m / L) * A_in + rows`.
+/// The engine's ideal cycles: per dense layer `D * ceil(m / L) * A_in + rows`,
+/// per conv layer `positions * D * ceil(m / L) * A_in` (lane-bound), per
+/// max-pool layer `outputs * k * k` (one input value per cycle).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CycleModel {
     /// Ideal cycles of each layer.
@@ -118,7 +120,11 @@ fn check_desc(
     in_fmt: u32,
     nl: usize,
 ) -> Result<(), ImageError> {
+    if d.geom.op == Op::MaxPool {
+        return check_pool(l, d, h, in_fmt);
+    }
     let bad = |what| Err(ImageError::Descriptor { layer: l, what });
+    check_geom(l, d)?;
     let (m, q, rows) = (u64::from(d.m), u64::from(d.q), u64::from(d.rows));
     let lanes = u64::from(h.lanes);
     if m == 0 || rows == 0 || q < m {
@@ -140,11 +146,10 @@ fn check_desc(
     if u64::from(d.chunks) != m.div_ceil(lanes) || u64::from(d.out_chunks) != rows.div_ceil(lanes) {
         return bad("CHUNKS / OUT_CHUNKS");
     }
-    let ideal = u64::from(d.d) * u64::from(d.chunks) * u64::from(d.in_bits) + rows;
-    if u64::from(d.ideal_cycles) != ideal {
+    if u64::from(d.ideal_cycles) != ideal_cycles(d) {
         return bad("IDEAL_CYCLES");
     }
-    if super::format::in_fmt(d.in_bits, d.in_signed) != in_fmt {
+    if fmt_word(d.in_bits, d.in_signed) != in_fmt {
         return bad("IN_FMT (chaining)");
     }
     if !(1..=8).contains(&d.in_bits) || (d.in_bits == 1 && d.in_signed) {
@@ -188,6 +193,132 @@ fn check_desc(
     Ok(())
 }
 
+/// The cycle model's ideal for one layer (recomputed here from the fields).
+fn ideal_cycles(d: &Descriptor) -> u64 {
+    let issue = u64::from(d.d) * u64::from(d.chunks) * u64::from(d.in_bits);
+    match d.geom.op {
+        Op::Dense => issue + u64::from(d.rows),
+        Op::Conv => u64::from(d.geom.positions) * issue,
+        Op::MaxPool => u64::from(d.rows) * u64::from(d.geom.kh) * u64::from(d.geom.kw),
+    }
+}
+
+/// A dense layer has no geometry; a conv layer's geometry matches its
+/// weights (`m = C_in kh kw`, `rows = C_out`) and its output shape.
+fn check_geom(l: usize, d: &Descriptor) -> Result<(), ImageError> {
+    let bad = |what| Err(ImageError::Descriptor { layer: l, what });
+    let g = &d.geom;
+    match g.op {
+        Op::Dense => {
+            if *g != LayerGeom::default() {
+                return bad("geometry of a dense layer");
+            }
+        }
+        Op::Conv => {
+            if g.input.numel() == 0
+                || u64::from(d.m) != u64::from(g.input.c) * u64::from(g.kh) * u64::from(g.kw)
+            {
+                return bad("conv M = IN_C * KH * KW");
+            }
+            if g.out_shape(d.rows) != Some(g.output) {
+                return bad("conv KERNEL / OUT_C / OUT_HW");
+            }
+            if u64::from(g.positions) != u64::from(g.output.h) * u64::from(g.output.w) {
+                return bad("POSITIONS");
+            }
+        }
+        Op::MaxPool => unreachable!("max-pool layers are checked by check_pool"),
+    }
+    Ok(())
+}
+
+/// A max-pool layer: square kernel, no padding, values in = values out
+/// format, no weights or constants.
+fn check_pool(l: usize, d: &Descriptor, h: &Header, in_fmt: u32) -> Result<(), ImageError> {
+    let bad = |what| Err(ImageError::Descriptor { layer: l, what });
+    let g = &d.geom;
+    if g.kh != g.kw
+        || g.pad != 0
+        || g.out_shape(g.input.c) != Some(g.output)
+        || g.input.numel() == 0
+    {
+        return bad("max-pool KERNEL / OUT_HW");
+    }
+    if u64::from(g.positions) != u64::from(g.output.h) * u64::from(g.output.w) {
+        return bad("POSITIONS");
+    }
+    if u64::from(d.m) != g.input.numel() || u64::from(d.rows) != g.output.numel() {
+        return bad("max-pool M / ROWS");
+    }
+    let lanes = h.lanes;
+    if d.chunks != d.m.div_ceil(lanes) || d.out_chunks != d.rows.div_ceil(lanes) {
+        return bad("CHUNKS / OUT_CHUNKS");
+    }
+    let unused = [
+        d.q,
+        d.d,
+        d.p,
+        d.q_minus_m,
+        d.shift,
+        d.tile_base,
+        d.alpha_base,
+        d.rowc_base,
+        d.rowc_stride,
+    ];
+    if unused.iter().any(|&w| w != 0) {
+        return bad("max-pool weight fields (must be 0)");
+    }
+    if fmt_word(d.in_bits, d.in_signed) != in_fmt || !(1..=8).contains(&d.in_bits) {
+        return bad("IN_FMT (chaining)");
+    }
+    let kind = if d.in_bits == 1 {
+        Kind::Sign
+    } else if d.in_signed {
+        Kind::Signed
+    } else {
+        Kind::Relu
+    };
+    if d.out_bits != d.in_bits || d.kind != kind || d.last {
+        return bad("OUT_FMT (a max-pool layer keeps its input format and is not last)");
+    }
+    if u64::from(d.ideal_cycles) != ideal_cycles(d) {
+        return bad("IDEAL_CYCLES");
+    }
+    Ok(())
+}
+
+/// The tensor between two layers while checking the chain.
+#[derive(Clone, Copy)]
+struct Chain {
+    values: u64,
+    shape: MapShape,
+    hwc: bool,
+}
+
+/// Header words 16..21 that `layers` need (recomputed here from the fields).
+fn map_maxima(layers: &[Descriptor], input: MapShape) -> super::format::HeaderMaps {
+    let mut m = super::format::HeaderMaps {
+        input,
+        ..Default::default()
+    };
+    let clamp = |v: u64| v.min(u64::from(u32::MAX)) as u32;
+    for d in layers {
+        m.max_fmap = m.max_fmap.max(clamp(d.in_values().max(d.out_values())));
+        let g = &d.geom;
+        if g.op != Op::Dense {
+            m.max_channels = m.max_channels.max(g.input.c).max(g.output.c);
+            m.max_hw = m
+                .max_hw
+                .max(g.input.h)
+                .max(g.input.w)
+                .max(g.output.h)
+                .max(g.output.w);
+            m.max_kernel = m.max_kernel.max(g.kh).max(g.kw);
+        }
+    }
+    m
+}
+
 impl Engine {
     /// Loads an image: the chip's `LOAD_END` checks for `target`, then the
     /// consistency of every descriptor and of the header's precomputed maxima.
@@ -197,35 +328,94 @@ impl Engine {
         let hdr_bad = |what| ImageError::Descriptor { layer: nl, what };
         let layers: Vec<Descriptor> = (0..nl)
             .map(|l| {
-                let s = HEADER_WORDS + DESC_WORDS * l;
-                Descriptor::decode(&words[s..s + DESC_WORDS])
+                let s = h.desc_at(l);
+                Descriptor::decode(&words[s..s + h.desc_words()])
             })
             .collect();
         let mut in_fmt = h.in_fmt;
+        let input = if h.is_conv() {
+            h.maps.input
+        } else {
+            MapShape {
+                c: h.num_in,
+                h: 1,
+                w: 1,
+            }
+        };
+        let mut chain = Chain {
+            values: input.numel(),
+            shape: input,
+            hwc: false,
+        };
         for (l, d) in layers.iter().enumerate() {
+            let bad = |what| ImageError::Descriptor { layer: l, what };
             check_desc(l, d, &h, in_fmt, nl)?;
             in_fmt = d.next_in_fmt();
-            if let Some(next) = layers.get(l + 1) {
-                if next.m != d.rows {
-                    return Err(ImageError::Descriptor {
-                        layer: l + 1,
-                        what: "M (chaining)",
-                    });
-                }
+            if d.in_values() != chain.values {
+                return Err(bad("M (chaining)"));
             }
+            let g = &d.geom;
+            match g.op {
+                Op::Dense if chain.hwc => return Err(bad("a dense layer after an HWC map")),
+                Op::Dense => {}
+                _ if g.input != chain.shape || g.in_hwc != chain.hwc => {
+                    return Err(bad("IN_C / IN_HW / OP.IN_HWC (chaining)"))
+                }
+                _ => {}
+            }
+            if d.kind == Kind::Logits && g.op != Op::Dense {
+                return Err(bad("logits from a conv layer"));
+            }
+            chain = match g.op {
+                Op::Dense => Chain {
+                    values: d.out_values(),
+                    shape: MapShape {
+                        c: d.rows,
+                        h: 1,
+                        w: 1,
+                    },
+                    hwc: false,
+                },
+                Op::Conv => Chain {
+                    values: d.out_values(),
+                    shape: g.output,
+                    hwc: g.positions > 1,
+                },
+                Op::MaxPool => Chain {
+                    values: d.out_values(),
+                    shape: g.output,
+                    hwc: false,
+                },
+            };
         }
-        let max = |f: fn(&Descriptor) -> u32| layers.iter().map(f).max().unwrap_or(0);
+        // Row-engine maxima over the dense and conv layers; map maxima over
+        // every layer (format 2).
+        let rowed = || layers.iter().filter(|d| d.geom.op != Op::MaxPool);
+        let max = |f: fn(&Descriptor) -> u32| rowed().map(f).max().unwrap_or(0);
         let maxima = [
             (h.max_m, max(|d| d.m)),
             (h.max_q, max(|d| d.q)),
             (h.max_d, max(|d| d.d)),
             (h.max_rows, max(|d| d.rows)),
-            (h.max_abits, max(|d| d.in_bits.max(d.out_bits))),
-            (h.num_in, layers[0].m),
+            (
+                h.max_abits,
+                layers
+                    .iter()
+                    .map(|d| d.in_bits.max(d.out_bits))
+                    .max()
+                    .unwrap_or(0),
+            ),
+            (
+                h.num_in,
+                layers[0].in_values().min(u64::from(u32::MAX)) as u32,
+            ),
             (h.num_out, layers[nl - 1].rows),
         ];
-        if maxima.iter().any(|(a, b)| a != b) {
+        if maxima.iter().any(|(a, b)| a != b) || h.max_m == 0 {
             return Err(hdr_bad("header maxima"));
+        }
+        if h.is_conv() && h.maps != map_maxima(&layers, input) {
+            return Err(hdr_bad("header map maxima (words 16..21)"));
         }
         if !(2..=64).contains(&h.v_bits) {
             return Err(hdr_bad("V_BITS"));
@@ -253,13 +443,7 @@ impl Engine {
     /// The ideal cycle model of one inference.
     pub fn cycle_model(&self) -> CycleModel {
         CycleModel {
-            per_layer: self
-                .layers
-                .iter()
-                .map(|d| {
-                    u64::from(d.d) * u64::from(d.chunks) * u64::from(d.in_bits) + u64::from(d.rows)
-                })
-                .collect(),
+            per_layer: self.layers.iter().map(ideal_cycles).collect(),
         }
     }
 
@@ -294,7 +478,14 @@ impl Engine {
         }
         let mut cur: Vec<i64> = x.iter().map(|&v| i64::from(v)).collect();
         for (l, d) in self.layers.iter().enumerate() {
-            cur = self.layer(l, d, &cur)?;
+            cur = match d.geom.op {
+                Op::Dense => {
+                    let x: Vec<Option<i64>> = cur.iter().map(|&v| Some(v)).collect();
+                    self.layer(l, d, &x)?
+                }
+                Op::Conv => self.conv(l, d, &cur)?,
+                Op::MaxPool => max_pool(&d.geom, &cur),
+            };
         }
         // Ties go to the lowest index: keep the first maximum.
         let mut class = 0;
@@ -306,15 +497,46 @@ impl Engine {
         Ok(Outcome { logits: cur, class })
     }
 
-    fn layer(&self, l: usize, d: &Descriptor, x: &[i64]) -> Result<Vec<i64>, InputError> {
+    /// A conv layer: positions in row-major order, each the dense layer on
+    /// its patch (gathered in `(c, ky, kx)` order, padding invalid), its
+    /// `rows` outputs written channel-minor (HWC).
+    fn conv(&self, l: usize, d: &Descriptor, x: &[i64]) -> Result<Vec<i64>, InputError> {
+        let g = &d.geom;
+        let mut out = Vec::with_capacity(d.out_values() as usize);
+        let mut patch = Vec::with_capacity(d.m as usize);
+        for oy in 0..g.output.h {
+            for ox in 0..g.output.w {
+                patch.clear();
+                for c in 0..g.input.c {
+                    for ky in 0..g.kh {
+                        for kx in 0..g.kw {
+                            let iy = (oy * g.stride + ky).checked_sub(g.pad);
+                            let ix = (ox * g.stride + kx).checked_sub(g.pad);
+                            patch.push(match (iy, ix) {
+                                (Some(iy), Some(ix)) if iy < g.input.h && ix < g.input.w => {
+                                    Some(x[g.in_index(c, iy, ix) as usize])
+                                }
+                                _ => None,
+                            });
+                        }
+                    }
+                }
+                out.extend(self.layer(l, d, &patch)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The dense computation of one input vector (`None`: an invalid lane).
+    fn layer(&self, l: usize, d: &Descriptor, x: &[Option<i64>]) -> Result<Vec<i64>, InputError> {
         let (m, q) = (d.m, d.q);
-        // Input value as seen by the dot product (sign bits are +1 / -1).
+        // Input value as seen by the dot product (sign bits are +1 / -1; an
+        // invalid lane contributes nothing).
         let xv = |i: u32| -> i64 {
-            let v = x[i as usize];
-            if d.in_bits == 1 {
-                2 * v - 1
-            } else {
-                v
+            match x[i as usize] {
+                None => 0,
+                Some(v) if d.in_bits == 1 => 2 * v - 1,
+                Some(v) => v,
             }
         };
         // Phase 1: the accumulator pairs of the D distinct rows.
@@ -373,4 +595,25 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// Max pooling of the stored values (for sign values the bits: +1 wins),
+/// read in the input's layout, written CHW.
+fn max_pool(g: &LayerGeom, x: &[i64]) -> Vec<i64> {
+    let mut out = Vec::with_capacity(g.output.numel() as usize);
+    for c in 0..g.output.c {
+        for oy in 0..g.output.h {
+            for ox in 0..g.output.w {
+                let mut best = i64::MIN;
+                for ky in 0..g.kh {
+                    for kx in 0..g.kw {
+                        let v = x[g.in_index(c, oy * g.stride + ky, ox * g.stride + kx) as usize];
+                        best = best.max(v);
+                    }
+                }
+                out.push(best);
+            }
+        }
+    }
+    out
 }

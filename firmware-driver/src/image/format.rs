@@ -4,15 +4,25 @@
 
 /// Image word 0: bytes "TBNM" in a little-endian file.
 pub const MAGIC: u32 = 0x4D4E_4254;
-/// Image word 1: format version, major in bits 31:16, minor in 15:0.
+/// Image word 1: format version, major in bits 31:16, minor in 15:0. Format
+/// 1.0 holds dense networks; every chip with the engine accepts it.
 pub const VERSION: u32 = 0x0001_0000;
-/// The format major version this crate and the chip accept.
+/// The dense format's major version.
 pub const VERSION_MAJOR: u32 = VERSION >> 16;
+/// Format 2.0: layers may be conv2d and max-pool (docs/model-image.md
+/// section 9); accepted only by a chip with CFG_FEATURES.CONV.
+pub const VERSION_CONV: u32 = 0x0002_0000;
+/// The conv format's major version.
+pub const VERSION_CONV_MAJOR: u32 = VERSION_CONV >> 16;
 
-/// Words of the header.
+/// Words of the header (format 1).
 pub const HEADER_WORDS: usize = 16;
-/// Words of one layer descriptor.
+/// Words of one layer descriptor (format 1).
 pub const DESC_WORDS: usize = 16;
+/// Words of the header in format 2 (words 16.. are [`hdr2`]).
+pub const HEADER_WORDS_CONV: usize = 32;
+/// Words of one layer descriptor in format 2 (words 16.. are [`geo`]).
+pub const DESC_WORDS_CONV: usize = 32;
 /// Words of the checksum trailer (S1, S2).
 pub const CHECKSUM_WORDS: usize = 2;
 /// Words of one row-constant record.
@@ -56,6 +66,40 @@ pub mod hdr {
     pub const IN_FMT: usize = 14;
     /// Bits of the signed value `v` enough for every row and input.
     pub const V_BITS: usize = 15;
+}
+
+/// Header words 16.. of format 2 (feature-map capacities the image needs).
+pub mod hdr2 {
+    /// Channels of the network input.
+    pub const IN_C: usize = 16;
+    /// Input height (bits 31:16) and width (bits 15:0).
+    pub const IN_HW: usize = 17;
+    /// Most values of any layer's input or output (map or vector).
+    pub const MAX_FMAP: usize = 18;
+    /// Most channels of any conv or max-pool input or output map.
+    pub const MAX_CHANNELS: usize = 19;
+    /// Largest height or width of any conv or max-pool input or output map.
+    pub const MAX_HW: usize = 20;
+    /// Largest kernel side of any conv or max-pool layer.
+    pub const MAX_KERNEL: usize = 21;
+}
+
+/// Descriptor words 16.. of format 2 (the layer's operation and geometry).
+pub mod geo {
+    /// Bits 1:0 the operation ([`super::Op`]); bit 8 the input map is HWC.
+    pub const OP: usize = 16;
+    /// Input channels.
+    pub const IN_C: usize = 17;
+    /// Input height (bits 31:16) and width (bits 15:0).
+    pub const IN_HW: usize = 18;
+    /// Bits 7:0 kernel height, 15:8 kernel width, 23:16 stride, 31:24 padding.
+    pub const KERNEL: usize = 19;
+    /// Output channels.
+    pub const OUT_C: usize = 20;
+    /// Output height (bits 31:16) and width (bits 15:0).
+    pub const OUT_HW: usize = 21;
+    /// Output positions, `OUT_H * OUT_W`.
+    pub const POSITIONS: usize = 22;
 }
 
 /// Descriptor word indices.
@@ -126,6 +170,144 @@ impl Kind {
             1 => Kind::Signed,
             2 => Kind::Sign,
             _ => Kind::Logits,
+        }
+    }
+}
+
+/// What a layer computes (format 2, descriptor word [`geo::OP`] bits 1:0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Op {
+    /// A dense layer on the input vector (format 1's only operation).
+    #[default]
+    Dense = 0,
+    /// conv2d as im2col: per output position a dense layer on its patch.
+    Conv = 1,
+    /// Max pooling of the integer values.
+    MaxPool = 2,
+}
+
+/// [`geo::OP`] bit 8: the input map is stored HWC (channel-minor).
+pub const OP_IN_HWC: u32 = 1 << 8;
+
+/// A feature map's shape, channels x height x width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MapShape {
+    /// Channels.
+    pub c: u32,
+    /// Height.
+    pub h: u32,
+    /// Width.
+    pub w: u32,
+}
+
+impl MapShape {
+    /// Values of the map (u64: no overflow on garbage).
+    pub const fn numel(&self) -> u64 {
+        self.c as u64 * self.h as u64 * self.w as u64
+    }
+
+    const fn hw_word(&self) -> u32 {
+        (self.h << 16) | (self.w & 0xFFFF)
+    }
+
+    const fn from_words(c: u32, hw: u32) -> MapShape {
+        MapShape {
+            c,
+            h: hw >> 16,
+            w: hw & 0xFFFF,
+        }
+    }
+}
+
+/// A format-2 layer's operation and geometry (descriptor words 16..23; all
+/// zero for a dense layer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct LayerGeom {
+    /// The operation.
+    pub op: Op,
+    /// The input map is HWC: value `(c, y, x)` at `(y W + x) C + c`; else CHW,
+    /// at `(c H + y) W + x`.
+    pub in_hwc: bool,
+    /// Input map shape.
+    pub input: MapShape,
+    /// Kernel height.
+    pub kh: u32,
+    /// Kernel width.
+    pub kw: u32,
+    /// Stride (both directions).
+    pub stride: u32,
+    /// Zero padding on every side (conv only).
+    pub pad: u32,
+    /// Output map shape.
+    pub output: MapShape,
+    /// `output.h * output.w`.
+    pub positions: u32,
+}
+
+impl LayerGeom {
+    /// Decodes descriptor words 16..23 (`w` has at least [`DESC_WORDS_CONV`] words).
+    pub fn decode(w: &[u32]) -> LayerGeom {
+        let op = match w[geo::OP] & 3 {
+            1 => Op::Conv,
+            2 => Op::MaxPool,
+            // 3 is reserved: read as dense, whose geometry check refuses it.
+            _ => Op::Dense,
+        };
+        let k = w[geo::KERNEL];
+        LayerGeom {
+            op,
+            in_hwc: w[geo::OP] & OP_IN_HWC != 0,
+            input: MapShape::from_words(w[geo::IN_C], w[geo::IN_HW]),
+            kh: k & 0xFF,
+            kw: (k >> 8) & 0xFF,
+            stride: (k >> 16) & 0xFF,
+            pad: k >> 24,
+            output: MapShape::from_words(w[geo::OUT_C], w[geo::OUT_HW]),
+            positions: w[geo::POSITIONS],
+        }
+    }
+
+    /// Writes descriptor words 16..23 into `w`.
+    pub fn encode_into(&self, w: &mut [u32]) {
+        w[geo::OP] = self.op as u32 | if self.in_hwc { OP_IN_HWC } else { 0 };
+        w[geo::IN_C] = self.input.c;
+        w[geo::IN_HW] = self.input.hw_word();
+        w[geo::KERNEL] = (self.kh & 0xFF)
+            | ((self.kw & 0xFF) << 8)
+            | ((self.stride & 0xFF) << 16)
+            | ((self.pad & 0xFF) << 24);
+        w[geo::OUT_C] = self.output.c;
+        w[geo::OUT_HW] = self.output.hw_word();
+        w[geo::POSITIONS] = self.positions;
+    }
+
+    /// The output map of this geometry, if the kernel fits the padded input.
+    pub const fn out_shape(&self, out_c: u32) -> Option<MapShape> {
+        let ph = self.input.h as u64 + 2 * self.pad as u64;
+        let pw = self.input.w as u64 + 2 * self.pad as u64;
+        if self.stride == 0
+            || self.kh == 0
+            || self.kw == 0
+            || ph < self.kh as u64
+            || pw < self.kw as u64
+        {
+            return None;
+        }
+        Some(MapShape {
+            c: out_c,
+            h: ((ph - self.kh as u64) / self.stride as u64 + 1) as u32,
+            w: ((pw - self.kw as u64) / self.stride as u64 + 1) as u32,
+        })
+    }
+
+    /// Index of value `(c, y, x)` of the input map in its layout.
+    pub const fn in_index(&self, c: u32, y: u32, x: u32) -> u64 {
+        let s = &self.input;
+        if self.in_hwc {
+            (y as u64 * s.w as u64 + x as u64) * s.c as u64 + c as u64
+        } else {
+            (c as u64 * s.h as u64 + y as u64) * s.w as u64 + x as u64
         }
     }
 }
@@ -217,12 +399,47 @@ pub struct Header {
     pub in_fmt: u32,
     /// Bits of the signed value `v` enough for every row and input.
     pub v_bits: u32,
+    /// Format 2's feature-map words (zero in format 1).
+    pub maps: HeaderMaps,
+}
+
+/// Header words 16..21 of format 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct HeaderMaps {
+    /// The network input's shape.
+    pub input: MapShape,
+    /// Most values of any layer's input or output.
+    pub max_fmap: u32,
+    /// Most channels of any map.
+    pub max_channels: u32,
+    /// Largest map height or width.
+    pub max_hw: u32,
+    /// Largest kernel side.
+    pub max_kernel: u32,
+}
+
+/// Whether `version` is format 2 (conv and max-pool layers).
+pub const fn is_conv_format(version: u32) -> bool {
+    version >> 16 == VERSION_CONV_MAJOR
 }
 
 impl Header {
-    /// Decodes header words (`w` has at least [`HEADER_WORDS`] words).
+    /// Decodes header words: the first [`HEADER_WORDS`] of `w`, and for a
+    /// format-2 version words 16..21 when `w` has them.
     pub fn decode(w: &[u32]) -> Header {
+        let maps = if is_conv_format(w[hdr::VERSION]) && w.len() >= HEADER_WORDS_CONV {
+            HeaderMaps {
+                input: MapShape::from_words(w[hdr2::IN_C], w[hdr2::IN_HW]),
+                max_fmap: w[hdr2::MAX_FMAP],
+                max_channels: w[hdr2::MAX_CHANNELS],
+                max_hw: w[hdr2::MAX_HW],
+                max_kernel: w[hdr2::MAX_KERNEL],
+            }
+        } else {
+            HeaderMaps::default()
+        };
         Header {
+            maps,
             magic: w[hdr::MAGIC],
             version: w[hdr::VERSION],
             total_words: w[hdr::TOTAL_WORDS],
@@ -242,9 +459,18 @@ impl Header {
         }
     }
 
-    /// The header words.
-    pub fn encode(&self) -> [u32; HEADER_WORDS] {
-        let mut w = [0u32; HEADER_WORDS];
+    /// The header words (the first [`Header::header_words`] of them).
+    pub fn encode(&self) -> [u32; HEADER_WORDS_CONV] {
+        let mut w = [0u32; HEADER_WORDS_CONV];
+        if self.is_conv() {
+            let m = &self.maps;
+            w[hdr2::IN_C] = m.input.c;
+            w[hdr2::IN_HW] = m.input.hw_word();
+            w[hdr2::MAX_FMAP] = m.max_fmap;
+            w[hdr2::MAX_CHANNELS] = m.max_channels;
+            w[hdr2::MAX_HW] = m.max_hw;
+            w[hdr2::MAX_KERNEL] = m.max_kernel;
+        }
         w[hdr::MAGIC] = self.magic;
         w[hdr::VERSION] = self.version;
         w[hdr::TOTAL_WORDS] = self.total_words;
@@ -264,14 +490,42 @@ impl Header {
         w
     }
 
+    /// Format 2 (conv and max-pool layers).
+    pub const fn is_conv(&self) -> bool {
+        is_conv_format(self.version)
+    }
+
+    /// Words of the header in this image's format.
+    pub const fn header_words(&self) -> usize {
+        if self.is_conv() {
+            HEADER_WORDS_CONV
+        } else {
+            HEADER_WORDS
+        }
+    }
+
+    /// Words of a descriptor in this image's format.
+    pub const fn desc_words(&self) -> usize {
+        if self.is_conv() {
+            DESC_WORDS_CONV
+        } else {
+            DESC_WORDS
+        }
+    }
+
     /// Word index of the first descriptor.
     pub const fn desc_start(&self) -> u32 {
-        HEADER_WORDS as u32
+        self.header_words() as u32
+    }
+
+    /// Word index of layer `l`'s descriptor.
+    pub const fn desc_at(&self, l: usize) -> usize {
+        self.header_words() + self.desc_words() * l
     }
 
     /// Word index of the tile section.
     pub const fn tile_start(&self) -> u32 {
-        HEADER_WORDS as u32 + DESC_WORDS as u32 * self.num_layers
+        (self.header_words() + self.desc_words() * self.num_layers as usize) as u32
     }
 
     /// Word index of the constants section.
@@ -281,8 +535,8 @@ impl Header {
 
     /// `TOTAL_WORDS` implied by the section sizes (u64: no overflow on garbage).
     pub const fn implied_total(&self) -> u64 {
-        HEADER_WORDS as u64
-            + DESC_WORDS as u64 * self.num_layers as u64
+        self.header_words() as u64
+            + self.desc_words() as u64 * self.num_layers as u64
             + self.tile_words as u64
             + self.const_words as u64
             + CHECKSUM_WORDS as u64
@@ -329,15 +583,23 @@ pub struct Descriptor {
     pub rowc_stride: u32,
     /// `ceil(rows / L)`.
     pub out_chunks: u32,
-    /// `D * CHUNKS * A_in + rows`.
+    /// The cycle model's ideal (docs/model-image.md sections 7 and 9).
     pub ideal_cycles: u32,
+    /// Operation and geometry (format 2; dense and zero in format 1).
+    pub geom: LayerGeom,
 }
 
 impl Descriptor {
-    /// Decodes descriptor words (`w` has at least [`DESC_WORDS`] words).
+    /// Decodes descriptor words: words 0..15 of `w`, and the geometry when
+    /// `w` has [`DESC_WORDS_CONV`] words (a format-2 descriptor).
     pub fn decode(w: &[u32]) -> Descriptor {
         let out = w[desc::OUT_FMT];
         Descriptor {
+            geom: if w.len() >= DESC_WORDS_CONV {
+                LayerGeom::decode(w)
+            } else {
+                LayerGeom::default()
+            },
             m: w[desc::M],
             q: w[desc::Q],
             rows: w[desc::ROWS],
@@ -360,9 +622,10 @@ impl Descriptor {
         }
     }
 
-    /// The descriptor words.
-    pub fn encode(&self) -> [u32; DESC_WORDS] {
-        let mut w = [0u32; DESC_WORDS];
+    /// The descriptor words (the first 16 in format 1, all in format 2).
+    pub fn encode(&self) -> [u32; DESC_WORDS_CONV] {
+        let mut w = [0u32; DESC_WORDS_CONV];
+        self.geom.encode_into(&mut w);
         w[desc::M] = self.m;
         w[desc::Q] = self.q;
         w[desc::ROWS] = self.rows;
@@ -380,6 +643,22 @@ impl Descriptor {
         w[desc::OUT_CHUNKS] = self.out_chunks;
         w[desc::IDEAL_CYCLES] = self.ideal_cycles;
         w
+    }
+
+    /// Values the layer reads: the input map (conv, max-pool) or `m`.
+    pub const fn in_values(&self) -> u64 {
+        match self.geom.op {
+            Op::Dense => self.m as u64,
+            _ => self.geom.input.numel(),
+        }
+    }
+
+    /// Values the layer writes: `rows` per position (conv), else `rows`.
+    pub const fn out_values(&self) -> u64 {
+        match self.geom.op {
+            Op::Conv => self.rows as u64 * self.geom.positions as u64,
+            _ => self.rows as u64,
+        }
     }
 
     /// The output format of this layer as the next layer's IN_FMT
@@ -432,6 +711,37 @@ pub struct Target {
     pub max_logits: u32,
     /// Width of the signed value `v` (CFG_FEATURES.V_BITS).
     pub v_bits: u32,
+    /// Feature-map capacities (all 0 without CFG_FEATURES.CONV).
+    pub maps: MapLimits,
+}
+
+/// A configuration's feature-map capacities (CFG_MAX_FMAP, CFG_MAX_CHANNELS,
+/// CFG_MAX_HW, CFG_MAX_KERNEL); all 0 when it runs no conv or max-pool layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MapLimits {
+    /// Values of one feature-map buffer.
+    pub max_fmap: u32,
+    /// Channels of a map.
+    pub max_channels: u32,
+    /// Height or width of a map.
+    pub max_hw: u32,
+    /// Kernel side.
+    pub max_kernel: u32,
+}
+
+impl MapLimits {
+    /// No feature maps: a dense-only configuration.
+    pub const NONE: MapLimits = MapLimits {
+        max_fmap: 0,
+        max_channels: 0,
+        max_hw: 0,
+        max_kernel: 0,
+    };
+
+    /// Whether the configuration runs conv and max-pool layers (format 2).
+    pub const fn supports_conv(&self) -> bool {
+        self.max_fmap > 0
+    }
 }
 
 impl Target {
@@ -450,6 +760,42 @@ impl Target {
             max_abits: 8,
             max_logits: rm::MAP_MAX_LOGITS_LIMIT,
             v_bits: 64,
+            maps: MapLimits {
+                max_fmap: rm::MAP_MAX_INPUTS_LIMIT,
+                max_channels: 65_535,
+                max_hw: 65_535,
+                max_kernel: 255,
+            },
+        }
+    }
+
+    /// The same target without feature maps (format 1 images only).
+    pub const fn dense_only(self) -> Target {
+        Target {
+            maps: MapLimits::NONE,
+            ..self
+        }
+    }
+
+    /// The capacity register behind `what` (to raise it, e.g. to find
+    /// every capacity an image exceeds).
+    pub fn limit_mut(&mut self, what: Limit) -> &mut u32 {
+        match what {
+            Limit::Lanes => &mut self.lanes,
+            Limit::Layers => &mut self.max_layers,
+            Limit::WeightWords => &mut self.weight_words,
+            Limit::ConstWords => &mut self.const_words,
+            Limit::RowLength => &mut self.max_in,
+            Limit::TileLength => &mut self.tile_max,
+            Limit::DistinctRows => &mut self.max_d,
+            Limit::Rows => &mut self.max_out,
+            Limit::ActivationBits => &mut self.max_abits,
+            Limit::Logits => &mut self.max_logits,
+            Limit::ValueBits => &mut self.v_bits,
+            Limit::FeatureMap => &mut self.maps.max_fmap,
+            Limit::Channels => &mut self.maps.max_channels,
+            Limit::MapSide => &mut self.maps.max_hw,
+            Limit::Kernel => &mut self.maps.max_kernel,
         }
     }
 
@@ -519,8 +865,32 @@ impl Target {
                 h.v_bits > self.v_bits,
             ),
         ];
+        let (m, t) = (&h.maps, &self.maps);
+        let maps = [
+            (
+                Limit::FeatureMap,
+                m.max_fmap,
+                t.max_fmap,
+                m.max_fmap > t.max_fmap,
+            ),
+            (
+                Limit::Channels,
+                m.max_channels,
+                t.max_channels,
+                m.max_channels > t.max_channels,
+            ),
+            (Limit::MapSide, m.max_hw, t.max_hw, m.max_hw > t.max_hw),
+            (
+                Limit::Kernel,
+                m.max_kernel,
+                t.max_kernel,
+                m.max_kernel > t.max_kernel,
+            ),
+        ];
+        let n_maps = if h.is_conv() { maps.len() } else { 0 };
         checks
             .into_iter()
+            .chain(maps.into_iter().take(n_maps))
             .find(|c| c.3)
             .map(|(what, need, limit, _)| Misfit { what, need, limit })
     }
@@ -551,6 +921,14 @@ pub enum Limit {
     Logits,
     /// Width of the value `v`.
     ValueBits,
+    /// Values of a feature map (format 2).
+    FeatureMap,
+    /// Channels of a map (format 2).
+    Channels,
+    /// Height or width of a map (format 2).
+    MapSide,
+    /// Kernel side (format 2).
+    Kernel,
 }
 
 impl Limit {
@@ -568,6 +946,10 @@ impl Limit {
             Limit::ActivationBits => "activation bits (CFG_MAX_ABITS)",
             Limit::Logits => "network outputs (CFG_MAX_LOGITS)",
             Limit::ValueBits => "value bits (CFG_FEATURES.V_BITS)",
+            Limit::FeatureMap => "feature-map values (CFG_MAX_FMAP)",
+            Limit::Channels => "feature-map channels (CFG_MAX_CHANNELS)",
+            Limit::MapSide => "feature-map height or width (CFG_MAX_HW)",
+            Limit::Kernel => "kernel side (CFG_MAX_KERNEL)",
         }
     }
 }
@@ -590,8 +972,9 @@ pub enum LoadError {
     /// Word 0 is not [`MAGIC`].
     #[error("image magic {0:#010x} is not {MAGIC:#010x} (\"TBNM\")")]
     BadMagic(u32),
-    /// The major version is not [`VERSION_MAJOR`].
-    #[error("image format version {0:#010x} is not supported (major {VERSION_MAJOR})")]
+    /// The major version is neither [`VERSION_MAJOR`] nor, on a chip with
+    /// feature maps, [`VERSION_CONV_MAJOR`].
+    #[error("image format version {0:#010x} is not supported by this configuration (major {VERSION_MAJOR}; major {VERSION_CONV_MAJOR}, conv and max-pool layers, only with CFG_FEATURES.CONV)")]
     BadVersion(u32),
     /// The image has not `TOTAL_WORDS` words, or its sections do not add up.
     #[error("image has {have} words, its header says {total} (sections add up to {implied})")]
@@ -637,7 +1020,7 @@ impl LoadError {
 /// The chip's `LOAD_END` checks on a whole image, in their order (docs/model-image.md
 /// section 6): magic, version, length, checksum, fit. Returns the header.
 pub fn check_image(words: &[u32], target: &Target) -> Result<Header, LoadError> {
-    let mut head = [0u32; HEADER_WORDS];
+    let mut head = [0u32; HEADER_WORDS_CONV];
     for (d, s) in head.iter_mut().zip(words) {
         *d = *s;
     }
@@ -645,7 +1028,8 @@ pub fn check_image(words: &[u32], target: &Target) -> Result<Header, LoadError> 
     if h.magic != MAGIC {
         return Err(LoadError::BadMagic(h.magic));
     }
-    if h.version >> 16 != VERSION_MAJOR {
+    let major = h.version >> 16;
+    if major != VERSION_MAJOR && !(major == VERSION_CONV_MAJOR && target.maps.supports_conv()) {
         return Err(LoadError::BadVersion(h.version));
     }
     let have = words.len() as u64;

@@ -21,7 +21,7 @@ pub use image_type::Image;
 mod image_type {
     use std::vec::Vec;
 
-    use super::format::{Descriptor, Header, DESC_WORDS, HEADER_WORDS};
+    use super::format::{Descriptor, Header, HEADER_WORDS_CONV};
 
     /// A compiled model image: its words (a file stores them little-endian).
     #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +65,7 @@ mod image_type {
 
         /// The header (of a compiled image; garbage for arbitrary words).
         pub fn header(&self) -> Header {
-            let mut h = [0u32; HEADER_WORDS];
+            let mut h = [0u32; HEADER_WORDS_CONV];
             for (d, s) in h.iter_mut().zip(&self.words) {
                 *d = *s;
             }
@@ -74,8 +74,11 @@ mod image_type {
 
         /// Descriptor of layer `l`, if present.
         pub fn descriptor(&self, l: usize) -> Option<Descriptor> {
-            let s = HEADER_WORDS + DESC_WORDS * l;
-            self.words.get(s..s + DESC_WORDS).map(Descriptor::decode)
+            let h = self.header();
+            let s = h.desc_at(l);
+            self.words
+                .get(s..s + h.desc_words())
+                .map(Descriptor::decode)
         }
     }
 }
