@@ -68,6 +68,17 @@ fn argmax(v: &[i64]) -> usize {
     v.iter().position(|x| x == best).expect("max")
 }
 
+/// Every input through `e`: logits equal `want`, the class their argmax.
+fn outcomes_equal(e: &Engine, inputs: &[Vec<i32>], want: &[Vec<i64>], seed: u64, lanes: u32) {
+    for (x, w) in inputs.iter().zip(want) {
+        let got = e
+            .infer(x)
+            .unwrap_or_else(|err| panic!("seed {seed} L={lanes}: {err}"));
+        assert_eq!(&got.logits, w, "seed {seed} L={lanes}");
+        assert_eq!(got.class, argmax(w), "seed {seed}");
+    }
+}
+
 fn engine(prog: &Program, lanes: u32) -> Engine {
     let t = Target::map_limits(lanes);
     let img = image_of(prog, &t).expect("compile");
@@ -149,14 +160,7 @@ fn random_programs_bit_exact() {
             "seed {seed}"
         );
         for lanes in LANES {
-            let e = engine(&prog, lanes);
-            for (x, w) in inputs.iter().zip(&want) {
-                let got = e
-                    .infer(x)
-                    .unwrap_or_else(|err| panic!("seed {seed} L={lanes}: {err}"));
-                assert_eq!(&got.logits, w, "seed {seed} L={lanes}");
-                assert_eq!(got.class, argmax(w), "seed {seed}");
-            }
+            outcomes_equal(&engine(&prog, lanes), &inputs, &want, seed, lanes);
         }
         programs += 1;
     }
@@ -251,13 +255,7 @@ fn random_conv_programs_bit_exact() {
                 cov.add(&prog, &img);
             }
             let e = Engine::load(img.words(), &t).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-            for (x, w) in inputs.iter().zip(&want) {
-                let got = e
-                    .infer(x)
-                    .unwrap_or_else(|err| panic!("seed {seed} L={lanes}: {err}"));
-                assert_eq!(&got.logits, w, "seed {seed} L={lanes}");
-                assert_eq!(got.class, argmax(w), "seed {seed}");
-            }
+            outcomes_equal(&e, &inputs, &want, seed, lanes);
         }
         programs += 1;
     }
