@@ -18,7 +18,7 @@
 //!
 //! All buffers are provided by the caller ([`Workspace`], [`FloatWorkspace`]).
 
-use crate::program::{Activation, Dense, Program, Shape, Stage, ValueCode};
+use crate::program::{Activation, ConvGeom, Dense, Program, Shape, Stage, ValueCode};
 
 /// Why a kernel could not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -735,6 +735,337 @@ fn distinct_rows(d: &Dense<'_>, planes: &[u32], prefix: &[i32], acc: &mut [(i32,
 }
 
 // ---------------------------------------------------------------------------
+// Conv2d with byte lanes (A >= 2)
+// ---------------------------------------------------------------------------
+//
+// A conv stage runs the same few short rows (m = C kh kw lanes) at every
+// output position, so what is per row in the generic path is hoisted to once
+// per stage: each distinct row's tile bits are extracted once into lane-
+// aligned selection words (no funnel shifts or edge words per position), and
+// each row's requantization parameters (alpha codes, multiplier, bias) into a
+// small table. Per position the patch is gathered straight into byte lanes,
+// (c, ky) run by (c, ky) run, from the CHW input. All of it lives in the
+// caller's `planes` buffer ([`conv_plane_words`]).
+
+/// Header words of a distinct row's entry in the row table: the length of
+/// its first segment, then the tile-bit counts of both segments.
+const ROW_HEADER: usize = 3;
+
+/// Words per row of the requantization table: alpha code of the row's copy,
+/// alpha code of the next copy (0 unless the row straddles), multiplier,
+/// bias low and high words.
+const PARAM_WORDS: usize = 5;
+
+/// Words of `planes` that [`run`] needs for a dense stage: the packed input
+/// (see [`words_per_lane_word`]), plus for a conv stage of `A >= 2` the row
+/// table (per distinct row, 3 header words and the selection words of both
+/// segments) and the requantization table (5 words per row).
+pub fn plane_words(d: &Dense<'_>) -> usize {
+    let words = d.geom.m.div_ceil(32);
+    let packed = words * words_per_lane_word(d.input.bits);
+    if d.conv.is_some() && d.input.bits >= 2 {
+        packed + d.geom.distinct_rows() * (ROW_HEADER + 2 * words) + d.geom.rows * PARAM_WORDS
+    } else {
+        packed
+    }
+}
+
+/// The selection word of lane word `w` for tile bits starting at `tpos`,
+/// restricted to lanes `[lo, hi)` (lane `l` takes tile bit `tpos + l`).
+fn select_word(tile: &[u32], tpos: isize, w: usize, lo: usize, hi: usize) -> u32 {
+    let (a, b) = (lo.max(32 * w), hi.min(32 * w + 32));
+    if a >= b {
+        return 0;
+    }
+    window(tile, tpos + 32 * w as isize) & lane_mask(a - 32 * w, b - 32 * w)
+}
+
+/// Fills the row table: for distinct row `j` (tile offset `(j m) mod q`)
+/// `[len_a, pop_a, pop_b, sel_a[words], sel_b[words]]`, where `sel_a` holds
+/// the tile bits of lanes `[0, len_a)` (from the row's offset) and `sel_b`
+/// those of lanes `[len_a, m)` (from tile bit 0; all zero unless the row
+/// straddles the tile's end).
+fn build_row_table(d: &Dense<'_>, words: usize, table: &mut [u32]) {
+    let g = d.geom;
+    let stride = ROW_HEADER + 2 * words;
+    let mut offset = 0usize;
+    for entry in table.chunks_exact_mut(stride).take(g.distinct_rows()) {
+        let len_a = g.m.min(g.q - offset);
+        let (head, sel) = entry.split_at_mut(ROW_HEADER);
+        let (sel_a, sel_b) = sel.split_at_mut(words);
+        let (mut pop_a, mut pop_b) = (0, 0);
+        for w in 0..words {
+            sel_a[w] = select_word(d.tile, offset as isize, w, 0, len_a);
+            sel_b[w] = select_word(d.tile, -(len_a as isize), w, len_a, g.m);
+            pop_a += popcount(sel_a[w]);
+            pop_b += popcount(sel_b[w]);
+        }
+        head.copy_from_slice(&[len_a as u32, pop_a, pop_b]);
+        offset += g.m;
+        if offset >= g.q {
+            offset -= g.q;
+        }
+    }
+}
+
+/// Fills the requantization table, row by row, with what [`rows_loop`]
+/// derives per row: the alpha codes of the row's copy and (straddling rows
+/// only, else 0) of the next copy, the multiplier and the bias.
+fn build_param_table(d: &Dense<'_>, table: &mut [u32]) {
+    let g = d.geom;
+    let (mut off, mut copy) = (0usize, 0usize);
+    for (r, p) in table.chunks_exact_mut(PARAM_WORDS).take(g.rows).enumerate() {
+        let alpha = d.alpha_q.get(copy) as u32;
+        let alpha_next = if g.q - off < g.m {
+            d.alpha_q.get(copy + 1) as u32
+        } else {
+            0
+        };
+        let bias = d.bias(r) as u64;
+        p.copy_from_slice(&[
+            alpha,
+            alpha_next,
+            d.mult(r) as u32,
+            bias as u32,
+            (bias >> 32) as u32,
+        ]);
+        off += g.m;
+        if off >= g.q {
+            off -= g.q;
+            copy += 1;
+        }
+    }
+}
+
+/// `planes` viewed as bytes: lane `l` of a byte-lane image is byte `l`
+/// (little-endian words; see [`gather_patch`] for big-endian targets).
+fn as_bytes_mut(words: &mut [u32]) -> &mut [u8] {
+    // SAFETY: the same memory under the same exclusive borrow; u8 has no
+    // alignment or validity requirements.
+    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 4) }
+}
+
+/// Gathers the im2col patch of output position `(oy, ox)` (lane order
+/// `(c, ky, kx)`, docs/numerics.md section 3) into byte lanes: the value
+/// (xor 0x80 when signed, i.e. +128), padding lanes hold value 0. Lanes past
+/// `m` are left as they are.
+fn gather_patch(
+    code: ValueCode,
+    x: &[i32],
+    cg: &ConvGeom,
+    oy: usize,
+    ox: usize,
+    patch: &mut [u32],
+) {
+    let flip = if code.signed { 0x80u8 } else { 0 };
+    let (kh, kw) = (cg.kh, cg.kw);
+    let iy0 = (oy * cg.stride) as isize - cg.pad as isize;
+    let ix0 = (ox * cg.stride) as isize - cg.pad as isize;
+    // Kernel columns [kx_lo, kx_hi) fall inside the input row (the same for
+    // every run of this position).
+    let kx_lo = (-ix0).clamp(0, kw as isize) as usize;
+    let kx_hi = (cg.in_w as isize - ix0).clamp(kx_lo as isize, kw as isize) as usize;
+    let bytes = as_bytes_mut(patch);
+    let mut runs = bytes.chunks_exact_mut(kw);
+    for c in 0..cg.in_c {
+        for (ky, run) in (0..kh).zip(&mut runs) {
+            let iy = iy0 + ky as isize;
+            if iy < 0 || iy as usize >= cg.in_h {
+                run.fill(flip);
+                continue;
+            }
+            if kx_hi > kx_lo {
+                // ix = ix0 + kx is in [0, in_w) for kx in [kx_lo, kx_hi).
+                let start = (c * cg.in_h + iy as usize) * cg.in_w + (ix0 + kx_lo as isize) as usize;
+                let src = &x[start..start + (kx_hi - kx_lo)];
+                for (dst, &v) in run[kx_lo..kx_hi].iter_mut().zip(src) {
+                    *dst = v as u8 ^ flip;
+                }
+            }
+            if kx_lo > 0 {
+                run[..kx_lo].fill(flip);
+            }
+            if kx_hi < kw {
+                run[kx_hi..].fill(flip);
+            }
+        }
+    }
+    if cfg!(target_endian = "big") {
+        for w in patch.iter_mut() {
+            *w = u32::from_le(*w);
+        }
+    }
+}
+
+/// `acc` plus the bytes of `x` whose bit is set in the low nibble of `t`
+/// (byte `i` for bit `i`).
+#[inline(always)]
+fn add_selected_nibble(acc: u32, t: u32, x: u32) -> u32 {
+    #[cfg(tbn_dsp)]
+    {
+        let r: u32;
+        // SAFETY: register operations only (the GE flags are clobbered,
+        // which the asm block does not promise to preserve).
+        unsafe {
+            core::arch::asm!(
+                "msr APSR_g, {t}",
+                "sel {s}, {x}, {z}",
+                "usada8 {r}, {s}, {z}, {a}",
+                t = in(reg) t << 16,
+                x = in(reg) x,
+                z = in(reg) 0u32,
+                a = in(reg) acc,
+                s = out(reg) _,
+                r = lateout(reg) r,
+                options(pure, nomem, nostack),
+            );
+        }
+        r
+    }
+    #[cfg(not(tbn_dsp))]
+    {
+        acc + byte_sum(x & NIBBLE_BYTES[(t & 0xF) as usize])
+    }
+}
+
+/// Sum of the patch bytes of lanes `[0, m)` whose bit is set in `sel`
+/// (lane-aligned selection words): whole words through
+/// [`selected_byte_sum`], the last partial word nibble by nibble.
+#[inline]
+fn selected_patch_sum(sel: &[u32], patch: &[u32], m: usize) -> u32 {
+    let full = m / 32;
+    let mut acc = selected_byte_sum(&sel[..full], &patch[..BYTE_WORDS * full]);
+    let nibbles = (m % 32).div_ceil(4);
+    if nibbles > 0 {
+        let mut t = sel[full];
+        for &x in &patch[BYTE_WORDS * full..BYTE_WORDS * full + nibbles] {
+            acc = add_selected_nibble(acc, t, x);
+            t >>= 4;
+        }
+    }
+    acc
+}
+
+/// Sum of the patch's values over lanes `[0, n)`.
+fn patch_value_sum(code: ValueCode, patch: &[u32], n: usize) -> i32 {
+    let whole = n / 4;
+    let mut s = patch[..whole].iter().fold(0u32, |a, &v| add_byte_sum(a, v));
+    if !n.is_multiple_of(4) {
+        s = add_byte_sum(s, patch[whole] & ((1u32 << (8 * (n % 4))) - 1));
+    }
+    s as i32 - if code.signed { 128 * n as i32 } else { 0 }
+}
+
+/// The accumulator pairs of the distinct rows for one gathered patch (the
+/// row table from [`build_row_table`]); the same arithmetic as
+/// [`segment_dot`]: `2 (selected - 128 pop) - sum`.
+fn conv_rows(
+    code: ValueCode,
+    m: usize,
+    patch: &[u32],
+    table: &[u32],
+    words: usize,
+    acc: &mut [(i32, i32)],
+) {
+    let whole = patch_value_sum(code, patch, m);
+    let bias = if code.signed { 128 } else { 0 };
+    for (entry, slot) in table
+        .chunks_exact(ROW_HEADER + 2 * words)
+        .zip(acc.iter_mut())
+    {
+        let (len_a, pop_a, pop_b) = (entry[0] as usize, entry[1] as i32, entry[2] as i32);
+        let sel_a = &entry[ROW_HEADER..ROW_HEADER + words];
+        let a = selected_patch_sum(sel_a, patch, m) as i32 - bias * pop_a;
+        *slot = if len_a == m {
+            (2 * a - whole, 0)
+        } else {
+            // A straddling row: the second segment is selected by sel_b.
+            let head = patch_value_sum(code, patch, len_a);
+            let sel_b = &entry[ROW_HEADER + words..];
+            let b = selected_patch_sum(sel_b, patch, m) as i32 - bias * pop_b;
+            (2 * a - head, 2 * b - (whole - head))
+        };
+    }
+}
+
+/// Requantizes every row of one position from the parameter table (see
+/// [`build_param_table`]); the same arithmetic as [`rows_loop`].
+#[inline(always)]
+fn conv_requantize(
+    period: usize,
+    acc: &[(i32, i32)],
+    params: &[u32],
+    mut out: impl FnMut(usize, i64),
+    f: impl Fn(i64) -> i64,
+) {
+    let mut j = 0usize;
+    for (r, p) in params.chunks_exact(PARAM_WORDS).enumerate() {
+        let (a, b) = acc[j];
+        let mut v = p[0] as i64 * a as i64 + p[1] as i64 * b as i64;
+        v = v.wrapping_mul(p[2] as i32 as i64);
+        v = v.wrapping_add(((p[4] as u64) << 32 | p[3] as u64) as i64);
+        out(r, f(v));
+        j += 1;
+        if j == period {
+            j = 0;
+        }
+    }
+}
+
+/// A conv stage with `A >= 2` inputs (see the section comment).
+fn conv_bytes(
+    d: &Dense<'_>,
+    cg: &ConvGeom,
+    x: &[i32],
+    planes: &mut [u32],
+    acc: &mut [(i32, i32)],
+    probe: &mut impl FnMut(Part),
+    mut out: impl FnMut(usize, i64),
+) {
+    let g = d.geom;
+    let words = g.m.div_ceil(32);
+    let (patch, rest) = planes.split_at_mut(words * BYTE_WORDS);
+    let (rows, rest) = rest.split_at_mut(g.distinct_rows() * (ROW_HEADER + 2 * words));
+    let params = &mut rest[..g.rows * PARAM_WORDS];
+    build_row_table(d, words, rows);
+    build_param_table(d, params);
+    // Lanes past m stay 0 (the selection words never pick them).
+    patch.fill(0);
+    let (positions, ow) = (d.positions(), d.out_shape.w);
+    let acc = &mut acc[..g.distinct_rows()];
+    let (shift, bits) = (d.shift, d.out_bits);
+    let round = move |v: i64| {
+        if shift == 0 {
+            v
+        } else {
+            v.wrapping_add(1i64 << (shift - 1)) >> shift
+        }
+    };
+    let period = g.period();
+    for pos in 0..positions {
+        gather_patch(d.input, x, cg, pos / ow, pos % ow, patch);
+        probe(Part::Pack);
+        conv_rows(d.input, g.m, patch, rows, words, acc);
+        probe(Part::Rows);
+        let out = |r: usize, v: i64| out(r * positions + pos, v);
+        // One loop per activation, as in requantize_rows.
+        match d.act {
+            Activation::Relu => {
+                let top = (1i64 << bits) - 1;
+                conv_requantize(period, acc, params, out, move |v| round(v).clamp(0, top))
+            }
+            Activation::Signed => {
+                let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+                conv_requantize(period, acc, params, out, move |v| round(v).clamp(lo, hi))
+            }
+            Activation::Sign => conv_requantize(period, acc, params, out, |v| (v > 0) as i64),
+            Activation::Logits => conv_requantize(period, acc, params, out, |v| v),
+        }
+        probe(Part::Requantize);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The optimized integer kernel
 // ---------------------------------------------------------------------------
 
@@ -904,6 +1235,11 @@ fn dense(
 ) {
     let m = d.geom.m;
     let positions = d.positions();
+    if let Some(cg) = d.conv {
+        if d.input.bits >= 2 {
+            return conv_bytes(d, &cg, x, planes, acc, probe, out);
+        }
+    }
     for pos in 0..positions {
         match d.conv {
             None if d.input.bits >= 2 => pack_bytes(d.input, &x[..m], planes, prefix),

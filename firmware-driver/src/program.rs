@@ -459,7 +459,10 @@ pub struct Requirements {
     /// Elements of activation buffer B those kernels use: the outputs of
     /// the 1st, 3rd, ... stage that writes an activation. At most `max_act`.
     pub act_b: usize,
-    /// Largest bit-plane image: `max(in_bits, 2) * ceil(m / 32)` words.
+    /// Largest `planes` workspace of a dense stage
+    /// ([`crate::kernel::plane_words`]): the packed input, `2 * ceil(m / 32)`
+    /// words for 1-bit inputs and `8 * ceil(m / 32)` otherwise, plus for a
+    /// conv stage with `A >= 2` the per-stage row and requantization tables.
     pub max_plane_words: usize,
     /// Largest prefix table: `ceil(m / 32) + 1` entries.
     pub max_prefix: usize,
@@ -667,8 +670,7 @@ impl<'a> Program<'a> {
                     shape = d.out_shape;
                     let words = d.geom.m.div_ceil(32);
                     let req = &mut prog.req;
-                    let per_word = crate::kernel::words_per_lane_word(d.input.bits);
-                    req.max_plane_words = req.max_plane_words.max(words * per_word);
+                    req.max_plane_words = req.max_plane_words.max(crate::kernel::plane_words(&d));
                     req.max_prefix = req.max_prefix.max(words + 1);
                     req.max_distinct = req.max_distinct.max(d.geom.distinct_rows());
                     if d.act == Activation::Logits {

@@ -176,6 +176,84 @@ fn conv_programs_bit_exact() {
     }
 }
 
+/// A random conv geometry on a `c x h x w` input: kernels `kh != kw`
+/// allowed, stride 1..=3, padding 0..=2 (clamped so the kernel fits).
+fn random_conv_geom(r: &mut ChaCha8Rng, c: usize, h: usize, w: usize) -> integer::ConvGeom {
+    let pad = r.gen_range(0..=2usize);
+    let kh = r.gen_range(1..=4usize).min(h + 2 * pad);
+    let kw = r.gen_range(1..=4usize).min(w + 2 * pad);
+    let stride = r.gen_range(1..=3);
+    integer::ConvGeom {
+        in_channels: c,
+        in_hw: (h, w),
+        kernel: (kh, kw),
+        stride,
+        padding: pad,
+        out_hw: (
+            (h + 2 * pad - kh) / stride + 1,
+            (w + 2 * pad - kw) / stride + 1,
+        ),
+    }
+}
+
+/// Two stacked conv layers (up to 12 channels, so rows span several
+/// 32-lane words; p > 1 gives rows straddling the tile's end), every input
+/// width and signedness (A = 1: padding lanes masked), non-square inputs
+/// and kernels, stride up to 3, padding up to 2, then a max-pool with a
+/// random kernel and stride, and a linear logits stage.
+#[test]
+fn wide_conv_programs_bit_exact() {
+    for seed in 0..120u64 {
+        let mut r = rng("wide_conv_programs_bit_exact", seed);
+        let in_bits = r.gen_range(1..=8u8);
+        let in_signed = r.gen_bool(0.5) && in_bits > 1;
+        let (c, h, w) = (
+            r.gen_range(1..=12usize),
+            r.gen_range(3..=11usize),
+            r.gen_range(3..=11usize),
+        );
+        let mut stages = Vec::new();
+        let (mut shape, mut bits, mut signed) = ((c, h, w), in_bits, in_signed);
+        for _ in 0..2 {
+            let cg = random_conv_geom(&mut r, shape.0, shape.1, shape.2);
+            let oc = r.gen_range(1..=12usize);
+            let act = ACTS[r.gen_range(0..3)];
+            let m = shape.0 * cg.kernel.0 * cg.kernel.1;
+            let io = io(bits, signed, act, r.gen_range(2..=8));
+            let d = random_dense(&mut r, oc, m, Some(cg), io, &RQ);
+            (bits, signed) = (d.out_bits, act == Activation::Signed);
+            shape = (oc, cg.out_hw.0, cg.out_hw.1);
+            stages.push(Stage::Dense(d));
+        }
+        let k = r.gen_range(1..=3usize).min(shape.1).min(shape.2);
+        let stride = r.gen_range(1..=3usize);
+        stages.push(Stage::MaxPool {
+            kernel: k,
+            stride,
+            in_chw: shape,
+        });
+        let (ph, pw) = ((shape.1 - k) / stride + 1, (shape.2 - k) / stride + 1);
+        stages.push(Stage::Flatten);
+        let io2 = io(bits, signed, Activation::Logits, 8);
+        let n = shape.0 * ph * pw;
+        let logits = r.gen_range(1..=10);
+        stages.push(Stage::Dense(random_dense(
+            &mut r, logits, n, None, io2, &RQ,
+        )));
+        let prog = common::program(vec![c, h, w], in_bits, in_signed, stages);
+        let bytes = compact(&prog, None);
+        for _ in 0..2 {
+            let x = random_input(&mut r, c * h * w, in_bits, in_signed);
+            let want = prog.run_reference(&x).expect("golden");
+            assert_eq!(
+                run_kernel(&bytes, &x),
+                want,
+                "seed {seed}: MCU kernel vs golden"
+            );
+        }
+    }
+}
+
 #[test]
 fn requantize_rows_matches_golden() {
     for seed in 0..60u64 {
