@@ -656,6 +656,50 @@ fn sim_reference_capacities_up5k_and_map() {
     }
 }
 
+/// Issue 13 item 5: `tbn sim --engine reference` runs the trained CNN (model
+/// image format 2) with the same report keys as for dense models and the
+/// cycle model's 383,050 cycles at L = 32; the UP5K configuration (no
+/// feature maps yet) refuses it, naming CFG_MAX_FMAP.
+#[test]
+fn sim_reference_runs_the_cnn() {
+    let cnn = crate_path("data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json");
+    let run = |capacities: &str| {
+        tbn()
+            .args(["sim", "--engine", "reference", "--capacities", capacities])
+            .args([
+                "--limit",
+                "10",
+                "--fmax-mhz",
+                "48",
+                "--bus",
+                "spi",
+                "--json",
+            ])
+            .arg("--model")
+            .arg(&cnn)
+            .output()
+            .unwrap()
+    };
+    let v = sim_report_all_match(&run("default"), 10);
+    assert_eq!(v["compute_cycles"].as_f64(), Some(383_050.0));
+    assert_eq!(v["starts_per_inference"], 1.0);
+    assert_eq!(v["layers"].as_array().map(Vec::len), Some(6));
+    assert!(
+        v["layers"][0]["name"]
+            .as_str()
+            .unwrap()
+            .contains("conv 3x3"),
+        "{v}"
+    );
+    let out = run("up5k");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("feature-map values (CFG_MAX_FMAP), the configuration allows 0"),
+        "{err}"
+    );
+}
+
 /// `tbn sim --engine rtl --capacities up5k`: the engine RTL built in its UP5K
 /// configuration (Verilator; TILE_MAX 131,072, the tile section in
 /// single-port SPRAM-style banks) runs the LFC-size MLP over the SPI top,

@@ -178,20 +178,30 @@ pub trait Bus {
     }
 }
 
-impl<B: Bus + ?Sized> Bus for &mut B {
-    fn read32(&mut self, addr: u32) -> Result<u32, BusError> {
-        (**self).read32(addr)
-    }
-    fn write32(&mut self, addr: u32, value: u32) -> Result<(), BusError> {
-        (**self).write32(addr, value)
-    }
-    fn read_block(&mut self, addr: u32, out: &mut [u32]) -> Result<(), BusError> {
-        (**self).read_block(addr, out)
-    }
-    fn write_block(&mut self, addr: u32, words: &[u32]) -> Result<(), BusError> {
-        (**self).write_block(addr, words)
-    }
+/// A pointer to a bus is a bus (`&mut B`, and with `std` `Box<B>`, e.g. a
+/// `Box<dyn Bus>` choosing the device at run time).
+macro_rules! forward_bus {
+    ($($ptr:ty),*) => {$(
+        impl<B: Bus + ?Sized> Bus for $ptr {
+            fn read32(&mut self, addr: u32) -> Result<u32, BusError> {
+                (**self).read32(addr)
+            }
+            fn write32(&mut self, addr: u32, value: u32) -> Result<(), BusError> {
+                (**self).write32(addr, value)
+            }
+            fn read_block(&mut self, addr: u32, out: &mut [u32]) -> Result<(), BusError> {
+                (**self).read_block(addr, out)
+            }
+            fn write_block(&mut self, addr: u32, words: &[u32]) -> Result<(), BusError> {
+                (**self).write_block(addr, words)
+            }
+        }
+    )*};
 }
+
+forward_bus!(&mut B);
+#[cfg(feature = "std")]
+forward_bus!(std::boxed::Box<B>);
 
 // ------------------------------------------------------------------ MMIO
 

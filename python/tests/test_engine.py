@@ -68,3 +68,25 @@ def test_misuse_raises_with_the_cause():
         eng.load_model(big)
     with pytest.raises(ValueError, match="capacities"):
         tbnsim.Engine(32, capacities="map")
+
+
+def test_cnn_on_the_reference_backend():
+    """Issue 13 item 5: the trained CNN (model image format 2: conv and
+    max-pool layers) through the driver on the engine's reference model,
+    logits equal golden; the RTL engine refuses it, naming the capacity."""
+    program = _program("data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json")
+    eng = tbnsim.Engine(32, capacities="map", backend="reference")
+    assert eng.target["max_fmap"] > 0
+    info = eng.load_model(program)
+    assert (info["layers"], info["num_in"], info["num_out"]) == (6, 784, 10)
+    for x in _test_images(3):
+        want = program.run(x)
+        logits, cls = eng.infer(x)
+        assert list(logits) == list(want)
+        assert cls == _argmax(want)
+    rtl = tbnsim.Engine(32)
+    assert rtl.target["max_fmap"] == 0
+    with pytest.raises(ValueError, match="CFG_MAX_FMAP"):
+        rtl.load_model(program)
+    with pytest.raises(ValueError, match="backend"):
+        tbnsim.Engine(32, backend="fpga")

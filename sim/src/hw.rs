@@ -6,6 +6,7 @@ use crate::accel::{Accelerator, LinkKind, RegisterBus};
 use crate::error::{Result, SimError};
 use crate::spi::SpiClocks;
 use crate::verilate::{build_model_from_text, BuildOptions, Model};
+use tbn_driver::image::format::{MapLimits, Target};
 
 pub use tbn_hdl::netcore::NetMem;
 pub use tbn_hdl::Config;
@@ -60,6 +61,50 @@ pub fn up5k_engine(lanes: usize) -> Result<(Config, NetMem)> {
         )));
     }
     Ok((cfg, NetMem::up5k(&cfg)))
+}
+
+/// The capacities the engine's reference model (`tbn_driver::image::chip::RefChip`)
+/// is given for `lanes`: the job core's default capacities ([`config_for_lanes`])
+/// with the engine's UP5K-sized memories (weights in the four SPRAMs, 32,768
+/// words; TILE_MAX 131,072 as `Config::up5k_engine`) and feature maps of up
+/// to 32,768 values (one SPRAM pair at 8 bits per value, docs/hdl.md). An
+/// assumption until the engine RTL defines these configurations.
+pub fn reference_target(lanes: u32) -> Target {
+    let c = config_for_lanes(lanes as usize);
+    Target {
+        lanes,
+        weight_words: 32_768,
+        const_words: 8_192,
+        max_layers: 16,
+        max_in: c.max_in as u32,
+        tile_max: c.tile_max.max(Config::up5k_engine().tile_max) as u32,
+        max_d: c.max_rows as u32,
+        max_out: c.max_in as u32,
+        max_abits: tbn_hdl::MAX_ABITS as u32,
+        max_logits: 64,
+        v_bits: 64,
+        maps: MapLimits {
+            max_fmap: 32_768,
+            max_channels: 512,
+            max_hw: 256,
+            max_kernel: 7,
+        },
+    }
+}
+
+/// The largest capacities the register map and the driver admit for `lanes`
+/// (the driver's probe also bounds CFG_TILE_MAX and CFG_MAX_ROWS by the job
+/// core's TILE and OUT windows): what a larger engine than any built could
+/// hold (an assumption).
+pub fn map_target(lanes: u32) -> Target {
+    let t = Target::map_limits(lanes);
+    Target {
+        tile_max: t
+            .tile_max
+            .min(tbn_driver::regmap::MAP_TILE_BITS_LIMIT - lanes),
+        max_d: t.max_d.min(tbn_driver::regmap::MAP_MAX_ROWS_LIMIT),
+        ..t
+    }
 }
 
 /// Builds (or fetches from the cache) the Verilated whole-network engine

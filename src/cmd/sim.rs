@@ -108,7 +108,7 @@ fn spi_lines(s: &str) -> std::result::Result<u32, String> {
 /// (`--engine reference`), or the engine RTL is built with (`--engine rtl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Capacities {
-    /// The job core's default capacities with a UP5K-sized weight memory (see [`engine_target`]).
+    /// The job core's default capacities with a UP5K-sized weight memory (see `tbn_sim::hw::reference_target`).
     Default,
     /// The engine RTL's UP5K configuration (tbn-hdl `Config::up5k_engine`, `NetMem::up5k`).
     Up5k,
@@ -121,23 +121,12 @@ impl Capacities {
     /// The target for `lanes` (the UP5K configuration has its own lane count).
     fn target(self, lanes: u32) -> Result<Target> {
         Ok(match self {
-            Capacities::Default => engine_target(lanes),
+            Capacities::Default => hw::reference_target(lanes),
             Capacities::Up5k => {
                 let (cfg, mem) = hw::up5k_engine(lanes as usize).context("--capacities up5k")?;
                 tbn_hdl::netcore::net_target_mem(&cfg, &mem)
             }
-            Capacities::Map => {
-                // (the driver's probe also bounds CFG_TILE_MAX and CFG_MAX_ROWS
-                // by the job core's TILE and OUT windows)
-                let t = Target::map_limits(lanes);
-                Target {
-                    tile_max: t
-                        .tile_max
-                        .min(tbn_driver::regmap::MAP_TILE_BITS_LIMIT - lanes),
-                    max_d: t.max_d.min(tbn_driver::regmap::MAP_MAX_ROWS_LIMIT),
-                    ..t
-                }
-            }
+            Capacities::Map => hw::map_target(lanes),
         })
     }
 
@@ -151,34 +140,6 @@ impl Capacities {
                 "the register map's limits (an assumption: a configuration larger than any built)"
             }
         }
-    }
-}
-
-/// The engine capacities `--engine reference` compiles for: the job core's
-/// default capacities (tbn-hdl `Config`) plus a UP5K-sized engine (weights in
-/// the four SPRAMs, 32,768 words) and feature maps of up to 32,768 values (one
-/// SPRAM at 8 bits per value). An assumption until the engine RTL defines
-/// these configurations.
-pub fn engine_target(lanes: u32) -> Target {
-    let c = hw::config_for_lanes(lanes as usize);
-    Target {
-        lanes,
-        weight_words: 32_768,
-        const_words: 8_192,
-        max_layers: 16,
-        max_in: c.max_in as u32,
-        tile_max: c.tile_max as u32,
-        max_d: c.max_rows as u32,
-        max_out: c.max_in as u32,
-        max_abits: tbn_hdl::MAX_ABITS as u32,
-        max_logits: 64,
-        v_bits: 64,
-        maps: tbn_driver::image::format::MapLimits {
-            max_fmap: 32_768,
-            max_channels: 512,
-            max_hw: 256,
-            max_kernel: 7,
-        },
     }
 }
 

@@ -800,8 +800,18 @@ impl Target {
     }
 
     /// The first capacity `h` exceeds, in the order of docs/model-image.md
-    /// section 6, or `None` when the image fits.
+    /// section 6 (then section 9's map capacities), or `None` when the image
+    /// fits. A format-2 image on a target without feature maps: FeatureMap.
     pub fn misfit(&self, h: &Header) -> Option<Misfit> {
+        // A format-2 image on a configuration without feature maps: that is
+        // the misfit to name (the chip refuses it with BAD_VERSION first).
+        if h.is_conv() && !self.maps.supports_conv() {
+            return Some(Misfit {
+                what: Limit::FeatureMap,
+                need: h.maps.max_fmap,
+                limit: 0,
+            });
+        }
         let checks = [
             (Limit::Lanes, h.lanes, self.lanes, h.lanes != self.lanes),
             (

@@ -1,13 +1,18 @@
 //! `Engine`: the whole-network engine RTL (Verilated) driven by the real
 //! firmware driver (`tbn_driver::Tbn`): a model image loaded once, one INFER
-//! per input, logits and class back (issue 12 item 5).
+//! per input, logits and class back (issue 12 item 5). With
+//! `backend="reference"` the driver talks to the engine's register-level
+//! reference model instead (`RefChip`), which also runs conv and max-pool
+//! layers (model image format 2; issue 13 item 5).
 
 use std::path::PathBuf;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use tbn_driver::bus::Bus;
 use tbn_driver::driver::{DriverError, Tbn};
+use tbn_driver::image::chip::RefChip;
 use tbn_driver::image::format::Target;
 use tbn_sim::{hw, OwnedDriverBus};
 
@@ -18,8 +23,65 @@ use crate::golden::PyProgram;
 /// The engine RTL behind the firmware driver (`tbnsim._native.Engine`).
 #[pyclass(unsendable, module = "tbnsim._native", name = "Engine")]
 pub struct PyEngine {
-    tbn: Tbn<OwnedDriverBus>,
+    tbn: Tbn<Box<dyn Bus>>,
     target: Target,
+}
+
+/// The Verilated engine RTL for `lanes` behind `link` with `capacities`.
+fn rtl_bus(
+    lanes: usize,
+    link: &str,
+    capacities: &str,
+    trace: bool,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<OwnedDriverBus> {
+    let (cfg, mem) = match capacities {
+        "default" => {
+            let cfg = hw::config_for_lanes(lanes);
+            (cfg, hw::default_net_mem(&cfg))
+        }
+        "up5k" => hw::up5k_engine(lanes).py()?,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "capacities `{other}` is not `default` or `up5k`"
+            )))
+        }
+    };
+    let opts = build_options(tbn_hdl::NET_CORE_TOP, trace, false, Vec::new(), cache_dir);
+    let acc = match link {
+        "wishbone" => hw::open_net_core(&cfg, &mem, &opts).py()?,
+        "spi" => hw::open_net_spi_top_at(
+            &cfg,
+            &mem,
+            &opts,
+            tbn_sim::spi::SpiClocks::ratio(1.0, hw::SPI_PHASE_SEED),
+        )
+        .py()?,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "link `{other}` is not `wishbone` or `spi`"
+            )))
+        }
+    };
+    Ok(OwnedDriverBus(acc))
+}
+
+/// The reference model's capacities for `lanes` (`tbn sim --engine reference
+/// --capacities ...` uses the same).
+fn reference_target(lanes: usize, capacities: &str) -> PyResult<Target> {
+    Ok(match capacities {
+        "default" => hw::reference_target(lanes as u32),
+        "up5k" => {
+            let (cfg, mem) = hw::up5k_engine(lanes).py()?;
+            tbn_hdl::netcore::net_target_mem(&cfg, &mem)
+        }
+        "map" => hw::map_target(lanes as u32),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "capacities `{other}` is not `default`, `up5k` or `map`"
+            )))
+        }
+    })
 }
 
 fn driver_err(e: DriverError) -> PyErr {
@@ -33,44 +95,30 @@ impl PyEngine {
     /// at f_sck = f_clk) with `capacities` `default` (64 Kbit of weights in
     /// block RAM) or `up5k` (the UP5K configuration, L = 32: TILE_MAX
     /// 131,072, 1 Mbit of single-port tile memory), resets it and probes it.
+    /// `backend="reference"`: the engine's reference model instead of the
+    /// RTL (no cycles; `link`, `trace` and `cache_dir` unused), with
+    /// `capacities` `default` (assumed ones, feature maps included: it runs
+    /// CNNs), `up5k` or `map` (the register map's limits).
     #[new]
-    #[pyo3(signature = (lanes=32, link="wishbone", capacities="default", trace=false, cache_dir=None))]
+    #[pyo3(signature = (lanes=32, link="wishbone", capacities="default", trace=false, cache_dir=None, backend="rtl"))]
     fn new(
         lanes: usize,
         link: &str,
         capacities: &str,
         trace: bool,
         cache_dir: Option<PathBuf>,
+        backend: &str,
     ) -> PyResult<PyEngine> {
-        let (cfg, mem) = match capacities {
-            "default" => {
-                let cfg = hw::config_for_lanes(lanes);
-                (cfg, hw::default_net_mem(&cfg))
-            }
-            "up5k" => hw::up5k_engine(lanes).py()?,
+        let bus: Box<dyn Bus> = match backend {
+            "rtl" => Box::new(rtl_bus(lanes, link, capacities, trace, cache_dir)?),
+            "reference" => Box::new(RefChip::new(reference_target(lanes, capacities)?)),
             other => {
                 return Err(PyValueError::new_err(format!(
-                    "capacities `{other}` is not `default` or `up5k`"
+                    "backend `{other}` is not `rtl` or `reference`"
                 )))
             }
         };
-        let opts = build_options(tbn_hdl::NET_CORE_TOP, trace, false, Vec::new(), cache_dir);
-        let acc = match link {
-            "wishbone" => hw::open_net_core(&cfg, &mem, &opts).py()?,
-            "spi" => hw::open_net_spi_top_at(
-                &cfg,
-                &mem,
-                &opts,
-                tbn_sim::spi::SpiClocks::ratio(1.0, hw::SPI_PHASE_SEED),
-            )
-            .py()?,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "link `{other}` is not `wishbone` or `spi`"
-                )))
-            }
-        };
-        let mut tbn = Tbn::probe(OwnedDriverBus(acc)).map_err(driver_err)?;
+        let mut tbn = Tbn::probe(bus).map_err(driver_err)?;
         let target = tbn.engine_target().map_err(driver_err)?;
         Ok(PyEngine { tbn, target })
     }
@@ -90,6 +138,10 @@ impl PyEngine {
         d.set_item("max_out", t.max_out)?;
         d.set_item("max_logits", t.max_logits)?;
         d.set_item("v_bits", t.v_bits)?;
+        d.set_item("max_fmap", t.maps.max_fmap)?;
+        d.set_item("max_channels", t.maps.max_channels)?;
+        d.set_item("max_hw", t.maps.max_hw)?;
+        d.set_item("max_kernel", t.maps.max_kernel)?;
         Ok(d)
     }
 
