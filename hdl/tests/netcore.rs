@@ -392,6 +392,19 @@ fn misuse_codes_and_recovery() {
         assert!(!dut.c.h_loaded.val());
         dut.write(clr);
     }
+    // a format-2 image (conv and max-pool layers; this engine has no
+    // feature maps, CFG_FEATURES.CONV 0): BAD_VERSION, no model
+    let conv = random::conv_program(&mut r, &random::CONV);
+    let conv_words = image_words(&conv, &Target::map_limits(32));
+    assert_eq!(
+        conv_words[1],
+        tbn_driver::image::format::VERSION_CONV,
+        "format 2"
+    );
+    dut.load(&conv_words);
+    assert_eq!(dut.code(), Some(ErrorCode::BadVersion as u32), "format 2");
+    assert!(!dut.c.h_loaded.val());
+    dut.write(clr);
     // an image for other lanes does not fit
     let other = image_words(&prog, &net_target(&config(8), WEIGHT_BITS));
     dut.load(&other);
