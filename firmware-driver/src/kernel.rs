@@ -810,8 +810,8 @@ fn build_row_table(d: &Dense<'_>, words: usize, table: &mut [u32]) {
 
 /// Fills the requantization table, row by row, with what [`rows_loop`]
 /// derives per row: the alpha codes of the row's copy and (straddling rows
-/// only, else 0) of the next copy, the multiplier and the bias.
-fn build_param_table(d: &Dense<'_>, table: &mut [u32]) {
+/// only, else 0) of the next copy, the multiplier and the bias plus `half`.
+fn build_param_table(d: &Dense<'_>, half: i64, table: &mut [u32]) {
     let g = d.geom;
     let (mut off, mut copy) = (0usize, 0usize);
     for (r, p) in table.chunks_exact_mut(PARAM_WORDS).take(g.rows).enumerate() {
@@ -821,7 +821,7 @@ fn build_param_table(d: &Dense<'_>, table: &mut [u32]) {
         } else {
             0
         };
-        let bias = d.bias(r) as u64;
+        let bias = d.bias(r).wrapping_add(half) as u64;
         p.copy_from_slice(&[
             alpha,
             alpha_next,
@@ -867,6 +867,71 @@ fn gather_patch(
     let kx_hi = (cg.in_w as isize - ix0).clamp(kx_lo as isize, kw as isize) as usize;
     let bytes = as_bytes_mut(patch);
     let mut runs = bytes.chunks_exact_mut(kw);
+    if iy0 >= 0 && iy0 as usize + kh <= cg.in_h && kx_lo == 0 && kx_hi == kw {
+        // An interior position (most of them): every run is kw consecutive
+        // input values, no padding.
+        let first = iy0 as usize * cg.in_w + ix0 as usize;
+        match kw {
+            // The usual 3 x 3 kernel: fully unrolled runs.
+            3 => gather_interior::<3>(flip, x, cg, first, bytes),
+            _ => {
+                let plane = cg.in_h * cg.in_w;
+                for c in 0..cg.in_c {
+                    let mut start = c * plane + first;
+                    for run in (&mut runs).take(kh) {
+                        for (dst, &v) in run.iter_mut().zip(&x[start..start + kw]) {
+                            *dst = v as u8 ^ flip;
+                        }
+                        start += cg.in_w;
+                    }
+                }
+            }
+        }
+    } else {
+        gather_edge(flip, x, cg, iy0, ix0, (kx_lo, kx_hi), runs);
+    }
+    if cfg!(target_endian = "big") {
+        for w in patch.iter_mut() {
+            *w = u32::from_le(*w);
+        }
+    }
+}
+
+/// [`gather_patch`] for an interior position of a kernel `KW` wide, input
+/// element `first` at its top-left corner in channel 0.
+#[inline(always)]
+fn gather_interior<const KW: usize>(
+    flip: u8,
+    x: &[i32],
+    cg: &ConvGeom,
+    first: usize,
+    bytes: &mut [u8],
+) {
+    let plane = cg.in_h * cg.in_w;
+    let mut runs = bytes.chunks_exact_mut(KW);
+    for c in 0..cg.in_c {
+        let mut start = c * plane + first;
+        for run in (&mut runs).take(cg.kh) {
+            let src = &x[start..start + KW];
+            for k in 0..KW {
+                run[k] = src[k] as u8 ^ flip;
+            }
+            start += cg.in_w;
+        }
+    }
+}
+
+/// [`gather_patch`] for a position whose window reaches into the padding.
+fn gather_edge<'a>(
+    flip: u8,
+    x: &[i32],
+    cg: &ConvGeom,
+    iy0: isize,
+    ix0: isize,
+    (kx_lo, kx_hi): (usize, usize),
+    mut runs: impl Iterator<Item = &'a mut [u8]>,
+) {
+    let (kh, kw) = (cg.kh, cg.kw);
     for c in 0..cg.in_c {
         for (ky, run) in (0..kh).zip(&mut runs) {
             let iy = iy0 + ky as isize;
@@ -888,11 +953,6 @@ fn gather_patch(
             if kx_hi < kw {
                 run[kx_hi..].fill(flip);
             }
-        }
-    }
-    if cfg!(target_endian = "big") {
-        for w in patch.iter_mut() {
-            *w = u32::from_le(*w);
         }
     }
 }
@@ -989,25 +1049,25 @@ fn conv_rows(
 }
 
 /// Requantizes every row of one position from the parameter table (see
-/// [`build_param_table`]); the same arithmetic as [`rows_loop`].
+/// [`build_param_table`]): `f(acc_r * M_r + B_r)`, the same arithmetic as
+/// [`rows_loop`] (the table's bias may carry the rounding half, see
+/// [`conv_bytes`]). `out(v)` for every row in order.
 #[inline(always)]
 fn conv_requantize(
     period: usize,
     acc: &[(i32, i32)],
     params: &[u32],
-    mut out: impl FnMut(usize, i64),
+    mut out: impl FnMut(i64),
     f: impl Fn(i64) -> i64,
 ) {
-    let mut j = 0usize;
-    for (r, p) in params.chunks_exact(PARAM_WORDS).enumerate() {
-        let (a, b) = acc[j];
-        let mut v = p[0] as i64 * a as i64 + p[1] as i64 * b as i64;
-        v = v.wrapping_mul(p[2] as i32 as i64);
-        v = v.wrapping_add(((p[4] as u64) << 32 | p[3] as u64) as i64);
-        out(r, f(v));
-        j += 1;
-        if j == period {
-            j = 0;
+    // Row r uses distinct row r mod period: one block of rows per period.
+    for block in params.chunks(PARAM_WORDS * period) {
+        for (p, &(a, b)) in block.chunks_exact(PARAM_WORDS).zip(acc) {
+            // Alpha codes are u16: two 32 x 32 -> 64-bit multiply-accumulates.
+            let mut v = p[0] as i32 as i64 * a as i64 + p[1] as i32 as i64 * b as i64;
+            v = v.wrapping_mul(p[2] as i32 as i64);
+            v = v.wrapping_add(((p[4] as u64) << 32 | p[3] as u64) as i64);
+            out(f(v));
         }
     }
 }
@@ -1028,35 +1088,45 @@ fn conv_bytes(
     let (rows, rest) = rest.split_at_mut(g.distinct_rows() * (ROW_HEADER + 2 * words));
     let params = &mut rest[..g.rows * PARAM_WORDS];
     build_row_table(d, words, rows);
-    build_param_table(d, params);
+    // Relu and Signed round as (v + 2^(S-1)) >> S: the half is added to the
+    // bias once per stage instead of per output (wrapping adds commute).
+    let (shift, bits) = (d.shift, d.out_bits);
+    let rounds = matches!(d.act, Activation::Relu | Activation::Signed);
+    let half = if rounds && shift > 0 {
+        1i64 << (shift - 1)
+    } else {
+        0
+    };
+    build_param_table(d, half, params);
     // Lanes past m stay 0 (the selection words never pick them).
     patch.fill(0);
     let (positions, ow) = (d.positions(), d.out_shape.w);
     let acc = &mut acc[..g.distinct_rows()];
-    let (shift, bits) = (d.shift, d.out_bits);
-    let round = move |v: i64| {
-        if shift == 0 {
-            v
-        } else {
-            v.wrapping_add(1i64 << (shift - 1)) >> shift
-        }
-    };
     let period = g.period();
     for pos in 0..positions {
         gather_patch(d.input, x, cg, pos / ow, pos % ow, patch);
         probe(Part::Pack);
         conv_rows(d.input, g.m, patch, rows, words, acc);
         probe(Part::Rows);
-        let out = |r: usize, v: i64| out(r * positions + pos, v);
+        // Row r of this position is CHW element r * positions + pos.
+        let mut idx = pos;
+        let out = |v: i64| {
+            out(idx, v);
+            idx += positions;
+        };
         // One loop per activation, as in requantize_rows.
         match d.act {
             Activation::Relu => {
                 let top = (1i64 << bits) - 1;
-                conv_requantize(period, acc, params, out, move |v| round(v).clamp(0, top))
+                conv_requantize(period, acc, params, out, move |v| {
+                    (v >> shift).clamp(0, top)
+                })
             }
             Activation::Signed => {
                 let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
-                conv_requantize(period, acc, params, out, move |v| round(v).clamp(lo, hi))
+                conv_requantize(period, acc, params, out, move |v| {
+                    (v >> shift).clamp(lo, hi)
+                })
             }
             Activation::Sign => conv_requantize(period, acc, params, out, |v| (v > 0) as i64),
             Activation::Logits => conv_requantize(period, acc, params, out, |v| v),
@@ -1269,6 +1339,9 @@ fn dense(
     }
 }
 
+/// Max-pool of a CHW map (`k x k` windows, stride `s`, no padding). The
+/// common 2 x 2 / 2 case reads each pair of input rows once, two lanes at a
+/// time; other shapes take the windows row by row.
 fn maxpool<T: Copy>(
     x: &[T],
     y: &mut [T],
@@ -1278,18 +1351,30 @@ fn maxpool<T: Copy>(
     o: Shape,
     max: impl Fn(T, T) -> T,
 ) {
-    for c in 0..o.c {
-        for oy in 0..o.h {
-            for ox in 0..o.w {
-                let base = (c * i.h + oy * s) * i.w + ox * s;
-                let mut best = x[base];
-                for ky in 0..k {
-                    for kx in 0..k {
-                        best = max(best, x[base + ky * i.w + kx]);
-                    }
-                }
-                y[(c * o.h + oy) * o.w + ox] = best;
+    let plane = i.h * i.w;
+    let outs = y.chunks_exact_mut(o.w).take(o.c * o.h);
+    for (n, dst) in outs.enumerate() {
+        let (c, oy) = (n / o.h, n % o.h);
+        let base = c * plane + oy * s * i.w;
+        if k == 2 && s == 2 {
+            let r0 = &x[base..base + 2 * o.w];
+            let r1 = &x[base + i.w..base + i.w + 2 * o.w];
+            for ((d, a), b) in dst
+                .iter_mut()
+                .zip(r0.chunks_exact(2))
+                .zip(r1.chunks_exact(2))
+            {
+                *d = max(max(a[0], a[1]), max(b[0], b[1]));
             }
+            continue;
+        }
+        for (ox, d) in dst.iter_mut().enumerate() {
+            let start = base + ox * s;
+            let mut best = x[start];
+            for row in x[start..].chunks(i.w).take(k) {
+                best = row[..k].iter().fold(best, |m, &v| max(m, v));
+            }
+            *d = best;
         }
     }
 }
