@@ -1028,23 +1028,67 @@ fn conv_rows(
     acc: &mut [(i32, i32)],
 ) {
     let whole = patch_value_sum(code, patch, m);
-    let bias = if code.signed { 128 } else { 0 };
+    if words == 1 {
+        return conv_rows_short(code, m, patch, table, whole, acc);
+    }
     for (entry, slot) in table
         .chunks_exact(ROW_HEADER + 2 * words)
         .zip(acc.iter_mut())
     {
-        let (len_a, pop_a, pop_b) = (entry[0] as usize, entry[1] as i32, entry[2] as i32);
         let sel_a = &entry[ROW_HEADER..ROW_HEADER + words];
-        let a = selected_patch_sum(sel_a, patch, m) as i32 - bias * pop_a;
-        *slot = if len_a == m {
-            (2 * a - whole, 0)
-        } else {
-            // A straddling row: the second segment is selected by sel_b.
-            let head = patch_value_sum(code, patch, len_a);
-            let sel_b = &entry[ROW_HEADER + words..];
-            let b = selected_patch_sum(sel_b, patch, m) as i32 - bias * pop_b;
-            (2 * a - head, 2 * b - (whole - head))
-        };
+        let a = selected_patch_sum(sel_a, patch, m) as i32;
+        *slot = row_pair(code, m, patch, entry, words, a, whole);
+    }
+}
+
+/// A row's accumulator pair from its first segment's selected sum `a`
+/// (see [`conv_rows`]).
+#[inline(always)]
+fn row_pair(
+    code: ValueCode,
+    m: usize,
+    patch: &[u32],
+    entry: &[u32],
+    words: usize,
+    a: i32,
+    whole: i32,
+) -> (i32, i32) {
+    let bias = if code.signed { 128 } else { 0 };
+    let (len_a, pop_a) = (entry[0] as usize, entry[1] as i32);
+    let a = a - bias * pop_a;
+    if len_a == m {
+        return (2 * a - whole, 0);
+    }
+    // A straddling row: the second segment is selected by sel_b.
+    let head = patch_value_sum(code, patch, len_a);
+    let sel_b = &entry[ROW_HEADER + words..ROW_HEADER + 2 * words];
+    let b = selected_patch_sum(sel_b, patch, m) as i32 - bias * entry[2] as i32;
+    (2 * a - head, 2 * b - (whole - head))
+}
+
+/// [`conv_rows`] for rows of at most 32 lanes (e.g. a first layer's 1 x 3 x 3
+/// kernel): the patch's few words are loaded once and every row is one
+/// selection word, 4 lanes per `MSR` + `SEL` + `USADA8`.
+fn conv_rows_short(
+    code: ValueCode,
+    m: usize,
+    patch: &[u32],
+    table: &[u32],
+    whole: i32,
+    acc: &mut [(i32, i32)],
+) {
+    let mut xs = [0u32; BYTE_WORDS];
+    let n = m.div_ceil(4);
+    xs[..n].copy_from_slice(&patch[..n]);
+    let xs = &xs[..n];
+    for (entry, slot) in table.chunks_exact(ROW_HEADER + 2).zip(acc.iter_mut()) {
+        let mut t = entry[ROW_HEADER];
+        let mut a = 0u32;
+        for &x in xs {
+            a = add_selected_nibble(a, t, x);
+            t >>= 4;
+        }
+        *slot = row_pair(code, m, patch, entry, 1, a as i32, whole);
     }
 }
 
