@@ -1,6 +1,7 @@
 //! Emit one engine block for an out-of-context timing run on a small FPGA:
 //! `block_timing BLOCK OUT_DIR` with BLOCK `requant` (UP5K widths: 19-bit
-//! dots, 52-bit v), `engine` (L = 32, 19-bit accumulators), `actwrite`, `rowwalk`, `reqphase` (the three together), `tile_spram` (the
+//! dots, 52-bit v), `engine` (L = 32, 19-bit accumulators), `actwrite`, `rowwalk`, `mapwalk` (the conv / max-pool
+//! map walker, 16-bit addresses), `reqphase` (the three together), `tile_spram` (the
 //! UP5K engine's tile memory in SPRAM: add `-spram`) or `pair_ram` (its alpha memory). Writes `OUT_DIR/block.v`: the
 //! block (module `blk`) inside a wrapper `timing_top(clk, din, dout)` whose
 //! block inputs come from a shift register fed by `din` and whose registered
@@ -58,6 +59,7 @@ fn main() {
         "engine" => wrap(tbn_hdl::engine::Engine::<32, 32>::for_max_in(1024)),
         "actwrite" => wrap(tbn_hdl::actwrite::ActWriter::default()),
         "rowwalk" => wrap(tbn_hdl::rowwalk::RowWalker::<18>::default()),
+        "mapwalk" => wrap(tbn_hdl::mapwalk::MapWalker::<16>::default()),
         "reqphase" => wrap(tbn_hdl::reqphase::ReqPhase::<18>::new(
             tbn_hdl::engine::acc_bits_for(1024) as usize,
             52,

@@ -19,8 +19,9 @@
 //! and a stride `st_p`: `e_x` (kx), `e_y` (ky), `e_c` (c), `S e_x` (ox),
 //! `S e_y` (oy), with `e_x, e_y, e_c = 1, W, H W` for CHW and `C, W C, 1`
 //! for HWC. When an element is consumed, the outermost level `L` whose inner
-//! levels are all at their last index advances: `a_L + st_L` (five adders
-//! from registers, one 5:1 mux selected by the registered last flags) is
+//! levels are all at their last index advances: `a_L + st_L` (one adder
+//! after a one-hot AND-OR mux of the five start addresses and strides,
+//! selected by the registered last flags) is
 //! loaded into `a_L` and every inner `a_p`. No multiplier or divider: the
 //! strides' products `H W` or `W C`, `S e_x`, `S e_y` and the first
 //! position's address `-(PAD e_y + PAD e_x)` are made at START by a
@@ -151,6 +152,11 @@ pub struct MapWalker<const A: usize> {
     l3: DFF<Bit>,
     l4: DFF<Bit>,
     f0: DFF<Bit>,
+    ohr0: DFF<Bit>,
+    ohr1: DFF<Bit>,
+    ohr2: DFF<Bit>,
+    ohr3: DFF<Bit>,
+    ohr4: DFF<Bit>,
     f1: DFF<Bit>,
     ix: DFF<Bits<10>>,
     ixo: DFF<Bits<10>>,
@@ -174,6 +180,21 @@ pub struct MapWalker<const A: usize> {
     gy: Signal<Local, Bit>,
     gyy: Signal<Local, Bit>,
     bcast: Signal<Local, Bits<A>>,
+    oh0: Signal<Local, Bit>,
+    oh1: Signal<Local, Bit>,
+    oh2: Signal<Local, Bit>,
+    oh3: Signal<Local, Bit>,
+    oh4: Signal<Local, Bit>,
+    ta0: Signal<Local, Bits<A>>,
+    ta1: Signal<Local, Bits<A>>,
+    ta2: Signal<Local, Bits<A>>,
+    ta3: Signal<Local, Bits<A>>,
+    ta4: Signal<Local, Bits<A>>,
+    ts0: Signal<Local, Bits<A>>,
+    ts1: Signal<Local, Bits<A>>,
+    ts2: Signal<Local, Bits<A>>,
+    ts3: Signal<Local, Bits<A>>,
+    ts4: Signal<Local, Bits<A>>,
     s10: Signal<Local, Bits<10>>,
 }
 
@@ -243,6 +264,11 @@ impl<const A: usize> Default for MapWalker<A> {
             l3: Default::default(),
             l4: Default::default(),
             f0: Default::default(),
+            ohr0: Default::default(),
+            ohr1: Default::default(),
+            ohr2: Default::default(),
+            ohr3: Default::default(),
+            ohr4: Default::default(),
             f1: Default::default(),
             ix: Default::default(),
             ixo: Default::default(),
@@ -264,6 +290,21 @@ impl<const A: usize> Default for MapWalker<A> {
             gy: Default::default(),
             gyy: Default::default(),
             bcast: Default::default(),
+            oh0: Default::default(),
+            oh1: Default::default(),
+            oh2: Default::default(),
+            oh3: Default::default(),
+            oh4: Default::default(),
+            ta0: Default::default(),
+            ta1: Default::default(),
+            ta2: Default::default(),
+            ta3: Default::default(),
+            ta4: Default::default(),
+            ts0: Default::default(),
+            ts1: Default::default(),
+            ts2: Default::default(),
+            ts3: Default::default(),
+            ts4: Default::default(),
             s10: Default::default(),
         }
     }
@@ -275,7 +316,7 @@ impl<const A: usize> Logic for MapWalker<A> {
         dff_setup!(
             self, clk, setup, t, rdy, done_q, conv_q, hwc_q, h_q, w_q, s_q, pad_q, npad, mreg, acc,
             st0, st1, st2, st3, st4, a0, a1, a2, a3, a4, sz0, sz1, sz2, sz3, sz4, rem0, rem1, rem2,
-            rem3, rem4, l0, l1, l2, l3, l4, f0, f1, ix, ixo, iy, iyo
+            rem3, rem4, l0, l1, l2, l3, l4, f0, f1, ohr0, ohr1, ohr2, ohr3, ohr4, ix, ixo, iy, iyo
         );
         // ---- setup: Horner products, MSB first, one step per cycle ----
         // t 0..7: H W (CHW) or W C (HWC) = mreg x W; 8..15: S e_x; 16..23:
@@ -375,19 +416,49 @@ impl<const A: usize> Logic for MapWalker<A> {
             self.gyy.next = self.g5.val();
         }
         // the advancing level's next address, broadcast to it and inside it
-        self.bcast.next = self.a0.q.val() + self.st0.q.val();
-        if self.g1.val() {
-            self.bcast.next = self.a1.q.val() + self.st1.q.val();
+        // one-hot selects of the advancing level (registered with the last
+        // flags, from their next values, below), an AND-OR mux of its start address and stride before the one adder
+        self.oh0.next = self.ohr0.q.val();
+        self.oh1.next = self.ohr1.q.val();
+        self.oh2.next = self.ohr2.q.val();
+        self.oh3.next = self.ohr3.q.val();
+        self.oh4.next = self.ohr4.q.val();
+        self.ta0.next = 0.into();
+        self.ts0.next = 0.into();
+        if self.oh0.val() {
+            self.ta0.next = self.a0.q.val();
+            self.ts0.next = self.st0.q.val();
         }
-        if self.g2.val() {
-            self.bcast.next = self.a2.q.val() + self.st2.q.val();
+        self.ta1.next = 0.into();
+        self.ts1.next = 0.into();
+        if self.oh1.val() {
+            self.ta1.next = self.a1.q.val();
+            self.ts1.next = self.st1.q.val();
         }
-        if self.g3.val() {
-            self.bcast.next = self.a3.q.val() + self.st3.q.val();
+        self.ta2.next = 0.into();
+        self.ts2.next = 0.into();
+        if self.oh2.val() {
+            self.ta2.next = self.a2.q.val();
+            self.ts2.next = self.st2.q.val();
         }
-        if self.g4.val() {
-            self.bcast.next = self.a4.q.val() + self.st4.q.val();
+        self.ta3.next = 0.into();
+        self.ts3.next = 0.into();
+        if self.oh3.val() {
+            self.ta3.next = self.a3.q.val();
+            self.ts3.next = self.st3.q.val();
         }
+        self.ta4.next = 0.into();
+        self.ts4.next = 0.into();
+        if self.oh4.val() {
+            self.ta4.next = self.a4.q.val();
+            self.ts4.next = self.st4.q.val();
+        }
+        self.bcast.next = (self.ta0.val()
+            | self.ta1.val()
+            | self.ta2.val()
+            | self.ta3.val()
+            | self.ta4.val())
+            + (self.ts0.val() | self.ts1.val() | self.ts2.val() | self.ts3.val() | self.ts4.val());
         self.s10.next = bit_cast::<10, 4>(self.s_q.q.val());
         if self.step.val() {
             self.a0.d.next = self.bcast.val();
@@ -533,6 +604,13 @@ impl<const A: usize> Logic for MapWalker<A> {
             self.rdy.d.next = false;
             self.done_q.d.next = false;
         }
+        // the next element's advancing level, one-hot, from the last flags'
+        // next values (whatever above set them)
+        self.ohr0.d.next = !self.l0.d.val();
+        self.ohr1.d.next = self.l0.d.val() & !self.l1.d.val();
+        self.ohr2.d.next = self.l0.d.val() & self.l1.d.val() & !self.l2.d.val();
+        self.ohr3.d.next = self.l0.d.val() & self.l1.d.val() & self.l2.d.val() & !self.l3.d.val();
+        self.ohr4.d.next = self.l0.d.val() & self.l1.d.val() & self.l2.d.val() & self.l3.d.val();
         // ---- outputs ----
         self.ready.next = self.rdy.q.val();
         self.valid.next = !self.ix.q.val().get_bit(9)
