@@ -415,13 +415,13 @@ fn block_and_verilog_match_cycle_model_and_enumeration() {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb10c);
     let mut walks = Vec::new();
     // small maps (the rust-hdl simulation is slow): C, H, W bounded
-    while walks.len() < 40 {
+    while walks.len() < 200 {
         let mut g = if walks.len() % 2 == 0 {
             conv_geom(&mut rng)
         } else {
             pool_geom(&mut rng)
         };
-        if enumerate(&g).len() > 1500 {
+        if enumerate(&g).len() > 2000 {
             continue;
         }
         if walks.len() == 2 {
@@ -448,6 +448,19 @@ fn block_and_verilog_match_cycle_model_and_enumeration() {
             cancel_at,
         });
     }
+    let count = |f: &dyn Fn(&Walk) -> bool| walks.iter().filter(|w| f(w)).count();
+    println!(
+        "{} walks (at most 2000 elements each): conv {} (HWC {}, padded {}, non-square kernel {}, stride 2 {}), max-pool {} (HWC {}), cancelled {}",
+        walks.len(),
+        count(&|w| w.g.conv),
+        count(&|w| w.g.conv && w.g.in_hwc),
+        count(&|w| w.g.conv && w.g.pad > 0),
+        count(&|w| w.g.conv && w.g.kh != w.g.kw),
+        count(&|w| w.g.conv && w.g.stride == 2),
+        count(&|w| !w.g.conv),
+        count(&|w| !w.g.conv && w.g.in_hwc),
+        count(&|w| w.cancel_at.is_some()),
+    );
     let (mut stim, mut ranges) = stimulus(&mut rng, &walks);
     // a restart: START while walking (5 elements in) begins the next walk
     let cut = stim.len();
