@@ -165,7 +165,7 @@ pub const CFG_MAX_FMAP: u32 = 0x64;
 pub const CFG_MAX_CHANNELS: u32 = 0x68;
 /// Configuration: largest height or width of a feature map (0 without [`CFG_FEATURES_CONV`]).
 pub const CFG_MAX_HW: u32 = 0x6C;
-/// Configuration: largest conv or max-pool kernel side (0 without [`CFG_FEATURES_CONV`]).
+/// Configuration: largest conv or max-pool kernel side, stride or padding (0 without [`CFG_FEATURES_CONV`]).
 pub const CFG_MAX_KERNEL: u32 = 0x70;
 /// Model load: image words accepted since `LOAD_BEGIN`.
 pub const LOAD_WORDS: u32 = 0x58;
@@ -813,7 +813,7 @@ pub static REGISTERS: &[Register] = &[
         offset: CFG_MAX_KERNEL,
         access: Access::ReadOnly,
         reset: ResetValue::Config,
-        description: "Largest conv or max-pool kernel side (an image's MAX_KERNEL); 0 without CFG_FEATURES.CONV",
+        description: "Largest conv or max-pool kernel side, stride or padding (an image's MAX_KERNEL); 0 without CFG_FEATURES.CONV",
         fields: &[],
     },
 ];

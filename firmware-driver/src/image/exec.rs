@@ -313,7 +313,9 @@ fn map_maxima(layers: &[Descriptor], input: MapShape) -> super::format::HeaderMa
                 .max(g.input.w)
                 .max(g.output.h)
                 .max(g.output.w);
-            m.max_kernel = m.max_kernel.max(g.kh).max(g.kw);
+            // strides and paddings count as kernel sides (one capacity bounds
+            // the walker's counters)
+            m.max_kernel = m.max_kernel.max(g.kh).max(g.kw).max(g.stride).max(g.pad);
         }
     }
     m

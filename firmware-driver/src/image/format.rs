@@ -80,7 +80,7 @@ pub mod hdr2 {
     pub const MAX_CHANNELS: usize = 19;
     /// Largest height or width of any conv or max-pool input or output map.
     pub const MAX_HW: usize = 20;
-    /// Largest kernel side of any conv or max-pool layer.
+    /// Largest kernel side, stride or padding of any conv or max-pool layer.
     pub const MAX_KERNEL: usize = 21;
 }
 
@@ -414,7 +414,7 @@ pub struct HeaderMaps {
     pub max_channels: u32,
     /// Largest map height or width.
     pub max_hw: u32,
-    /// Largest kernel side.
+    /// Largest kernel side, stride or padding.
     pub max_kernel: u32,
 }
 
@@ -959,7 +959,7 @@ impl Limit {
             Limit::FeatureMap => "feature-map values (CFG_MAX_FMAP)",
             Limit::Channels => "feature-map channels (CFG_MAX_CHANNELS)",
             Limit::MapSide => "feature-map height or width (CFG_MAX_HW)",
-            Limit::Kernel => "kernel side (CFG_MAX_KERNEL)",
+            Limit::Kernel => "kernel side, stride or padding (CFG_MAX_KERNEL)",
         }
     }
 }
