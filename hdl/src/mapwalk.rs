@@ -14,31 +14,25 @@
 //! `kx, ky` and then (conv) `c, ox, oy` or (max-pool) `ox, oy, c`; the mode
 //! only permutes the three outer levels, so it is applied once at START (the
 //! sizes and address strides of levels 2-4 are loaded in the mode's order)
-//! and the walk itself has no mode muxes. Level `p` has a size `n_p` and an
-//! address stride `st_p`: `e_x` (kx), `e_y` (ky), `e_c` (c), `S e_x` (ox),
+//! and the walk itself has no mode muxes. Every level `p` holds the address
+//! `a_p` of the first element of its current iteration (inner indices 0)
+//! and a stride `st_p`: `e_x` (kx), `e_y` (ky), `e_c` (c), `S e_x` (ox),
 //! `S e_y` (oy), with `e_x, e_y, e_c = 1, W, H W` for CHW and `C, W C, 1`
 //! for HWC. When an element is consumed, the outermost level `L` whose inner
-//! levels are all at their last index advances and the inner ones return to
-//! index 0, so the address changes by the level's wrap delta
-//! `d_L = st_L - sum_{p<L} (n_p - 1) st_p`: one address register and one
-//! adder, `a + dq`, where `dq` is a register holding the delta of the next
-//! advance (selected a step ahead from the registered last and next-to-last
-//! flags of the levels, so the adder's operands come straight from
-//! registers). No multiplier or
-//! divider: at START a shift-and-add (Horner, MSB first) on one adder, 8
-//! steps per product, makes the strides' products `H W` or `W C`, `S e_x`,
-//! `S e_y` and the first position's address `-(PAD e_y + PAD e_x)` (16
-//! steps, its two products interleaved), then the deltas by
-//! `d_0 = st_0`, `d_{L+1} = d_L + st_{L+1} - n_L st_L` (8 Horner steps of
-//! `-n_L st_L` and two additions per level, the strides rotated through the
-//! registers that end up holding the deltas): [`SETUP_CYCLES`] cycles per
-//! layer, noise against the layer's thousands of elements. The engine's
-//! sequencer thus passes the descriptor's fields as they are
+//! levels are all at their last index advances: `a_L + st_L` (one adder
+//! after a one-hot AND-OR mux of the five start addresses and strides,
+//! selected by the registered last flags) is
+//! loaded into `a_L` and every inner `a_p`. No multiplier or divider: the
+//! strides' products `H W` or `W C`, `S e_x`, `S e_y` and the first
+//! position's address `-(PAD e_y + PAD e_x)` are made at START by a
+//! shift-and-add (Horner, MSB first) on one adder, 8 steps per product
+//! (16 for the base, whose two products interleave): [`SETUP_CYCLES`]
+//! cycles per layer, noise against the layer's thousands of elements. The
+//! engine's sequencer thus passes the descriptor's fields as they are
 //! (docs/model-image.md section 9), and no DSP tile is spent (the
 //! requantization unit holds 7 of the UP5K's 8). Address arithmetic is
 //! modulo `2^A`: addresses of padding elements (negative or past the map)
-//! wrap and are don't-care; those of valid elements are exact (the sum of
-//! the deltas up to an element is its exact address modulo `2^A`).
+//! wrap and are don't-care; those of valid elements are exact.
 //!
 //! Validity (padding) uses the coordinates, not the address: `ix`, `iy`
 //! (10-bit two's complement, from `-PAD`) step by 1 at kx / ky and by `S` at
@@ -63,13 +57,12 @@
 
 use rust_hdl::prelude::*;
 
-/// Setup cycles after START (Horner steps 0..=39 of the strides and the
-/// base, four delta rounds of 10 cycles, a last rotation and the load of the
-/// walk).
-pub const SETUP_CYCLES: usize = 82;
+/// Setup cycles after START (Horner steps 0..=39 and the load of the walk).
+pub const SETUP_CYCLES: usize = 41;
 /// Cycles from START's cycle to the first cycle with `ready` high.
 pub const FIRST_LATENCY: usize = SETUP_CYCLES + 1;
 
+/// The walker; `A` address bits.
 #[derive(LogicBlock)]
 pub struct MapWalker<const A: usize> {
     /// Clock.
@@ -122,9 +115,6 @@ pub struct MapWalker<const A: usize> {
     pub done: Signal<Out, Bit>,
     setup: DFF<Bit>,
     t: DFF<Bits<6>>,
-    pb: DFF<Bit>,
-    k: DFF<Bits<4>>,
-    r: DFF<Bits<2>>,
     rdy: DFF<Bit>,
     done_q: DFF<Bit>,
     conv_q: DFF<Bit>,
@@ -136,19 +126,16 @@ pub struct MapWalker<const A: usize> {
     npad: DFF<Bits<10>>,
     mreg: DFF<Bits<8>>,
     acc: DFF<Bits<A>>,
-    mc: DFF<Bits<A>>,
-    c_first: DFF<Bit>,
-    c_neg: DFF<Bit>,
-    c_dbl: DFF<Bit>,
-    c_force: DFF<Bit>,
     st0: DFF<Bits<A>>,
     st1: DFF<Bits<A>>,
     st2: DFF<Bits<A>>,
     st3: DFF<Bits<A>>,
     st4: DFF<Bits<A>>,
-    dprev: DFF<Bits<A>>,
-    dq: DFF<Bits<A>>,
-    a: DFF<Bits<A>>,
+    a0: DFF<Bits<A>>,
+    a1: DFF<Bits<A>>,
+    a2: DFF<Bits<A>>,
+    a3: DFF<Bits<A>>,
+    a4: DFF<Bits<A>>,
     sz0: DFF<Bits<4>>,
     sz1: DFF<Bits<4>>,
     sz2: DFF<Bits<8>>,
@@ -165,23 +152,12 @@ pub struct MapWalker<const A: usize> {
     l3: DFF<Bit>,
     l4: DFF<Bit>,
     f0: DFF<Bit>,
+    ohr0: DFF<Bit>,
+    ohr1: DFF<Bit>,
+    ohr2: DFF<Bit>,
+    ohr3: DFF<Bit>,
+    ohr4: DFF<Bit>,
     f1: DFF<Bit>,
-    fin: DFF<Bit>,
-    one0: DFF<Bit>,
-    one1: DFF<Bit>,
-    one2: DFF<Bit>,
-    one3: DFF<Bit>,
-    one4: DFF<Bit>,
-    two0: DFF<Bit>,
-    two1: DFF<Bit>,
-    two2: DFF<Bit>,
-    two3: DFF<Bit>,
-    two4: DFF<Bit>,
-    n0: DFF<Bit>,
-    n1: DFF<Bit>,
-    n2: DFF<Bit>,
-    n3: DFF<Bit>,
-    n4: DFF<Bit>,
     ix: DFF<Bits<10>>,
     ixo: DFF<Bits<10>>,
     iy: DFF<Bits<10>>,
@@ -193,8 +169,6 @@ pub struct MapWalker<const A: usize> {
     h_bit: Signal<Local, Bit>,
     h_base: Signal<Local, Bits<A>>,
     h_add: Signal<Local, Bits<A>>,
-    h_sum: Signal<Local, Bits<A>>,
-    rot: Signal<Local, Bit>,
     // walk
     step: Signal<Local, Bit>,
     g1: Signal<Local, Bit>,
@@ -205,15 +179,22 @@ pub struct MapWalker<const A: usize> {
     gx: Signal<Local, Bit>,
     gy: Signal<Local, Bit>,
     gyy: Signal<Local, Bit>,
-    ls0: Signal<Local, Bit>,
-    ls1: Signal<Local, Bit>,
-    ls2: Signal<Local, Bit>,
-    ls3: Signal<Local, Bit>,
-    ls4: Signal<Local, Bit>,
-    p01: Signal<Local, Bits<A>>,
-    p23: Signal<Local, Bits<A>>,
-    dstep: Signal<Local, Bits<A>>,
-    dfin: Signal<Local, Bits<A>>,
+    bcast: Signal<Local, Bits<A>>,
+    oh0: Signal<Local, Bit>,
+    oh1: Signal<Local, Bit>,
+    oh2: Signal<Local, Bit>,
+    oh3: Signal<Local, Bit>,
+    oh4: Signal<Local, Bit>,
+    ta0: Signal<Local, Bits<A>>,
+    ta1: Signal<Local, Bits<A>>,
+    ta2: Signal<Local, Bits<A>>,
+    ta3: Signal<Local, Bits<A>>,
+    ta4: Signal<Local, Bits<A>>,
+    ts0: Signal<Local, Bits<A>>,
+    ts1: Signal<Local, Bits<A>>,
+    ts2: Signal<Local, Bits<A>>,
+    ts3: Signal<Local, Bits<A>>,
+    ts4: Signal<Local, Bits<A>>,
     s10: Signal<Local, Bits<10>>,
 }
 
@@ -246,9 +227,6 @@ impl<const A: usize> Default for MapWalker<A> {
             done: Default::default(),
             setup: Default::default(),
             t: Default::default(),
-            pb: Default::default(),
-            k: Default::default(),
-            r: Default::default(),
             rdy: Default::default(),
             done_q: Default::default(),
             conv_q: Default::default(),
@@ -260,19 +238,16 @@ impl<const A: usize> Default for MapWalker<A> {
             npad: Default::default(),
             mreg: Default::default(),
             acc: Default::default(),
-            mc: Default::default(),
-            c_first: Default::default(),
-            c_neg: Default::default(),
-            c_dbl: Default::default(),
-            c_force: Default::default(),
             st0: Default::default(),
             st1: Default::default(),
             st2: Default::default(),
             st3: Default::default(),
             st4: Default::default(),
-            dprev: Default::default(),
-            dq: Default::default(),
-            a: Default::default(),
+            a0: Default::default(),
+            a1: Default::default(),
+            a2: Default::default(),
+            a3: Default::default(),
+            a4: Default::default(),
             sz0: Default::default(),
             sz1: Default::default(),
             sz2: Default::default(),
@@ -289,23 +264,12 @@ impl<const A: usize> Default for MapWalker<A> {
             l3: Default::default(),
             l4: Default::default(),
             f0: Default::default(),
+            ohr0: Default::default(),
+            ohr1: Default::default(),
+            ohr2: Default::default(),
+            ohr3: Default::default(),
+            ohr4: Default::default(),
             f1: Default::default(),
-            fin: Default::default(),
-            one0: Default::default(),
-            one1: Default::default(),
-            one2: Default::default(),
-            one3: Default::default(),
-            one4: Default::default(),
-            two0: Default::default(),
-            two1: Default::default(),
-            two2: Default::default(),
-            two3: Default::default(),
-            two4: Default::default(),
-            n0: Default::default(),
-            n1: Default::default(),
-            n2: Default::default(),
-            n3: Default::default(),
-            n4: Default::default(),
             ix: Default::default(),
             ixo: Default::default(),
             iy: Default::default(),
@@ -316,8 +280,6 @@ impl<const A: usize> Default for MapWalker<A> {
             h_bit: Default::default(),
             h_base: Default::default(),
             h_add: Default::default(),
-            h_sum: Default::default(),
-            rot: Default::default(),
             step: Default::default(),
             g1: Default::default(),
             g2: Default::default(),
@@ -327,15 +289,22 @@ impl<const A: usize> Default for MapWalker<A> {
             gx: Default::default(),
             gy: Default::default(),
             gyy: Default::default(),
-            ls0: Default::default(),
-            ls1: Default::default(),
-            ls2: Default::default(),
-            ls3: Default::default(),
-            ls4: Default::default(),
-            p01: Default::default(),
-            p23: Default::default(),
-            dstep: Default::default(),
-            dfin: Default::default(),
+            bcast: Default::default(),
+            oh0: Default::default(),
+            oh1: Default::default(),
+            oh2: Default::default(),
+            oh3: Default::default(),
+            oh4: Default::default(),
+            ta0: Default::default(),
+            ta1: Default::default(),
+            ta2: Default::default(),
+            ta3: Default::default(),
+            ta4: Default::default(),
+            ts0: Default::default(),
+            ts1: Default::default(),
+            ts2: Default::default(),
+            ts3: Default::default(),
+            ts4: Default::default(),
             s10: Default::default(),
         }
     }
@@ -345,33 +314,22 @@ impl<const A: usize> Logic for MapWalker<A> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, setup, t, pb, k, r, rdy, done_q, conv_q, hwc_q, h_q, w_q, s_q, pad_q, npad,
-            mreg, acc, mc, c_first, c_neg, c_dbl, c_force, st0, st1, st2, st3, st4, dprev, dq, a,
-            sz0, sz1, sz2, sz3, sz4, rem0, rem1, rem2, rem3, rem4, l0, l1, l2, l3, l4, f0, f1, fin,
-            one0, one1, one2, one3, one4, two0, two1, two2, two3, two4, n0, n1, n2, n3, n4, ix,
-            ixo, iy, iyo
+            self, clk, setup, t, rdy, done_q, conv_q, hwc_q, h_q, w_q, s_q, pad_q, npad, mreg, acc,
+            st0, st1, st2, st3, st4, a0, a1, a2, a3, a4, sz0, sz1, sz2, sz3, sz4, rem0, rem1, rem2,
+            rem3, rem4, l0, l1, l2, l3, l4, f0, f1, ohr0, ohr1, ohr2, ohr3, ohr4, ix, ixo, iy, iyo
         );
-        // ---- setup phase A (t 0..39): Horner products, MSB first ----
+        // ---- setup: Horner products, MSB first, one step per cycle ----
         // t 0..7: H W (CHW) or W C (HWC) = mreg x W; 8..15: S e_x; 16..23:
         // S e_y; 24..39: -(PAD e_y + PAD e_x), even steps double and
         // subtract e_y, odd steps subtract e_x with the same PAD bit.
-        // ---- setup phase B (pb): the wrap deltas, one round r per level
-        // 0..3: k 0..7 Horner steps of -(n_r st_r) (st_r in st0), k 8 adds
-        // d_r (dprev), k 9 adds st_{r+1} (in st1) and rotates the stride
-        // registers down (st4 takes d_r); round 3 rotates once more at k 10
-        // (st0..st4 = d_0..d_4) and loads the walk at k 11 ----
-        // The adder's operand (mc, already complemented for a subtraction)
-        // and the step's controls are registered, decoded a step ahead, so
-        // that only the operand's AND with the multiplier bit and the base's
-        // shift stand before the carry chain.
-        self.h_first.next = self.c_first.q.val();
-        self.h_dbl.next = self.c_dbl.q.val();
-        self.h_nb.next = self.c_neg.q.val();
-        self.h_bit.next = self.mreg.q.val().get_bit(7) | self.c_force.q.val();
-        self.h_add.next = 0.into();
-        if self.h_bit.val() {
-            self.h_add.next = self.mc.q.val();
-        }
+        self.h_nb.next =
+            self.t.q.val().get_bit(5) | (self.t.q.val().get_bit(4) & self.t.q.val().get_bit(3));
+        self.h_first.next = (self.t.q.val() == 0)
+            | (self.t.q.val() == 8)
+            | (self.t.q.val() == 16)
+            | (self.t.q.val() == 24);
+        self.h_dbl.next = !self.h_nb.val() | !self.t.q.val().get_bit(0);
+        self.h_bit.next = self.mreg.q.val().get_bit(7);
         self.h_base.next = self.acc.q.val();
         if self.h_dbl.val() {
             self.h_base.next = self.acc.q.val() << 1;
@@ -379,65 +337,29 @@ impl<const A: usize> Logic for MapWalker<A> {
         if self.h_first.val() {
             self.h_base.next = 0.into();
         }
-        self.h_sum.next = self.h_base.val()
+        self.h_add.next = bit_cast::<A, 8>(self.w_q.q.val());
+        if self.t.q.val().get_bit(3) {
+            self.h_add.next = self.st0.q.val();
+        }
+        if self.t.q.val().get_bit(4) {
+            self.h_add.next = self.st1.q.val();
+        }
+        if self.h_nb.val() {
+            self.h_add.next = !self.st1.q.val();
+            if self.t.q.val().get_bit(0) {
+                self.h_add.next = !self.st0.q.val();
+            }
+        }
+        if !self.h_bit.val() {
+            self.h_add.next = 0.into();
+        }
+        self.acc.d.next = self.h_base.val()
             + self.h_add.val()
             + bit_cast::<A, 1>((self.h_nb.val() & self.h_bit.val()).into());
-        self.acc.d.next = self.h_sum.val();
-        // the next step's controls and operand
-        self.c_first.d.next =
-            (self.t.q.val() == 7) | (self.t.q.val() == 15) | (self.t.q.val() == 23);
-        self.c_neg.d.next = (self.t.q.val() == 23)
-            | self.t.q.val().get_bit(5)
-            | (self.t.q.val().get_bit(4) & self.t.q.val().get_bit(3));
-        self.c_dbl.d.next = !self.c_neg.d.val() | self.t.q.val().get_bit(0);
-        self.c_force.d.next = false;
-        if self.t.q.val() == 7 {
-            self.mc.d.next = self.st0.q.val();
-        }
-        if self.t.q.val() == 15 {
-            self.mc.d.next = self.st1.q.val();
-        }
-        if self.c_neg.d.val() {
-            self.mc.d.next = !self.st0.q.val();
-            if self.t.q.val().get_bit(0) {
-                self.mc.d.next = !self.st1.q.val();
-            }
-        }
-        if self.t.q.val() == 39 {
-            self.c_first.d.next = true;
-            self.mc.d.next = !self.st0.q.val();
-        }
-        if self.pb.q.val() {
-            self.c_first.d.next = false;
-            self.c_neg.d.next = true;
-            self.c_dbl.d.next = true;
-            if self.k.q.val() == 7 {
-                self.mc.d.next = self.dprev.q.val();
-            }
-            if self.k.q.val() == 8 {
-                self.mc.d.next = self.st1.q.val();
-            }
-            if (self.k.q.val() == 7) | (self.k.q.val() == 8) {
-                self.c_neg.d.next = false;
-                self.c_dbl.d.next = false;
-                self.c_force.d.next = true;
-            }
-            if self.k.q.val() == 9 {
-                self.c_first.d.next = true;
-                self.mc.d.next = !self.st1.q.val();
-            }
-        }
         // the multiplier bits: shift left each step (the base's pairs: after
-        // the odd step); reload S, S, PAD, then n_0..n_3 at the end of each
-        // product
+        // the odd step); reload S, S, PAD at the end of each product
         if !self.h_nb.val() | self.t.q.val().get_bit(0) {
             self.mreg.d.next = self.mreg.q.val() << 1;
-        }
-        if self.pb.q.val() {
-            self.mreg.d.next = self.mreg.q.val() << 1;
-            if self.k.q.val().get_bit(3) {
-                self.mreg.d.next = self.mreg.q.val();
-            }
         }
         if (self.t.q.val() == 7) | (self.t.q.val() == 15) {
             self.mreg.d.next = bit_cast::<8, 4>(self.s_q.q.val());
@@ -471,51 +393,8 @@ impl<const A: usize> Logic for MapWalker<A> {
             }
         }
         self.t.d.next = self.t.q.val() + 1;
-        if !self.setup.q.val() | self.pb.q.val() {
+        if !self.setup.q.val() {
             self.t.d.next = self.t.q.val();
-        }
-        if self.setup.q.val() & (self.t.q.val() == 39) {
-            self.pb.d.next = true;
-            self.k.d.next = 0.into();
-            self.r.d.next = 0.into();
-            self.mreg.d.next = bit_cast::<8, 4>(self.sz0.q.val());
-        }
-        self.rot.next = false;
-        self.fin.d.next = false;
-        if self.pb.q.val() {
-            self.k.d.next = self.k.q.val() + 1;
-            if (self.k.q.val() == 0) & (self.r.q.val() == 0) {
-                // the base, made by phase A, is the first element's address
-                self.a.d.next = self.acc.q.val();
-            }
-            if self.k.q.val() == 7 {
-                self.mreg.d.next = bit_cast::<8, 4>(self.sz1.q.val());
-                if self.r.q.val() == 1 {
-                    self.mreg.d.next = self.sz2.q.val();
-                }
-                if self.r.q.val() == 2 {
-                    self.mreg.d.next = self.sz3.q.val();
-                }
-            }
-            if self.k.q.val() == 9 {
-                self.dprev.d.next = self.h_sum.val();
-                self.rot.next = true;
-                if self.r.q.val() != 3 {
-                    self.k.d.next = 0.into();
-                    self.r.d.next = self.r.q.val() + 1;
-                }
-            }
-            if self.k.q.val() == 10 {
-                self.rot.next = true;
-                self.fin.d.next = true;
-            }
-        }
-        if self.rot.val() {
-            self.st0.d.next = self.st1.q.val();
-            self.st1.d.next = self.st2.q.val();
-            self.st2.d.next = self.st3.q.val();
-            self.st3.d.next = self.st4.q.val();
-            self.st4.d.next = self.dprev.q.val();
         }
 
         // ---- walk ----
@@ -536,115 +415,101 @@ impl<const A: usize> Logic for MapWalker<A> {
             self.gy.next = self.g4.val();
             self.gyy.next = self.g5.val();
         }
-        // the last flags after a step (from registers only: the level
-        // advancing now, g_p and not l_p, takes n_p; the inner ones reset to
-        // their size-1 flags) and the delta of the level advancing after it
-        // (the first level not at its last index), the next dq; dfin: the
-        // same for the walk's first element
-        self.ls0.next = self.n0.q.val();
-        if self.g1.val() {
-            self.ls0.next = self.one0.q.val();
+        // the advancing level's next address, broadcast to it and inside it
+        // one-hot selects of the advancing level (registered with the last
+        // flags, from their next values, below), an AND-OR mux of its start address and stride before the one adder
+        self.oh0.next = self.ohr0.q.val();
+        self.oh1.next = self.ohr1.q.val();
+        self.oh2.next = self.ohr2.q.val();
+        self.oh3.next = self.ohr3.q.val();
+        self.oh4.next = self.ohr4.q.val();
+        self.ta0.next = 0.into();
+        self.ts0.next = 0.into();
+        if self.oh0.val() {
+            self.ta0.next = self.a0.q.val();
+            self.ts0.next = self.st0.q.val();
         }
-        self.ls1.next = self.l1.q.val();
-        if self.g2.val() {
-            self.ls1.next = self.one1.q.val();
-        } else if self.g1.val() {
-            self.ls1.next = self.n1.q.val();
+        self.ta1.next = 0.into();
+        self.ts1.next = 0.into();
+        if self.oh1.val() {
+            self.ta1.next = self.a1.q.val();
+            self.ts1.next = self.st1.q.val();
         }
-        self.ls2.next = self.l2.q.val();
-        if self.g3.val() {
-            self.ls2.next = self.one2.q.val();
-        } else if self.g2.val() {
-            self.ls2.next = self.n2.q.val();
+        self.ta2.next = 0.into();
+        self.ts2.next = 0.into();
+        if self.oh2.val() {
+            self.ta2.next = self.a2.q.val();
+            self.ts2.next = self.st2.q.val();
         }
-        self.ls3.next = self.l3.q.val();
-        if self.g4.val() {
-            self.ls3.next = self.one3.q.val();
-        } else if self.g3.val() {
-            self.ls3.next = self.n3.q.val();
+        self.ta3.next = 0.into();
+        self.ts3.next = 0.into();
+        if self.oh3.val() {
+            self.ta3.next = self.a3.q.val();
+            self.ts3.next = self.st3.q.val();
         }
-        self.ls4.next = self.l4.q.val();
-        if self.g4.val() {
-            self.ls4.next = self.n4.q.val();
+        self.ta4.next = 0.into();
+        self.ts4.next = 0.into();
+        if self.oh4.val() {
+            self.ta4.next = self.a4.q.val();
+            self.ts4.next = self.st4.q.val();
         }
-        // (a two-level tree: pairs, then the first pair with a level that
-        // is not last)
-        self.p01.next = self.st1.q.val();
-        if !self.ls0.val() {
-            self.p01.next = self.st0.q.val();
-        }
-        self.p23.next = self.st3.q.val();
-        if !self.ls2.val() {
-            self.p23.next = self.st2.q.val();
-        }
-        self.dstep.next = self.st4.q.val();
-        if !(self.ls2.val() & self.ls3.val()) {
-            self.dstep.next = self.p23.val();
-        }
-        if !(self.ls0.val() & self.ls1.val()) {
-            self.dstep.next = self.p01.val();
-        }
-        self.dfin.next = self.st4.q.val();
-        if !self.one3.q.val() {
-            self.dfin.next = self.st3.q.val();
-        }
-        if !self.one2.q.val() {
-            self.dfin.next = self.st2.q.val();
-        }
-        if !self.one1.q.val() {
-            self.dfin.next = self.st1.q.val();
-        }
-        if !self.one0.q.val() {
-            self.dfin.next = self.st0.q.val();
-        }
-        // the address moves by the advancing level's wrap delta, registered
-        // in dq a cycle ahead (below)
+        self.bcast.next = (self.ta0.val()
+            | self.ta1.val()
+            | self.ta2.val()
+            | self.ta3.val()
+            | self.ta4.val())
+            + (self.ts0.val() | self.ts1.val() | self.ts2.val() | self.ts3.val() | self.ts4.val());
         self.s10.next = bit_cast::<10, 4>(self.s_q.q.val());
         if self.step.val() {
-            self.a.d.next = self.a.q.val() + self.dq.q.val();
-            // down-counters size..1; the last flags l_p and next-to-last
-            // flags n_p registered a step ahead (ls_p: below)
-            self.l0.d.next = self.ls0.val();
-            self.l1.d.next = self.ls1.val();
-            self.l2.d.next = self.ls2.val();
-            self.l3.d.next = self.ls3.val();
-            self.l4.d.next = self.ls4.val();
-            self.dq.d.next = self.dstep.val();
+            self.a0.d.next = self.bcast.val();
+            if self.g1.val() {
+                self.a1.d.next = self.bcast.val();
+            }
+            if self.g2.val() {
+                self.a2.d.next = self.bcast.val();
+            }
+            if self.g3.val() {
+                self.a3.d.next = self.bcast.val();
+            }
+            if self.g4.val() {
+                self.a4.d.next = self.bcast.val();
+            }
+            // down-counters size..1, last flags registered a step ahead
             if self.g1.val() {
                 self.rem0.d.next = self.sz0.q.val();
-                self.n0.d.next = self.two0.q.val();
+                self.l0.d.next = self.sz0.q.val() == 1;
                 self.f0.d.next = true;
             } else {
                 self.rem0.d.next = self.rem0.q.val() - 1;
-                self.n0.d.next = self.rem0.q.val() == 3;
+                self.l0.d.next = self.rem0.q.val() == 2;
                 self.f0.d.next = false;
             }
             if self.g2.val() {
                 self.rem1.d.next = self.sz1.q.val();
-                self.n1.d.next = self.two1.q.val();
+                self.l1.d.next = self.sz1.q.val() == 1;
                 self.f1.d.next = true;
             } else if self.g1.val() {
                 self.rem1.d.next = self.rem1.q.val() - 1;
-                self.n1.d.next = self.rem1.q.val() == 3;
+                self.l1.d.next = self.rem1.q.val() == 2;
                 self.f1.d.next = false;
             }
             if self.g3.val() {
                 self.rem2.d.next = self.sz2.q.val();
-                self.n2.d.next = self.two2.q.val();
+                self.l2.d.next = self.sz2.q.val() == 1;
             } else if self.g2.val() {
                 self.rem2.d.next = self.rem2.q.val() - 1;
-                self.n2.d.next = self.rem2.q.val() == 3;
+                self.l2.d.next = self.rem2.q.val() == 2;
             }
             if self.g4.val() {
                 self.rem3.d.next = self.sz3.q.val();
-                self.n3.d.next = self.two3.q.val();
+                self.l3.d.next = self.sz3.q.val() == 1;
             } else if self.g3.val() {
                 self.rem3.d.next = self.rem3.q.val() - 1;
-                self.n3.d.next = self.rem3.q.val() == 3;
+                self.l3.d.next = self.rem3.q.val() == 2;
             }
             if self.g4.val() {
                 self.rem4.d.next = self.rem4.q.val() - 1;
-                self.n4.d.next = self.rem4.q.val() == 3;
+                self.l4.d.next = self.rem4.q.val() == 2;
             }
             // coordinates: x steps at kx (1) and ox (S), y at ky and oy
             if self.gy.val() {
@@ -676,26 +541,24 @@ impl<const A: usize> Logic for MapWalker<A> {
             self.done_q.d.next = true;
         }
         // the end of the setup: the walk's first element
-        if self.fin.q.val() {
+        if self.setup.q.val() & (self.t.q.val() == 40) {
             self.setup.d.next = false;
-            self.pb.d.next = false;
             self.rdy.d.next = true;
+            self.a0.d.next = self.acc.q.val();
+            self.a1.d.next = self.acc.q.val();
+            self.a2.d.next = self.acc.q.val();
+            self.a3.d.next = self.acc.q.val();
+            self.a4.d.next = self.acc.q.val();
             self.rem0.d.next = self.sz0.q.val();
             self.rem1.d.next = self.sz1.q.val();
             self.rem2.d.next = self.sz2.q.val();
             self.rem3.d.next = self.sz3.q.val();
             self.rem4.d.next = self.sz4.q.val();
-            self.l0.d.next = self.one0.q.val();
-            self.l1.d.next = self.one1.q.val();
-            self.l2.d.next = self.one2.q.val();
-            self.l3.d.next = self.one3.q.val();
-            self.l4.d.next = self.one4.q.val();
-            self.n0.d.next = self.two0.q.val();
-            self.n1.d.next = self.two1.q.val();
-            self.n2.d.next = self.two2.q.val();
-            self.n3.d.next = self.two3.q.val();
-            self.n4.d.next = self.two4.q.val();
-            self.dq.d.next = self.dfin.val();
+            self.l0.d.next = self.sz0.q.val() == 1;
+            self.l1.d.next = self.sz1.q.val() == 1;
+            self.l2.d.next = self.sz2.q.val() == 1;
+            self.l3.d.next = self.sz3.q.val() == 1;
+            self.l4.d.next = self.sz4.q.val() == 1;
             self.f0.d.next = true;
             self.f1.d.next = true;
             self.ix.d.next = self.npad.q.val();
@@ -706,7 +569,6 @@ impl<const A: usize> Logic for MapWalker<A> {
         // ---- START: sample the descriptor ----
         if self.start.val() {
             self.setup.d.next = true;
-            self.pb.d.next = false;
             self.rdy.d.next = false;
             self.done_q.d.next = false;
             self.t.d.next = 0.into();
@@ -718,40 +580,14 @@ impl<const A: usize> Logic for MapWalker<A> {
             self.pad_q.d.next = self.pad.val();
             self.npad.d.next = !bit_cast::<10, 4>(self.pad.val()) + 1;
             self.mreg.d.next = self.in_h.val();
-            self.mc.d.next = bit_cast::<A, 8>(self.in_w.val());
-            self.c_first.d.next = true;
-            self.c_neg.d.next = false;
-            self.c_dbl.d.next = true;
-            self.c_force.d.next = false;
             self.st0.d.next = 1.into();
-            self.dprev.d.next = 1.into();
             self.st1.d.next = bit_cast::<A, 8>(self.in_w.val());
             if self.in_hwc.val() {
                 self.mreg.d.next = self.in_c.val();
                 self.st0.d.next = bit_cast::<A, 8>(self.in_c.val());
-                self.dprev.d.next = bit_cast::<A, 8>(self.in_c.val());
             }
             self.st2.d.next = 1.into();
             self.st4.d.next = 1.into();
-            self.fin.d.next = false;
-            self.one0.d.next = self.kw.val() == 1;
-            self.two0.d.next = self.kw.val() == 2;
-            self.one1.d.next = self.kh.val() == 1;
-            self.two1.d.next = self.kh.val() == 2;
-            self.one2.d.next = self.out_w.val() == 1;
-            self.two2.d.next = self.out_w.val() == 2;
-            self.one3.d.next = self.out_h.val() == 1;
-            self.two3.d.next = self.out_h.val() == 2;
-            self.one4.d.next = self.in_c.val() == 1;
-            self.two4.d.next = self.in_c.val() == 2;
-            if self.conv.val() {
-                self.one2.d.next = self.in_c.val() == 1;
-                self.two2.d.next = self.in_c.val() == 2;
-                self.one3.d.next = self.out_w.val() == 1;
-                self.two3.d.next = self.out_w.val() == 2;
-                self.one4.d.next = self.out_h.val() == 1;
-                self.two4.d.next = self.out_h.val() == 2;
-            }
             self.sz0.d.next = self.kw.val();
             self.sz1.d.next = self.kh.val();
             self.sz2.d.next = self.out_w.val();
@@ -764,19 +600,24 @@ impl<const A: usize> Logic for MapWalker<A> {
             }
         }
         if self.cancel.val() {
-            self.fin.d.next = false;
             self.setup.d.next = false;
-            self.pb.d.next = false;
             self.rdy.d.next = false;
             self.done_q.d.next = false;
         }
+        // the next element's advancing level, one-hot, from the last flags'
+        // next values (whatever above set them)
+        self.ohr0.d.next = !self.l0.d.val();
+        self.ohr1.d.next = self.l0.d.val() & !self.l1.d.val();
+        self.ohr2.d.next = self.l0.d.val() & self.l1.d.val() & !self.l2.d.val();
+        self.ohr3.d.next = self.l0.d.val() & self.l1.d.val() & self.l2.d.val() & !self.l3.d.val();
+        self.ohr4.d.next = self.l0.d.val() & self.l1.d.val() & self.l2.d.val() & self.l3.d.val();
         // ---- outputs ----
         self.ready.next = self.rdy.q.val();
         self.valid.next = !self.ix.q.val().get_bit(9)
             & (self.ix.q.val() < bit_cast::<10, 8>(self.w_q.q.val()))
             & !self.iy.q.val().get_bit(9)
             & (self.iy.q.val() < bit_cast::<10, 8>(self.h_q.q.val()));
-        self.addr.next = self.a.q.val();
+        self.addr.next = self.a0.q.val();
         self.first_in_window.next = self.f0.q.val() & self.f1.q.val();
         self.last_in_window.next = self.g2.val();
         self.last_in_patch.next = self.g3.val() & self.conv_q.q.val();
@@ -854,9 +695,8 @@ pub struct WalkOut {
 }
 
 /// Cycle model of [`MapWalker<A>`] in plain integers: the setup as a
-/// countdown of [`SETUP_CYCLES`] (its products and wrap deltas computed
-/// directly), then the five levels' counters and one address that each
-/// consumed element moves by the advancing level's wrap delta, outputs valid
+/// countdown of [`SETUP_CYCLES`] (its products computed directly), then the
+/// five levels with their start addresses and strides, outputs valid
 /// while `ready` (the RTL's don't-care values while not `ready` are not
 /// modelled: compare the outputs of cycles with `ready` only, and `busy`,
 /// `done` and `ready` in every cycle).
@@ -868,12 +708,11 @@ pub struct MapWalkModel {
     setup_left: usize,
     ready: bool,
     done: bool,
-    // per level (0 = kx, 1 = ky, 2..4 the mode's order): size, index, wrap
-    // delta; the address
+    // per level (0 = kx, 1 = ky, 2..4 the mode's order): size, index, start address, stride
     size: [u32; 5],
     idx: [u32; 5],
-    d: [u32; 5],
-    a: u32,
+    a: [u32; 5],
+    st: [u32; 5],
     x: i64,
     y: i64,
     xo: i64,
@@ -908,7 +747,7 @@ impl MapWalkModel {
         let out = WalkOut {
             ready: self.ready,
             valid: self.x >= 0 && self.x < g.w as i64 && self.y >= 0 && self.y < g.h as i64,
-            addr: self.a,
+            addr: self.a[0],
             first_in_window: self.idx[0] == 0 && self.idx[1] == 0,
             last_in_window: self.g(2),
             last_in_patch: g.conv && self.g(3),
@@ -948,20 +787,15 @@ impl MapWalkModel {
             (1, g.w, g.h * g.w)
         };
         let (dox, doy) = (g.stride * ex, g.stride * ey);
-        let st = if g.conv {
+        if g.conv {
             self.size = [g.kw, g.kh, g.c, g.out_w, g.out_h];
-            [ex, ey, ec, dox, doy]
+            self.st = [ex, ey, ec, dox, doy].map(|v| self.mask(v as i64));
         } else {
             self.size = [g.kw, g.kh, g.out_w, g.out_h, g.c];
-            [ex, ey, dox, doy, ec]
-        };
-        // d_L = st_L - sum_{p<L} (size_p - 1) st_p
-        let mut inner = 0i64;
-        for (l, &s) in st.iter().enumerate() {
-            self.d[l] = self.mask(s as i64 - inner);
-            inner += (self.size[l] as i64 - 1) * s as i64;
+            self.st = [ex, ey, dox, doy, ec].map(|v| self.mask(v as i64));
         }
-        self.a = self.mask(-(g.pad as i64) * (ex as i64 + ey as i64));
+        let base = self.mask(-(g.pad as i64) * (ex as i64 + ey as i64));
+        self.a = [base; 5];
         self.idx = [0; 5];
         self.x = -(g.pad as i64);
         self.y = -(g.pad as i64);
@@ -978,7 +812,10 @@ impl MapWalkModel {
         }
         // the outermost level that advances
         let l = (0..5).rev().find(|&p| self.g(p)).expect("level 0");
-        self.a = self.mask(self.a as i64 + self.d[l] as i64);
+        let v = self.mask(self.a[l] as i64 + self.st[l] as i64);
+        for p in 0..=l {
+            self.a[p] = v;
+        }
         self.idx[l] += 1;
         for p in 0..l {
             self.idx[p] = 0;

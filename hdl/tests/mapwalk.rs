@@ -289,9 +289,7 @@ fn check(
                     && w.cancel_at.is_none_or(|c| rel <= c),
                 "{what} seed {seed}: {g:?} busy in cycle {rel}"
             );
-            // START's own cycle still shows the walk it interrupts (the
-            // restart below): its outputs are not this walk's
-            if rel > 0 && o.ready && stim[t].advance {
+            if o.ready && stim[t].advance {
                 let i = got.len();
                 let e = want.get(i).unwrap_or_else(|| {
                     panic!("{what} seed {seed}: {g:?} element {i} past the end")
