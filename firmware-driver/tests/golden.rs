@@ -32,7 +32,19 @@ fn run_kernel(bytes: &AlignedBytes, x: &[i32]) -> Vec<i64> {
     let r = p.req;
     assert!(r.act_a <= r.max_act && r.act_b <= r.max_act, "{r:?}");
     assert_eq!(r.act_a.max(r.act_b), r.max_act, "{r:?}");
-    let (mut a, mut b) = (vec![0i32; r.act_a], vec![0i32; r.act_b]);
+    run_kernel_sized(&p, x, r.act_a, r.act_b).expect("kernel")
+}
+
+/// The kernel with activation buffers of `na` and `nb` elements (the other
+/// buffers as the program requires).
+fn run_kernel_sized(
+    p: &Compact,
+    x: &[i32],
+    na: usize,
+    nb: usize,
+) -> Result<Vec<i64>, kernel::KernelError> {
+    let r = p.req;
+    let (mut a, mut b) = (vec![0i32; na], vec![0i32; nb]);
     let mut planes = vec![0u32; r.max_plane_words];
     let mut prefix = vec![0i32; r.max_prefix];
     let mut acc = vec![(0i32, 0i32); r.max_distinct];
@@ -44,9 +56,9 @@ fn run_kernel(bytes: &AlignedBytes, x: &[i32]) -> Vec<i64> {
         acc: &mut acc,
     };
     let mut logits = vec![0i64; r.logits];
-    let n = kernel::run(&p, x, &mut ws, &mut logits).expect("kernel");
+    let n = kernel::run(p, x, &mut ws, &mut logits)?;
     assert_eq!(n, logits.len());
-    logits
+    Ok(logits)
 }
 
 #[test]
@@ -569,21 +581,12 @@ fn shipped_cnn_bit_exact_with_per_buffer_sizes() {
         let r = p.req;
         let x = integer::mnist_input(imgs.image(0));
         for (short_a, name) in [(true, "act_a"), (false, "act_b")] {
-            let mut a = vec![0i32; r.act_a - usize::from(short_a)];
-            let mut b = vec![0i32; r.act_b - usize::from(!short_a)];
-            let (mut planes, mut prefix) =
-                (vec![0u32; r.max_plane_words], vec![0i32; r.max_prefix]);
-            let mut acc = vec![(0i32, 0i32); r.max_distinct];
-            let mut ws = Workspace {
-                act_a: &mut a,
-                act_b: &mut b,
-                planes: &mut planes,
-                prefix: &mut prefix,
-                acc: &mut acc,
-            };
-            let mut logits = vec![0i64; r.logits];
+            let (na, nb) = (
+                r.act_a - usize::from(short_a),
+                r.act_b - usize::from(!short_a),
+            );
             assert!(matches!(
-                kernel::run(&p, &x, &mut ws, &mut logits),
+                run_kernel_sized(&p, &x, na, nb),
                 Err(kernel::KernelError::BufferTooSmall { buffer, .. }) if buffer == name
             ));
         }
