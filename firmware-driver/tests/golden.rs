@@ -174,22 +174,27 @@ fn conv_programs_bit_exact() {
         let in_bits = r.gen_range(1..=8u8);
         let in_signed = r.gen_bool(0.5) && in_bits > 1;
         let conv = random_conv_program(&mut r, in_bits, in_signed, 9, None, &RQ);
-        let (prog, (c, h, w)) = (conv.prog, conv.chw);
-        let bytes = compact(&prog, None);
-        for _ in 0..2 {
-            let x = random_input(&mut r, c * h * w, in_bits, in_signed);
-            let want = prog.run_reference(&x).expect("golden");
-            assert_eq!(
-                run_kernel(&bytes, &x),
-                want,
-                "seed {seed}: MCU kernel vs golden"
-            );
-        }
+        kernel_matches_golden(&mut r, &conv.prog, seed);
     }
 }
 
 /// A random conv geometry on a `c x h x w` input: kernels `kh != kw`
 /// allowed, stride 1..=3, padding 0..=2 (clamped so the kernel fits).
+/// Two random inputs of `prog` through the MCU kernel: equal to golden.
+fn kernel_matches_golden(r: &mut ChaCha8Rng, prog: &Program, seed: u64) {
+    let bytes = compact(prog, None);
+    let n: usize = prog.input.shape.iter().product();
+    for _ in 0..2 {
+        let x = random_input(r, n, prog.input.bits, prog.input.signed);
+        let want = prog.run_reference(&x).expect("golden");
+        assert_eq!(
+            run_kernel(&bytes, &x),
+            want,
+            "seed {seed}: MCU kernel vs golden"
+        );
+    }
+}
+
 fn random_conv_geom(r: &mut ChaCha8Rng, c: usize, h: usize, w: usize) -> integer::ConvGeom {
     let pad = r.gen_range(0..=2usize);
     let kh = r.gen_range(1..=4usize).min(h + 2 * pad);
@@ -253,16 +258,7 @@ fn wide_conv_programs_bit_exact() {
             &mut r, logits, n, None, io2, &RQ,
         )));
         let prog = common::program(vec![c, h, w], in_bits, in_signed, stages);
-        let bytes = compact(&prog, None);
-        for _ in 0..2 {
-            let x = random_input(&mut r, c * h * w, in_bits, in_signed);
-            let want = prog.run_reference(&x).expect("golden");
-            assert_eq!(
-                run_kernel(&bytes, &x),
-                want,
-                "seed {seed}: MCU kernel vs golden"
-            );
-        }
+        kernel_matches_golden(&mut r, &prog, seed);
     }
 }
 
