@@ -24,6 +24,14 @@
 //!   in the order BAD_MAGIC, BAD_VERSION, LOAD_SEQUENCE, BAD_CHECKSUM,
 //!   IMAGE_FIT, exactly as `tbn_driver::image::format::check_image` (and
 //!   `RefChip`) report them.
+//! - Formats: 1.0 (16-word header and descriptors) always; 2.0 (conv and
+//!   max-pool layers, docs/model-image.md section 9: 32-word header and
+//!   descriptors, header words 18-21 checked against CFG_MAX_FMAP,
+//!   CFG_MAX_CHANNELS, CFG_MAX_HW, CFG_MAX_KERNEL) only when the target has
+//!   feature maps (`Target::maps.supports_conv()`); otherwise major 2 is
+//!   BAD_VERSION, as for `check_image`. `hdr_conv`: the image is format 2
+//!   (registered at its version word, word 1; valid while `loaded`). On a
+//!   target without maps the format-2 logic is constant and pruned.
 //! - `abort` (CTRL.SOFT_RESET): drops a partial load or a running check (no
 //!   model afterwards in both cases); a loaded model stays loaded.
 //! - `drop`: the model is no longer valid (e.g. a job-mode write into a shared
@@ -39,9 +47,11 @@
 //! header fields the engine needs):
 //!
 //! - Header words are checked in the cycle after their write (the section
-//!   walk below says which header word it is): magic, version major, and
-//!   every capacity comparison of IMAGE_FIT through one comparator against a
-//!   capacity selected by the word index (registered flags).
+//!   walk below says which header word it is, 5 bits: format 2's words 16-31;
+//!   bit 4 constant 0 without maps): magic, version major, and every
+//!   capacity comparison of IMAGE_FIT (format 2: words 18-21 too) through
+//!   one comparator against a capacity selected by the word index
+//!   (registered flags).
 //! - The checksum of docs/model-image.md section 2.5 (`s1 += w`, `s2 += s1`)
 //!   runs over every accepted word; the image is valid iff its second-to-last
 //!   word `w` equals `s1` before it (checked as each word arrives, flag `m1`)
@@ -52,13 +62,15 @@
 //!   and CONST_WORDS (18) and TOTAL_WORDS (18) and one "too large" flag
 //!   (`big`): the word counter stays at or below 2^17, so any of NUM_LAYERS >=
 //!   2^14, TILE_WORDS, CONST_WORDS or TOTAL_WORDS >= 2^18 fails the
-//!   LOAD_SEQUENCE check. Otherwise `16 + 16 NUM_LAYERS + TILE_WORDS +
-//!   CONST_WORDS + 2` equals the word counter iff the section walk below ends
-//!   just past the second checksum word.
+//!   LOAD_SEQUENCE check. Otherwise `H + H NUM_LAYERS + TILE_WORDS +
+//!   CONST_WORDS + 2` (H = 16 in format 1, 32 in format 2) equals the word
+//!   counter iff the section walk below ends just past the second checksum
+//!   word.
 //!
 //! Routing (`r_we`, `r_sel`, `r_addr`, `r_data`, registered: two cycles
 //! after the accepted write, from flip-flops into the memories' write
-//! enables and bank decodes): `r_sel` 1 descriptor memory (address = index - 16), 2
+//! enables and bank decodes): `r_sel` 1 descriptor memory (address = index - H:
+//! layer `l`'s word `k` at `H l + k`), 2
 //! tile memory (index - tile section start), 3 constants memory (index -
 //! constants section start), `r_data` the held `wdata`. Header and checksum
 //! words are not routed; words beyond a memory's capacity are routed (the
@@ -69,13 +81,15 @@
 //! and address of the next word (the routed word's, in the cycle after its
 //! write); after each word the address counts up, and where it reaches the
 //! section's size (the end flag registered in the cycle between two words) (one equality per section against the header register:
-//! 16 words, `16 NUM_LAYERS`, TILE_WORDS, CONST_WORDS) the walk moves to the
+//! H words, `H NUM_LAYERS`, TILE_WORDS, CONST_WORDS; the header's last
+//! address becomes 31 at a format-2 version word, which arrives long before
+//! word 15) the walk moves to the
 //! next non-empty section at address 0 (flags of the empty sections kept
 //! from the header words). The checksum section never ends: the walk ends at
 //! its address 2 iff the sizes add up to the word count.
 
 use rust_hdl::prelude::*;
-use tbn_driver::image::format::{Target, MAGIC, VERSION_MAJOR};
+use tbn_driver::image::format::{Target, MAGIC, VERSION_CONV_MAJOR, VERSION_MAJOR};
 
 use crate::util::c32;
 
@@ -100,6 +114,8 @@ const _: () = {
     assert!(E::BadMagic as u8 == 8 && E::BadVersion as u8 == 9);
     assert!(E::LoadSequence as u8 == 10 && E::BadChecksum as u8 == 11);
     assert!(E::ImageFit as u8 == 12);
+    // format 2's major version, a literal in the generated logic
+    assert!(VERSION_CONV_MAJOR == 2);
 };
 
 /// The image loader.
@@ -142,6 +158,10 @@ pub struct ImageLoader {
     pub hdr_num_out: Signal<Out, Bits<17>>,
     /// IN_FMT (bits 3:0 A, bit 8 signed).
     pub hdr_in_fmt: Signal<Out, Bits<9>>,
+    /// The image is format 2 (conv and max-pool layers; 32-word header and
+    /// descriptors): registered at its version word, valid while `loaded`.
+    /// Always 0 on a target without feature maps.
+    pub hdr_conv: Signal<Out, Bit>,
     /// Route a word into a memory.
     pub r_we: Signal<Out, Bit>,
     /// Which memory (see [`route`]).
@@ -175,6 +195,8 @@ pub struct ImageLoader {
     // header checks and fields
     magic_ok: DFF<Bit>,
     ver_ok: DFF<Bit>,
+    /// Format 2 (the version word's major is 2 and the target has maps).
+    v2: DFF<Bit>,
     fit_bad: DFF<Bit>,
     big: DFF<Bit>,
     total: DFF<Bits<24>>,
@@ -208,12 +230,12 @@ pub struct ImageLoader {
     // locals
     accept: Signal<Local, Bit>,
     hdr: Signal<Local, Bit>,
-    hidx: Signal<Local, Bits<4>>,
+    hidx: Signal<Local, Bits<5>>,
     // the header word's index and "in the header" as flip-flops of their
     // own for the field enables (the index is stable for a cycle before a
     // word's walk step: writes come at most every other cycle), so that
     // synthesis does not share their decode with the capacity multiplexer's
-    hf: DFF<Bits<4>>,
+    hf: DFF<Bits<5>>,
     in_hdr: DFF<Bit>,
     cap: Signal<Local, Bits<32>>,
     cap_en: Signal<Local, Bit>,
@@ -241,7 +263,13 @@ pub struct ImageLoader {
     /// missed 48 MHz on the UP5K)
     end_q: DFF<Bit>,
     sec_next: Signal<Local, Bits<3>>,
-    /// The last address of the section being walked (15 in the header;
+    /// Words of the descriptor section: `16 NUM_LAYERS`, format 2 `32 NUM_LAYERS`.
+    desc_n: Signal<Local, Bits<19>>,
+    /// Word 1 (when it is the word in the header check): a format-2
+    /// version on a target with maps.
+    maj2: Signal<Local, Bit>,
+    /// The last address of the section being walked (15 in the header, 31
+    /// from a format-2 version word on;
     /// bit 18: none, the checksum section or a size beyond the address
     /// range), set when the section begins: the walk's end test is one
     /// equality with a register (no incrementer, no size multiplexer).
@@ -260,6 +288,15 @@ pub struct ImageLoader {
     c_max_abits: Constant<Bits<32>>,
     c_max_logits: Constant<Bits<32>>,
     c_v_bits: Constant<Bits<32>>,
+    c_max_fmap: Constant<Bits<32>>,
+    c_max_channels: Constant<Bits<32>>,
+    c_max_hw: Constant<Bits<32>>,
+    c_max_kernel: Constant<Bits<32>>,
+    /// The target has feature maps: format 2 accepted.
+    c_conv: Constant<Bit>,
+    /// The header word index's mask: 31, or 15 without maps (bit 4 then
+    /// constant 0, so that the format-2 header logic is pruned).
+    c_hmask: Constant<Bits<5>>,
     // the bits at and above the widest capacity, and those below
     c_cap_lo: Constant<Bits<32>>,
     c_cap_bits: Constant<Bits<6>>,
@@ -279,7 +316,12 @@ impl ImageLoader {
             t.max_abits,
             t.max_logits,
             t.v_bits,
+            t.maps.max_fmap,
+            t.maps.max_channels,
+            t.maps.max_hw,
+            t.maps.max_kernel,
         ];
+        let conv = t.maps.supports_conv();
         // the comparator's width: 14, 16 or 18 bits (whose "bits above are
         // not all zero" the other header checks need too), else 32
         let cap_bits = 32 - caps.iter().max().copied().unwrap_or(0).leading_zeros();
@@ -288,7 +330,7 @@ impl ImageLoader {
             .find(|&b| cap_bits <= b)
             .unwrap_or(32);
         let cap_lo = u32::MAX.checked_shr(32 - cap_bits).unwrap_or(0);
-        assert!(t.lanes < 1 << 18 && VERSION_MAJOR < 4);
+        assert!(t.lanes < 1 << 18 && VERSION_MAJOR < 4 && VERSION_CONV_MAJOR < 4);
         ImageLoader {
             clk: Default::default(),
             ld_begin: Default::default(),
@@ -308,6 +350,7 @@ impl ImageLoader {
             hdr_num_in: Default::default(),
             hdr_num_out: Default::default(),
             hdr_in_fmt: Default::default(),
+            hdr_conv: Default::default(),
             r_we: Default::default(),
             r_sel: Default::default(),
             r_addr: Default::default(),
@@ -328,6 +371,7 @@ impl ImageLoader {
             csum_ok: Default::default(),
             magic_ok: Default::default(),
             ver_ok: Default::default(),
+            v2: Default::default(),
             fit_bad: Default::default(),
             big: Default::default(),
             total: Default::default(),
@@ -374,6 +418,8 @@ impl ImageLoader {
             sec_end: Default::default(),
             end_q: Default::default(),
             sec_next: Default::default(),
+            desc_n: Default::default(),
+            maj2: Default::default(),
             sec_last: Default::default(),
             c_magic: c32(MAGIC),
             c_major: c32(VERSION_MAJOR),
@@ -388,6 +434,12 @@ impl ImageLoader {
             c_max_abits: c32(t.max_abits),
             c_max_logits: c32(t.max_logits),
             c_v_bits: c32(t.v_bits),
+            c_max_fmap: c32(t.maps.max_fmap),
+            c_max_channels: c32(t.maps.max_channels),
+            c_max_hw: c32(t.maps.max_hw),
+            c_max_kernel: c32(t.maps.max_kernel),
+            c_conv: Constant::new(conv),
+            c_hmask: Constant::new(if conv { 31u64 } else { 15 }.to_bits()),
             c_cap_lo: c32(cap_lo),
             c_cap_bits: Constant::new(u64::from(cap_bits).to_bits()),
         }
@@ -398,7 +450,7 @@ impl Logic for ImageLoader {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok,
+            self, clk, load_q, count, ooo, s1, s2, s2_pend, m1, m1p, csum_ok, magic_ok, ver_ok, v2,
             fit_bad, big, total, nl, nl0, tile_w, tile0, const_w, const0, num_in, num_out, in_fmt,
             loaded_q, sec, rel, end_q, sec_last, cap_q, cap_en_q, r_we_q, r_sel_q, r_addr_q,
             r_data_q, a1_we, hf, in_hdr, chk, walk_bad, count_bad, seq_bad, csum_bad, err_q,
@@ -429,7 +481,8 @@ impl Logic for ImageLoader {
         // ---- the cycle after an accepted write: header words (checks,
         // fields), the route and the section walk; `widx` and `wdata` are
         // held ----
-        self.hidx.next = self.rel.q.val().get_bits::<4>(0);
+        // (format 2's header words 16-31 need bit 4: constant 0 without maps)
+        self.hidx.next = self.rel.q.val().get_bits::<5>(0) & self.c_hmask.val();
         self.hf.d.next = self.hidx.val();
         self.in_hdr.d.next = self.sec.q.val() == 0;
         self.hdr.next = self.a1_we.q.val() & self.in_hdr.q.val();
@@ -439,6 +492,9 @@ impl Logic for ImageLoader {
         self.z16.next = self.z18.val() & (self.wdata.val().get_bits::<2>(16) == 0);
         self.z14.next = self.z16.val() & (self.wdata.val().get_bits::<2>(14) == 0);
         self.dzero.next = self.z14.val() & (self.wdata.val().get_bits::<14>(0) == 0);
+        // a format-2 version word (major 2) on a target with maps
+        self.maj2.next =
+            self.c_conv.val() & self.z18.val() & (self.wdata.val().get_bits::<2>(16) == 2);
         self.hi_cap.next = (self.wdata.val() & !self.c_cap_lo.val()) != 0;
         if self.c_cap_bits.val() == 14 {
             self.hi_cap.next = !self.z14.val();
@@ -469,6 +525,14 @@ impl Logic for ImageLoader {
             self.cap.next = self.c_max_abits.val();
         } else if self.hidx.val() == 13 {
             self.cap.next = self.c_max_logits.val();
+        } else if self.hidx.val() == 18 {
+            self.cap.next = self.c_max_fmap.val();
+        } else if self.hidx.val() == 19 {
+            self.cap.next = self.c_max_channels.val();
+        } else if self.hidx.val() == 20 {
+            self.cap.next = self.c_max_hw.val();
+        } else if self.hidx.val() == 21 {
+            self.cap.next = self.c_max_kernel.val();
         } else if self.hidx.val() != 15 {
             self.cap_en.next = false;
         }
@@ -486,7 +550,15 @@ impl Logic for ImageLoader {
             }
             if self.hf.q.val() == 1 {
                 self.ver_ok.d.next = self.z18.val()
-                    & (bit_cast::<32, 2>(self.wdata.val().get_bits::<2>(16)) == self.c_major.val());
+                    & ((bit_cast::<32, 2>(self.wdata.val().get_bits::<2>(16))
+                        == self.c_major.val())
+                        | self.maj2.val());
+                self.v2.d.next = self.maj2.val();
+                // format 2: the header ends at word 31 (15 | 16: only bit
+                // 4 of the register changes)
+                if self.maj2.val() {
+                    self.sec_last.d.next = self.sec_last.q.val() | 16;
+                }
             }
             if self.hf.q.val() == 2 {
                 self.total.d.next = bit_cast::<24, 32>(self.wdata.val());
@@ -551,6 +623,11 @@ impl Logic for ImageLoader {
         if (self.sec.q.val() == 0) & !self.nl0.q.val() {
             self.sec_next.next = 1.into();
         }
+        // the descriptor section's size: 16 or (format 2) 32 words a layer
+        self.desc_n.next = bit_cast::<19, 14>(self.nl.q.val()) << 4;
+        if self.v2.q.val() {
+            self.desc_n.next = bit_cast::<19, 14>(self.nl.q.val()) << 5;
+        }
         self.end_q.d.next = self.sec_end.val();
         if self.a1_we.q.val() {
             self.rel.d.next = self.rel_n.val();
@@ -560,7 +637,7 @@ impl Logic for ImageLoader {
                 // (a size beyond the address range: never reached)
                 self.sec_last.d.next = 0x40000.into();
                 if self.sec_next.val() == 1 {
-                    self.sec_last.d.next = (bit_cast::<19, 14>(self.nl.q.val()) << 4) - 1;
+                    self.sec_last.d.next = self.desc_n.val() - 1;
                 }
                 if (self.sec_next.val() == 2) & (self.tile_w.q.val().get_bits::<6>(18) == 0) {
                     self.sec_last.d.next =
@@ -657,6 +734,7 @@ impl Logic for ImageLoader {
             self.csum_ok.d.next = false;
             self.magic_ok.d.next = false;
             self.ver_ok.d.next = false;
+            self.v2.d.next = false;
             self.fit_bad.d.next = false;
             self.big.d.next = false;
             self.total.d.next = 0.into();
@@ -696,6 +774,7 @@ impl Logic for ImageLoader {
         self.hdr_num_in.next = self.num_in.q.val();
         self.hdr_num_out.next = self.num_out.q.val();
         self.hdr_in_fmt.next = self.in_fmt.q.val();
+        self.hdr_conv.next = self.v2.q.val();
         self.r_we_q.d.next =
             self.a1_we.q.val() & (self.sec.q.val() != 0) & !self.sec.q.val().get_bit(2);
         self.r_sel_q.d.next = self.sec.q.val().get_bits::<2>(0);
@@ -714,5 +793,5 @@ impl Logic for ImageLoader {
 crate::lockstep_block!(
     ImageLoader,
     inputs [ld_begin, ld_end, abort, drop, we, in_order, wdata, share_we, share_data],
-    outputs [loading, load_words, checking, loaded, err, err_code, hdr_layers, hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data, share_a, share_b, share_c]
+    outputs [loading, load_words, checking, loaded, err, err_code, hdr_layers, hdr_num_in, hdr_num_out, hdr_in_fmt, hdr_conv, r_we, r_sel, r_addr, r_data, share_a, share_b, share_c]
 );

@@ -9,6 +9,14 @@
 //! without LOAD_BEGIN and a soft reset mid-load each give the reference's code.
 //! Images are synthetic (random descriptor and body words with a consistent
 //! header and checksum): the loader does not look inside descriptors.
+//!
+//! Format 2.0 (conv / max-pool images, 32-word header and descriptors): on a
+//! loader built for a target with feature maps, images compiled from random
+//! conv programs load and route (descriptor word `k` of layer `l` at `32 l +
+//! k`), each of MAX_FMAP, MAX_CHANNELS, MAX_HW, MAX_KERNEL one above its
+//! capacity gives IMAGE_FIT, bit flips, truncation and inconsistent sizes
+//! give the reference's codes, and format 1 still loads; on a loader without
+//! feature maps a format-2 image gives BAD_VERSION.
 
 #[path = "common/lockstep.rs"]
 mod lockstep;
@@ -16,7 +24,10 @@ mod lockstep;
 use lockstep::{icarus_or_skip, run_lockstep};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tbn_driver::image::format::{check_image, checksum, Header, Target, MAGIC, VERSION};
+use tbn_driver::image::format::{
+    check_image, checksum, Header, HeaderMaps, MapLimits, MapShape, Target, MAGIC, VERSION,
+    VERSION_CONV,
+};
 use tbn_driver::regmap::ErrorCode;
 use tbn_hdl::loader::{route, ImageLoader};
 
@@ -33,6 +44,28 @@ const TARGET: Target = Target {
     max_abits: 8,
     max_logits: 64,
     v_bits: 56,
+};
+
+/// A target with feature maps (format 2 accepted), large enough for the
+/// random conv programs (`tbn_host::random::CONV`) and for [`image`]'s.
+const CONV_TARGET: Target = Target {
+    maps: MapLimits {
+        max_fmap: 16384,
+        max_channels: 255,
+        max_hw: 255,
+        max_kernel: 15,
+    },
+    lanes: 32,
+    weight_words: 65536,
+    const_words: 16384,
+    max_layers: 16,
+    max_in: 65535,
+    tile_max: 131072,
+    max_d: 4096,
+    max_out: 65535,
+    max_abits: 8,
+    max_logits: 256,
+    v_bits: 64,
 };
 
 /// A consistent image: random sections and header maxima within `TARGET`.
@@ -98,8 +131,9 @@ impl Load {
         }
     }
 
-    /// The code RefChip reports (0: loaded), from check_image and the write order.
-    fn expected(&self) -> u32 {
+    /// The code RefChip reports (0: loaded), from check_image on `t` and the
+    /// write order.
+    fn expected(&self, t: &Target) -> u32 {
         if !self.begin || self.abort_at.is_some() {
             return ErrorCode::LoadSequence as u32;
         }
@@ -113,7 +147,7 @@ impl Load {
                 ooo = true;
             }
         }
-        match check_image(&acc, &TARGET) {
+        match check_image(&acc, t) {
             Err(e) if e.code() == ErrorCode::BadMagic || e.code() == ErrorCode::BadVersion => {
                 e.code() as u32
             }
@@ -140,7 +174,7 @@ fn row(begin: bool, end: bool, abort: bool, we: bool, in_order: bool, data: u32)
     ]
 }
 
-fn run(loads: &[Load], seed: u64) {
+fn run(loads: &[Load], seed: u64, target: &Target) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut stim: Vec<Vec<u128>> = vec![row(false, false, false, false, false, 0); 2];
     // per load: (first cycle, last cycle) of its window
@@ -188,13 +222,13 @@ fn run(loads: &[Load], seed: u64) {
         }
         stim.push(row(false, false, false, false, false, 0));
     }
-    let out = run_lockstep(|| ImageLoader::new(&TARGET), &stim, 1);
-    // the shared registers follow their writes (outputs 14..16)
+    let out = run_lockstep(|| ImageLoader::new(target), &stim, 1);
+    // the shared registers follow their writes (outputs 15..17)
     let mut shared = [None::<u128>; 3];
     for (c, r) in stim.iter().enumerate() {
         for (k, v) in shared.iter().enumerate() {
             if let Some(v) = v {
-                assert_eq!(out[c][14 + k], *v, "shared register {k} in cycle {c}");
+                assert_eq!(out[c][15 + k], *v, "shared register {k} in cycle {c}");
             }
         }
         let we = r[7];
@@ -207,10 +241,10 @@ fn run(loads: &[Load], seed: u64) {
         }
     }
     // outputs: loading, load_words, checking, loaded, err, err_code, hdr_layers,
-    // hdr_num_in, hdr_num_out, hdr_in_fmt, r_we, r_sel, r_addr, r_data
+    // hdr_num_in, hdr_num_out, hdr_in_fmt, hdr_conv, r_we, r_sel, r_addr, r_data
     let mut by_code = std::collections::BTreeMap::new();
     for (l, &(s, e)) in loads.iter().zip(&spans) {
-        let want = l.expected();
+        let want = l.expected(target);
         let errs: Vec<u128> = (s..e)
             .filter(|&c| out[c][4] == 1)
             .map(|c| out[c][5])
@@ -229,26 +263,32 @@ fn run(loads: &[Load], seed: u64) {
         assert!(busy <= 16 && out[e - 1][2] == 0, "checking {busy} cycles");
         *by_code.entry(want).or_insert(0) += 1;
         if want == 0 {
-            // header fields and the routed words
-            let h = Header::decode(&l.words[..16]);
+            // header fields (format 2 on hdr_conv) and the routed words
+            let h = Header::decode(&l.words[..l.words.len().min(32)]);
             let f = &out[e - 1];
             assert_eq!(
-                (f[6], f[7], f[8], f[9]),
+                (f[6], f[7], f[8], f[9], f[10]),
                 (
                     u128::from(h.num_layers),
                     u128::from(h.num_in),
                     u128::from(h.num_out),
-                    u128::from(h.in_fmt)
-                )
+                    u128::from(h.in_fmt),
+                    u128::from(h.is_conv())
+                ),
+                "header outputs of '{}'",
+                l.name
             );
+            // descriptor word k of layer l at desc_words * l + k (format
+            // 1: 16, format 2: 32)
+            let (hw, dw) = (h.header_words(), h.desc_words());
             let nl = h.num_layers as usize;
-            let (ts, cs) = (16 + 16 * nl, 16 + 16 * nl + h.tile_words as usize);
+            let (ts, cs) = (hw + dw * nl, hw + dw * nl + h.tile_words as usize);
             let mut want_routes = Vec::new();
             for (i, &w) in l.words.iter().enumerate() {
-                let r = if i < 16 {
+                let r = if i < hw {
                     None
                 } else if i < ts {
-                    Some((route::DESC, i - 16))
+                    Some((route::DESC, i - hw))
                 } else if i < cs {
                     Some((route::TILE, i - ts))
                 } else if i < cs + h.const_words as usize {
@@ -261,8 +301,8 @@ fn run(loads: &[Load], seed: u64) {
                 }
             }
             let got_routes: Vec<_> = (s..e)
-                .filter(|&c| out[c][10] == 1)
-                .map(|c| (out[c][11], out[c][12], out[c][13]))
+                .filter(|&c| out[c][11] == 1)
+                .map(|c| (out[c][12], out[c][13], out[c][14]))
                 .collect();
             assert_eq!(got_routes, want_routes, "routing of '{}'", l.name);
         }
@@ -409,7 +449,249 @@ fn loader_checks_and_routes_like_the_reference() {
     let mut l = Load::plain(image(&mut rng), "soft reset mid-load");
     l.abort_at = Some(20);
     loads.push(l);
+    // format-2 images (real, compiled for a target with feature maps, and
+    // synthetic) on this loader without feature maps: BAD_VERSION
+    for (k, (s, w)) in conv_images(seed, 2).into_iter().enumerate() {
+        loads.push(Load::plain(
+            w,
+            &format!("conv image {k} (program seed {s}) without maps"),
+        ));
+    }
+    loads.push(Load::plain(
+        image2(&mut rng),
+        "synthetic format 2 without maps",
+    ));
     // a valid load after all of that
     loads.push(Load::plain(image(&mut rng), "valid again"));
-    run(&loads, seed);
+    run(&loads, seed, &TARGET);
+}
+
+/// A consistent format-2 image: [`image`]'s sections and maxima, a 32-word
+/// header with map maxima within `CONV_TARGET` and 32-word descriptors.
+fn image2(rng: &mut impl Rng) -> Vec<u32> {
+    let w1 = image(rng);
+    let mut h = Header::decode(&w1[..16]);
+    let m = &CONV_TARGET.maps;
+    h.version = VERSION_CONV | rng.gen_range(0..3);
+    h.maps = HeaderMaps {
+        input: MapShape {
+            c: rng.gen_range(1..=m.max_channels),
+            h: rng.gen_range(1..=m.max_hw),
+            w: rng.gen_range(1..=m.max_hw),
+        },
+        max_fmap: rng.gen_range(1..=m.max_fmap),
+        max_channels: rng.gen_range(1..=m.max_channels),
+        max_hw: rng.gen_range(1..=m.max_hw),
+        max_kernel: rng.gen_range(1..=m.max_kernel),
+    };
+    let body = 32 * h.num_layers + h.tile_words + h.const_words;
+    h.total_words = 32 + body + 2;
+    let mut w = h.encode().to_vec();
+    // (unused header words 22-31 random: the loader does not check them)
+    for x in &mut w[22..32] {
+        *x = rng.gen();
+    }
+    for _ in 0..body {
+        w.push(rng.gen());
+    }
+    seal(&mut w);
+    w
+}
+
+/// `n` format-2 images compiled for `CONV_TARGET` from random conv programs
+/// (`tbn_host::random::conv_program` with `random::CONV`), with the seed of
+/// each program (seeds from `seed * 1000` on; programs that do not fit
+/// `CONV_TARGET` or have no conv layer are skipped, and printed).
+fn conv_images(seed: u64, n: usize) -> Vec<(u64, Vec<u32>)> {
+    let mut out = Vec::new();
+    let mut s = seed * 1000;
+    while out.len() < n {
+        let mut r = ChaCha8Rng::seed_from_u64(s);
+        let prog = tbn_host::random::conv_program(&mut r, &tbn_host::random::CONV);
+        match tbn_host::compile::program_image(&prog, &CONV_TARGET) {
+            Ok(img) if !img.header().is_conv() => {
+                // (no conv layer drawn: a dense program, format 1)
+                println!("conv program seed {s} skipped: format 1");
+            }
+            Ok(img) => {
+                let w = img.words().to_vec();
+                let h = Header::decode(&w[..32]);
+                assert!(
+                    check_image(&w, &CONV_TARGET).is_ok(),
+                    "program seed {s} checks"
+                );
+                println!(
+                    "conv program seed {s}: {} words, {} layers, MAX_FMAP {}",
+                    w.len(),
+                    h.num_layers,
+                    h.maps.max_fmap
+                );
+                out.push((s, w));
+            }
+            Err(e) => println!("conv program seed {s} skipped: {e}"),
+        }
+        s += 1;
+        assert!(s < seed * 1000 + 20 * n as u64, "too many programs skipped");
+    }
+    out
+}
+
+/// `w` with word `i` set to `v` and the checksum recomputed.
+fn forged(mut w: Vec<u32>, i: usize, v: u32) -> Vec<u32> {
+    w[i] = v;
+    seal(&mut w);
+    w
+}
+
+#[test]
+fn loader_accepts_format_2_with_feature_maps() {
+    if !icarus_or_skip() {
+        return;
+    }
+    let seed = 0x2C0_u64;
+    println!("seed = {seed}");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let t = &CONV_TARGET;
+    let mut loads = Vec::new();
+    // valid conv images: routed word by word (descriptors at 32 l + k)
+    let convs = conv_images(seed, 6);
+    for (s, w) in &convs {
+        loads.push(Load::plain(w.clone(), &format!("conv program seed {s}")));
+    }
+    // format 1 still loads on this loader (and clears hdr_conv)
+    for k in 0..2 {
+        loads.push(Load::plain(image(&mut rng), &format!("format 1, {k}")));
+    }
+    for k in 0..3 {
+        loads.push(Load::plain(
+            image2(&mut rng),
+            &format!("synthetic format 2, {k}"),
+        ));
+    }
+    // each map capacity exceeded by one (the checksum recomputed), and
+    // each met exactly; words 16, 17 and 22-31 are not checked
+    let caps = [
+        (18usize, t.maps.max_fmap),
+        (19, t.maps.max_channels),
+        (20, t.maps.max_hw),
+        (21, t.maps.max_kernel),
+    ];
+    for (k, &(i, cap)) in caps.iter().enumerate() {
+        let w = &convs[k % convs.len()].1;
+        loads.push(Load::plain(
+            forged(w.clone(), i, cap + 1),
+            &format!("fit: word {i} = {}", cap + 1),
+        ));
+        loads.push(Load::plain(
+            forged(w.clone(), i, cap),
+            &format!("fit: word {i} = {cap} (at the limit)"),
+        ));
+        loads.push(Load::plain(
+            forged(image2(&mut rng), i, u32::MAX),
+            &format!("fit: word {i} = 0xffffffff"),
+        ));
+    }
+    for i in [16usize, 17, 22, 25, 31] {
+        loads.push(Load::plain(
+            forged(image2(&mut rng), i, u32::MAX),
+            &format!("unchecked header word {i} = 0xffffffff"),
+        ));
+    }
+    // the format-1 capacities still apply to format 2 (word 15 is still
+    // the header's; V_BITS)
+    loads.push(Load::plain(
+        forged(image2(&mut rng), 15, t.v_bits + 1),
+        "fit: word 15 (format 2)",
+    ));
+    // the version: major 1 on a format-2 body (sizes no longer add up),
+    // major 3
+    loads.push(Load::plain(
+        forged(convs[0].1.clone(), 1, VERSION),
+        "major 1 on a format-2 body",
+    ));
+    loads.push(Load::plain(
+        forged(convs[1].1.clone(), 1, 0x0003_0000),
+        "major 3",
+    ));
+    // inconsistent sizes and lengths
+    let w = &convs[2].1;
+    let nl = w[4];
+    loads.push(Load::plain(forged(w.clone(), 4, nl + 1), "NUM_LAYERS + 1"));
+    loads.push(Load::plain(forged(w.clone(), 4, nl - 1), "NUM_LAYERS - 1"));
+    let w = &convs[3].1;
+    loads.push(Load::plain(
+        forged(w.clone(), 2, w[2] + 16),
+        "TOTAL_WORDS + 16",
+    ));
+    // a format-1-sized total: TOTAL_WORDS and the words 16 NL + 16 fewer
+    let w = image2(&mut rng);
+    let nl = w[4] as usize;
+    let mut v = w[..w.len() - 2 - 16 - 16 * nl].to_vec();
+    v[2] = v.len() as u32 + 2;
+    v.push(0);
+    v.push(0);
+    seal(&mut v);
+    loads.push(Load::plain(v, "format-1 sizes in a format-2 image"));
+    for (k, (_, w)) in convs.iter().take(3).enumerate() {
+        let mut w = w.clone();
+        w.truncate(w.len() - 1 - rng.gen_range(0..40));
+        loads.push(Load::plain(w, &format!("truncated conv image {k}")));
+    }
+    let mut w = convs[4].1.clone();
+    w.push(3);
+    loads.push(Load::plain(w, "extended conv image"));
+    // random bit flips anywhere (header, descriptors, sections, checksum)
+    for k in 0..16 {
+        let mut w = if k % 2 == 0 {
+            convs[k / 2 % convs.len()].1.clone()
+        } else {
+            image2(&mut rng)
+        };
+        let i = if k % 4 == 1 {
+            rng.gen_range(0..32)
+        } else {
+            rng.gen_range(0..w.len())
+        };
+        w[i] ^= 1 << rng.gen_range(0..32);
+        loads.push(Load::plain(w, &format!("bit flip {k} at word {i}")));
+    }
+    // empty tile and constants sections, and no layers (IMAGE_FIT)
+    for (field, name) in [
+        (5usize, "format 2, empty tile section"),
+        (6, "format 2, empty constants section"),
+        (4, "format 2, no layers"),
+    ] {
+        let w = image2(&mut rng);
+        let h = Header::decode(&w[..32]);
+        let ts = 32 + 32 * h.num_layers as usize;
+        let cs = ts + h.tile_words as usize;
+        let mut v = w[..32].to_vec();
+        v[field] = 0;
+        if field != 4 {
+            v.extend_from_slice(&w[32..ts]);
+        }
+        if field != 5 {
+            v.extend_from_slice(&w[ts..cs]);
+        }
+        if field != 6 {
+            v.extend_from_slice(&w[cs..w.len() - 2]);
+        }
+        v[2] = v.len() as u32 + 2;
+        v.push(0);
+        v.push(0);
+        seal(&mut v);
+        loads.push(Load::plain(v, name));
+    }
+    // out of order in a format-2 image, and a soft reset mid-header
+    let mut l = Load::plain(convs[5].1.clone(), "skipped write (format 2)");
+    let k = rng.gen_range(3..l.idx.len());
+    l.idx.remove(k);
+    loads.push(l);
+    let mut l = Load::plain(convs[0].1.clone(), "soft reset in the header");
+    l.abort_at = Some(20);
+    loads.push(l);
+    // and valid loads of both formats after all of that
+    loads.push(Load::plain(convs[5].1.clone(), "conv image again"));
+    loads.push(Load::plain(image(&mut rng), "format 1 again"));
+    run(&loads, seed, t);
 }
