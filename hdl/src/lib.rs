@@ -11,6 +11,7 @@ pub mod core;
 pub mod engine;
 pub mod formal;
 pub mod loader;
+pub mod mapunit;
 pub mod mapwalk;
 pub mod mem;
 pub mod netcore;

@@ -54,13 +54,14 @@
 
 use crate::engine::{acc_bits_for, Engine};
 use crate::loader::ImageLoader;
+use crate::mapunit::MapUnit;
 use crate::mem::{ActMem, TileMem};
 use crate::ram::{PairRam, Ram};
 use crate::reqphase::ReqPhase;
 use crate::seq::Sequencer;
 use crate::{Config, HdlError};
 use rust_hdl::prelude::*;
-use tbn_driver::image::format::Target;
+use tbn_driver::image::format::{MapLimits, Target};
 
 /// Most layers of a model image in this configuration.
 pub const NET_MAX_LAYERS: u32 = 16;
@@ -92,6 +93,10 @@ pub struct NetMem {
     /// Tile memory in single-port banks ([`TileMem::single_port`]: the
     /// UP5K's SPRAM with `synth_ice40 -spram`); else simple dual-port block RAM.
     pub tile_single_port: bool,
+    /// Values of one feature-map region (CFG_MAX_FMAP; a power of two up to
+    /// 32,768), or 0: no feature maps (no conv or max-pool layers, format 1
+    /// images only).
+    pub fmap_values: u32,
 }
 
 impl NetMem {
@@ -106,6 +111,17 @@ impl NetMem {
             max_logits: cfg.max_in.min(512) as u32,
             v_bits: NET_V_BITS,
             tile_single_port: false,
+            fmap_values: 0,
+        }
+    }
+
+    /// The same memories with feature maps of `values` values per region
+    /// (CFG_MAX_FMAP): the engine runs conv and max-pool layers (model image
+    /// format 2; [`crate::mapunit::MapUnit`]).
+    pub fn with_maps(self, values: u32) -> Self {
+        NetMem {
+            fmap_values: values,
+            ..self
         }
     }
 
@@ -123,6 +139,7 @@ impl NetMem {
             max_logits: 256,
             v_bits: 52,
             tile_single_port: true,
+            fmap_values: 0,
         }
     }
 
@@ -151,6 +168,14 @@ impl NetMem {
             return e(format!(
                 "max_logits = {} (must be between 1 and 65536)",
                 self.max_logits
+            ));
+        }
+        if self.fmap_values != 0
+            && !(self.fmap_values.is_power_of_two() && (2..=32768).contains(&self.fmap_values))
+        {
+            return e(format!(
+                "fmap_values = {} (must be 0 or a power of two between 2 and 32768)",
+                self.fmap_values
             ));
         }
         if !(40..=64).contains(&self.v_bits) {
@@ -197,14 +222,27 @@ pub fn net_target_mem(cfg: &Config, mem: &NetMem) -> Target {
         max_abits: 8,
         max_logits: mem.max_logits,
         v_bits: mem.v_bits,
-        // no conv or max-pool layers yet (CFG_FEATURES.CONV 0)
-        maps: Default::default(),
+        // the address walker's widths: 8-bit channels and sides, 4-bit
+        // kernel sides, stride and padding
+        maps: if mem.fmap_values > 0 {
+            MapLimits {
+                max_fmap: mem.fmap_values,
+                max_channels: 255,
+                max_hw: 255,
+                max_kernel: 15,
+            }
+        } else {
+            MapLimits::NONE
+        },
     }
 }
 
 // Network sequencer states (literals in the generated logic): 0 idle,
 // 1 flush (the packer's partial group), 2 descriptor read, 3 distinct rows
-// (row sequencer and lanes), 4 requantization phase, 5 end of a layer.
+// (row sequencer and lanes), 4 requantization phase, 5 end of a layer;
+// format 2: 6 gather (a conv position's patch or a dense layer's inputs
+// from a feature map into the patch buffer, while the row sequencer's
+// descriptor fields are read again), 7 max-pool.
 
 /// The whole-network engine.
 #[derive(LogicBlock)]
@@ -286,6 +324,7 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     pairs: Ram<64>,
     logits: Ram<64>,
     lcyc: Ram<32>,
+    maps: MapUnit,
     // host-side state
     running: DFF<Bit>,
     done_q: DFF<Bit>,
@@ -332,12 +371,13 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     /// `quiet` is non-zero.
     quiet_nz: DFF<Bit>,
     pk_we: DFF<Bit>,
+    pk_first: DFF<Bit>,
     // network sequencer
     state: DFF<Bits<3>>,
     wcnt: DFF<Bits<2>>,
     layer: DFF<Bits<16>>,
     dk: DFF<Bits<5>>,
-    rk: DFF<Bits<4>>,
+    rk: DFF<Bits<5>>,
     rv: DFF<Bit>,
     lcount: DFF<Bits<32>>,
     go_seq: DFF<Bit>,
@@ -363,6 +403,29 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     d_alpha_base: DFF<Bits<16>>,
     d_rowc4: DFF<Bits<16>>,
     d_uniform: DFF<Bit>,
+    // format 2: the layer's operation and map geometry (descriptor words
+    // 16-21), the feature-map regions read and written, the pulses that
+    // start a layer's walk, a gather and the next conv position
+    d_conv: DFF<Bit>,
+    d_pool: DFF<Bit>,
+    d_hwc: DFF<Bit>,
+    d_in_c: DFF<Bits<8>>,
+    d_in_h: DFF<Bits<8>>,
+    d_in_w: DFF<Bits<8>>,
+    d_kh: DFF<Bits<4>>,
+    d_kw: DFF<Bits<4>>,
+    d_stride: DFF<Bits<4>>,
+    d_pad: DFF<Bits<4>>,
+    d_out_h: DFF<Bits<8>>,
+    d_out_w: DFF<Bits<8>>,
+    /// An `A = 1` conv with padding runs as `A = 2` signed (a padded lane 0).
+    d_x2: DFF<Bit>,
+    d_pool_signed: DFF<Bit>,
+    msrc: DFF<Bits<2>>,
+    mdst: DFF<Bits<2>>,
+    go_l: DFF<Bit>,
+    go_g: DFF<Bit>,
+    go_next: DFF<Bit>,
     // argmax
     /// the best key so far, complemented (`out_key > best` from carries of
     /// `out_key + best_nkey`: no inverter before the carry chains)
@@ -418,6 +481,8 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     lc_clr: Signal<Local, Bit>,
     y64: Signal<Local, Bits<64>>,
     act_we_ok: Signal<Local, Bit>,
+    fmt2: Signal<Local, Bit>,
+    desc_end: Signal<Local, Bit>,
     // the argmax key: the low V_BITS of an output, sign bit flipped
     c_vmask: Constant<Bits<64>>,
     c_vsign: Constant<Bits<64>>,
@@ -482,6 +547,15 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
         // Q_MINUS_M below q <= CFG_TILE_MAX, D <= CFG_MAX_ROWS, ROWS <=
         // CFG_MAX_OUT, TILE_BASE below CFG_WEIGHT_WORDS.
         let tw_p_max = u64::from(t.tile_max).max(u64::from(t.weight_words) * 32 / W as u64);
+        // (a conv layer repeats its rows at every position: with feature
+        // maps the counters are 32 bits)
+        let counter_bits = |max: u64| {
+            if mem.fmap_values > 0 {
+                32
+            } else {
+                bits_for(2 * max).min(32)
+            }
+        };
         NetCore {
             clk: Default::default(),
             h_load_begin: Default::default(),
@@ -524,7 +598,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             act_a: ActMem::new(cfg.max_in),
             act_b: ActMem::new(cfg.max_in),
             rq: ReqPhase::new(dot_bits, t.v_bits as usize),
-            desc: Ram::new(16 * t.max_layers as usize),
+            desc: Ram::new(if mem.fmap_values > 0 { 32 } else { 16 } * t.max_layers as usize),
             alpha: PairRam::new(t.const_words as usize),
             rec_m: Ram::new(t.const_words as usize / 4),
             rec_b0: Ram::new(t.const_words as usize / 4),
@@ -532,6 +606,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             pairs: Ram::new(cfg.max_rows),
             logits: Ram::new(t.max_logits as usize),
             lcyc: Ram::new(t.max_layers as usize),
+            maps: MapUnit::new((mem.fmap_values as usize).max(2)),
             running: Default::default(),
             done_q: Default::default(),
             err_q: Default::default(),
@@ -552,6 +627,7 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             out_bits_q: Default::default(),
             quiet_nz: Default::default(),
             pk_we: Default::default(),
+            pk_first: Default::default(),
             state: Default::default(),
             wcnt: Default::default(),
             layer: Default::default(),
@@ -575,6 +651,25 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             d_alpha_base: Default::default(),
             d_rowc4: Default::default(),
             d_uniform: Default::default(),
+            d_conv: Default::default(),
+            d_pool: Default::default(),
+            d_hwc: Default::default(),
+            d_in_c: Default::default(),
+            d_in_h: Default::default(),
+            d_in_w: Default::default(),
+            d_kh: Default::default(),
+            d_kw: Default::default(),
+            d_stride: Default::default(),
+            d_pad: Default::default(),
+            d_out_h: Default::default(),
+            d_out_w: Default::default(),
+            d_x2: Default::default(),
+            d_pool_signed: Default::default(),
+            msrc: Default::default(),
+            mdst: Default::default(),
+            go_l: Default::default(),
+            go_g: Default::default(),
+            go_next: Default::default(),
             best_nkey: Default::default(),
             lg_take: Default::default(),
             lg_row: Default::default(),
@@ -614,6 +709,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             lc_clr: Default::default(),
             y64: Default::default(),
             act_we_ok: Default::default(),
+            fmt2: Default::default(),
+            desc_end: Default::default(),
             c_vmask: Constant::new(ones(u64::from(t.v_bits)).to_bits()),
             c_vsign: Constant::new((1u64 << (t.v_bits - 1)).to_bits()),
             c_m0: Constant::new(ones(part(0)).to_bits()),
@@ -622,8 +719,8 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             c_t0: Constant::new((1u64 << part(0)).to_bits()),
             c_t1: Constant::new((1u64 << part(1)).to_bits()),
             c_t2: Constant::new((1u64 << part(2)).to_bits()),
-            c_cyc_mask: Constant::new(ones(bits_for(2 * infer_max).min(32)).to_bits()),
-            c_lc_mask: Constant::new(ones(bits_for(2 * layer_max).min(32)).to_bits()),
+            c_cyc_mask: Constant::new(ones(counter_bits(infer_max)).to_bits()),
+            c_lc_mask: Constant::new(ones(counter_bits(layer_max)).to_bits()),
             c_layer_mask: Constant::new(
                 ones(bits_for(u64::from(t.max_layers) - 1).min(16)).to_bits(),
             ),
@@ -670,6 +767,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             out_bits_q,
             quiet_nz,
             pk_we,
+            pk_first,
             state,
             wcnt,
             layer,
@@ -693,6 +791,25 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             d_alpha_base,
             d_rowc4,
             d_uniform,
+            d_conv,
+            d_pool,
+            d_hwc,
+            d_in_c,
+            d_in_h,
+            d_in_w,
+            d_kh,
+            d_kw,
+            d_stride,
+            d_pad,
+            d_out_h,
+            d_out_w,
+            d_x2,
+            d_pool_signed,
+            msrc,
+            mdst,
+            go_l,
+            go_g,
+            go_next,
             best_nkey,
             lg_take,
             lg_row,
@@ -728,6 +845,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.pairs.clk.next = self.clk.val();
         self.logits.clk.next = self.clk.val();
         self.lcyc.clk.next = self.clk.val();
+        self.maps.clk.next = self.clk.val();
+        // the loaded model is format 2: every layer reads a feature map
+        self.fmt2.next = self.loader.hdr_conv.val();
 
         // (the loader's error pulse is latched into ERROR two edges later:
         // BUSY covers both cycles, so ERROR is valid when BUSY reads 0)
@@ -750,6 +870,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.desc.waddr.next = bit_cast::<16, 17>(self.loader.r_addr.val());
         self.desc.wdata.next = self.loader.r_data.val();
         self.desc.raddr.next = (self.layer.q.val() << 4) | bit_cast::<16, 5>(self.dk.q.val() & 15);
+        if self.fmt2.val() {
+            self.desc.raddr.next = (self.layer.q.val() << 5) | bit_cast::<16, 5>(self.dk.q.val());
+        }
         // tiles
         self.tile.bus_we.next =
             self.loader.r_we.val() & (self.loader.r_sel.val() == self.c_tile_route.val());
@@ -881,7 +1004,49 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.rq.in_bits.next = self.loader.hdr_in_fmt.val().get_bits::<4>(0);
         self.rq.in_signed.next = self.loader.hdr_in_fmt.val().get_bit(8);
         self.rq.in_flush.next = false;
-        self.rq.wr_clear.next = self.quiet_nz.q.val() | (self.in_ok.val() & self.h_in_first.val());
+        self.rq.wr_clear.next =
+            self.quiet_nz.q.val() | (self.in_ok.val() & self.h_in_first.val()) | self.go_g.q.val();
+        // format 2: the writer packs the gathered patch into the patch
+        // buffer (A), in the layer's input planes
+        self.rq.g_sel.next = self.fmt2.val();
+        self.rq.g_valid.next = self.maps.g_valid.val();
+        self.rq.g_y.next = self.maps.g_y.val();
+        self.rq.g_last.next = self.maps.g_last.val();
+        self.rq.g_planes.next = self.d_in_bits.q.val();
+        // ---- feature maps ----
+        self.pk_first.d.next = self.in_ok.val() & self.h_in_first.val();
+        self.maps.cancel.next = self.srq.q.val();
+        self.maps.l_start.next = self.go_l.q.val();
+        self.maps.op_conv.next = self.d_conv.q.val();
+        self.maps.op_pool.next = self.d_pool.q.val();
+        self.maps.in_hwc.next = self.d_hwc.q.val();
+        self.maps.in_c.next = self.d_in_c.q.val();
+        self.maps.in_h.next = self.d_in_h.q.val();
+        self.maps.in_w.next = self.d_in_w.q.val();
+        self.maps.kh.next = self.d_kh.q.val();
+        self.maps.kw.next = self.d_kw.q.val();
+        self.maps.stride.next = self.d_stride.q.val();
+        self.maps.pad.next = self.d_pad.q.val();
+        self.maps.out_h.next = self.d_out_h.q.val();
+        self.maps.out_w.next = self.d_out_w.q.val();
+        self.maps.m.next = bit_cast::<16, 24>(self.f_m.val());
+        self.maps.src.next = self.msrc.q.val();
+        self.maps.dst.next = self.mdst.q.val();
+        self.maps.x2.next = self.d_x2.q.val();
+        self.maps.pool_signed.next = self.d_pool_signed.q.val();
+        self.maps.g_go.next = self.go_g.q.val();
+        self.maps.o_we.next = self.rq.logit_valid.val()
+            & (self.state.q.val() == 4)
+            & self.fmt2.val()
+            & !self.d_last.q.val()
+            & !self.srq.q.val();
+        self.maps.o_row.next = self.rq.logit_row.val();
+        self.maps.o_y.next = self.rq.logit_y.val();
+        self.maps.o_next.next = self.go_next.q.val();
+        self.maps.rows.next = self.f_d_rows.val();
+        self.maps.in_we.next = self.pk_we.q.val();
+        self.maps.in_first.next = self.pk_first.q.val();
+        self.maps.in_data.next = self.h_wdata.val();
         // activation writes: the packer into IN, layer outputs into A or B
         self.act_we_ok.next = self.rq.act_we.val() & !self.quiet_nz.q.val();
         self.act_in.bus_we.next = self.act_we_ok.val() & (self.wsel.q.val() == 0);
@@ -1004,6 +1169,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // ---- network sequencer ----
         self.go_seq.d.next = false;
         self.go_rq.d.next = false;
+        self.go_l.d.next = false;
+        self.go_g.d.next = false;
+        self.go_next.d.next = false;
         self.rv.d.next = false;
         // the cycle counters: enabled while running (CYCLES also by its
         // clears), cleared inside the enable (flip-flops with a synchronous
@@ -1037,19 +1205,82 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.state.d.next = 2.into();
             self.dk.d.next = 0.into();
         }
+        // (format 1: words 0-15; format 2: words 0-22, the map fields too)
+        self.desc_end.next = self.dk.q.val() == 16;
+        if self.fmt2.val() {
+            self.desc_end.next = self.dk.q.val() == 23;
+        }
         if self.state.q.val() == 2 {
             // word dk is read now and captured next cycle
             self.dk.d.next = self.dk.q.val() + 1;
             self.rv.d.next = !self.dk.q.val().get_bit(4);
-            self.rk.d.next = self.dk.q.val().get_bits::<4>(0);
-            if self.dk.q.val() == 16 {
+            if self.fmt2.val() {
+                self.rv.d.next = self.dk.q.val() < 23;
+            }
+            self.rk.d.next = self.dk.q.val();
+            if self.desc_end.val() {
                 self.state.d.next = 3.into();
                 self.go_seq.d.next = true;
                 self.wsel.d.next = 2.into();
                 if !self.layer.q.val().get_bit(0) {
                     self.wsel.d.next = 1.into();
                 }
+                if self.fmt2.val() {
+                    // the layer reads its feature map (the input for layer
+                    // 0, then A and B in turn) and writes the other one; the
+                    // patch buffer is A's bit-planes
+                    self.go_seq.d.next = false;
+                    self.go_l.d.next = true;
+                    self.wsel.d.next = 1.into();
+                    self.rsel.d.next = 1.into();
+                    self.mdst.d.next = 2.into();
+                    if !self.layer.q.val().get_bit(0) {
+                        self.mdst.d.next = 1.into();
+                    }
+                    self.msrc.d.next = 2.into();
+                    if self.layer.q.val().get_bit(0) {
+                        self.msrc.d.next = 1.into();
+                    }
+                    if self.layer.q.val() == 0 {
+                        self.msrc.d.next = 0.into();
+                    }
+                    if self.d_pool.q.val() {
+                        self.state.d.next = 7.into();
+                        self.wcnt.d.next = 3.into();
+                    } else {
+                        self.state.d.next = 6.into();
+                        self.go_g.d.next = true;
+                        self.dk.d.next = 0.into();
+                    }
+                }
             }
+        }
+        // format 2, gather: the patch (or the dense layer's inputs) goes into
+        // the patch buffer while words 0-10 are read again for the shared
+        // registers' Q, D and TILE_BASE (no other field is captured); the
+        // distinct rows start when the writer has written the patch
+        if self.state.q.val() == 6 {
+            if self.dk.q.val() < 11 {
+                self.dk.d.next = self.dk.q.val() + 1;
+                self.rk.d.next = self.dk.q.val();
+            }
+            if self.maps.g_busy.val() {
+                self.wcnt.d.next = 3.into();
+            }
+            if (self.dk.q.val() == 11)
+                & !self.maps.g_busy.val()
+                & !self.go_g.q.val()
+                & (self.wcnt.q.val() == 0)
+                & !self.rq_busy.q.val()
+            {
+                self.state.d.next = 3.into();
+                self.go_seq.d.next = true;
+                self.dk.d.next = 17.into();
+            }
+        }
+        // format 2, max-pool: the unit walks the windows and writes the maxima
+        if (self.state.q.val() == 7) & (self.wcnt.q.val() == 0) & !self.maps.pool_busy.val() {
+            self.state.d.next = 5.into();
         }
         // TILE_BASE (32-bit words) in W-bit words (a multiple of W / 32)
         self.tile_w_rd.next = bit_cast::<16, 32>(self.desc.rdata.val());
@@ -1066,17 +1297,17 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // while the lanes drain, state 3: ROWS, P, Q_MINUS_M; into the
         // shared registers a (Q, Q_MINUS_M), b (TILE_BASE, P), c (D, ROWS))
         self.share_q.d.next = 0.into();
-        if ((self.dk.q.val() == 1) & (self.state.q.val() == 2))
+        if ((self.dk.q.val() == 1) & ((self.state.q.val() == 2) | (self.state.q.val() == 6)))
             | ((self.dk.q.val() == 5) & (self.state.q.val() == 3))
         {
             self.share_q.d.next = 1.into();
         }
-        if ((self.dk.q.val() == 10) & (self.state.q.val() == 2))
+        if ((self.dk.q.val() == 10) & ((self.state.q.val() == 2) | (self.state.q.val() == 6)))
             | ((self.dk.q.val() == 4) & (self.state.q.val() == 3))
         {
             self.share_q.d.next = 2.into();
         }
-        if ((self.dk.q.val() == 3) & (self.state.q.val() == 2))
+        if ((self.dk.q.val() == 3) & ((self.state.q.val() == 2) | (self.state.q.val() == 6)))
             | ((self.dk.q.val() == 2) & (self.state.q.val() == 3))
         {
             self.share_q.d.next = 4.into();
@@ -1117,6 +1348,41 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 // ROWC_STRIDE is 0 (uniform) or 4
                 self.d_uniform.d.next = !self.desc.rdata.val().get_bit(2);
             }
+            // format 2: OP, IN_C, IN_HW, KERNEL, OUT_HW (OUT_C is ROWS;
+            // the walker ends the positions)
+            if self.rk.q.val() == 16 {
+                self.d_conv.d.next = self.desc.rdata.val().get_bits::<2>(0) == 1;
+                self.d_pool.d.next = self.desc.rdata.val().get_bits::<2>(0) == 2;
+                self.d_hwc.d.next = self.desc.rdata.val().get_bit(8);
+                self.d_x2.d.next = false;
+                self.d_pool_signed.d.next =
+                    self.d_in_signed.q.val() & (self.d_in_bits.q.val() != 1);
+            }
+            if self.rk.q.val() == 17 {
+                self.d_in_c.d.next = self.desc.rdata.val().get_bits::<8>(0);
+            }
+            if self.rk.q.val() == 18 {
+                self.d_in_h.d.next = self.desc.rdata.val().get_bits::<8>(16);
+                self.d_in_w.d.next = self.desc.rdata.val().get_bits::<8>(0);
+            }
+            if self.rk.q.val() == 19 {
+                self.d_kh.d.next = self.desc.rdata.val().get_bits::<4>(0);
+                self.d_kw.d.next = self.desc.rdata.val().get_bits::<4>(8);
+                self.d_stride.d.next = self.desc.rdata.val().get_bits::<4>(16);
+                self.d_pad.d.next = self.desc.rdata.val().get_bits::<4>(24);
+                if self.d_conv.q.val()
+                    & (self.desc.rdata.val().get_bits::<4>(24) != 0)
+                    & (self.d_in_bits.q.val() == 1)
+                {
+                    self.d_x2.d.next = true;
+                    self.d_in_bits.d.next = 2.into();
+                    self.d_in_signed.d.next = true;
+                }
+            }
+            if self.rk.q.val() == 21 {
+                self.d_out_h.d.next = self.desc.rdata.val().get_bits::<8>(16);
+                self.d_out_w.d.next = self.desc.rdata.val().get_bits::<8>(0);
+            }
         }
         // While the lanes drain (the sequencer has issued its last chunk and
         // no longer reads Q, D or the tile base), words 2 to 5 are read again
@@ -1129,7 +1395,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             if ((self.dk.q.val() >> 1) == 1) | ((self.dk.q.val() >> 1) == 2) {
                 self.dk.d.next = self.dk.q.val() + 1;
                 self.rv.d.next = true;
-                self.rk.d.next = self.dk.q.val().get_bits::<4>(0);
+                self.rk.d.next = self.dk.q.val();
             }
         }
         self.loader.share_we.next = self.share_we.val();
@@ -1147,6 +1413,13 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             & !self.c_take.q.val()
         {
             self.state.d.next = 5.into();
+            if self.fmt2.val() & self.d_conv.q.val() & !self.maps.walk_end.val() {
+                // the next conv position: its outputs follow this one's
+                self.state.d.next = 6.into();
+                self.go_g.d.next = true;
+                self.go_next.d.next = true;
+                self.dk.d.next = 0.into();
+            }
         }
         if self.state.q.val() == 5 {
             self.lcyc.we.next = true;
@@ -1247,6 +1520,9 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.wsel.d.next = 0.into();
             self.go_seq.d.next = false;
             self.go_rq.d.next = false;
+            self.go_l.d.next = false;
+            self.go_g.d.next = false;
+            self.go_next.d.next = false;
             if self.running.q.val() {
                 self.err_q.d.next = true;
                 self.code_q.d.next = 14.into();

@@ -109,6 +109,11 @@ pub struct NetTop<const L: usize, const W: usize, const N: usize> {
     c_layers: Constant<Bits<32>>,
     c_max_out: Constant<Bits<32>>,
     c_max_logits: Constant<Bits<32>>,
+    // feature-map capacities (0 without CFG_FEATURES.CONV)
+    c_max_fmap: Constant<Bits<32>>,
+    c_max_channels: Constant<Bits<32>>,
+    c_max_hw: Constant<Bits<32>>,
+    c_max_kernel: Constant<Bits<32>>,
 }
 
 /// The request a write acts from and a read selects with: the registered
@@ -247,12 +252,22 @@ impl<const L: usize, const W: usize, const N: usize> NetTop<L, W, N> {
             c_max_in: c32(t.max_in),
             c_max_rows: c32(t.max_d),
             c_max_abits: c32(t.max_abits),
-            c_features: c32(rm::CFG_FEATURES_ENGINE | (t.v_bits << rm::CFG_FEATURES_V_BITS_SHIFT)),
+            c_features: c32(rm::CFG_FEATURES_ENGINE
+                | if t.maps.supports_conv() {
+                    rm::CFG_FEATURES_CONV
+                } else {
+                    0
+                }
+                | (t.v_bits << rm::CFG_FEATURES_V_BITS_SHIFT)),
             c_weight: c32(t.weight_words),
             c_const: c32(t.const_words),
             c_layers: c32(t.max_layers),
             c_max_out: c32(t.max_out),
             c_max_logits: c32(t.max_logits),
+            c_max_fmap: c32(t.maps.max_fmap),
+            c_max_channels: c32(t.maps.max_channels),
+            c_max_hw: c32(t.maps.max_hw),
+            c_max_kernel: c32(t.maps.max_kernel),
         }
     }
 }
@@ -347,6 +362,18 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetTop<L, W, N> {
             }
             if self.request.adr.val() == 24 {
                 self.rsel.next = bit_cast::<32, 16>(self.net.h_class.val());
+            }
+            if self.request.adr.val() == 25 {
+                self.rsel.next = self.c_max_fmap.val();
+            }
+            if self.request.adr.val() == 26 {
+                self.rsel.next = self.c_max_channels.val();
+            }
+            if self.request.adr.val() == 27 {
+                self.rsel.next = self.c_max_hw.val();
+            }
+            if self.request.adr.val() == 28 {
+                self.rsel.next = self.c_max_kernel.val();
             }
         }
         if self.rd_lc.q.val() & self.rd_lc_ok.q.val() {

@@ -111,6 +111,19 @@ pub struct ReqPhase<const N: usize> {
     pub logit_y: Signal<Out, Bits<8>>,
     /// Phase busy: walking, rows in the unit, or writes pending.
     pub busy: Signal<Out, Bit>,
+    /// The writer takes the gather port's values instead of the unit's
+    /// outputs (a format-2 model: the patch of a conv position or a dense
+    /// layer's inputs gathered from a feature map; the unit's outputs go to
+    /// the feature map through the logits port).
+    pub g_sel: Signal<In, Bit>,
+    /// A gathered value.
+    pub g_valid: Signal<In, Bit>,
+    /// Its value.
+    pub g_y: Signal<In, Bits<8>>,
+    /// It is the last of its patch.
+    pub g_last: Signal<In, Bit>,
+    /// Planes of the gathered values (the layer's input bits).
+    pub g_planes: Signal<In, Bits<4>>,
     walker: RowWalker<N>,
     rq: Requant,
     wr: ActWriter,
@@ -163,6 +176,11 @@ impl<const N: usize> ReqPhase<N> {
             logit_v: Default::default(),
             logit_y: Default::default(),
             busy: Default::default(),
+            g_sel: Default::default(),
+            g_valid: Default::default(),
+            g_y: Default::default(),
+            g_last: Default::default(),
+            g_planes: Default::default(),
             walker: Default::default(),
             rq: Requant::new(dot_bits, v_bits),
             wr: Default::default(),
@@ -230,6 +248,13 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.wr.in_y.next =
             bit_cast::<16, 8>(self.rq.out_y.val()) | (bit_cast::<16, 8>(self.rq.out_y.val()) << 8);
         self.wr.in_last.next = self.rq.out_last.val() | self.in_flush.val();
+        if self.g_sel.val() {
+            self.wr.planes.next = self.g_planes.val();
+            self.wr.in_count.next = bit_cast::<2, 1>(self.g_valid.val().into());
+            self.wr.in_y.next =
+                bit_cast::<16, 8>(self.g_y.val()) | (bit_cast::<16, 8>(self.g_y.val()) << 8);
+            self.wr.in_last.next = (self.g_valid.val() & self.g_last.val()) | self.in_flush.val();
+        }
         self.wr.pk_we.next = self.pk_we.val();
         self.wr.pk_data.next = self.pk_data.val();
         self.wr.in_bits.next = self.in_bits.val();
@@ -252,6 +277,6 @@ impl<const N: usize> Logic for ReqPhase<N> {
 
 crate::lockstep_block!(
     ReqPhase<18>,
-    inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_abase, d_rbase, d_uniform, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear],
+    inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_abase, d_rbase, d_uniform, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear, g_sel, g_valid, g_y, g_last, g_planes],
     outputs [pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy, act_sel]
 );

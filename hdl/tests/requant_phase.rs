@@ -175,6 +175,12 @@ fn segment(d: &DenseStage, acc: &[(i32, i32)], k: usize) -> Vec<Vec<u128>> {
         0,
         0,
         0,
+        // the gather port (g_sel, g_valid, g_y, g_last, g_planes): unused
+        0,
+        0,
+        0,
+        0,
+        0,
     ];
     let mut stim = vec![base; n];
     stim[0][port::START] = 1;

@@ -4,6 +4,8 @@
 // each test file uses a part of this module
 #![allow(dead_code)]
 
+pub mod netdut;
+
 use rand::Rng;
 use tbn_golden::integer::{Activation, DenseStage};
 use tbn_golden::layout::RowGeometry;
