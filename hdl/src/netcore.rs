@@ -426,6 +426,33 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     go_l: DFF<Bit>,
     go_g: DFF<Bit>,
     go_next: DFF<Bit>,
+    // format 2: the row sequencer's Q, D and TILE_BASE (W-bit words) in
+    // registers of their own (the shared ones hold the requantization
+    // phase's Q_MINUS_M, P and ROWS for the whole layer), so that a
+    // position's distinct rows run while the previous position is
+    // requantized and the next one gathered
+    s_q: DFF<Bits<24>>,
+    s_d: DFF<Bits<24>>,
+    s_tb: DFF<Bits<24>>,
+    // the position pipeline (state 6): gather running / patch ready (in
+    // buffer `p_gbuf`: 1 A, 2 B), distinct rows running / done and waiting
+    // for the requantization phase, requantization running; the first
+    // position of the layer; wait counters; the pair memory's half written
+    // by the distinct rows (`pw`) and read by the phase (`pr`)
+    p_grun: DFF<Bit>,
+    p_gready: DFF<Bit>,
+    p_gbuf: DFF<Bits<2>>,
+    p_srun: DFF<Bit>,
+    p_spend: DFF<Bit>,
+    p_rrun: DFF<Bit>,
+    p_first: DFF<Bit>,
+    p_gw: DFF<Bits<2>>,
+    p_sw: DFF<Bits<2>>,
+    p_rw: DFF<Bits<2>>,
+    pw: DFF<Bit>,
+    pr: DFF<Bit>,
+    rows_busy_q: DFF<Bit>,
+    wr_busy_q: DFF<Bit>,
     // argmax
     /// the best key so far, complemented (`out_key > best` from carries of
     /// `out_key + best_nkey`: no inverter before the carry chains)
@@ -483,6 +510,13 @@ pub struct NetCore<const L: usize, const W: usize, const N: usize> {
     act_we_ok: Signal<Local, Bit>,
     fmt2: Signal<Local, Bit>,
     desc_end: Signal<Local, Bit>,
+    first_read: Signal<Local, Bit>,
+    rq_read: Signal<Local, Bit>,
+    s_job_q: Signal<Local, Bits<N>>,
+    s_job_d: Signal<Local, Bits<16>>,
+    s_job_tb: Signal<Local, Bits<N>>,
+    // the pair memory's upper half (format 2: two halves)
+    c_pair_hi: Constant<Bits<16>>,
     // the argmax key: the low V_BITS of an output, sign bit flipped
     c_vmask: Constant<Bits<64>>,
     c_vsign: Constant<Bits<64>>,
@@ -603,7 +637,9 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             rec_m: Ram::new(t.const_words as usize / 4),
             rec_b0: Ram::new(t.const_words as usize / 4),
             rec_b1: Ram::new(t.const_words as usize / 4),
-            pairs: Ram::new(cfg.max_rows),
+            pairs: Ram::new(
+                if mem.fmap_values > 0 { 2 } else { 1 } * cfg.max_rows.next_power_of_two(),
+            ),
             logits: Ram::new(t.max_logits as usize),
             lcyc: Ram::new(t.max_layers as usize),
             maps: MapUnit::new((mem.fmap_values as usize).max(2)),
@@ -670,6 +706,23 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             go_l: Default::default(),
             go_g: Default::default(),
             go_next: Default::default(),
+            s_q: Default::default(),
+            s_d: Default::default(),
+            s_tb: Default::default(),
+            p_grun: Default::default(),
+            p_gready: Default::default(),
+            p_gbuf: Default::default(),
+            p_srun: Default::default(),
+            p_spend: Default::default(),
+            p_rrun: Default::default(),
+            p_first: Default::default(),
+            p_gw: Default::default(),
+            p_sw: Default::default(),
+            p_rw: Default::default(),
+            pw: Default::default(),
+            pr: Default::default(),
+            rows_busy_q: Default::default(),
+            wr_busy_q: Default::default(),
             best_nkey: Default::default(),
             lg_take: Default::default(),
             lg_row: Default::default(),
@@ -711,6 +764,19 @@ impl<const L: usize, const W: usize, const N: usize> NetCore<L, W, N> {
             act_we_ok: Default::default(),
             fmt2: Default::default(),
             desc_end: Default::default(),
+            first_read: Default::default(),
+            rq_read: Default::default(),
+            s_job_q: Default::default(),
+            s_job_d: Default::default(),
+            s_job_tb: Default::default(),
+            c_pair_hi: Constant::new(
+                (if mem.fmap_values > 0 {
+                    cfg.max_rows.next_power_of_two() as u64
+                } else {
+                    0
+                })
+                .to_bits(),
+            ),
             c_vmask: Constant::new(ones(u64::from(t.v_bits)).to_bits()),
             c_vsign: Constant::new((1u64 << (t.v_bits - 1)).to_bits()),
             c_m0: Constant::new(ones(part(0)).to_bits()),
@@ -810,6 +876,23 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             go_l,
             go_g,
             go_next,
+            s_q,
+            s_d,
+            s_tb,
+            p_grun,
+            p_gready,
+            p_gbuf,
+            p_srun,
+            p_spend,
+            p_rrun,
+            p_first,
+            p_gw,
+            p_sw,
+            p_rw,
+            pw,
+            pr,
+            rows_busy_q,
+            wr_busy_q,
             best_nkey,
             lg_take,
             lg_row,
@@ -908,9 +991,17 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.f_q_qmm.next = bit_cast::<N, 24>(self.loader.share_a.val()) & self.c_q_mask.val();
         self.f_d_rows.next = bit_cast::<16, 24>(self.loader.share_c.val()) & self.c_rows_mask.val();
         self.f_tw_p.next = bit_cast::<N, 24>(self.loader.share_b.val()) & self.c_tw_p_mask.val();
+        self.s_job_q.next = self.f_q_qmm.val();
+        self.s_job_d.next = self.f_d_rows.val();
+        self.s_job_tb.next = self.f_tw_p.val();
+        if self.fmt2.val() {
+            self.s_job_q.next = bit_cast::<N, 24>(self.s_q.q.val()) & self.c_q_mask.val();
+            self.s_job_d.next = bit_cast::<16, 24>(self.s_d.q.val()) & self.c_rows_mask.val();
+            self.s_job_tb.next = bit_cast::<N, 24>(self.s_tb.q.val()) & self.c_tw_p_mask.val();
+        }
         self.seq.job_m.next = self.f_m.val();
-        self.seq.job_q.next = bit_cast::<24, N>(self.f_q_qmm.val());
-        self.seq.job_rows.next = bit_cast::<14, 16>(self.f_d_rows.val());
+        self.seq.job_q.next = bit_cast::<24, N>(self.s_job_q.val());
+        self.seq.job_rows.next = bit_cast::<14, 16>(self.s_job_d.val());
         self.seq.job_abits.next = self.d_in_bits.q.val();
         self.seq.job_signed.next = self.d_in_signed.q.val();
         self.seq.engine_active.next = self.engine.active.val();
@@ -920,7 +1011,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // the tile memory adds the base in W-bit words itself, next to its
         // `+ 1` for the second word: two adders side by side
         self.tile.rd_bit.next = self.seq.tile_bit.val();
-        self.tile.rd_base.next = bit_cast::<16, N>(self.f_tw_p.val());
+        self.tile.rd_base.next = bit_cast::<16, N>(self.s_job_tb.val());
         self.tile.rd_base1.next = self.d_tile_w1.q.val();
         self.act_in.rd_plane.next = self.seq.plane.val();
         self.act_in.rd_bit.next = self.seq.act_bit.val();
@@ -951,6 +1042,10 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         }
         self.pairs.we.next = self.engine.out_we.val();
         self.pairs.waddr.next = bit_cast::<16, 13>(self.engine.out_row.val());
+        if self.pw.q.val() {
+            self.pairs.waddr.next =
+                bit_cast::<16, 13>(self.engine.out_row.val()) | self.c_pair_hi.val();
+        }
         self.pairs.wdata.next = (bit_cast::<64, 32>(self.engine.out_b.val()) << 32)
             | bit_cast::<64, 32>(self.engine.out_a.val());
 
@@ -975,6 +1070,11 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         }
         self.rq.d_out_bits.next = self.out_bits_q.q.val();
         self.pairs.raddr.next = self.rq.pair_addr.val();
+        if self.pr.q.val() {
+            self.pairs.raddr.next = self.rq.pair_addr.val() | self.c_pair_hi.val();
+        }
+        self.rows_busy_q.d.next = self.rq.rows_busy.val();
+        self.wr_busy_q.d.next = self.rq.wr_busy.val();
         self.rq.pair_a.next = self.pairs.rdata.val().get_bits::<32>(0);
         self.rq.pair_b.next = self.pairs.rdata.val().get_bits::<32>(32);
         // the phase's read addresses include the layer's bases
@@ -1036,7 +1136,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         self.maps.pool_signed.next = self.d_pool_signed.q.val();
         self.maps.g_go.next = self.go_g.q.val();
         self.maps.o_we.next = self.rq.logit_valid.val()
-            & (self.state.q.val() == 4)
+            & (self.state.q.val() == 6)
             & self.fmt2.val()
             & !self.d_last.q.val()
             & !self.srq.q.val();
@@ -1080,7 +1180,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // (the outputs are V_BITS-bit values sign-extended: the argmax
         // compares their low V_BITS)
         self.lg_take.d.next = self.rq.logit_valid.val()
-            & (self.state.q.val() == 4)
+            & ((self.state.q.val() == 4) | (self.state.q.val() == 6))
             & self.d_last.q.val()
             & !self.srq.q.val();
         self.lg_row.d.next = self.rq.logit_row.val();
@@ -1248,34 +1348,101 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                         self.state.d.next = 7.into();
                         self.wcnt.d.next = 3.into();
                     } else {
+                        // the position pipeline, from the first gather (into A)
                         self.state.d.next = 6.into();
                         self.go_g.d.next = true;
-                        self.dk.d.next = 0.into();
+                        self.p_grun.d.next = true;
+                        self.p_gw.d.next = 3.into();
+                        self.p_gbuf.d.next = 1.into();
+                        self.p_gready.d.next = false;
+                        self.p_srun.d.next = false;
+                        self.p_spend.d.next = false;
+                        self.p_rrun.d.next = false;
+                        self.p_first.d.next = true;
                     }
                 }
             }
         }
-        // format 2, gather: the patch (or the dense layer's inputs) goes into
-        // the patch buffer while words 0-10 are read again for the shared
-        // registers' Q, D and TILE_BASE (no other field is captured); the
-        // distinct rows start when the writer has written the patch
+        // format 2, the position pipeline of a conv or dense layer: the
+        // gather of position k + 1 (into the other patch buffer) and the
+        // requantization of k - 1 (from the other half of the pair memory)
+        // run beside the distinct rows of k. A dense layer is one position.
         if self.state.q.val() == 6 {
-            if self.dk.q.val() < 11 {
-                self.dk.d.next = self.dk.q.val() + 1;
-                self.rk.d.next = self.dk.q.val();
+            // gather: done when the walker (or counter) is done and the
+            // writer has written the patch's planes
+            if self.maps.g_busy.val() | self.go_g.q.val() {
+                self.p_gw.d.next = 3.into();
+            } else if self.p_gw.q.val() != 0 {
+                self.p_gw.d.next = self.p_gw.q.val() - 1;
             }
-            if self.maps.g_busy.val() {
-                self.wcnt.d.next = 3.into();
-            }
-            if (self.dk.q.val() == 11)
+            if self.p_grun.q.val()
                 & !self.maps.g_busy.val()
                 & !self.go_g.q.val()
-                & (self.wcnt.q.val() == 0)
-                & !self.rq_busy.q.val()
+                & (self.p_gw.q.val() == 0)
+                & !self.wr_busy_q.q.val()
             {
-                self.state.d.next = 3.into();
+                self.p_grun.d.next = false;
+                self.p_gready.d.next = true;
+            }
+            // distinct rows: done when the sequencer is idle (its last pair
+            // written)
+            if self.p_sw.q.val() != 0 {
+                self.p_sw.d.next = self.p_sw.q.val() - 1;
+            }
+            if self.p_srun.q.val() & (self.p_sw.q.val() == 0) & !self.seq.busy.val() {
+                self.p_srun.d.next = false;
+                self.p_spend.d.next = true;
+            }
+            if self.p_gready.q.val() & !self.p_srun.q.val() & !self.p_spend.q.val() {
+                // the patch's distinct rows (into the other pair half), and
+                // the next position's gather into the other patch buffer
                 self.go_seq.d.next = true;
-                self.dk.d.next = 17.into();
+                self.p_gready.d.next = false;
+                self.p_srun.d.next = true;
+                self.p_sw.d.next = 3.into();
+                self.rsel.d.next = self.p_gbuf.q.val();
+                self.pw.d.next = !self.pw.q.val();
+                if self.d_conv.q.val() & !self.maps.walk_end.val() {
+                    self.go_g.d.next = true;
+                    self.p_grun.d.next = true;
+                    self.p_gbuf.d.next = 1.into();
+                    self.wsel.d.next = 1.into();
+                    if self.p_gbuf.q.val() == 1 {
+                        self.p_gbuf.d.next = 2.into();
+                        self.wsel.d.next = 2.into();
+                    }
+                }
+            }
+            // requantization: a position's rows once the previous
+            // position's are out (its outputs follow at position x ROWS)
+            if self.p_rw.q.val() != 0 {
+                self.p_rw.d.next = self.p_rw.q.val() - 1;
+            }
+            if self.p_rrun.q.val() & (self.p_rw.q.val() == 0) & !self.rows_busy_q.q.val() {
+                self.p_rrun.d.next = false;
+            }
+            if self.p_spend.q.val() & !self.p_rrun.q.val() {
+                self.go_rq.d.next = true;
+                self.go_next.d.next = !self.p_first.q.val();
+                self.p_first.d.next = false;
+                self.p_spend.d.next = false;
+                self.p_rrun.d.next = true;
+                self.p_rw.d.next = 3.into();
+                self.pr.d.next = self.pw.q.val();
+            }
+            // the layer ends when every position is through
+            if !self.p_grun.q.val()
+                & !self.p_gready.q.val()
+                & !self.p_srun.q.val()
+                & !self.p_spend.q.val()
+                & !self.p_rrun.q.val()
+                & !self.go_g.q.val()
+                & !self.go_seq.q.val()
+                & !self.go_rq.q.val()
+                & !self.lg_take.q.val()
+                & !self.c_take.q.val()
+            {
+                self.state.d.next = 5.into();
             }
         }
         // format 2, max-pool: the unit walks the windows and writes the maxima
@@ -1297,18 +1464,25 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         // while the lanes drain, state 3: ROWS, P, Q_MINUS_M; into the
         // shared registers a (Q, Q_MINUS_M), b (TILE_BASE, P), c (D, ROWS))
         self.share_q.d.next = 0.into();
-        if ((self.dk.q.val() == 1) & ((self.state.q.val() == 2) | (self.state.q.val() == 6)))
-            | ((self.dk.q.val() == 5) & (self.state.q.val() == 3))
+        // (format 1: Q, TILE_BASE, D at the layer's first read, Q_MINUS_M, P,
+        // ROWS at the re-read while the lanes drain; format 2: the latter
+        // at the first read, for the whole layer: the sequencer's fields
+        // have registers of their own, `s_*`)
+        self.first_read.next = (self.state.q.val() == 2) & !self.fmt2.val();
+        self.rq_read.next =
+            (self.state.q.val() == 3) | ((self.state.q.val() == 2) & self.fmt2.val());
+        if ((self.dk.q.val() == 1) & self.first_read.val())
+            | ((self.dk.q.val() == 5) & self.rq_read.val())
         {
             self.share_q.d.next = 1.into();
         }
-        if ((self.dk.q.val() == 10) & ((self.state.q.val() == 2) | (self.state.q.val() == 6)))
-            | ((self.dk.q.val() == 4) & (self.state.q.val() == 3))
+        if ((self.dk.q.val() == 10) & self.first_read.val())
+            | ((self.dk.q.val() == 4) & self.rq_read.val())
         {
             self.share_q.d.next = 2.into();
         }
-        if ((self.dk.q.val() == 3) & ((self.state.q.val() == 2) | (self.state.q.val() == 6)))
-            | ((self.dk.q.val() == 2) & (self.state.q.val() == 3))
+        if ((self.dk.q.val() == 3) & self.first_read.val())
+            | ((self.dk.q.val() == 2) & self.rq_read.val())
         {
             self.share_q.d.next = 4.into();
         }
@@ -1320,6 +1494,12 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
         if self.rv.q.val() {
             if self.rk.q.val() == 0 {
                 self.d_m.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 1 {
+                self.s_q.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
+            }
+            if self.rk.q.val() == 3 {
+                self.s_d.d.next = bit_cast::<24, 32>(self.desc.rdata.val());
             }
             if self.rk.q.val() == 7 {
                 self.d_in_bits.d.next = self.desc.rdata.val().get_bits::<4>(0);
@@ -1337,6 +1517,7 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
                 self.d_tile_base.d.next = bit_cast::<22, 32>(self.desc.rdata.val()) << 5;
 
                 self.d_tile_w1.d.next = self.tile_w_rd.val() + 1;
+                self.s_tb.d.next = bit_cast::<24, 16>(self.tile_w_rd.val());
             }
             if self.rk.q.val() == 11 {
                 self.d_alpha_base.d.next = bit_cast::<16, 32>(self.desc.rdata.val());
@@ -1413,13 +1594,6 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             & !self.c_take.q.val()
         {
             self.state.d.next = 5.into();
-            if self.fmt2.val() & self.d_conv.q.val() & !self.maps.walk_end.val() {
-                // the next conv position: its outputs follow this one's
-                self.state.d.next = 6.into();
-                self.go_g.d.next = true;
-                self.go_next.d.next = true;
-                self.dk.d.next = 0.into();
-            }
         }
         if self.state.q.val() == 5 {
             self.lcyc.we.next = true;
@@ -1523,6 +1697,11 @@ impl<const L: usize, const W: usize, const N: usize> Logic for NetCore<L, W, N> 
             self.go_l.d.next = false;
             self.go_g.d.next = false;
             self.go_next.d.next = false;
+            self.p_grun.d.next = false;
+            self.p_gready.d.next = false;
+            self.p_srun.d.next = false;
+            self.p_spend.d.next = false;
+            self.p_rrun.d.next = false;
             if self.running.q.val() {
                 self.err_q.d.next = true;
                 self.code_q.d.next = 14.into();

@@ -111,6 +111,10 @@ pub struct ReqPhase<const N: usize> {
     pub logit_y: Signal<Out, Bits<8>>,
     /// Phase busy: walking, rows in the unit, or writes pending.
     pub busy: Signal<Out, Bit>,
+    /// Rows walking or in the unit (`busy` without the writer's writes).
+    pub rows_busy: Signal<Out, Bit>,
+    /// The writer has values or writes pending (`busy`'s writer part).
+    pub wr_busy: Signal<Out, Bit>,
     /// The writer takes the gather port's values instead of the unit's
     /// outputs (a format-2 model: the patch of a conv position or a dense
     /// layer's inputs gathered from a feature map; the unit's outputs go to
@@ -176,6 +180,8 @@ impl<const N: usize> ReqPhase<N> {
             logit_v: Default::default(),
             logit_y: Default::default(),
             busy: Default::default(),
+            rows_busy: Default::default(),
+            wr_busy: Default::default(),
             g_sel: Default::default(),
             g_valid: Default::default(),
             g_y: Default::default(),
@@ -242,7 +248,9 @@ impl<const N: usize> Logic for ReqPhase<N> {
             self.out_row.d.next = 0.into();
         }
         // writer: requantized values one per cycle, or the packer
-        self.wr.clear.next = self.start.val() | self.wr_clear.val();
+        // (with the gather port the writer packs patches while rows are
+        // requantized: START does not clear it then)
+        self.wr.clear.next = (self.start.val() & !self.g_sel.val()) | self.wr_clear.val();
         self.wr.planes.next = self.d_out_bits.val();
         self.wr.in_count.next = bit_cast::<2, 1>(self.rq.out_valid.val().into());
         self.wr.in_y.next =
@@ -268,6 +276,8 @@ impl<const N: usize> Logic for ReqPhase<N> {
         self.logit_row.next = self.out_row.q.val();
         self.logit_v.next = self.rq.out_v.val();
         self.logit_y.next = self.rq.out_y.val();
+        self.rows_busy.next = self.walker.busy.val() | self.d1_valid.q.val() | self.rq.busy.val();
+        self.wr_busy.next = self.wr.busy.val();
         self.busy.next = self.walker.busy.val()
             | self.d1_valid.q.val()
             | self.rq.busy.val()
@@ -278,5 +288,5 @@ impl<const N: usize> Logic for ReqPhase<N> {
 crate::lockstep_block!(
     ReqPhase<18>,
     inputs [start, cancel, d_m, d_qmm, d_rows, d_period, d_abase, d_rbase, d_uniform, d_shift, d_kind, d_out_bits, pair_a, pair_b, alpha_a, alpha_b, mult, bias, pk_we, pk_data, in_bits, in_signed, in_flush, wr_clear, g_sel, g_valid, g_y, g_last, g_planes],
-    outputs [pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy, act_sel]
+    outputs [pair_addr, alpha_addr, mult_addr, bias_addr, act_we, act_addr, act_data, range_err, logit_valid, logit_row, logit_v, logit_y, busy, act_sel, rows_busy, wr_busy]
 );
