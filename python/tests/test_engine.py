@@ -70,10 +70,11 @@ def test_misuse_raises_with_the_cause():
         tbnsim.Engine(32, capacities="map")
 
 
-def test_cnn_on_the_reference_backend():
+def test_cnn_on_the_reference_backend_and_the_rtl():
     """Issue 13 item 5: the trained CNN (model image format 2: conv and
-    max-pool layers) through the driver on the engine's reference model,
-    logits equal golden; the RTL engine refuses it, naming the capacity."""
+    max-pool layers) through the driver on the engine's reference model and
+    on the default engine RTL (feature maps), logits equal golden; the UP5K
+    configuration (no feature maps yet) refuses it, naming the capacity."""
     program = _program("data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json")
     eng = tbnsim.Engine(32, capacities="map", backend="reference")
     assert eng.target["max_fmap"] > 0
@@ -85,8 +86,14 @@ def test_cnn_on_the_reference_backend():
         assert list(logits) == list(want)
         assert cls == _argmax(want)
     rtl = tbnsim.Engine(32)
-    assert rtl.target["max_fmap"] == 0
+    assert rtl.target["max_fmap"] == 32768
+    assert rtl.load_model(program)["layers"] == 6
+    for x in _test_images(2):
+        logits, cls = rtl.infer(x)
+        assert list(logits) == list(program.run(x))
+    up5k = tbnsim.Engine(32, capacities="up5k")
+    assert up5k.target["max_fmap"] == 0
     with pytest.raises(ValueError, match="CFG_MAX_FMAP"):
-        rtl.load_model(program)
+        up5k.load_model(program)
     with pytest.raises(ValueError, match="backend"):
         tbnsim.Engine(32, backend="fpga")

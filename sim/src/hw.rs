@@ -6,7 +6,7 @@ use crate::accel::{Accelerator, LinkKind, RegisterBus};
 use crate::error::{Result, SimError};
 use crate::spi::SpiClocks;
 use crate::verilate::{build_model_from_text, BuildOptions, Model};
-use tbn_driver::image::format::{MapLimits, Target};
+use tbn_driver::image::format::Target;
 
 pub use tbn_hdl::netcore::NetMem;
 pub use tbn_hdl::Config;
@@ -41,13 +41,36 @@ pub fn open_core(cfg: &Config, opts: &BuildOptions) -> Result<Accelerator> {
 }
 
 /// Weight (tile section) memory of the whole-network engine models built
-/// here, in bits.
-pub const NET_WEIGHT_BITS: usize = 65536;
+/// here by default, in 32-bit words (1 Mbit, the UP5K's four SPRAMs).
+pub const NET_WEIGHT_WORDS: usize = 32_768;
 
-/// The whole-network engine's memories of the models built here by default:
-/// [`NET_WEIGHT_BITS`] of weights in block RAM, the default capacities.
+/// The whole-network engine's memories of the models built here by default
+/// for `cfg`: [`NET_WEIGHT_WORDS`] of weights and 8,192 constants words in
+/// block RAM, 16 layers, 64 logits, V = 64, and feature maps of 32,768
+/// values per region (conv and max-pool layers, model image format 2).
 pub fn default_net_mem(cfg: &Config) -> NetMem {
-    NetMem::new(cfg, NET_WEIGHT_BITS)
+    NetMem {
+        weight_bits: NET_WEIGHT_WORDS * 32 - cfg.lanes,
+        const_words: 8192,
+        max_layers: 16,
+        max_logits: 64,
+        v_bits: 64,
+        tile_single_port: false,
+        fmap_values: 32_768,
+    }
+}
+
+/// The whole-network engine's default configuration for `lanes`: the job
+/// core's default capacities ([`config_for_lanes`]) with TILE_MAX 131,072 (as
+/// `Config::up5k_engine`: the trained CNN's fc1 has a tile of 50,176 bits)
+/// and [`default_net_mem`]. `tbn sim --engine rtl` builds it, and the
+/// reference engine ([`reference_target`]) has its capacities.
+pub fn default_engine(lanes: usize) -> (Config, NetMem) {
+    let cfg = Config {
+        tile_max: Config::up5k_engine().tile_max,
+        ..config_for_lanes(lanes)
+    };
+    (cfg, default_net_mem(&cfg))
 }
 
 /// The whole-network engine's UP5K configuration (`Config::up5k_engine`
@@ -64,32 +87,11 @@ pub fn up5k_engine(lanes: usize) -> Result<(Config, NetMem)> {
 }
 
 /// The capacities the engine's reference model (`tbn_driver::image::chip::RefChip`)
-/// is given for `lanes`: the job core's default capacities ([`config_for_lanes`])
-/// with the engine's UP5K-sized memories (weights in the four SPRAMs, 32,768
-/// words; TILE_MAX 131,072 as `Config::up5k_engine`) and feature maps of up
-/// to 32,768 values (one SPRAM pair at 8 bits per value, docs/hdl.md). An
-/// assumption until the engine RTL defines these configurations.
+/// is given for `lanes`: those of the default engine RTL ([`default_engine`]),
+/// so that an image compiled for one runs on the other.
 pub fn reference_target(lanes: u32) -> Target {
-    let c = config_for_lanes(lanes as usize);
-    Target {
-        lanes,
-        weight_words: 32_768,
-        const_words: 8_192,
-        max_layers: 16,
-        max_in: c.max_in as u32,
-        tile_max: c.tile_max.max(Config::up5k_engine().tile_max) as u32,
-        max_d: c.max_rows as u32,
-        max_out: c.max_in as u32,
-        max_abits: tbn_hdl::MAX_ABITS as u32,
-        max_logits: 64,
-        v_bits: 64,
-        maps: MapLimits {
-            max_fmap: 32_768,
-            max_channels: 512,
-            max_hw: 256,
-            max_kernel: 7,
-        },
-    }
+    let (cfg, mem) = default_engine(lanes as usize);
+    tbn_hdl::netcore::net_target_mem(&cfg, &mem)
 }
 
 /// The largest capacities the register map and the driver admit for `lanes`

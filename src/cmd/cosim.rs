@@ -268,15 +268,10 @@ pub fn cosimulate(a: &Args) -> Result<CosimReport> {
     );
 
     // The RTL, and the image compiled for the engine it reports.
-    let cfg = hw::config_for_lanes(a.lanes);
+    let (cfg, mem) = hw::default_engine(a.lanes);
     let clocks = tbn_sim::spi::SpiClocks::ratio(ratio, hw::SPI_PHASE_SEED);
-    let mut acc = hw::open_net_spi_top_at(
-        &cfg,
-        &hw::default_net_mem(&cfg),
-        &BuildOptions::default(),
-        clocks,
-    )
-    .with_context(|| format!("building the {}-lane engine SPI top", a.lanes))?;
+    let mut acc = hw::open_net_spi_top_at(&cfg, &mem, &BuildOptions::default(), clocks)
+        .with_context(|| format!("building the {}-lane engine SPI top", a.lanes))?;
     let target = {
         let mut tbn = Tbn::probe(DriverBus(&mut acc)).context("probing the engine RTL")?;
         tbn.engine_target()

@@ -249,18 +249,15 @@ pub fn run(a: Args) -> Result<()> {
         skip.insert(PartName::Synth);
         skip.insert(PartName::SynthEngine);
     }
-    // Convolutions do not run on the accelerator yet (issue 13): its parts
-    // are skipped with the reason instead of failing.
+    // The single-layer job core runs dense layers only: for a model with
+    // convolutions its part is skipped with the reason (the whole-network
+    // engine runs conv and max-pool layers: model image format 2).
     let mut unsupported = BTreeMap::new();
     let has_conv = super::common::load_model(Some(&model))
         .is_ok_and(|m| m.layers.iter().any(|l| matches!(l, Layer::Conv2d(_))));
     if has_conv {
-        let why = "the model has convolutions; the accelerator runs dense layers only (issue 13)";
+        let why = "the model has convolutions; the single-layer job core runs dense layers only (the engine parts run it)";
         unsupported.insert(PartName::Sim, why.to_string());
-        unsupported.insert(PartName::Engine, why.to_string());
-        unsupported.insert(PartName::EngineRtl, why.to_string());
-        unsupported.insert(PartName::EngineQuad, why.to_string());
-        unsupported.insert(PartName::Cosim, why.to_string());
     }
     let mut steps = Steps {
         skip,

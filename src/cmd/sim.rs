@@ -108,7 +108,8 @@ fn spi_lines(s: &str) -> std::result::Result<u32, String> {
 /// (`--engine reference`), or the engine RTL is built with (`--engine rtl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Capacities {
-    /// The job core's default capacities with a UP5K-sized weight memory (see `tbn_sim::hw::reference_target`).
+    /// The default engine RTL's capacities (`tbn_sim::hw::default_engine`: the job core's
+    /// default ones with TILE_MAX 131,072, 32,768 weight words and feature maps).
     Default,
     /// The engine RTL's UP5K configuration (tbn-hdl `Config::up5k_engine`, `NetMem::up5k`).
     Up5k,
@@ -133,7 +134,7 @@ impl Capacities {
     fn describe(self) -> &'static str {
         match self {
             Capacities::Default => {
-                "the default capacities (an assumption: the job core's with 32,768 weight words)"
+                "the default engine RTL's capacities (tbn_sim::hw::default_engine)"
             }
             Capacities::Up5k => "the engine's UP5K configuration",
             Capacities::Map => {
@@ -330,6 +331,7 @@ fn open_accelerator(a: &Args) -> Result<Accelerator> {
 /// `--lanes` default one, or the engine's UP5K configuration (L = 32).
 fn rtl_config(a: &Args) -> Result<(hw::Config, hw::NetMem)> {
     match (a.engine, a.capacities) {
+        (EngineKind::Rtl, Capacities::Default) => Ok(hw::default_engine(a.lanes)),
         (_, Capacities::Default) => {
             let cfg = hw::config_for_lanes(a.lanes);
             Ok((cfg, hw::default_net_mem(&cfg)))

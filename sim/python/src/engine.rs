@@ -36,10 +36,7 @@ fn rtl_bus(
     cache_dir: Option<PathBuf>,
 ) -> PyResult<OwnedDriverBus> {
     let (cfg, mem) = match capacities {
-        "default" => {
-            let cfg = hw::config_for_lanes(lanes);
-            (cfg, hw::default_net_mem(&cfg))
-        }
+        "default" => hw::default_engine(lanes),
         "up5k" => hw::up5k_engine(lanes).py()?,
         other => {
             return Err(PyValueError::new_err(format!(
