@@ -41,6 +41,17 @@
 //! index are only as wide as the capacities admit (a descriptor beyond the
 //! header's maxima is not checked by the chip, its behaviour undefined).
 //!
+//! Format 2 (conv2d and max-pool layers; only with feature maps,
+//! [`NetMem::with_maps`]): every layer reads a feature map of the
+//! [`MapUnit`] (the input, then A and B in turn) and writes the other; a
+//! conv or dense layer runs as a pipeline of positions (state 6: the gather
+//! of a position's patch into one of two patch buffers, the activation
+//! memories A and B; its distinct rows into one half of the pair memory;
+//! its requantization, whose outputs the unit writes at `position x ROWS +
+//! r`), a max-pool layer in the unit (state 7). The row sequencer's Q, D and
+//! TILE_BASE then have registers of their own (`s_*`), and the shared
+//! registers hold the requantization fields for the whole layer.
+//!
 //! Host-visible behaviour follows `tbn_driver::image::chip::RefChip` (error
 //! codes, what clears what), with these documented limits of this RTL:
 //! INPUT words must be written in increasing order from word 0 (word 0

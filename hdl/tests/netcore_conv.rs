@@ -29,19 +29,22 @@ use tbn_host::compile::program_image;
 use tbn_host::random;
 
 /// Feature-map region of the test engines (CFG_MAX_FMAP).
-const FMAP: u32 = 16384;
+const FMAP: u32 = 32768;
 
+/// Capacities that hold every program `random::CONV` draws (a dense layer
+/// after a flattened map has up to about 8,000 inputs; the trained CNN's fc1
+/// a tile of 50,176 bits): the wide row sequencer.
 fn config(lanes: usize) -> Config {
     Config {
         lanes,
-        tile_max: 32768,
-        max_in: 4096,
+        tile_max: 131_072,
+        max_in: 16384,
         max_rows: 128,
     }
 }
 
 fn mem(cfg: &Config) -> NetMem {
-    NetMem::new(cfg, WEIGHT_BITS).with_maps(FMAP)
+    NetMem::new(cfg, cfg.tile_max.max(WEIGHT_BITS)).with_maps(FMAP)
 }
 
 fn env_count(name: &str, default: u64) -> u64 {
@@ -75,7 +78,7 @@ fn run_program<const L: usize, const W: usize>(
     let words = img.words().to_vec();
     let e = Engine::load(&words, &t).unwrap_or_else(|e| panic!("{what}: {e}"));
     let ideal = e.cycle_model().total();
-    let mut dut = Dut::<L, W>::with_mem(&cfg, &m);
+    let mut dut = Dut::<L, W, SEQ_WIDE>::with_mem(&cfg, &m);
     dut.load(&words);
     assert!(dut.c.h_loaded.val(), "{what}: loaded ({:?})", dut.code());
     let mut cycles = 0;
@@ -147,11 +150,7 @@ fn trained_cnn_bit_exact_l32() {
         "data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json",
     )
     .expect("the trained CNN");
-    // (fc1's tile is q = 50,176 bits: TILE_MAX 65,536, the wide sequencer)
-    let cfg = Config {
-        tile_max: 65536,
-        ..config(32)
-    };
+    let cfg = config(32);
     let m = mem(&cfg);
     let t = net_target_mem(&cfg, &m);
     let img = program_image(&prog, &t).expect("image");
@@ -194,6 +193,7 @@ where
     tbn_hdl::netcore::NetCore<L, W, { tbn_hdl::seq::SEQ_NARROW }>: tbn_hdl::rtlsim::Lockstep,
 {
     let cfg = Config {
+        tile_max: 16384,
         max_in: 512,
         ..config(L)
     };
@@ -271,4 +271,108 @@ where
 fn conv_engine_verilog_in_lockstep() {
     conv_lockstep::<8, 32>(8000);
     conv_lockstep::<32, 32>(8100);
+}
+
+/// Misuse during format-2 inferences, codes as RefChip's: a soft reset in
+/// the middle of each part of a conv layer (the walker's setup, the position
+/// pipeline, a max-pool) gives ABORTED with BUSY 0 at once and the model
+/// kept, and the next inference is bit-exact; INFER while busy keeps the
+/// first error; an out-of-range input byte is refused with INPUT_RANGE; a
+/// second model loaded over the first runs bit-exact; LOAD_BEGIN drops it.
+#[test]
+fn conv_misuse_codes_and_recovery() {
+    let cfg = config(32);
+    let m = mem(&cfg);
+    let t = net_target_mem(&cfg, &m);
+    let mut r = ChaCha8Rng::seed_from_u64(9000);
+    let mut progs = Vec::new();
+    let mut seed = 9000;
+    while progs.len() < 2 {
+        let mut rr = ChaCha8Rng::seed_from_u64(seed);
+        let p = random::conv_program(&mut rr, &random::CONV);
+        // a max-pool and inputs with spare codes (for INPUT_RANGE)
+        if p.stages.iter().any(|s| matches!(s, Stage::MaxPool { .. })) && p.input.bits < 8 {
+            println!("seed {seed}");
+            progs.push(p);
+        }
+        seed += 1;
+    }
+    let mut dut = Dut::<32, 32, SEQ_WIDE>::with_mem(&cfg, &m);
+    let clr = Cyc {
+        clr_err: true,
+        clr_done: true,
+        ..Default::default()
+    };
+    for prog in &progs {
+        let img = program_image(prog, &t).expect("image");
+        let ideal = Engine::load(img.words(), &t).unwrap().cycle_model().total();
+        dut.load(img.words());
+        assert!(dut.c.h_loaded.val(), "loaded ({:?})", dut.code());
+        let n_in: usize = prog.input.shape.iter().product();
+        let x = random::input(&mut r, n_in, prog.input.bits, prog.input.signed);
+        let want = prog.run(&x).unwrap();
+        dut.write_input(&x);
+        let (got, _, _) = dut.infer(want.len(), 8 * ideal + 200_000);
+        assert_eq!(got, want, "first inference");
+        // soft resets at several points of the inference
+        for at in [30, 200, ideal / 3, ideal * 2 / 3] {
+            dut.write(Cyc {
+                infer: true,
+                ..Default::default()
+            });
+            for _ in 0..at {
+                dut.step(Cyc::default());
+            }
+            assert!(dut.busy(), "still running after {at} cycles");
+            if at == 30 {
+                dut.write(Cyc {
+                    infer: true,
+                    ..Default::default()
+                });
+                assert_eq!(dut.code(), Some(ErrorCode::StartWhileBusy as u32));
+            }
+            dut.step(Cyc {
+                soft_reset: true,
+                ..Default::default()
+            });
+            dut.step(Cyc::default());
+            assert!(!dut.busy(), "BUSY falls after a soft reset");
+            assert_eq!(dut.code(), Some(ErrorCode::Aborted as u32), "at {at}");
+            assert!(dut.c.h_loaded.val(), "the model stays loaded");
+            dut.write(clr);
+            for _ in 0..20 {
+                dut.step(Cyc::default());
+            }
+            // the input survives a soft reset: the same inference, bit-exact
+            let (got, _, _) = dut.infer(want.len(), 8 * ideal + 200_000);
+            assert_eq!(got, want, "after a soft reset at {at}");
+        }
+        // an out-of-range input byte
+        let bad = if prog.input.signed { 0x7F } else { 0xFF };
+        dut.write(Cyc {
+            input: Some((0, bad)),
+            ..Default::default()
+        });
+        dut.write(Cyc {
+            infer: true,
+            ..Default::default()
+        });
+        assert_eq!(dut.code(), Some(ErrorCode::InputRange as u32));
+        assert!(!dut.busy());
+        dut.write(clr);
+        dut.write_input(&x);
+        let (got, class, _) = dut.infer(want.len(), 8 * ideal + 200_000);
+        assert_eq!(got, want, "after INPUT_RANGE");
+        assert_eq!(class, argmax(&want));
+    }
+    dut.write(Cyc {
+        load_begin: true,
+        ..Default::default()
+    });
+    assert!(!dut.c.h_loaded.val());
+    dut.write(Cyc {
+        infer: true,
+        ..Default::default()
+    });
+    assert_eq!(dut.code(), Some(ErrorCode::NoModel as u32));
 }
