@@ -486,7 +486,7 @@ fn fail(msg: &str) -> ! {
 
 // --------------------------------------------------------------- buffers
 
-const MAX_ACT: usize = 8192;
+const MAX_ACT: usize = 32768;
 const MAX_PLANE_WORDS: usize = 4096;
 const MAX_PREFIX: usize = 2049;
 const MAX_DISTINCT: usize = 2048;
