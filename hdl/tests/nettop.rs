@@ -320,7 +320,13 @@ fn emit_up5k_top_verilog() {
         return;
     };
     let cfg = Config::up5k_engine();
-    let mut b = NetTop::<32, 32, SEQ_WIDE>::with_mem(&cfg, &NetMem::up5k(&cfg));
+    // TBN_NET_MAPS=R: with feature maps of R values (in block RAM: a logic
+    // measurement, the maps do not fit the UP5K's block RAM)
+    let maps = std::env::var("TBN_NET_MAPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut b = NetTop::<32, 32, SEQ_WIDE>::with_mem(&cfg, &NetMem::up5k(&cfg).with_maps(maps));
     let v = tbn_hdl::rtlsim::block_verilog(&mut b);
     std::fs::write(path, v).unwrap();
 }
