@@ -15,7 +15,6 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rust_hdl::prelude::*;
 use tbn_driver::image::exec::Engine;
 use tbn_driver::image::format::Target;
 use tbn_driver::program::{AlignedBytes, Program as Compact};
@@ -360,51 +359,9 @@ fn lockstep_run<const L: usize, const W: usize, const N: usize>(
     assert_eq!(got, want);
     let (got, _, _) = dut.infer(n_out, 200_000);
     assert_eq!(got, want);
-    for l in 0..prog.dense_stages().count() {
-        dut.step(Cyc {
-            lc_addr: l as u32,
-            ..Default::default()
-        });
-    }
-    dut.write(Cyc {
-        infer: true,
-        ..Default::default()
+    dut.abort_reload_and_lockstep(prog.dense_stages().count(), 40, &words, 20, || {
+        NetCore::<L, W, N>::with_mem(cfg, mem)
     });
-    for _ in 0..40 {
-        dut.step(Cyc::default());
-    }
-    dut.step(Cyc {
-        soft_reset: true,
-        ..Default::default()
-    });
-    for _ in 0..20 {
-        dut.step(Cyc::default());
-    }
-    dut.write(Cyc {
-        clr_err: true,
-        ..Default::default()
-    });
-    let mut bad = words.clone();
-    bad[20] ^= 1;
-    dut.load(&bad);
-    assert_eq!(dut.code(), Some(ErrorCode::BadChecksum as u32));
-    dut.step(Cyc::default());
-    let stim = dut.record.take().unwrap();
-    println!("{} cycles", stim.len());
-    let mk = || NetCore::<L, W, N>::with_mem(cfg, mem);
-    let mut b = mk();
-    let v = tbn_hdl::rtlsim::block_verilog(&mut b);
-    if let Ok(p) = std::env::var("TBN_NET_DUMP") {
-        std::fs::write(p, &v).unwrap();
-    }
-    let mut b = mk();
-    b.connect_all();
-    let dir = tempfile::tempdir().unwrap();
-    let out = tbn_hdl::rtlsim::lockstep(&mut b, &v, "top", &stim, 1, dir.path())
-        .unwrap_or_else(|e| panic!("{e}"));
-    // the corrupted load ends in BAD_CHECKSUM in both
-    let last = out.last().unwrap();
-    assert_eq!((last[2], last[3]), (1, ErrorCode::BadChecksum as u128));
 }
 
 fn mnist_program(path: &str) -> (Program, tbn_golden::idx::Images) {

@@ -4,6 +4,7 @@
 //! shared by `netcore.rs` (dense programs) and `netcore_conv.rs` (format 2).
 
 use rust_hdl::prelude::*;
+use tbn_driver::regmap::ErrorCode;
 use tbn_hdl::netcore::{NetCore, NetMem};
 use tbn_hdl::rtlsim::settle;
 use tbn_hdl::seq::SEQ_NARROW;
@@ -222,4 +223,63 @@ impl<const L: usize, const W: usize, const N: usize> Dut<L, W, N> {
 pub fn argmax(v: &[i64]) -> usize {
     let best = v.iter().max().expect("outputs");
     v.iter().position(|x| x == best).expect("max")
+}
+
+impl<const L: usize, const W: usize, const N: usize> Dut<L, W, N>
+where
+    NetCore<L, W, N>: tbn_hdl::rtlsim::Lockstep,
+{
+    /// The end of a lockstep run: LAYER_CYCLES of `layers` layers read, an
+    /// INFER cancelled by a soft reset `abort_at` cycles in, a load of
+    /// `words` with one bit flipped at `flip` (BAD_CHECKSUM); then the
+    /// recorded stimulus replayed on the emitted Verilog under Icarus in
+    /// lockstep with a fresh model built by `mk` (which must equal this one).
+    pub fn abort_reload_and_lockstep(
+        &mut self,
+        layers: usize,
+        abort_at: usize,
+        words: &[u32],
+        flip: usize,
+        mk: impl Fn() -> NetCore<L, W, N>,
+    ) {
+        self.layer_cycles(layers);
+        self.write(Cyc {
+            infer: true,
+            ..Default::default()
+        });
+        for _ in 0..abort_at {
+            self.step(Cyc::default());
+        }
+        self.step(Cyc {
+            soft_reset: true,
+            ..Default::default()
+        });
+        for _ in 0..20 {
+            self.step(Cyc::default());
+        }
+        self.write(Cyc {
+            clr_err: true,
+            ..Default::default()
+        });
+        let mut bad = words.to_vec();
+        bad[flip] ^= 1;
+        self.load(&bad);
+        assert_eq!(self.code(), Some(ErrorCode::BadChecksum as u32));
+        self.step(Cyc::default());
+        let stim = self.record.take().expect("recording");
+        println!("{} cycles", stim.len());
+        let mut b = mk();
+        let v = tbn_hdl::rtlsim::block_verilog(&mut b);
+        if let Ok(p) = std::env::var("TBN_NET_DUMP") {
+            std::fs::write(p, &v).unwrap();
+        }
+        let mut b = mk();
+        b.connect_all();
+        let dir = tempfile::tempdir().unwrap();
+        let out = tbn_hdl::rtlsim::lockstep(&mut b, &v, "top", &stim, 1, dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        // the corrupted load ends in BAD_CHECKSUM in both
+        let last = out.last().unwrap();
+        assert_eq!((last[2], last[3]), (1, ErrorCode::BadChecksum as u128));
+    }
 }
