@@ -230,9 +230,9 @@ pub fn core_verilog(cfg: &Config) -> Result<String, HdlError> {
 /// bodies are written by hand in this crate (`Verilog::Custom`: memories,
 /// lanes, requantization unit, activation writer): they stay under
 /// Verilator's WIDTH check.
-const HAND_WRITTEN: [&str; 17] = [
+const HAND_WRITTEN: [&str; 19] = [
     "$tile", "$act", "$out", "$engine", "$act_in", "$act_a", "$act_b", "$alpha", "$desc", "$lcyc",
-    "$logits", "$pairs", "$rec_b0", "$rec_b1", "$rec_m", "$rq$rq", "$rq$wr",
+    "$logits", "$pairs", "$rec_b0", "$rec_b1", "$rec_m", "$rq$rq", "$rq$wr", "$bank0", "$bank1",
 ];
 
 /// Verilator metacomments around each module (docs/hdl.md, "Lint"): WIDTH
@@ -267,14 +267,17 @@ pub fn waive_generated_width(verilog: &str) -> String {
 /// engine reads them from the descriptor memory instead), the row
 /// sequencer's `done` pulse (the network sequencer waits for its `busy` to
 /// fall and for the descriptor re-read), the low bits of `tile_addr` that
-/// address a word. Their declarations are wrapped in UNUSEDSIGNAL
+/// address a word, and the feature-map unit's walker `busy` and `done` (the
+/// unit follows the elements it consumes). Their declarations are wrapped in UNUSEDSIGNAL
 /// metacomments (docs/hdl.md, "Lint").
-const ENGINE_PARTLY_USED: [&str; 5] = [
+const ENGINE_PARTLY_USED: [&str; 7] = [
     "loader$hdr_num_in;",
     "loader$hdr_num_out;",
     "loader$hdr_in_fmt;",
     "seq$done;",
     "tile_addr;",
+    "walker$busy;",
+    "walker$done;",
 ];
 
 /// [`ENGINE_PARTLY_USED`]'s declarations in `verilog` wrapped in metacomments.
