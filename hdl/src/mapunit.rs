@@ -26,7 +26,9 @@
 //!   value per cycle; a running maximum (two's complement with `pool_signed`, else
 //!   unsigned: for sign values the bit, +1 wins); each window's maximum is
 //!   written to region `dst` at the next output index (CHW order, the
-//!   walker's). `pool_busy` until the last write.
+//!   walker's), from the running-maximum register a cycle after the
+//!   window's last value (so that no write starts at the comparison).
+//!   `pool_busy` until the last write.
 //! - **Outputs** (`o_we`, `o_row`, `o_y`: a requantized row): written to
 //!   region `dst` at `pos_base + row`; `o_next` advances `pos_base` by
 //!   `rows` (the next conv position: HWC), `l_start` clears it.
@@ -135,6 +137,9 @@ pub struct MapUnit {
     // max-pool
     cur_k: DFF<Bits<8>>,
     pcnt: DFF<Bits<16>>,
+    /// A window's maximum is complete in `cur_k`: written in this cycle
+    /// (from the register, not through the last comparison).
+    pw: DFF<Bit>,
     // outputs
     pos_base: DFF<Bits<16>>,
     // input
@@ -232,6 +237,7 @@ impl MapUnit {
             r_done: Default::default(),
             cur_k: Default::default(),
             pcnt: Default::default(),
+            pw: Default::default(),
             pos_base: Default::default(),
             iptr: Default::default(),
             i_second: Default::default(),
@@ -266,7 +272,7 @@ impl Logic for MapUnit {
     fn update(&mut self) {
         dff_setup!(
             self, clk, gathering, adv, dense, dcnt, dleft, pooling, wend, r_take, r_odd, r_valid,
-            r_last, r_first, r_wlast, r_pool, r_done, cur_k, pcnt, pos_base, iptr, i_second,
+            r_last, r_first, r_wlast, r_pool, r_done, cur_k, pcnt, pw, pos_base, iptr, i_second,
             i_hold, w0_we, w0_addr, w0_data, w1_we, w1_addr, w1_data
         );
         self.walker.clk.next = self.clk.val();
@@ -393,10 +399,11 @@ impl Logic for MapUnit {
         if self.o_we.val() {
             self.w_we.next = true;
         }
-        if self.r_take.q.val() & self.r_pool.q.val() & self.r_wlast.q.val() {
+        self.pw.d.next = self.r_take.q.val() & self.r_pool.q.val() & self.r_wlast.q.val();
+        if self.pw.q.val() {
             self.w_we.next = true;
             self.w_idx.next = self.pcnt.q.val() & self.c_imask.val();
-            self.w_data.next = self.nxt_k.val() ^ self.sgn.val();
+            self.w_data.next = self.cur_k.q.val() ^ self.sgn.val();
             self.pcnt.d.next = self.pcnt.q.val() + 1;
         }
         self.w0_we.d.next = self.w_we.val() & !self.w_idx.val().get_bit(0);
@@ -453,13 +460,17 @@ impl Logic for MapUnit {
             self.dense.d.next = false;
             self.pooling.d.next = false;
             self.r_take.d.next = false;
+            self.pw.d.next = false;
             self.i_second.d.next = false;
         }
         self.adv.d.next = (self.gathering.d.val() & !self.dense.d.val()) | self.pooling.d.val();
         self.g_busy.next = self.gathering.q.val() | self.r_take.q.val();
         self.walk_end.next = self.wend.q.val();
-        self.pool_busy.next =
-            self.pooling.q.val() | self.r_done.q.val() | self.w0_we.q.val() | self.w1_we.q.val();
+        self.pool_busy.next = self.pooling.q.val()
+            | self.r_done.q.val()
+            | self.pw.q.val()
+            | self.w0_we.q.val()
+            | self.w1_we.q.val();
     }
 }
 

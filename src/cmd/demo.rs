@@ -588,5 +588,6 @@ fn up5k_synth(lanes: usize, engine: bool, out: PathBuf) -> synth::Args {
         no_pack: false,
         engine,
         ooc: false,
+        maps: None,
     }
 }

@@ -70,6 +70,13 @@ pub struct Args {
     /// outnumber the package's pins).
     #[arg(long, requires = "engine")]
     pub(crate) ooc: bool,
+    /// With --engine: feature maps of this many values per region
+    /// (CFG_MAX_FMAP, a power of two up to 32,768), so that the engine runs
+    /// conv and max-pool layers (model image format 2). The trained CNN
+    /// needs 16,384 (its largest map has 12,544 values), with --max-in 2048
+    /// and --tile-bits 65536.
+    #[arg(long, requires = "engine")]
+    pub(crate) maps: Option<u32>,
 }
 
 fn parse_lanes(s: &str) -> Result<Vec<usize>> {
@@ -209,12 +216,14 @@ fn out_dir(a: &Args) -> Result<PathBuf> {
 }
 
 /// The engine's memories: the UP5K configuration (tiles in SPRAM) on the
-/// UP5K, else the defaults with a weight memory of TILE_MAX bits.
+/// UP5K, else the defaults with a weight memory of TILE_MAX bits; feature
+/// maps with `--maps`.
 fn engine_mem(a: &Args, cfg: &tbn_hdl::Config) -> tbn_hdl::netcore::NetMem {
-    match a.device {
+    let mem = match a.device {
         tbn_synth::Device::Up5k => tbn_hdl::netcore::NetMem::up5k(cfg),
         _ => tbn_hdl::netcore::NetMem::new(cfg, cfg.tile_max),
-    }
+    };
+    mem.with_maps(a.maps.unwrap_or(0))
 }
 
 /// Synthesizes one configuration (the standalone SPI top) into its folder,
