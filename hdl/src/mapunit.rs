@@ -26,8 +26,10 @@
 //!   value per cycle; a running maximum (two's complement with `pool_signed`, else
 //!   unsigned: for sign values the bit, +1 wins); each window's maximum is
 //!   written to region `dst` at the next output index (CHW order, the
-//!   walker's), from the running-maximum register a cycle after the
-//!   window's last value (so that no write starts at the comparison).
+//!   walker's). The values read are compared a cycle later, from
+//!   registers, and each maximum is written from the running-maximum
+//!   register a cycle after that (no comparison starts at the banks'
+//!   outputs, no write at the comparison).
 //!   `pool_busy` until the last write.
 //! - **Outputs** (`o_we`, `o_row`, `o_y`: a requantized row): written to
 //!   region `dst` at `pos_base + row`; `o_next` advances `pos_base` by
@@ -137,6 +139,13 @@ pub struct MapUnit {
     // max-pool
     cur_k: DFF<Bits<8>>,
     pcnt: DFF<Bits<16>>,
+    /// The compare stage: a pool value read in the previous cycle, its key
+    /// and window flags (the comparison starts at flip-flops, not at the
+    /// banks' outputs).
+    p_take: DFF<Bit>,
+    p_first: DFF<Bit>,
+    p_wlast: DFF<Bit>,
+    p_key: DFF<Bits<8>>,
     /// A window's maximum is complete in `cur_k`: written in this cycle
     /// (from the register, not through the last comparison).
     pw: DFF<Bit>,
@@ -237,6 +246,10 @@ impl MapUnit {
             r_done: Default::default(),
             cur_k: Default::default(),
             pcnt: Default::default(),
+            p_take: Default::default(),
+            p_first: Default::default(),
+            p_wlast: Default::default(),
+            p_key: Default::default(),
             pw: Default::default(),
             pos_base: Default::default(),
             iptr: Default::default(),
@@ -272,8 +285,8 @@ impl Logic for MapUnit {
     fn update(&mut self) {
         dff_setup!(
             self, clk, gathering, adv, dense, dcnt, dleft, pooling, wend, r_take, r_odd, r_valid,
-            r_last, r_first, r_wlast, r_pool, r_done, cur_k, pcnt, pw, pos_base, iptr, i_second,
-            i_hold, w0_we, w0_addr, w0_data, w1_we, w1_addr, w1_data
+            r_last, r_first, r_wlast, r_pool, r_done, cur_k, pcnt, p_take, p_first, p_wlast, p_key,
+            pw, pos_base, iptr, i_second, i_hold, w0_we, w0_addr, w0_data, w1_we, w1_addr, w1_data
         );
         self.walker.clk.next = self.clk.val();
         self.bank0.clk.next = self.clk.val();
@@ -372,11 +385,15 @@ impl Logic for MapUnit {
             self.sgn.next = 0x80.into();
         }
         self.key.next = self.rd_val.val() ^ self.sgn.val();
+        self.p_take.d.next = self.r_take.q.val() & self.r_pool.q.val();
+        self.p_first.d.next = self.r_first.q.val();
+        self.p_wlast.d.next = self.r_wlast.q.val();
+        self.p_key.d.next = self.key.val();
         self.nxt_k.next = self.cur_k.q.val();
-        if self.r_first.q.val() | (self.key.val() > self.cur_k.q.val()) {
-            self.nxt_k.next = self.key.val();
+        if self.p_first.q.val() | (self.p_key.q.val() > self.cur_k.q.val()) {
+            self.nxt_k.next = self.p_key.q.val();
         }
-        if self.r_take.q.val() & self.r_pool.q.val() {
+        if self.p_take.q.val() {
             self.cur_k.d.next = self.nxt_k.val();
         }
         if self.take.val() & self.pooling.q.val() & self.walker.last.val() {
@@ -399,7 +416,7 @@ impl Logic for MapUnit {
         if self.o_we.val() {
             self.w_we.next = true;
         }
-        self.pw.d.next = self.r_take.q.val() & self.r_pool.q.val() & self.r_wlast.q.val();
+        self.pw.d.next = self.p_take.q.val() & self.p_wlast.q.val();
         if self.pw.q.val() {
             self.w_we.next = true;
             self.w_idx.next = self.pcnt.q.val() & self.c_imask.val();
@@ -460,6 +477,7 @@ impl Logic for MapUnit {
             self.dense.d.next = false;
             self.pooling.d.next = false;
             self.r_take.d.next = false;
+            self.p_take.d.next = false;
             self.pw.d.next = false;
             self.i_second.d.next = false;
         }
@@ -468,6 +486,7 @@ impl Logic for MapUnit {
         self.walk_end.next = self.wend.q.val();
         self.pool_busy.next = self.pooling.q.val()
             | self.r_done.q.val()
+            | self.p_take.q.val()
             | self.pw.q.val()
             | self.w0_we.q.val()
             | self.w1_we.q.val();
