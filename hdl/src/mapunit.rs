@@ -17,8 +17,9 @@
 //! - **Gather** (`g_go`): a conv layer takes the next patch from the address
 //!   walker (`MapWalker`, started by `l_start`; it stalls between patches),
 //!   a dense layer its `m` inputs in order from index 0. Each element is read
-//!   from region `src` (one cycle, registered) and presented to the writer as
-//!   `g_valid`, `g_y`, `g_last` (the patch's last). Padding is the value 0;
+//!   from region `src` (one cycle, registered) and presented to the writer
+//!   from registers in the next cycle as `g_valid`, `g_y`, `g_last` (the
+//!   patch's last). Padding is the value 0;
 //!   with `x2` (an `A = 1` conv with padding, run as `A = 2` signed so that a
 //!   padded lane contributes 0: docs/numerics.md section 3) a stored bit `b`
 //!   becomes `2b - 1` (+1 or -1) and padding 0.
@@ -136,6 +137,10 @@ pub struct MapUnit {
     r_wlast: DFF<Bit>,
     r_pool: DFF<Bit>,
     r_done: DFF<Bit>,
+    // the presented gather value
+    gq_valid: DFF<Bit>,
+    gq_last: DFF<Bit>,
+    gq_y: DFF<Bits<8>>,
     // max-pool
     cur_k: DFF<Bits<8>>,
     pcnt: DFF<Bits<16>>,
@@ -244,6 +249,9 @@ impl MapUnit {
             r_wlast: Default::default(),
             r_pool: Default::default(),
             r_done: Default::default(),
+            gq_valid: Default::default(),
+            gq_last: Default::default(),
+            gq_y: Default::default(),
             cur_k: Default::default(),
             pcnt: Default::default(),
             p_take: Default::default(),
@@ -285,8 +293,9 @@ impl Logic for MapUnit {
     fn update(&mut self) {
         dff_setup!(
             self, clk, gathering, adv, dense, dcnt, dleft, pooling, wend, r_take, r_odd, r_valid,
-            r_last, r_first, r_wlast, r_pool, r_done, cur_k, pcnt, p_take, p_first, p_wlast, p_key,
-            pw, pos_base, iptr, i_second, i_hold, w0_we, w0_addr, w0_data, w1_we, w1_addr, w1_data
+            r_last, r_first, r_wlast, r_pool, r_done, gq_valid, gq_last, gq_y, cur_k, pcnt, p_take,
+            p_first, p_wlast, p_key, pw, pos_base, iptr, i_second, i_hold, w0_we, w0_addr, w0_data,
+            w1_we, w1_addr, w1_data
         );
         self.walker.clk.next = self.clk.val();
         self.bank0.clk.next = self.clk.val();
@@ -366,18 +375,23 @@ impl Logic for MapUnit {
         if self.r_odd.q.val() {
             self.rd_val.next = self.bank1.rdata.val();
         }
-        self.g_valid.next = self.r_take.q.val() & !self.r_pool.q.val();
-        self.g_last.next = self.r_last.q.val();
-        self.g_y.next = 0.into();
+        // (presented from registers, a cycle after the read: the writer's
+        // packing does not start at the banks' outputs)
+        self.gq_valid.d.next = self.r_take.q.val() & !self.r_pool.q.val();
+        self.gq_last.d.next = self.r_last.q.val();
+        self.gq_y.d.next = 0.into();
         if self.r_valid.q.val() {
-            self.g_y.next = self.rd_val.val();
+            self.gq_y.d.next = self.rd_val.val();
             if self.x2.val() {
-                self.g_y.next = 0xFF.into();
+                self.gq_y.d.next = 0xFF.into();
                 if self.rd_val.val().get_bit(0) {
-                    self.g_y.next = 1.into();
+                    self.gq_y.d.next = 1.into();
                 }
             }
         }
+        self.g_valid.next = self.gq_valid.q.val();
+        self.g_last.next = self.gq_last.q.val();
+        self.g_y.next = self.gq_y.q.val();
         // ---- max-pool: the running maximum in key space (two's complement
         // values with the sign bit flipped compare as unsigned) ----
         self.sgn.next = 0.into();
@@ -477,12 +491,13 @@ impl Logic for MapUnit {
             self.dense.d.next = false;
             self.pooling.d.next = false;
             self.r_take.d.next = false;
+            self.gq_valid.d.next = false;
             self.p_take.d.next = false;
             self.pw.d.next = false;
             self.i_second.d.next = false;
         }
         self.adv.d.next = (self.gathering.d.val() & !self.dense.d.val()) | self.pooling.d.val();
-        self.g_busy.next = self.gathering.q.val() | self.r_take.q.val();
+        self.g_busy.next = self.gathering.q.val() | self.r_take.q.val() | self.gq_valid.q.val();
         self.walk_end.next = self.wend.q.val();
         self.pool_busy.next = self.pooling.q.val()
             | self.r_done.q.val()
