@@ -313,6 +313,7 @@ fn zero_counts_are_usage_errors() {
         &["hdl", "emit", "--out", "x", "--max-rows", "0"],
         &["synth", "--max-rows", "0"],
         &["synth", "--tile-bits", "0"],
+        &["synth", "--engine", "--maps", "0"],
         &["train", "--epochs", "0"],
         &["train", "--batch", "0"],
         &["train", "--p", "0"],
@@ -338,6 +339,35 @@ fn zero_counts_are_usage_errors() {
         .assert()
         .failure()
         .stderr(contains("0 lanes"));
+}
+
+/// `tbn synth --maps`: only with `--engine`; a region size the engine cannot
+/// be built with is named before any synthesis.
+#[test]
+fn synth_maps_flag_checks() {
+    tbn()
+        .args(["synth", "--device", "up5k", "--maps", "16384"])
+        .assert()
+        .code(2)
+        .stderr(contains("--engine"));
+    for bad in ["1000", "65536", "99999999999"] {
+        tbn()
+            .args([
+                "synth",
+                "--device",
+                "ecp5-25k",
+                "--lanes",
+                "32",
+                "--engine",
+                "--maps",
+                bad,
+                "--out",
+                "/nonexistent/x",
+            ])
+            .assert()
+            .failure()
+            .stderr(contains("fmap_values"));
+    }
 }
 
 /// Lane counts the core cannot be generated with are usage errors up front

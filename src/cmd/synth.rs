@@ -75,8 +75,8 @@ pub struct Args {
     /// conv and max-pool layers (model image format 2). The trained CNN
     /// needs 16,384 (its largest map has 12,544 values), with --max-in 2048
     /// and --tile-bits 65536.
-    #[arg(long, requires = "engine")]
-    pub(crate) maps: Option<u32>,
+    #[arg(long, requires = "engine", value_parser = super::common::at_least_one)]
+    pub(crate) maps: Option<usize>,
 }
 
 fn parse_lanes(s: &str) -> Result<Vec<usize>> {
@@ -223,7 +223,8 @@ fn engine_mem(a: &Args, cfg: &tbn_hdl::Config) -> tbn_hdl::netcore::NetMem {
         tbn_synth::Device::Up5k => tbn_hdl::netcore::NetMem::up5k(cfg),
         _ => tbn_hdl::netcore::NetMem::new(cfg, cfg.tile_max),
     };
-    mem.with_maps(a.maps.unwrap_or(0))
+    // (a count beyond u32 is refused by `NetMem::validate` as out of range)
+    mem.with_maps(a.maps.map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX)))
 }
 
 /// Synthesizes one configuration (the standalone SPI top) into its folder,
