@@ -216,8 +216,9 @@ pub struct DemoReport {
     pub cosim: Part<CosimReport>,
     /// UP5K synthesis of the single-layer core's SPI top.
     pub synth: Part<SynthReport>,
-    /// UP5K synthesis of the whole-network engine's SPI top (its fmax clocks
-    /// the engine's figures).
+    /// Synthesis of the whole-network engine's SPI top (its fmax clocks the
+    /// engine's figures): the UP5K configuration, or for a model with
+    /// convolutions the engine with feature maps on the ECP5-25K.
     #[serde(default = "Part::not_run")]
     pub synth_engine: Part<SynthReport>,
     /// The latency rows (MCU alone; MCU + accelerator; accelerator compute).

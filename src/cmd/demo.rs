@@ -1,7 +1,8 @@
 //! `tbn demo`: the whole chain on built-in defaults, side by side: golden
-//! float and integer paths, model bytes, Verilog, synthesis for the UP5K, the
-//! RTL in Verilator, the whole-network engine RTL over SPI and Wishbone and the firmware in
-//! QEMU. Each part calls the command's library function and keeps its typed
+//! float and integer paths, model bytes, Verilog, synthesis for the UP5K
+//! (the engine with feature maps: the ECP5-25K), the RTL in Verilator, the
+//! whole-network engine RTL over SPI and Wishbone and the firmware in QEMU.
+//! Each part calls the command's library function and keeps its typed
 //! report; a part whose tools are missing says how to install them instead
 //! of failing the demo. The result is a [`DemoReport`] (out/demo/summary.json;
 //! with `--results` also docs/results/demo.json and the README's block).
@@ -32,7 +33,8 @@ pub enum PartName {
     Hdl,
     /// UP5K synthesis of the single-layer core (`tbn synth`).
     Synth,
-    /// UP5K synthesis of the whole-network engine (`tbn synth --engine`).
+    /// Synthesis of the whole-network engine (`tbn synth --engine`): the
+    /// UP5K, or the ECP5-25K with feature maps for a model with convolutions.
     SynthEngine,
     /// Single-layer core RTL in Verilator (`tbn sim`).
     Sim,
@@ -321,12 +323,29 @@ pub fn run(a: Args) -> Result<()> {
             synth::synthesize(&up5k_synth(lanes, false, a.out.join("synth-up5k")))
         },
     );
+    // A model with convolutions needs the engine with feature maps, which
+    // the UP5K cannot hold (docs/hdl.md, "The UP5K and the conv engine"):
+    // its figures are clocked by that engine placed on the ECP5-25K (the
+    // YoWASP tools of the project's virtualenv, which `tbn synth` finds).
+    let (engine_what, engine_needs, engine_args) = if has_conv {
+        (
+            "ECP5-25K synthesis of the whole-network engine with feature maps (yosys, nextpnr-ecp5)",
+            &[][..],
+            ecp5_conv_synth(lanes, a.out.join("synth-ecp5-engine")),
+        )
+    } else {
+        (
+            "UP5K synthesis of the whole-network engine (yosys, nextpnr)",
+            &synth_tools[..],
+            up5k_synth(lanes, true, a.out.join("synth-up5k-engine")),
+        )
+    };
     let synth_engine = steps.run(
         PartName::SynthEngine,
-        "UP5K synthesis of the whole-network engine (yosys, nextpnr)",
-        &synth_tools,
+        engine_what,
+        engine_needs,
         true,
-        || synth::synthesize(&up5k_synth(lanes, true, a.out.join("synth-up5k-engine"))),
+        || synth::synthesize(&engine_args),
     );
     // Each design's times use its own placed fmax: `synthesize` left the
     // reports in reports/synth.json and reports/synth-engine.json (the sim
@@ -565,6 +584,21 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `tbn synth` of the whole-network engine with feature maps for the
+/// ECP5-25K at `lanes` (the capacities the trained CNN needs: maps of
+/// 16,384 values, MAX_IN 2,048, TILE_MAX 65,536; 80 MHz, seed 1), into
+/// `out`; the achieved fmax is reported even when it misses the target.
+fn ecp5_conv_synth(lanes: usize, out: PathBuf) -> synth::Args {
+    synth::Args {
+        device: tbn_synth::Device::Ecp5_25k,
+        freq: Some(80.0),
+        tile_bits: Some(65_536),
+        max_in: 2048,
+        maps: Some(16_384),
+        ..up5k_synth(lanes, true, out)
+    }
 }
 
 /// `tbn synth` for the UP5K at `lanes` (the UP5K capacities, seed 1), the
