@@ -306,9 +306,15 @@ pub fn rows(d: &DemoReport) -> Vec<(String, String)> {
             .ok()
             .map_or_else(|| d.synth.why(), |r| synth_cell(r, false)),
     ));
+    // (the UP5K, or for a model with convolutions the device `tbn demo`
+    // placed the engine with feature maps on)
+    let engine_device = d
+        .synth_engine
+        .ok()
+        .map_or_else(|| "UP5K".to_string(), |r| r.device.name().to_uppercase());
     rows.push((
         format!(
-            "UP5K, L = {}, whole-network engine + SPI top: LUT4, BRAM, SPRAM, DSP, fmax (nextpnr)",
+            "{engine_device}, L = {}, whole-network engine + SPI top: LUT4, BRAM, SPRAM, DSP, fmax (nextpnr)",
             d.lanes
         ),
         d.synth_engine
