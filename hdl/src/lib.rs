@@ -110,6 +110,20 @@ impl Config {
         }
     }
 
+    /// The whole-network engine with feature maps that holds the trained
+    /// CNN (with [`netcore::NetMem::conv_engine`]; docs/hdl.md: synthesized
+    /// for the ECP5-25K, the UP5K cannot hold it): L = 32, TILE_MAX 65,536
+    /// (fc1's tile has 50,176 bits), MAX_IN 2,048 (fc1's `m = 1,568`),
+    /// MAX_ROWS 256.
+    pub fn conv_engine() -> Self {
+        Config {
+            lanes: 32,
+            tile_max: 65_536,
+            max_in: 2048,
+            max_rows: 256,
+        }
+    }
+
     /// Memory word width `W = max(L, 32)`.
     pub fn word_bits(&self) -> usize {
         self.lanes.max(32)

@@ -136,6 +136,17 @@ impl NetMem {
         }
     }
 
+    /// Feature-map region of [`NetMem::conv_engine`] (CFG_MAX_FMAP): the
+    /// trained CNN's largest map has 12,544 values.
+    pub const CONV_ENGINE_MAPS: u32 = 16_384;
+
+    /// The memories of the conv engine (with [`Config::conv_engine`]): the
+    /// defaults with a weight memory of TILE_MAX bits and feature maps of
+    /// [`NetMem::CONV_ENGINE_MAPS`] values.
+    pub fn conv_engine(cfg: &Config) -> Self {
+        NetMem::new(cfg, cfg.tile_max).with_maps(Self::CONV_ENGINE_MAPS)
+    }
+
     /// The iCE40 UP5K configuration (with [`Config::up5k`], docs/hdl.md):
     /// the tile section in the four SPRAMs (two banks of 16,384 32-bit
     /// words: `weight_bits = 2^20 - L`, CFG_WEIGHT_WORDS 32,768), 1,024

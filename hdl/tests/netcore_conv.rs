@@ -149,15 +149,9 @@ fn trained_cnn_bit_exact_l32() {
         "data/models/cnn_16c3_p2_32c3_p2_fc128_10_p4.json",
     )
     .expect("the trained CNN");
-    // the configuration `tbn synth --engine --maps 16384 --max-in 2048
-    // --tile-bits 65536` synthesizes (docs/hdl.md)
-    let cfg = Config {
-        lanes: 32,
-        tile_max: 65_536,
-        max_in: 2048,
-        max_rows: 256,
-    };
-    let m = NetMem::new(&cfg, cfg.tile_max).with_maps(16_384);
+    // the configuration synthesized for the ECP5-25K (docs/hdl.md)
+    let cfg = Config::conv_engine();
+    let m = NetMem::conv_engine(&cfg);
     let t = net_target_mem(&cfg, &m);
     let img = program_image(&prog, &t).expect("image");
     let e = Engine::load(img.words(), &t).expect("reference load");

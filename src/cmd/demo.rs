@@ -587,16 +587,18 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// `tbn synth` of the whole-network engine with feature maps for the
-/// ECP5-25K at `lanes` (the capacities the trained CNN needs: maps of
-/// 16,384 values, MAX_IN 2,048, TILE_MAX 65,536; 80 MHz, seed 1), into
+/// ECP5-25K at `lanes` (the capacities of `Config::conv_engine` and
+/// `NetMem::conv_engine`, which hold the trained CNN; 80 MHz, seed 1), into
 /// `out`; the achieved fmax is reported even when it misses the target.
 fn ecp5_conv_synth(lanes: usize, out: PathBuf) -> synth::Args {
+    let cfg = tbn_synth::tbn_hdl::Config::conv_engine();
     synth::Args {
         device: tbn_synth::Device::Ecp5_25k,
         freq: Some(80.0),
-        tile_bits: Some(65_536),
-        max_in: 2048,
-        maps: Some(16_384),
+        tile_bits: Some(cfg.tile_max),
+        max_in: cfg.max_in,
+        max_rows: cfg.max_rows,
+        maps: Some(tbn_synth::tbn_hdl::netcore::NetMem::CONV_ENGINE_MAPS as usize),
         ..up5k_synth(lanes, true, out)
     }
 }
